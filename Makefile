@@ -1,0 +1,94 @@
+# powertune - plain make + pkg-config build.
+#   make            the powertune binary, the C handler library and the C examples
+#   make asan       the same with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
+#   make check      builds both and runs every test (tests/run.sh)
+#   make bench      runs the benchmark suite (bench/run.sh)
+
+CC      ?= cc
+BUILD   ?= build
+PKGS    := libmicrohttpd jansson libcurl openssl libzip yaml-0.1
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+OPT     ?= -O2
+CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Werror -g $(OPT) -D_GNU_SOURCE -Isrc -Iruntimes/c \
+                 $(PKG_CFLAGS) $(SANITIZE)
+LDLIBS_COMMON := $(PKG_LIBS) -lpthread -lm
+
+LIB_SRC  := $(wildcard src/base/*.c src/engine/*.c src/api/*.c src/aws/*.c src/tune/*.c src/logs/*.c)
+CLI_SRC  := $(wildcard src/cli/*.c)
+RT_SRC   := $(wildcard runtimes/c/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+INTEG_SRC := $(wildcard tests/integration/test_*.c)
+TESTLIB_SRC := $(wildcard tests/lib/*.c)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+RT_OBJ   := $(RT_SRC:%.c=$(BUILD)/obj/%.o)
+TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
+
+# C examples: every examples/<name>-c/ directory builds examples/<name>-c/bootstrap.
+C_EXAMPLES := $(patsubst %/,%,$(dir $(wildcard examples/*-c/*.c)))
+C_EXAMPLE_BINS := $(addsuffix /bootstrap,$(sort $(C_EXAMPLES)))
+
+# Lets example rules list their sources with $$(wildcard ...).
+.SECONDEXPANSION:
+
+.PHONY: all asan check test tests bench clean examples
+all: $(BUILD)/powertune $(BUILD)/libptlambda.a tests examples
+
+examples: $(C_EXAMPLE_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libpowertune.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libptlambda.a: $(RT_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/powertune: $(CLI_OBJ) $(BUILD)/libpowertune.a
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libpowertune.a $(LDLIBS_COMMON) $(LDFLAGS)
+
+tests: $(UNIT_BIN) $(INTEG_BIN)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(TESTLIB_OBJ) $(BUILD)/libpowertune.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Itests -o $@ $< $(TESTLIB_OBJ) $(BUILD)/libpowertune.a $(LDLIBS_COMMON) $$(pkg-config --libs cmocka)
+
+$(BUILD)/tests/integration/%: tests/integration/%.c $(TESTLIB_OBJ) $(BUILD)/libpowertune.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Itests -o $@ $< $(TESTLIB_OBJ) $(BUILD)/libpowertune.a $(LDLIBS_COMMON) $$(pkg-config --libs cmocka)
+
+# The examples are functions, not part of the tool: always the plain optimised build.
+examples/%/bootstrap: $$(wildcard examples/%/*.c) build/libptlambda.a
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -Iruntimes/c $(PKG_CFLAGS) \
+	    -o $@ $(filter %.c,$^) build/libptlambda.a $(LDLIBS_COMMON)
+
+ifneq ($(BUILD),build)
+build/libptlambda.a:
+	$(MAKE) BUILD=build build/libptlambda.a
+endif
+
+asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 \
+	    SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	    build-asan/powertune tests
+
+check: all asan
+	tests/run.sh
+
+test: check
+
+bench: all
+	bench/run.sh
+
+clean:
+	rm -rf build build-asan $(C_EXAMPLE_BINS)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

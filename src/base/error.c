@@ -1,0 +1,78 @@
+#include "base/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static void error_vformat(struct pt_error *err, int code, const char *fmt, va_list ap)
+{
+    err->code = code;
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+}
+
+int pt_error_set(struct pt_error *err, int code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        error_vformat(err, code, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+int pt_error_errno(struct pt_error *err, int code, int errnum, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        error_vformat(err, code, fmt, ap);
+        va_end(ap);
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", strerror(errnum));
+    }
+    return code;
+}
+
+int pt_error_wrap(struct pt_error *err, const char *fmt, ...)
+{
+    if (!err)
+        return PT_EIO;
+    char prefix[PT_ERROR_MSG_MAX];
+    char old[PT_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    va_end(ap);
+    memcpy(old, err->msg, sizeof(old));
+    snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+    return err->code;
+}
+
+void pt_error_clear(struct pt_error *err)
+{
+    if (err) {
+        err->code = 0;
+        err->msg[0] = '\0';
+    }
+}
+
+const char *pt_error_name(int code)
+{
+    switch (code) {
+    case PT_OK: return "ok";
+    case PT_EUSAGE: return "usage";
+    case PT_ENOMEM: return "nomem";
+    case PT_ESYS: return "system";
+    case PT_EIO: return "io";
+    case PT_ETIMEDOUT: return "timeout";
+    case PT_ETHROTTLED: return "throttled";
+    case PT_ENOTFOUND: return "notfound";
+    case PT_EINTR: return "interrupted";
+    case PT_ESTATE: return "state";
+    case PT_EPROTO: return "protocol";
+    case PT_ELIMIT: return "limit";
+    case PT_EPERM: return "permission";
+    default: return "unknown";
+    }
+}

@@ -1,0 +1,173 @@
+#include "base/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/rand.h"
+#include "base/str.h"
+
+int pt_mkdir_p(const char *path, mode_t mode, struct pt_error *err)
+{
+    char tmp[PATH_MAX];
+    if (pt_strlcpy(tmp, path, sizeof(tmp)) >= sizeof(tmp))
+        return pt_error_set(err, PT_ELIMIT, "path too long: %s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+            return pt_error_errno(err, errno == EACCES ? PT_EPERM : PT_ESYS, errno,
+                                  "cannot create directory %s", tmp);
+        *p = '/';
+    }
+    if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+        return pt_error_errno(err, errno == EACCES ? PT_EPERM : PT_ESYS, errno,
+                              "cannot create directory %s", tmp);
+    return 0;
+}
+
+static int write_all(int fd, const void *data, size_t n)
+{
+    const char *p = data;
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int pt_file_write_str(const char *path, const char *s, struct pt_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return pt_error_errno(err, errno == EACCES ? PT_EPERM : PT_ESYS, errno, "cannot open %s",
+                              path);
+    int rc = 0;
+    if (write_all(fd, s, strlen(s)) != 0)
+        rc = pt_error_errno(err, PT_ESYS, errno, "cannot write '%s' to %s", s, path);
+    close(fd);
+    return rc;
+}
+
+int pt_file_read(const char *path, size_t limit, struct pt_buf *out, struct pt_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return pt_error_errno(err, errno == ENOENT ? PT_ENOTFOUND : PT_ESYS, errno,
+                              "cannot open %s", path);
+    int rc = 0;
+    size_t total = 0;
+    char chunk[8192];
+    for (;;) {
+        ssize_t r = read(fd, chunk, sizeof(chunk));
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = pt_error_errno(err, PT_EIO, errno, "cannot read %s", path);
+            break;
+        }
+        if (r == 0)
+            break;
+        total += (size_t)r;
+        if (total > limit) {
+            rc = pt_error_set(err, PT_ELIMIT, "%s is larger than the limit of %zu bytes", path,
+                              limit);
+            break;
+        }
+        rc = pt_buf_append(out, chunk, (size_t)r, err);
+        if (rc)
+            break;
+    }
+    close(fd);
+    return rc;
+}
+
+int pt_file_read_small(const char *path, char *out, size_t size, struct pt_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return pt_error_errno(err, errno == ENOENT ? PT_ENOTFOUND : PT_ESYS, errno,
+                              "cannot open %s", path);
+    size_t got = 0;
+    int rc = 0;
+    while (got + 1 < size) {
+        ssize_t r = read(fd, out + got, size - 1 - got);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = pt_error_errno(err, PT_EIO, errno, "cannot read %s", path);
+            break;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    out[got] = '\0';
+    close(fd);
+    return rc;
+}
+
+int pt_file_write_atomic(const char *path, const void *data, size_t n, struct pt_error *err)
+{
+    char tmp[PATH_MAX];
+    char suffix[17];
+    pt_random_hex(suffix, 16);
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-%s", path, suffix) >= sizeof(tmp))
+        return pt_error_set(err, PT_ELIMIT, "path too long: %s", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return pt_error_errno(err, PT_ESYS, errno, "cannot create %s", tmp);
+    int rc = 0;
+    if (write_all(fd, data, n) != 0 || fsync(fd) != 0)
+        rc = pt_error_errno(err, PT_EIO, errno, "cannot write %s", tmp);
+    close(fd);
+    if (!rc && rename(tmp, path) != 0)
+        rc = pt_error_errno(err, PT_ESYS, errno, "cannot rename %s to %s", tmp, path);
+    if (rc)
+        unlink(tmp);
+    return rc;
+}
+
+bool pt_path_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool pt_path_is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool pt_path_is_executable(const char *path)
+{
+    return pt_path_is_file(path) && access(path, X_OK) == 0;
+}
+
+int pt_self_exe_dir(char *out, size_t size, struct pt_error *err)
+{
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    if (n < 0)
+        return pt_error_errno(err, PT_ESYS, errno, "cannot read /proc/self/exe");
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (slash)
+        *slash = '\0';
+    if (pt_strlcpy(out, buf, size) >= size)
+        return pt_error_set(err, PT_ELIMIT, "executable path too long");
+    return 0;
+}

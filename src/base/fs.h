@@ -1,0 +1,33 @@
+/*
+ * fs.h - small file-system helpers with bounded reads.
+ *
+ * pt_file_write_str opens with O_CREAT so that the same cgroup code works on
+ * the real cgroupfs (where the file exists) and on the fake trees the unit
+ * tests build in a temporary directory.
+ */
+#ifndef PT_BASE_FS_H
+#define PT_BASE_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "base/buf.h"
+#include "base/error.h"
+
+int pt_mkdir_p(const char *path, mode_t mode, struct pt_error *err);
+/* Writes s (whole) to path, truncating. */
+int pt_file_write_str(const char *path, const char *s, struct pt_error *err);
+/* Reads at most limit bytes of path into out (appended). More than limit: PT_ELIMIT. */
+int pt_file_read(const char *path, size_t limit, struct pt_buf *out, struct pt_error *err);
+/* Reads a small file into a fixed buffer, NUL-terminated, trailing newline kept. */
+int pt_file_read_small(const char *path, char *out, size_t size, struct pt_error *err);
+/* Writes data to path atomically (temp file in the same dir, fsync, rename). */
+int pt_file_write_atomic(const char *path, const void *data, size_t n, struct pt_error *err);
+bool pt_path_is_dir(const char *path);
+bool pt_path_is_file(const char *path);
+bool pt_path_is_executable(const char *path);
+/* Resolves the directory holding the running executable (from /proc/self/exe). */
+int pt_self_exe_dir(char *out, size_t size, struct pt_error *err);
+
+#endif

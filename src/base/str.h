@@ -1,0 +1,28 @@
+/*
+ * str.h - bounded string helpers and strict number parsing.
+ *
+ * The parse functions accept the whole string or nothing: "12abc", "",
+ * " 12" and out-of-range values are refused, so a CLI flag or a JSON field
+ * can never be half-understood.
+ */
+#ifndef PT_BASE_STR_H
+#define PT_BASE_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Copies at most size-1 bytes and always terminates; returns strlen(src). */
+size_t pt_strlcpy(char *dst, const char *src, size_t size);
+
+/* 0 on success; -1 if s is not a base-10 integer within [min, max]. */
+int pt_parse_long(const char *s, long min, long max, long *out);
+/* 0 on success; -1 if s is not a finite number within [min, max]. */
+int pt_parse_double(const char *s, double min, double max, double *out);
+
+bool pt_str_starts_with(const char *s, const char *prefix);
+bool pt_str_ends_with(const char *s, const char *suffix);
+
+/* Formats an unsigned value in base 10 without libc (async-signal-safe); returns length. */
+size_t pt_utoa(unsigned long v, char *out);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * cgroup.h - per-environment resource control: one interface, three backends.
+ *
+ * Each execution environment lives in its own group: CPU quota (CFS
+ * quota/period), memory limit, pids limit, a freezer, and accounting (CPU
+ * time, memory peak, OOM kills). The backends:
+ *   - cgroup v1 (cpu, cpuacct, memory, pids, freezer hierarchies), found
+ *     from /proc/self/mountinfo;
+ *   - cgroup v2 (unified hierarchy: cpu.max, memory.max, pids.max,
+ *     cgroup.freeze, cgroup.kill, cpu.stat, memory.peak, memory.events);
+ *   - "none", the unprivileged fallback: CPU by a SIGSTOP/SIGCONT duty cycle
+ *     on the environment's process group, memory by rlimit. It is marked
+ *     degraded, and every report says so.
+ * All groups live under <hierarchy>/powertune/<instance>/<name>, where
+ * <instance> = "<pid>-<process start time>" of the engine, so two engines can
+ * run side by side and a crashed engine's groups are recognised as stale
+ * (owner gone) and removed, processes first, by the next manager_open.
+ *
+ * Threading: a manager may be used from several threads; one pt_cgroup is
+ * used by one thread at a time (its environment's owner).
+ */
+#ifndef PT_ENGINE_CGROUP_H
+#define PT_ENGINE_CGROUP_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "base/error.h"
+
+enum pt_cgroup_kind {
+    PT_CGROUP_AUTO = 0, /* v2 if the unified hierarchy has cpu+memory, else v1, else none */
+    PT_CGROUP_V1,
+    PT_CGROUP_V2,
+    PT_CGROUP_NONE,
+};
+
+struct pt_cgroup_limits {
+    unsigned long long cpu_quota_us;  /* runtime per period; 0 = no CPU limit */
+    unsigned long long cpu_period_us; /* CFS period */
+    unsigned long long memory_bytes;  /* hard limit; 0 = none */
+    unsigned long pids_max;           /* 0 = none */
+};
+
+struct pt_cgroup_stats {
+    unsigned long long cpu_usage_ns;      /* user+system of all processes, since creation */
+    unsigned long long memory_peak_bytes; /* high-water mark since creation */
+    unsigned long long memory_current_bytes;
+    unsigned long long oom_kills;         /* OOM-killer kills inside the group since creation */
+};
+
+struct pt_cgroup_manager_options {
+    enum pt_cgroup_kind kind;
+    const char *v1_root;   /* NULL = from /proc/self/mountinfo; tests pass a fake tree */
+    const char *v2_root;   /* NULL = the cgroup2 mount from mountinfo; tests pass a fake tree */
+    const char *instance;  /* NULL = "<pid>-<start time>" of this process */
+    bool skip_stale_cleanup; /* tests on fake trees */
+};
+
+struct pt_cgroup_manager;
+struct pt_cgroup;
+
+int pt_cgroup_manager_open(struct pt_cgroup_manager **out,
+                           const struct pt_cgroup_manager_options *opt, struct pt_error *err);
+enum pt_cgroup_kind pt_cgroup_manager_kind(const struct pt_cgroup_manager *m);
+/* One line: which backend and where, or why the fallback was chosen. */
+const char *pt_cgroup_manager_describe(const struct pt_cgroup_manager *m);
+bool pt_cgroup_manager_degraded(const struct pt_cgroup_manager *m);
+/* Kills anything left in this instance's groups and removes the instance directories. */
+void pt_cgroup_manager_close(struct pt_cgroup_manager *m);
+
+int pt_cgroup_create(struct pt_cgroup_manager *m, const char *name,
+                     const struct pt_cgroup_limits *lim, struct pt_cgroup **out,
+                     struct pt_error *err);
+int pt_cgroup_set_cpu(struct pt_cgroup *cg, unsigned long long quota_us,
+                      unsigned long long period_us, struct pt_error *err);
+/*
+ * Runs in the forked child, before exec: moves the calling process into the
+ * group (and, for "none", applies the rlimits). Async-signal-safe: only
+ * write(2) on descriptors the parent opened at create time, setrlimit(2).
+ * Returns 0 or -errno.
+ */
+int pt_cgroup_enter_child(const struct pt_cgroup *cg);
+/* Runs in the parent after fork: tells the group its leader (for "none": the duty cycle). */
+int pt_cgroup_adopt(struct pt_cgroup *cg, pid_t leader, struct pt_error *err);
+/* Freezes (true) or thaws (false) every process of the group. Does not wait for FROZEN. */
+int pt_cgroup_freeze(struct pt_cgroup *cg, bool frozen, struct pt_error *err);
+int pt_cgroup_read_stats(struct pt_cgroup *cg, struct pt_cgroup_stats *out, struct pt_error *err);
+/* SIGKILLs every process in the group (thawing first) and waits, bounded, until it is empty. */
+int pt_cgroup_kill_all(struct pt_cgroup *cg, struct pt_error *err);
+/* kill_all, then removes the group's directories and frees cg. cg may be NULL. */
+int pt_cgroup_destroy(struct pt_cgroup *cg, struct pt_error *err);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * limits.h - Lambda's resource model as numbers, and the arithmetic that
+ * turns a memory size into a CPU share.
+ *
+ * Lambda gives a function CPU in proportion to its memory: 1,769 MB is one
+ * vCPU, 10,240 MB is six. powertune emulates that with a CFS quota of
+ * memory/1769 of a CPU per period, capped at the host's cores (a 2-core
+ * machine cannot emulate 3 vCPUs; the cap is reported, never hidden).
+ *
+ * The CFS period is 20 ms, not the kernel's default 100 ms: at 128 MB the
+ * quota is 7.2 % of a CPU, and with a 100 ms period a function that needs
+ * 5 ms of CPU would finish inside the first period's quota unthrottled; with
+ * 20 ms the quota (1.45 ms, above the kernel's 1 ms minimum) spreads the
+ * work the way a proportional share does.
+ */
+#ifndef PT_ENGINE_LIMITS_H
+#define PT_ENGINE_LIMITS_H
+
+#include <stdbool.h>
+
+#define PT_MEMORY_MIN_MB 128
+#define PT_MEMORY_MAX_MB 10240
+#define PT_MEMORY_DEFAULT_MB 128
+#define PT_MB_PER_VCPU 1769
+#define PT_MAX_VCPUS 6
+#define PT_TIMEOUT_MIN_S 1
+#define PT_TIMEOUT_MAX_S 900
+#define PT_TIMEOUT_DEFAULT_S 3
+#define PT_EPHEMERAL_MIN_MB 512
+#define PT_EPHEMERAL_MAX_MB 10240
+#define PT_EPHEMERAL_DEFAULT_MB 512
+#define PT_ENV_VARS_MAX_BYTES 4096
+#define PT_PIDS_MAX 1024
+#define PT_NOFILE_MAX 1024
+#define PT_INIT_TIMEOUT_MS 10000
+#define PT_INIT_BOOST_VCPUS 2
+#define PT_CFS_PERIOD_US 20000ULL
+#define PT_CFS_MIN_QUOTA_US 1000ULL
+/* Sync payload limits (bytes): request 6 MiB, response 6 MiB + 100 (RIE MaxPayloadSize). */
+#define PT_INVOKE_REQUEST_MAX 6291456
+#define PT_INVOKE_RESPONSE_MAX 6291556
+#define PT_ACCOUNT_CONCURRENCY_DEFAULT 1000
+#define PT_LOG_TAIL_BYTES 4096
+
+struct pt_cpu_share {
+    double vcpus_wanted;   /* memory / 1769 */
+    double vcpus;          /* after the caps */
+    bool capped_by_host;   /* true when the host's cores limited it */
+    unsigned long long quota_us;
+    unsigned long long period_us;
+};
+
+/* The CPU share Lambda would give memory_mb, on a host with host_cpus cores. */
+void pt_cpu_share_for_memory(int memory_mb, int host_cpus, struct pt_cpu_share *out);
+/* Number of vCPUs (cores) Lambda exposes at memory_mb: ceil(memory/1769), 1..6. */
+int pt_vcpu_count_for_memory(int memory_mb);
+/* Online CPUs of this host (sched_getaffinity), at least 1. */
+int pt_host_cpus(void);
+
+#endif
