@@ -140,6 +140,20 @@ int pt_file_write_atomic(const char *path, const void *data, size_t n, struct pt
     return rc;
 }
 
+int pt_path_join(char *out, size_t size, const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    if (na + 1 + nb + 1 > size) {
+        if (size)
+            out[0] = '\0';
+        return -1;
+    }
+    memmove(out, a, na);
+    out[na] = '/';
+    memcpy(out + na + 1, b, nb + 1);
+    return 0;
+}
+
 bool pt_path_is_dir(const char *path)
 {
     struct stat st;

@@ -24,6 +24,8 @@ int pt_file_read(const char *path, size_t limit, struct pt_buf *out, struct pt_e
 int pt_file_read_small(const char *path, char *out, size_t size, struct pt_error *err);
 /* Writes data to path atomically (temp file in the same dir, fsync, rename). */
 int pt_file_write_atomic(const char *path, const void *data, size_t n, struct pt_error *err);
+/* out = a + "/" + b; -1 (and out empty) if it does not fit. */
+int pt_path_join(char *out, size_t size, const char *a, const char *b);
 bool pt_path_is_dir(const char *path);
 bool pt_path_is_file(const char *path);
 bool pt_path_is_executable(const char *path);

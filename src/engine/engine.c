@@ -1,0 +1,665 @@
+#include "engine/engine.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/fs.h"
+#include "base/rand.h"
+#include "base/str.h"
+#include "engine/env.h"
+
+#define ENGINE_KEEPALIVE_DEFAULT_MS 300000
+#define ENGINE_ACCOUNT_ID_DEFAULT "123456789012"
+#define ENGINE_REGION_DEFAULT "us-east-1"
+
+struct pt_function {
+    struct pt_engine *engine;
+    struct pt_function_config cfg;
+    char version[16];
+    char arn[320];
+    char log_dir[PATH_MAX];
+    char **argv;
+    char **envp;
+    struct pt_env **idle; /* most recently used last */
+    size_t idle_count;
+    size_t idle_cap;
+    int busy;
+    int envs;
+    struct pt_function *next;
+};
+
+struct pt_engine {
+    pthread_mutex_t lock;
+    pthread_cond_t janitor_wake;
+    pthread_t janitor;
+    bool janitor_running;
+    bool janitor_stop;
+    bool shutting_down;
+    int abort_fd;
+    struct pt_cgroup_manager *cgroups;
+    struct pt_function *functions;
+    int busy_total;
+    int busy_reserved; /* in-flight invocations of functions with reserved concurrency */
+    int reserved_sum;
+    unsigned next_env_id;
+    int host_cpus;
+    struct pt_engine_options opt;
+    char state_dir[PATH_MAX];
+    char runtime_dir[PATH_MAX];
+    char python[PATH_MAX];
+    char node[PATH_MAX];
+    char region[64];
+    char account_id[16];
+    char describe[512];
+};
+
+/* ---- option resolution ---- */
+
+static const char *engine_env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+
+static int engine_resolve_state_dir(struct pt_engine *e, struct pt_error *err)
+{
+    const char *dir = e->opt.state_dir ? e->opt.state_dir : getenv("POWERTUNE_STATE_DIR");
+    int n;
+    if (dir && *dir) {
+        n = snprintf(e->state_dir, sizeof(e->state_dir), "%s", dir);
+    } else if (getenv("XDG_STATE_HOME") && *getenv("XDG_STATE_HOME")) {
+        n = snprintf(e->state_dir, sizeof(e->state_dir), "%s/powertune", getenv("XDG_STATE_HOME"));
+    } else {
+        const char *home = engine_env_or("HOME", "/tmp");
+        n = snprintf(e->state_dir, sizeof(e->state_dir), "%s/.local/state/powertune", home);
+    }
+    if (n < 0 || (size_t)n >= sizeof(e->state_dir))
+        return pt_error_set(err, PT_EUSAGE, "state directory path is too long");
+    return pt_mkdir_p(e->state_dir, 0755, err);
+}
+
+static int engine_resolve_runtime_dir(struct pt_engine *e, struct pt_error *err)
+{
+    const char *dir = e->opt.runtime_dir ? e->opt.runtime_dir : getenv("POWERTUNE_RUNTIME_DIR");
+    if (dir && *dir) {
+        pt_strlcpy(e->runtime_dir, dir, sizeof(e->runtime_dir));
+        return 0;
+    }
+    char exe[PATH_MAX];
+    int rc = pt_self_exe_dir(exe, sizeof(exe), err);
+    if (rc)
+        return rc;
+    /* Installed (<prefix>/bin + <prefix>/lib/powertune/runtimes) or in the source tree (build/...). */
+    static const char *const rel[] = {"/../lib/powertune/runtimes", "/../runtimes",
+                                      "/../../runtimes", "/../../../runtimes"};
+    for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+        char cand[PATH_MAX], probe[PATH_MAX];
+        snprintf(cand, sizeof(cand), "%s%s", exe, rel[i]);
+        pt_path_join(probe, sizeof(probe), cand, "python/bootstrap.py");
+        if (pt_path_is_file(probe)) {
+            if (!realpath(cand, e->runtime_dir))
+                pt_strlcpy(e->runtime_dir, cand, sizeof(e->runtime_dir));
+            return 0;
+        }
+    }
+    e->runtime_dir[0] = '\0'; /* only provided functions can run; said when one is added */
+    return 0;
+}
+
+/* An interpreter: the option, the variable, the Debian path, else the first on PATH. */
+static void engine_resolve_program(char *out, size_t size, const char *opt, const char *var,
+                                   const char *debian, const char *name)
+{
+    const char *v = opt ? opt : getenv(var);
+    if (v && *v) {
+        pt_strlcpy(out, v, size);
+        return;
+    }
+    if (pt_path_is_executable(debian)) {
+        pt_strlcpy(out, debian, size);
+        return;
+    }
+    const char *path = engine_env_or("PATH", "/usr/local/bin:/usr/bin:/bin");
+    char *copy = strdup(path);
+    out[0] = '\0';
+    for (char *save = NULL, *d = copy ? strtok_r(copy, ":", &save) : NULL; d;
+         d = strtok_r(NULL, ":", &save)) {
+        char cand[PATH_MAX];
+        snprintf(cand, sizeof(cand), "%s/%s", d, name);
+        if (pt_path_is_executable(cand)) {
+            pt_strlcpy(out, cand, size);
+            break;
+        }
+    }
+    free(copy);
+}
+
+/* ---- janitor: reclaims idle environments after the keep-alive ---- */
+
+static void *engine_janitor(void *arg)
+{
+    struct pt_engine *e = arg;
+    pthread_mutex_lock(&e->lock);
+    while (!e->janitor_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&e->janitor_wake, &e->lock, &ts);
+        int64_t cutoff = pt_mono_ns() - (int64_t)e->opt.keepalive_ms * 1000000;
+        struct pt_env *expired[64];
+        size_t n = 0;
+        for (struct pt_function *fn = e->functions; fn && n < 64; fn = fn->next) {
+            size_t keep = 0;
+            for (size_t i = 0; i < fn->idle_count; i++) {
+                if (n < 64 && pt_env_last_used_ns(fn->idle[i]) < cutoff) {
+                    expired[n++] = fn->idle[i];
+                    fn->envs--;
+                } else {
+                    fn->idle[keep++] = fn->idle[i];
+                }
+            }
+            fn->idle_count = keep;
+        }
+        if (n) {
+            pthread_mutex_unlock(&e->lock);
+            for (size_t i = 0; i < n; i++)
+                pt_env_destroy(expired[i]);
+            pthread_mutex_lock(&e->lock);
+        }
+    }
+    pthread_mutex_unlock(&e->lock);
+    return NULL;
+}
+
+/* ---- engine ---- */
+
+int pt_engine_create(struct pt_engine **out, const struct pt_engine_options *opt,
+                     struct pt_error *err)
+{
+    struct pt_engine *e = calloc(1, sizeof(*e));
+    if (!e)
+        return pt_error_set(err, PT_ENOMEM, "out of memory for the engine");
+    if (opt)
+        e->opt = *opt;
+    if (e->opt.account_concurrency <= 0)
+        e->opt.account_concurrency = PT_ACCOUNT_CONCURRENCY_DEFAULT;
+    if (e->opt.keepalive_ms <= 0)
+        e->opt.keepalive_ms = ENGINE_KEEPALIVE_DEFAULT_MS;
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_cond_init(&e->janitor_wake, NULL);
+    e->abort_fd = -1;
+    e->host_cpus = pt_host_cpus();
+    pt_strlcpy(e->region,
+               e->opt.region ? e->opt.region
+                             : engine_env_or("AWS_REGION", engine_env_or("AWS_DEFAULT_REGION",
+                                                                          ENGINE_REGION_DEFAULT)),
+               sizeof(e->region));
+    pt_strlcpy(e->account_id, e->opt.account_id ? e->opt.account_id : ENGINE_ACCOUNT_ID_DEFAULT,
+               sizeof(e->account_id));
+    int rc = engine_resolve_state_dir(e, err);
+    if (rc)
+        goto fail;
+    rc = engine_resolve_runtime_dir(e, err);
+    if (rc)
+        goto fail;
+    engine_resolve_program(e->python, sizeof(e->python), e->opt.python, "POWERTUNE_PYTHON",
+                           "/usr/bin/python3", "python3");
+    engine_resolve_program(e->node, sizeof(e->node), e->opt.node, "POWERTUNE_NODE",
+                           "/usr/bin/node", "node");
+    e->abort_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (e->abort_fd < 0) {
+        rc = pt_error_errno(err, PT_ESYS, errno, "cannot create an eventfd");
+        goto fail;
+    }
+    struct pt_cgroup_manager_options copt = {.kind = e->opt.cgroups};
+    rc = pt_cgroup_manager_open(&e->cgroups, &copt, err);
+    if (rc)
+        goto fail;
+    snprintf(e->describe, sizeof(e->describe), "%s", pt_cgroup_manager_describe(e->cgroups));
+    if (pthread_create(&e->janitor, NULL, engine_janitor, e) != 0) {
+        rc = pt_error_set(err, PT_ESYS, "cannot start the keep-alive thread");
+        goto fail;
+    }
+    e->janitor_running = true;
+    *out = e;
+    return 0;
+fail:
+    pt_engine_destroy(e);
+    return rc;
+}
+
+void pt_engine_shutdown(struct pt_engine *e)
+{
+    pthread_mutex_lock(&e->lock);
+    e->shutting_down = true;
+    uint64_t one = 1;
+    if (e->abort_fd >= 0 && write(e->abort_fd, &one, sizeof(one)) < 0) {
+        /* the counter is already non-zero: everyone has been told */
+    }
+    pthread_mutex_unlock(&e->lock);
+}
+
+static void engine_function_free(struct pt_function *fn)
+{
+    for (size_t i = 0; i < fn->idle_count; i++)
+        pt_env_destroy(fn->idle[i]);
+    free(fn->idle);
+    if (fn->argv)
+        for (char **p = fn->argv; *p; p++)
+            free(*p);
+    free(fn->argv);
+    if (fn->envp)
+        for (char **p = fn->envp; *p; p++)
+            free(*p);
+    free(fn->envp);
+    pt_function_config_free(&fn->cfg);
+    free(fn);
+}
+
+void pt_engine_destroy(struct pt_engine *e)
+{
+    if (!e)
+        return;
+    pt_engine_shutdown(e);
+    if (e->janitor_running) {
+        pthread_mutex_lock(&e->lock);
+        e->janitor_stop = true;
+        pthread_cond_signal(&e->janitor_wake);
+        pthread_mutex_unlock(&e->lock);
+        pthread_join(e->janitor, NULL);
+    }
+    while (e->functions) {
+        struct pt_function *fn = e->functions;
+        e->functions = fn->next;
+        engine_function_free(fn);
+    }
+    if (e->cgroups)
+        pt_cgroup_manager_close(e->cgroups);
+    if (e->abort_fd >= 0)
+        close(e->abort_fd);
+    pthread_cond_destroy(&e->janitor_wake);
+    pthread_mutex_destroy(&e->lock);
+    free(e);
+}
+
+bool pt_engine_degraded(const struct pt_engine *e)
+{
+    return pt_cgroup_manager_degraded(e->cgroups);
+}
+
+const char *pt_engine_describe(const struct pt_engine *e)
+{
+    return e->describe;
+}
+
+const char *pt_engine_state_dir(const struct pt_engine *e)
+{
+    return e->state_dir;
+}
+
+const char *pt_engine_region(const struct pt_engine *e)
+{
+    return e->region;
+}
+
+/* ---- functions ---- */
+
+/* A NULL-terminated vector of owned strings; fails cleanly on ENOMEM. */
+struct engine_strv {
+    char **v;
+    size_t n, cap;
+    bool failed;
+};
+
+static void strv_add(struct engine_strv *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void strv_add(struct engine_strv *s, const char *fmt, ...)
+{
+    if (s->failed)
+        return;
+    if (s->n + 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 32;
+        char **v = realloc(s->v, cap * sizeof(char *));
+        if (!v) {
+            s->failed = true;
+            return;
+        }
+        s->v = v;
+        s->cap = cap;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    char *str = NULL;
+    if (vasprintf(&str, fmt, ap) < 0)
+        str = NULL;
+    va_end(ap);
+    if (!str) {
+        s->failed = true;
+        return;
+    }
+    s->v[s->n++] = str;
+    s->v[s->n] = NULL;
+}
+
+static void strv_free(struct engine_strv *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    s->v = NULL;
+    s->n = s->cap = 0;
+}
+
+static int engine_build_command(struct pt_engine *e, struct pt_function *fn,
+                                struct engine_strv *argv, struct pt_error *err)
+{
+    const struct pt_function_config *c = &fn->cfg;
+    char path[PATH_MAX];
+    switch (c->family) {
+    case PT_RUNTIME_PROVIDED:
+        pt_path_join(path, sizeof(path), c->code_dir, "bootstrap");
+        if (!pt_path_is_executable(path))
+            return pt_error_set(err, PT_EUSAGE,
+                                "function %s: %s is missing or not executable (runtime %s needs "
+                                "an executable bootstrap; C examples are built by `make`)",
+                                c->name, path, c->runtime);
+        strv_add(argv, "%s", path);
+        break;
+    case PT_RUNTIME_PYTHON:
+        pt_path_join(path, sizeof(path), e->runtime_dir, "python/bootstrap.py");
+        if (!e->runtime_dir[0] || !pt_path_is_file(path))
+            return pt_error_set(err, PT_EUSAGE,
+                                "runtime %s: the Python runtime client was not found (looked "
+                                "for runtimes/python/bootstrap.py near the executable; set "
+                                "POWERTUNE_RUNTIME_DIR)",
+                                c->runtime);
+        if (!e->python[0])
+            return pt_error_set(err, PT_EUSAGE,
+                                "runtime %s: no Python interpreter found (set --python or "
+                                "POWERTUNE_PYTHON)",
+                                c->runtime);
+        strv_add(argv, "%s", e->python);
+        strv_add(argv, "%s", path);
+        break;
+    case PT_RUNTIME_NODE:
+        pt_path_join(path, sizeof(path), e->runtime_dir, "node/bootstrap.mjs");
+        if (!e->runtime_dir[0] || !pt_path_is_file(path))
+            return pt_error_set(err, PT_EUSAGE,
+                                "runtime %s: the Node.js runtime client is not part of this "
+                                "build yet (runtimes/node/bootstrap.mjs not found)",
+                                c->runtime);
+        if (!e->node[0])
+            return pt_error_set(err, PT_EUSAGE,
+                                "runtime %s: no node found (set POWERTUNE_NODE)", c->runtime);
+        strv_add(argv, "%s", e->node);
+        strv_add(argv, "%s", path);
+        break;
+    default:
+        return pt_error_set(err, PT_EUSAGE, "function %s has no runtime", c->name);
+    }
+    return 0;
+}
+
+static void engine_build_environment(struct pt_engine *e, struct pt_function *fn,
+                                     struct engine_strv *env)
+{
+    const struct pt_function_config *c = &fn->cfg;
+    const char *family = c->family == PT_RUNTIME_PYTHON ? "python"
+                         : c->family == PT_RUNTIME_NODE ? "node"
+                                                        : "provided";
+    strv_add(env, "_HANDLER=%s", c->handler);
+    strv_add(env, "LAMBDA_TASK_ROOT=%s", c->code_dir);
+    strv_add(env, "LAMBDA_RUNTIME_DIR=%s/%s", e->runtime_dir, family);
+    strv_add(env, "AWS_LAMBDA_FUNCTION_NAME=%s", c->name);
+    strv_add(env, "AWS_LAMBDA_FUNCTION_VERSION=%s", fn->version);
+    strv_add(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%d", c->memory_mb);
+    strv_add(env, "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/%s", c->name);
+    strv_add(env, "AWS_LAMBDA_INITIALIZATION_TYPE=on-demand");
+    strv_add(env, "AWS_REGION=%s", e->region);
+    strv_add(env, "AWS_DEFAULT_REGION=%s", e->region);
+    if (c->family != PT_RUNTIME_PROVIDED)
+        strv_add(env, "AWS_EXECUTION_ENV=AWS_Lambda_%s", c->runtime);
+    strv_add(env, "TZ=:UTC");
+    strv_add(env, "LANG=en_US.UTF-8");
+    strv_add(env, "PATH=/usr/local/bin:/usr/bin/:/bin:/opt/bin");
+    strv_add(env, "LD_LIBRARY_PATH=/lib64:/usr/lib64:%s/%s:%s/%s/lib:%s:%s/lib:/opt/lib",
+             e->runtime_dir, family, e->runtime_dir, family, c->code_dir, c->code_dir);
+    strv_add(env, "AWS_XRAY_CONTEXT_MISSING=LOG_ERROR");
+    /* Lambda hands the execution role's credentials to the function; locally, the caller's. */
+    static const char *const creds[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                        "AWS_SESSION_TOKEN"};
+    for (size_t i = 0; i < sizeof(creds) / sizeof(creds[0]); i++) {
+        const char *v = getenv(creds[i]);
+        if (v)
+            strv_add(env, "%s=%s", creds[i], v);
+    }
+    for (size_t i = 0; i < c->env_count; i++)
+        strv_add(env, "%s=%s", c->env[i].key, c->env[i].value);
+}
+
+int pt_engine_function_add(struct pt_engine *e, const struct pt_function_config *cfg,
+                           struct pt_function **out, struct pt_error *err)
+{
+    int rc = pt_function_validate(cfg, err);
+    if (rc)
+        return rc;
+    struct pt_function *fn = calloc(1, sizeof(*fn));
+    if (!fn)
+        return pt_error_set(err, PT_ENOMEM, "out of memory for a function");
+    struct engine_strv argv = {0}, envp = {0};
+    fn->engine = e;
+    pt_function_config_init(&fn->cfg);
+    rc = pt_function_config_copy(&fn->cfg, cfg, err);
+    if (rc)
+        goto fail;
+    pt_strlcpy(fn->version, "$LATEST", sizeof(fn->version));
+    snprintf(fn->arn, sizeof(fn->arn), "arn:aws:lambda:%s:%s:function:%s", e->region,
+             e->account_id, cfg->name);
+    if ((size_t)snprintf(fn->log_dir, sizeof(fn->log_dir), "%s/logs/%s", e->state_dir,
+                         cfg->name) >= sizeof(fn->log_dir)) {
+        rc = pt_error_set(err, PT_EUSAGE, "state directory path is too long");
+        goto fail;
+    }
+    rc = engine_build_command(e, fn, &argv, err);
+    if (rc)
+        goto fail;
+    engine_build_environment(e, fn, &envp);
+    if (argv.failed || envp.failed) {
+        rc = pt_error_set(err, PT_ENOMEM, "out of memory building the runtime command");
+        goto fail;
+    }
+    fn->argv = argv.v;
+    fn->envp = envp.v;
+    argv.v = envp.v = NULL;
+
+    struct pt_cpu_share share;
+    pt_cpu_share_for_memory(cfg->memory_mb, e->host_cpus, &share);
+    if (share.capped_by_host && e->opt.notice) {
+        char line[256];
+        snprintf(line, sizeof(line),
+                 "note: %d MB gets %.2f vCPUs on Lambda; this host has %d cores, so %s runs with "
+                 "%.2f",
+                 cfg->memory_mb, share.vcpus_wanted, e->host_cpus, cfg->name, share.vcpus);
+        e->opt.notice(e->opt.notice_arg, line);
+    }
+    pthread_mutex_lock(&e->lock);
+    fn->next = e->functions;
+    e->functions = fn;
+    if (cfg->reserved_concurrency >= 0)
+        e->reserved_sum += cfg->reserved_concurrency;
+    pthread_mutex_unlock(&e->lock);
+    *out = fn;
+    return 0;
+fail:
+    strv_free(&argv);
+    strv_free(&envp);
+    engine_function_free(fn);
+    return rc;
+}
+
+void pt_engine_function_remove(struct pt_engine *e, struct pt_function *fn)
+{
+    pthread_mutex_lock(&e->lock);
+    for (struct pt_function **p = &e->functions; *p; p = &(*p)->next) {
+        if (*p == fn) {
+            *p = fn->next;
+            break;
+        }
+    }
+    if (fn->cfg.reserved_concurrency >= 0)
+        e->reserved_sum -= fn->cfg.reserved_concurrency;
+    pthread_mutex_unlock(&e->lock);
+    engine_function_free(fn);
+}
+
+const struct pt_function_config *pt_function_config_of(const struct pt_function *fn)
+{
+    return &fn->cfg;
+}
+
+/* ---- invoke ---- */
+
+/* Called with the lock held: admits one invocation or names the limit that throttles it. */
+static int engine_admit(struct pt_engine *e, struct pt_function *fn, struct pt_invoke_result *res,
+                        struct pt_error *err)
+{
+    int reserved = fn->cfg.reserved_concurrency;
+    if (reserved >= 0 && fn->busy >= reserved) {
+        pt_strlcpy(res->throttle_reason, "ReservedFunctionConcurrentInvocationLimitExceeded",
+                   sizeof(res->throttle_reason));
+        return pt_error_set(err, PT_ETHROTTLED,
+                            "Rate Exceeded. (function %s: reserved concurrency %d reached)",
+                            fn->cfg.name, reserved);
+    }
+    int unreserved_limit = e->opt.account_concurrency - e->reserved_sum;
+    if (reserved < 0 && e->busy_total - e->busy_reserved >= unreserved_limit) {
+        pt_strlcpy(res->throttle_reason, "ConcurrentInvocationLimitExceeded",
+                   sizeof(res->throttle_reason));
+        return pt_error_set(err, PT_ETHROTTLED,
+                            "Rate Exceeded. (account concurrency %d reached: %d in flight)",
+                            e->opt.account_concurrency, e->busy_total);
+    }
+    fn->busy++;
+    e->busy_total++;
+    if (reserved >= 0)
+        e->busy_reserved++;
+    return 0;
+}
+
+static int engine_push_idle(struct pt_function *fn, struct pt_env *env)
+{
+    if (fn->idle_count == fn->idle_cap) {
+        size_t cap = fn->idle_cap ? fn->idle_cap * 2 : 8;
+        struct pt_env **v = realloc(fn->idle, cap * sizeof(*v));
+        if (!v)
+            return -1;
+        fn->idle = v;
+        fn->idle_cap = cap;
+    }
+    fn->idle[fn->idle_count++] = env;
+    return 0;
+}
+
+int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
+                     const struct pt_invoke_request *req, struct pt_invoke_result *res,
+                     struct pt_error *err)
+{
+    memset(res, 0, sizeof(*res));
+    struct pt_env *env = NULL;
+    unsigned id = 0;
+    pthread_mutex_lock(&e->lock);
+    if (e->shutting_down) {
+        pthread_mutex_unlock(&e->lock);
+        return pt_error_set(err, PT_EINTR, "the engine is shutting down");
+    }
+    int rc = engine_admit(e, fn, res, err);
+    if (rc) {
+        pthread_mutex_unlock(&e->lock);
+        return rc;
+    }
+    if (!req->new_environment && fn->idle_count)
+        env = fn->idle[--fn->idle_count];
+    else {
+        fn->envs++;
+        id = ++e->next_env_id;
+    }
+    pthread_mutex_unlock(&e->lock);
+
+    if (!env) {
+        struct pt_env_config cfg = {
+            .cgroups = e->cgroups,
+            .fn = &fn->cfg,
+            .version = fn->version,
+            .argv = fn->argv,
+            .envp = fn->envp,
+            .log_dir = fn->log_dir,
+            .host_cpus = e->host_cpus,
+            .init_boost = !e->opt.no_init_boost,
+            .freeze = !e->opt.no_freeze,
+            .billing = e->opt.billing,
+            .output_cap = e->opt.output_cap,
+            .abort_fd = e->abort_fd,
+        };
+        rc = pt_env_start(&env, &cfg, id, err);
+    }
+    if (!rc) {
+        char request_id[40];
+        pt_uuid4(request_id);
+        struct pt_env_invocation inv = {
+            .request_id = request_id,
+            .payload = req->payload ? req->payload : "{}",
+            .payload_len = req->payload ? req->payload_len : 2,
+            .invoked_arn = fn->arn,
+            .trace_id = req->trace_id,
+            .client_context = req->client_context,
+            .cognito_identity = req->cognito_identity,
+        };
+        rc = pt_env_invoke(env, &inv, res, err);
+    }
+
+    struct pt_env *discard = NULL;
+    pthread_mutex_lock(&e->lock);
+    fn->busy--;
+    e->busy_total--;
+    if (fn->cfg.reserved_concurrency >= 0)
+        e->busy_reserved--;
+    bool keep = env && !rc && pt_env_usable(env) && !req->new_environment && !e->shutting_down;
+    if (keep && engine_push_idle(fn, env) != 0)
+        keep = false;
+    if (!keep && env) {
+        fn->envs--;
+        discard = env;
+    } else if (!env) {
+        fn->envs--;
+    }
+    pthread_mutex_unlock(&e->lock);
+    pt_env_destroy(discard);
+    if (rc)
+        pt_invoke_result_free(res);
+    return rc;
+}
+
+void pt_invoke_result_free(struct pt_invoke_result *res)
+{
+    free(res->payload);
+    res->payload = NULL;
+    res->payload_len = 0;
+}
+
+void pt_engine_counts(struct pt_engine *e, struct pt_engine_counts *out)
+{
+    pthread_mutex_lock(&e->lock);
+    out->environments = 0;
+    for (struct pt_function *fn = e->functions; fn; fn = fn->next)
+        out->environments += fn->envs;
+    out->busy = e->busy_total;
+    pthread_mutex_unlock(&e->lock);
+}

@@ -1,0 +1,117 @@
+/*
+ * engine.h - the local Lambda: run a function at any memory size the way Lambda does.
+ *
+ * An engine owns a registry of functions, each with its pool of execution
+ * environments (env.h), the cgroup manager (cgroup.h) and the account-wide
+ * concurrency count. pt_engine_invoke is Lambda's Invoke: it finds an idle
+ * environment of the function or starts one (cold start: INIT with boosted
+ * CPU, Init Duration reported once), hands the event over the Runtime API,
+ * waits under the function timeout, and reports what Lambda would: the
+ * payload or error document, START/END/REPORT lines, Duration, Billed
+ * Duration, Max Memory Used, plus CPU time. Beyond the concurrency limits
+ * (account, reserved) it fails with PT_ETHROTTLED and Lambda's Reason.
+ *
+ * Thread-safe: any number of threads may invoke at once; each invocation
+ * gets its own environment. pt_engine_shutdown may be called from a signal
+ * thread: in-flight invocations end with PT_EINTR and every environment's
+ * processes are killed. pt_engine_destroy leaves no process and no cgroup.
+ */
+#ifndef PT_ENGINE_ENGINE_H
+#define PT_ENGINE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/error.h"
+#include "engine/cgroup.h"
+#include "engine/function.h"
+#include "engine/limits.h"
+#include "engine/report.h"
+
+struct pt_engine;
+struct pt_function; /* a registered function (one version of it) */
+
+struct pt_engine_options {
+    const char *state_dir;   /* NULL: $POWERTUNE_STATE_DIR, $XDG_STATE_HOME/powertune, ~/.local/state/powertune */
+    const char *runtime_dir; /* NULL: $POWERTUNE_RUNTIME_DIR, else <exe dir>/../runtimes */
+    const char *python;      /* NULL: $POWERTUNE_PYTHON, else /usr/bin/python3, else python3 on PATH */
+    const char *node;        /* NULL: $POWERTUNE_NODE, else /usr/bin/node, else node on PATH */
+    const char *region;      /* NULL: $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1 */
+    const char *account_id;  /* NULL: 123456789012 */
+    int account_concurrency; /* 0: 1000 */
+    int keepalive_ms;        /* idle environments are reclaimed after this; 0: 300000 */
+    bool no_init_boost;      /* INIT runs at the function's own CPU share */
+    bool no_freeze;          /* do not freeze idle environments (benchmarks compare) */
+    enum pt_billing_mode billing;
+    enum pt_cgroup_kind cgroups;
+    size_t output_cap;       /* function output kept per invocation; 0: 8 MiB */
+    /* Called for one-line notices (host caps a memory size, degraded emulation). May be NULL. */
+    void (*notice)(void *arg, const char *line);
+    void *notice_arg;
+};
+
+struct pt_invoke_request {
+    const char *payload; /* JSON text; NULL = "{}" */
+    size_t payload_len;
+    const char *client_context;   /* decoded JSON, or NULL */
+    const char *cognito_identity; /* JSON, or NULL */
+    const char *trace_id;         /* NULL: none */
+    bool new_environment;         /* always cold: a fresh environment, discarded after use */
+};
+
+struct pt_invoke_result {
+    char request_id[40];
+    bool function_error;      /* X-Amz-Function-Error: Unhandled */
+    char error_type[128];     /* when function_error */
+    char *payload;            /* the response, or the error document (malloc'd) */
+    size_t payload_len;
+    double duration_ms;
+    unsigned long long billed_ms;
+    int memory_mb;
+    int max_memory_used_mb;
+    double init_duration_ms;  /* < 0 when warm */
+    bool cold_start;
+    double cpu_time_ms;       /* user+system of the environment during the invocation */
+    bool degraded;            /* no cgroups: CPU and memory only approximated */
+    enum pt_report_status status;
+    char executed_version[16];
+    char log_tail[PT_LOG_TAIL_BYTES + 1]; /* the invocation's last 4 KB of log */
+    size_t log_tail_len;
+    char throttle_reason[64]; /* with PT_ETHROTTLED */
+};
+
+int pt_engine_create(struct pt_engine **out, const struct pt_engine_options *opt,
+                     struct pt_error *err);
+void pt_engine_destroy(struct pt_engine *e);
+void pt_engine_shutdown(struct pt_engine *e);
+bool pt_engine_degraded(const struct pt_engine *e);
+const char *pt_engine_describe(const struct pt_engine *e);
+const char *pt_engine_state_dir(const struct pt_engine *e);
+const char *pt_engine_region(const struct pt_engine *e);
+
+/* Validates cfg and registers a copy. The function's CPU cap notice (if any) goes to opt->notice. */
+int pt_engine_function_add(struct pt_engine *e, const struct pt_function_config *cfg,
+                           struct pt_function **out, struct pt_error *err);
+/* Destroys the function's environments and forgets it (no invocation may be in flight). */
+void pt_engine_function_remove(struct pt_engine *e, struct pt_function *fn);
+const struct pt_function_config *pt_function_config_of(const struct pt_function *fn);
+
+/*
+ * Runs one invocation. 0 when the function ran, whatever it returned
+ * (res->function_error tells); PT_ETHROTTLED (res->throttle_reason),
+ * PT_EINTR (shutdown), or another code when the engine itself failed.
+ * On 0, free res with pt_invoke_result_free.
+ */
+int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
+                     const struct pt_invoke_request *req, struct pt_invoke_result *res,
+                     struct pt_error *err);
+void pt_invoke_result_free(struct pt_invoke_result *res);
+
+/* Counts, for tests and reports. */
+struct pt_engine_counts {
+    int environments; /* alive */
+    int busy;         /* invocations in flight */
+};
+void pt_engine_counts(struct pt_engine *e, struct pt_engine_counts *out);
+
+#endif

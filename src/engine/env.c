@@ -1,0 +1,647 @@
+#include "engine/env.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/str.h"
+#include "engine/limits.h"
+#include "engine/logstream.h"
+#include "engine/report.h"
+#include "engine/runtime_api.h"
+
+struct pt_env {
+    unsigned id;
+    struct pt_env_config cfg;
+    struct pt_cgroup *cg;
+    struct pt_rapi *rapi;
+    struct pt_logstream log;
+    struct pt_cpu_share share;
+    unsigned long long boost_quota_us;
+    pid_t pid;
+    int pidfd;
+    int out_fd;
+    bool boosted; /* written by the Runtime API thread only while the server runs */
+    bool initialized;
+    bool init_reported;
+    bool usable;
+    double init_ms;
+    int64_t spawn_ns;
+    int64_t last_used_ns;
+    char api_var[64];
+    char stream_var[160];
+    char **envp; /* api_var, stream_var, then cfg.envp */
+};
+
+/* What ended a wait. */
+enum env_outcome {
+    ENV_RESULT,
+    ENV_INIT_ERROR,
+    ENV_EXITED,
+    ENV_TIMEOUT,
+    ENV_INIT_TIMEOUT,
+    ENV_ABORTED,
+};
+
+/* ---- hooks, on the Runtime API server's thread ---- */
+
+static void env_hook_frozen(void *arg, bool frozen)
+{
+    struct pt_env *env = arg;
+    if (env->cfg.freeze)
+        pt_cgroup_freeze(env->cg, frozen, NULL);
+}
+
+static void env_hook_init_done(void *arg)
+{
+    struct pt_env *env = arg;
+    if (env->boosted) {
+        /* INIT is over: back to the function's own share, as Lambda ends its INIT boost. */
+        pt_cgroup_set_cpu(env->cg, env->share.quota_us, env->share.period_us, NULL);
+        env->boosted = false;
+    }
+}
+
+/* ---- the child, between fork and exec: async-signal-safe calls only ---- */
+
+static void env_child_fail(int fd, const char *what, const char *detail)
+{
+    ssize_t w = write(fd, "powertune: ", 11);
+    w = write(fd, what, strlen(what));
+    if (detail) {
+        w = write(fd, detail, strlen(detail));
+    }
+    w = write(fd, "\n", 1);
+    (void)w;
+    _exit(127);
+}
+
+__attribute__((noreturn)) static void env_child(const struct pt_env *env, int out_w)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGPIPE, &dfl, NULL);
+    setsid();
+    if (pt_cgroup_enter_child(env->cg) != 0)
+        env_child_fail(out_w, "cannot enter the environment's cgroup", NULL);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(out_w, 2) < 0)
+        env_child_fail(out_w, "cannot set up standard streams", NULL);
+    close_range(3, ~0U, 0);
+    if (chdir(env->cfg.fn->code_dir) != 0)
+        env_child_fail(1, "cannot enter the code directory ", env->cfg.fn->code_dir);
+    struct rlimit nofile = {PT_NOFILE_MAX, PT_NOFILE_MAX};
+    setrlimit(RLIMIT_NOFILE, &nofile);
+    execve(env->cfg.argv[0], env->cfg.argv, env->envp);
+    env_child_fail(1, "cannot execute ", env->cfg.argv[0]);
+    _exit(127);
+}
+
+/* ---- process management ---- */
+
+static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
+{
+    int pipefd[2] = {-1, -1};
+    unsigned long long quota = boost ? env->boost_quota_us : env->share.quota_us;
+    int rc = pt_cgroup_set_cpu(env->cg, quota, env->share.period_us, err);
+    if (rc)
+        return rc;
+    env->boosted = boost;
+    env->initialized = false;
+    struct pt_rapi_hooks hooks = {
+        .set_frozen = env_hook_frozen, .init_done = env_hook_init_done, .arg = env};
+    rc = pt_rapi_start(&env->rapi, &hooks, err);
+    if (rc)
+        return rc;
+    snprintf(env->api_var, sizeof(env->api_var), "AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d",
+             pt_rapi_port(env->rapi));
+    if (pipe2(pipefd, O_CLOEXEC) != 0)
+        return pt_error_errno(err, PT_ESYS, errno, "cannot create the output pipe");
+    pid_t pid = fork();
+    if (pid < 0) {
+        rc = pt_error_errno(err, PT_ESYS, errno, "cannot fork the runtime");
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return rc;
+    }
+    if (pid == 0)
+        env_child(env, pipefd[1]);
+    close(pipefd[1]);
+    env->pid = pid;
+    env->spawn_ns = pt_mono_ns();
+    env->out_fd = pipefd[0];
+    fcntl(env->out_fd, F_SETFL, fcntl(env->out_fd, F_GETFL) | O_NONBLOCK);
+    rc = pt_cgroup_adopt(env->cg, pid, err);
+    if (rc)
+        return rc;
+    env->pidfd = pidfd_open(pid, 0);
+    if (env->pidfd < 0)
+        return pt_error_errno(err, PT_ESYS, errno, "cannot open a pidfd for the runtime");
+    return 0;
+}
+
+static void env_drain_output(struct pt_env *env)
+{
+    char chunk[65536];
+    while (env->out_fd >= 0) {
+        ssize_t n = read(env->out_fd, chunk, sizeof(chunk));
+        if (n > 0) {
+            pt_logstream_output(&env->log, chunk, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0) {
+            close(env->out_fd);
+            env->out_fd = -1;
+        }
+        return;
+    }
+}
+
+/* Reaps the runtime if it has exited; returns its wait status or -1. */
+static int env_reap(struct pt_env *env, bool block)
+{
+    if (env->pid <= 0)
+        return -1;
+    int status = 0;
+    pid_t r;
+    do {
+        r = waitpid(env->pid, &status, block ? 0 : WNOHANG);
+    } while (r < 0 && errno == EINTR);
+    if (r != env->pid)
+        return -1;
+    env->pid = -1;
+    return status;
+}
+
+/* Ends the runtime: server, every process of the cgroup, descriptors. The cgroup stays. */
+static void env_stop_runtime(struct pt_env *env)
+{
+    pt_rapi_stop(env->rapi);
+    env->rapi = NULL;
+    pt_cgroup_kill_all(env->cg, NULL);
+    if (env->pid > 0) {
+        kill(env->pid, SIGKILL); /* in case it left the group (fallback backend) */
+        env_reap(env, true);
+    }
+    if (env->pidfd >= 0)
+        close(env->pidfd);
+    env->pidfd = -1;
+    env_drain_output(env);
+    if (env->out_fd >= 0)
+        close(env->out_fd);
+    env->out_fd = -1;
+}
+
+/* ---- waiting ---- */
+
+struct env_wait_state {
+    int64_t phase_start_ns; /* spawn (INIT) or the start of a suppressed init */
+    int64_t init_limit_ns;  /* how long INIT may take from phase_start_ns */
+    int64_t timeout_ns;     /* the function timeout */
+    bool start_written;
+    int exit_status;
+    const struct pt_env_invocation *inv;
+};
+
+static void env_write_line(struct pt_env *env, const char *line, size_t n)
+{
+    pt_logstream_platform(&env->log, line, n);
+}
+
+static enum env_outcome env_wait(struct pt_env *env, struct env_wait_state *ws)
+{
+    for (;;) {
+        struct pt_rapi_status st;
+        pt_rapi_status(env->rapi, &st);
+        if (st.first_next_ns && !env->initialized) {
+            env->initialized = true;
+            env->init_ms = (double)(st.first_next_ns - ws->phase_start_ns) / 1e6;
+        }
+        if (st.delivered_ns && !ws->start_written) {
+            env_drain_output(env); /* INIT output belongs before START */
+            char line[160];
+            size_t n = pt_format_start_line(line, sizeof(line), ws->inv->request_id,
+                                            env->cfg.version);
+            env_write_line(env, line, n);
+            ws->start_written = true;
+        }
+        if (st.result_ready)
+            return ENV_RESULT;
+        if (st.init_error && !env->initialized)
+            return ENV_INIT_ERROR;
+        int64_t deadline;
+        if (!env->initialized)
+            deadline = ws->phase_start_ns + ws->init_limit_ns;
+        else if (st.delivered_ns)
+            deadline = st.delivered_ns + ws->timeout_ns;
+        else
+            deadline = st.first_next_ns + ws->timeout_ns;
+        int64_t now = pt_mono_ns();
+        if (now >= deadline)
+            return env->initialized ? ENV_TIMEOUT : ENV_INIT_TIMEOUT;
+        struct pollfd fds[4] = {
+            {.fd = pt_rapi_notify_fd(env->rapi), .events = POLLIN},
+            {.fd = env->pidfd, .events = POLLIN},
+            {.fd = env->out_fd, .events = POLLIN},
+            {.fd = env->cfg.abort_fd, .events = POLLIN},
+        };
+        int wait_ms = (int)((deadline - now + 999999) / 1000000);
+        int pr = poll(fds, 4, wait_ms);
+        if (pr < 0 && errno != EINTR)
+            return ENV_ABORTED;
+        if (fds[2].revents)
+            env_drain_output(env);
+        if (fds[3].revents & POLLIN)
+            return ENV_ABORTED;
+        if (fds[1].revents & POLLIN) {
+            env_drain_output(env);
+            pt_rapi_status(env->rapi, &st);
+            if (st.result_ready)
+                return ENV_RESULT; /* it answered, then exited: the answer counts */
+            if (st.init_error && !env->initialized)
+                return ENV_INIT_ERROR;
+            ws->exit_status = env_reap(env, true);
+            return ENV_EXITED;
+        }
+    }
+}
+
+/* ---- results ---- */
+
+static int env_set_payload(struct pt_invoke_result *res, char *payload, size_t len,
+                           struct pt_error *err)
+{
+    if (!payload)
+        return pt_error_set(err, PT_ENOMEM, "out of memory for an invocation result");
+    free(res->payload);
+    res->payload = payload;
+    res->payload_len = len;
+    return 0;
+}
+
+static int env_set_error(struct pt_invoke_result *res, const char *type, const char *message,
+                         struct pt_error *err)
+{
+    res->function_error = true;
+    pt_strlcpy(res->error_type, type, sizeof(res->error_type));
+    char *doc = pt_error_payload_json(type, message);
+    return env_set_payload(res, doc, doc ? strlen(doc) : 0, err);
+}
+
+/* The errorType of a runtime's error document: the header, else the body's field. */
+static void env_error_type_of(const struct pt_rapi_result *r, char *out, size_t size)
+{
+    if (r->error_type[0]) {
+        pt_strlcpy(out, r->error_type, size);
+        return;
+    }
+    pt_strlcpy(out, "Unhandled", size);
+    json_t *doc = r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+    const char *t = doc ? json_string_value(json_object_get(doc, "errorType")) : NULL;
+    if (t && *t)
+        pt_strlcpy(out, t, size);
+    json_decref(doc);
+}
+
+static void env_read_stats(struct pt_env *env, struct pt_cgroup_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    pt_cgroup_read_stats(env->cg, st, NULL);
+}
+
+/* Handles an INIT that failed, exited or timed out. Returns true if a retry was started. */
+static bool env_init_failed(struct pt_env *env, enum env_outcome out, struct env_wait_state *ws,
+                            bool suppressed, struct pt_invoke_result *res, struct pt_error *err,
+                            int *rc)
+{
+    double init_ms = (double)(pt_mono_ns() - ws->phase_start_ns) / 1e6;
+    char etype[128] = "";
+    struct pt_rapi_result ierr = {0};
+    enum pt_report_status status = PT_STATUS_ERROR;
+    if (out == ENV_INIT_ERROR) {
+        pt_rapi_take_init_error(env->rapi, &ierr);
+        env_error_type_of(&ierr, etype, sizeof(etype));
+    } else if (out == ENV_EXITED) {
+        pt_strlcpy(etype, "Runtime.ExitError", sizeof(etype));
+    } else {
+        status = PT_STATUS_TIMEOUT;
+    }
+    env_drain_output(env);
+    char line[256];
+    size_t n = pt_format_init_report_line(line, sizeof(line), init_ms,
+                                          suppressed ? "invoke" : "init", status, etype);
+    env_write_line(env, line, n);
+
+    if (!suppressed) {
+        /* Lambda retries a failed INIT once, inside the invoke phase, under the function timeout. */
+        pt_rapi_result_free(&ierr);
+        env_stop_runtime(env);
+        *rc = env_spawn(env, false, err);
+        if (*rc)
+            return false;
+        struct pt_rapi_invocation inv = {
+            .request_id = ws->inv->request_id, .payload = ws->inv->payload,
+            .payload_len = ws->inv->payload_len, .timeout_ms = ws->timeout_ns / 1000000,
+            .invoked_arn = ws->inv->invoked_arn, .trace_id = ws->inv->trace_id,
+            .client_context = ws->inv->client_context,
+            .cognito_identity = ws->inv->cognito_identity};
+        *rc = pt_rapi_deliver(env->rapi, &inv, err);
+        if (*rc)
+            return false;
+        ws->phase_start_ns = env->spawn_ns;
+        ws->init_limit_ns = ws->timeout_ns;
+        return true;
+    }
+    /* Second failure: the invocation fails with what INIT reported. */
+    env->usable = false;
+    res->status = status;
+    if (out == ENV_INIT_ERROR && ierr.body && ierr.len) {
+        res->function_error = true;
+        pt_strlcpy(res->error_type, etype, sizeof(res->error_type));
+        *rc = env_set_payload(res, ierr.body, ierr.len, err);
+        ierr.body = NULL;
+    } else if (out == ENV_INIT_ERROR) {
+        *rc = env_set_error(res, etype, "", err);
+    } else if (out == ENV_EXITED) {
+        char msg[256];
+        pt_format_exit_message(msg, sizeof(msg), ws->inv->request_id, ws->exit_status);
+        *rc = env_set_error(res, "Runtime.ExitError", msg, err);
+    } else {
+        char msg[256];
+        pt_format_timeout_message(msg, sizeof(msg), ws->inv->request_id,
+                                  (double)ws->timeout_ns / 1e9);
+        *rc = env_set_error(res, "Sandbox.Timedout", msg, err);
+    }
+    pt_strlcpy(res->error_type, status == PT_STATUS_TIMEOUT ? "Sandbox.Timedout" : etype,
+               sizeof(res->error_type));
+    pt_rapi_result_free(&ierr);
+    return false;
+}
+
+int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
+                  struct pt_invoke_result *res, struct pt_error *err)
+{
+    if (!env->usable)
+        return pt_error_set(err, PT_ESTATE, "environment %u is not usable", env->id);
+    const struct pt_function_config *fn = env->cfg.fn;
+    pt_logstream_begin_invocation(&env->log);
+    pt_strlcpy(res->request_id, inv->request_id, sizeof(res->request_id));
+    pt_strlcpy(res->executed_version, env->cfg.version, sizeof(res->executed_version));
+    res->memory_mb = fn->memory_mb;
+    res->init_duration_ms = -1;
+    res->cold_start = !env->initialized;
+    res->degraded = pt_cgroup_manager_degraded(env->cfg.cgroups);
+
+    struct pt_cgroup_stats before, after;
+    env_read_stats(env, &before);
+    struct env_wait_state ws = {
+        .phase_start_ns = env->spawn_ns,
+        .init_limit_ns = (int64_t)PT_INIT_TIMEOUT_MS * 1000000,
+        .timeout_ns = (int64_t)fn->timeout_s * 1000000000LL,
+        .inv = inv,
+    };
+    struct pt_rapi_invocation rinv = {
+        .request_id = inv->request_id, .payload = inv->payload, .payload_len = inv->payload_len,
+        .timeout_ms = (int64_t)fn->timeout_s * 1000, .invoked_arn = inv->invoked_arn,
+        .trace_id = inv->trace_id, .client_context = inv->client_context,
+        .cognito_identity = inv->cognito_identity};
+    int rc = pt_rapi_deliver(env->rapi, &rinv, err);
+    if (rc) {
+        env->usable = false;
+        return rc;
+    }
+    bool suppressed = false;
+    int64_t invoke_start_ns = 0;
+    bool init_seen = env->initialized;
+    enum env_outcome out;
+    for (;;) {
+        out = env_wait(env, &ws);
+        if (!init_seen && env->initialized) {
+            init_seen = true;
+            if (!suppressed)
+                env_read_stats(env, &before); /* CPU of the invocation, not of INIT */
+        }
+        if (out == ENV_ABORTED)
+            break;
+        bool init_failed = !env->initialized && (out == ENV_INIT_ERROR || out == ENV_EXITED ||
+                                                 out == ENV_INIT_TIMEOUT);
+        if (!init_failed)
+            break;
+        rc = 0;
+        bool retried = env_init_failed(env, out, &ws, suppressed, res, err, &rc);
+        if (rc) {
+            env->usable = false;
+            return rc;
+        }
+        if (!retried)
+            break;
+        suppressed = true;
+        invoke_start_ns = ws.phase_start_ns;
+        init_seen = false;
+    }
+    if (out == ENV_ABORTED) {
+        pt_rapi_abandon(env->rapi);
+        env->usable = false;
+        return pt_error_set(err, PT_EINTR, "invocation %s interrupted: the engine is shutting down",
+                            inv->request_id);
+    }
+
+    struct pt_rapi_status st;
+    pt_rapi_status(env->rapi, &st);
+    int64_t start_ns = suppressed ? invoke_start_ns : st.delivered_ns;
+    int64_t end_ns = pt_mono_ns();
+    if (res->cold_start && !suppressed && env->initialized) {
+        res->init_duration_ms = env->init_ms;
+    }
+    if (out == ENV_RESULT) {
+        struct pt_rapi_result r = {0};
+        pt_rapi_take_result(env->rapi, &r);
+        end_ns = r.done_ns;
+        env_drain_output(env);
+        if (r.kind == PT_RAPI_RESPONSE) {
+            rc = env_set_payload(res, r.body, r.len, err);
+            r.body = NULL;
+        } else if (r.kind == PT_RAPI_TOO_LARGE) {
+            res->status = PT_STATUS_ERROR;
+            rc = env_set_error(res, "Function.ResponseSizeTooLarge",
+                               "Response payload size exceeded maximum allowed payload size "
+                               "(6291556 bytes).",
+                               err);
+        } else {
+            res->function_error = true;
+            env_error_type_of(&r, res->error_type, sizeof(res->error_type));
+            if (r.body && r.len) {
+                rc = env_set_payload(res, r.body, r.len, err);
+                r.body = NULL;
+            } else {
+                rc = env_set_error(res, res->error_type, "", err);
+            }
+        }
+        pt_rapi_result_free(&r);
+    } else if (out == ENV_TIMEOUT) {
+        env_drain_output(env);
+        env->usable = false;
+        res->status = PT_STATUS_TIMEOUT;
+        end_ns = start_ns + ws.timeout_ns; /* Lambda reports the timeout exactly */
+        char msg[256], line[320], ts[32];
+        pt_format_timeout_message(msg, sizeof(msg), inv->request_id, (double)fn->timeout_s);
+        rc = env_set_error(res, "Sandbox.Timedout", msg, err);
+        pt_format_iso8601_ms(pt_epoch_ms(), ts, sizeof(ts));
+        int n = snprintf(line, sizeof(line), "%s %s Task timed out after %.2f seconds\n", ts,
+                         inv->request_id, (double)fn->timeout_s);
+        env_write_line(env, line, (size_t)n);
+    } else if (out == ENV_EXITED) {
+        env->usable = false;
+        char msg[256], line[320];
+        pt_format_exit_message(msg, sizeof(msg), inv->request_id, ws.exit_status);
+        rc = env_set_error(res, "Runtime.ExitError", msg, err);
+        res->status = PT_STATUS_ERROR;
+        int n = snprintf(line, sizeof(line), "%s\nRuntime.ExitError\n", msg);
+        env_write_line(env, line, (size_t)n);
+    }
+    /* INIT failures that were not retried already filled res (status, payload). */
+
+    env_read_stats(env, &after);
+    if (!ws.start_written) {
+        char line[160];
+        size_t n = pt_format_start_line(line, sizeof(line), inv->request_id, env->cfg.version);
+        env_write_line(env, line, n);
+    }
+    bool oom = after.oom_kills > before.oom_kills && !env->usable;
+    unsigned long long mb = (after.memory_peak_bytes + (1ULL << 20) - 1) >> 20;
+    res->max_memory_used_mb = oom || mb > (unsigned long long)fn->memory_mb ? fn->memory_mb
+                                                                             : (int)mb;
+    if (oom) {
+        res->status = PT_STATUS_ERROR;
+    }
+    res->cpu_time_ms = after.cpu_usage_ns > before.cpu_usage_ns
+                           ? (double)(after.cpu_usage_ns - before.cpu_usage_ns) / 1e6
+                           : 0.0;
+    res->duration_ms = start_ns ? (double)(end_ns - start_ns) / 1e6 : 0.0;
+    if (res->duration_ms < 0)
+        res->duration_ms = 0;
+    res->billed_ms = pt_billed_duration_ms(res->duration_ms, res->init_duration_ms,
+                                           env->cfg.billing, fn->family == PT_RUNTIME_PROVIDED);
+
+    char line[512];
+    size_t n = pt_format_end_line(line, sizeof(line), inv->request_id);
+    env_write_line(env, line, n);
+    struct pt_report rep = {
+        .duration_ms = res->duration_ms,
+        .billed_ms = res->billed_ms,
+        .memory_mb = fn->memory_mb,
+        .max_memory_used_mb = res->max_memory_used_mb,
+        .init_duration_ms = res->init_duration_ms,
+        .status = res->status,
+    };
+    pt_strlcpy(rep.request_id, inv->request_id, sizeof(rep.request_id));
+    if (res->status == PT_STATUS_ERROR)
+        pt_strlcpy(rep.error_type, oom ? "Runtime.OutOfMemory" : res->error_type,
+                   sizeof(rep.error_type));
+    n = pt_format_report_line(line, sizeof(line), &rep);
+    env_write_line(env, line, n);
+    pt_logstream_end_invocation(&env->log);
+    res->log_tail_len = pt_tail_copy(&env->log.tail, res->log_tail);
+    env->last_used_ns = pt_mono_ns();
+    return rc;
+}
+
+/* ---- creation and destruction ---- */
+
+int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned id,
+                 struct pt_error *err)
+{
+    struct pt_env *env = calloc(1, sizeof(*env));
+    if (!env)
+        return pt_error_set(err, PT_ENOMEM, "out of memory for an environment");
+    env->id = id;
+    env->cfg = *cfg;
+    env->pid = -1;
+    env->pidfd = -1;
+    env->out_fd = -1;
+    env->log.fd = -1;
+    pt_cpu_share_for_memory(cfg->fn->memory_mb, cfg->host_cpus, &env->share);
+    int boost_vcpus = cfg->host_cpus < PT_INIT_BOOST_VCPUS ? cfg->host_cpus : PT_INIT_BOOST_VCPUS;
+    env->boost_quota_us = (unsigned long long)boost_vcpus * env->share.period_us;
+    if (env->boost_quota_us < env->share.quota_us)
+        env->boost_quota_us = env->share.quota_us;
+
+    size_t n = 0;
+    while (cfg->envp[n])
+        n++;
+    int rc = 0;
+    env->envp = calloc(n + 3, sizeof(char *));
+    if (!env->envp) {
+        rc = pt_error_set(err, PT_ENOMEM, "out of memory for the environment variables");
+        goto fail;
+    }
+    rc = pt_logstream_open(&env->log, cfg->log_dir, cfg->version, cfg->output_cap, err);
+    if (rc)
+        goto fail;
+    snprintf(env->stream_var, sizeof(env->stream_var), "AWS_LAMBDA_LOG_STREAM_NAME=%s",
+             env->log.name);
+    env->envp[0] = env->api_var;
+    env->envp[1] = env->stream_var;
+    for (size_t i = 0; i < n; i++)
+        env->envp[i + 2] = cfg->envp[i];
+
+    char name[64];
+    snprintf(name, sizeof(name), "env-%u", id);
+    struct pt_cgroup_limits lim = {
+        .cpu_quota_us = cfg->init_boost ? env->boost_quota_us : env->share.quota_us,
+        .cpu_period_us = env->share.period_us,
+        .memory_bytes = (unsigned long long)cfg->fn->memory_mb << 20,
+        .pids_max = PT_PIDS_MAX,
+    };
+    rc = pt_cgroup_create(cfg->cgroups, name, &lim, &env->cg, err);
+    if (rc)
+        goto fail;
+    rc = env_spawn(env, cfg->init_boost, err);
+    if (rc)
+        goto fail;
+    env->usable = true;
+    env->last_used_ns = pt_mono_ns();
+    *out = env;
+    return 0;
+fail:
+    pt_env_destroy(env);
+    return rc;
+}
+
+bool pt_env_usable(const struct pt_env *env)
+{
+    return env->usable;
+}
+
+int64_t pt_env_last_used_ns(const struct pt_env *env)
+{
+    return env->last_used_ns;
+}
+
+void pt_env_destroy(struct pt_env *env)
+{
+    if (!env)
+        return;
+    env_stop_runtime(env);
+    pt_cgroup_destroy(env->cg, NULL);
+    pt_logstream_close(&env->log);
+    free(env->envp);
+    free(env);
+}

@@ -1,0 +1,63 @@
+/*
+ * env.h - one execution environment: a runtime process tree in its own cgroup.
+ *
+ * Lifecycle, as on Lambda: pt_env_start creates the cgroup (CPU quota
+ * boosted to two full vCPUs for INIT unless disabled), the Runtime API
+ * server and the log stream, and starts the runtime; it does not wait. The
+ * first pt_env_invoke waits for INIT (the runtime's first GET /next, at most
+ * 10 s), drops the CPU to the function's share, and runs the invocation. An
+ * INIT that fails or passes 10 s is reported (INIT_REPORT) and retried once
+ * inside the invocation, under the function timeout ("suppressed init").
+ * Between invocations the runtime is frozen. A timeout, a crash or an OOM
+ * kill leaves the environment unusable: the pool destroys it.
+ *
+ * One thread at a time uses an environment (its pool guarantees it).
+ */
+#ifndef PT_ENGINE_ENV_H
+#define PT_ENGINE_ENV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "engine/cgroup.h"
+#include "engine/engine.h"
+#include "engine/function.h"
+
+struct pt_env_config {
+    struct pt_cgroup_manager *cgroups;
+    const struct pt_function_config *fn; /* borrowed: outlives the environment */
+    const char *version;                 /* "$LATEST" */
+    char *const *argv;                   /* runtime command, argv[0] an absolute path */
+    char *const *envp;                   /* without AWS_LAMBDA_RUNTIME_API and the stream name */
+    const char *log_dir;                 /* <state>/logs/<function> */
+    int host_cpus;
+    bool init_boost;
+    bool freeze;
+    enum pt_billing_mode billing;
+    size_t output_cap;
+    int abort_fd; /* readable once the engine shuts down */
+};
+
+struct pt_env_invocation {
+    const char *request_id;
+    const char *payload;
+    size_t payload_len;
+    const char *invoked_arn;
+    const char *trace_id;
+    const char *client_context;
+    const char *cognito_identity;
+};
+
+struct pt_env;
+
+int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned id,
+                 struct pt_error *err);
+/* Runs one invocation; 0 when the function ran (res filled), PT_EINTR on shutdown, else an engine error. */
+int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
+                  struct pt_invoke_result *res, struct pt_error *err);
+bool pt_env_usable(const struct pt_env *env);
+int64_t pt_env_last_used_ns(const struct pt_env *env);
+void pt_env_destroy(struct pt_env *env);
+
+#endif

@@ -1,0 +1,528 @@
+#include "engine/runtime_api.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/str.h"
+#include "engine/limits.h"
+
+#define RAPI_PREFIX "/2018-06-01/runtime/"
+#define RAPI_REQUEST_ID_MAX 64
+/* A runtime needs one or two connections; more is a misbehaving function. */
+#define RAPI_CONNECTION_LIMIT 16
+/* Error documents are small; the cap only has to stop abuse. */
+#define RAPI_ERROR_BODY_MAX (1024 * 1024)
+
+enum rapi_req_kind { REQ_NEXT, REQ_RESPONSE, REQ_ERROR, REQ_INIT_ERROR, REQ_REJECTED };
+
+struct rapi_request {
+    enum rapi_req_kind kind;
+    char request_id[RAPI_REQUEST_ID_MAX + 1];
+    struct pt_buf body;
+    bool too_large;
+    bool suspended;
+    bool superseded; /* a newer /next replaced this parked one: close it */
+};
+
+struct pt_rapi {
+    struct MHD_Daemon *daemon;
+    int port;
+    int efd;
+    pthread_mutex_t lock;
+    struct pt_rapi_hooks hooks;
+    bool stopping;
+    bool frozen;
+
+    /* The current invocation. */
+    bool has_inv;
+    bool delivered;
+    bool done;
+    char request_id[RAPI_REQUEST_ID_MAX + 1];
+    char *payload; /* owned until handed to libmicrohttpd */
+    size_t payload_len;
+    int64_t timeout_ms;
+    char *invoked_arn;
+    char *trace_id;
+    char *client_context;
+    char *cognito_identity;
+
+    int64_t first_next_ns;
+    int64_t delivered_ns;
+    struct MHD_Connection *parked;
+    struct rapi_request *parked_req;
+    struct pt_rapi_result result;
+    bool result_ready;
+    struct pt_rapi_result init_error;
+    bool init_error_ready;
+};
+
+static void rapi_notify(struct pt_rapi *r)
+{
+    uint64_t one = 1;
+    ssize_t w = write(r->efd, &one, sizeof(one));
+    (void)w; /* the counter saturating is harmless: any value means "look" */
+}
+
+static enum MHD_Result rapi_send(struct MHD_Connection *conn, unsigned int status, const char *body)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    enum MHD_Result ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result rapi_send_error(struct MHD_Connection *conn, unsigned int status,
+                                       const char *type, const char *message)
+{
+    char body[512];
+    snprintf(body, sizeof(body), "{\"errorMessage\":\"%s\",\"errorType\":\"%s\"}", message, type);
+    return rapi_send(conn, status, body);
+}
+
+static void rapi_free_invocation_strings(struct pt_rapi *r)
+{
+    free(r->payload);
+    free(r->invoked_arn);
+    free(r->trace_id);
+    free(r->client_context);
+    free(r->cognito_identity);
+    r->payload = r->invoked_arn = r->trace_id = r->client_context = r->cognito_identity = NULL;
+    r->payload_len = 0;
+}
+
+/* Classifies the path; fills req->kind and req->request_id. Returns 0, or the HTTP status to refuse with. */
+static unsigned int rapi_classify(const char *url, const char *method, struct rapi_request *req)
+{
+    if (!pt_str_starts_with(url, RAPI_PREFIX))
+        return MHD_HTTP_NOT_FOUND;
+    const char *rest = url + strlen(RAPI_PREFIX);
+    bool is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+    bool is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+    if (strcmp(rest, "invocation/next") == 0) {
+        req->kind = REQ_NEXT;
+        return is_get ? 0 : MHD_HTTP_METHOD_NOT_ALLOWED;
+    }
+    if (strcmp(rest, "init/error") == 0) {
+        req->kind = REQ_INIT_ERROR;
+        return is_post ? 0 : MHD_HTTP_METHOD_NOT_ALLOWED;
+    }
+    if (!pt_str_starts_with(rest, "invocation/"))
+        return MHD_HTTP_NOT_FOUND;
+    const char *id = rest + strlen("invocation/");
+    const char *slash = strchr(id, '/');
+    if (!slash || slash == id || (size_t)(slash - id) > RAPI_REQUEST_ID_MAX)
+        return MHD_HTTP_NOT_FOUND;
+    if (strcmp(slash, "/response") == 0)
+        req->kind = REQ_RESPONSE;
+    else if (strcmp(slash, "/error") == 0)
+        req->kind = REQ_ERROR;
+    else
+        return MHD_HTTP_NOT_FOUND;
+    memcpy(req->request_id, id, (size_t)(slash - id));
+    req->request_id[slash - id] = '\0';
+    return is_post ? 0 : MHD_HTTP_METHOD_NOT_ALLOWED;
+}
+
+/* Called with r->lock held. Hands the current event to the runtime on conn. */
+static enum MHD_Result rapi_hand_over(struct pt_rapi *r, struct MHD_Connection *conn)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(
+        r->payload_len, r->payload, free);
+    if (!resp)
+        return MHD_NO;
+    r->payload = NULL; /* libmicrohttpd owns it now */
+    r->payload_len = 0;
+    int64_t deadline = pt_epoch_ms() + r->timeout_ms;
+    char deadline_s[24];
+    pt_utoa((unsigned long)deadline, deadline_s);
+    MHD_add_response_header(resp, "Lambda-Runtime-Aws-Request-Id", r->request_id);
+    MHD_add_response_header(resp, "Lambda-Runtime-Deadline-Ms", deadline_s);
+    MHD_add_response_header(resp, "Lambda-Runtime-Invoked-Function-Arn", r->invoked_arn);
+    if (r->trace_id && *r->trace_id)
+        MHD_add_response_header(resp, "Lambda-Runtime-Trace-Id", r->trace_id);
+    if (r->client_context && *r->client_context)
+        MHD_add_response_header(resp, "Lambda-Runtime-Client-Context", r->client_context);
+    if (r->cognito_identity && *r->cognito_identity)
+        MHD_add_response_header(resp, "Lambda-Runtime-Cognito-Identity", r->cognito_identity);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    r->delivered = true;
+    r->delivered_ns = pt_mono_ns();
+    enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    rapi_notify(r);
+    return ret;
+}
+
+static enum MHD_Result rapi_next(struct pt_rapi *r, struct MHD_Connection *conn,
+                                 struct rapi_request *req)
+{
+    enum MHD_Result ret = MHD_YES;
+    pthread_mutex_lock(&r->lock);
+    req->suspended = false;
+    if (r->stopping || req->superseded) {
+        ret = MHD_NO;
+        goto out;
+    }
+    if (!r->first_next_ns) {
+        r->first_next_ns = pt_mono_ns();
+        if (r->hooks.init_done)
+            r->hooks.init_done(r->hooks.arg);
+        rapi_notify(r);
+    }
+    if (r->has_inv && !r->delivered) {
+        ret = rapi_hand_over(r, conn);
+        goto out;
+    }
+    /* Nothing to do: park the long poll, and freeze the environment as Lambda does between invocations. */
+    if (r->parked && r->parked != conn) {
+        /* The runtime gave up on its old poll (new HTTP connection): close the stale one. */
+        r->parked_req->superseded = true;
+        MHD_resume_connection(r->parked);
+    }
+    r->parked = conn;
+    r->parked_req = req;
+    req->suspended = true;
+    MHD_suspend_connection(conn);
+    if (!r->frozen && r->hooks.set_frozen) {
+        r->hooks.set_frozen(r->hooks.arg, true);
+        r->frozen = true;
+    }
+out:
+    pthread_mutex_unlock(&r->lock);
+    return ret;
+}
+
+static void rapi_store(struct pt_rapi_result *dst, enum pt_rapi_result_kind kind,
+                       struct rapi_request *req, const char *error_type)
+{
+    dst->kind = kind;
+    dst->body = pt_buf_steal(&req->body, &dst->len);
+    pt_strlcpy(dst->error_type, error_type ? error_type : "", sizeof(dst->error_type));
+    dst->done_ns = pt_mono_ns();
+}
+
+static enum MHD_Result rapi_post_done(struct pt_rapi *r, struct MHD_Connection *conn,
+                                      struct rapi_request *req)
+{
+    const char *etype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                    "Lambda-Runtime-Function-Error-Type");
+    pthread_mutex_lock(&r->lock);
+    if (req->kind == REQ_INIT_ERROR) {
+        if (r->first_next_ns || r->init_error_ready) {
+            pthread_mutex_unlock(&r->lock);
+            return rapi_send_error(conn, MHD_HTTP_FORBIDDEN, "InvalidStateTransition",
+                                   "State transition from Ready to InitError failed for runtime. "
+                                   "Error: State transition is not allowed");
+        }
+        rapi_store(&r->init_error, PT_RAPI_ERROR, req, etype);
+        r->init_error_ready = true;
+        rapi_notify(r);
+        pthread_mutex_unlock(&r->lock);
+        return rapi_send(conn, MHD_HTTP_ACCEPTED, "{\"status\":\"OK\"}");
+    }
+    if (!r->has_inv || !r->delivered || strcmp(req->request_id, r->request_id) != 0) {
+        pthread_mutex_unlock(&r->lock);
+        return rapi_send_error(conn, MHD_HTTP_BAD_REQUEST, "InvalidRequestID",
+                               "Invalid request ID");
+    }
+    if (r->done) {
+        pthread_mutex_unlock(&r->lock);
+        return rapi_send_error(conn, MHD_HTTP_FORBIDDEN, "InvalidStateTransition",
+                               req->kind == REQ_RESPONSE
+                                   ? "State transition from RuntimeResponseSent to "
+                                     "InvocationResponse failed for runtime. Error: State "
+                                     "transition is not allowed"
+                                   : "State transition from RuntimeResponseSent to "
+                                     "InvocationErrorResponse failed for runtime. Error: State "
+                                     "transition is not allowed");
+    }
+    enum pt_rapi_result_kind kind = req->kind == REQ_ERROR ? PT_RAPI_ERROR : PT_RAPI_RESPONSE;
+    if (req->too_large)
+        kind = PT_RAPI_TOO_LARGE;
+    rapi_store(&r->result, kind, req, req->kind == REQ_ERROR ? etype : NULL);
+    r->done = true;
+    r->result_ready = true;
+    rapi_notify(r);
+    pthread_mutex_unlock(&r->lock);
+    if (kind == PT_RAPI_TOO_LARGE)
+        return rapi_send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "RequestEntityTooLarge",
+                               "Exceeded maximum allowed payload size (6291556 bytes).");
+    return rapi_send(conn, MHD_HTTP_ACCEPTED, "{\"status\":\"OK\"}");
+}
+
+static enum MHD_Result rapi_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                   const char *method, const char *version,
+                                   const char *upload_data, size_t *upload_data_size,
+                                   void **con_cls)
+{
+    (void)version;
+    struct pt_rapi *r = cls;
+    struct rapi_request *req = *con_cls;
+    if (!req) {
+        req = calloc(1, sizeof(*req));
+        if (!req)
+            return MHD_NO;
+        *con_cls = req;
+        unsigned int refuse = rapi_classify(url, method, req);
+        if (refuse) {
+            req->kind = REQ_REJECTED;
+            return rapi_send_error(conn, refuse,
+                                   refuse == MHD_HTTP_NOT_FOUND ? "NotFound" : "MethodNotAllowed",
+                                   refuse == MHD_HTTP_NOT_FOUND ? "No such path in the Runtime API"
+                                                                : "Method not allowed on this path");
+        }
+        size_t limit = req->kind == REQ_RESPONSE ? PT_INVOKE_RESPONSE_MAX : RAPI_ERROR_BODY_MAX;
+        pt_buf_init(&req->body, limit);
+        if (req->kind == REQ_NEXT)
+            return rapi_next(r, conn, req);
+        /* Refuse a declared oversize body before reading it; the invocation still fails cleanly. */
+        const char *clen =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        long declared = 0;
+        if (clen && pt_parse_long(clen, 0, 1L << 40, &declared) == 0 && (size_t)declared > limit) {
+            req->too_large = true;
+            return rapi_post_done(r, conn, req);
+        }
+        return MHD_YES;
+    }
+    if (req->kind == REQ_NEXT)
+        return rapi_next(r, conn, req); /* resumed after a delivery or a stop */
+    if (req->kind == REQ_REJECTED)
+        return MHD_YES;
+    if (*upload_data_size) {
+        if (!req->too_large && pt_buf_append(&req->body, upload_data, *upload_data_size, NULL) != 0) {
+            req->too_large = true;
+            pt_buf_free(&req->body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return rapi_post_done(r, conn, req);
+}
+
+static void rapi_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                           enum MHD_RequestTerminationCode toe)
+{
+    (void)toe;
+    struct pt_rapi *r = cls;
+    struct rapi_request *req = *con_cls;
+    if (!req)
+        return;
+    pthread_mutex_lock(&r->lock);
+    if (r->parked == conn) {
+        r->parked = NULL;
+        r->parked_req = NULL;
+    }
+    pthread_mutex_unlock(&r->lock);
+    pt_buf_free(&req->body);
+    free(req);
+    *con_cls = NULL;
+}
+
+int pt_rapi_start(struct pt_rapi **out, const struct pt_rapi_hooks *hooks, struct pt_error *err)
+{
+    struct pt_rapi *r = calloc(1, sizeof(*r));
+    if (!r)
+        return pt_error_set(err, PT_ENOMEM, "out of memory for a Runtime API server");
+    pthread_mutex_init(&r->lock, NULL);
+    if (hooks)
+        r->hooks = *hooks;
+    r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (r->efd < 0) {
+        int rc = pt_error_errno(err, PT_ESYS, errno, "cannot create an eventfd");
+        pthread_mutex_destroy(&r->lock);
+        free(r);
+        return rc;
+    }
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    r->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO, 0, NULL,
+        NULL, rapi_access, r, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)RAPI_CONNECTION_LIMIT,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0, MHD_OPTION_NOTIFY_COMPLETED,
+        rapi_completed, r, MHD_OPTION_END);
+    if (!r->daemon) {
+        int rc = pt_error_set(err, PT_ESYS, "cannot start the Runtime API server on 127.0.0.1");
+        close(r->efd);
+        pthread_mutex_destroy(&r->lock);
+        free(r);
+        return rc;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(r->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    r->port = info ? info->port : 0;
+    *out = r;
+    return 0;
+}
+
+int pt_rapi_port(const struct pt_rapi *r)
+{
+    return r->port;
+}
+
+int pt_rapi_notify_fd(const struct pt_rapi *r)
+{
+    return r->efd;
+}
+
+void pt_rapi_status(struct pt_rapi *r, struct pt_rapi_status *st)
+{
+    uint64_t v;
+    ssize_t n = read(r->efd, &v, sizeof(v));
+    (void)n; /* EAGAIN just means nothing new */
+    pthread_mutex_lock(&r->lock);
+    st->first_next_ns = r->first_next_ns;
+    st->delivered_ns = r->delivered ? r->delivered_ns : 0;
+    st->result_ready = r->result_ready;
+    st->init_error = r->init_error_ready;
+    pthread_mutex_unlock(&r->lock);
+}
+
+static char *rapi_strdup_opt(const char *s, bool *failed)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *failed = true;
+    return d;
+}
+
+int pt_rapi_deliver(struct pt_rapi *r, const struct pt_rapi_invocation *inv, struct pt_error *err)
+{
+    if (strlen(inv->request_id) > RAPI_REQUEST_ID_MAX)
+        return pt_error_set(err, PT_EUSAGE, "request id longer than %d characters",
+                            RAPI_REQUEST_ID_MAX);
+    char *payload = malloc(inv->payload_len + 1);
+    if (!payload)
+        return pt_error_set(err, PT_ENOMEM, "out of memory copying a %zu-byte event",
+                            inv->payload_len);
+    memcpy(payload, inv->payload, inv->payload_len);
+    payload[inv->payload_len] = '\0';
+    int rc = 0;
+    pthread_mutex_lock(&r->lock);
+    if (r->stopping) {
+        rc = pt_error_set(err, PT_ESTATE, "the environment is shutting down");
+        goto out;
+    }
+    if (r->has_inv && !r->done) {
+        rc = pt_error_set(err, PT_ESTATE, "an invocation is already in flight in this environment");
+        goto out;
+    }
+    rapi_free_invocation_strings(r);
+    pt_rapi_result_free(&r->result);
+    r->result_ready = false;
+    bool failed = false;
+    r->payload = payload;
+    payload = NULL;
+    r->payload_len = inv->payload_len;
+    r->timeout_ms = inv->timeout_ms;
+    r->invoked_arn = rapi_strdup_opt(inv->invoked_arn ? inv->invoked_arn : "", &failed);
+    r->trace_id = rapi_strdup_opt(inv->trace_id, &failed);
+    r->client_context = rapi_strdup_opt(inv->client_context, &failed);
+    r->cognito_identity = rapi_strdup_opt(inv->cognito_identity, &failed);
+    if (failed) {
+        rapi_free_invocation_strings(r);
+        rc = pt_error_set(err, PT_ENOMEM, "out of memory for an invocation");
+        goto out;
+    }
+    pt_strlcpy(r->request_id, inv->request_id, sizeof(r->request_id));
+    r->has_inv = true;
+    r->delivered = false;
+    r->done = false;
+    r->delivered_ns = 0;
+    if (r->parked) {
+        if (r->frozen && r->hooks.set_frozen)
+            r->hooks.set_frozen(r->hooks.arg, false);
+        r->frozen = false;
+        MHD_resume_connection(r->parked);
+        r->parked = NULL;
+        r->parked_req = NULL;
+    }
+out:
+    pthread_mutex_unlock(&r->lock);
+    free(payload);
+    return rc;
+}
+
+int pt_rapi_take_result(struct pt_rapi *r, struct pt_rapi_result *out)
+{
+    int rc = -1;
+    pthread_mutex_lock(&r->lock);
+    if (r->result_ready) {
+        *out = r->result;
+        memset(&r->result, 0, sizeof(r->result));
+        r->result_ready = false;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return rc;
+}
+
+int pt_rapi_take_init_error(struct pt_rapi *r, struct pt_rapi_result *out)
+{
+    int rc = -1;
+    pthread_mutex_lock(&r->lock);
+    if (r->init_error_ready) {
+        *out = r->init_error;
+        memset(&r->init_error, 0, sizeof(r->init_error));
+        rc = 0;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return rc;
+}
+
+void pt_rapi_abandon(struct pt_rapi *r)
+{
+    pthread_mutex_lock(&r->lock);
+    r->has_inv = false;
+    r->delivered = false;
+    r->done = false;
+    rapi_free_invocation_strings(r);
+    pthread_mutex_unlock(&r->lock);
+}
+
+void pt_rapi_result_free(struct pt_rapi_result *res)
+{
+    free(res->body);
+    memset(res, 0, sizeof(*res));
+}
+
+void pt_rapi_stop(struct pt_rapi *r)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->lock);
+    r->stopping = true;
+    if (r->parked) {
+        if (r->frozen && r->hooks.set_frozen)
+            r->hooks.set_frozen(r->hooks.arg, false);
+        r->frozen = false;
+        MHD_resume_connection(r->parked);
+        r->parked = NULL;
+        r->parked_req = NULL;
+    }
+    pthread_mutex_unlock(&r->lock);
+    MHD_stop_daemon(r->daemon);
+    rapi_free_invocation_strings(r);
+    pt_rapi_result_free(&r->result);
+    pt_rapi_result_free(&r->init_error);
+    close(r->efd);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}

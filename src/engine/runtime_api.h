@@ -1,0 +1,90 @@
+/*
+ * runtime_api.h - one environment's Lambda Runtime API (2018-06-01) server.
+ *
+ * Each execution environment gets its own libmicrohttpd daemon on
+ * 127.0.0.1:<ephemeral port>; the runtime inside finds it through
+ * AWS_LAMBDA_RUNTIME_API. The four paths of the spec are served exactly
+ * (status codes, headers, error bodies as in lambda-wire.md §1):
+ *   GET  /2018-06-01/runtime/invocation/next          long poll (suspend/resume)
+ *   POST /2018-06-01/runtime/invocation/{id}/response 202 / 400 / 403 / 413
+ *   POST /2018-06-01/runtime/invocation/{id}/error    202 / 400 / 403
+ *   POST /2018-06-01/runtime/init/error               202 / 403
+ *
+ * The environment hands over at most one invocation at a time
+ * (pt_rapi_deliver) and learns what happened through an eventfd
+ * (pt_rapi_notify_fd) that it polls together with the runtime's pidfd and
+ * output pipe, so no extra thread is needed on the engine's side. The hooks
+ * run on the daemon's thread under the server's lock: freezing when the
+ * runtime parks on /next and thawing on delivery happen atomically with
+ * respect to each other, so an event can never be handed to a frozen runtime.
+ */
+#ifndef PT_ENGINE_RUNTIME_API_H
+#define PT_ENGINE_RUNTIME_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+
+struct pt_rapi;
+
+struct pt_rapi_hooks {
+    /* The runtime parked on /next with nothing to do (true) / an event is being handed over (false). */
+    void (*set_frozen)(void *arg, bool frozen);
+    /* The runtime's first /next: INIT is over. */
+    void (*init_done)(void *arg);
+    void *arg;
+};
+
+struct pt_rapi_invocation {
+    const char *request_id;
+    const char *payload;
+    size_t payload_len;
+    int64_t timeout_ms;          /* Deadline-Ms = the moment the runtime receives the event + this */
+    const char *invoked_arn;
+    const char *trace_id;        /* NULL or "" = header left out */
+    const char *client_context;
+    const char *cognito_identity;
+};
+
+enum pt_rapi_result_kind {
+    PT_RAPI_NONE = 0,
+    PT_RAPI_RESPONSE,  /* /response */
+    PT_RAPI_ERROR,     /* /error: body is the runtime's error document */
+    PT_RAPI_TOO_LARGE, /* /response over the limit: answered 413 */
+};
+
+struct pt_rapi_result {
+    enum pt_rapi_result_kind kind;
+    char *body; /* malloc'd, NUL-terminated */
+    size_t len;
+    char error_type[128]; /* Lambda-Runtime-Function-Error-Type, or "" */
+    int64_t done_ns;      /* monotonic time the result arrived */
+};
+
+struct pt_rapi_status {
+    int64_t first_next_ns; /* monotonic time of the first /next, 0 = INIT still running */
+    int64_t delivered_ns;  /* monotonic time the current event reached the runtime, 0 = not yet */
+    bool result_ready;
+    bool init_error;
+};
+
+int pt_rapi_start(struct pt_rapi **out, const struct pt_rapi_hooks *hooks, struct pt_error *err);
+int pt_rapi_port(const struct pt_rapi *r);
+int pt_rapi_notify_fd(const struct pt_rapi *r);
+/* Clears the notification and reads the current state. */
+void pt_rapi_status(struct pt_rapi *r, struct pt_rapi_status *st);
+/* Hands over the next event (the strings are copied). PT_ESTATE if one is in flight. */
+int pt_rapi_deliver(struct pt_rapi *r, const struct pt_rapi_invocation *inv, struct pt_error *err);
+/* Moves the result of the current invocation out; 0 if there was one, -1 if not yet. */
+int pt_rapi_take_result(struct pt_rapi *r, struct pt_rapi_result *out);
+/* Moves the /init/error document out (kind PT_RAPI_ERROR); 0 or -1. */
+int pt_rapi_take_init_error(struct pt_rapi *r, struct pt_rapi_result *out);
+/* Gives up on the current invocation (timeout, crash); later posts for it get 400. */
+void pt_rapi_abandon(struct pt_rapi *r);
+void pt_rapi_result_free(struct pt_rapi_result *res);
+/* Stops the daemon; a parked /next is answered 500 (Container error) and closed. r may be NULL. */
+void pt_rapi_stop(struct pt_rapi *r);
+
+#endif
