@@ -1,0 +1,283 @@
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/fs.h"
+#include "base/str.h"
+#include "cli/cli.h"
+#include "engine/limits.h"
+
+enum {
+    FOPT_RUNTIME = CLI_OPT_FUNCTION_BASE,
+    FOPT_HANDLER,
+    FOPT_NAME,
+    FOPT_MEMORY,
+    FOPT_TIMEOUT,
+    FOPT_EPHEMERAL,
+    FOPT_ARCH,
+    FOPT_RESERVED,
+    FOPT_ENV,
+    EOPT_STATE_DIR = CLI_OPT_ENGINE_BASE,
+    EOPT_PYTHON,
+    EOPT_CGROUPS,
+    EOPT_NO_BOOST,
+    EOPT_NO_FREEZE,
+    EOPT_BILLING,
+    EOPT_REGION,
+    EOPT_ACCOUNT_CONCURRENCY,
+    EOPT_KEEPALIVE,
+};
+
+const struct option cli_function_options[] = {
+    {"runtime", required_argument, NULL, FOPT_RUNTIME},
+    {"handler", required_argument, NULL, FOPT_HANDLER},
+    {"name", required_argument, NULL, FOPT_NAME},
+    {"memory", required_argument, NULL, FOPT_MEMORY},
+    {"timeout", required_argument, NULL, FOPT_TIMEOUT},
+    {"ephemeral-storage", required_argument, NULL, FOPT_EPHEMERAL},
+    {"architecture", required_argument, NULL, FOPT_ARCH},
+    {"reserved-concurrency", required_argument, NULL, FOPT_RESERVED},
+    {"env", required_argument, NULL, FOPT_ENV},
+    {NULL, 0, NULL, 0},
+};
+
+const struct option cli_engine_options[] = {
+    {"state-dir", required_argument, NULL, EOPT_STATE_DIR},
+    {"python", required_argument, NULL, EOPT_PYTHON},
+    {"cgroups", required_argument, NULL, EOPT_CGROUPS},
+    {"no-init-boost", no_argument, NULL, EOPT_NO_BOOST},
+    {"no-freeze", no_argument, NULL, EOPT_NO_FREEZE},
+    {"billing", required_argument, NULL, EOPT_BILLING},
+    {"region", required_argument, NULL, EOPT_REGION},
+    {"account-concurrency", required_argument, NULL, EOPT_ACCOUNT_CONCURRENCY},
+    {"keepalive-ms", required_argument, NULL, EOPT_KEEPALIVE},
+    {NULL, 0, NULL, 0},
+};
+
+static size_t options_count(const struct option *o)
+{
+    size_t n = 0;
+    while (o[n].name)
+        n++;
+    return n;
+}
+
+struct option *cli_options_merge(const struct option *own)
+{
+    size_t a = options_count(own), b = options_count(cli_function_options),
+           c = options_count(cli_engine_options);
+    struct option *all = calloc(a + b + c + 1, sizeof(*all));
+    if (!all)
+        return NULL;
+    memcpy(all, own, a * sizeof(*all));
+    memcpy(all + a, cli_function_options, b * sizeof(*all));
+    memcpy(all + a + b, cli_engine_options, c * sizeof(*all));
+    return all;
+}
+
+int cli_function_flag(int opt, const char *arg, struct cli_function_opts *o, struct pt_error *err)
+{
+    switch (opt) {
+    case FOPT_RUNTIME: o->runtime = arg; return 1;
+    case FOPT_HANDLER: o->handler = arg; return 1;
+    case FOPT_NAME: o->name = arg; return 1;
+    case FOPT_MEMORY: o->memory = arg; return 1;
+    case FOPT_TIMEOUT: o->timeout = arg; return 1;
+    case FOPT_EPHEMERAL: o->ephemeral = arg; return 1;
+    case FOPT_ARCH: o->architecture = arg; return 1;
+    case FOPT_RESERVED: o->reserved = arg; return 1;
+    case FOPT_ENV:
+        if (o->env_count == sizeof(o->env) / sizeof(o->env[0]))
+            return pt_error_set(err, PT_EUSAGE, "--env: at most %zu variables",
+                                sizeof(o->env) / sizeof(o->env[0]));
+        o->env[o->env_count++] = arg;
+        return 1;
+    default: return 0;
+    }
+}
+
+int cli_engine_flag(int opt, const char *arg, struct cli_engine_opts *o, struct pt_error *err)
+{
+    long v;
+    switch (opt) {
+    case EOPT_STATE_DIR: o->opt.state_dir = arg; return 1;
+    case EOPT_PYTHON: o->opt.python = arg; return 1;
+    case EOPT_REGION: o->opt.region = arg; return 1;
+    case EOPT_NO_BOOST: o->opt.no_init_boost = true; return 1;
+    case EOPT_NO_FREEZE: o->opt.no_freeze = true; return 1;
+    case EOPT_CGROUPS:
+        if (strcmp(arg, "auto") == 0)
+            o->opt.cgroups = PT_CGROUP_AUTO;
+        else if (strcmp(arg, "v1") == 0)
+            o->opt.cgroups = PT_CGROUP_V1;
+        else if (strcmp(arg, "v2") == 0)
+            o->opt.cgroups = PT_CGROUP_V2;
+        else if (strcmp(arg, "none") == 0)
+            o->opt.cgroups = PT_CGROUP_NONE;
+        else
+            return pt_error_set(err, PT_EUSAGE,
+                                "--cgroups \"%s\" is not known: allowed auto, v1, v2, none", arg);
+        return 1;
+    case EOPT_BILLING:
+        if (strcmp(arg, "2025") == 0)
+            o->opt.billing = PT_BILLING_2025;
+        else if (strcmp(arg, "legacy") == 0)
+            o->opt.billing = PT_BILLING_LEGACY;
+        else
+            return pt_error_set(err, PT_EUSAGE,
+                                "--billing \"%s\" is not known: allowed 2025, legacy", arg);
+        return 1;
+    case EOPT_ACCOUNT_CONCURRENCY:
+        if (pt_parse_long(arg, 1, 1000000, &v) != 0)
+            return pt_error_set(err, PT_EUSAGE,
+                                "--account-concurrency \"%s\": allowed 1 to 1000000", arg);
+        o->opt.account_concurrency = (int)v;
+        return 1;
+    case EOPT_KEEPALIVE:
+        if (pt_parse_long(arg, 1, 86400000, &v) != 0)
+            return pt_error_set(err, PT_EUSAGE,
+                                "--keepalive-ms \"%s\": allowed 1 to 86400000 (ms)", arg);
+        o->opt.keepalive_ms = (int)v;
+        return 1;
+    default: return 0;
+    }
+}
+
+static int cli_int_flag(const char *flag, const char *field, const char *arg, long min, long max,
+                        const char *unit, int *out, struct pt_error *err)
+{
+    long v;
+    if (pt_parse_long(arg, min, max, &v) != 0)
+        return pt_error_set(err, PT_EUSAGE, "%s \"%s\": %s must be a whole number from %ld to %ld%s",
+                            flag, arg, field, min, max, unit);
+    *out = (int)v;
+    return 0;
+}
+
+int cli_function_build(const char *path, const struct cli_function_opts *o,
+                       struct pt_function_config *c, struct pt_error *err)
+{
+    pt_function_config_init(c);
+    int rc = 0;
+    if (o->runtime) {
+        rc = pt_runtime_parse(o->runtime, &c->family, err);
+        if (rc)
+            return rc;
+        pt_strlcpy(c->runtime, o->runtime, sizeof(c->runtime));
+    }
+    if (o->handler) {
+        if (strlen(o->handler) > PT_HANDLER_MAX)
+            return pt_error_set(err, PT_EUSAGE, "--handler: at most %d characters", PT_HANDLER_MAX);
+        pt_strlcpy(c->handler, o->handler, sizeof(c->handler));
+    }
+    if (o->name) {
+        if (strlen(o->name) > PT_FUNCTION_NAME_MAX)
+            return pt_error_set(err, PT_EUSAGE, "--name \"%s\": at most %d characters", o->name,
+                                PT_FUNCTION_NAME_MAX);
+        pt_strlcpy(c->name, o->name, sizeof(c->name));
+    }
+    rc = pt_function_detect(c, path, err);
+    if (rc)
+        return rc;
+    /* The numeric flags are checked here with wide bounds so the message can name the flag;
+     * pt_function_validate then applies Lambda's exact ranges. */
+    if (o->memory && (rc = cli_int_flag("--memory", "MemorySize", o->memory, 1, 1000000, " (MB)",
+                                        &c->memory_mb, err)))
+        return rc;
+    if (o->timeout && (rc = cli_int_flag("--timeout", "Timeout", o->timeout, 1, 1000000,
+                                         " (seconds)", &c->timeout_s, err)))
+        return rc;
+    if (o->ephemeral && (rc = cli_int_flag("--ephemeral-storage", "EphemeralStorage",
+                                           o->ephemeral, 1, 1000000, " (MB)", &c->ephemeral_mb,
+                                           err)))
+        return rc;
+    if (o->reserved && (rc = cli_int_flag("--reserved-concurrency", "ReservedConcurrentExecutions",
+                                          o->reserved, 0, 1000000, "", &c->reserved_concurrency,
+                                          err)))
+        return rc;
+    if (o->architecture) {
+        if (strlen(o->architecture) >= sizeof(c->architecture))
+            return pt_error_set(err, PT_EUSAGE,
+                                "--architecture \"%s\" is not known: allowed x86_64, arm64",
+                                o->architecture);
+        pt_strlcpy(c->architecture, o->architecture, sizeof(c->architecture));
+    }
+    for (size_t i = 0; i < o->env_count; i++) {
+        rc = pt_function_set_env_kv(c, o->env[i], err);
+        if (rc)
+            return rc;
+    }
+    return pt_function_validate(c, err);
+}
+
+int cli_payload_read(const char *json, const char *file, char **out, size_t *len,
+                     struct pt_error *err)
+{
+    struct pt_buf b;
+    pt_buf_init(&b, PT_INVOKE_REQUEST_MAX);
+    int rc = 0;
+    if (json && file)
+        return pt_error_set(err, PT_EUSAGE, "--payload and --payload-file: give one, not both");
+    if (file) {
+        rc = pt_file_read(file, PT_INVOKE_REQUEST_MAX, &b, err);
+        if (rc == PT_ELIMIT)
+            rc = pt_error_set(err, PT_EUSAGE,
+                              "--payload-file %s: larger than the 6 MB (6291456 bytes) Invoke "
+                              "limit",
+                              file);
+        else if (rc)
+            rc = pt_error_set(err, PT_EUSAGE, "--payload-file %s: %s", file, err->msg);
+    } else {
+        rc = pt_buf_append_str(&b, json ? json : "{}", err);
+        if (rc == PT_ELIMIT)
+            rc = pt_error_set(err, PT_EUSAGE,
+                              "--payload: larger than the 6 MB (6291456 bytes) Invoke limit");
+    }
+    if (rc) {
+        pt_buf_free(&b);
+        return rc;
+    }
+    json_error_t jerr;
+    json_t *doc = json_loadb(b.data ? b.data : "", b.len, JSON_DECODE_ANY, &jerr);
+    if (!doc) {
+        rc = pt_error_set(err, PT_EUSAGE, "%s is not valid JSON: %s (line %d, column %d)",
+                          file ? "--payload-file" : "--payload", jerr.text, jerr.line,
+                          jerr.column);
+        pt_buf_free(&b);
+        return rc;
+    }
+    json_decref(doc);
+    *out = pt_buf_steal(&b, len);
+    return 0;
+}
+
+void cli_notice(void *arg, const char *line)
+{
+    (void)arg;
+    fprintf(stderr, "%s\n", line);
+}
+
+int cli_engine_start(struct cli_ctx *ctx, struct cli_engine_opts *eo, struct pt_engine **out,
+                     struct pt_error *err)
+{
+    eo->opt.notice = cli_notice;
+    int rc = pt_engine_create(out, &eo->opt, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&ctx->lock);
+    ctx->engine = *out;
+    if (ctx->interrupted)
+        pt_engine_shutdown(*out);
+    pthread_mutex_unlock(&ctx->lock);
+    return 0;
+}
+
+void cli_engine_stop(struct cli_ctx *ctx, struct pt_engine *e)
+{
+    pthread_mutex_lock(&ctx->lock);
+    ctx->engine = NULL;
+    pthread_mutex_unlock(&ctx->lock);
+    pt_engine_destroy(e);
+}
