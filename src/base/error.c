@@ -45,7 +45,17 @@ int pt_error_wrap(struct pt_error *err, const char *fmt, ...)
     vsnprintf(prefix, sizeof(prefix), fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof(old));
-    snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+    size_t np = strnlen(prefix, sizeof(err->msg) - 1);
+    memcpy(err->msg, prefix, np);
+    size_t n = np;
+    if (n + 2 < sizeof(err->msg)) {
+        memcpy(err->msg + n, ": ", 2);
+        n += 2;
+        size_t no = strnlen(old, sizeof(err->msg) - 1 - n);
+        memcpy(err->msg + n, old, no);
+        n += no;
+    }
+    err->msg[n] = '\0';
     return err->code;
 }
 
