@@ -10,7 +10,7 @@ PKGS    := libmicrohttpd jansson libcurl openssl libzip yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 OPT     ?= -O2
-CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Werror -g $(OPT) -D_GNU_SOURCE -Isrc -Iruntimes/c \
+CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Werror -g $(OPT) -D_GNU_SOURCE -Isrc -Iruntimes/c -Itests \
                  $(PKG_CFLAGS) $(SANITIZE)
 LDLIBS_COMMON := $(PKG_LIBS) -lpthread -lm
 

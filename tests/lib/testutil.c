@@ -1,0 +1,167 @@
+#include "lib/testutil.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "base/str.h"
+
+static char repo_root[PATH_MAX];
+static char example_path[PATH_MAX];
+static char *engine_state_dirs[64];
+static struct pt_engine *engine_handles[64];
+
+const char *tu_repo_root(void)
+{
+    if (repo_root[0])
+        return repo_root;
+    char cand[PATH_MAX];
+    if (getcwd(cand, sizeof(cand))) {
+        char probe[PATH_MAX + 32];
+        snprintf(probe, sizeof(probe), "%s/runtimes/python/bootstrap.py", cand);
+        if (pt_path_is_file(probe)) {
+            pt_strlcpy(repo_root, cand, sizeof(repo_root));
+            return repo_root;
+        }
+    }
+    char exe[PATH_MAX];
+    if (pt_self_exe_dir(exe, sizeof(exe), NULL) == 0) {
+        snprintf(cand, sizeof(cand), "%s/../../..", exe);
+        if (realpath(cand, repo_root))
+            return repo_root;
+    }
+    fail_msg("cannot find the repository root (run the tests from it)");
+    return NULL;
+}
+
+const char *tu_example(const char *name)
+{
+    snprintf(example_path, sizeof(example_path), "%s/examples/%s", tu_repo_root(), name);
+    return example_path;
+}
+
+char *tu_mkdtemp(void)
+{
+    char *p = strdup("/tmp/powertune-test-XXXXXX");
+    assert_non_null(p);
+    assert_non_null(mkdtemp(p));
+    return p;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void tu_rmtree(const char *path)
+{
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+bool tu_have_cgroups(void)
+{
+    return geteuid() == 0 && (pt_path_is_dir("/sys/fs/cgroup/cpu") ||
+                              pt_path_is_file("/sys/fs/cgroup/cgroup.controllers"));
+}
+
+struct pt_engine *tu_engine(const struct pt_engine_options *base)
+{
+    struct pt_engine_options opt = {0};
+    if (base)
+        opt = *base;
+    char *dir = tu_mkdtemp();
+    char runtimes[PATH_MAX];
+    snprintf(runtimes, sizeof(runtimes), "%s/runtimes", tu_repo_root());
+    opt.state_dir = dir;
+    opt.runtime_dir = runtimes;
+    struct pt_engine *e = NULL;
+    struct pt_error err = {0};
+    int rc = pt_engine_create(&e, &opt, &err);
+    if (rc)
+        fail_msg("pt_engine_create: %s", err.msg);
+    for (size_t i = 0; i < 64; i++) {
+        if (!engine_handles[i]) {
+            engine_handles[i] = e;
+            engine_state_dirs[i] = dir;
+            break;
+        }
+    }
+    return e;
+}
+
+void tu_engine_free(struct pt_engine *e)
+{
+    pt_engine_destroy(e);
+    for (size_t i = 0; i < 64; i++) {
+        if (engine_handles[i] == e) {
+            tu_rmtree(engine_state_dirs[i]);
+            free(engine_state_dirs[i]);
+            engine_handles[i] = NULL;
+            engine_state_dirs[i] = NULL;
+        }
+    }
+}
+
+struct pt_function *tu_function(struct pt_engine *e, const char *example, int memory_mb,
+                                int timeout_s)
+{
+    struct pt_function_config c;
+    struct pt_error err = {0};
+    pt_function_config_init(&c);
+    int rc = pt_function_detect(&c, tu_example(example), &err);
+    if (rc)
+        fail_msg("detect %s: %s", example, err.msg);
+    if (memory_mb)
+        c.memory_mb = memory_mb;
+    if (timeout_s)
+        c.timeout_s = timeout_s;
+    struct pt_function *fn = NULL;
+    rc = pt_engine_function_add(e, &c, &fn, &err);
+    pt_function_config_free(&c);
+    if (rc)
+        fail_msg("add %s: %s", example, err.msg);
+    return fn;
+}
+
+void tu_invoke(struct pt_engine *e, struct pt_function *fn, const char *payload,
+               struct pt_invoke_result *res)
+{
+    struct pt_invoke_request req = {.payload = payload, .payload_len = payload ? strlen(payload) : 0};
+    struct pt_error err = {0};
+    int rc = pt_engine_invoke(e, fn, &req, res, &err);
+    if (rc)
+        fail_msg("invoke: %s", err.msg);
+}
+
+int tu_count_instance_cgroups(void)
+{
+    int n = 0;
+    static const char *const hier[] = {"/sys/fs/cgroup/cpu/powertune", "/sys/fs/cgroup/memory/powertune",
+                                       "/sys/fs/cgroup/pids/powertune", "/sys/fs/cgroup/freezer/powertune",
+                                       "/sys/fs/cgroup/powertune"};
+    char prefix[32];
+    snprintf(prefix, sizeof(prefix), "%d-", (int)getpid());
+    for (size_t i = 0; i < sizeof(hier) / sizeof(hier[0]); i++) {
+        DIR *d = opendir(hier[i]);
+        if (!d)
+            continue;
+        struct dirent *de;
+        while ((de = readdir(d)))
+            if (pt_str_starts_with(de->d_name, prefix))
+                n++;
+        closedir(d);
+    }
+    return n;
+}

@@ -1,0 +1,34 @@
+/*
+ * testutil.h - what the cmocka tests share: the repository root, example
+ * paths, temporary directories and a ready engine for integration tests.
+ */
+#ifndef PT_TESTS_TESTUTIL_H
+#define PT_TESTS_TESTUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "engine/engine.h"
+
+/* The repository root (found from the working directory or the test binary). */
+const char *tu_repo_root(void);
+/* <root>/examples/<name> into a static buffer. */
+const char *tu_example(const char *name);
+/* A fresh temporary directory (mkdtemp); removed with tu_rmtree. */
+char *tu_mkdtemp(void);
+void tu_rmtree(const char *path);
+/* True if this process may create cgroups (root and a cgroup hierarchy). */
+bool tu_have_cgroups(void);
+/* An engine with its state in a temp dir, runtimes from the repository. */
+struct pt_engine *tu_engine(const struct pt_engine_options *base);
+void tu_engine_free(struct pt_engine *e);
+/* Adds the example with the given memory/timeout (0 = defaults); fails the test on error. */
+struct pt_function *tu_function(struct pt_engine *e, const char *example, int memory_mb,
+                                int timeout_s);
+/* Invokes with a JSON payload; fails the test on an engine error. */
+void tu_invoke(struct pt_engine *e, struct pt_function *fn, const char *payload,
+               struct pt_invoke_result *res);
+/* Number of live directories under <hierarchy>/powertune/ for this process's instance. */
+int tu_count_instance_cgroups(void);
+
+#endif

@@ -1,0 +1,75 @@
+#!/bin/sh
+# Runs every test: unit and integration (cmocka) in the normal and the ASan+UBSan
+# builds, the Python runtime's tests, and the CLI tests. Prints one closing line
+# "N passed, N failed". Exit status 0 only if nothing failed.
+cd "$(dirname "$0")/.."
+PY=/usr/bin/python3
+passed=0
+failed=0
+failed_names=""
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+count() { # $1 = name, output in $log, $2 = exit status
+  p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+  f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+  if [ "$2" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+  passed=$((passed + p)); failed=$((failed + f))
+  if [ "$f" != 0 ]; then failed_names="$failed_names $1"; fi
+}
+
+run_cmocka() { # $1 = binary
+  echo "== $1"
+  "$1" >"$log" 2>&1
+  st=$?
+  cat "$log"
+  count "$1" $st
+}
+
+for build in build build-asan; do
+  for t in "$build"/tests/unit/test_*; do
+    [ -x "$t" ] && run_cmocka "$t"
+  done
+done
+# Integration tests run real functions in real cgroups: once, under ASan+UBSan.
+for t in build-asan/tests/integration/test_*; do
+  [ -x "$t" ] && run_cmocka "$t"
+done
+
+if [ -d tests/python ]; then
+  echo "== python runtime tests"
+  $PY -m unittest discover -s tests/python -v >"$log" 2>&1
+  st=$?
+  cat "$log"
+  p=$(grep -c ' \.\.\. ok$' "$log")
+  f=$(grep -cE ' \.\.\. (FAIL|ERROR)$' "$log")
+  if [ $st != 0 ] && [ "$f" = 0 ]; then f=1; fi
+  passed=$((passed + p)); failed=$((failed + f))
+  [ "$f" != 0 ] && failed_names="$failed_names python"
+fi
+
+for t in tests/cli/test_*.sh; do
+  [ -f "$t" ] || continue
+  echo "== $t"
+  sh "$t" >"$log" 2>&1
+  st=$?
+  cat "$log"
+  p=$(grep -c '^ok ' "$log")
+  f=$(grep -c '^not ok ' "$log")
+  if [ $st != 0 ] && [ "$f" = 0 ]; then f=1; fi
+  passed=$((passed + p)); failed=$((failed + f))
+  [ "$f" != 0 ] && failed_names="$failed_names $t"
+done
+
+# Nothing may outlive the suite: no engine cgroup, no function process.
+left=$(ls -d /sys/fs/cgroup/*/powertune/* /sys/fs/cgroup/powertune/* 2>/dev/null | head -5)
+if [ -n "$left" ]; then
+  echo "leftover cgroups after the suite: $left"
+  failed=$((failed + 1)); failed_names="$failed_names leftovers"
+else
+  passed=$((passed + 1))
+fi
+
+[ -n "$failed_names" ] && echo "failed:$failed_names"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
