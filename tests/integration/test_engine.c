@@ -1,0 +1,355 @@
+/*
+ * The engine with real functions in real cgroups: cold and warm starts, CPU
+ * proportional to memory, Lambda's errors (timeout, crash, OOM, INIT error,
+ * handled error) with recovery, concurrency and throttling, log streams, and
+ * nothing left behind.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "lib/testutil.h"
+
+static int require_cgroups(void **state)
+{
+    (void)state;
+    if (!tu_have_cgroups())
+        skip();
+    return 0;
+}
+
+static void test_cold_then_warm(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "noop-c", 128, 0);
+    struct pt_invoke_result r1, r2;
+    tu_invoke(e, fn, "{}", &r1);
+    assert_false(r1.function_error);
+    assert_true(r1.cold_start);
+    assert_true(r1.init_duration_ms >= 0);
+    assert_non_null(strstr(r1.log_tail, "START RequestId: "));
+    assert_non_null(strstr(r1.log_tail, "\tInit Duration: "));
+    assert_non_null(strstr(r1.log_tail, "REPORT RequestId: "));
+    assert_int_equal(r1.memory_mb, 128);
+    assert_true(r1.max_memory_used_mb >= 1 && r1.max_memory_used_mb <= 128);
+    tu_invoke(e, fn, "{}", &r2);
+    assert_false(r2.cold_start);
+    assert_true(r2.init_duration_ms < 0);
+    assert_null(strstr(r2.log_tail, "Init Duration"));
+    assert_string_not_equal(r1.request_id, r2.request_id);
+    assert_true(r2.billed_ms >= 1);
+    struct pt_engine_counts c;
+    pt_engine_counts(e, &c);
+    assert_int_equal(c.environments, 1);
+    pt_invoke_result_free(&r1);
+    pt_invoke_result_free(&r2);
+    tu_engine_free(e);
+    assert_int_equal(tu_count_instance_cgroups(), 0);
+}
+
+static double cpu_duration(struct pt_engine *e, int memory, long iterations, int threads)
+{
+    struct pt_function *fn = tu_function(e, "cpu-c", memory, 60);
+    char payload[128];
+    snprintf(payload, sizeof(payload), "{\"iterations\": %ld, \"threads\": %d}", iterations,
+             threads);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, payload, &r);
+    assert_false(r.function_error);
+    double d = r.duration_ms;
+    pt_invoke_result_free(&r);
+    pt_engine_function_remove(e, fn);
+    return d;
+}
+
+static void test_cpu_scales_with_memory(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    /* Calibrate: how much CPU one iteration takes on this machine, at one full vCPU. */
+    struct pt_function *fn = tu_function(e, "cpu-c", 1769, 60);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{\"iterations\": 20000000, \"threads\": 1}", &r);
+    double ms_per_iter = r.cpu_time_ms / 20000000.0;
+    pt_invoke_result_free(&r);
+    pt_engine_function_remove(e, fn);
+    assert_true(ms_per_iter > 0);
+    long iterations = (long)(200.0 / ms_per_iter); /* about 200 ms of CPU */
+    double d256 = cpu_duration(e, 256, iterations, 1);
+    double d1024 = cpu_duration(e, 1024, iterations, 1);
+    double ratio = d256 / d1024;
+    print_message("cpu-c %ld iterations: 256 MB %.1f ms, 1024 MB %.1f ms, ratio %.2f (want 4 +-15%%)\n",
+                  iterations, d256, d1024, ratio);
+    assert_true(ratio > 4.0 * 0.85 && ratio < 4.0 * 1.15);
+    tu_engine_free(e);
+}
+
+static void test_timeout_then_recovery(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "timeout-python", 128, 1);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{\"seconds\": 5}", &r);
+    assert_true(r.function_error);
+    assert_string_equal(r.error_type, "Sandbox.Timedout");
+    assert_int_equal(r.status, PT_STATUS_TIMEOUT);
+    assert_true(r.duration_ms == 1000.0);
+    char want[128];
+    snprintf(want, sizeof(want), "\"errorMessage\":\"RequestId: %s Error: Task timed out after 1.00 seconds\"",
+             r.request_id);
+    assert_non_null(strstr(r.payload, want));
+    assert_non_null(strstr(r.payload, "\"errorType\":\"Sandbox.Timedout\""));
+    assert_non_null(strstr(r.log_tail, "Duration: 1000.00 ms"));
+    assert_non_null(strstr(r.log_tail, "\tStatus: timeout"));
+    pt_invoke_result_free(&r);
+    struct pt_engine_counts c;
+    pt_engine_counts(e, &c);
+    assert_int_equal(c.environments, 0); /* reset: the timed-out environment is gone */
+    tu_invoke(e, fn, "{\"seconds\": 0}", &r);
+    assert_false(r.function_error);
+    assert_true(r.cold_start);
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+}
+
+static void test_crash_then_recovery(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "crash-c", 128, 3);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{\"signal\": \"SEGV\"}", &r);
+    assert_true(r.function_error);
+    assert_string_equal(r.error_type, "Runtime.ExitError");
+    assert_non_null(strstr(r.payload, "Error: Runtime exited with error: signal: segmentation fault"));
+    assert_non_null(strstr(r.log_tail, "Runtime.ExitError\n"));
+    assert_non_null(strstr(r.log_tail, "\tStatus: error\tError Type: Runtime.ExitError"));
+    pt_invoke_result_free(&r);
+    tu_invoke(e, fn, "{\"exit\": 3}", &r);
+    assert_true(r.cold_start); /* a new environment served it */
+    assert_non_null(strstr(r.payload, "Runtime exited with error: exit status 3"));
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+}
+
+static void test_oom_then_recovery(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "alloc-python", 128, 10);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{\"mb\": 400}", &r);
+    assert_true(r.function_error);
+    assert_string_equal(r.error_type, "Runtime.ExitError");
+    assert_non_null(strstr(r.payload, "Runtime exited with error: signal: killed"));
+    assert_non_null(strstr(r.log_tail, "\tStatus: error\tError Type: Runtime.OutOfMemory"));
+    assert_non_null(strstr(r.log_tail, "Max Memory Used: 128 MB"));
+    assert_int_equal(r.max_memory_used_mb, 128);
+    pt_invoke_result_free(&r);
+    tu_invoke(e, fn, "{\"mb\": 8}", &r);
+    assert_false(r.function_error);
+    assert_true(r.max_memory_used_mb < 128);
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+}
+
+static void test_init_error(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "import-error-python", 128, 3);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{}", &r);
+    assert_true(r.function_error);
+    assert_string_equal(r.error_type, "Runtime.ImportModuleError");
+    assert_non_null(strstr(r.payload, "\"errorType\":"));
+    assert_non_null(strstr(r.payload, "Runtime.ImportModuleError"));
+    assert_non_null(strstr(r.log_tail, "INIT_REPORT Init Duration: "));
+    assert_non_null(strstr(r.log_tail, "\tPhase: init\tStatus: error\tError Type: Runtime.ImportModuleError"));
+    assert_non_null(strstr(r.log_tail, "\tPhase: invoke\tStatus: error\tError Type: Runtime.ImportModuleError"));
+    assert_non_null(strstr(r.log_tail, "REPORT RequestId: "));
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+}
+
+static void test_handled_error_keeps_environment(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "error-python", 128, 3);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{}", &r);
+    assert_true(r.function_error);
+    assert_string_equal(r.error_type, "Exception");
+    assert_non_null(strstr(r.payload, "\"errorMessage\": \"Handler fails\"") ?
+                    strstr(r.payload, "\"errorMessage\": \"Handler fails\"") :
+                    strstr(r.payload, "\"errorMessage\":\"Handler fails\""));
+    assert_non_null(strstr(r.payload, r.request_id));
+    pt_invoke_result_free(&r);
+    tu_invoke(e, fn, "{}", &r);
+    assert_false(r.cold_start); /* a handled error does not reset the environment */
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+}
+
+struct concurrent_call {
+    struct pt_engine *e;
+    struct pt_function *fn;
+    const char *payload;
+    int rc;
+    struct pt_invoke_result res;
+    struct pt_error err;
+};
+
+static void *concurrent_invoke(void *p)
+{
+    struct concurrent_call *c = p;
+    struct pt_invoke_request req = {.payload = c->payload, .payload_len = strlen(c->payload)};
+    c->rc = pt_engine_invoke(c->e, c->fn, &req, &c->res, &c->err);
+    return NULL;
+}
+
+static void test_two_concurrent_use_two_environments(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "handler-sleep-python", 128, 10);
+    struct concurrent_call a = {.e = e, .fn = fn, .payload = "{\"seconds\": 0.5}"};
+    struct concurrent_call b = a;
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, concurrent_invoke, &a);
+    pthread_create(&tb, NULL, concurrent_invoke, &b);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_int_equal(a.rc, 0);
+    assert_int_equal(b.rc, 0);
+    assert_true(a.res.cold_start && b.res.cold_start);
+    struct pt_engine_counts c;
+    pt_engine_counts(e, &c);
+    assert_int_equal(c.environments, 2);
+    pt_invoke_result_free(&a.res);
+    pt_invoke_result_free(&b.res);
+    tu_engine_free(e);
+}
+
+static void test_reserved_concurrency_throttles(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function_config cfg;
+    pt_function_config_init(&cfg);
+    struct pt_error err = {0};
+    assert_int_equal(pt_function_detect(&cfg, tu_example("handler-sleep-python"), &err), 0);
+    cfg.reserved_concurrency = 1;
+    cfg.timeout_s = 10;
+    struct pt_function *fn;
+    assert_int_equal(pt_engine_function_add(e, &cfg, &fn, &err), 0);
+    pt_function_config_free(&cfg);
+    struct concurrent_call a = {.e = e, .fn = fn, .payload = "{\"seconds\": 1}"};
+    pthread_t ta;
+    pthread_create(&ta, NULL, concurrent_invoke, &a);
+    pt_sleep_ms(300);
+    struct pt_invoke_request req = {.payload = "{}", .payload_len = 2};
+    struct pt_invoke_result r;
+    int rc = pt_engine_invoke(e, fn, &req, &r, &err);
+    assert_int_equal(rc, PT_ETHROTTLED);
+    assert_string_equal(r.throttle_reason, "ReservedFunctionConcurrentInvocationLimitExceeded");
+    assert_non_null(strstr(err.msg, "Rate Exceeded."));
+    pthread_join(ta, NULL);
+    assert_int_equal(a.rc, 0);
+    pt_invoke_result_free(&a.res);
+    tu_engine_free(e);
+}
+
+static void test_account_concurrency_throttles(void **state)
+{
+    (void)state;
+    struct pt_engine_options opt = {.account_concurrency = 1};
+    struct pt_engine *e = tu_engine(&opt);
+    struct pt_function *fn = tu_function(e, "handler-sleep-python", 128, 10);
+    struct concurrent_call a = {.e = e, .fn = fn, .payload = "{\"seconds\": 1}"};
+    pthread_t ta;
+    pthread_create(&ta, NULL, concurrent_invoke, &a);
+    pt_sleep_ms(300);
+    struct pt_invoke_request req = {.payload = "{}", .payload_len = 2};
+    struct pt_invoke_result r;
+    struct pt_error err = {0};
+    assert_int_equal(pt_engine_invoke(e, fn, &req, &r, &err), PT_ETHROTTLED);
+    assert_string_equal(r.throttle_reason, "ConcurrentInvocationLimitExceeded");
+    pthread_join(ta, NULL);
+    pt_invoke_result_free(&a.res);
+    tu_engine_free(e);
+}
+
+static int log_files;
+static int count_logs(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_F && strstr(path, "/[$LATEST]") && strstr(path, ".log"))
+        log_files++;
+    return 0;
+}
+
+static void test_log_stream_on_disk(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "noop-c", 128, 0);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{}", &r);
+    pt_invoke_result_free(&r);
+    char dir[4200];
+    snprintf(dir, sizeof(dir), "%s/logs/noop-c", pt_engine_state_dir(e));
+    log_files = 0;
+    nftw(dir, count_logs, 8, FTW_PHYS);
+    assert_int_equal(log_files, 1);
+    tu_engine_free(e);
+}
+
+static void test_shutdown_interrupts_invocation(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "handler-sleep-python", 128, 30);
+    struct concurrent_call a = {.e = e, .fn = fn, .payload = "{\"seconds\": 20}"};
+    pthread_t ta;
+    int64_t t0 = pt_mono_ns();
+    pthread_create(&ta, NULL, concurrent_invoke, &a);
+    pt_sleep_ms(500);
+    pt_engine_shutdown(e);
+    pthread_join(ta, NULL);
+    assert_int_equal(a.rc, PT_EINTR);
+    assert_true(pt_mono_ns() - t0 < 5000000000LL);
+    tu_engine_free(e);
+    assert_int_equal(tu_count_instance_cgroups(), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_cold_then_warm, require_cgroups),
+        cmocka_unit_test_setup(test_cpu_scales_with_memory, require_cgroups),
+        cmocka_unit_test_setup(test_timeout_then_recovery, require_cgroups),
+        cmocka_unit_test_setup(test_crash_then_recovery, require_cgroups),
+        cmocka_unit_test_setup(test_oom_then_recovery, require_cgroups),
+        cmocka_unit_test_setup(test_init_error, require_cgroups),
+        cmocka_unit_test_setup(test_handled_error_keeps_environment, require_cgroups),
+        cmocka_unit_test_setup(test_two_concurrent_use_two_environments, require_cgroups),
+        cmocka_unit_test_setup(test_reserved_concurrency_throttles, require_cgroups),
+        cmocka_unit_test_setup(test_account_concurrency_throttles, require_cgroups),
+        cmocka_unit_test_setup(test_log_stream_on_disk, require_cgroups),
+        cmocka_unit_test_setup(test_shutdown_interrupts_invocation, require_cgroups),
+    };
+    return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
+}
