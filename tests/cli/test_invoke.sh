@@ -1,0 +1,69 @@
+#!/bin/sh
+# `powertune invoke` from the outside: exit codes, error messages naming the
+# field and the allowed range, --json fields, and nothing left behind.
+# Prints "ok N - ..." / "not ok N - ..." lines.
+cd "$(dirname "$0")/../.."
+PT=${PT:-build-asan/powertune}
+[ -x "$PT" ] || PT=build/powertune
+STATE=$(mktemp -d)
+export POWERTUNE_STATE_DIR="$STATE"
+trap 'rm -rf "$STATE"' EXIT
+n=0
+fails=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+
+# expect_usage DESCRIPTION "MESSAGE SUBSTRING" ARGS...: exit code 2 and the message on stderr.
+expect_usage() {
+  desc=$1; want=$2; shift 2
+  out=$("$PT" "$@" 2>&1 >/dev/null); st=$?
+  if [ "$st" = 2 ] && printf '%s' "$out" | grep -qF -- "$want"; then ok "$desc"
+  else nok "$desc (exit $st: $out)"; fi
+}
+
+expect_usage "memory below range" "MemorySize 64 is out of range: allowed 128 to 10240" invoke examples/noop-c --memory 64
+expect_usage "memory above range" "allowed 128 to 10240" invoke examples/noop-c --memory 10241
+expect_usage "memory not a number" "--memory \"lots\"" invoke examples/noop-c --memory lots
+expect_usage "timeout above range" "Timeout 901 is out of range: allowed 1 to 900" invoke examples/noop-c --timeout 901
+expect_usage "unknown runtime" "python2.7" invoke examples/noop-c --runtime python2.7
+expect_usage "reserved env key" "AWS_REGION" invoke examples/noop-c --env AWS_REGION=x
+expect_usage "invalid JSON payload" "--payload is not valid JSON" invoke examples/noop-c --payload '{bad'
+expect_usage "missing directory" "no such directory" invoke examples/does-not-exist
+expect_usage "missing FUNCTION" "missing FUNCTION" invoke
+expect_usage "unknown option" "unknown option" invoke examples/noop-c --frobnicate
+expect_usage "unknown command" "unknown command" frobnicate
+expect_usage "payload file missing" "--payload-file" invoke examples/noop-c --payload-file /nonexistent.json
+
+out=$("$PT" invoke examples/noop-c --json --count 2 2>/dev/null); st=$?
+if [ "$st" = 0 ] && [ "$(printf '%s\n' "$out" | wc -l)" = 2 ]; then ok "--json --count 2 prints two objects"; else nok "--json --count 2 (exit $st)"; fi
+first=$(printf '%s\n' "$out" | head -1)
+second=$(printf '%s\n' "$out" | tail -1)
+missing=""
+for k in requestId functionError payload durationMs billedDurationMs memorySizeMB maxMemoryUsedMB initDurationMs coldStart cpuTimeMs degraded logTail; do
+  printf '%s' "$first" | grep -q "\"$k\":" || missing="$missing $k"
+done
+if [ -z "$missing" ]; then ok "--json has every documented field"; else nok "--json lacks:$missing"; fi
+if printf '%s' "$first" | grep -q '"coldStart":true' && printf '%s' "$second" | grep -q '"coldStart":false' \
+   && printf '%s' "$second" | grep -q '"initDurationMs":null'; then ok "first cold, second warm with null initDurationMs"
+else nok "cold/warm flags: $second"; fi
+
+err=$("$PT" invoke examples/noop-c 2>&1 >/dev/null)
+if printf '%s' "$err" | grep -q '^REPORT RequestId: .*	Duration: [0-9]*\.[0-9][0-9] ms	Billed Duration: [0-9]* ms	Memory Size: 128 MB	Max Memory Used: [0-9]* MB	Init Duration: '; then
+  ok "REPORT line on stderr in Lambda's format"; else nok "REPORT line: $err"; fi
+
+out=$("$PT" invoke examples/crash-c --payload '{"signal":"SEGV"}' --json 2>/dev/null); st=$?
+if [ "$st" = 0 ] && printf '%s' "$out" | grep -q '"functionError":"Unhandled"' && printf '%s' "$out" | grep -q 'Runtime.ExitError'; then
+  ok "a crash is a function error, not a tool failure"; else nok "crash: exit $st $out"; fi
+
+# SIGTERM during an invocation: exit 130, no cgroup or process left.
+"$PT" invoke examples/handler-sleep-python --payload '{"seconds": 30}' --timeout 60 >/dev/null 2>&1 &
+pid=$!
+sleep 1.5
+kill -TERM $pid
+wait $pid; st=$?
+sleep 0.2
+left=$(ls -d /sys/fs/cgroup/*/powertune/$pid-* 2>/dev/null)
+if [ "$st" = 130 ] && [ -z "$left" ] && ! pgrep -f "runtimes/python/bootstrap.py" >/dev/null; then ok "SIGTERM: exit 130, nothing left"
+else nok "SIGTERM: exit $st, left: $left"; fi
+
+[ "$fails" = 0 ]
