@@ -53,7 +53,12 @@ struct pt_cgroup_manager_options {
     const char *v1_root;   /* NULL = from /proc/self/mountinfo; tests pass a fake tree */
     const char *v2_root;   /* NULL = the cgroup2 mount from mountinfo; tests pass a fake tree */
     const char *instance;  /* NULL = "<pid>-<start time>" of this process */
-    bool skip_stale_cleanup; /* tests on fake trees */
+    /*
+     * Tests on a fake tree (plain files in a temp dir): no stale cleanup, no
+     * signals to pids listed in the tree's files, cgroup.procs is created if
+     * missing, and removal unlinks regular files so rmdir works.
+     */
+    bool fake_tree;
 };
 
 struct pt_cgroup_manager;

@@ -1,0 +1,475 @@
+/*
+ * test_cgroup_v2.c - the v2 backend against a fake cgroupfs: a temp dir with
+ * cgroup.controllers and cgroup.subtree_control, where every "kernel file"
+ * is a plain file. Checks what the backend writes and how it parses.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "base/fs.h"
+#include "engine/cgroup.h"
+#include "engine/limits.h"
+
+#define INSTANCE "42-4242"
+
+struct fixture {
+    char root[PATH_MAX];
+    char inst[PATH_MAX];
+    struct pt_cgroup_manager *m;
+};
+
+/* Formats a path; the return value is checked, so a too-long path fails the test. */
+static __attribute__((format(printf, 2, 3))) void pathf(char *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, PATH_MAX, fmt, ap);
+    va_end(ap);
+    if (n < 0 || n >= PATH_MAX)
+        fail_msg("path too long");
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[PATH_MAX];
+    pathf(path, "%s/%s", dir, name);
+    assert_int_equal(pt_file_write_str(path, text, NULL), 0);
+}
+
+static void read_file(const char *dir, const char *name, char *out, size_t size)
+{
+    char path[PATH_MAX];
+    pathf(path, "%s/%s", dir, name);
+    struct pt_error err;
+    int rc = pt_file_read_small(path, out, size, &err);
+    if (rc)
+        fail_msg("%s", err.msg);
+}
+
+static void assert_file(const char *dir, const char *name, const char *want)
+{
+    char got[256];
+    read_file(dir, name, got, sizeof(got));
+    assert_string_equal(got, want);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char path[PATH_MAX];
+    pathf(path, "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+static void remove_fixture_root(const char *root)
+{
+    /* Everything the manager did not remove: only the two fixture files are expected. */
+    char path[PATH_MAX];
+    pathf(path, "%s/cgroup.controllers", root);
+    unlink(path);
+    pathf(path, "%s/cgroup.subtree_control", root);
+    unlink(path);
+    assert_int_equal(rmdir(root), 0);
+}
+
+static int make_root(char *root, const char *controllers)
+{
+    pathf(root, "/tmp/pt-cgv2-XXXXXX");
+    if (!mkdtemp(root))
+        return -1;
+    write_file(root, "cgroup.controllers", controllers);
+    write_file(root, "cgroup.subtree_control", "");
+    return 0;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    if (!f || make_root(f->root, "cpu memory pids\n") != 0)
+        return -1;
+    pathf(f->inst, "%s/powertune/%s", f->root, INSTANCE);
+    struct pt_cgroup_manager_options opt = {
+        .kind = PT_CGROUP_V2, .v2_root = f->root, .instance = INSTANCE, .fake_tree = true};
+    struct pt_error err;
+    if (pt_cgroup_manager_open(&f->m, &opt, &err) != 0) {
+        print_error("manager_open: %s\n", err.msg);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    pt_cgroup_manager_close(f->m);
+    char path[PATH_MAX];
+    pathf(path, "%s/powertune", f->root);
+    /* close removes the instance and the then-empty powertune dir */
+    assert_false(access(path, F_OK) == 0);
+    remove_fixture_root(f->root);
+    free(f);
+    return 0;
+}
+
+static struct pt_cgroup *create_128(struct fixture *f, const char *name)
+{
+    struct pt_cpu_share share;
+    pt_cpu_share_for_memory(128, 2, &share);
+    struct pt_cgroup_limits lim = {.cpu_quota_us = share.quota_us,
+                                   .cpu_period_us = share.period_us,
+                                   .memory_bytes = 128ULL << 20,
+                                   .pids_max = PT_PIDS_MAX};
+    struct pt_cgroup *cg = NULL;
+    struct pt_error err;
+    int rc = pt_cgroup_create(f->m, name, &lim, &cg, &err);
+    if (rc)
+        fail_msg("create: %s", err.msg);
+    return cg;
+}
+
+static void destroy(struct pt_cgroup *cg)
+{
+    struct pt_error err;
+    int rc = pt_cgroup_destroy(cg, &err);
+    if (rc)
+        fail_msg("destroy: %s", err.msg);
+}
+
+static void test_open_enables_controllers(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(pt_cgroup_manager_kind(f->m), PT_CGROUP_V2);
+    assert_false(pt_cgroup_manager_degraded(f->m));
+    assert_non_null(strstr(pt_cgroup_manager_describe(f->m), "cgroup v2"));
+    assert_file(f->root, "cgroup.subtree_control", "+cpu +memory +pids");
+    char base[PATH_MAX];
+    pathf(base, "%s/powertune", f->root);
+    assert_file(base, "cgroup.subtree_control", "+cpu +memory +pids");
+    assert_file(f->inst, "cgroup.subtree_control", "+cpu +memory +pids");
+}
+
+static void test_create_writes_limits(void **state)
+{
+    struct fixture *f = *state;
+    struct pt_cgroup *cg = create_128(f, "fn-1");
+    char dir[PATH_MAX];
+    pathf(dir, "%s/fn-1", f->inst);
+    assert_file(dir, "cpu.max", "1447 20000");
+    assert_file(dir, "memory.max", "134217728");
+    assert_file(dir, "pids.max", "1024");
+    /* No memory.swap.max in this tree: the backend must not invent it. */
+    assert_false(exists(dir, "memory.swap.max"));
+    destroy(cg);
+    assert_false(exists(f->inst, "fn-1"));
+}
+
+static void test_create_existing_name_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct pt_cgroup *cg = create_128(f, "dup");
+    struct pt_cgroup *cg2 = NULL;
+    struct pt_error err;
+    int rc = pt_cgroup_create(f->m, "dup", NULL, &cg2, &err);
+    assert_int_equal(rc, PT_ESTATE);
+    assert_null(cg2);
+    assert_non_null(strstr(err.msg, "dup"));
+    destroy(cg);
+}
+
+static void test_bad_names_and_cpu_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct pt_cgroup *cg = NULL;
+    struct pt_error err;
+    assert_int_equal(pt_cgroup_create(f->m, "../x", NULL, &cg, &err), PT_EUSAGE);
+    assert_int_equal(pt_cgroup_create(f->m, "", NULL, &cg, &err), PT_EUSAGE);
+    struct pt_cgroup_limits lim = {.cpu_quota_us = 500, .cpu_period_us = 20000};
+    assert_int_equal(pt_cgroup_create(f->m, "tiny", &lim, &cg, &err), PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "500"));
+    assert_false(exists(f->inst, "tiny"));
+    cg = create_128(f, "ok");
+    assert_int_equal(pt_cgroup_set_cpu(cg, 2000, 500, &err), PT_EUSAGE);
+    destroy(cg);
+}
+
+static void test_set_cpu_changes_cpu_max(void **state)
+{
+    struct fixture *f = *state;
+    struct pt_cgroup *cg = create_128(f, "fn");
+    char dir[PATH_MAX];
+    pathf(dir, "%s/fn", f->inst);
+    struct pt_error err;
+    assert_int_equal(pt_cgroup_set_cpu(cg, 40000, 20000, &err), 0);
+    assert_file(dir, "cpu.max", "40000 20000");
+    assert_int_equal(pt_cgroup_set_cpu(cg, 0, 100000, &err), 0);
+    assert_file(dir, "cpu.max", "max 100000");
+    destroy(cg);
+}
+
+static void test_freeze_writes_cgroup_freeze(void **state)
+{
+    struct fixture *f = *state;
+    struct pt_cgroup *cg = create_128(f, "fz");
+    char dir[PATH_MAX];
+    pathf(dir, "%s/fz", f->inst);
+    struct pt_error err;
+    assert_int_equal(pt_cgroup_freeze(cg, true, &err), 0);
+    assert_file(dir, "cgroup.freeze", "1");
+    assert_int_equal(pt_cgroup_freeze(cg, false, &err), 0);
+    assert_file(dir, "cgroup.freeze", "0");
+    destroy(cg);
+}
+
+static void test_read_stats_parses(void **state)
+{
+    struct fixture *f = *state;
+    struct pt_cgroup *cg = create_128(f, "st");
+    char dir[PATH_MAX];
+    pathf(dir, "%s/st", f->inst);
+    write_file(dir, "cpu.stat",
+               "usage_usec 123456\nuser_usec 100000\nsystem_usec 23456\nnr_periods 7\n");
+    write_file(dir, "memory.current", "4096\n");
+    write_file(dir, "memory.peak", "134217728\n");
+    write_file(dir, "memory.events", "low 0\nhigh 0\nmax 12\noom 2\noom_kill 3\noom_group_kill 0\n");
+    struct pt_cgroup_stats s;
+    struct pt_error err;
+    int rc = pt_cgroup_read_stats(cg, &s, &err);
+    if (rc)
+        fail_msg("read_stats: %s", err.msg);
+    assert_int_equal(s.cpu_usage_ns, 123456000ULL);
+    assert_int_equal(s.memory_current_bytes, 4096);
+    assert_int_equal(s.memory_peak_bytes, 134217728ULL);
+    assert_int_equal(s.oom_kills, 3);
+    destroy(cg);
+}
+
+static void test_read_stats_samples_peak_without_memory_peak(void **state)
+{
+    struct fixture *f = *state;
+    struct pt_cgroup *cg = create_128(f, "sp");
+    char dir[PATH_MAX];
+    pathf(dir, "%s/sp", f->inst);
+    write_file(dir, "cpu.stat", "usage_usec 1\n");
+    write_file(dir, "memory.events", "oom_kill 0\n");
+    struct pt_cgroup_stats s;
+    struct pt_error err;
+    write_file(dir, "memory.current", "9000\n");
+    assert_int_equal(pt_cgroup_read_stats(cg, &s, &err), 0);
+    assert_int_equal(s.memory_peak_bytes, 9000);
+    write_file(dir, "memory.current", "5000\n");
+    assert_int_equal(pt_cgroup_read_stats(cg, &s, &err), 0);
+    assert_int_equal(s.memory_current_bytes, 5000);
+    assert_int_equal(s.memory_peak_bytes, 9000);
+    destroy(cg);
+}
+
+static void test_read_stats_errors_are_clear(void **state)
+{
+    struct fixture *f = *state;
+    struct pt_cgroup *cg = create_128(f, "bad");
+    char dir[PATH_MAX];
+    pathf(dir, "%s/bad", f->inst);
+    struct pt_cgroup_stats s;
+    struct pt_error err;
+
+    /* Missing cpu.stat: not found, and the message names the file. */
+    assert_int_equal(pt_cgroup_read_stats(cg, &s, &err), PT_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "cpu.stat"));
+
+    write_file(dir, "cpu.stat", "usage_usec twelve\n");
+    assert_int_equal(pt_cgroup_read_stats(cg, &s, &err), PT_EPROTO);
+    assert_non_null(strstr(err.msg, "cpu.stat"));
+    assert_non_null(strstr(err.msg, "usage_usec"));
+
+    write_file(dir, "cpu.stat", "user_usec 5\n");
+    assert_int_equal(pt_cgroup_read_stats(cg, &s, &err), PT_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "usage_usec"));
+
+    write_file(dir, "cpu.stat", "usage_usec 5\n");
+    write_file(dir, "memory.current", "-17\n");
+    assert_int_equal(pt_cgroup_read_stats(cg, &s, &err), PT_EPROTO);
+    assert_non_null(strstr(err.msg, "memory.current"));
+
+    write_file(dir, "memory.current", "");
+    assert_int_equal(pt_cgroup_read_stats(cg, &s, &err), PT_EPROTO);
+
+    write_file(dir, "memory.current", "100\n");
+    write_file(dir, "memory.peak", "12 34\n");
+    assert_int_equal(pt_cgroup_read_stats(cg, &s, &err), PT_EPROTO);
+    assert_non_null(strstr(err.msg, "memory.peak"));
+
+    /* Unreadable (a directory where a file should be; root ignores mode bits). */
+    char path[PATH_MAX];
+    pathf(path, "%s/memory.peak", dir);
+    unlink(path);
+    assert_int_equal(mkdir(path, 0755), 0);
+    assert_int_not_equal(pt_cgroup_read_stats(cg, &s, &err), 0);
+    assert_non_null(strstr(err.msg, "memory.peak"));
+    rmdir(path);
+
+    write_file(dir, "memory.events", "oom_kill 1 2\n");
+    assert_int_equal(pt_cgroup_read_stats(cg, &s, &err), PT_EPROTO);
+    assert_non_null(strstr(err.msg, "memory.events"));
+    destroy(cg);
+}
+
+static void test_enter_child_writes_pid(void **state)
+{
+    struct fixture *f = *state;
+    struct pt_cgroup *cg = create_128(f, "ec");
+    char dir[PATH_MAX];
+    pathf(dir, "%s/ec", f->inst);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(pt_cgroup_enter_child(cg) == 0 ? 0 : 1);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char want[32];
+    snprintf(want, sizeof(want), "%ld", (long)pid);
+    assert_file(dir, "cgroup.procs", want);
+    struct pt_error err;
+    assert_int_equal(pt_cgroup_adopt(cg, pid, &err), 0);
+    destroy(cg);
+    assert_false(exists(f->inst, "ec"));
+}
+
+static void test_kill_all_writes_cgroup_kill(void **state)
+{
+    struct fixture *f = *state;
+    struct pt_cgroup *cg = create_128(f, "k");
+    char dir[PATH_MAX];
+    pathf(dir, "%s/k", f->inst);
+    write_file(dir, "cgroup.kill", "");
+    write_file(dir, "cgroup.freeze", "1");
+    struct pt_error err;
+    assert_int_equal(pt_cgroup_kill_all(cg, &err), 0);
+    assert_file(dir, "cgroup.freeze", "0");
+    assert_file(dir, "cgroup.kill", "1");
+    destroy(cg);
+}
+
+static void test_destroy_null_is_ok(void **state)
+{
+    (void)state;
+    assert_int_equal(pt_cgroup_destroy(NULL, NULL), 0);
+}
+
+/* Standalone: trees without cpu/memory in cgroup.controllers. */
+static void test_v2_without_cpu_controller(void **state)
+{
+    (void)state;
+    char root[PATH_MAX];
+    assert_int_equal(make_root(root, "memory pids hugetlb\n"), 0);
+    struct pt_cgroup_manager *m = NULL;
+    struct pt_error err;
+    struct pt_cgroup_manager_options opt = {
+        .kind = PT_CGROUP_V2, .v2_root = root, .instance = INSTANCE, .fake_tree = true};
+    assert_int_equal(pt_cgroup_manager_open(&m, &opt, &err), PT_ENOTFOUND);
+    assert_null(m);
+    assert_non_null(strstr(err.msg, "cpu"));
+    assert_non_null(strstr(err.msg, root));
+
+    /* AUTO with nothing usable falls back to none and says why. */
+    opt.kind = PT_CGROUP_AUTO;
+    assert_int_equal(pt_cgroup_manager_open(&m, &opt, &err), 0);
+    assert_int_equal(pt_cgroup_manager_kind(m), PT_CGROUP_NONE);
+    assert_true(pt_cgroup_manager_degraded(m));
+    const char *d = pt_cgroup_manager_describe(m);
+    assert_non_null(strstr(d, "no cgroups"));
+    assert_non_null(strstr(d, "lacks the cpu controller"));
+    assert_non_null(strstr(d, "duty cycle"));
+    pt_cgroup_manager_close(m);
+    char path[PATH_MAX];
+    pathf(path, "%s/powertune", root);
+    assert_false(access(path, F_OK) == 0);
+    remove_fixture_root(root);
+}
+
+static void test_v2_without_pids_skips_pids_max(void **state)
+{
+    (void)state;
+    struct fixture f;
+    assert_int_equal(make_root(f.root, "cpuset cpu io memory\n"), 0);
+    pathf(f.inst, "%s/powertune/%s", f.root, INSTANCE);
+    struct pt_cgroup_manager_options opt = {
+        .kind = PT_CGROUP_AUTO, .v2_root = f.root, .instance = INSTANCE, .fake_tree = true};
+    struct pt_error err;
+    assert_int_equal(pt_cgroup_manager_open(&f.m, &opt, &err), 0);
+    assert_int_equal(pt_cgroup_manager_kind(f.m), PT_CGROUP_V2);
+    assert_file(f.root, "cgroup.subtree_control", "+cpu +memory");
+    struct pt_cgroup *cg = create_128(&f, "np");
+    char dir[PATH_MAX];
+    pathf(dir, "%s/np", f.inst);
+    assert_false(exists(dir, "pids.max"));
+    destroy(cg);
+    pt_cgroup_manager_close(f.m);
+    remove_fixture_root(f.root);
+}
+
+static void test_already_enabled_controllers_left_alone(void **state)
+{
+    (void)state;
+    char root[PATH_MAX];
+    assert_int_equal(make_root(root, "cpu memory pids\n"), 0);
+    write_file(root, "cgroup.subtree_control", "cpu io memory pids\n");
+    struct pt_cgroup_manager *m = NULL;
+    struct pt_error err;
+    struct pt_cgroup_manager_options opt = {
+        .kind = PT_CGROUP_V2, .v2_root = root, .instance = INSTANCE, .fake_tree = true};
+    assert_int_equal(pt_cgroup_manager_open(&m, &opt, &err), 0);
+    assert_file(root, "cgroup.subtree_control", "cpu io memory pids\n");
+    pt_cgroup_manager_close(m);
+    remove_fixture_root(root);
+}
+
+static void test_bad_instance_name(void **state)
+{
+    (void)state;
+    struct pt_cgroup_manager *m = NULL;
+    struct pt_error err;
+    struct pt_cgroup_manager_options opt = {
+        .kind = PT_CGROUP_V2, .v2_root = "/nonexistent", .instance = "a/b", .fake_tree = true};
+    assert_int_equal(pt_cgroup_manager_open(&m, &opt, &err), PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "a/b"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_enables_controllers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_writes_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_existing_name_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_names_and_cpu_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_cpu_changes_cpu_max, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_freeze_writes_cgroup_freeze, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_stats_parses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_stats_samples_peak_without_memory_peak, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_read_stats_errors_are_clear, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enter_child_writes_pid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill_all_writes_cgroup_kill, setup, teardown),
+        cmocka_unit_test(test_destroy_null_is_ok),
+        cmocka_unit_test(test_v2_without_cpu_controller),
+        cmocka_unit_test(test_v2_without_pids_skips_pids_max),
+        cmocka_unit_test(test_already_enabled_controllers_left_alone),
+        cmocka_unit_test(test_bad_instance_name),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
