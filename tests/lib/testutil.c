@@ -35,7 +35,7 @@ const char *tu_repo_root(void)
     }
     char exe[PATH_MAX];
     if (pt_self_exe_dir(exe, sizeof(exe), NULL) == 0) {
-        snprintf(cand, sizeof(cand), "%s/../../..", exe);
+        pt_path_join(cand, sizeof(cand), exe, "../../..");
         if (realpath(cand, repo_root))
             return repo_root;
     }
