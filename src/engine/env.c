@@ -37,6 +37,7 @@ struct pt_env {
     bool init_reported;
     bool usable;
     double init_ms;
+    struct pt_cgroup_stats init_stats; /* at the first /next: what INIT used */
     int64_t spawn_ns;
     int64_t last_used_ns;
     char api_var[64];
@@ -66,6 +67,9 @@ static void env_hook_frozen(void *arg, bool frozen)
 static void env_hook_init_done(void *arg)
 {
     struct pt_env *env = arg;
+    /* Taken here, not when the invoker wakes up: by then the invocation may be over. */
+    memset(&env->init_stats, 0, sizeof(env->init_stats));
+    pt_cgroup_read_stats(env->cg, &env->init_stats, NULL);
     if (env->boosted) {
         /* INIT is over: back to the function's own share, as Lambda ends its INIT boost. */
         pt_cgroup_set_cpu(env->cg, env->share.quota_us, env->share.period_us, NULL);
@@ -435,8 +439,7 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
         out = env_wait(env, &ws);
         if (!init_seen && env->initialized) {
             init_seen = true;
-            if (!suppressed)
-                env_read_stats(env, &before); /* CPU of the invocation, not of INIT */
+            before = env->init_stats; /* CPU of the invocation, not of INIT */
         }
         if (out == ENV_ABORTED)
             break;
