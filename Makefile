@@ -75,6 +75,11 @@ build/libptlambda.a:
 	$(MAKE) BUILD=build build/libptlambda.a
 endif
 
+BENCH_SRC := $(wildcard bench/*.c)
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libpowertune.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $< $(BUILD)/libpowertune.a $(LDLIBS_COMMON)
+
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 \
 	    SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \

@@ -219,6 +219,7 @@ struct env_wait_state {
     int64_t phase_start_ns; /* spawn (INIT) or the start of a suppressed init */
     int64_t init_limit_ns;  /* how long INIT may take from phase_start_ns */
     int64_t timeout_ns;     /* the function timeout */
+    int64_t queued_ns;      /* when the event was handed to the Runtime API server */
     bool start_written;
     int exit_status;
     const struct pt_env_invocation *inv;
@@ -255,8 +256,9 @@ static enum env_outcome env_wait(struct pt_env *env, struct env_wait_state *ws)
             deadline = ws->phase_start_ns + ws->init_limit_ns;
         else if (st.delivered_ns)
             deadline = st.delivered_ns + ws->timeout_ns;
-        else
-            deadline = st.first_next_ns + ws->timeout_ns;
+        else /* not picked up yet: count from INIT's end or the queueing, whichever is later */
+            deadline = (st.first_next_ns > ws->queued_ns ? st.first_next_ns : ws->queued_ns) +
+                       ws->timeout_ns;
         int64_t now = pt_mono_ns();
         if (now >= deadline)
             return env->initialized ? ENV_TIMEOUT : ENV_INIT_TIMEOUT;
@@ -370,6 +372,7 @@ static bool env_init_failed(struct pt_env *env, enum env_outcome out, struct env
         if (*rc)
             return false;
         ws->phase_start_ns = env->spawn_ns;
+        ws->queued_ns = env->spawn_ns;
         ws->init_limit_ns = ws->timeout_ns;
         return true;
     }
@@ -426,6 +429,7 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
         .timeout_ms = (int64_t)fn->timeout_s * 1000, .invoked_arn = inv->invoked_arn,
         .trace_id = inv->trace_id, .client_context = inv->client_context,
         .cognito_identity = inv->cognito_identity};
+    ws.queued_ns = pt_mono_ns();
     int rc = pt_rapi_deliver(env->rapi, &rinv, err);
     if (rc) {
         env->usable = false;

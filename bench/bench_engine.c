@@ -1,0 +1,266 @@
+/*
+ * bench_engine - the engine's speed and fidelity goals (issue 2), measured
+ * through the library the way `powertune invoke` uses it. Prints a Markdown
+ * section for bench/RESULTS.md.
+ *
+ *   warm invoke of the C no-op: goal p50 <= 150 us, p99 <= 1 ms
+ *   cold start of the C no-op:  goal p50 <= 5 ms (Lambda: 150-250 ms)
+ *   cpu-c at 128..1769 MB: duration x memory constant within 7 %
+ *   above 1769 MB: one thread flat, two threads halve at 3538 MB
+ *   INIT boost: CPU-heavy INIT at 128 MB with and without the boost
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/fs.h"
+#include "engine/engine.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct(double *v, size_t n, double p)
+{
+    qsort(v, n, sizeof(double), cmp_double);
+    size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
+    return v[i];
+}
+
+static char root[4096];
+
+static struct pt_engine *bench_engine(const char *state, bool boost, bool freeze)
+{
+    char rt[4200];
+    snprintf(rt, sizeof(rt), "%s/runtimes", root);
+    struct pt_engine_options opt = {.state_dir = state, .runtime_dir = rt, .no_init_boost = !boost,
+                                     .no_freeze = !freeze};
+    struct pt_engine *e;
+    struct pt_error err = {0};
+    if (pt_engine_create(&e, &opt, &err)) {
+        fprintf(stderr, "engine: %s\n", err.msg);
+        exit(1);
+    }
+    return e;
+}
+
+static struct pt_function *bench_function(struct pt_engine *e, const char *dir, int memory,
+                                          int timeout, const char *env_kv)
+{
+    struct pt_function_config c;
+    struct pt_error err = {0};
+    pt_function_config_init(&c);
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/%s", root, dir);
+    if (pt_function_detect(&c, path, &err) || (env_kv && pt_function_set_env_kv(&c, env_kv, &err))) {
+        fprintf(stderr, "%s: %s\n", dir, err.msg);
+        exit(1);
+    }
+    c.memory_mb = memory;
+    c.timeout_s = timeout;
+    struct pt_function *fn;
+    if (pt_engine_function_add(e, &c, &fn, &err)) {
+        fprintf(stderr, "%s: %s\n", dir, err.msg);
+        exit(1);
+    }
+    pt_function_config_free(&c);
+    return fn;
+}
+
+static void invoke(struct pt_engine *e, struct pt_function *fn, const char *payload, bool cold,
+                   struct pt_invoke_result *r)
+{
+    struct pt_invoke_request req = {.payload = payload, .payload_len = strlen(payload),
+                                    .new_environment = cold};
+    struct pt_error err = {0};
+    if (pt_engine_invoke(e, fn, &req, r, &err)) {
+        fprintf(stderr, "invoke: %s\n", err.msg);
+        exit(1);
+    }
+    if (r->function_error) {
+        fprintf(stderr, "function error: %.*s\n", (int)r->payload_len, r->payload);
+        exit(1);
+    }
+}
+
+static void bench_warm(struct pt_engine *e, int n, int memory, const char *label)
+{
+    struct pt_function *fn = bench_function(e, "examples/noop-c", memory, 3, NULL);
+    struct pt_invoke_result r;
+    invoke(e, fn, "{}", false, &r); /* the cold start */
+    pt_invoke_result_free(&r);
+    for (int i = 0; i < 200; i++) { /* warm-up */
+        invoke(e, fn, "{}", false, &r);
+        pt_invoke_result_free(&r);
+    }
+    double *wall = calloc((size_t)n, sizeof(double));
+    double *dur = calloc((size_t)n, sizeof(double));
+    for (int i = 0; i < n; i++) {
+        int64_t t0 = pt_mono_ns();
+        invoke(e, fn, "{}", false, &r);
+        wall[i] = (double)(pt_mono_ns() - t0) / 1000.0;
+        dur[i] = r.duration_ms * 1000.0;
+        pt_invoke_result_free(&r);
+    }
+    printf("| warm invoke, C no-op, %d MB%s (n=%d) | p50 %.0f us, p90 %.0f us, p99 %.0f us | %s |\n",
+           memory, label, n, pct(wall, (size_t)n, 50), pct(wall, (size_t)n, 90),
+           pct(wall, (size_t)n, 99), memory == 1769 && !*label ? "p50 <= 150 us, p99 <= 1 ms" : "");
+    printf("| of which the function's reported Duration | p50 %.0f us, p99 %.0f us | |\n",
+           pct(dur, (size_t)n, 50), pct(dur, (size_t)n, 99));
+    free(wall);
+    free(dur);
+    pt_engine_function_remove(e, fn);
+}
+
+static void bench_cold(struct pt_engine *e, int n)
+{
+    struct pt_function *fn = bench_function(e, "examples/noop-c", 128, 3, NULL);
+    double *wall = calloc((size_t)n, sizeof(double));
+    double *init = calloc((size_t)n, sizeof(double));
+    struct pt_invoke_result r;
+    for (int i = 0; i < n; i++) {
+        int64_t t0 = pt_mono_ns();
+        invoke(e, fn, "{}", true, &r);
+        wall[i] = (double)(pt_mono_ns() - t0) / 1e6;
+        init[i] = r.init_duration_ms;
+        pt_invoke_result_free(&r);
+    }
+    printf("| cold start, C no-op, 128 MB (n=%d): invoke call incl. environment teardown | p50 %.2f ms, "
+           "p99 %.2f ms | p50 <= 5 ms |\n",
+           n, pct(wall, (size_t)n, 50), pct(wall, (size_t)n, 99));
+    printf("| of which Init Duration (spawn to first /next) | p50 %.2f ms, p99 %.2f ms | |\n",
+           pct(init, (size_t)n, 50), pct(init, (size_t)n, 99));
+    free(wall);
+    free(init);
+    pt_engine_function_remove(e, fn);
+}
+
+/* Median duration of cpu-c over `reps` warm runs. */
+static double cpu_run(struct pt_engine *e, int memory, long iterations, int threads, int reps)
+{
+    struct pt_function *fn = bench_function(e, "examples/cpu-c", memory, 120, NULL);
+    char payload[128];
+    snprintf(payload, sizeof(payload), "{\"iterations\": %ld, \"threads\": %d}", iterations, threads);
+    double d[16];
+    struct pt_invoke_result r;
+    invoke(e, fn, payload, false, &r); /* cold start, not counted */
+    pt_invoke_result_free(&r);
+    for (int i = 0; i < reps; i++) {
+        invoke(e, fn, payload, false, &r);
+        d[i] = r.duration_ms;
+        pt_invoke_result_free(&r);
+    }
+    pt_engine_function_remove(e, fn);
+    return pct(d, (size_t)reps, 50);
+}
+
+static void bench_fidelity(struct pt_engine *e, int reps)
+{
+    /* Calibrate ~150 ms of CPU. */
+    struct pt_function *fn = bench_function(e, "examples/cpu-c", 1769, 60, NULL);
+    struct pt_invoke_result r;
+    invoke(e, fn, "{\"iterations\": 50000000, \"threads\": 1}", false, &r);
+    double ms_per_iter = r.cpu_time_ms / 50e6;
+    pt_invoke_result_free(&r);
+    pt_engine_function_remove(e, fn);
+    long iters = (long)(150.0 / ms_per_iter);
+    printf("\n**Fidelity**: cpu-c, %ld iterations (about 150 ms of CPU), median of %d warm runs\n\n", iters,
+           reps);
+    printf("| Memory (MB) | threads | Duration (ms) | Duration x Memory / mean | vs 1769 MB |\n|---|---|---|---|---|\n");
+    static const int sizes[] = {128, 256, 512, 1024, 1769};
+    double d[5], prod_mean = 0;
+    for (int i = 0; i < 5; i++) {
+        d[i] = cpu_run(e, sizes[i], iters, 1, reps);
+        prod_mean += d[i] * sizes[i] / 5.0;
+    }
+    double worst = 0;
+    for (int i = 0; i < 5; i++) {
+        double dev = d[i] * sizes[i] / prod_mean;
+        if (fabs(dev - 1) > worst)
+            worst = fabs(dev - 1);
+        printf("| %d | 1 | %.1f | %.3f | %.2fx |\n", sizes[i], d[i], dev, d[i] / d[4]);
+    }
+    static const int big[] = {2048, 3008, 3538};
+    for (int i = 0; i < 3; i++) {
+        double v = cpu_run(e, big[i], iters, 1, reps);
+        printf("| %d | 1 | %.1f | | %.2fx |\n", big[i], v, v / d[4]);
+    }
+    double t1769 = cpu_run(e, 1769, iters, 2, reps);
+    double t3538 = cpu_run(e, 3538, iters, 2, reps);
+    printf("| 1769 | 2 | %.1f | | %.2fx |\n", t1769, t1769 / d[4]);
+    printf("| 3538 | 2 | %.1f | | %.2fx (2 threads at 3538 vs 2 threads at 1769: %.2f) |\n", t3538,
+           t3538 / d[4], t3538 / t1769);
+    printf("\nWorst deviation of Duration x Memory from its mean, 128..1769 MB: %.1f %% (goal: within 7 %%).\n",
+           worst * 100);
+}
+
+static void bench_boost(const char *state, int reps)
+{
+    printf("\n**INIT boost**: a Python function doing about 0.15 s of CPU at module level, at 128 MB, "
+           "median Init Duration of %d cold starts\n\n| INIT boost | Init Duration (ms) |\n|---|---|\n", reps);
+    for (int boost = 1; boost >= 0; boost--) {
+        struct pt_engine *e = bench_engine(state, boost, true);
+        struct pt_function *fn = bench_function(e, "bench/functions/init-cpu-python", 128, 60,
+                                                "INIT_LOOPS=50000");
+        double d[16];
+        struct pt_invoke_result r;
+        for (int i = 0; i < reps; i++) {
+            invoke(e, fn, "{}", true, &r);
+            d[i] = r.init_duration_ms;
+            pt_invoke_result_free(&r);
+        }
+        printf("| %s | %.1f |\n", boost ? "on (2 vCPUs, default)" : "off (--no-init-boost)",
+               pct(d, (size_t)reps, 50));
+        pt_engine_destroy(e);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    if (!getcwd(root, sizeof(root)))
+        return 1;
+    char state[] = "/tmp/powertune-bench-XXXXXX";
+    if (!mkdtemp(state))
+        return 1;
+    struct utsname u;
+    uname(&u);
+    char date[32];
+    time_t now = time(NULL);
+    strftime(date, sizeof(date), "%Y-%m-%d", gmtime(&now));
+    char cpu[512] = "unknown CPU";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (f && fgets(line, sizeof(line), f))
+        if (strncmp(line, "model name", 10) == 0) {
+            char *c = strchr(line, ':');
+            snprintf(cpu, sizeof(cpu), "%s", c ? c + 2 : line);
+            cpu[strcspn(cpu, "\n")] = 0;
+            break;
+        }
+    if (f)
+        fclose(f);
+    struct pt_engine *e = bench_engine(state, true, true);
+    printf("## Engine (issue 2), %s\n\nMachine: %s, %ld cores, Linux %s; %s.\n\n", date, cpu,
+           sysconf(_SC_NPROCESSORS_ONLN), u.release, pt_engine_describe(e));
+    printf("| Measurement | Result | Goal |\n|---|---|---|\n");
+    bench_warm(e, quick ? 500 : 5000, 1769, "");
+    bench_warm(e, quick ? 500 : 2000, 128, "");
+    struct pt_engine *nofreeze = bench_engine(state, true, false);
+    bench_warm(nofreeze, quick ? 500 : 5000, 1769, ", --no-freeze");
+    pt_engine_destroy(nofreeze);
+    bench_cold(e, quick ? 20 : 200);
+    bench_fidelity(e, quick ? 1 : 3);
+    pt_engine_destroy(e);
+    bench_boost(state, quick ? 2 : 5);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", state);
+    return system(cmd) == 0 ? 0 : 1;
+}
