@@ -111,6 +111,12 @@ static void *cgroup_none_cycle(void *arg)
     struct pt_cgroup *cg = arg;
     pthread_mutex_lock(&cg->mu);
     bool stopped = false;
+    /*
+     * ns the group ran beyond its quota because this thread woke late to stop
+     * it (a busy host delays our wakeups): paid back from the next run windows,
+     * so the average share stays at quota/period.
+     */
+    int64_t debt = 0;
     int64_t period_start = pt_mono_ns();
     while (!cg->stop) {
         if (cg->leader <= 0 || cg->frozen || !cg->quota_us || cg->quota_us >= cg->period_us) {
@@ -123,20 +129,30 @@ static void *cgroup_none_cycle(void *arg)
                 stopped = true;
             pthread_cond_wait(&cg->cv, &cg->mu);
             period_start = pt_mono_ns();
+            debt = 0;
             continue;
         }
-        int64_t run_end = period_start + (int64_t)cg->quota_us * 1000;
+        int64_t quota = (int64_t)cg->quota_us * 1000;
         int64_t next = period_start + (int64_t)cg->period_us * 1000;
-        if (stopped) {
-            cgroup_none_signal(cg, SIGCONT);
-            stopped = false;
+        if (debt < quota) {
+            int64_t run_start = pt_mono_ns();
+            int64_t run_end = run_start + quota - debt;
+            if (stopped) {
+                cgroup_none_signal(cg, SIGCONT);
+                stopped = false;
+            }
+            while (!cg->stop && !cg->frozen && pt_mono_ns() < run_end)
+                cgroup_none_wait_until(cg, run_end);
+            if (cg->stop || cg->frozen)
+                continue;
+            cgroup_none_signal(cg, SIGSTOP);
+            stopped = true;
+            debt += pt_mono_ns() - run_start - quota;
+            if (debt < 0)
+                debt = 0; /* an early stop is not credit: no bursts above the quota */
+        } else {
+            debt -= quota; /* this period's run window pays back one quota */
         }
-        while (!cg->stop && !cg->frozen && pt_mono_ns() < run_end)
-            cgroup_none_wait_until(cg, run_end);
-        if (cg->stop || cg->frozen)
-            continue;
-        cgroup_none_signal(cg, SIGSTOP);
-        stopped = true;
         while (!cg->stop && !cg->frozen && pt_mono_ns() < next)
             cgroup_none_wait_until(cg, next);
         /* After a long stall (suspend, overload), restart the cycle instead of bursting to catch up. */

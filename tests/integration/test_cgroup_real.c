@@ -1,0 +1,622 @@
+/*
+ * test_cgroup_real.c - the cgroup backends on this machine's real cgroups:
+ * CPU quota, OOM kill, freezer, kill_all, stale cleanup, AUTO detection, and
+ * the "none" fallback's duty cycle. Skipped when not root or without cgroups.
+ * Every test checks that its instance's directories are gone at the end.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "base/fs.h"
+#include "engine/cgroup.h"
+#include "engine/limits.h"
+
+#define CG "/sys/fs/cgroup"
+#define MIB (1024ULL * 1024ULL)
+
+enum workload { WORK_BUSY, WORK_ALLOC_200MB, WORK_SLEEP, WORK_FORK_AND_SLEEP, WORK_RLIMIT };
+
+static const char *const v1_hiers[] = {"cpu", "cpuacct", "memory", "pids", "freezer"};
+
+/* What a failing test leaves behind, for teardown to clean up (one of each per test). */
+static struct {
+    struct pt_cgroup_manager *m;
+    struct pt_cgroup *cg;
+    pid_t pid;
+} leftover;
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (leftover.pid > 0) {
+        kill(-leftover.pid, SIGKILL);
+        kill(leftover.pid, SIGKILL);
+        waitpid(leftover.pid, NULL, 0);
+    }
+    if (leftover.cg)
+        pt_cgroup_destroy(leftover.cg, NULL);
+    if (leftover.m)
+        pt_cgroup_manager_close(leftover.m);
+    memset(&leftover, 0, sizeof(leftover));
+    return 0;
+}
+
+static __attribute__((format(printf, 2, 3))) void pathf(char *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, PATH_MAX, fmt, ap);
+    va_end(ap);
+    if (n < 0 || n >= PATH_MAX)
+        fail_msg("path too long");
+}
+
+static bool exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+/* The instance name computed independently of cgroup.c: "<pid>-<starttime>". */
+static void own_instance(char *out, size_t size)
+{
+    char text[1024];
+    assert_int_equal(pt_file_read_small("/proc/self/stat", text, sizeof(text), NULL), 0);
+    char *p = strrchr(text, ')');
+    assert_non_null(p);
+    unsigned long long start = 0;
+    assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+                                   "%*d %*d %*d %*d %llu",
+                            &start),
+                     1);
+    snprintf(out, size, "%ld-%llu", (long)getpid(), start);
+}
+
+static void assert_no_instance_dirs(void)
+{
+    char inst[64];
+    own_instance(inst, sizeof(inst));
+    for (size_t i = 0; i < sizeof(v1_hiers) / sizeof(v1_hiers[0]); i++) {
+        char path[PATH_MAX];
+        pathf(path, CG "/%s/powertune/%s", v1_hiers[i], inst);
+        if (exists(path))
+            fail_msg("%s still exists", path);
+    }
+}
+
+static bool have_real_cgroups(void)
+{
+    return geteuid() == 0 && exists(CG "/cpu/cpu.cfs_quota_us") &&
+           exists(CG "/memory/memory.limit_in_bytes") && exists(CG "/freezer/cgroup.procs");
+}
+
+#define SKIP_UNLESS_CGROUPS()                                                                    \
+    do {                                                                                         \
+        if (!have_real_cgroups()) {                                                              \
+            print_message("not root or no cgroup v1 hierarchies: skipped\n");                    \
+            skip();                                                                              \
+        }                                                                                        \
+    } while (0)
+
+static struct pt_cgroup_manager *open_manager(enum pt_cgroup_kind kind)
+{
+    struct pt_cgroup_manager *m = NULL;
+    struct pt_cgroup_manager_options opt = {.kind = kind};
+    struct pt_error err;
+    if (pt_cgroup_manager_open(&m, &opt, &err) != 0)
+        fail_msg("manager_open: %s", err.msg);
+    leftover.m = m;
+    return m;
+}
+
+static struct pt_cgroup *create(struct pt_cgroup_manager *m, const char *name,
+                                unsigned long long quota_us, unsigned long long memory)
+{
+    struct pt_cgroup_limits lim = {.cpu_quota_us = quota_us,
+                                   .cpu_period_us = PT_CFS_PERIOD_US,
+                                   .memory_bytes = memory,
+                                   .pids_max = PT_PIDS_MAX};
+    struct pt_cgroup *cg = NULL;
+    struct pt_error err;
+    if (pt_cgroup_create(m, name, &lim, &cg, &err) != 0)
+        fail_msg("create: %s", err.msg);
+    leftover.cg = cg;
+    return cg;
+}
+
+static void run_workload(enum workload w, unsigned long long memory)
+{
+    switch (w) {
+    case WORK_BUSY: {
+        volatile unsigned long n = 0;
+        for (;;)
+            n++;
+    }
+    case WORK_ALLOC_200MB: {
+        size_t size = 200 * MIB;
+        char *p = malloc(size);
+        if (!p)
+            _exit(3);
+        for (size_t i = 0; i < size; i += 4096)
+            p[i] = 1;
+        _exit(0); /* survived: the limit did not hold */
+    }
+    case WORK_SLEEP:
+        for (;;)
+            pause();
+    case WORK_FORK_AND_SLEEP:
+        for (int i = 0; i < 3; i++)
+            if (fork() == 0)
+                for (;;)
+                    pause();
+        for (;;)
+            pause();
+    case WORK_RLIMIT: {
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_DATA, &rl) != 0)
+            _exit(4);
+        _exit(rl.rlim_cur == memory ? 0 : 5);
+    }
+    }
+    _exit(6);
+}
+
+/* Forks a child that calls setsid() and enter_child, reports, then runs w. */
+static pid_t spawn(struct pt_cgroup *cg, enum workload w, unsigned long long memory)
+{
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    leftover.pid = pid;
+    if (pid == 0) {
+        setsid();
+        int rc = pt_cgroup_enter_child(cg);
+        char c = rc == 0 ? 'k' : 'e';
+        if (write(p[1], &c, 1) != 1 || rc != 0)
+            _exit(99);
+        close(p[1]);
+        run_workload(w, memory);
+    }
+    close(p[1]);
+    char c = 0;
+    ssize_t r = read(p[0], &c, 1);
+    close(p[0]);
+    assert_int_equal(r, 1);
+    assert_int_equal(c, 'k');
+    struct pt_error err;
+    if (pt_cgroup_adopt(cg, pid, &err) != 0)
+        fail_msg("adopt: %s", err.msg);
+    return pid;
+}
+
+static struct pt_cgroup_stats stats(struct pt_cgroup *cg)
+{
+    struct pt_cgroup_stats s;
+    struct pt_error err;
+    if (pt_cgroup_read_stats(cg, &s, &err) != 0)
+        fail_msg("read_stats: %s", err.msg);
+    return s;
+}
+
+static void destroy(struct pt_cgroup *cg)
+{
+    struct pt_error err;
+    leftover.cg = NULL;
+    if (pt_cgroup_destroy(cg, &err) != 0)
+        fail_msg("destroy: %s", err.msg);
+}
+
+static void close_manager(struct pt_cgroup_manager *m)
+{
+    leftover.m = NULL;
+    pt_cgroup_manager_close(m);
+}
+
+static void reap_killed(pid_t pid)
+{
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    leftover.pid = 0;
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGKILL);
+}
+
+/* CPU seconds per wall second used by the group over about `ms`. */
+static double cpu_share(struct pt_cgroup *cg, int ms)
+{
+    struct pt_cgroup_stats a = stats(cg);
+    int64_t t0 = pt_mono_ns();
+    pt_sleep_ms(ms);
+    struct pt_cgroup_stats b = stats(cg);
+    int64_t t1 = pt_mono_ns();
+    return (double)(b.cpu_usage_ns - a.cpu_usage_ns) / (double)(t1 - t0);
+}
+
+static void test_auto_picks_v1(void **state)
+{
+    (void)state;
+    SKIP_UNLESS_CGROUPS();
+    struct pt_cgroup_manager *m = open_manager(PT_CGROUP_AUTO);
+    assert_int_equal(pt_cgroup_manager_kind(m), PT_CGROUP_V1);
+    assert_false(pt_cgroup_manager_degraded(m));
+    const char *d = pt_cgroup_manager_describe(m);
+    print_message("describe: %s\n", d);
+    assert_non_null(strstr(d, "cgroup v1"));
+    assert_non_null(strstr(d, "cpu=" CG "/cpu"));
+    assert_non_null(strstr(d, "memory=" CG "/memory"));
+    char inst[64], path[PATH_MAX];
+    own_instance(inst, sizeof(inst));
+    for (size_t i = 0; i < sizeof(v1_hiers) / sizeof(v1_hiers[0]); i++) {
+        pathf(path, CG "/%s/powertune/%s", v1_hiers[i], inst);
+        assert_true(exists(path));
+    }
+    close_manager(m);
+    assert_no_instance_dirs();
+}
+
+static void test_forced_v2_refused_here(void **state)
+{
+    (void)state;
+    SKIP_UNLESS_CGROUPS();
+    struct pt_cgroup_manager *m = NULL;
+    struct pt_cgroup_manager_options opt = {.kind = PT_CGROUP_V2};
+    struct pt_error err;
+    assert_int_not_equal(pt_cgroup_manager_open(&m, &opt, &err), 0);
+    assert_null(m);
+    print_message("forced v2: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "v2"));
+    assert_no_instance_dirs();
+}
+
+/* An unprivileged engine cannot create its directories: AUTO degrades to none and says why. */
+static void test_auto_unprivileged_falls_back_to_none(void **state)
+{
+    (void)state;
+    SKIP_UNLESS_CGROUPS();
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    leftover.pid = pid;
+    if (pid == 0) {
+        close(p[0]);
+        if (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+            setresuid(65534, 65534, 65534) != 0)
+            _exit(2);
+        struct pt_cgroup_manager *m = NULL;
+        struct pt_cgroup_manager_options opt = {.kind = PT_CGROUP_AUTO};
+        struct pt_error err;
+        if (pt_cgroup_manager_open(&m, &opt, &err) != 0)
+            _exit(3);
+        const char *d = pt_cgroup_manager_describe(m);
+        if (write(p[1], d, strlen(d)) < 0)
+            _exit(4);
+        int rc = pt_cgroup_manager_kind(m) == PT_CGROUP_NONE && pt_cgroup_manager_degraded(m)
+                     ? 0
+                     : 5;
+        pt_cgroup_manager_close(m);
+        _exit(rc);
+    }
+    close(p[1]);
+    char d[1024] = "";
+    ssize_t n = read(p[0], d, sizeof(d) - 1);
+    close(p[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    leftover.pid = 0;
+    d[n > 0 ? n : 0] = '\0';
+    print_message("unprivileged: %s\n", d);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_non_null(strstr(d, "no cgroups: cannot create " CG "/"));
+    assert_non_null(strstr(d, "Permission denied"));
+    assert_non_null(strstr(d, "(degraded)"));
+}
+
+static void test_cpu_quota_quarter(void **state)
+{
+    (void)state;
+    SKIP_UNLESS_CGROUPS();
+    struct pt_cgroup_manager *m = open_manager(PT_CGROUP_AUTO);
+    struct pt_cgroup *cg = create(m, "cpu-quarter", 5000, 0);
+    char inst[64], path[PATH_MAX], text[64];
+    own_instance(inst, sizeof(inst));
+    pathf(path, CG "/cpu/powertune/%s/cpu-quarter/cpu.cfs_quota_us", inst);
+    assert_int_equal(pt_file_read_small(path, text, sizeof(text), NULL), 0);
+    assert_string_equal(text, "5000\n");
+    pathf(path, CG "/cpu/powertune/%s/cpu-quarter/cpu.cfs_period_us", inst);
+    assert_int_equal(pt_file_read_small(path, text, sizeof(text), NULL), 0);
+    assert_string_equal(text, "20000\n");
+
+    pid_t pid = spawn(cg, WORK_BUSY, 0);
+    pt_sleep_ms(100);
+    double share = cpu_share(cg, 1000);
+    print_message("quota 25%%: measured %.3f CPU-s per s\n", share);
+    assert_true(share > 0.25 * 0.85 && share < 0.25 * 1.15);
+
+    /* Raising the quota with a shorter period exercises the write order. */
+    struct pt_error err;
+    if (pt_cgroup_set_cpu(cg, 5000, 10000, &err) != 0)
+        fail_msg("set_cpu: %s", err.msg);
+    share = cpu_share(cg, 500);
+    print_message("quota 50%%: measured %.3f\n", share);
+    assert_true(share > 0.5 * 0.85 && share < 0.5 * 1.15);
+    if (pt_cgroup_set_cpu(cg, 0, 100000, &err) != 0)
+        fail_msg("set_cpu unlimited: %s", err.msg);
+    pathf(path, CG "/cpu/powertune/%s/cpu-quarter/cpu.cfs_quota_us", inst);
+    assert_int_equal(pt_file_read_small(path, text, sizeof(text), NULL), 0);
+    assert_string_equal(text, "-1\n");
+
+    destroy(cg);
+    reap_killed(pid);
+    close_manager(m);
+    assert_no_instance_dirs();
+}
+
+static void test_memory_limit_oom_kills(void **state)
+{
+    (void)state;
+    SKIP_UNLESS_CGROUPS();
+    struct pt_cgroup_manager *m = open_manager(PT_CGROUP_AUTO);
+    unsigned long long limit = 64 * MIB;
+    struct pt_cgroup *cg = create(m, "oom", 0, limit);
+    pid_t pid = spawn(cg, WORK_ALLOC_200MB, limit);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    leftover.pid = 0;
+    if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
+        fail_msg("child was not OOM-killed (status 0x%x)", status);
+    struct pt_cgroup_stats s = stats(cg);
+    print_message("oom_kills %llu, peak %llu MiB (limit 64)\n", s.oom_kills,
+                  s.memory_peak_bytes / MIB);
+    assert_true(s.oom_kills >= 1);
+    assert_true(s.memory_peak_bytes >= limit * 9 / 10);
+    assert_true(s.memory_peak_bytes <= limit);
+    destroy(cg);
+    close_manager(m);
+    assert_no_instance_dirs();
+}
+
+static void test_freeze_stops_cpu(void **state)
+{
+    (void)state;
+    SKIP_UNLESS_CGROUPS();
+    struct pt_cgroup_manager *m = open_manager(PT_CGROUP_AUTO);
+    struct pt_cgroup *cg = create(m, "frz", 10000, 0);
+    pid_t pid = spawn(cg, WORK_BUSY, 0);
+    pt_sleep_ms(100);
+    struct pt_error err;
+    assert_int_equal(pt_cgroup_freeze(cg, true, &err), 0);
+    pt_sleep_ms(50); /* freezing is asynchronous */
+    double frozen = cpu_share(cg, 500);
+    assert_int_equal(pt_cgroup_freeze(cg, false, &err), 0);
+    double thawed = cpu_share(cg, 500);
+    print_message("frozen %.4f, thawed %.3f CPU-s per s\n", frozen, thawed);
+    assert_true(frozen < 0.01);
+    assert_true(thawed > 0.4);
+    /* kill_all on a frozen group must thaw it, or the kill would never land. */
+    assert_int_equal(pt_cgroup_freeze(cg, true, &err), 0);
+    destroy(cg);
+    reap_killed(pid);
+    close_manager(m);
+    assert_no_instance_dirs();
+}
+
+static void test_kill_all_empties_group(void **state)
+{
+    (void)state;
+    SKIP_UNLESS_CGROUPS();
+    struct pt_cgroup_manager *m = open_manager(PT_CGROUP_AUTO);
+    struct pt_cgroup *cg = create(m, "ka", 0, 0);
+    pid_t pid = spawn(cg, WORK_FORK_AND_SLEEP, 0);
+    char inst[64], path[PATH_MAX], text[256];
+    own_instance(inst, sizeof(inst));
+    pathf(path, CG "/pids/powertune/%s/ka/cgroup.procs", inst);
+    for (int i = 0; i < 200; i++) {
+        assert_int_equal(pt_file_read_small(path, text, sizeof(text), NULL), 0);
+        int lines = 0;
+        for (char *p = text; *p; p++)
+            lines += *p == '\n';
+        if (lines == 4)
+            break;
+        pt_sleep_ms(5);
+    }
+    struct pt_error err;
+    int64_t t0 = pt_mono_ns();
+    if (pt_cgroup_kill_all(cg, &err) != 0)
+        fail_msg("kill_all: %s", err.msg);
+    print_message("kill_all took %.1f ms\n", (double)(pt_mono_ns() - t0) / 1e6);
+    for (size_t i = 0; i < sizeof(v1_hiers) / sizeof(v1_hiers[0]); i++) {
+        pathf(path, CG "/%s/powertune/%s/ka/cgroup.procs", v1_hiers[i], inst);
+        assert_int_equal(pt_file_read_small(path, text, sizeof(text), NULL), 0);
+        assert_string_equal(text, "");
+    }
+    reap_killed(pid);
+    destroy(cg);
+    close_manager(m);
+    assert_no_instance_dirs();
+}
+
+static unsigned long long start_time_of(pid_t pid)
+{
+    char path[64], text[1024];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+    assert_int_equal(pt_file_read_small(path, text, sizeof(text), NULL), 0);
+    char *p = strrchr(text, ')');
+    unsigned long long start = 0;
+    assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+                                   "%*d %*d %*d %*d %llu",
+                            &start),
+                     1);
+    return start;
+}
+
+static void write_str(const char *path, const char *s)
+{
+    struct pt_error err;
+    if (pt_file_write_str(path, s, &err) != 0)
+        fail_msg("%s", err.msg);
+}
+
+/* Best effort, for the failure path only: the test's own asserts check removal. */
+static void force_remove(const char *hier, const char *inst, const char *sub)
+{
+    char path[PATH_MAX];
+    pathf(path, CG "/%s/powertune/%s/%s", hier, inst, sub);
+    rmdir(path);
+    pathf(path, CG "/%s/powertune/%s", hier, inst);
+    rmdir(path);
+}
+
+static void test_stale_cleanup(void **state)
+{
+    (void)state;
+    SKIP_UNLESS_CGROUPS();
+    static const char *const stale = "999999999-1";
+    char live[64], reused[64], path[PATH_MAX];
+    /* pid 1 is alive: its instance must survive. Our parent with a wrong start time is stale. */
+    snprintf(live, sizeof(live), "1-%llu", start_time_of(1));
+    snprintf(reused, sizeof(reused), "%ld-1", (long)getppid());
+    for (size_t i = 0; i < sizeof(v1_hiers) / sizeof(v1_hiers[0]); i++) {
+        pathf(path, CG "/%s/powertune/%s/x", v1_hiers[i], stale);
+        assert_int_equal(pt_mkdir_p(path, 0755, NULL), 0);
+        pathf(path, CG "/%s/powertune/%s/y", v1_hiers[i], live);
+        assert_int_equal(pt_mkdir_p(path, 0755, NULL), 0);
+    }
+    pathf(path, CG "/cpu/powertune/%s/z", reused);
+    assert_int_equal(pt_mkdir_p(path, 0755, NULL), 0);
+
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    leftover.pid = pid;
+    if (pid == 0) {
+        char me[24];
+        snprintf(me, sizeof(me), "%ld", (long)getpid());
+        for (size_t i = 0; i < sizeof(v1_hiers) / sizeof(v1_hiers[0]); i++) {
+            pathf(path, CG "/%s/powertune/%s/x/cgroup.procs", v1_hiers[i], stale);
+            if (pt_file_write_str(path, me, NULL) != 0)
+                _exit(98);
+        }
+        char c = 'k';
+        if (write(p[1], &c, 1) != 1)
+            _exit(99);
+        for (;;)
+            pause();
+    }
+    close(p[1]);
+    char c = 0;
+    assert_int_equal(read(p[0], &c, 1), 1);
+    close(p[0]);
+    /* A frozen leftover: the cleanup has to thaw it for SIGKILL to land. */
+    pathf(path, CG "/freezer/powertune/%s/x/freezer.state", stale);
+    write_str(path, "FROZEN");
+
+    struct pt_cgroup_manager *m = open_manager(PT_CGROUP_AUTO);
+    reap_killed(pid);
+    bool live_kept = true;
+    for (size_t i = 0; i < sizeof(v1_hiers) / sizeof(v1_hiers[0]); i++) {
+        pathf(path, CG "/%s/powertune/%s", v1_hiers[i], stale);
+        if (exists(path)) {
+            force_remove(v1_hiers[i], stale, "x");
+            fail_msg("%s survived the stale cleanup", path);
+        }
+        pathf(path, CG "/%s/powertune/%s/y", v1_hiers[i], live);
+        live_kept = live_kept && exists(path);
+        force_remove(v1_hiers[i], live, "y");
+    }
+    assert_true(live_kept);
+    pathf(path, CG "/cpu/powertune/%s", reused);
+    assert_false(exists(path));
+    close_manager(m);
+    assert_no_instance_dirs();
+}
+
+static void test_none_duty_cycle(void **state)
+{
+    (void)state;
+    struct pt_cgroup_manager *m = open_manager(PT_CGROUP_NONE);
+    assert_int_equal(pt_cgroup_manager_kind(m), PT_CGROUP_NONE);
+    assert_true(pt_cgroup_manager_degraded(m));
+    const char *d = pt_cgroup_manager_describe(m);
+    print_message("describe: %s\n", d);
+    assert_non_null(strstr(d, "no cgroups"));
+    assert_non_null(strstr(d, "SIGSTOP/SIGCONT"));
+    struct pt_cgroup *cg = create(m, "duty", 5000, 0);
+    pid_t pid = spawn(cg, WORK_BUSY, 0);
+    pt_sleep_ms(100);
+    double share = cpu_share(cg, 1000);
+    print_message("none, quota 25%%: measured %.3f CPU-s per s\n", share);
+    assert_true(share > 0.25 * 0.75 && share < 0.25 * 1.25);
+
+    struct pt_error err;
+    assert_int_equal(pt_cgroup_freeze(cg, true, &err), 0);
+    pt_sleep_ms(20);
+    double frozen = cpu_share(cg, 300);
+    assert_int_equal(pt_cgroup_freeze(cg, false, &err), 0);
+    assert_int_equal(pt_cgroup_set_cpu(cg, 10000, 20000, &err), 0);
+    pt_sleep_ms(50);
+    double half = cpu_share(cg, 1000);
+    print_message("none: frozen %.3f, quota 50%% %.3f\n", frozen, half);
+    assert_true(frozen < 0.02);
+    assert_true(half > 0.5 * 0.75 && half < 0.5 * 1.25);
+    struct pt_cgroup_stats s = stats(cg);
+    assert_true(s.memory_peak_bytes > 0);
+    assert_int_equal(s.oom_kills, 0);
+    destroy(cg);
+    reap_killed(pid);
+    close_manager(m);
+    assert_no_instance_dirs();
+}
+
+static void test_none_applies_rlimit_data(void **state)
+{
+    (void)state;
+    struct pt_cgroup_manager *m = open_manager(PT_CGROUP_NONE);
+    struct pt_cgroup *cg = create(m, "rl", 0, 64 * MIB);
+    pid_t pid = spawn(cg, WORK_RLIMIT, 64 * MIB);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    leftover.pid = 0;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    destroy(cg);
+    close_manager(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_auto_picks_v1, teardown),
+        cmocka_unit_test_teardown(test_forced_v2_refused_here, teardown),
+        cmocka_unit_test_teardown(test_auto_unprivileged_falls_back_to_none, teardown),
+        cmocka_unit_test_teardown(test_cpu_quota_quarter, teardown),
+        cmocka_unit_test_teardown(test_memory_limit_oom_kills, teardown),
+        cmocka_unit_test_teardown(test_freeze_stops_cpu, teardown),
+        cmocka_unit_test_teardown(test_kill_all_empties_group, teardown),
+        cmocka_unit_test_teardown(test_stale_cleanup, teardown),
+        cmocka_unit_test_teardown(test_none_duty_cycle, teardown),
+        cmocka_unit_test_teardown(test_none_applies_rlimit_data, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
