@@ -234,18 +234,21 @@ int pt_cgroup_kill_and_wait(char dirs[][PATH_MAX], int ndirs, struct pt_error *e
 {
     int64_t deadline = pt_mono_ns() + (int64_t)PT_CG_KILL_WAIT_MS * 1000000;
     for (;;) {
-        bool seen = false;
+        int busy = -1;
         for (int i = 0; i < ndirs; i++) {
+            bool seen = false;
             int rc = cgroup_kill_listed(dirs[i], &seen, err);
             if (rc)
                 return rc;
+            if (seen)
+                busy = i;
         }
-        if (!seen)
+        if (busy < 0)
             return 0;
         if (pt_mono_ns() > deadline)
             return pt_error_set(err, PT_ETIMEDOUT,
-                                "processes still in %s/cgroup.procs %d ms after SIGKILL", dirs[0],
-                                PT_CG_KILL_WAIT_MS);
+                                "processes still in %s/cgroup.procs %d ms after SIGKILL",
+                                dirs[busy], PT_CG_KILL_WAIT_MS);
         pt_sleep_ms(PT_CG_KILL_POLL_MS);
     }
 }

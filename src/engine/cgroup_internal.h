@@ -139,9 +139,9 @@ int pt_cgroup_read_keyed(const char *dir, const char *file, const char *key,
  */
 int pt_cgroup_kill_and_wait(char dirs[][PATH_MAX], int ndirs, struct pt_error *err);
 /*
- * Removes dir and every cgroup below it, deepest first; thaw_file ("freezer.state",
- * "cgroup.freeze" or NULL) is written thawed and the processes killed in each
- * before its rmdir. With fake_tree, regular files are unlinked first.
+ * Removes dir and every cgroup below it: thaws top-down (a v1 child stays
+ * frozen while its parent is), then kills the processes and rmdirs bottom-up.
+ * With fake_tree nothing is signalled and regular files are unlinked first.
  */
 int pt_cgroup_remove_tree(const char *dir, bool fake_tree, struct pt_error *err);
 /*
