@@ -18,6 +18,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/fs.h"
+#include "base/rand.h"
 #include "base/str.h"
 #include "engine/cgroup_internal.h"
 #include "engine/limits.h"
@@ -89,10 +90,10 @@ void pt_cgroup_close_fds(struct pt_cgroup *cg)
     }
 }
 
-int pt_cgroup_open_procs(struct pt_cgroup *cg, int i, struct pt_error *err)
+int pt_cgroup_open_procs(struct pt_cgroup *cg, int i, const char *file, struct pt_error *err)
 {
     char path[PATH_MAX];
-    int rc = pt_cgroup_path(path, cg->dir[i], "cgroup.procs", err);
+    int rc = pt_cgroup_path(path, cg->dir[i], file, err);
     if (rc)
         return rc;
     int flags = O_WRONLY | O_CLOEXEC | (cg->m->fake_tree ? O_CREAT : 0);
@@ -370,13 +371,23 @@ static int cgroup_proc_start_time(pid_t pid, unsigned long long *start)
     return 0;
 }
 
-/* "<pid>-<start>" -> parts; false for anything else (not ours to touch). */
+/*
+ * "<pid>-<start>[-<tag>]" -> pid and start; false for anything else (not ours
+ * to touch). The tag tells apart several engines of one process (a test or a
+ * benchmark may hold two at once): without it, closing one would remove the
+ * other's groups.
+ */
 static bool cgroup_parse_instance(const char *name, pid_t *pid, unsigned long long *start)
 {
     const char *dash = strchr(name, '-');
     if (!dash || dash == name || !dash[1])
         return false;
-    for (const char *p = name; *p; p++)
+    const char *end = strchr(dash + 1, '-');
+    if (!end)
+        end = dash + 1 + strlen(dash + 1);
+    if (end == dash + 1)
+        return false;
+    for (const char *p = name; p < end; p++)
         if (p != dash && (*p < '0' || *p > '9'))
             return false;
     errno = 0;
@@ -615,7 +626,9 @@ static int cgroup_default_instance(char *out, size_t size, struct pt_error *err)
     if (rc)
         return pt_error_errno(err, PT_ESYS, -rc, "cannot read the start time in /proc/%ld/stat",
                               (long)pid);
-    snprintf(out, size, "%ld-%llu", (long)pid, start);
+    char tag[9];
+    pt_random_hex(tag, 8);
+    snprintf(out, size, "%ld-%llu-%s", (long)pid, start, tag);
     return 0;
 }
 

@@ -118,7 +118,7 @@ int pt_cgroup_mkdir(const char *path, struct pt_error *err);
 /* Creates <hier>/powertune and inst_dir (= <hier>/powertune/<instance>). */
 int pt_cgroup_mkdir_instance(const char *hier, const char *inst_dir, struct pt_error *err);
 /* Opens <cg->dir[i]>/cgroup.procs write-only into cg->procs_fd[i]. */
-int pt_cgroup_open_procs(struct pt_cgroup *cg, int i, struct pt_error *err);
+int pt_cgroup_open_procs(struct pt_cgroup *cg, int i, const char *file, struct pt_error *err);
 void pt_cgroup_close_fds(struct pt_cgroup *cg);
 /* Async-signal-safe: writes getpid() to fd. 0 or -errno. */
 int pt_cgroup_write_self_pid(int fd);

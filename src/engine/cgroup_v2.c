@@ -135,7 +135,7 @@ static int cgroup_v2_create(struct pt_cgroup *cg, const struct pt_cgroup_limits 
         return pt_error_errno(err, errno == EEXIST ? PT_ESTATE : PT_ESYS, errno,
                               "cannot create %s", cg->dir[0]);
     cg->ndirs = 1;
-    rc = pt_cgroup_open_procs(cg, 0, err);
+    rc = pt_cgroup_open_procs(cg, 0, "cgroup.procs", err);
     if (!rc)
         rc = cgroup_v2_set_limits(cg, lim, err);
     if (rc) {

@@ -199,7 +199,8 @@ static void env_stop_runtime(struct pt_env *env)
 {
     pt_rapi_stop(env->rapi);
     env->rapi = NULL;
-    pt_cgroup_kill_all(env->cg, NULL);
+    if (env->cg)
+        pt_cgroup_kill_all(env->cg, NULL);
     if (env->pid > 0) {
         kill(env->pid, SIGKILL); /* in case it left the group (fallback backend) */
         env_reap(env, true);

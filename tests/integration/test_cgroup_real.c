@@ -75,7 +75,7 @@ static bool exists(const char *path)
     return access(path, F_OK) == 0;
 }
 
-/* The instance name computed independently of cgroup.c: "<pid>-<starttime>". */
+/* The instance name the tests give the manager: "<pid>-<starttime>-test", the form cgroup.c uses. */
 static void own_instance(char *out, size_t size)
 {
     char text[1024];
@@ -87,7 +87,7 @@ static void own_instance(char *out, size_t size)
                                    "%*d %*d %*d %*d %llu",
                             &start),
                      1);
-    snprintf(out, size, "%ld-%llu", (long)getpid(), start);
+    snprintf(out, size, "%ld-%llu-test", (long)getpid(), start);
 }
 
 static void assert_no_instance_dirs(void)
@@ -119,7 +119,9 @@ static bool have_real_cgroups(void)
 static struct pt_cgroup_manager *open_manager(enum pt_cgroup_kind kind)
 {
     struct pt_cgroup_manager *m = NULL;
-    struct pt_cgroup_manager_options opt = {.kind = kind};
+    char inst[64];
+    own_instance(inst, sizeof(inst));
+    struct pt_cgroup_manager_options opt = {.kind = kind, .instance = inst};
     struct pt_error err;
     if (pt_cgroup_manager_open(&m, &opt, &err) != 0)
         fail_msg("manager_open: %s", err.msg);

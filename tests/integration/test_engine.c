@@ -77,6 +77,27 @@ static void test_old_environment_serves_warm_invocations(void **state)
     tu_engine_free(e);
 }
 
+/* Two engines in one process: closing one must not remove the other's groups. */
+static void test_two_engines_in_one_process(void **state)
+{
+    (void)state;
+    struct pt_engine *a = tu_engine(NULL);
+    struct pt_engine *b = tu_engine(NULL);
+    struct pt_function *fa = tu_function(a, "noop-c", 128, 0);
+    struct pt_function *fb = tu_function(b, "noop-c", 128, 0);
+    struct pt_invoke_result r;
+    tu_invoke(b, fb, "{}", &r);
+    pt_invoke_result_free(&r);
+    tu_engine_free(b);
+    struct pt_invoke_request req = {.payload = "{}", .payload_len = 2, .new_environment = true};
+    struct pt_error err = {0};
+    assert_int_equal(pt_engine_invoke(a, fa, &req, &r, &err), 0);
+    assert_false(r.function_error);
+    pt_invoke_result_free(&r);
+    tu_engine_free(a);
+    assert_int_equal(tu_count_instance_cgroups(), 0);
+}
+
 static double cpu_duration(struct pt_engine *e, int memory, long iterations, int threads)
 {
     struct pt_function *fn = tu_function(e, "cpu-c", memory, 60);
@@ -361,6 +382,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_cold_then_warm, require_cgroups),
         cmocka_unit_test_setup(test_old_environment_serves_warm_invocations, require_cgroups),
+        cmocka_unit_test_setup(test_two_engines_in_one_process, require_cgroups),
         cmocka_unit_test_setup(test_cpu_scales_with_memory, require_cgroups),
         cmocka_unit_test_setup(test_timeout_then_recovery, require_cgroups),
         cmocka_unit_test_setup(test_crash_then_recovery, require_cgroups),

@@ -53,25 +53,17 @@ static void test_10240mb_on_2_cores_is_capped(void **state)
 }
 
 /*
- * The brief expects 6 vCPUs = 120000 us here (Lambda's documented maximum);
- * limits.c computes memory/1769 = 5.79 vCPUs = 115772 us. Until the owner of
- * limits.c decides which is right, this test reports the difference as a skip
- * instead of failing everyone's `make check`.
+ * 10240 MB gives 6 cores on Lambda, but the CPU share stays linear:
+ * 10240/1769 = 5.79 vCPUs (lambda-wire.md §5: "CPU share linear, ~N/1769").
  */
-static void test_10240mb_on_8_cores_is_six_cpus(void **state)
+static void test_10240mb_on_8_cores_is_linear_share(void **state)
 {
     (void)state;
     struct pt_cpu_share s;
     pt_cpu_share_for_memory(10240, 8, &s);
     assert_false(s.capped_by_host);
-    assert_true(s.quota_us >= 115000);
-    if (s.quota_us != 120000) {
-        print_message("limits.c gives %llu us at 10240 MB on 8 cores; the brief expects 120000 "
-                      "(6 vCPUs)\n",
-                      s.quota_us);
-        skip();
-    }
-    assert_int_equal(s.quota_us, 120000);
+    assert_int_equal(s.quota_us, 115772);
+    assert_int_equal(pt_vcpu_count_for_memory(10240), 6);
 }
 
 static void test_vcpu_counts(void **state)
@@ -98,7 +90,7 @@ int main(void)
         cmocka_unit_test(test_1769mb_is_one_cpu),
         cmocka_unit_test(test_3538mb_on_2_cores_is_two_cpus_uncapped),
         cmocka_unit_test(test_10240mb_on_2_cores_is_capped),
-        cmocka_unit_test(test_10240mb_on_8_cores_is_six_cpus),
+        cmocka_unit_test(test_10240mb_on_8_cores_is_linear_share),
         cmocka_unit_test(test_vcpu_counts),
         cmocka_unit_test(test_host_cpus_positive),
     };
