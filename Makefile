@@ -6,7 +6,7 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := libmicrohttpd jansson libcurl openssl libzip yaml-0.1
+PKGS    := libmicrohttpd jansson libcurl openssl libzip yaml-0.1 zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 OPT     ?= -O2

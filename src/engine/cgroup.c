@@ -88,6 +88,11 @@ void pt_cgroup_close_fds(struct pt_cgroup *cg)
             close(cg->procs_fd[i]);
         cg->procs_fd[i] = -1;
     }
+    for (int i = 0; i < PT_CG_STAT_SLOTS; i++) {
+        if (cg->stat_fd[i] >= 0)
+            close(cg->stat_fd[i]);
+        cg->stat_fd[i] = -1;
+    }
 }
 
 int pt_cgroup_open_procs(struct pt_cgroup *cg, int i, const char *file, struct pt_error *err)
@@ -126,13 +131,28 @@ int pt_cgroup_write(const char *dir, const char *file, const char *s, struct pt_
     return pt_file_write_str(path, s, err);
 }
 
-static int cgroup_read_text(const char *dir, const char *file, char *out, size_t size,
+static int cgroup_read_text(int *fd, const char *dir, const char *file, char *out, size_t size,
                             char *path, struct pt_error *err)
 {
     int rc = pt_cgroup_path(path, dir, file, err);
     if (rc)
         return rc;
-    return pt_file_read_small(path, out, size, err);
+    if (!fd)
+        return pt_file_read_small(path, out, size, err);
+    if (*fd < 0) {
+        *fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (*fd < 0)
+            return pt_error_errno(err, errno == ENOENT ? PT_ENOTFOUND : PT_ESYS, errno,
+                                  "cannot open %s", path);
+    }
+    ssize_t n;
+    do {
+        n = pread(*fd, out, size - 1, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return pt_error_errno(err, PT_EIO, errno, "cannot read %s", path);
+    out[n] = '\0';
+    return 0;
 }
 
 /* Strict: digits, then optional whitespace to the end. */
@@ -153,12 +173,12 @@ static int cgroup_parse_u64(const char *s, unsigned long long *out)
     return 0;
 }
 
-int pt_cgroup_read_u64(const char *dir, const char *file, unsigned long long *out,
+int pt_cgroup_read_u64(int *fd, const char *dir, const char *file, unsigned long long *out,
                        struct pt_error *err)
 {
     char text[128];
     char path[PATH_MAX];
-    int rc = cgroup_read_text(dir, file, text, sizeof(text), path, err);
+    int rc = cgroup_read_text(fd, dir, file, text, sizeof(text), path, err);
     if (rc)
         return rc;
     if (cgroup_parse_u64(text, out) != 0)
@@ -167,12 +187,12 @@ int pt_cgroup_read_u64(const char *dir, const char *file, unsigned long long *ou
     return 0;
 }
 
-int pt_cgroup_read_keyed(const char *dir, const char *file, const char *key,
+int pt_cgroup_read_keyed(int *fd, const char *dir, const char *file, const char *key,
                          unsigned long long *out, struct pt_error *err)
 {
     char text[4096];
     char path[PATH_MAX];
-    int rc = cgroup_read_text(dir, file, text, sizeof(text), path, err);
+    int rc = cgroup_read_text(fd, dir, file, text, sizeof(text), path, err);
     if (rc)
         return rc;
     size_t klen = strlen(key);
@@ -859,6 +879,8 @@ int pt_cgroup_create(struct pt_cgroup_manager *m, const char *name,
     pt_strlcpy(cg->name, name, sizeof(cg->name));
     for (int i = 0; i < PT_CG_MAX_HIER; i++)
         cg->procs_fd[i] = -1;
+    for (int i = 0; i < PT_CG_STAT_SLOTS; i++)
+        cg->stat_fd[i] = -1;
     cg->lim = *lim;
     int rc = m->ops->create(cg, lim, err);
     if (rc) {
@@ -914,6 +936,16 @@ int pt_cgroup_read_stats(struct pt_cgroup *cg, struct pt_cgroup_stats *out, stru
 {
     memset(out, 0, sizeof(*out));
     return cg->m->ops->read_stats(cg, out, err);
+}
+
+int pt_cgroup_read_cpu(struct pt_cgroup *cg, unsigned long long *ns, struct pt_error *err)
+{
+    if (cg->m->ops->read_cpu)
+        return cg->m->ops->read_cpu(cg, ns, err);
+    struct pt_cgroup_stats st;
+    int rc = pt_cgroup_read_stats(cg, &st, err);
+    *ns = rc ? 0 : st.cpu_usage_ns;
+    return rc;
 }
 
 int pt_cgroup_kill_all(struct pt_cgroup *cg, struct pt_error *err)

@@ -54,6 +54,8 @@ struct pt_cgroup_ops {
     int (*enter_child)(const struct pt_cgroup *cg);
     int (*adopt)(struct pt_cgroup *cg, pid_t leader, struct pt_error *err);
     int (*freeze)(struct pt_cgroup *cg, bool frozen, struct pt_error *err);
+    /* Only the CPU counter (cheap: read before every invocation). NULL = use read_stats. */
+    int (*read_cpu)(struct pt_cgroup *cg, unsigned long long *ns, struct pt_error *err);
     int (*read_stats)(struct pt_cgroup *cg, struct pt_cgroup_stats *out, struct pt_error *err);
     int (*kill_all)(struct pt_cgroup *cg, struct pt_error *err);
     /* Releases what create acquired (dirs, fds, threads); the manager frees cg. */
@@ -84,6 +86,8 @@ struct pt_cgroup_manager {
     char v2_enable[64];
 };
 
+#define PT_CG_STAT_SLOTS 4
+
 struct pt_cgroup {
     struct pt_cgroup_manager *m;
     char name[PT_CG_NAME_MAX + 1];
@@ -92,6 +96,12 @@ struct pt_cgroup {
     char dir[PT_CG_MAX_HIER][PATH_MAX];
     /* cgroup.procs per hierarchy, opened at create so enter_child only writes. */
     int procs_fd[PT_CG_MAX_HIER];
+    /*
+     * Accounting files kept open between reads: pread at offset 0 regenerates
+     * a cgroupfs file for 0.7 us, where open+read+close costs 7 us, and the
+     * engine reads them around every invocation. Slots are the backend's.
+     */
+    int stat_fd[PT_CG_STAT_SLOTS];
     struct pt_cgroup_limits lim;
     /* What the kernel holds now; 0 quota = unlimited. */
     unsigned long long quota_us;
@@ -127,11 +137,14 @@ int pt_cgroup_path(char *out, const char *a, const char *b, struct pt_error *err
 bool pt_cgroup_exists(const char *dir, const char *file);
 /* Writes s to <dir>/<file>. */
 int pt_cgroup_write(const char *dir, const char *file, const char *s, struct pt_error *err);
-/* Reads <dir>/<file> as one unsigned integer ("max" is refused). */
-int pt_cgroup_read_u64(const char *dir, const char *file, unsigned long long *out,
+/*
+ * Reads <dir>/<file> as one unsigned integer ("max" is refused). fd may be
+ * NULL (open, read, close) or a stat_fd slot (opened once, then pread).
+ */
+int pt_cgroup_read_u64(int *fd, const char *dir, const char *file, unsigned long long *out,
                        struct pt_error *err);
 /* Finds the line "<key> <n>" in <dir>/<file>; PT_ENOTFOUND when absent, PT_EPROTO when garbled. */
-int pt_cgroup_read_keyed(const char *dir, const char *file, const char *key,
+int pt_cgroup_read_keyed(int *fd, const char *dir, const char *file, const char *key,
                          unsigned long long *out, struct pt_error *err);
 /*
  * SIGKILLs every pid listed in the cgroup.procs of each dir, again and again,

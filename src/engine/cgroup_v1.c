@@ -176,18 +176,26 @@ static int cgroup_v1_freeze(struct pt_cgroup *cg, bool frozen, struct pt_error *
                            frozen ? "FROZEN" : "THAWED", err);
 }
 
+enum { V1_SLOT_CPU, V1_SLOT_PEAK, V1_SLOT_CURRENT, V1_SLOT_OOM };
+
+static int cgroup_v1_read_cpu(struct pt_cgroup *cg, unsigned long long *ns, struct pt_error *err)
+{
+    return pt_cgroup_read_u64(&cg->stat_fd[V1_SLOT_CPU], cgroup_v1_dir(cg, PT_CG_V1_CPUACCT),
+                              "cpuacct.usage", ns, err);
+}
+
 static int cgroup_v1_read_stats(struct pt_cgroup *cg, struct pt_cgroup_stats *out,
                                 struct pt_error *err)
 {
     const char *mem = cgroup_v1_dir(cg, PT_CG_V1_MEMORY);
-    int rc = pt_cgroup_read_u64(cgroup_v1_dir(cg, PT_CG_V1_CPUACCT), "cpuacct.usage",
+    int rc = pt_cgroup_read_u64(&cg->stat_fd[V1_SLOT_CPU], cgroup_v1_dir(cg, PT_CG_V1_CPUACCT), "cpuacct.usage",
                                 &out->cpu_usage_ns, err);
     if (!rc)
-        rc = pt_cgroup_read_u64(mem, "memory.max_usage_in_bytes", &out->memory_peak_bytes, err);
+        rc = pt_cgroup_read_u64(&cg->stat_fd[V1_SLOT_PEAK], mem, "memory.max_usage_in_bytes", &out->memory_peak_bytes, err);
     if (!rc)
-        rc = pt_cgroup_read_u64(mem, "memory.usage_in_bytes", &out->memory_current_bytes, err);
+        rc = pt_cgroup_read_u64(&cg->stat_fd[V1_SLOT_CURRENT], mem, "memory.usage_in_bytes", &out->memory_current_bytes, err);
     if (!rc) {
-        rc = pt_cgroup_read_keyed(mem, "memory.oom_control", "oom_kill", &out->oom_kills, err);
+        rc = pt_cgroup_read_keyed(&cg->stat_fd[V1_SLOT_OOM], mem, "memory.oom_control", "oom_kill", &out->oom_kills, err);
         /* Kernels before 4.13 have no oom_kill line: no count rather than no stats. */
         if (rc == PT_ENOTFOUND && pt_cgroup_exists(mem, "memory.oom_control")) {
             out->oom_kills = 0;
@@ -229,6 +237,7 @@ const struct pt_cgroup_ops pt_cgroup_v1_ops = {
     .enter_child = cgroup_v1_enter_child,
     .adopt = cgroup_v1_adopt,
     .freeze = cgroup_v1_freeze,
+    .read_cpu = cgroup_v1_read_cpu,
     .read_stats = cgroup_v1_read_stats,
     .kill_all = cgroup_v1_kill_all,
     .destroy = cgroup_v1_destroy,

@@ -167,20 +167,22 @@ static int cgroup_v2_freeze(struct pt_cgroup *cg, bool frozen, struct pt_error *
     return pt_cgroup_write(cg->dir[0], "cgroup.freeze", frozen ? "1" : "0", err);
 }
 
+enum { V2_SLOT_CPU, V2_SLOT_PEAK, V2_SLOT_CURRENT, V2_SLOT_OOM };
+
 static int cgroup_v2_read_stats(struct pt_cgroup *cg, struct pt_cgroup_stats *out,
                                 struct pt_error *err)
 {
     const char *dir = cg->dir[0];
     unsigned long long usec = 0;
-    int rc = pt_cgroup_read_keyed(dir, "cpu.stat", "usage_usec", &usec, err);
+    int rc = pt_cgroup_read_keyed(&cg->stat_fd[V2_SLOT_CPU], dir, "cpu.stat", "usage_usec", &usec, err);
     if (rc)
         return rc;
     out->cpu_usage_ns = usec * 1000ULL;
-    rc = pt_cgroup_read_u64(dir, "memory.current", &out->memory_current_bytes, err);
+    rc = pt_cgroup_read_u64(&cg->stat_fd[V2_SLOT_CURRENT], dir, "memory.current", &out->memory_current_bytes, err);
     if (rc)
         return rc;
     if (pt_cgroup_exists(dir, "memory.peak")) {
-        rc = pt_cgroup_read_u64(dir, "memory.peak", &out->memory_peak_bytes, err);
+        rc = pt_cgroup_read_u64(&cg->stat_fd[V2_SLOT_PEAK], dir, "memory.peak", &out->memory_peak_bytes, err);
         if (rc)
             return rc;
     } else {
@@ -194,7 +196,7 @@ static int cgroup_v2_read_stats(struct pt_cgroup *cg, struct pt_cgroup_stats *ou
             cg->sampled_peak = out->memory_current_bytes;
         out->memory_peak_bytes = cg->sampled_peak;
     }
-    rc = pt_cgroup_read_keyed(dir, "memory.events", "oom_kill", &out->oom_kills, err);
+    rc = pt_cgroup_read_keyed(&cg->stat_fd[V2_SLOT_OOM], dir, "memory.events", "oom_kill", &out->oom_kills, err);
     /* Kernels before 4.13 have no oom_kill line: no count rather than no stats. */
     if (rc == PT_ENOTFOUND && pt_cgroup_exists(dir, "memory.events")) {
         out->oom_kills = 0;

@@ -38,6 +38,7 @@ struct pt_env {
     bool usable;
     double init_ms;
     struct pt_cgroup_stats init_stats; /* at the first /next: what INIT used */
+    struct pt_cgroup_stats last_stats; /* after the previous invocation */
     int64_t spawn_ns;
     int64_t last_used_ns;
     char api_var[64];
@@ -417,8 +418,9 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
     res->cold_start = !env->initialized;
     res->degraded = pt_cgroup_manager_degraded(env->cfg.cgroups);
 
-    struct pt_cgroup_stats before, after;
-    env_read_stats(env, &before);
+    /* Before: only the CPU counter (and the OOM count already known); after: everything. */
+    struct pt_cgroup_stats before = env->last_stats, after;
+    pt_cgroup_read_cpu(env->cg, &before.cpu_usage_ns, NULL);
     struct env_wait_state ws = {
         .phase_start_ns = env->spawn_ns,
         .init_limit_ns = (int64_t)PT_INIT_TIMEOUT_MS * 1000000,
@@ -527,6 +529,7 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
     /* INIT failures that were not retried already filled res (status, payload). */
 
     env_read_stats(env, &after);
+    env->last_stats = after;
     if (!ws.start_written) {
         char line[160];
         size_t n = pt_format_start_line(line, sizeof(line), inv->request_id, env->cfg.version);

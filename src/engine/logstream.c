@@ -41,7 +41,7 @@ int pt_logstream_open(struct pt_logstream *ls, const char *log_dir, const char *
     return 0;
 }
 
-static void logstream_write(struct pt_logstream *ls, const char *data, size_t n)
+static void logstream_fd_write(struct pt_logstream *ls, const char *data, size_t n)
 {
     while (n && ls->fd >= 0) {
         ssize_t w = write(ls->fd, data, n);
@@ -53,6 +53,24 @@ static void logstream_write(struct pt_logstream *ls, const char *data, size_t n)
         data += w;
         n -= (size_t)w;
     }
+}
+
+static void logstream_flush(struct pt_logstream *ls)
+{
+    logstream_fd_write(ls, ls->pending, ls->pending_len);
+    ls->pending_len = 0;
+}
+
+static void logstream_write(struct pt_logstream *ls, const char *data, size_t n)
+{
+    if (ls->pending_len + n > sizeof(ls->pending))
+        logstream_flush(ls);
+    if (n > sizeof(ls->pending)) {
+        logstream_fd_write(ls, data, n);
+        return;
+    }
+    memcpy(ls->pending + ls->pending_len, data, n);
+    ls->pending_len += n;
 }
 
 static void logstream_stamp(struct pt_logstream *ls)
@@ -99,6 +117,7 @@ void pt_logstream_output(struct pt_logstream *ls, const char *data, size_t n)
         return;
     pt_tail_write(&ls->tail, data, keep);
     logstream_lines(ls, data, keep);
+    logstream_flush(ls); /* output reaches the file as it comes, for tail -f */
 }
 
 void pt_logstream_platform(struct pt_logstream *ls, const char *line, size_t n)
@@ -114,8 +133,10 @@ void pt_logstream_platform(struct pt_logstream *ls, const char *line, size_t n)
 
 void pt_logstream_end_invocation(struct pt_logstream *ls)
 {
-    if (!ls->dropped)
+    if (!ls->dropped) {
+        logstream_flush(ls);
         return;
+    }
     char note[160];
     int n = snprintf(note, sizeof(note),
                      "powertune: dropped %zu bytes of function output (cap %zu bytes per "
@@ -123,10 +144,12 @@ void pt_logstream_end_invocation(struct pt_logstream *ls)
                      ls->dropped, ls->cap);
     pt_logstream_platform(ls, note, (size_t)n);
     ls->dropped = 0;
+    logstream_flush(ls);
 }
 
 void pt_logstream_close(struct pt_logstream *ls)
 {
+    logstream_flush(ls);
     if (ls->fd >= 0)
         close(ls->fd);
     ls->fd = -1;

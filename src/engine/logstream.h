@@ -34,6 +34,9 @@ struct pt_logstream {
     size_t cap;
     size_t invocation_bytes;
     size_t dropped;
+    /* Batched writes: one write(2) per output chunk and one at the end of an invocation. */
+    char pending[4096];
+    size_t pending_len;
 };
 
 int pt_logstream_open(struct pt_logstream *ls, const char *log_dir, const char *version,
@@ -44,7 +47,7 @@ void pt_logstream_begin_invocation(struct pt_logstream *ls);
 void pt_logstream_output(struct pt_logstream *ls, const char *data, size_t n);
 /* A platform line (must end in '\n'); a pending partial output line is ended first. */
 void pt_logstream_platform(struct pt_logstream *ls, const char *line, size_t n);
-/* Writes the "dropped output" note if the cap was hit. */
+/* Writes the "dropped output" note if the cap was hit, and flushes to disk. */
 void pt_logstream_end_invocation(struct pt_logstream *ls);
 void pt_logstream_close(struct pt_logstream *ls);
 
