@@ -606,6 +606,7 @@ int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
             .freeze = !e->opt.no_freeze,
             .billing = e->opt.billing,
             .output_cap = e->opt.output_cap,
+            .init_timeout_ms = e->opt.init_timeout_ms,
             .abort_fd = e->abort_fd,
         };
         rc = pt_env_start(&env, &cfg, id, err);

@@ -45,6 +45,7 @@ struct pt_engine_options {
     enum pt_billing_mode billing;
     enum pt_cgroup_kind cgroups;
     size_t output_cap;       /* function output kept per invocation; 0: 8 MiB */
+    int init_timeout_ms;     /* INIT limit before the retry in the invoke phase; 0: 10000 (Lambda) */
     /* Called for one-line notices (host caps a memory size, degraded emulation). May be NULL. */
     void (*notice)(void *arg, const char *line);
     void *notice_arg;

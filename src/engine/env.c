@@ -423,7 +423,8 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
     pt_cgroup_read_cpu(env->cg, &before.cpu_usage_ns, NULL);
     struct env_wait_state ws = {
         .phase_start_ns = env->spawn_ns,
-        .init_limit_ns = (int64_t)PT_INIT_TIMEOUT_MS * 1000000,
+        .init_limit_ns = (int64_t)(env->cfg.init_timeout_ms > 0 ? env->cfg.init_timeout_ms
+                                                               : PT_INIT_TIMEOUT_MS) * 1000000,
         .timeout_ns = (int64_t)fn->timeout_s * 1000000000LL,
         .inv = inv,
     };

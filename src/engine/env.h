@@ -36,6 +36,7 @@ struct pt_env_config {
     bool freeze;
     enum pt_billing_mode billing;
     size_t output_cap;
+    int init_timeout_ms;
     int abort_fd; /* readable once the engine shuts down */
 };
 

@@ -290,14 +290,12 @@ static enum MHD_Result rapi_access(void *cls, struct MHD_Connection *conn, const
         pt_buf_init(&req->body, limit);
         if (req->kind == REQ_NEXT)
             return rapi_next(r, conn, req);
-        /* Refuse a declared oversize body before reading it; the invocation still fails cleanly. */
-        const char *clen =
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        long declared = 0;
-        if (clen && pt_parse_long(clen, 0, 1L << 40, &declared) == 0 && (size_t)declared > limit) {
-            req->too_large = true;
-            return rapi_post_done(r, conn, req);
-        }
+        /*
+         * An oversize body is read and discarded, not refused up front: closing the
+         * connection mid-upload resets it under the runtime, and some runtime clients
+         * exit on that. The 413 then goes out on a healthy keep-alive connection; the
+         * function's timeout bounds how long a huge upload can take.
+         */
         return MHD_YES;
     }
     if (req->kind == REQ_NEXT)

@@ -98,6 +98,101 @@ static void test_two_engines_in_one_process(void **state)
     assert_int_equal(tu_count_instance_cgroups(), 0);
 }
 
+/* INIT over its limit: INIT_REPORT with Status: timeout, then INIT again inside the invoke phase. */
+static void test_init_over_limit_is_retried_in_invoke(void **state)
+{
+    (void)state;
+    struct pt_engine_options opt = {.init_timeout_ms = 1000}; /* Lambda's 10 s, scaled down */
+    struct pt_engine *e = tu_engine(&opt);
+    struct pt_function *fn = tu_function(e, "init-sleep-python", 128, 5);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{}", &r);
+    assert_false(r.function_error);
+    assert_true(r.cold_start);
+    assert_non_null(strstr(r.log_tail, "\tPhase: init\tStatus: timeout"));
+    assert_null(strstr(r.log_tail, "Phase: invoke"));
+    assert_true(r.init_duration_ms < 0); /* no Init Duration: INIT ran inside the invoke phase */
+    assert_true(r.duration_ms >= 2000);  /* and its 2 s count toward Duration */
+    pt_invoke_result_free(&r);
+    tu_invoke(e, fn, "{}", &r); /* then the environment is warm */
+    assert_false(r.cold_start);
+    assert_true(r.duration_ms < 1000);
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+}
+
+static void test_idle_environments_are_reclaimed(void **state)
+{
+    (void)state;
+    struct pt_engine_options opt = {.keepalive_ms = 300};
+    struct pt_engine *e = tu_engine(&opt);
+    struct pt_function *fn = tu_function(e, "noop-c", 128, 0);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{}", &r);
+    pt_invoke_result_free(&r);
+    struct pt_engine_counts c;
+    pt_engine_counts(e, &c);
+    assert_int_equal(c.environments, 1);
+    pt_sleep_ms(2500); /* keep-alive 300 ms, janitor wakes every second */
+    pt_engine_counts(e, &c);
+    assert_int_equal(c.environments, 0);
+    tu_invoke(e, fn, "{}", &r);
+    assert_true(r.cold_start);
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+}
+
+static void test_fork_bomb_hits_pids_limit(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "tests/functions/misbehave-python", 1769, 60);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{\"action\": \"forkbomb\"}", &r);
+    assert_false(r.function_error);
+    print_message("fork bomb: %.*s\n", (int)r.payload_len, r.payload);
+    assert_non_null(strstr(r.payload, "\"error\": \"Resource temporarily unavailable\""));
+    pt_invoke_result_free(&r);
+    tu_engine_free(e); /* every child is killed, every group removed */
+    assert_int_equal(tu_count_instance_cgroups(), 0);
+}
+
+static void test_output_is_capped(void **state)
+{
+    (void)state;
+    struct pt_engine_options opt = {.output_cap = 1 << 20};
+    struct pt_engine *e = tu_engine(&opt);
+    struct pt_function *fn = tu_function(e, "tests/functions/misbehave-python", 1769, 60);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{\"action\": \"print\", \"mb\": 20}", &r);
+    assert_false(r.function_error);
+    assert_non_null(strstr(r.log_tail, "powertune: dropped "));
+    assert_non_null(strstr(r.log_tail, "REPORT RequestId: "));
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+}
+
+static void test_oversize_response_is_a_function_error(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "tests/functions/misbehave-python", 1769, 30);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{\"action\": \"big\", \"mb\": 7}", &r);
+    assert_true(r.function_error);
+    assert_string_equal(r.error_type, "Function.ResponseSizeTooLarge");
+    assert_string_equal(r.payload, "{\"errorType\":\"Function.ResponseSizeTooLarge\",\"errorMessage\":"
+                                   "\"Response payload size exceeded maximum allowed payload size "
+                                   "(6291556 bytes).\"}");
+    pt_invoke_result_free(&r);
+    tu_invoke(e, fn, "{\"action\": \"big\", \"mb\": 5}", &r); /* 5 MB is fine, same environment */
+    assert_false(r.function_error);
+    assert_false(r.cold_start);
+    assert_true(r.payload_len > 5 * 1024 * 1024);
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+}
+
 static double cpu_duration(struct pt_engine *e, int memory, long iterations, int threads)
 {
     struct pt_function *fn = tu_function(e, "cpu-c", memory, 60);
@@ -383,6 +478,11 @@ int main(void)
         cmocka_unit_test_setup(test_cold_then_warm, require_cgroups),
         cmocka_unit_test_setup(test_old_environment_serves_warm_invocations, require_cgroups),
         cmocka_unit_test_setup(test_two_engines_in_one_process, require_cgroups),
+        cmocka_unit_test_setup(test_init_over_limit_is_retried_in_invoke, require_cgroups),
+        cmocka_unit_test_setup(test_idle_environments_are_reclaimed, require_cgroups),
+        cmocka_unit_test_setup(test_fork_bomb_hits_pids_limit, require_cgroups),
+        cmocka_unit_test_setup(test_output_is_capped, require_cgroups),
+        cmocka_unit_test_setup(test_oversize_response_is_a_function_error, require_cgroups),
         cmocka_unit_test_setup(test_cpu_scales_with_memory, require_cgroups),
         cmocka_unit_test_setup(test_timeout_then_recovery, require_cgroups),
         cmocka_unit_test_setup(test_crash_then_recovery, require_cgroups),

@@ -12,7 +12,7 @@
 
 /* The repository root (found from the working directory or the test binary). */
 const char *tu_repo_root(void);
-/* <root>/examples/<name> into a static buffer. */
+/* <root>/examples/<name> (or <root>/<name> when name has a '/') into a static buffer. */
 const char *tu_example(const char *name);
 /* A fresh temporary directory (mkdtemp); removed with tu_rmtree. */
 char *tu_mkdtemp(void);

@@ -1,0 +1,30 @@
+# A function that misbehaves on request, for the engine's robustness tests.
+#   {"action": "forkbomb"}       forks until the kernel refuses (the pids limit), returns the count
+#   {"action": "print", "mb": N} prints N MB of output (the per-invocation output cap)
+#   {"action": "big", "mb": N}   returns an N MB response (the 6 MB response limit)
+import os
+import time
+
+
+def lambda_handler(event, context):
+    action = event.get("action")
+    if action == "forkbomb":
+        children = 0
+        try:
+            while children < 5000:
+                pid = os.fork()
+                if pid == 0:
+                    time.sleep(30)
+                    os._exit(0)
+                children += 1
+        except OSError as e:
+            return {"children": children, "error": e.strerror}
+        return {"children": children, "error": None}
+    if action == "print":
+        line = "x" * 1023
+        for _ in range(int(event.get("mb", 1)) * 1024):
+            print(line)
+        return {"printed_mb": event.get("mb", 1)}
+    if action == "big":
+        return "y" * (int(event.get("mb", 7)) * 1024 * 1024)
+    return {"ok": True}
