@@ -35,8 +35,8 @@ C_EXAMPLE_BINS := $(addsuffix /bootstrap,$(sort $(C_EXAMPLES)))
 # Lets example rules list their sources with $$(wildcard ...).
 .SECONDEXPANSION:
 
-.PHONY: all asan check test tests bench clean examples
-all: $(BUILD)/powertune $(BUILD)/libptlambda.a tests examples
+.PHONY: all asan check test tests bench benches clean examples
+all: $(BUILD)/powertune $(BUILD)/libptlambda.a tests examples benches
 
 examples: $(C_EXAMPLE_BINS)
 
@@ -76,6 +76,8 @@ build/libptlambda.a:
 endif
 
 BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+benches: $(BENCH_BIN)
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libpowertune.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $< $(BUILD)/libpowertune.a $(LDLIBS_COMMON)

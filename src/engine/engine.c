@@ -46,6 +46,10 @@ struct pt_engine {
     int abort_fd;
     struct pt_cgroup_manager *cgroups;
     struct pt_function *functions;
+    /* Discarded environments waiting for the janitor to tear them down, off the invoke path. */
+    struct pt_env **graveyard;
+    size_t graveyard_count;
+    size_t graveyard_cap;
     int busy_total;
     int busy_reserved; /* in-flight invocations of functions with reserved concurrency */
     int reserved_sum;
@@ -152,7 +156,14 @@ static void *engine_janitor(void *arg)
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1;
-        pthread_cond_timedwait(&e->janitor_wake, &e->lock, &ts);
+        if (!e->graveyard_count)
+            pthread_cond_timedwait(&e->janitor_wake, &e->lock, &ts);
+        while (e->graveyard_count) {
+            struct pt_env *dead = e->graveyard[--e->graveyard_count];
+            pthread_mutex_unlock(&e->lock);
+            pt_env_destroy(dead);
+            pthread_mutex_lock(&e->lock);
+        }
         int64_t cutoff = pt_mono_ns() - (int64_t)e->opt.keepalive_ms * 1000000;
         struct pt_env *expired[64];
         size_t n = 0;
@@ -276,6 +287,10 @@ void pt_engine_destroy(struct pt_engine *e)
         pthread_mutex_unlock(&e->lock);
         pthread_join(e->janitor, NULL);
     }
+    /* The janitor has stopped: what it had not torn down yet goes now. */
+    for (size_t i = 0; i < e->graveyard_count; i++)
+        pt_env_destroy(e->graveyard[i]);
+    free(e->graveyard);
     while (e->functions) {
         struct pt_function *fn = e->functions;
         e->functions = fn->next;
@@ -568,6 +583,21 @@ static int engine_push_idle(struct pt_function *fn, struct pt_env *env)
     return 0;
 }
 
+/* Called with the lock held: queues an environment for teardown by the janitor. */
+static int engine_bury(struct pt_engine *e, struct pt_env *env)
+{
+    if (e->graveyard_count == e->graveyard_cap) {
+        size_t cap = e->graveyard_cap ? e->graveyard_cap * 2 : 16;
+        struct pt_env **v = realloc(e->graveyard, cap * sizeof(*v));
+        if (!v)
+            return -1;
+        e->graveyard = v;
+        e->graveyard_cap = cap;
+    }
+    e->graveyard[e->graveyard_count++] = env;
+    return 0;
+}
+
 int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
                      const struct pt_invoke_request *req, struct pt_invoke_result *res,
                      struct pt_error *err)
@@ -641,8 +671,12 @@ int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
     } else if (!env) {
         fn->envs--;
     }
+    if (discard && e->janitor_running && !e->janitor_stop && engine_bury(e, discard) == 0) {
+        pthread_cond_signal(&e->janitor_wake);
+        discard = NULL;
+    }
     pthread_mutex_unlock(&e->lock);
-    pt_env_destroy(discard);
+    pt_env_destroy(discard); /* only when it could not be handed to the janitor */
     if (rc)
         pt_invoke_result_free(res);
     return rc;
