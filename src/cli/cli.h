@@ -73,7 +73,9 @@ extern const struct option cli_engine_options[];
     "  --billing MODE        2025 (INIT billed, default) or legacy\n"                             \
     "  --region REGION       AWS_REGION seen by functions (default us-east-1)\n"                  \
     "  --account-concurrency N  account concurrency limit (default 1000)\n"                       \
-    "  --keepalive-ms MS     idle environments are reclaimed after this (default 300000)\n"
+    "  --keepalive-ms MS     idle environments are reclaimed after this (default 300000)\n"  \
+    "  --no-sandbox          as root, run functions without Lambda's sandbox (mount\n"          \
+    "                        namespace, private /tmp, read-only code, unprivileged user)\n"
 
 /* Returns 1 if opt was a function flag (stored in o), 0 if not, negative on a bad value. */
 int cli_function_flag(int opt, const char *arg, struct cli_function_opts *o, struct pt_error *err);

@@ -89,6 +89,7 @@ static json_t *invoke_result_json(const struct pt_invoke_result *r)
     json_object_set_new(o, "coldStart", json_boolean(r->cold_start));
     json_object_set_new(o, "cpuTimeMs", json_real(r->cpu_time_ms));
     json_object_set_new(o, "degraded", json_boolean(r->degraded));
+    json_object_set_new(o, "sandboxed", json_boolean(r->sandboxed));
     json_object_set_new(o, "status", json_string(r->status == PT_STATUS_TIMEOUT ? "timeout"
                                                  : r->status == PT_STATUS_ERROR ? "error"
                                                                                 : "success"));
@@ -221,6 +222,8 @@ int cmd_invoke(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         goto out;
     if (pt_engine_degraded(engine) && !quiet)
         fprintf(stderr, "note: degraded emulation: %s\n", pt_engine_describe(engine));
+    if (pt_engine_sandbox_note(engine) && !quiet)
+        fprintf(stderr, "note: %s\n", pt_engine_sandbox_note(engine));
     struct pt_function *fn = NULL;
     rc = pt_engine_function_add(engine, &cfg, &fn, err);
     if (rc)

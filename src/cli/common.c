@@ -28,6 +28,7 @@ enum {
     EOPT_REGION,
     EOPT_ACCOUNT_CONCURRENCY,
     EOPT_KEEPALIVE,
+    EOPT_NO_SANDBOX,
 };
 
 const struct option cli_function_options[] = {
@@ -53,6 +54,7 @@ const struct option cli_engine_options[] = {
     {"region", required_argument, NULL, EOPT_REGION},
     {"account-concurrency", required_argument, NULL, EOPT_ACCOUNT_CONCURRENCY},
     {"keepalive-ms", required_argument, NULL, EOPT_KEEPALIVE},
+    {"no-sandbox", no_argument, NULL, EOPT_NO_SANDBOX},
     {NULL, 0, NULL, 0},
 };
 
@@ -107,6 +109,7 @@ int cli_engine_flag(int opt, const char *arg, struct cli_engine_opts *o, struct 
     case EOPT_REGION: o->opt.region = arg; return 1;
     case EOPT_NO_BOOST: o->opt.no_init_boost = true; return 1;
     case EOPT_NO_FREEZE: o->opt.no_freeze = true; return 1;
+    case EOPT_NO_SANDBOX: o->opt.no_sandbox = true; return 1;
     case EOPT_CGROUPS:
         if (strcmp(arg, "auto") == 0)
             o->opt.cgroups = PT_CGROUP_AUTO;

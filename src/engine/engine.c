@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/eventfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -63,6 +65,8 @@ struct pt_engine {
     char region[64];
     char account_id[16];
     char describe[512];
+    struct pt_sandbox sandbox;
+    char sandbox_note[512];
 };
 
 /* ---- option resolution ---- */
@@ -144,6 +148,44 @@ static void engine_resolve_program(char *out, size_t size, const char *opt, cons
         }
     }
     free(copy);
+}
+
+/* ---- sandbox ---- */
+
+/* Root can still be denied namespaces (containers without CAP_SYS_ADMIN): try once. */
+static bool engine_can_unshare_mounts(void)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(unshare(CLONE_NEWNS) == 0 ? 0 : 1);
+    if (pid < 0)
+        return false;
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static void engine_plan_sandbox(struct pt_engine *e)
+{
+    const char *why = NULL;
+    if (e->opt.no_sandbox)
+        why = "--no-sandbox was given";
+    else if (geteuid() != 0)
+        why = "the engine is not running as root";
+    else if (!engine_can_unshare_mounts())
+        why = "mount namespaces are not permitted here";
+    if (why) {
+        snprintf(e->sandbox_note, sizeof(e->sandbox_note),
+                 "not isolated (%s): functions run as uid %u with the engine's view of the file "
+                 "system: shared /tmp without the EphemeralStorage limit, writable code "
+                 "directory, /dev/shm present",
+                 why, (unsigned)geteuid());
+        return;
+    }
+    e->sandbox.enabled = true;
+    e->sandbox.uid = e->opt.sandbox_uid > 0 ? (unsigned)e->opt.sandbox_uid : 65534;
+    e->sandbox.gid = e->sandbox.uid;
 }
 
 /* ---- janitor: reclaims idle environments after the keep-alive ---- */
@@ -235,6 +277,7 @@ int pt_engine_create(struct pt_engine **out, const struct pt_engine_options *opt
     if (rc)
         goto fail;
     snprintf(e->describe, sizeof(e->describe), "%s", pt_cgroup_manager_describe(e->cgroups));
+    engine_plan_sandbox(e);
     if (pthread_create(&e->janitor, NULL, engine_janitor, e) != 0) {
         rc = pt_error_set(err, PT_ESYS, "cannot start the keep-alive thread");
         goto fail;
@@ -313,6 +356,11 @@ bool pt_engine_degraded(const struct pt_engine *e)
 const char *pt_engine_describe(const struct pt_engine *e)
 {
     return e->describe;
+}
+
+const char *pt_engine_sandbox_note(const struct pt_engine *e)
+{
+    return e->sandbox.enabled ? NULL : e->sandbox_note;
 }
 
 const char *pt_engine_state_dir(const struct pt_engine *e)
@@ -637,6 +685,7 @@ int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
             .billing = e->opt.billing,
             .output_cap = e->opt.output_cap,
             .init_timeout_ms = e->opt.init_timeout_ms,
+            .sandbox = e->sandbox,
             .abort_fd = e->abort_fd,
         };
         rc = pt_env_start(&env, &cfg, id, err);

@@ -46,6 +46,8 @@ struct pt_engine_options {
     enum pt_cgroup_kind cgroups;
     size_t output_cap;       /* function output kept per invocation; 0: 8 MiB */
     int init_timeout_ms;     /* INIT limit before the retry in the invoke phase; 0: 10000 (Lambda) */
+    bool no_sandbox;         /* as root: skip the mount namespace and the unprivileged user */
+    int sandbox_uid;         /* the functions' user and group as root; 0: 65534 (nobody) */
     /* Called for one-line notices (host caps a memory size, degraded emulation). May be NULL. */
     void (*notice)(void *arg, const char *line);
     void *notice_arg;
@@ -74,6 +76,7 @@ struct pt_invoke_result {
     bool cold_start;
     double cpu_time_ms;       /* user+system of the environment during the invocation */
     bool degraded;            /* no cgroups: CPU and memory only approximated */
+    bool sandboxed;           /* private /tmp, read-only code, no /dev/shm, unprivileged user */
     enum pt_report_status status;
     char executed_version[16];
     char log_tail[PT_LOG_TAIL_BYTES + 1]; /* the invocation's last 4 KB of log */
@@ -87,6 +90,8 @@ void pt_engine_destroy(struct pt_engine *e);
 void pt_engine_shutdown(struct pt_engine *e);
 bool pt_engine_degraded(const struct pt_engine *e);
 const char *pt_engine_describe(const struct pt_engine *e);
+/* NULL when functions run in Lambda's sandbox; else one line saying what is not isolated and why. */
+const char *pt_engine_sandbox_note(const struct pt_engine *e);
 const char *pt_engine_state_dir(const struct pt_engine *e);
 const char *pt_engine_region(const struct pt_engine *e);
 

@@ -9,8 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,6 +45,7 @@ struct pt_env {
     struct pt_cgroup_stats last_stats; /* after the previous invocation */
     int64_t spawn_ns;
     int64_t last_used_ns;
+    char tmp_opts[64]; /* mount options of the private /tmp */
     char api_var[64];
     char stream_var[160];
     char **envp; /* api_var, stream_var, then cfg.envp */
@@ -92,6 +97,56 @@ static void env_child_fail(int fd, const char *what, const char *detail)
     _exit(127);
 }
 
+/*
+ * The sandbox, in the child before exec (async-signal-safe syscalls only).
+ * Lambda's /dev has no shm: without it Python's multiprocessing.Pool fails
+ * (glibc 2.36 says ENOENT; the source article's older glibc said ENOSYS).
+ */
+#define ENV_NEWDEV "/tmp/.powertune-dev"
+static const char *env_sandbox_enter(const struct pt_env *env)
+{
+    static const char *const nodes[] = {"null", "zero", "full", "random", "urandom"};
+    static const char *const node_src[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+                                           "/dev/urandom"};
+    static const char *const node_dst[] = {ENV_NEWDEV "/null", ENV_NEWDEV "/zero",
+                                           ENV_NEWDEV "/full", ENV_NEWDEV "/random",
+                                           ENV_NEWDEV "/urandom"};
+    const struct pt_sandbox *sb = &env->cfg.sandbox;
+    const char *code = env->cfg.fn->code_dir;
+    if (unshare(CLONE_NEWNS) != 0)
+        return "cannot create a mount namespace";
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        return "cannot make the mounts private";
+    if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, env->tmp_opts) != 0)
+        return "cannot mount the private /tmp";
+    if (mkdir(ENV_NEWDEV, 0755) != 0 ||
+        mount("tmpfs", ENV_NEWDEV, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=755") != 0)
+        return "cannot prepare the private /dev";
+    for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+        int fd = open(node_dst[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0)
+            return "cannot create a node in the private /dev";
+        close(fd);
+        if (mount(node_src[i], node_dst[i], NULL, MS_BIND, NULL) != 0)
+            return "cannot bind a device into the private /dev";
+    }
+    if (symlink("/proc/self/fd", ENV_NEWDEV "/fd") != 0 ||
+        symlink("/proc/self/fd/0", ENV_NEWDEV "/stdin") != 0 ||
+        symlink("/proc/self/fd/1", ENV_NEWDEV "/stdout") != 0 ||
+        symlink("/proc/self/fd/2", ENV_NEWDEV "/stderr") != 0)
+        return "cannot link /dev/fd";
+    if (mount(ENV_NEWDEV, "/dev", NULL, MS_MOVE, NULL) != 0 || rmdir(ENV_NEWDEV) != 0)
+        return "cannot install the private /dev";
+    if (mount(code, code, NULL, MS_BIND | MS_REC, NULL) != 0 ||
+        mount(NULL, code, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) !=
+            0)
+        return "cannot make the code directory read-only";
+    if (setgroups(0, NULL) != 0 || setresgid(sb->gid, sb->gid, sb->gid) != 0 ||
+        setresuid(sb->uid, sb->uid, sb->uid) != 0)
+        return "cannot drop privileges";
+    return NULL;
+}
+
 __attribute__((noreturn)) static void env_child(const struct pt_env *env, int out_w)
 {
     sigset_t none;
@@ -104,6 +159,11 @@ __attribute__((noreturn)) static void env_child(const struct pt_env *env, int ou
     setsid();
     if (pt_cgroup_enter_child(env->cg) != 0)
         env_child_fail(out_w, "cannot enter the environment's cgroup", NULL);
+    if (env->cfg.sandbox.enabled) {
+        const char *why = env_sandbox_enter(env);
+        if (why)
+            env_child_fail(out_w, "sandbox: ", why);
+    }
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(out_w, 2) < 0)
         env_child_fail(out_w, "cannot set up standard streams", NULL);
@@ -417,6 +477,7 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
     res->init_duration_ms = -1;
     res->cold_start = !env->initialized;
     res->degraded = pt_cgroup_manager_degraded(env->cfg.cgroups);
+    res->sandboxed = env->cfg.sandbox.enabled;
 
     /* Before: only the CPU counter (and the OOM count already known); after: everything. */
     struct pt_cgroup_stats before = env->last_stats, after;
@@ -590,6 +651,7 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
     env->out_fd = -1;
     env->log.fd = -1;
     pt_cpu_share_for_memory(cfg->fn->memory_mb, cfg->host_cpus, &env->share);
+    snprintf(env->tmp_opts, sizeof(env->tmp_opts), "size=%dm,mode=1777", cfg->fn->ephemeral_mb);
     int boost_vcpus = cfg->host_cpus < PT_INIT_BOOST_VCPUS ? cfg->host_cpus : PT_INIT_BOOST_VCPUS;
     env->boost_quota_us = (unsigned long long)boost_vcpus * env->share.period_us;
     if (env->boost_quota_us < env->share.quota_us)

@@ -24,6 +24,17 @@
 #include "engine/engine.h"
 #include "engine/function.h"
 
+/*
+ * Lambda's sandbox, prepared by the engine (root only): a private mount
+ * namespace with a tmpfs /tmp of EphemeralStorage size, a read-only code
+ * directory, a minimal /dev without /dev/shm, and an unprivileged user.
+ */
+struct pt_sandbox {
+    bool enabled;
+    unsigned uid;
+    unsigned gid;
+};
+
 struct pt_env_config {
     struct pt_cgroup_manager *cgroups;
     const struct pt_function_config *fn; /* borrowed: outlives the environment */
@@ -37,6 +48,7 @@ struct pt_env_config {
     enum pt_billing_mode billing;
     size_t output_cap;
     int init_timeout_ms;
+    struct pt_sandbox sandbox;
     int abort_fd; /* readable once the engine shuts down */
 };
 

@@ -193,6 +193,32 @@ static void test_oversize_response_is_a_function_error(void **state)
     tu_engine_free(e);
 }
 
+static void test_sandbox(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    if (pt_engine_sandbox_note(e)) {
+        print_message("%s\n", pt_engine_sandbox_note(e));
+        tu_engine_free(e);
+        skip();
+    }
+    struct pt_function *fn = tu_function(e, "tests/functions/sandbox-python", 1769, 30);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{\"tmp_mb\": 600}", &r); /* EphemeralStorage is 512 MB */
+    print_message("sandbox: %.*s\n", (int)r.payload_len, r.payload);
+    assert_false(r.function_error);
+    assert_true(r.sandboxed);
+    assert_non_null(strstr(r.payload, "\"uid\": 65534"));
+    assert_non_null(strstr(r.payload, "\"tmp_small\": \"ok\""));
+    assert_non_null(strstr(r.payload, "\"tmp_over\": \"ENOSPC\""));
+    assert_non_null(strstr(r.payload, "\"code_dir_write\": \"EROFS\""));
+    assert_non_null(strstr(r.payload, "\"dev_shm\": false"));
+    assert_non_null(strstr(r.payload, "\"dev_null\": true"));
+    assert_null(strstr(r.payload, "\"pool\": \"ok\""));
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+}
+
 static double cpu_duration(struct pt_engine *e, int memory, long iterations, int threads)
 {
     struct pt_function *fn = tu_function(e, "cpu-c", memory, 60);
@@ -483,6 +509,7 @@ int main(void)
         cmocka_unit_test_setup(test_fork_bomb_hits_pids_limit, require_cgroups),
         cmocka_unit_test_setup(test_output_is_capped, require_cgroups),
         cmocka_unit_test_setup(test_oversize_response_is_a_function_error, require_cgroups),
+        cmocka_unit_test_setup(test_sandbox, require_cgroups),
         cmocka_unit_test_setup(test_cpu_scales_with_memory, require_cgroups),
         cmocka_unit_test_setup(test_timeout_then_recovery, require_cgroups),
         cmocka_unit_test_setup(test_crash_then_recovery, require_cgroups),

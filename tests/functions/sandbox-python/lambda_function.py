@@ -1,0 +1,53 @@
+# Reports what the sandbox lets a function do, for the engine's sandbox tests.
+import errno
+import multiprocessing
+import os
+
+
+def _try(fn):
+    try:
+        fn()
+        return "ok"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+
+
+def _fill_tmp(mb):
+    chunk = b"\0" * (1 << 20)
+    with open("/tmp/fill", "wb") as f:
+        for _ in range(mb):
+            f.write(chunk)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def _write_code_dir():
+    with open(os.path.join(os.environ["LAMBDA_TASK_ROOT"], "written.txt"), "w") as f:
+        f.write("x")
+
+
+def _pool():
+    with multiprocessing.Pool(2) as p:
+        p.map(abs, [1, 2])
+
+
+def lambda_handler(event, context):
+    try:
+        _pool()
+        pool = "ok"
+    except Exception as e:  # the article's failure: no /dev/shm
+        pool = type(e).__name__
+    result = {
+        "uid": os.getuid(),
+        "tmp_small": _try(lambda: _fill_tmp(8)),
+        "tmp_over": _try(lambda: _fill_tmp(event.get("tmp_mb", 600))),
+        "code_dir_write": _try(_write_code_dir),
+        "dev_shm": os.path.exists("/dev/shm"),
+        "dev_null": os.path.exists("/dev/null"),
+        "pool": pool,
+    }
+    try:
+        os.remove("/tmp/fill")
+    except OSError:
+        pass
+    return result
