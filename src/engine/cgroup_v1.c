@@ -22,10 +22,29 @@ static const char *cgroup_v1_dir(const struct pt_cgroup *cg, enum pt_cg_v1_ctl c
     return h >= 0 ? cg->dir[h] : NULL;
 }
 
+/*
+ * The v1 freezer flips a global static key (live code patching, 100+ us per
+ * write here) whenever the number of freezing groups goes between 0 and 1.
+ * An empty group kept FROZEN for the instance's lifetime holds the key on, so
+ * freezing and thawing an environment between invocations costs 16 and 8 us.
+ */
+#define V1_FREEZER_ANCHOR "freezer-anchor"
+
 static int cgroup_v1_open_instance(struct pt_cgroup_manager *m, struct pt_error *err)
 {
     for (int h = 0; h < m->nhier; h++) {
         int rc = pt_cgroup_mkdir_instance(m->hier[h], m->inst_dir[h], err);
+        if (rc)
+            return rc;
+    }
+    int fh = m->v1_hier_of[PT_CG_V1_FREEZER];
+    if (fh >= 0 && !m->fake_tree) {
+        char anchor[PATH_MAX];
+        int rc = pt_cgroup_path(anchor, m->inst_dir[fh], V1_FREEZER_ANCHOR, err);
+        if (!rc)
+            rc = pt_cgroup_mkdir(anchor, err);
+        if (!rc)
+            rc = pt_cgroup_write(anchor, "freezer.state", "FROZEN", err);
         if (rc)
             return rc;
     }
@@ -41,6 +60,14 @@ static void cgroup_v1_cleanup_stale(struct pt_cgroup_manager *m)
 
 static void cgroup_v1_close_instance(struct pt_cgroup_manager *m)
 {
+    int fh = m->v1_hier_of[PT_CG_V1_FREEZER];
+    if (fh >= 0 && !m->fake_tree) {
+        char anchor[PATH_MAX];
+        if (pt_cgroup_path(anchor, m->inst_dir[fh], V1_FREEZER_ANCHOR, NULL) == 0) {
+            pt_cgroup_write(anchor, "freezer.state", "THAWED", NULL);
+            rmdir(anchor);
+        }
+    }
     for (int h = 0; h < m->nhier; h++)
         pt_cgroup_remove_instance(m->hier[h], m->inst_dir[h], m->fake_tree);
 }

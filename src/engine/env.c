@@ -36,7 +36,8 @@ struct pt_env {
     pid_t pid;
     int pidfd;
     int out_fd;
-    bool boosted; /* written by the Runtime API thread only while the server runs */
+    bool boosted;
+    bool frozen;
     bool initialized;
     bool init_reported;
     bool usable;
@@ -63,11 +64,17 @@ enum env_outcome {
 
 /* ---- hooks, on the Runtime API server's thread ---- */
 
-static void env_hook_frozen(void *arg, bool frozen)
+/*
+ * Frozen between invocations, as on Lambda: right after the result (the
+ * runtime is then only on its way back to /next) and thawed before the next
+ * event is handed over, both on the invoking thread.
+ */
+static void env_set_frozen(struct pt_env *env, bool frozen)
 {
-    struct pt_env *env = arg;
-    if (env->cfg.freeze)
-        pt_cgroup_freeze(env->cg, frozen, NULL);
+    if (!env->cfg.freeze || env->frozen == frozen)
+        return;
+    pt_cgroup_freeze(env->cg, frozen, NULL);
+    env->frozen = frozen;
 }
 
 static void env_hook_init_done(void *arg)
@@ -188,25 +195,40 @@ static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
         return rc;
     env->boosted = boost;
     env->initialized = false;
-    struct pt_rapi_hooks hooks = {
-        .set_frozen = env_hook_frozen, .init_done = env_hook_init_done, .arg = env};
-    rc = pt_rapi_start(&env->rapi, &hooks, err);
+    struct pt_rapi_hooks hooks = {.init_done = env_hook_init_done, .arg = env};
+    rc = pt_rapi_start(&env->rapi, &hooks, false, err);
     if (rc)
         return rc;
     snprintf(env->api_var, sizeof(env->api_var), "AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d",
              pt_rapi_port(env->rapi));
     if (pipe2(pipefd, O_CLOEXEC) != 0)
         return pt_error_errno(err, PT_ESYS, errno, "cannot create the output pipe");
+    /* Closed by exec: its EOF is the moment the runtime starts (Init Duration's zero, as
+     * Lambda measures it), after cgroup entry and sandbox set-up. */
+    int execfd[2];
+    if (pipe2(execfd, O_CLOEXEC) != 0) {
+        rc = pt_error_errno(err, PT_ESYS, errno, "cannot create the exec pipe");
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return rc;
+    }
     pid_t pid = fork();
     if (pid < 0) {
         rc = pt_error_errno(err, PT_ESYS, errno, "cannot fork the runtime");
         close(pipefd[0]);
         close(pipefd[1]);
+        close(execfd[0]);
+        close(execfd[1]);
         return rc;
     }
     if (pid == 0)
         env_child(env, pipefd[1]);
     close(pipefd[1]);
+    close(execfd[1]);
+    char c;
+    while (read(execfd[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    close(execfd[0]);
     env->pid = pid;
     env->spawn_ns = pt_mono_ns();
     env->out_fd = pipefd[0];
@@ -258,6 +280,7 @@ static int env_reap(struct pt_env *env, bool block)
 /* Ends the runtime: server, every process of the cgroup, descriptors. The cgroup stays. */
 static void env_stop_runtime(struct pt_env *env)
 {
+    env_set_frozen(env, false);
     pt_rapi_stop(env->rapi);
     env->rapi = NULL;
     if (env->cg)
@@ -295,6 +318,7 @@ static void env_write_line(struct pt_env *env, const char *line, size_t n)
 static enum env_outcome env_wait(struct pt_env *env, struct env_wait_state *ws)
 {
     for (;;) {
+        int pump_ms = pt_rapi_pump(env->rapi);
         struct pt_rapi_status st;
         pt_rapi_status(env->rapi, &st);
         if (st.first_next_ns && !env->initialized) {
@@ -325,12 +349,14 @@ static enum env_outcome env_wait(struct pt_env *env, struct env_wait_state *ws)
         if (now >= deadline)
             return env->initialized ? ENV_TIMEOUT : ENV_INIT_TIMEOUT;
         struct pollfd fds[4] = {
-            {.fd = pt_rapi_notify_fd(env->rapi), .events = POLLIN},
+            {.fd = pt_rapi_poll_fd(env->rapi), .events = POLLIN},
             {.fd = env->pidfd, .events = POLLIN},
             {.fd = env->out_fd, .events = POLLIN},
             {.fd = env->cfg.abort_fd, .events = POLLIN},
         };
         int wait_ms = (int)((deadline - now + 999999) / 1000000);
+        if (pump_ms >= 0 && pump_ms < wait_ms)
+            wait_ms = pump_ms;
         int pr = poll(fds, 4, wait_ms);
         if (pr < 0 && errno != EINTR)
             return ENV_ABORTED;
@@ -494,6 +520,7 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
         .timeout_ms = (int64_t)fn->timeout_s * 1000, .invoked_arn = inv->invoked_arn,
         .trace_id = inv->trace_id, .client_context = inv->client_context,
         .cognito_identity = inv->cognito_identity};
+    env_set_frozen(env, false);
     ws.queued_ns = pt_mono_ns();
     int rc = pt_rapi_deliver(env->rapi, &rinv, err);
     if (rc) {
@@ -633,6 +660,10 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
     pt_logstream_end_invocation(&env->log);
     res->log_tail_len = pt_tail_copy(&env->log.tail, res->log_tail);
     env->last_used_ns = pt_mono_ns();
+    if (env->usable && !rc) {
+        pt_rapi_pump(env->rapi); /* let the 202 reach the runtime before it stops */
+        env_set_frozen(env, true);
+    }
     return rc;
 }
 

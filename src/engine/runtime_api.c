@@ -37,6 +37,8 @@ struct rapi_request {
 
 struct pt_rapi {
     struct MHD_Daemon *daemon;
+    bool own_thread;
+    int epoll_fd; /* driven mode: the daemon's epoll descriptor */
     int port;
     int efd;
     pthread_mutex_t lock;
@@ -332,7 +334,8 @@ static void rapi_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     *con_cls = NULL;
 }
 
-int pt_rapi_start(struct pt_rapi **out, const struct pt_rapi_hooks *hooks, struct pt_error *err)
+int pt_rapi_start(struct pt_rapi **out, const struct pt_rapi_hooks *hooks, bool own_thread,
+                  struct pt_error *err)
 {
     struct pt_rapi *r = calloc(1, sizeof(*r));
     if (!r)
@@ -340,6 +343,8 @@ int pt_rapi_start(struct pt_rapi **out, const struct pt_rapi_hooks *hooks, struc
     pthread_mutex_init(&r->lock, NULL);
     if (hooks)
         r->hooks = *hooks;
+    r->own_thread = own_thread;
+    r->epoll_fd = -1;
     r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (r->efd < 0) {
         int rc = pt_error_errno(err, PT_ESYS, errno, "cannot create an eventfd");
@@ -349,9 +354,10 @@ int pt_rapi_start(struct pt_rapi **out, const struct pt_rapi_hooks *hooks, struc
     }
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    unsigned int flags = MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
+                         (own_thread ? MHD_USE_INTERNAL_POLLING_THREAD : MHD_USE_EPOLL);
     r->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO, 0, NULL,
-        NULL, rapi_access, r, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        flags, 0, NULL, NULL, rapi_access, r, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)RAPI_CONNECTION_LIMIT,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0, MHD_OPTION_NOTIFY_COMPLETED,
         rapi_completed, r, MHD_OPTION_END);
@@ -364,6 +370,17 @@ int pt_rapi_start(struct pt_rapi **out, const struct pt_rapi_hooks *hooks, struc
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(r->daemon, MHD_DAEMON_INFO_BIND_PORT);
     r->port = info ? info->port : 0;
+    if (!own_thread) {
+        info = MHD_get_daemon_info(r->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+        r->epoll_fd = info ? info->epoll_fd : -1;
+        if (r->epoll_fd < 0) {
+            MHD_stop_daemon(r->daemon);
+            close(r->efd);
+            pthread_mutex_destroy(&r->lock);
+            free(r);
+            return pt_error_set(err, PT_ESYS, "libmicrohttpd gave no epoll descriptor");
+        }
+    }
     *out = r;
     return 0;
 }
@@ -373,9 +390,25 @@ int pt_rapi_port(const struct pt_rapi *r)
     return r->port;
 }
 
-int pt_rapi_notify_fd(const struct pt_rapi *r)
+int pt_rapi_poll_fd(const struct pt_rapi *r)
 {
-    return r->efd;
+    return r->own_thread ? r->efd : r->epoll_fd;
+}
+
+int pt_rapi_pump(struct pt_rapi *r)
+{
+    if (r->own_thread)
+        return -1;
+    /* A handler may leave work that needs no new event (a response to finish): run it now. */
+    for (int round = 0; round < 4; round++) {
+        MHD_run(r->daemon);
+        MHD_UNSIGNED_LONG_LONG t = 0;
+        if (MHD_get_timeout(r->daemon, &t) != MHD_YES)
+            return -1;
+        if (t > 0)
+            return t > 1000 ? 1000 : (int)t;
+    }
+    return 0;
 }
 
 void pt_rapi_status(struct pt_rapi *r, struct pt_rapi_status *st)

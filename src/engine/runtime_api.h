@@ -11,12 +11,17 @@
  *   POST /2018-06-01/runtime/init/error               202 / 403
  *
  * The environment hands over at most one invocation at a time
- * (pt_rapi_deliver) and learns what happened through an eventfd
- * (pt_rapi_notify_fd) that it polls together with the runtime's pidfd and
- * output pipe, so no extra thread is needed on the engine's side. The hooks
- * run on the daemon's thread under the server's lock: freezing when the
- * runtime parks on /next and thawing on delivery happen atomically with
- * respect to each other, so an event can never be handed to a frozen runtime.
+ * (pt_rapi_deliver). Two ways to run the daemon:
+ *   - driven by the caller (own_thread false, what environments use): the
+ *     daemon's epoll descriptor (pt_rapi_poll_fd) joins the caller's poll()
+ *     with the runtime's pidfd and output pipe, and pt_rapi_pump runs the
+ *     handlers on the caller's thread. No thread per environment, and no
+ *     thread hand-offs on the invoke path: each one costs a cross-CPU wakeup.
+ *   - its own thread (own_thread true: tests, clients that block): the poll
+ *     descriptor is an eventfd signalled by the handlers.
+ * The hooks run where the handlers run, under the server's lock: freezing
+ * when the runtime parks on /next and thawing on delivery are atomic with
+ * respect to each other, so an event is never handed to a frozen runtime.
  */
 #ifndef PT_ENGINE_RUNTIME_API_H
 #define PT_ENGINE_RUNTIME_API_H
@@ -70,9 +75,13 @@ struct pt_rapi_status {
     bool init_error;
 };
 
-int pt_rapi_start(struct pt_rapi **out, const struct pt_rapi_hooks *hooks, struct pt_error *err);
+int pt_rapi_start(struct pt_rapi **out, const struct pt_rapi_hooks *hooks, bool own_thread,
+                  struct pt_error *err);
 int pt_rapi_port(const struct pt_rapi *r);
-int pt_rapi_notify_fd(const struct pt_rapi *r);
+/* Readable when the caller should pump (driven mode) or look at the status (own thread). */
+int pt_rapi_poll_fd(const struct pt_rapi *r);
+/* Driven mode: runs ready handlers; returns the ms until the daemon wants to run again (-1: none). */
+int pt_rapi_pump(struct pt_rapi *r);
 /* Clears the notification and reads the current state. */
 void pt_rapi_status(struct pt_rapi *r, struct pt_rapi_status *st);
 /* Hands over the next event (the strings are copied). PT_ESTATE if one is in flight. */

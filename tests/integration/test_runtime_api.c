@@ -122,7 +122,7 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof(*f));
     struct pt_rapi_hooks hooks = {.set_frozen = hook_frozen, .init_done = hook_init, .arg = &f->hooks};
     struct pt_error err = {0};
-    assert_int_equal(pt_rapi_start(&f->r, &hooks, &err), 0);
+    assert_int_equal(pt_rapi_start(&f->r, &hooks, true, &err), 0);
     f->port = pt_rapi_port(f->r);
     assert_true(f->port > 0);
     *state = f;
