@@ -96,5 +96,7 @@ int cli_engine_start(struct cli_ctx *ctx, struct cli_engine_opts *eo, struct pt_
 void cli_engine_stop(struct cli_ctx *ctx, struct pt_engine *e);
 
 int cmd_invoke(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err);
+int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err);
+int cmd_analyze(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err);
 
 #endif

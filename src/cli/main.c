@@ -25,6 +25,8 @@ struct command {
 
 static const struct command commands[] = {
     {"invoke", cmd_invoke, "run a function in the local engine, as Lambda would"},
+    {"tune", cmd_tune, "find the best memory size (AWS Lambda Power Tuning, locally)"},
+    {"analyze", cmd_analyze, "recompute a tuning from its samples file, without invoking"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,493 @@
+/*
+ * cmd_tune.c - `powertune tune FUNCTION [options]` / `powertune tune --input FILE.json`:
+ * AWS Lambda Power Tuning, run against the local engine.
+ *
+ * Everything is validated before the first invocation (the reference tool fails on a bad
+ * strategy only after running everything). The reference's execution input is accepted
+ * verbatim with --input, and the flags override it. Samples stream to --samples as they
+ * complete; --resume continues an interrupted run from that file.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/fs.h"
+#include "base/str.h"
+#include "cli/cli.h"
+#include "cli/tune_output.h"
+#include "tune/runner.h"
+#include "tune/target_local.h"
+#include "tune/tune.h"
+
+#define TUNE_INPUT_MAX (1024 * 1024)
+
+enum {
+    OPT_INPUT = CLI_OPT_COMMAND_BASE,
+    OPT_POWERS,
+    OPT_NUM,
+    OPT_PAYLOAD,
+    OPT_PAYLOAD_FILE,
+    OPT_PARALLEL,
+    OPT_STRATEGY,
+    OPT_WEIGHT,
+    OPT_AUTO_OPTIMIZE,
+    OPT_AUTO_OPTIMIZE_ALIAS,
+    OPT_DRY_RUN,
+    OPT_DISCARD,
+    OPT_SLEEP,
+    OPT_ONLY_COLD,
+    OPT_PRE,
+    OPT_POST,
+    OPT_INCLUDE_RESULTS,
+    OPT_ALLOWED,
+    OPT_CONCURRENCY,
+    OPT_FAIL_FAST,
+    OPT_PRICING,
+    OPT_PRICE_GB_S,
+    OPT_SAMPLES,
+    OPT_RESUME,
+    OPT_OUTPUT,
+    OPT_JSON,
+    OPT_HELP,
+};
+
+static const struct option tune_options[] = {
+    {"input", required_argument, NULL, OPT_INPUT},
+    {"powers", required_argument, NULL, OPT_POWERS},
+    {"num", required_argument, NULL, OPT_NUM},
+    {"payload", required_argument, NULL, OPT_PAYLOAD},
+    {"payload-file", required_argument, NULL, OPT_PAYLOAD_FILE},
+    {"parallel", no_argument, NULL, OPT_PARALLEL},
+    {"strategy", required_argument, NULL, OPT_STRATEGY},
+    {"balanced-weight", required_argument, NULL, OPT_WEIGHT},
+    {"auto-optimize", no_argument, NULL, OPT_AUTO_OPTIMIZE},
+    {"auto-optimize-alias", required_argument, NULL, OPT_AUTO_OPTIMIZE_ALIAS},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"discard-top-bottom", required_argument, NULL, OPT_DISCARD},
+    {"sleep-between-runs-ms", required_argument, NULL, OPT_SLEEP},
+    {"only-cold-starts", no_argument, NULL, OPT_ONLY_COLD},
+    {"pre-processor", required_argument, NULL, OPT_PRE},
+    {"post-processor", required_argument, NULL, OPT_POST},
+    {"include-output-results", no_argument, NULL, OPT_INCLUDE_RESULTS},
+    {"allowed-exceptions", required_argument, NULL, OPT_ALLOWED},
+    {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
+    {"fail-fast", no_argument, NULL, OPT_FAIL_FAST},
+    {"pricing", required_argument, NULL, OPT_PRICING},
+    {"price-per-gb-s", required_argument, NULL, OPT_PRICE_GB_S},
+    {"samples", required_argument, NULL, OPT_SAMPLES},
+    {"resume", required_argument, NULL, OPT_RESUME},
+    {"output", required_argument, NULL, OPT_OUTPUT},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+static void tune_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: powertune tune FUNCTION [options]\n"
+            "       powertune tune --input FILE.json [options]\n\n"
+            "Runs FUNCTION (a code directory) at each memory size in the local engine, N times\n"
+            "each, and recommends a size, as AWS Lambda Power Tuning does. --input takes that\n"
+            "tool's execution input verbatim (lambdaARN may name a local FUNCTION); flags\n"
+            "override it.\n\n"
+            "tune:\n"
+            "  --powers LIST|ALL     memory sizes, e.g. 128,256,512 (default 128,256,512,1024,1536,\n"
+            "                        3008); ALL = 128..3008 step 64 (the reference tool's 46\n"
+            "                        values); ALL10240 = 128..10240 step 64 (ours, 159 values)\n"
+            "  --num N               invocations per size (required; under 5 warns)\n"
+            "  --payload JSON        the event, or a weighted list [{\"payload\":..,\"weight\":..}]\n"
+            "  --payload-file PATH   the same, from a file\n"
+            "  --parallel            run the N invocations of a size at once (parallelInvocation)\n"
+            "  --concurrency N       cap for --parallel (default 10)\n"
+            "  --strategy S          cost (default), speed or balanced\n"
+            "  --balanced-weight W   0..1; 1 acts like cost, 0 like speed (the reference's code;\n"
+            "                        its 2020 article states it the other way round)\n"
+            "  --discard-top-bottom D  share trimmed at each end, 0..0.4 (default 0.2)\n"
+            "  --sleep-between-runs-ms MS  pause after each invocation (series only)\n"
+            "  --only-cold-starts    every invocation on a new environment\n"
+            "  --pre-processor F, --post-processor F  functions run before/after each invocation\n"
+            "  --allowed-exceptions A,B  error types kept in the statistics\n"
+            "  --fail-fast           stop at the first failed invocation (the reference's way)\n"
+            "  --dry-run             one invocation per size, no analysis (output null)\n"
+            "  --auto-optimize, --auto-optimize-alias A  report the size to set\n"
+            "  --pricing MODE        exact (default: AWS's GB-s price + request charge) or\n"
+            "                        power-tuning (the reference's constants, bit for bit)\n"
+            "  --price-per-gb-s X    price for a region not in the table\n"
+            "  --include-output-results  add per-size stats to the JSON\n"
+            "  --samples FILE.jsonl  stream every invocation to FILE\n"
+            "  --resume FILE.jsonl   continue an interrupted run from its samples\n"
+            "  --output FILE.json    write the result JSON; --json prints it instead of the table\n\n"
+            "%s\n%s",
+            CLI_FUNCTION_OPTIONS_HELP, CLI_ENGINE_OPTIONS_HELP);
+}
+
+struct tune_flags {
+    const char *input_file;
+    const char *powers, *num, *payload, *payload_file, *strategy, *weight, *alias, *discard,
+        *sleep, *pre, *post, *allowed, *arch, *concurrency, *pricing, *price_gb_s, *samples,
+        *resume, *output;
+    bool parallel, auto_optimize, dry_run, only_cold, include_results, fail_fast, json;
+};
+
+static int tune_read_input_file(const char *path, struct pt_tune_input *in, struct pt_error *err)
+{
+    struct pt_buf b;
+    pt_buf_init(&b, TUNE_INPUT_MAX);
+    int rc = pt_file_read(path, TUNE_INPUT_MAX, &b, err);
+    if (rc) {
+        pt_buf_free(&b);
+        return pt_error_set(err, PT_EUSAGE, "--input %s: %s", path, err->msg);
+    }
+    rc = pt_tune_input_parse_json(in, b.data ? b.data : "", b.len, err);
+    pt_buf_free(&b);
+    if (rc)
+        pt_error_wrap(err, "--input %s", path);
+    return rc;
+}
+
+static int tune_number_flag(const char *flag, const char *v, double min, double max, double *out,
+                            struct pt_error *err)
+{
+    if (pt_parse_double(v, min, max, out) != 0)
+        return pt_error_set(err, PT_EUSAGE, "%s \"%s\": allowed a number from %g to %g", flag, v,
+                            min, max);
+    return 0;
+}
+
+/* Flags over the input file (or the defaults), then the cross-field validation. */
+static int tune_apply_flags(const struct tune_flags *f, struct pt_tune_input *in,
+                            struct pt_error *err)
+{
+    int rc = 0;
+    double d;
+    long l;
+    if (f->powers && (rc = pt_tune_input_set_powers(in, f->powers, err)))
+        return rc;
+    if (f->num) {
+        if (pt_parse_long(f->num, 1, PT_TUNE_NUM_MAX, &l) != 0)
+            return pt_error_set(err, PT_EUSAGE, "--num \"%s\": allowed 1 to %d", f->num,
+                                PT_TUNE_NUM_MAX);
+        in->num = l;
+    }
+    if (f->payload_file) {
+        struct pt_buf b;
+        pt_buf_init(&b, PT_INVOKE_REQUEST_MAX);
+        rc = pt_file_read(f->payload_file, PT_INVOKE_REQUEST_MAX, &b, err);
+        if (rc)
+            rc = pt_error_set(err, PT_EUSAGE, "--payload-file %s: %s", f->payload_file, err->msg);
+        else
+            rc = pt_tune_input_set_payload_text(in, b.data ? b.data : "", b.len, err);
+        pt_buf_free(&b);
+        if (rc)
+            return rc;
+    } else if (f->payload && (rc = pt_tune_input_set_payload_text(in, f->payload,
+                                                                    strlen(f->payload), err))) {
+        return rc;
+    }
+    if (f->strategy && (rc = pt_tune_input_set_strategy(in, f->strategy, err)))
+        return rc;
+    if (f->weight) {
+        if ((rc = tune_number_flag("--balanced-weight", f->weight, 0, 1, &d, err)))
+            return rc;
+        in->balanced_weight = d;
+        in->weight_set = true;
+    }
+    if (f->discard) {
+        if ((rc = tune_number_flag("--discard-top-bottom", f->discard, 0, 0.4, &d, err)))
+            return rc;
+        in->discard_top_bottom = d;
+        in->discard_set = true;
+    }
+    if (f->sleep) {
+        if (pt_parse_long(f->sleep, 0, PT_TUNE_SLEEP_MAX_MS, &l) != 0)
+            return pt_error_set(err, PT_EUSAGE, "--sleep-between-runs-ms \"%s\": allowed 0 to %ld",
+                                f->sleep, PT_TUNE_SLEEP_MAX_MS);
+        in->sleep_between_runs_ms = l;
+    }
+    if (f->concurrency) {
+        if (pt_parse_long(f->concurrency, 1, PT_TUNE_CONCURRENCY_MAX, &l) != 0)
+            return pt_error_set(err, PT_EUSAGE, "--concurrency \"%s\": allowed 1 to %d",
+                                f->concurrency, PT_TUNE_CONCURRENCY_MAX);
+        in->concurrency = (int)l;
+    }
+    if (f->price_gb_s) {
+        if ((rc = tune_number_flag("--price-per-gb-s", f->price_gb_s, 1e-12, 1, &d, err)))
+            return rc;
+        in->price_per_gb_s = d;
+    }
+    if (f->allowed && (rc = pt_tune_input_set_allowed_exceptions(in, f->allowed, err)))
+        return rc;
+    if (f->pricing && (rc = pt_tune_input_set_pricing(in, f->pricing, err)))
+        return rc;
+    if (f->arch && (rc = pt_tune_input_set_architecture(in, f->arch, err)))
+        return rc;
+    if (f->alias) {
+        if (strlen(f->alias) >= sizeof(in->auto_optimize_alias))
+            return pt_error_set(err, PT_EUSAGE, "--auto-optimize-alias: too long");
+        pt_strlcpy(in->auto_optimize_alias, f->alias, sizeof(in->auto_optimize_alias));
+    }
+    if (f->pre)
+        pt_strlcpy(in->pre_processor, f->pre, sizeof(in->pre_processor));
+    if (f->post)
+        pt_strlcpy(in->post_processor, f->post, sizeof(in->post_processor));
+    in->parallel |= f->parallel;
+    in->auto_optimize |= f->auto_optimize;
+    in->dry_run |= f->dry_run;
+    in->only_cold_starts |= f->only_cold;
+    in->include_output_results |= f->include_results;
+    in->fail_fast |= f->fail_fast;
+    return pt_tune_input_validate(in, err);
+}
+
+struct tune_progress {
+    bool tty;
+    int64_t start_ns;
+};
+
+static void tune_progress_bar(void *arg, const struct pt_runner_progress *p)
+{
+    struct tune_progress *tp = arg;
+    if (!tp->tty)
+        return;
+    double elapsed = (double)(pt_mono_ns() - tp->start_ns) / 1e9;
+    double eta = p->done ? elapsed * (double)(p->total - p->done) / (double)p->done : 0;
+    int width = 30;
+    int filled = p->total ? (int)((double)width * (double)p->done / (double)p->total) : width;
+    char bar[64];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[width] = '\0';
+    fprintf(stderr, "\r%5d MB (%zu/%zu) [%s] %ld/%ld  %.0fs elapsed, ETA %.0fs  ", p->power,
+            p->power_index + 1, p->n_powers, bar, p->done, p->total, elapsed, eta);
+    if (p->done == p->total)
+        fputc('\n', stderr);
+}
+
+/* Registers a pre/post-processor given as a local code directory. */
+static int tune_add_processor(struct pt_local_target *t, const char *function,
+                              const struct cli_function_opts *fo, struct pt_error *err)
+{
+    struct cli_function_opts po = {0};
+    po.timeout = fo->timeout;
+    struct pt_function_config cfg;
+    int rc = cli_function_build(function, &po, &cfg, err);
+    if (!rc)
+        rc = pt_local_target_add_processor(t, function, &cfg, err);
+    pt_function_config_free(&cfg);
+    if (rc)
+        pt_error_wrap(err, "processor %s", function);
+    return rc;
+}
+
+int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
+{
+    struct tune_flags f = {0};
+    struct cli_function_opts fo = {0};
+    struct cli_engine_opts eo = {0};
+    struct pt_tune_input in;
+    pt_tune_input_init(&in);
+    struct pt_function_config cfg;
+    pt_function_config_init(&cfg);
+    struct pt_engine *engine = NULL;
+    struct pt_local_target *target = NULL;
+    struct pt_samples_file resume = {0};
+    struct pt_samples_writer writer;
+    bool writer_open = false;
+    struct pt_runner_report report = {0};
+    struct pt_tune_analysis analysis;
+    bool analysed = false;
+    struct cli_tune_notes notes = {0};
+    int rc = 0;
+    struct option *opts = cli_options_merge(tune_options);
+    if (!opts)
+        return pt_error_set(err, PT_ENOMEM, "out of memory");
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int took = cli_function_flag(c, optarg, &fo, err);
+        if (!took)
+            took = cli_engine_flag(c, optarg, &eo, err);
+        if (took < 0) {
+            rc = took;
+            goto out;
+        }
+        if (took)
+            continue;
+        switch (c) {
+        case OPT_INPUT: f.input_file = optarg; break;
+        case OPT_POWERS: f.powers = optarg; break;
+        case OPT_NUM: f.num = optarg; break;
+        case OPT_PAYLOAD: f.payload = optarg; break;
+        case OPT_PAYLOAD_FILE: f.payload_file = optarg; break;
+        case OPT_PARALLEL: f.parallel = true; break;
+        case OPT_STRATEGY: f.strategy = optarg; break;
+        case OPT_WEIGHT: f.weight = optarg; break;
+        case OPT_AUTO_OPTIMIZE: f.auto_optimize = true; break;
+        case OPT_AUTO_OPTIMIZE_ALIAS: f.alias = optarg; break;
+        case OPT_DRY_RUN: f.dry_run = true; break;
+        case OPT_DISCARD: f.discard = optarg; break;
+        case OPT_SLEEP: f.sleep = optarg; break;
+        case OPT_ONLY_COLD: f.only_cold = true; break;
+        case OPT_PRE: f.pre = optarg; break;
+        case OPT_POST: f.post = optarg; break;
+        case OPT_INCLUDE_RESULTS: f.include_results = true; break;
+        case OPT_ALLOWED: f.allowed = optarg; break;
+        case OPT_CONCURRENCY: f.concurrency = optarg; break;
+        case OPT_FAIL_FAST: f.fail_fast = true; break;
+        case OPT_PRICING: f.pricing = optarg; break;
+        case OPT_PRICE_GB_S: f.price_gb_s = optarg; break;
+        case OPT_SAMPLES: f.samples = optarg; break;
+        case OPT_RESUME: f.resume = optarg; break;
+        case OPT_OUTPUT: f.output = optarg; break;
+        case OPT_JSON: f.json = true; break;
+        case OPT_HELP: tune_usage(stdout); goto out;
+        default:
+            rc = pt_error_set(err, PT_EUSAGE, "unknown option (see powertune tune --help)");
+            goto out;
+        }
+    }
+    if (argc - optind > 1) {
+        rc = pt_error_set(err, PT_EUSAGE, "exactly one FUNCTION expected, got %d", argc - optind);
+        goto out;
+    }
+    /* The input: the file, then FUNCTION, then the flags; all validated before anything runs. */
+    if (f.input_file && (rc = tune_read_input_file(f.input_file, &in, err)))
+        goto out;
+    if (optind < argc && (rc = pt_tune_input_set_function(&in, argv[optind], err)))
+        goto out;
+    if (!in.function[0]) {
+        rc = pt_error_set(err, PT_EUSAGE, "missing FUNCTION (a code directory), or --input with "
+                                          "lambdaARN");
+        goto out;
+    }
+    if (in.is_arn) {
+        rc = pt_error_set(err, PT_EUSAGE,
+                          "lambdaARN %s: functions in AWS are not supported by this build yet; "
+                          "give a local FUNCTION (a code directory)",
+                          in.function);
+        goto out;
+    }
+    if (eo.opt.region)
+        pt_strlcpy(in.region, eo.opt.region, sizeof(in.region));
+    f.arch = fo.architecture; /* --architecture: the function's label, which pricing follows */
+    if ((rc = tune_apply_flags(&f, &in, err)))
+        goto out;
+    if (!in.region[0])
+        pt_strlcpy(in.region, getenv("AWS_REGION") && *getenv("AWS_REGION") ? getenv("AWS_REGION")
+                                                                            : "us-east-1",
+                   sizeof(in.region));
+    struct pt_price_model price;
+    if ((rc = pt_price_model_init(&price, in.pricing, in.region, in.architecture,
+                                  in.price_per_gb_s, err)))
+        goto out;
+    if ((rc = cli_function_build(in.function, &fo, &cfg, err)))
+        goto out;
+    if (f.resume) {
+        if ((rc = pt_samples_read(f.resume, &resume, err)))
+            goto out;
+        if (strcmp(resume.header.function, in.function) != 0) {
+            rc = pt_error_set(err, PT_EUSAGE,
+                              "--resume %s: its samples are of function \"%s\", not \"%s\"",
+                              f.resume, resume.header.function, in.function);
+            goto out;
+        }
+        if (resume.truncated_tail && truncate(f.resume, resume.valid_bytes) != 0) {
+            rc = pt_error_set(err, PT_EIO, "--resume %s: cannot cut its unfinished last line",
+                              f.resume);
+            goto out;
+        }
+    }
+    const char *samples_path = f.samples ? f.samples : f.resume;
+    if (samples_path) {
+        struct pt_samples_header h = {0};
+        pt_strlcpy(h.function, in.function, sizeof(h.function));
+        pt_strlcpy(h.region, in.region, sizeof(h.region));
+        pt_strlcpy(h.architecture, in.architecture, sizeof(h.architecture));
+        bool append = f.resume && strcmp(samples_path, f.resume) == 0;
+        if ((rc = pt_samples_writer_open(&writer, samples_path, &h, append, err)))
+            goto out;
+        writer_open = true;
+    }
+    for (unsigned bit = 1; bit && bit < (1u << PT_TUNE_WARN_COUNT); bit <<= 1)
+        if (in.warnings & bit)
+            cli_tune_note(&notes, "%s", pt_tune_warning_text(bit));
+
+    /* Run. */
+    eo.opt.region = in.region;
+    if ((rc = cli_engine_start(ctx, &eo, &engine, err)))
+        goto out;
+    if (pt_engine_degraded(engine))
+        cli_tune_note(&notes, "degraded emulation: %s", pt_engine_describe(engine));
+    if (pt_engine_sandbox_note(engine))
+        cli_tune_note(&notes, "%s", pt_engine_sandbox_note(engine));
+    if ((rc = pt_local_target_create(&target, engine, &cfg, err)))
+        goto out;
+    if (in.pre_processor[0] && (rc = tune_add_processor(target, in.pre_processor, &fo, err)))
+        goto out;
+    if (in.post_processor[0] && (rc = tune_add_processor(target, in.post_processor, &fo, err)))
+        goto out;
+    struct pt_target t;
+    pt_local_target_as_target(target, &t);
+    struct tune_progress tp = {.tty = isatty(2), .start_ns = pt_mono_ns()};
+    struct pt_runner_options ro = {
+        .concurrency = in.concurrency,
+        .samples = writer_open ? &writer : NULL,
+        .resume = f.resume ? &resume : NULL,
+        .progress = tune_progress_bar,
+        .progress_arg = &tp,
+    };
+    int run_rc = pt_runner_run(&in, in.payload, &t, &ro, &report, err);
+    if (tp.tty && run_rc)
+        fputc('\n', stderr);
+    if (run_rc == PT_EINTR) {
+        rc = pt_error_set(err, PT_EINTR, "interrupted after %zu invocations%s%s", report.n_samples,
+                          samples_path ? "; samples kept in " : "", samples_path ? samples_path : "");
+        goto out;
+    }
+    if (run_rc) {
+        rc = run_rc;
+        goto out;
+    }
+    if (report.throttles)
+        cli_tune_note(&notes, "%ld throttled invocations were retried with backoff (%ld gave up)",
+                      report.throttles, report.throttle_failures);
+    if (in.dry_run) {
+        printf("null\n");
+        goto out;
+    }
+
+    /* Analyse and report. */
+    if ((rc = pt_tune_analyze(&in, &price, in.powers, in.n_powers, report.samples,
+                              report.n_samples, NULL, &analysis, err)))
+        goto out;
+    analysed = true;
+    if (in.auto_optimize && analysis.winner >= 0)
+        cli_tune_note(&notes,
+                      "autoOptimize: set MemorySize of %s to %d MB%s%s (a local function: update "
+                      "its configuration or template)",
+                      cfg.name, analysis.powers[analysis.winner].power,
+                      in.auto_optimize_alias[0] ? " and point alias " : "",
+                      in.auto_optimize_alias);
+    struct cli_tune_outputs o = {.output_path = f.output, .json_stdout = f.json};
+    rc = cli_tune_emit(&in, &analysis, &notes, &o, err);
+out:
+    if (analysed)
+        pt_tune_analysis_free(&analysis);
+    pt_runner_report_free(&report);
+    pt_local_target_destroy(target);
+    if (engine)
+        cli_engine_stop(ctx, engine);
+    if (writer_open)
+        pt_samples_writer_close(&writer, NULL);
+    pt_samples_file_free(&resume);
+    cli_tune_notes_free(&notes);
+    pt_function_config_free(&cfg);
+    pt_tune_input_free(&in);
+    free(opts);
+    return rc;
+}

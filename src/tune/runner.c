@@ -1,0 +1,330 @@
+#include "tune/runner.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/rand.h"
+#include "base/str.h"
+
+#define RUNNER_CONCURRENCY_DEFAULT 10
+#define RUNNER_THROTTLE_RETRIES_DEFAULT 8
+#define RUNNER_BACKOFF_BASE_MS 50
+#define RUNNER_BACKOFF_CAP_MS 5000
+
+struct runner {
+    const struct pt_tune_input *in;
+    struct pt_target *target;
+    const struct pt_runner_options *opt;
+    struct pt_runner_report *rep;
+    size_t rep_cap;
+    pthread_mutex_t lock;
+    /* The power being run. */
+    int power;
+    const struct pt_tune_payloads *payloads;
+    long next; /* next invocation index of this power */
+    long num;
+    /* Outcome. */
+    int rc;
+    struct pt_error err;
+    bool stop;
+    struct pt_runner_progress prog;
+};
+
+void pt_target_result_free(struct pt_target_result *r)
+{
+    free(r->payload);
+    r->payload = NULL;
+    r->payload_len = 0;
+}
+
+void pt_runner_report_free(struct pt_runner_report *r)
+{
+    free(r->samples);
+    memset(r, 0, sizeof(*r));
+}
+
+static bool runner_allowed(const struct pt_tune_input *in, const char *type)
+{
+    for (size_t i = 0; i < in->n_allowed; i++)
+        if (strcmp(in->allowed_exceptions[i], type) == 0)
+            return true;
+    return false;
+}
+
+/* Called with the lock held. */
+static int runner_record(struct runner *r, const struct pt_tune_sample *s, struct pt_error *err)
+{
+    struct pt_runner_report *rep = r->rep;
+    if (rep->n_samples == r->rep_cap) {
+        size_t cap = r->rep_cap ? r->rep_cap * 2 : 256;
+        struct pt_tune_sample *v = realloc(rep->samples, cap * sizeof(*v));
+        if (!v)
+            return pt_error_set(err, PT_ENOMEM, "out of memory for %zu samples", cap);
+        rep->samples = v;
+        r->rep_cap = cap;
+    }
+    rep->samples[rep->n_samples++] = *s;
+    if (r->opt->samples)
+        return pt_samples_write(r->opt->samples, s, err);
+    return 0;
+}
+
+/* Called with the lock held: the first error wins and stops every worker. */
+static void runner_fail(struct runner *r, int rc, const struct pt_error *err)
+{
+    if (!r->rc) {
+        r->rc = rc;
+        r->err = *err;
+    }
+    r->stop = true;
+}
+
+/* Full-jitter exponential backoff: a random wait in [0, min(cap, base x 2^attempt)]. */
+static void runner_backoff(const struct runner *r, int attempt)
+{
+    long base = r->opt->backoff_base_ms > 0 ? r->opt->backoff_base_ms : RUNNER_BACKOFF_BASE_MS;
+    long ceiling = base << (attempt < 16 ? attempt : 16);
+    if (ceiling > RUNNER_BACKOFF_CAP_MS)
+        ceiling = RUNNER_BACKOFF_CAP_MS;
+    char hex[9];
+    pt_random_hex(hex, 8);
+    unsigned long rnd = strtoul(hex, NULL, 16);
+    pt_sleep_ms((int64_t)(rnd % (unsigned long)(ceiling + 1)));
+}
+
+static bool runner_is_null_text(const char *p, size_t n)
+{
+    while (n && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')) {
+        p++;
+        n--;
+    }
+    return n == 0 || (n >= 4 && memcmp(p, "null", 4) == 0);
+}
+
+/* A pre/post-processor; any failure fails the run, as in the reference. */
+static int runner_processor(struct runner *r, const char *which, const char *function,
+                            const char *payload, size_t len, struct pt_target_result *out,
+                            struct pt_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = r->target->ops->invoke_processor(r->target->ctx, function, payload, len, out, err);
+    if (rc)
+        return pt_error_wrap(err, "%s %s failed", which, function);
+    if (out->function_error) {
+        rc = pt_error_set(err, PT_EIO, "%s %s failed with %s: %.*s", which, function,
+                          out->error_type, (int)(out->payload_len < 300 ? out->payload_len : 300),
+                          out->payload ? out->payload : "");
+        pt_target_result_free(out);
+    }
+    return rc;
+}
+
+/* One invocation of the main function (with processors, backoff and the sample). */
+static int runner_one(struct runner *r, long index, struct pt_error *err)
+{
+    const struct pt_tune_input *in = r->in;
+    const struct pt_tune_payloads *pl = r->payloads;
+    int pidx = pl->payload_of[index];
+    const char *payload = pl->texts[pidx];
+    size_t payload_len = pl->text_len[pidx];
+    struct pt_target_result pre = {0}, res = {0}, post = {0};
+    int rc = 0;
+    if (in->pre_processor[0]) {
+        rc = runner_processor(r, "PreProcessor", in->pre_processor, payload, payload_len, &pre,
+                              err);
+        if (rc)
+            goto out;
+        if (pre.payload && !runner_is_null_text(pre.payload, pre.payload_len)) {
+            payload = pre.payload; /* the pre-processor's output replaces the payload */
+            payload_len = pre.payload_len;
+        }
+    }
+    bool cold = in->only_cold_starts;
+    for (int attempt = 0;; attempt++) {
+        memset(&res, 0, sizeof(res));
+        rc = r->target->ops->invoke(r->target->ctx, r->power, payload, payload_len, cold, &res,
+                                    err);
+        if (rc != PT_ETHROTTLED)
+            break;
+        int max = r->opt->max_throttle_retries > 0 ? r->opt->max_throttle_retries
+                                                   : RUNNER_THROTTLE_RETRIES_DEFAULT;
+        pthread_mutex_lock(&r->lock);
+        r->rep->throttles++;
+        bool give_up = attempt + 1 >= max || r->stop;
+        if (give_up)
+            r->rep->throttle_failures++;
+        pthread_mutex_unlock(&r->lock);
+        if (give_up) {
+            /* Recorded as a failed invocation of this power: the run goes on. */
+            rc = 0;
+            res.function_error = true;
+            pt_strlcpy(res.error_type, "TooManyRequestsException", sizeof(res.error_type));
+            break;
+        }
+        runner_backoff(r, attempt);
+    }
+    if (rc)
+        goto out;
+    if (in->post_processor[0]) {
+        rc = runner_processor(r, "PostProcessor", in->post_processor,
+                              res.payload ? res.payload : "null",
+                              res.payload ? res.payload_len : 4, &post, err);
+        if (rc)
+            goto out;
+    }
+    struct pt_tune_sample s = {
+        .power = r->power,
+        .duration_ms = res.duration_ms,
+        .billed_ms = res.billed_ms,
+        .init_ms = res.init_ms,
+        .max_memory_used_mb = res.max_memory_used_mb,
+        .cpu_time_ms = res.cpu_time_ms,
+        .cold_start = res.cold_start,
+        .payload_index = pidx,
+        .t_ms = pt_epoch_ms(),
+    };
+    if (res.function_error)
+        pt_strlcpy(s.error, res.error_type[0] ? res.error_type : "Unhandled", sizeof(s.error));
+    pthread_mutex_lock(&r->lock);
+    rc = runner_record(r, &s, err);
+    if (res.degraded)
+        r->rep->degraded = true;
+    r->prog.done++;
+    if (r->opt->progress)
+        r->opt->progress(r->opt->progress_arg, &r->prog);
+    pthread_mutex_unlock(&r->lock);
+    if (!rc && res.function_error && in->fail_fast && !runner_allowed(in, s.error)) {
+        /* The reference's message (power-tuning.md 7.3), for users who rely on it. */
+        rc = pt_error_set(err, PT_EIO,
+                          "Invocation error (running in %s) - original error type: \"%s\", "
+                          "original error message: %.*s",
+                          in->parallel ? "parallel" : "series", s.error,
+                          (int)(res.payload_len < 500 ? res.payload_len : 500),
+                          res.payload ? res.payload : "");
+    }
+    if (!rc && !in->parallel && in->sleep_between_runs_ms > 0)
+        pt_sleep_ms(in->sleep_between_runs_ms); /* after the post-processor, as the reference */
+out:
+    pt_target_result_free(&pre);
+    pt_target_result_free(&res);
+    pt_target_result_free(&post);
+    return rc;
+}
+
+static void *runner_worker(void *p)
+{
+    struct runner *r = p;
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        bool more = !r->stop && r->next < r->num;
+        long index = more ? r->next++ : 0;
+        pthread_mutex_unlock(&r->lock);
+        if (!more)
+            break;
+        struct pt_error err = {0};
+        int rc = runner_one(r, index, &err);
+        if (rc) {
+            pthread_mutex_lock(&r->lock);
+            runner_fail(r, rc, &err);
+            pthread_mutex_unlock(&r->lock);
+            break;
+        }
+    }
+    return NULL;
+}
+
+static long runner_resumed_count(const struct pt_samples_file *resume, int power)
+{
+    long n = 0;
+    for (size_t i = 0; resume && i < resume->n; i++)
+        n += resume->samples[i].power == power;
+    return n;
+}
+
+static int runner_power(struct runner *r, size_t power_index, const json_t *payload,
+                        struct pt_error *err)
+{
+    const struct pt_tune_input *in = r->in;
+    int power = in->powers[power_index];
+    long num = pt_tune_input_runs_per_power(in);
+    long start = runner_resumed_count(r->opt->resume, power);
+    if (start >= num)
+        return 0; /* done before the interruption */
+    struct pt_tune_payloads pl = {0};
+    int rc = pt_tune_payloads_generate(payload, num, &pl, err);
+    if (rc)
+        return rc;
+    rc = r->target->ops->prepare_power(r->target->ctx, power, err);
+    if (rc) {
+        pt_tune_payloads_free(&pl);
+        return pt_error_wrap(err, "power %d MB", power);
+    }
+    pthread_mutex_lock(&r->lock);
+    r->power = power;
+    r->payloads = &pl;
+    r->next = start;
+    r->num = num;
+    r->prog.power = power;
+    r->prog.power_index = power_index;
+    pthread_mutex_unlock(&r->lock);
+
+    long workers = 1;
+    if (in->parallel) {
+        int cap = r->opt->concurrency > 0 ? r->opt->concurrency : RUNNER_CONCURRENCY_DEFAULT;
+        workers = num - start < cap ? num - start : cap;
+    }
+    pthread_t *threads = workers > 1 ? calloc((size_t)workers - 1, sizeof(*threads)) : NULL;
+    long started = 0;
+    for (; threads && started < workers - 1; started++)
+        if (pthread_create(&threads[started], NULL, runner_worker, r) != 0)
+            break;
+    runner_worker(r);
+    for (long i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    free(threads);
+    r->target->ops->finish_power(r->target->ctx, power);
+    pt_tune_payloads_free(&pl);
+    pthread_mutex_lock(&r->lock);
+    r->payloads = NULL;
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
+int pt_runner_run(const struct pt_tune_input *in, const json_t *payload, struct pt_target *target,
+                  const struct pt_runner_options *opt, struct pt_runner_report *report,
+                  struct pt_error *err)
+{
+    memset(report, 0, sizeof(*report));
+    struct runner r = {.in = in, .target = target, .opt = opt, .rep = report};
+    pthread_mutex_init(&r.lock, NULL);
+    int rc = 0;
+    long num = pt_tune_input_runs_per_power(in);
+    r.prog.n_powers = in->n_powers;
+    for (size_t i = 0; i < in->n_powers; i++) {
+        long done = runner_resumed_count(opt->resume, in->powers[i]);
+        r.prog.total += num > done ? num - done : 0;
+    }
+    /* Resumed samples come first, as if this run had taken them. */
+    for (size_t i = 0; opt->resume && i < opt->resume->n && !rc; i++) {
+        struct pt_tune_sample s = opt->resume->samples[i];
+        const struct pt_runner_options *saved = r.opt;
+        struct pt_runner_options no_write = *opt;
+        no_write.samples = NULL; /* already in the file */
+        r.opt = &no_write;
+        rc = runner_record(&r, &s, err);
+        r.opt = saved;
+    }
+    for (size_t i = 0; i < in->n_powers && !rc; i++) {
+        rc = runner_power(&r, i, payload, err);
+        if (!rc && r.rc) {
+            rc = r.rc;
+            *err = r.err;
+        }
+    }
+    report->aborted = rc != 0;
+    pthread_mutex_destroy(&r.lock);
+    return rc;
+}
