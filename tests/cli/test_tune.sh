@@ -1,0 +1,108 @@
+#!/bin/sh
+# `powertune tune` and `powertune analyze` from the outside: validation before any
+# invocation, every run mode on cpu-c at 128..1769 MB with num 5, a failing power that
+# does not abort the run, fail-fast, dry run, the reference's input file, weighted
+# payloads, samples, resume after Ctrl-C, and analyze agreeing with tune.
+cd "$(dirname "$0")/../.."
+PT=${PT:-build-asan/powertune}
+[ -x "$PT" ] || PT=build/powertune
+PY=/usr/bin/python3
+T=$(mktemp -d)
+export POWERTUNE_STATE_DIR="$T/state"
+trap 'rm -rf "$T"' EXIT
+n=0
+fails=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+check() { # DESCRIPTION PYTHON-EXPRESSION-ON-j (the output JSON) FILE
+  if $PY -c "import json,sys; j=json.load(open('$3')); sys.exit(0 if ($2) else 1)" 2>/dev/null; then ok "$1"; else nok "$1 ($(head -c 300 "$3"))"; fi
+}
+expect_usage() {
+  desc=$1; want=$2; shift 2
+  start=$(date +%s%N)
+  out=$("$PT" tune "$@" 2>&1 >/dev/null); st=$?
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  if [ "$st" = 2 ] && printf '%s' "$out" | grep -qF -- "$want" && [ ! -d "$POWERTUNE_STATE_DIR/logs" ]; then ok "$desc (refused in ${ms} ms, nothing ran)"
+  else nok "$desc (exit $st: $out)"; fi
+}
+CPU='{"iterations": 10000000}'
+POWERS=128,256,512,1024,1769
+
+expect_usage "bad strategy refused up front" "Balanced" examples/cpu-c --num 5 --strategy Balanced
+expect_usage "power below 128 refused" "64" examples/cpu-c --num 5 --powers 64,128
+expect_usage "power above 10240 refused" "10241" examples/cpu-c --num 5 --powers 128,10241
+expect_usage "num 0 refused" "--num" examples/cpu-c --num 0
+expect_usage "missing num refused" "num" examples/cpu-c
+expect_usage "weight out of range refused" "--balanced-weight" examples/cpu-c --num 5 --balanced-weight 2
+expect_usage "unknown pricing refused" "pricing" examples/cpu-c --num 5 --pricing cheap
+expect_usage "weighted payload too small for num" "Please increase" examples/cpu-c --num 2 \
+  --payload '[{"payload":{},"weight":1},{"payload":{},"weight":1},{"payload":{},"weight":1}]'
+
+for mode in series parallel only-cold-starts; do
+  flags=""
+  # Two at a time: three 1-vCPU environments at 1769 MB cannot all run at full speed on
+  # this 2-core host (the engine says so), which would blur the memory/duration curve.
+  [ $mode = parallel ] && flags="--parallel --concurrency 2"
+  [ $mode = only-cold-starts ] && flags="--only-cold-starts"
+  if "$PT" tune examples/cpu-c --powers $POWERS --num 5 --payload "$CPU" $flags \
+      --samples "$T/$mode.jsonl" --output "$T/$mode.json" >"$T/$mode.txt" 2>&1; then
+    check "$mode: reference output shape, 5 powers in the visualization" \
+      "j['power'] in (128,256,512,1024,1769) and j['stateMachine']['visualization'].startswith('https://lambda-power-tuning.show/#gAAAAQACAATpBg==;') and j['cost'] > 0 and j['duration'] > 0" "$T/$mode.json"
+    lines=$(wc -l < "$T/$mode.jsonl")
+    [ "$lines" = 26 ] && ok "$mode: 25 samples streamed" || nok "$mode: $lines lines of samples"
+    check "$mode: duration falls with memory (128 MB at least 6x slower than 1769 MB; 13.8x ideal)" \
+      "[s for s in j['powertune']['powers'] if s['power']==128][0]['averageDuration'] > 6*[s for s in j['powertune']['powers'] if s['power']==1769][0]['averageDuration']" "$T/$mode.json"
+  else
+    nok "$mode run failed: $(tail -3 "$T/$mode.txt")"
+  fi
+done
+colds=$(grep -c '"coldStart":true' "$T/only-cold-starts.jsonl")
+[ "$colds" = 25 ] && ok "only-cold-starts: every invocation cold" || nok "only-cold-starts: $colds cold"
+colds=$(grep -c '"coldStart":true' "$T/series.jsonl")
+[ "$colds" = 5 ] && ok "series: one cold start per power" || nok "series: $colds cold"
+
+# A power value that fails does not abort the run (the reference's top complaint).
+if "$PT" tune examples/alloc-python --powers 128,512 --num 3 --payload '{"mb": 200}' --timeout 10 \
+    --output "$T/fail.json" >"$T/fail.txt" 2>&1; then
+  check "failing power excluded, the other recommended" "j['power'] == 512" "$T/fail.json"
+  grep -q "128 MB excluded" "$T/fail.txt" && ok "the table says why 128 MB was excluded" || nok "no exclusion line: $(cat "$T/fail.txt")"
+else
+  nok "run with a failing power aborted: $(tail -3 "$T/fail.txt")"
+fi
+out=$("$PT" tune examples/alloc-python --powers 128,512 --num 3 --payload '{"mb": 200}' --timeout 10 --fail-fast 2>&1 >/dev/null); st=$?
+[ "$st" = 1 ] && printf '%s' "$out" | grep -q "Invocation error (running in series)" && ok "--fail-fast stops with the reference's message" || nok "--fail-fast: exit $st $out"
+
+out=$("$PT" tune examples/cpu-c --powers 128,256 --num 5 --payload "$CPU" --dry-run --samples "$T/dry.jsonl" 2>/dev/null)
+[ "$out" = null ] && [ "$(wc -l < "$T/dry.jsonl")" = 3 ] && ok "--dry-run: one invocation per power, output null" || nok "--dry-run: $out"
+
+cat > "$T/input.json" <<JSON
+{"lambdaARN": "examples/cpu-c", "num": 5, "powerValues": [128, 512], "payload": $CPU, "strategy": "speed", "includeOutputResults": true}
+JSON
+if "$PT" tune --input "$T/input.json" --output "$T/input.out.json" >/dev/null 2>&1; then
+  check "--input: the reference's execution input verbatim (speed picks 512, stats present)" \
+    "j['power'] == 512 and len(j['stats']) == 2 and j['stats'][0]['value'] == 128" "$T/input.out.json"
+else nok "--input run failed"; fi
+
+"$PT" tune examples/cpu-c --powers 128 --num 4 --samples "$T/w.jsonl" \
+  --payload '[{"payload":{"iterations":1000},"weight":1},{"payload":{"iterations":2000},"weight":3}]' >/dev/null 2>&1
+w0=$(grep -c '"payloadIndex":0' "$T/w.jsonl"); w1=$(grep -c '"payloadIndex":1' "$T/w.jsonl")
+[ "$w0" = 1 ] && [ "$w1" = 3 ] && ok "weighted payloads: 1 and 3 of num 4" || nok "weighted payloads: $w0 / $w1"
+
+"$PT" analyze "$T/series.jsonl" --output "$T/analyze.json" >/dev/null 2>&1
+if $PY -c "import json,sys; a=json.load(open('$T/analyze.json')); b=json.load(open('$T/series.json')); sys.exit(0 if a['power']==b['power'] and a['stateMachine']['visualization']==b['stateMachine']['visualization'] else 1)"; then
+  ok "analyze recomputes the same answer from the samples"; else nok "analyze differs from tune"; fi
+out=$("$PT" analyze "$T/series.jsonl" --strategy speed --json 2>/dev/null | $PY -c "import json,sys; print(json.load(sys.stdin)['power'])")
+[ "$out" = 1769 ] && ok "analyze --strategy speed picks 1769 MB" || nok "analyze --strategy speed: $out"
+
+# Ctrl-C keeps the samples; --resume finishes the run.
+"$PT" tune examples/cpu-c --powers 128,256 --num 6 --payload "$CPU" --samples "$T/r.jsonl" >/dev/null 2>&1 &
+pid=$!
+sleep 1.5
+kill -INT $pid
+wait $pid; st=$?
+kept=$(($(wc -l < "$T/r.jsonl") - 1))
+[ "$st" = 130 ] && [ "$kept" -ge 1 ] && [ "$kept" -lt 12 ] && ok "Ctrl-C: exit 130, $kept samples kept" || nok "Ctrl-C: exit $st, $kept samples"
+"$PT" tune examples/cpu-c --powers 128,256 --num 6 --payload "$CPU" --resume "$T/r.jsonl" >/dev/null 2>&1
+[ "$(wc -l < "$T/r.jsonl")" = 13 ] && ok "--resume completes the run (12 samples)" || nok "--resume: $(wc -l < "$T/r.jsonl") lines"
+
+[ "$fails" = 0 ]
