@@ -463,6 +463,11 @@ static int engine_build_command(struct pt_engine *e, struct pt_function *fn,
             return pt_error_set(err, PT_EUSAGE,
                                 "runtime %s: no node found (set POWERTUNE_NODE)", c->runtime);
         strv_add(argv, "%s", e->node);
+        /* Lambda's /var/runtime/bootstrap: gc exposed, V8's heap sized from MemorySize. */
+        strv_add(argv, "--expose-gc");
+        strv_add(argv, "--max-http-header-size=81920");
+        strv_add(argv, "--max-semi-space-size=%d", c->memory_mb / 10 / 2);
+        strv_add(argv, "--max-old-space-size=%d", c->memory_mb - c->memory_mb / 10);
         strv_add(argv, "%s", path);
         break;
     default:
@@ -503,6 +508,18 @@ static void engine_build_environment(struct pt_engine *e, struct pt_function *fn
         const char *v = getenv(creds[i]);
         if (v)
             strv_add(env, "%s=%s", creds[i], v);
+    }
+    if (c->family == PT_RUNTIME_NODE) {
+        /* As Lambda's node bootstrap: layers, the runtime's modules, the code; unless set. */
+        bool user_path = false;
+        for (size_t i = 0; i < c->env_count; i++)
+            user_path |= strcmp(c->env[i].key, "NODE_PATH") == 0;
+        int major = 0;
+        if (!user_path && sscanf(c->runtime, "nodejs%d", &major) == 1)
+            strv_add(env,
+                     "NODE_PATH=/opt/nodejs/node%d/node_modules:/opt/nodejs/node_modules:"
+                     "%s/node/node_modules:%s/node:%s",
+                     major, e->runtime_dir, e->runtime_dir, c->code_dir);
     }
     for (size_t i = 0; i < c->env_count; i++)
         strv_add(env, "%s=%s", c->env[i].key, c->env[i].value);

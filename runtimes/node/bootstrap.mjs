@@ -1,0 +1,847 @@
+/**
+ * powertune Node.js runtime client.
+ *
+ * Started by the engine as `<node> <runtime_dir>/node/bootstrap.mjs` with the
+ * function's code directory as cwd. Talks to the engine's Runtime API
+ * (2018-06-01) at AWS_LAMBDA_RUNTIME_API and behaves like AWS Lambda's Node.js
+ * runtime (npm aws-lambda-ric 3.x, which is what /var/runtime runs): same
+ * handler resolution (CommonJS, ES modules, "type": "module"), error types and
+ * messages, error documents ({errorType, errorMessage, trace}), context object,
+ * callback semantics (callbackWaitsForEmptyEventLoop through 'beforeExit'),
+ * console format (`<ISO time>\t<request id>\t<LEVEL>\t<message>`, or JSON with
+ * AWS_LAMBDA_LOG_FORMAT=JSON) and exit codes (129 uncaught exception, 128
+ * unhandled rejection).
+ *
+ * The handler module is loaded, top-level await included, before the first
+ * GET /next: that is INIT, with INIT's CPU. No npm dependency: the Runtime API
+ * is spoken over one kept-alive socket (net), which is unref'd while idle so
+ * that an empty event loop still means "the handler's work is done".
+ *
+ * Streaming handlers (awslambda.streamifyResponse) are accepted but their
+ * stream is buffered and posted as one response: the engine has no streaming.
+ */
+import { createRequire } from "node:module";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import util from "node:util";
+
+const require = createRequire(import.meta.url);
+const USER_AGENT = `powertune-node/${process.versions.node}`;
+
+// ---------------------------------------------------------------------------
+// Errors (aws-lambda-ric Errors.js: names, texts and the document's shape)
+// ---------------------------------------------------------------------------
+
+class ImportModuleError extends Error {}
+class HandlerNotFound extends Error {}
+class MalformedHandlerName extends Error {}
+class UserCodeSyntaxError extends Error {}
+class MalformedStreamingHandler extends Error {}
+class InvalidStreamingOperation extends Error {}
+class UnhandledPromiseRejection extends Error {
+  constructor(reason, promise) {
+    super(reason);
+    this.reason = reason;
+    this.promise = promise;
+  }
+}
+for (const c of [ImportModuleError, HandlerNotFound, MalformedHandlerName, UserCodeSyntaxError,
+  MalformedStreamingHandler, InvalidStreamingOperation, UnhandledPromiseRejection]) {
+  c.prototype.name = `Runtime.${c.name}`;
+}
+
+function _isError(obj) {
+  return obj && obj.name && obj.message && obj.stack && typeof obj.name === "string" &&
+    typeof obj.message === "string" && typeof obj.stack === "string";
+}
+
+function intoError(err) {
+  return err instanceof Error ? err : new Error(err);
+}
+
+/** The error document posted to /error and /init/error. */
+function toRapidResponse(error) {
+  try {
+    if (util.types.isNativeError(error) || _isError(error)) {
+      return {
+        errorType: error.name?.replace(/\x7F/g, "%7F"),
+        errorMessage: error.message?.replace(/\x7F/g, "%7F"),
+        trace: error.stack.replace(/\x7F/g, "%7F").split("\n"),
+      };
+    }
+    return { errorType: typeof error, errorMessage: error.toString(), trace: [] };
+  } catch (_err) {
+    return {
+      errorType: "handled",
+      errorMessage: "callback called with Error argument, but there was a problem while " +
+        "retrieving one or more of its message, name, and stack",
+    };
+  }
+}
+
+function _withEnumerableProperties(error) {
+  if (error instanceof Error) {
+    const ret = Object.assign({ errorType: error.name, errorMessage: error.message, code: error.code },
+      error);
+    if (typeof error.stack == "string") ret.stack = error.stack.split("\n");
+    return ret;
+  }
+  return error;
+}
+
+/** The text logged after "Invoke Error" / "Uncaught Exception" (text log format). */
+function toFormatted(error) {
+  try {
+    return "\t" + JSON.stringify(error, (_k, v) => _withEnumerableProperties(v));
+  } catch (_err) {
+    return "\t" + JSON.stringify(toRapidResponse(error));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Logging (aws-lambda-ric LogPatch.js): console.* -> one line per call on stdout
+// ---------------------------------------------------------------------------
+
+const REQUEST_ID_SYMBOL = Symbol.for("aws.lambda.runtime.requestId");
+const TENANT_ID_SYMBOL = Symbol.for("aws.lambda.runtime.tenantId");
+const structuredConsole = {};
+
+const jsonErrorReplacer = (_, value) => {
+  if (value instanceof Error) {
+    return Object.assign({
+      errorType: value?.constructor?.name ?? "UnknownError",
+      errorMessage: value.message,
+      stackTrace: typeof value.stack === "string" ? value.stack.split("\n") : value.stack,
+    }, value);
+  }
+  return value;
+};
+
+function formatJsonMessage(requestId, timestamp, level, tenantId, ...messageParams) {
+  const result = { timestamp, level: level.name, requestId };
+  if (tenantId !== undefined && tenantId !== null) result.tenantId = tenantId;
+  if (messageParams.length === 1) {
+    result.message = messageParams[0];
+    try {
+      return JSON.stringify(result, jsonErrorReplacer);
+    } catch (_) {
+      result.message = util.format(result.message);
+      return JSON.stringify(result);
+    }
+  }
+  result.message = util.format(...messageParams);
+  for (const param of messageParams) {
+    if (param instanceof Error) {
+      result.errorType = param?.constructor?.name ?? "UnknownError";
+      result.errorMessage = param.message;
+      result.stackTrace = typeof param.stack === "string" ? param.stack.split("\n") : [];
+      break;
+    }
+  }
+  return JSON.stringify(result);
+}
+
+function logTextToStdout(level, message, ...params) {
+  const line = `${new Date().toISOString()}\t${globalThis[REQUEST_ID_SYMBOL]}\t${level.name}\t${
+    util.format(message, ...params)}`;
+  process.stdout.write(line.replace(/\n/g, "\r") + "\n");
+}
+
+function logJsonToStdout(level, message, ...params) {
+  const line = formatJsonMessage(globalThis[REQUEST_ID_SYMBOL], new Date().toISOString(), level,
+    globalThis[TENANT_ID_SYMBOL], message, ...params);
+  process.stdout.write(line.replace(/\n/g, "\r") + "\n");
+}
+
+function patchConsole() {
+  const levels = Object.freeze({
+    TRACE: { name: "TRACE", priority: 1 },
+    DEBUG: { name: "DEBUG", priority: 2 },
+    INFO: { name: "INFO", priority: 3 },
+    WARN: { name: "WARN", priority: 4 },
+    ERROR: { name: "ERROR", priority: 5 },
+    FATAL: { name: "FATAL", priority: 6 },
+  });
+  const json = process.env.AWS_LAMBDA_LOG_FORMAT?.toUpperCase() === "JSON";
+  const log = json ? logJsonToStdout : logTextToStdout;
+  const min = levels[process.env.AWS_LAMBDA_LOG_LEVEL?.toUpperCase()] ?? levels.TRACE;
+  const nop = () => {};
+  const at = (level) => level.priority >= min.priority ? (msg, ...p) => log(level, msg, ...p) : nop;
+  console.trace = at(levels.TRACE);
+  console.debug = at(levels.DEBUG);
+  console.info = at(levels.INFO);
+  console.log = console.info;
+  console.warn = at(levels.WARN);
+  console.error = at(levels.ERROR);
+  console.fatal = (msg, ...p) => log(levels.FATAL, msg, ...p);
+  structuredConsole.logError = json
+    ? (_, err) => console.error(intoError(err))
+    : (msg, err) => console.error(msg, toFormatted(intoError(err)));
+}
+
+/** Resolves once everything written to stdout/stderr has reached the pipe. */
+function flushOutput() {
+  const pending = [];
+  for (const s of [process.stdout, process.stderr]) {
+    if (s.writableLength > 0 && !s.destroyed) {
+      pending.push(new Promise((resolve) => {
+        s.once("drain", resolve);
+        s.once("close", resolve);
+      }));
+    }
+  }
+  return pending.length ? Promise.all(pending) : null;
+}
+
+function fatal(msg) {
+  try {
+    fs.writeSync(2, `powertune runtime: ${msg}\n`);
+  } catch (_) { /* nothing left to tell */ }
+  process.exit(1);
+}
+
+// ---------------------------------------------------------------------------
+// Runtime API client: HTTP/1.1 on one persistent socket
+// ---------------------------------------------------------------------------
+
+const CRLFCRLF = Buffer.from("\r\n\r\n");
+
+class RAPIDClient {
+  constructor(address) {
+    const colon = address.lastIndexOf(":");
+    const port = Number(address.slice(colon + 1));
+    if (colon < 0 || !Number.isInteger(port) || port <= 0) {
+      throw new Error(`AWS_LAMBDA_RUNTIME_API must be host:port, got '${address}'`);
+    }
+    this.host = address.slice(0, colon).replace(/^\[|\]$/g, "") || "127.0.0.1";
+    this.port = port;
+    this.prefix = `Host: ${address}\r\nUser-Agent: ${USER_AGENT}\r\n`;
+    this.sock = null;
+    this.pending = null;
+  }
+
+  _open() {
+    const sock = net.createConnection({ host: this.host, port: this.port, noDelay: true });
+    sock.on("data", (chunk) => this._onData(sock, chunk));
+    sock.on("error", (err) => this._onGone(sock, err));
+    sock.on("close", () => this._onGone(sock, null));
+    this.sock = sock;
+  }
+
+  _onGone(sock, err) {
+    if (this.sock !== sock) return;
+    this.sock = null;
+    sock.destroy();
+    const p = this.pending;
+    if (!p) return;
+    this.pending = null;
+    if (p.close && p.head === null) return p.finish(); // body delimited by the close
+    if (p.reused && !p.received) return p.retry(); // a kept-alive connection went stale
+    p.reject(err || new Error(`${p.what}: connection closed without a response`));
+  }
+
+  _onData(sock, chunk) {
+    const p = this.pending;
+    if (!p || this.sock !== sock) return;
+    p.received = true;
+    if (p.head !== null) {
+      p.head = p.head.length ? Buffer.concat([p.head, chunk]) : chunk;
+      for (;;) {
+        const end = p.head.indexOf(CRLFCRLF);
+        if (end < 0) {
+          if (p.head.length > 65536) return this._fail(p, "Runtime API sent over-long headers");
+          return;
+        }
+        const lines = p.head.toString("latin1", 0, end).split("\r\n");
+        const m = /^HTTP\/(\d\.\d) (\d{3})/.exec(lines[0]);
+        if (!m) return this._fail(p, `Runtime API sent a bad status line: ${lines[0].slice(0, 200)}`);
+        const rest = p.head.subarray(end + 4);
+        const status = Number(m[2]);
+        if (status >= 100 && status < 200) { // interim response: the real one follows
+          p.head = rest;
+          continue;
+        }
+        const headers = {};
+        for (let i = 1; i < lines.length; i++) {
+          const c = lines[i].indexOf(":");
+          if (c > 0) headers[lines[i].slice(0, c).trim().toLowerCase()] = lines[i].slice(c + 1).trim();
+        }
+        p.status = status;
+        p.headers = headers;
+        p.head = null;
+        const conn = (headers.connection || "").toLowerCase();
+        p.closeAfter = conn.includes("close") || (m[1] === "1.0" && !conn.includes("keep-alive"));
+        if (/chunked/i.test(headers["transfer-encoding"] || "")) {
+          p.chunked = true;
+        } else if (headers["content-length"] !== undefined) {
+          p.need = Number(headers["content-length"]);
+          if (!Number.isSafeInteger(p.need) || p.need < 0) {
+            return this._fail(p, "Runtime API sent a bad Content-Length");
+          }
+        } else if (status === 204 || status === 304) {
+          p.need = 0;
+        } else {
+          p.close = true;
+        }
+        chunk = rest;
+        break;
+      }
+    }
+    if (chunk.length) {
+      p.chunks.push(chunk);
+      p.have += chunk.length;
+    }
+    if (p.chunked) {
+      const body = decodeChunked(p.chunks.length === 1 ? p.chunks[0] : Buffer.concat(p.chunks));
+      if (body === false) return this._fail(p, "Runtime API sent a bad chunked body");
+      if (body) {
+        p.chunks = [body];
+        p.finish();
+      }
+    } else if (!p.close && p.have >= p.need) {
+      p.finish();
+    }
+  }
+
+  _fail(p, msg) {
+    this.pending = null;
+    const sock = this.sock;
+    this.sock = null;
+    if (sock) sock.destroy();
+    p.reject(new Error(msg));
+  }
+
+  /** One request; resolves to {status, headers, body: Buffer}. */
+  request(method, urlPath, headers, body) {
+    let head = `${method} ${urlPath} HTTP/1.1\r\n${this.prefix}`;
+    for (const name in headers) head += `${name}: ${String(headers[name]).replace(/[\r\n]/g, " ")}\r\n`;
+    if (body !== undefined) head += `Content-Length: ${body.length}\r\n`;
+    head += "\r\n";
+    const data = body !== undefined && body.length
+      ? Buffer.concat([Buffer.from(head, "latin1"), body]) : Buffer.from(head, "latin1");
+    const what = `${method} ${urlPath}`;
+    return new Promise((resolve, reject) => {
+      const attempt = (mayRetry) => {
+        const reused = this.sock !== null;
+        if (!reused) this._open();
+        const sock = this.sock;
+        const p = {
+          what, reused: reused && mayRetry, received: false, head: Buffer.alloc(0),
+          status: 0, headers: null, chunks: [], have: 0, need: 0, chunked: false, close: false,
+          closeAfter: false, reject,
+          retry: () => attempt(false),
+          finish: () => {
+            if (this.pending === p) this.pending = null;
+            let b = p.chunks.length === 1 ? p.chunks[0] : Buffer.concat(p.chunks);
+            if (!p.chunked && !p.close && b.length > p.need) b = b.subarray(0, p.need);
+            if (p.closeAfter || p.close) {
+              if (this.sock === sock) this.sock = null;
+              sock.destroy();
+            } else {
+              sock.unref(); // idle: keeps no event loop alive
+            }
+            resolve({ status: p.status, headers: p.headers, body: b });
+          },
+        };
+        this.pending = p;
+        sock.ref();
+        sock.write(data);
+      };
+      attempt(true);
+    });
+  }
+
+  async _post(urlPath, body, headers, what) {
+    let resp;
+    try {
+      await flushOutput();
+      resp = await this.request("POST", urlPath, headers, body);
+    } catch (e) {
+      fatal(`posting the result failed: ${e.message}`);
+    }
+    if (resp.status >= 200 && resp.status < 300) return;
+    const text = resp.body.subarray(0, 500).toString("utf8");
+    if (resp.status >= 500) fatal(`${what} answered ${resp.status}: ${text}`);
+    process.stderr.write(`powertune runtime: ${what} answered ${resp.status}: ${text}\n`);
+  }
+
+  async nextInvocation() {
+    let resp;
+    try {
+      await flushOutput();
+      resp = await this.request("GET", "/2018-06-01/runtime/invocation/next", {});
+    } catch (e) {
+      fatal(`GET /next failed: ${e.message}`);
+    }
+    if (resp.status !== 200) {
+      fatal(`GET /next answered ${resp.status}: ${resp.body.subarray(0, 500).toString("utf8")}`);
+    }
+    // Resume from a check-phase callback: the handler then starts from an empty JS stack, as under
+    // the official client (its native /next settles outside any tick), so error traces end alike.
+    await new Promise((resolve) => setImmediate(resolve));
+    return { bodyJson: resp.body.toString("utf8"), headers: resp.headers };
+  }
+
+  /** Serialises now (throws "Unable to stringify response body"), posts, then calls back. */
+  postInvocationResponse(response, id, callback) {
+    const body = Buffer.from(_trySerializeResponse(response), "utf8");
+    this._post(`/2018-06-01/runtime/invocation/${encodeURIComponent(id)}/response`, body,
+      { "Content-Type": "application/json" }, "POST /response").then(callback);
+  }
+
+  postInvocationError(error, id, callback) {
+    const response = toRapidResponse(error);
+    const body = Buffer.from(_trySerializeResponse(response), "utf8");
+    this._post(`/2018-06-01/runtime/invocation/${encodeURIComponent(id)}/error`, body,
+      { "Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": response.errorType },
+      "POST /error").then(callback);
+  }
+
+  postInitError(error, callback) {
+    const response = toRapidResponse(error);
+    const body = Buffer.from(_trySerializeResponse(response), "utf8");
+    this._post("/2018-06-01/runtime/init/error", body,
+      { "Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": response.errorType },
+      "POST /init/error").then(callback);
+  }
+}
+
+/** The body of a complete chunked message, null while incomplete, false when malformed. */
+function decodeChunked(buf) {
+  const parts = [];
+  let pos = 0;
+  for (;;) {
+    const eol = buf.indexOf("\r\n", pos);
+    if (eol < 0) return null;
+    const size = parseInt(buf.toString("latin1", pos, eol).split(";")[0].trim(), 16);
+    if (Number.isNaN(size) || size < 0) return false;
+    if (size === 0) {
+      let t = eol + 2; // trailers up to an empty line
+      for (;;) {
+        const e = buf.indexOf("\r\n", t);
+        if (e < 0) return null;
+        if (e === t) return Buffer.concat(parts);
+        t = e + 2;
+      }
+    }
+    if (buf.length < eol + 2 + size + 2) return null;
+    parts.push(buf.subarray(eol + 2, eol + 2 + size));
+    pos = eol + 2 + size + 2;
+  }
+}
+
+function _trySerializeResponse(body) {
+  try {
+    return JSON.stringify(body === undefined ? null : body);
+  } catch (err) {
+    throw new Error("Unable to stringify response body");
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Handler resolution (aws-lambda-ric UserFunction.js)
+// ---------------------------------------------------------------------------
+
+const FUNCTION_EXPR = /^([^.]*)\.(.*)$/;
+const RELATIVE_PATH_SUBSTRING = "..";
+const HANDLER_STREAMING = Symbol.for("aws.lambda.runtime.handler.streaming");
+const HANDLER_HIGHWATERMARK = Symbol.for("aws.lambda.runtime.handler.streaming.highWaterMark");
+const STREAM_RESPONSE = "response";
+const HTTP_INTEGRATION_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response";
+
+class HttpResponseStream {
+  static from(underlyingStream, prelude) {
+    underlyingStream.setContentType(HTTP_INTEGRATION_CONTENT_TYPE);
+    const metadataPrelude = JSON.stringify(prelude);
+    underlyingStream._onBeforeFirstWrite = (write) => {
+      write(metadataPrelude);
+      write(new Uint8Array(8));
+    };
+    return underlyingStream;
+  }
+}
+
+function _moduleRootAndHandler(fullHandlerString) {
+  const handlerString = path.basename(fullHandlerString);
+  const moduleRoot = fullHandlerString.substring(0, fullHandlerString.indexOf(handlerString));
+  return [moduleRoot, handlerString];
+}
+
+function _splitHandlerString(handler) {
+  const match = handler.match(FUNCTION_EXPR);
+  if (!match || match.length != 3) throw new MalformedHandlerName("Bad handler");
+  return [match[1], match[2]];
+}
+
+function _resolveHandler(object, nestedProperty) {
+  return nestedProperty.split(".").reduce((nested, key) => nested && nested[key], object);
+}
+
+function _tryRequireFile(file, extension) {
+  const p = file + (extension || "");
+  return fs.existsSync(p) ? require(p) : undefined;
+}
+
+async function _tryAwaitImport(file, extension) {
+  const p = file + (extension || "");
+  return fs.existsSync(p) ? await import(p) : undefined;
+}
+
+function _hasFolderPackageJsonTypeModule(folder) {
+  if (folder.endsWith("/node_modules")) return false;
+  const pj = path.join(folder, "/package.json");
+  if (fs.existsSync(pj)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(pj));
+      if (pkg) return pkg.type === "module";
+    } catch (e) {
+      console.warn(`${pj} cannot be read, it will be ignored for ES module detection purposes.`, e);
+      return false;
+    }
+  }
+  if (folder === "/") return false;
+  return _hasFolderPackageJsonTypeModule(path.resolve(folder, ".."));
+}
+
+function _hasPackageJsonTypeModule(file) {
+  const jsPath = file + ".js";
+  return fs.existsSync(jsPath) ? _hasFolderPackageJsonTypeModule(path.resolve(path.dirname(jsPath)))
+    : false;
+}
+
+async function _tryRequire(appRoot, moduleRoot, module) {
+  const lambdaStylePath = path.resolve(appRoot, moduleRoot, module);
+  const extensionless = _tryRequireFile(lambdaStylePath);
+  if (extensionless) return extensionless;
+  const pjHasModule = _hasPackageJsonTypeModule(lambdaStylePath);
+  if (!pjHasModule) {
+    const loaded = _tryRequireFile(lambdaStylePath, ".js");
+    if (loaded) return loaded;
+  }
+  const loaded = (pjHasModule && await _tryAwaitImport(lambdaStylePath, ".js")) ||
+    await _tryAwaitImport(lambdaStylePath, ".mjs") || _tryRequireFile(lambdaStylePath, ".cjs");
+  if (loaded) return loaded;
+  return require(require.resolve(module, { paths: [appRoot, moduleRoot] }));
+}
+
+async function _loadUserApp(appRoot, moduleRoot, module) {
+  const noGlobal = process.env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA;
+  if (noGlobal !== "1" && noGlobal !== "true") {
+    globalThis.awslambda = {
+      streamifyResponse: (handler, options) => {
+        handler[HANDLER_STREAMING] = STREAM_RESPONSE;
+        if (typeof options?.highWaterMark === "number") {
+          handler[HANDLER_HIGHWATERMARK] = parseInt(options.highWaterMark);
+        }
+        return handler;
+      },
+      HttpResponseStream,
+    };
+  }
+  try {
+    return await _tryRequire(appRoot, moduleRoot, module);
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new UserCodeSyntaxError(e);
+    if (e.code !== undefined && e.code === "MODULE_NOT_FOUND") throw new ImportModuleError(e);
+    throw e;
+  }
+}
+
+async function loadHandler(appRoot, fullHandlerString) {
+  if (fullHandlerString.includes(RELATIVE_PATH_SUBSTRING)) {
+    throw new MalformedHandlerName(`'${fullHandlerString}' is not a valid handler name. Use ` +
+      "absolute paths when specifying root directories in handler names.");
+  }
+  const [moduleRoot, moduleAndHandler] = _moduleRootAndHandler(fullHandlerString);
+  const [module, handlerPath] = _splitHandlerString(moduleAndHandler);
+  const userApp = await _loadUserApp(appRoot, moduleRoot, module);
+  const handlerFunc = _resolveHandler(userApp, handlerPath);
+  if (!handlerFunc) throw new HandlerNotFound(`${fullHandlerString} is undefined or not exported`);
+  if (typeof handlerFunc !== "function") {
+    throw new HandlerNotFound(`${fullHandlerString} is not a function`);
+  }
+  return handlerFunc;
+}
+
+function handlerIsStreaming(handler) {
+  const mode = handler[HANDLER_STREAMING];
+  if (mode === undefined || mode === null || mode === false) return false;
+  if (mode === STREAM_RESPONSE) return true;
+  throw new MalformedStreamingHandler("Only response streaming is supported.");
+}
+
+// ---------------------------------------------------------------------------
+// Invocation (aws-lambda-ric Runtime.js, CallbackContext.js, InvokeContext.js)
+// ---------------------------------------------------------------------------
+
+const BEFORE_EXIT = Symbol.for("aws.lambda.beforeExit");
+const NO_OP_LISTENER = () => {};
+const BeforeExitListener = {
+  invoke: () => globalThis[BEFORE_EXIT](),
+  reset: () => { globalThis[BEFORE_EXIT] = NO_OP_LISTENER; },
+  set: (listener) => { globalThis[BEFORE_EXIT] = listener; },
+};
+
+/** [callback, context, markCompleted]: every way to finish an invocation, each effective once. */
+function buildCallbackContext(client, id, scheduleNext) {
+  const postError = (err, cb) => {
+    structuredConsole.logError("Invoke Error", err);
+    client.postInvocationError(err, id, cb);
+  };
+  let isCompleteInvoked = false;
+  const complete = (result, cb) => {
+    if (isCompleteInvoked) {
+      console.error("Invocation has already been reported as done. Cannot call complete more " +
+        "than once per invocation.");
+      return;
+    }
+    isCompleteInvoked = true;
+    client.postInvocationResponse(result, id, cb);
+  };
+  let waitForEmptyEventLoop = true;
+  const callback = function (err, result) {
+    BeforeExitListener.reset();
+    if (err !== undefined && err !== null) {
+      postError(err, scheduleNext);
+    } else if (!waitForEmptyEventLoop) {
+      complete(result, scheduleNext);
+    } else {
+      BeforeExitListener.set(() => {
+        setImmediate(() => complete(result, scheduleNext));
+      });
+    }
+  };
+  const done = (err, result) => {
+    BeforeExitListener.reset();
+    if (err !== undefined && err !== null) postError(err, scheduleNext);
+    else complete(result, scheduleNext);
+  };
+  const succeed = (result) => done(null, result);
+  const fail = (err) => (err === undefined || err === null ? done("handled") : done(err, null));
+  const context = {
+    get callbackWaitsForEmptyEventLoop() {
+      return waitForEmptyEventLoop;
+    },
+    set callbackWaitsForEmptyEventLoop(value) {
+      waitForEmptyEventLoop = value;
+    },
+    succeed,
+    fail,
+    done,
+  };
+  let finished = false;
+  const onlyAllowFirstCall = (toWrap) => function () {
+    if (!finished) {
+      toWrap.apply(null, arguments);
+      finished = true;
+    }
+  };
+  context.succeed = onlyAllowFirstCall(context.succeed);
+  context.fail = onlyAllowFirstCall(context.fail);
+  context.done = onlyAllowFirstCall(context.done);
+  return [onlyAllowFirstCall(callback), context, () => { isCompleteInvoked = true; }];
+}
+
+function _parseJson(jsonString, name) {
+  if (jsonString === undefined) return undefined;
+  try {
+    return JSON.parse(jsonString);
+  } catch (err) {
+    throw new Error(`Cannot parse ${name} as json: ${err.toString()}`);
+  }
+}
+
+/** Adds what Lambda's context carries to the callback context (same keys, same order). */
+function attachEnvironmentData(context, headers, env) {
+  const trace = headers["lambda-runtime-trace-id"];
+  if (trace) process.env._X_AMZN_TRACE_ID = trace;
+  else delete process.env._X_AMZN_TRACE_ID;
+  const deadline = Number(headers["lambda-runtime-deadline-ms"]);
+  context.functionVersion = env.functionVersion;
+  context.functionName = env.functionName;
+  context.memoryLimitInMB = env.memoryLimitInMB;
+  context.logGroupName = env.logGroupName;
+  context.logStreamName = env.logStreamName;
+  context.clientContext = _parseJson(headers["lambda-runtime-client-context"], "ClientContext");
+  context.identity = _parseJson(headers["lambda-runtime-cognito-identity"], "CognitoIdentity");
+  context.invokedFunctionArn = headers["lambda-runtime-invoked-function-arn"];
+  context.awsRequestId = headers["lambda-runtime-aws-request-id"];
+  context.tenantId = headers["lambda-runtime-aws-tenant-id"];
+  context.getRemainingTimeInMillis = function () {
+    return deadline - Date.now();
+  };
+  return context;
+}
+
+function _isPromise(obj) {
+  return obj && obj.then && typeof obj.then === "function";
+}
+
+/** A buffering stand-in for Lambda's response stream (the engine has no streaming). */
+async function makeBufferedResponseStream() {
+  const { Writable } = await import("node:stream");
+  const chunks = [];
+  let contentType = "application/octet-stream";
+  let started = false;
+  const stream = new Writable({
+    write(chunk, encoding, cb) {
+      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, encoding));
+      cb();
+    },
+  });
+  const origWrite = stream.write.bind(stream);
+  stream.write = function (chunk, encoding, cb) {
+    if (typeof chunk !== "string" && !Buffer.isBuffer(chunk) && chunk?.constructor !== Uint8Array) {
+      chunk = JSON.stringify(chunk);
+    }
+    if (!started && typeof this._onBeforeFirstWrite === "function") {
+      this._onBeforeFirstWrite((ch) => origWrite(ch));
+    }
+    started = true;
+    return origWrite(chunk, encoding, cb);
+  };
+  stream.setContentType = (ct) => {
+    if (started) throw new InvalidStreamingOperation("Cannot set content-type, too late.");
+    contentType = ct;
+  };
+  return { stream, body: () => Buffer.concat(chunks), contentType: () => contentType };
+}
+
+class Runtime {
+  constructor(client, handler, streaming, errorCallbacks) {
+    this.client = client;
+    this.handler = handler;
+    this.errorCallbacks = errorCallbacks;
+    this.handleOnce = streaming ? this.handleOnceStreaming : this.handleOnceNonStreaming;
+    this.env = {
+      functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+      functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+      memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+      logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+      logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+    };
+    this.scheduleNext = this.scheduleIteration.bind(this);
+  }
+
+  scheduleIteration() {
+    setImmediate(() => {
+      this.handleOnce().then(() => {}, (err) => {
+        console.log(`Unexpected Top Level Error: ${err.toString()}`);
+        this.errorCallbacks.uncaughtException(err);
+      });
+    });
+  }
+
+  async handleOnceNonStreaming() {
+    const { bodyJson, headers } = await this.client.nextInvocation();
+    const id = headers["lambda-runtime-aws-request-id"];
+    globalThis[REQUEST_ID_SYMBOL] = id;
+    globalThis[TENANT_ID_SYMBOL] = headers["lambda-runtime-aws-tenant-id"];
+    const [callback, context, markCompleted] = buildCallbackContext(this.client, id,
+      this.scheduleNext);
+    try {
+      this._setErrorCallbacks(id);
+      BeforeExitListener.set(() => { // neither a promise nor the callback: null when idle
+        markCompleted();
+        this.client.postInvocationResponse(null, id, this.scheduleNext);
+      });
+      const result = this.handler(JSON.parse(bodyJson),
+        attachEnvironmentData(context, headers, this.env), callback);
+      if (_isPromise(result)) {
+        result.then(context.succeed, context.fail).catch(context.fail);
+      }
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  async handleOnceStreaming() {
+    const { bodyJson, headers } = await this.client.nextInvocation();
+    const id = headers["lambda-runtime-aws-request-id"];
+    globalThis[REQUEST_ID_SYMBOL] = id;
+    globalThis[TENANT_ID_SYMBOL] = headers["lambda-runtime-aws-tenant-id"];
+    let waitForEmptyEventLoop = true;
+    const context = {
+      get callbackWaitsForEmptyEventLoop() {
+        return waitForEmptyEventLoop;
+      },
+      set callbackWaitsForEmptyEventLoop(value) {
+        waitForEmptyEventLoop = value;
+      },
+    };
+    const fail = (err) => {
+      structuredConsole.logError("Invoke Error", err);
+      this.client.postInvocationError(err, id, this.scheduleNext);
+    };
+    const buffered = await makeBufferedResponseStream();
+    try {
+      this._setErrorCallbacks(id);
+      BeforeExitListener.set(() => this.scheduleIteration());
+      const ctx = attachEnvironmentData(context, headers, this.env);
+      const result = this.handler(JSON.parse(bodyJson), buffered.stream, ctx);
+      if (!_isPromise(result)) return fail("Streaming does not support non-async handlers.");
+      if (typeof (await result) !== "undefined") console.warn("Streaming handlers ignore return values.");
+      if (!buffered.stream.writableFinished) return fail("Response stream is not finished.");
+      BeforeExitListener.reset();
+      await flushOutput();
+      const resp = await this.client.request("POST",
+        `/2018-06-01/runtime/invocation/${encodeURIComponent(id)}/response`,
+        { "Content-Type": buffered.contentType() }, buffered.body());
+      if (resp.status < 200 || resp.status >= 300) {
+        process.stderr.write(`powertune runtime: POST /response answered ${resp.status}: ${
+          resp.body.subarray(0, 500).toString("utf8")}\n`);
+      }
+      this.scheduleIteration();
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  _setErrorCallbacks(invokeId) {
+    this.errorCallbacks.uncaughtException = (error) => {
+      this.client.postInvocationError(error, invokeId, () => process.exit(129));
+    };
+    this.errorCallbacks.unhandledRejection = (error) => {
+      this.client.postInvocationError(error, invokeId, () => process.exit(128));
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Main: INIT (load the handler, top-level await included), then the invoke loop
+// ---------------------------------------------------------------------------
+
+async function start() {
+  patchConsole();
+  const address = process.env.AWS_LAMBDA_RUNTIME_API;
+  if (!address) fatal("AWS_LAMBDA_RUNTIME_API is not set");
+  let client;
+  try {
+    client = new RAPIDClient(address);
+  } catch (e) {
+    fatal(e.message);
+  }
+  const errorCallbacks = {
+    uncaughtException: (error) => client.postInitError(error, () => process.exit(129)),
+    unhandledRejection: (error) => client.postInitError(error, () => process.exit(128)),
+  };
+  process.on("uncaughtException", (error) => {
+    structuredConsole.logError("Uncaught Exception", error);
+    errorCallbacks.uncaughtException(error);
+  });
+  process.on("unhandledRejection", (reason, promise) => {
+    const error = new UnhandledPromiseRejection(reason, promise);
+    structuredConsole.logError("Unhandled Promise Rejection", error);
+    errorCallbacks.unhandledRejection(error);
+  });
+  BeforeExitListener.reset();
+  process.on("beforeExit", BeforeExitListener.invoke);
+
+  const appRoot = process.env.LAMBDA_TASK_ROOT || process.cwd();
+  const handlerFunc = await loadHandler(appRoot, process.env._HANDLER ?? "");
+  new Runtime(client, handlerFunc, handlerIsStreaming(handlerFunc), errorCallbacks)
+    .scheduleIteration();
+}
+
+await start();

@@ -1,0 +1,22 @@
+// Returns the context object's fields and the environment the runtime sees.
+exports.handler = async (event, context) => ({
+  awsRequestId: context.awsRequestId,
+  functionName: context.functionName,
+  functionVersion: context.functionVersion,
+  invokedFunctionArn: context.invokedFunctionArn,
+  memoryLimitInMB: context.memoryLimitInMB,
+  logGroupName: context.logGroupName,
+  logStreamName: context.logStreamName,
+  remaining: context.getRemainingTimeInMillis(),
+  identity: context.identity === undefined ? "undefined" : context.identity,
+  clientContext: context.clientContext === undefined ? "undefined" : context.clientContext,
+  callbackWaitsForEmptyEventLoop: context.callbackWaitsForEmptyEventLoop,
+  keys: Object.keys(context),
+  traceId: process.env._X_AMZN_TRACE_ID ?? null,
+  executionEnv: process.env.AWS_EXECUTION_ENV,
+  nodePath: process.env.NODE_PATH,
+  taskRoot: process.env.LAMBDA_TASK_ROOT,
+  cwd: process.cwd(),
+  heapLimitMB: Math.round(require("v8").getHeapStatistics().heap_size_limit / 1048576),
+  gc: typeof global.gc,
+});

@@ -1,0 +1,29 @@
+// The handler both runtimes run in tests/integration/test_node.c (peer comparison).
+// event.fail: throw; event.sleep: seconds to wait; otherwise echo with a per-environment count.
+let count = 0;
+
+export const handler = async (event, context) => {
+  count += 1;
+  console.log("invocation", count, JSON.stringify(event));
+  if (event.fail) throw new TypeError(`handled failure: ${event.fail}`);
+  if (event.sleep) await new Promise((resolve) => setTimeout(resolve, event.sleep * 1000));
+  return {
+    count,
+    event,
+    functionName: context.functionName,
+    memoryLimitInMB: context.memoryLimitInMB,
+    invokedFunctionArn: context.invokedFunctionArn,
+    callbackWaitsForEmptyEventLoop: context.callbackWaitsForEmptyEventLoop,
+    keys: Object.keys(context),
+    identity: context.identity ?? null,
+    trace: process.env._X_AMZN_TRACE_ID ?? null,
+  };
+};
+
+// A callback handler whose timer keeps the event loop busy 150 ms after the callback.
+export const callback = (event, context, cb) => {
+  count += 1;
+  setTimeout(() => console.info("timer done", count), 150);
+  if (event.fail) return cb(new Error(`callback failure: ${event.fail}`));
+  cb(null, { count, via: "callback" });
+};
