@@ -528,6 +528,17 @@ static void engine_build_environment(struct pt_engine *e, struct pt_function *fn
 int pt_engine_function_add(struct pt_engine *e, const struct pt_function_config *cfg,
                            struct pt_function **out, struct pt_error *err)
 {
+    return pt_engine_function_add_version(e, cfg, NULL, out, err);
+}
+
+int pt_engine_function_add_version(struct pt_engine *e, const struct pt_function_config *cfg,
+                                   const char *version, struct pt_function **out,
+                                   struct pt_error *err)
+{
+    if (!version || !*version)
+        version = "$LATEST";
+    if (strlen(version) >= sizeof(((struct pt_function *)0)->version))
+        return pt_error_set(err, PT_EUSAGE, "version \"%s\" is too long", version);
     int rc = pt_function_validate(cfg, err);
     if (rc)
         return rc;
@@ -540,7 +551,7 @@ int pt_engine_function_add(struct pt_engine *e, const struct pt_function_config 
     rc = pt_function_config_copy(&fn->cfg, cfg, err);
     if (rc)
         goto fail;
-    pt_strlcpy(fn->version, "$LATEST", sizeof(fn->version));
+    pt_strlcpy(fn->version, version, sizeof(fn->version));
     snprintf(fn->arn, sizeof(fn->arn), "arn:aws:lambda:%s:%s:function:%s", e->region,
              e->account_id, cfg->name);
     if ((size_t)snprintf(fn->log_dir, sizeof(fn->log_dir), "%s/logs/%s", e->state_dir,
@@ -710,11 +721,17 @@ int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
     if (!rc) {
         char request_id[40];
         pt_uuid4(request_id);
+        char qualified_arn[sizeof(fn->arn) + 140];
+        const char *arn = fn->arn;
+        if (req->qualifier && *req->qualifier && strlen(req->qualifier) <= 128) {
+            snprintf(qualified_arn, sizeof(qualified_arn), "%s:%s", fn->arn, req->qualifier);
+            arn = qualified_arn;
+        }
         struct pt_env_invocation inv = {
             .request_id = request_id,
             .payload = req->payload ? req->payload : "{}",
             .payload_len = req->payload ? req->payload_len : 2,
-            .invoked_arn = fn->arn,
+            .invoked_arn = arn,
             .trace_id = req->trace_id,
             .client_context = req->client_context,
             .cognito_identity = req->cognito_identity,

@@ -59,6 +59,7 @@ struct pt_invoke_request {
     const char *client_context;   /* decoded JSON, or NULL */
     const char *cognito_identity; /* JSON, or NULL */
     const char *trace_id;         /* NULL: none */
+    const char *qualifier;        /* as invoked (alias or version): Invoked-Function-Arn gets it */
     bool new_environment;         /* always cold: a fresh environment, discarded after use */
 };
 
@@ -98,6 +99,15 @@ const char *pt_engine_region(const struct pt_engine *e);
 /* Validates cfg and registers a copy. The function's CPU cap notice (if any) goes to opt->notice. */
 int pt_engine_function_add(struct pt_engine *e, const struct pt_function_config *cfg,
                            struct pt_function **out, struct pt_error *err);
+/*
+ * The same for one published version of a function ("1", "2", ...; NULL or "$LATEST" for
+ * the unpublished one): its environments see AWS_LAMBDA_FUNCTION_VERSION, START lines say
+ * "Version: <v>" and results carry executed_version. Each registration has its own
+ * environments, as each version has on Lambda.
+ */
+int pt_engine_function_add_version(struct pt_engine *e, const struct pt_function_config *cfg,
+                                   const char *version, struct pt_function **out,
+                                   struct pt_error *err);
 /* Destroys the function's environments and forgets it (no invocation may be in flight). */
 void pt_engine_function_remove(struct pt_engine *e, struct pt_function *fn);
 const struct pt_function_config *pt_function_config_of(const struct pt_function *fn);
