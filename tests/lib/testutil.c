@@ -116,6 +116,15 @@ void tu_engine_free(struct pt_engine *e)
     }
 }
 
+int tu_teardown_engines(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < 64; i++)
+        if (engine_handles[i])
+            tu_engine_free(engine_handles[i]);
+    return 0;
+}
+
 struct pt_function *tu_function(struct pt_engine *e, const char *example, int memory_mb,
                                 int timeout_s)
 {

@@ -22,6 +22,8 @@ bool tu_have_cgroups(void);
 /* An engine with its state in a temp dir, runtimes from the repository. */
 struct pt_engine *tu_engine(const struct pt_engine_options *base);
 void tu_engine_free(struct pt_engine *e);
+/* cmocka teardown: frees every engine a failed test left behind (their groups too). */
+int tu_teardown_engines(void **state);
 /* Adds the example with the given memory/timeout (0 = defaults); fails the test on error. */
 struct pt_function *tu_function(struct pt_engine *e, const char *example, int memory_mb,
                                 int timeout_s);
