@@ -20,6 +20,12 @@
 #include "base/clock.h"
 #include "base/fs.h"
 #include "engine/engine.h"
+#include "engine/runtime_api.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -119,7 +125,7 @@ static void bench_warm(struct pt_engine *e, int n, int memory, const char *label
     pt_engine_function_remove(e, fn);
 }
 
-static void bench_cold(struct pt_engine *e, int n)
+static double bench_cold(struct pt_engine *e, int n)
 {
     struct pt_function *fn = bench_function(e, "examples/noop-c", 128, 3, NULL);
     double *wall = calloc((size_t)n, sizeof(double));
@@ -132,14 +138,70 @@ static void bench_cold(struct pt_engine *e, int n)
         init[i] = r.init_duration_ms;
         pt_invoke_result_free(&r);
     }
-    printf("| cold start, C no-op, 128 MB (n=%d): invoke call incl. environment teardown | p50 %.2f ms, "
+    printf("| cold start, C no-op, 128 MB (n=%d): the invoke call | p50 %.2f ms, "
            "p99 %.2f ms | p50 <= 5 ms |\n",
            n, pct(wall, (size_t)n, 50), pct(wall, (size_t)n, 99));
-    printf("| of which Init Duration (spawn to first /next) | p50 %.2f ms, p99 %.2f ms | |\n",
+    printf("| of which Init Duration (exec to first /next) | p50 %.2f ms, p99 %.2f ms | |\n",
            pct(init, (size_t)n, 50), pct(init, (size_t)n, 99));
+    double p50 = pct(wall, (size_t)n, 50);
     free(wall);
     free(init);
     pt_engine_function_remove(e, fn);
+    return p50;
+}
+
+/*
+ * The same bootstrap started bare: fork/exec against a Runtime API server, no cgroup, no
+ * sandbox, no log stream. What is left of a cold start is the function's own start-up
+ * (for noop-c mostly the dynamic loading of libcurl and its 33 libraries).
+ */
+static void bench_cold_bare(int n, double engine_p50_ms)
+{
+    double *total = calloc((size_t)n, sizeof(double));
+    double *init = calloc((size_t)n, sizeof(double));
+    char boot[4200];
+    snprintf(boot, sizeof(boot), "%s/examples/noop-c/bootstrap", root);
+    for (int i = 0; i < n; i++) {
+        struct pt_rapi *r;
+        struct pt_error err = {0};
+        if (pt_rapi_start(&r, NULL, true, &err))
+            exit(1);
+        char api[64];
+        snprintf(api, sizeof(api), "AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d", pt_rapi_port(r));
+        struct pt_rapi_invocation inv = {.request_id = "bare", .payload = "{}", .payload_len = 2,
+                                         .timeout_ms = 3000, .invoked_arn = "arn:aws:lambda:x"};
+        int64_t t0 = pt_mono_ns();
+        pt_rapi_deliver(r, &inv, &err);
+        pid_t pid = fork();
+        if (pid == 0) {
+            char *argv[] = {boot, NULL};
+            char *envp[] = {api, "AWS_LAMBDA_FUNCTION_NAME=noop", NULL};
+            int devnull = open("/dev/null", O_WRONLY);
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+            execve(boot, argv, envp);
+            _exit(127);
+        }
+        struct pt_rapi_status st = {0};
+        while (!st.result_ready) {
+            struct pollfd p = {.fd = pt_rapi_poll_fd(r), .events = POLLIN};
+            poll(&p, 1, 100);
+            pt_rapi_status(r, &st);
+        }
+        total[i] = (double)(pt_mono_ns() - t0) / 1e6;
+        init[i] = (double)(st.first_next_ns - t0) / 1e6;
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        pt_rapi_stop(r);
+    }
+    double p50 = pct(total, (size_t)n, 50);
+    printf("| bare start of the same bootstrap, no engine (n=%d): fork to response | p50 %.2f ms "
+           "(fork to first /next %.2f ms) | |\n",
+           n, p50, pct(init, (size_t)n, 50));
+    printf("| the engine's own part of a cold start (p50 difference) | %.2f ms | |\n",
+           engine_p50_ms - p50);
+    free(total);
+    free(init);
 }
 
 /* Median duration of cpu-c over `reps` warm runs. */
@@ -256,7 +318,8 @@ int main(int argc, char **argv)
     struct pt_engine *nofreeze = bench_engine(state, true, false);
     bench_warm(nofreeze, quick ? 500 : 5000, 1769, ", --no-freeze");
     pt_engine_destroy(nofreeze);
-    bench_cold(e, quick ? 20 : 200);
+    double cold_p50 = bench_cold(e, quick ? 20 : 200);
+    bench_cold_bare(quick ? 20 : 200, cold_p50);
     bench_fidelity(e, quick ? 1 : 3);
     pt_engine_destroy(e);
     bench_boost(state, quick ? 2 : 5);
