@@ -8,6 +8,7 @@
 #include "base/str.h"
 #include "cli/cli.h"
 #include "engine/limits.h"
+#include "engine/template.h"
 
 enum {
     FOPT_RUNTIME = CLI_OPT_FUNCTION_BASE,
@@ -164,6 +165,16 @@ int cli_function_build(const char *path, const struct cli_function_opts *o,
 {
     pt_function_config_init(c);
     int rc = 0;
+    char code_dir[PATH_MAX];
+    /* A SAM/CloudFormation template (or a directory holding one) sets the configuration first;
+     * the flags below override it, and detection fills what the template leaves out. */
+    if (pt_template_is_template(path)) {
+        rc = pt_template_load(path, c, err);
+        if (rc)
+            return rc;
+        pt_strlcpy(code_dir, c->code_dir, sizeof(code_dir));
+        path = code_dir;
+    }
     if (o->runtime) {
         rc = pt_runtime_parse(o->runtime, &c->family, err);
         if (rc)

@@ -1,0 +1,108 @@
+/*
+ * template.h - a function from a SAM or CloudFormation template (libyaml).
+ *
+ * Contract. A FUNCTION spec is a template file (any path; .yaml/.yml by
+ * convention) or a directory holding template.yaml or template.yml,
+ * optionally followed by "#LogicalId". pt_template_load picks the resource
+ * of type AWS::Serverless::Function or AWS::Lambda::Function (the only one,
+ * or the one named; several without a name: PT_EUSAGE listing them) and
+ * fills a configuration the caller initialised with pt_function_config_init:
+ * name (FunctionName, else the logical id), code_dir (CodeUri / Code string,
+ * relative to the template's directory, must be an existing directory),
+ * Runtime, Handler, MemorySize, Timeout, Environment.Variables,
+ * Architectures, EphemeralStorage.Size, ReservedConcurrentExecutions,
+ * Description. Globals.Function applies to AWS::Serverless::Function only
+ * (as in SAM): a function's own property replaces the global one,
+ * Environment.Variables and EphemeralStorage merge key by key (the
+ * function's keys win), Architectures is replaced, not concatenated.
+ * Numbers are taken as written; pt_function_validate checks the ranges.
+ * The caller then runs pt_function_detect(c, c->code_dir) (fills a missing
+ * Runtime/Handler) and pt_function_validate.
+ *
+ * Intrinsics, short (!Ref) or long (Ref:, Fn::Sub:) form: Ref, Fn::Sub,
+ * Fn::Join, Fn::Select, Fn::Split, Fn::If (with Conditions: Fn::Equals,
+ * Fn::Not, Fn::And, Fn::Or, Condition), Fn::FindInMap, Fn::Base64 are
+ * resolved from Parameters' Defaults, Mappings and the pseudo parameters
+ * below; AWS::NoValue removes the property. Anything else (Fn::GetAtt, a Ref
+ * to a resource, a parameter without Default, Fn::ImportValue, ...) is a
+ * PT_EUSAGE error "file:line:column: Property.Path: what and why", never
+ * dropped. Only what the chosen function uses is resolved: the rest of the
+ * template (Events, Outputs, other resources) may hold anything.
+ *
+ * Bounds: the file is at most PT_TEMPLATE_MAX_BYTES; nesting at most
+ * PT_TEMPLATE_MAX_DEPTH; the document with aliases expanded at most
+ * PT_TEMPLATE_MAX_NODES nodes (so an alias bomb or an alias cycle is refused
+ * instead of expanded); one YAML document; duplicate keys and merge keys
+ * (<<) in what is read are refused.
+ *
+ * For autoOptimize: pt_template_memory_site says where the function's
+ * MemorySize is written (or where one would be inserted: its own Properties,
+ * never Globals, which other functions share), and pt_template_set_memory
+ * rewrites or inserts it, leaving every other byte of the file as it was.
+ */
+#ifndef PT_ENGINE_TEMPLATE_H
+#define PT_ENGINE_TEMPLATE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/error.h"
+#include "engine/function.h"
+
+#define PT_TEMPLATE_MAX_BYTES (1024 * 1024) /* CloudFormation's own limit for a template in S3 */
+#define PT_TEMPLATE_MAX_DEPTH 64
+#define PT_TEMPLATE_MAX_NODES 1000000
+#define PT_TEMPLATE_LOGICAL_ID_MAX 255
+
+/* The local values of the pseudo parameters. */
+#define PT_TEMPLATE_REGION "us-east-1"
+#define PT_TEMPLATE_ACCOUNT_ID "123456789012"
+#define PT_TEMPLATE_STACK_NAME "powertune"
+
+/*
+ * True if spec names a template: an existing regular file, a directory
+ * holding template.yaml/.yml, a missing path ending in .yaml/.yml, or any
+ * of these followed by "#LogicalId". Code directories are not templates.
+ */
+bool pt_template_is_template(const char *spec);
+
+/* Fills c from the function spec names (see above). */
+int pt_template_load(const char *spec, struct pt_function_config *c, struct pt_error *err);
+
+enum pt_template_memory_kind {
+    PT_TEMPLATE_MEMORY_VALUE,         /* a literal MemorySize in the function's Properties */
+    PT_TEMPLATE_MEMORY_INTRINSIC,     /* MemorySize is an intrinsic: not rewritable in place */
+    PT_TEMPLATE_MEMORY_INSERT,        /* no MemorySize in Properties: insert one here */
+    PT_TEMPLATE_MEMORY_INSERT_PROPERTIES, /* no Properties at all: insert both here */
+};
+
+struct pt_template_memory_site {
+    char file[PATH_MAX]; /* the template file (as given, or dir + "/template.yaml") */
+    enum pt_template_memory_kind kind;
+    int line, column;    /* 1-based: the value, or the key before which one is inserted */
+    size_t offset;       /* byte offset of the value (quotes included) or of the insertion */
+    size_t length;       /* bytes of the value; 0 for an insertion */
+    int memory_mb;       /* the function's current MemorySize (from Globals or 128 if unset) */
+};
+
+/*
+ * Where MemorySize of the function logical_id (NULL: the only function) of
+ * the template at path (a file or a directory holding one) is, or goes.
+ */
+int pt_template_memory_site(const char *path, const char *logical_id,
+                            struct pt_template_memory_site *site, struct pt_error *err);
+
+/*
+ * Sets the function's MemorySize to mb (128..10240) in the file: the value's
+ * bytes are replaced (its quotes kept) or a "MemorySize: mb" line is inserted
+ * in the function's Properties; nothing else changes. The result is parsed
+ * again and must resolve to mb before anything is written. The original is
+ * first copied to backup_path (NULL: "<file>.bak"); the file is then
+ * replaced atomically (temporary file beside it, fsync, rename), keeping its
+ * mode. An intrinsic MemorySize is refused (PT_EUSAGE), never overwritten.
+ */
+int pt_template_set_memory(const char *path, const char *logical_id, int mb,
+                           const char *backup_path, struct pt_error *err);
+
+#endif

@@ -1,0 +1,122 @@
+#!/bin/sh
+# `powertune invoke` on SAM templates and on the source articles' Python workloads:
+# the sam-app example (Globals, #LogicalId, flags over the template), errors with
+# their template location, numpy's result, the I/O-bound example barely changed by
+# memory, and boto3 clients created per invocation versus once at INIT.
+# Prints "ok N - ..." / "not ok N - ..." lines.
+cd "$(dirname "$0")/../.."
+PT=${PT:-build-asan/powertune}
+[ -x "$PT" ] || PT=build/powertune
+PY=/usr/bin/python3
+STATE=$(mktemp -d)
+WORK=$(mktemp -d)
+export POWERTUNE_STATE_DIR="$STATE"
+trap 'rm -rf "$STATE" "$WORK"' EXIT
+n=0
+fails=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+
+# expect_usage DESCRIPTION "MESSAGE SUBSTRING" ARGS...: exit code 2 and the message on stderr.
+expect_usage() {
+  desc=$1; want=$2; shift 2
+  out=$("$PT" "$@" 2>&1 >/dev/null); st=$?
+  if [ "$st" = 2 ] && printf '%s' "$out" | grep -qF -- "$want"; then ok "$desc"
+  else nok "$desc (exit $st: $out)"; fi
+}
+
+# json_get FIELD.PATH: reads one --json object on stdin, prints the field (Python syntax path).
+json_get() { "$PY" -c "import json,sys; d=json.loads(sys.stdin.readline()); print(d$1)"; }
+
+# --- SAM templates -------------------------------------------------------------------------
+expect_usage "template with two functions needs #LogicalId" \
+  "defines 2 functions (HelloFunction, FibonacciFunction)" invoke examples/sam-app
+expect_usage "unknown #LogicalId lists the functions" \
+  "no resource Nope; its functions are: HelloFunction, FibonacciFunction" invoke examples/sam-app#Nope
+
+out=$("$PT" invoke examples/sam-app#HelloFunction --json 2>/dev/null); st=$?
+got=$(printf '%s\n' "$out" | json_get "['payload']['greeting'], d['payload']['stage'], d['payload']['app'], d['payload']['log_level'], d['memorySizeMB'], d['payload']['function_name']" 2>&1)
+if [ "$st" = 0 ] && [ "$got" = "hello from us-east-1 (powertune) dev sam-app DEBUG 512 HelloFunction" ]; then
+  ok "sam-app#HelloFunction: Globals, !Sub, !If, !Ref and its own MemorySize"
+else nok "sam-app#HelloFunction (exit $st): $got"; fi
+
+out=$("$PT" invoke examples/sam-app/template.yaml#FibonacciFunction --payload '{"n": 100}' --json 2>/dev/null); st=$?
+got=$(printf '%s\n' "$out" | json_get "['payload']['iterations'], d['memorySizeMB']" 2>&1)
+if [ "$st" = 0 ] && [ "$got" = "100 256" ]; then ok "template.yaml#FibonacciFunction: CodeUri ../fibonacci-python, MemorySize from Globals"
+else nok "FibonacciFunction (exit $st): $got"; fi
+
+out=$("$PT" invoke examples/sam-app#HelloFunction --memory 1024 --env STAGE=prod --json 2>/dev/null); st=$?
+got=$(printf '%s\n' "$out" | json_get "['payload']['stage'], d['memorySizeMB']" 2>&1)
+if [ "$st" = 0 ] && [ "$got" = "prod 1024" ]; then ok "flags override the template"
+else nok "flags over template (exit $st): $got"; fi
+
+mkdir -p "$WORK/app/src"
+cp examples/fibonacci-python/lambda_function.py "$WORK/app/src/"
+cat >"$WORK/app/template.yaml" <<'EOF'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src
+      Runtime: python3.12
+      Environment:
+        Variables:
+          TABLE: !GetAtt Table.Arn
+EOF
+expect_usage "unresolvable intrinsic: name, file:line:column, property path" \
+  "template.yaml:10:18: Resources.Fn.Properties.Environment.Variables.TABLE: !GetAtt Table.Arn cannot be resolved locally" \
+  invoke "$WORK/app"
+sed -i 's/          TABLE: !GetAtt Table.Arn/          TABLE: orders/; s/      Runtime: python3.12/      Runtime: python3.12\n      MemorySize: 64/' "$WORK/app/template.yaml"
+expect_usage "template MemorySize out of range: the usual message" \
+  "MemorySize 64 is out of range: allowed 128 to 10240" invoke "$WORK/app/template.yaml"
+printf 'Resources:\n  Fn: {Type: AWS::Serverless::Function\n' >"$WORK/bad.yaml"
+expect_usage "malformed YAML: file and line" "bad.yaml:3:1: YAML syntax error" invoke "$WORK/bad.yaml"
+sed -i 's#      CodeUri: src#      CodeUri: s3://bucket/key.zip#' "$WORK/app/template.yaml"
+expect_usage "S3 CodeUri refused" "CodeUri \"s3://bucket/key.zip\" is an S3 location" invoke "$WORK/app/template.yaml"
+
+# --- numpy ---------------------------------------------------------------------------------
+out=$("$PT" invoke examples/numpy-matmul-python --memory 1769 --timeout 60 --json 2>/dev/null); st=$?
+got=$(printf '%s\n' "$out" | json_get "['payload']['shape'], d['payload']['dtype'], d['functionError']" 2>&1)
+if [ "$st" = 0 ] && [ "$got" = "[1000, 1000] float32 None" ]; then
+  ok "numpy-matmul-python: a 1000x1000 float32 product"
+else nok "numpy-matmul-python (exit $st): $got"; fi
+
+# --- I/O-bound: three 100 ms calls; memory (CPU share) barely matters ----------------------
+io_ms() { # $1 = memory: the warm (second) invocation's duration in ms
+  "$PT" invoke examples/io-bound-python --memory "$1" --count 2 --json 2>/dev/null | tail -1 |
+    json_get "['durationMs'] if d['payload']['ok'] else -1" 2>/dev/null
+}
+d128=$(io_ms 128)
+d1024=$(io_ms 1024)
+if "$PY" -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); sys.exit(0 if 300 <= a and 300 <= b and abs(a - b) <= 0.25 * b else 1)" "$d128" "$d1024" 2>/dev/null; then
+  ok "io-bound-python: ${d128} ms at 128 MB vs ${d1024} ms at 1024 MB"
+else nok "io-bound-python: ${d128} ms at 128 MB vs ${d1024} ms at 1024 MB"; fi
+# The slow server is a thread of the runtime process: no process may remain whose working
+# directory is the example's (other suites may run other functions meanwhile).
+iodir=$(cd examples/io-bound-python && pwd -P)
+left=""
+for p in /proc/[0-9]*; do
+  [ "$(readlink "$p/cwd" 2>/dev/null)" = "$iodir" ] && left="$left ${p#/proc/}"
+done
+if [ -z "$left" ]; then ok "io-bound-python: nothing left running after the engine exits"
+else nok "io-bound-python: processes left:$left"; fi
+
+# --- boto3: six clients per invocation versus one at INIT -----------------------------------
+boto3_warm() { # $1 = example: "<clients created> <best warm duration ms>"
+  "$PT" invoke "examples/$1" --memory 1769 --timeout 60 --count 3 --json 2>/dev/null |
+    "$PY" -c "
+import json, sys
+rows = [json.loads(l) for l in sys.stdin if l.strip()]
+assert len(rows) == 3 and all(r['functionError'] is None for r in rows), rows
+print(rows[0]['payload']['clients_created'], min(r['durationMs'] for r in rows[1:]))" 2>&1
+}
+slow=$(boto3_warm boto3-clients-python)
+fast=$(boto3_warm boto3-clients-fixed-python)
+case "$slow" in "6 "*) ok "boto3-clients-python: six clients per invocation, no network (warm ${slow#6 } ms)" ;;
+  *) nok "boto3-clients-python: $slow" ;; esac
+if "$PY" -c "import sys; sys.exit(0 if float(sys.argv[2]) * 3 < float(sys.argv[1]) else 1)" "${slow#* }" "${fast#* }" 2>/dev/null; then
+  ok "boto3-clients-fixed-python is faster warm (${fast#* } ms vs ${slow#* } ms)"
+else nok "boto3 fixed vs per-invocation: fixed '$fast', per-invocation '$slow'"; fi
+
+[ "$fails" = 0 ]
