@@ -285,14 +285,15 @@ int pt_tune_input_set_powers(struct pt_tune_input *in, const char *text, struct 
         }
         memcpy(item, p, len);
         item[len] = '\0';
-        if (pt_parse_long(item, -1000000000L, 1000000000L, &v) < 0 ||
-            check_power(v, "powers", n, item, err) < 0) {
+        if (pt_parse_long(item, -1000000000L, 1000000000L, &v) < 0) {
             free(list);
-            if (pt_parse_long(item, -1000000000L, 1000000000L, &v) < 0)
-                return pt_error_set(err, PT_EUSAGE,
-                                    "powers[%zu]: \"%s\"; allowed integers from %d to %d (MB), "
-                                    "ALL or ALL10240",
-                                    n, item, PT_TUNE_POWER_MIN, PT_TUNE_POWER_MAX);
+            return pt_error_set(err, PT_EUSAGE,
+                                "powers[%zu]: \"%s\"; allowed integers from %d to %d (MB), "
+                                "ALL or ALL10240",
+                                n, item, PT_TUNE_POWER_MIN, PT_TUNE_POWER_MAX);
+        }
+        if (check_power(v, "powers", n, item, err) < 0) {
+            free(list);
             return PT_EUSAGE;
         }
         if (n == cap) {
@@ -672,6 +673,23 @@ static int f_strategy(struct pt_tune_input *in, const json_t *v, struct pt_error
     return pt_tune_input_set_strategy(in, json_string_value(v), err);
 }
 
+void pt_tune_input_set_balanced_weight(struct pt_tune_input *in, double w)
+{
+    /* Math.min(Math.max(weight, 0.0), 1.0) */
+    if (w < 0 || w > 1)
+        in->warnings |= PT_TUNE_WARN_WEIGHT_CLAMPED;
+    in->balanced_weight = fmin(fmax(w, 0.0), 1.0);
+    in->weight_set = true;
+}
+
+void pt_tune_input_set_discard(struct pt_tune_input *in, double d)
+{
+    if (d < 0 || d > 0.4)
+        in->warnings |= PT_TUNE_WARN_DISCARD_CLAMPED;
+    in->discard_top_bottom = fmin(fmax(d, 0.0), 0.4);
+    in->discard_set = true;
+}
+
 static int f_balanced_weight(struct pt_tune_input *in, const json_t *v, struct pt_error *err)
 {
     if (json_is_null(v))
@@ -680,11 +698,7 @@ static int f_balanced_weight(struct pt_tune_input *in, const json_t *v, struct p
     int rc = read_number(v, "balancedWeight", &w, err);
     if (rc < 0)
         return rc;
-    /* Math.min(Math.max(weight, 0.0), 1.0) */
-    if (w < 0 || w > 1)
-        in->warnings |= PT_TUNE_WARN_WEIGHT_CLAMPED;
-    in->balanced_weight = fmin(fmax(w, 0.0), 1.0);
-    in->weight_set = true;
+    pt_tune_input_set_balanced_weight(in, w);
     return 0;
 }
 
@@ -722,10 +736,7 @@ static int f_discard(struct pt_tune_input *in, const json_t *v, struct pt_error 
     int rc = read_number(v, "discardTopBottom", &d, err);
     if (rc < 0)
         return rc;
-    if (d < 0 || d > 0.4)
-        in->warnings |= PT_TUNE_WARN_DISCARD_CLAMPED;
-    in->discard_top_bottom = fmin(fmax(d, 0.0), 0.4);
-    in->discard_set = true;
+    pt_tune_input_set_discard(in, d);
     return 0;
 }
 
@@ -927,6 +938,17 @@ int pt_tune_input_validate(struct pt_tune_input *in, struct pt_error *err)
                             "num: %s; allowed an integer from 1 to %d (the reference tool requires "
                             "at least 5)",
                             in->num ? "out of range" : "missing", PT_TUNE_NUM_MAX);
+    if (in->sleep_between_runs_ms < 0 || in->sleep_between_runs_ms > PT_TUNE_SLEEP_MAX_MS)
+        return pt_error_set(err, PT_EUSAGE, "sleepBetweenRunsMs: %ld; allowed an integer from 0 to %ld",
+                            in->sleep_between_runs_ms, PT_TUNE_SLEEP_MAX_MS);
+    if (in->concurrency < 0 || in->concurrency > PT_TUNE_CONCURRENCY_MAX)
+        return pt_error_set(err, PT_EUSAGE, "concurrency: %d; allowed an integer from 1 to %d",
+                            in->concurrency, PT_TUNE_CONCURRENCY_MAX);
+    if (!(in->price_per_gb_s >= 0 && in->price_per_gb_s < 1))
+        return pt_error_set(err, PT_EUSAGE, "pricePerGbS: %g; allowed a price per GB-second > 0 "
+                            "and < 1 (e.g. 0.0000166667)", in->price_per_gb_s);
+    if (in->region[0] && !valid_region(in->region))
+        return set_region(in, in->region, err);
     if (in->n_powers == 0) {
         int rc = set_powers_copy(in, default_powers, ARRAY_LEN(default_powers), err);
         if (rc < 0)

@@ -74,6 +74,35 @@ size_t pt_js_number(double x, char out[PT_JS_NUMBER_MAX])
     return (size_t)(o - out);
 }
 
+/* Length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629), 0 if ill-formed. */
+size_t pt_utf8_seq(const unsigned char *s, size_t n)
+{
+    size_t len;
+    unsigned min;
+    unsigned cp;
+    if (s[0] < 0x80)
+        return 1;
+    if ((s[0] & 0xe0) == 0xc0) {
+        len = 2, min = 0x80, cp = s[0] & 0x1f;
+    } else if ((s[0] & 0xf0) == 0xe0) {
+        len = 3, min = 0x800, cp = s[0] & 0x0f;
+    } else if ((s[0] & 0xf8) == 0xf0) {
+        len = 4, min = 0x10000, cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
 int pt_js_quote(const char *s, size_t n, struct pt_buf *out, struct pt_error *err)
 {
     static const char hex[] = "0123456789abcdef";
@@ -86,6 +115,20 @@ int pt_js_quote(const char *s, size_t n, struct pt_buf *out, struct pt_error *er
         unsigned char ch = (unsigned char)s[i];
         char esc[7];
         size_t elen = 0;
+        if (ch >= 0x80) {
+            /* Text from C (error types, names) may be ill-formed: U+FFFD per bad byte, so
+             * the file stays valid JSON (a JavaScript string never holds such bytes). */
+            size_t len = pt_utf8_seq((const unsigned char *)s + i, n - i);
+            if (len == 0) {
+                memcpy(esc, "\xef\xbf\xbd", 3);
+                elen = 3;
+            } else {
+                memcpy(esc, s + i, len);
+                elen = len;
+                i += len - 1;
+            }
+            goto add;
+        }
         switch (ch) {
         case '"': memcpy(esc, "\\\"", 2); elen = 2; break;
         case '\\': memcpy(esc, "\\\\", 2); elen = 2; break;
@@ -101,10 +144,11 @@ int pt_js_quote(const char *s, size_t n, struct pt_buf *out, struct pt_error *er
                 esc[5] = hex[ch & 15];
                 elen = 6;
             } else {
-                esc[0] = (char)ch; /* UTF-8 passes through, as in JSON.stringify */
+                esc[0] = (char)ch;
                 elen = 1;
             }
         }
+    add:
         if (used + elen > sizeof(chunk)) {
             if ((rc = pt_buf_append(out, chunk, used, err)) < 0)
                 return rc;

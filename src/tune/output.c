@@ -14,11 +14,50 @@ int pt_tune_json_text(const json_t *v, int indent, struct pt_buf *out, struct pt
     return pt_js_stringify(v, indent, out, err);
 }
 
+/* A JSON string from C text; ill-formed UTF-8 (an errorType from a misbehaving function)
+ * becomes '?' per bad byte rather than failing the whole document. */
+static json_t *str(const char *s)
+{
+    json_t *v = json_string(s);
+    if (v)
+        return v;
+    size_t n = strlen(s);
+    char *copy = malloc(n + 1);
+    if (!copy)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        size_t len = pt_utf8_seq((const unsigned char *)s + i, n - i);
+        if (len == 0) {
+            copy[i++] = '?';
+        } else {
+            memcpy(copy + i, s + i, len);
+            i += len;
+        }
+    }
+    copy[n] = '\0';
+    v = json_string(copy);
+    free(copy);
+    return v;
+}
+
 /* json_object_set_new that remembers a failure (allocation) instead of checking each call. */
 static void put(json_t *o, const char *key, json_t *v, bool *ok)
 {
     if (!v || json_object_set_new(o, key, v) < 0)
         *ok = false;
+}
+
+/* put with a key from C text (error types), sanitised like str(). */
+static void put_key(json_t *o, const char *key, json_t *v, bool *ok)
+{
+    json_t *k = str(key);
+    if (!k) {
+        json_decref(v);
+        *ok = false;
+        return;
+    }
+    put(o, json_string_value(k), v, ok);
+    json_decref(k);
 }
 
 static json_t *power_json(const struct pt_tune_power_stats *st, bool *ok)
@@ -73,11 +112,11 @@ static json_t *power_json(const struct pt_tune_power_stats *st, bool *ok)
             put(e, "count", json_integer((json_int_t)st->errors[i].count), ok);
             put(e, "allowed", json_boolean(st->errors[i].allowed), ok);
         }
-        put(errors, st->errors[i].type, e, ok);
+        put_key(errors, st->errors[i].type, e, ok);
     }
     put(o, "errors", errors, ok);
     put(o, "excluded", json_boolean(st->excluded), ok);
-    put(o, "excludedReason", st->excluded ? json_string(st->excluded_reason) : json_null(), ok);
+    put(o, "excludedReason", st->excluded ? str(st->excluded_reason) : json_null(), ok);
     return o;
 }
 
@@ -90,9 +129,9 @@ static json_t *powertune_json(const struct pt_tune_input *in, const struct pt_tu
         return NULL;
     }
     put(o, "version", json_integer(PT_OUTPUT_VERSION), ok);
-    put(o, "function", json_string(in->function), ok);
-    put(o, "region", json_string(a->price.region), ok);
-    put(o, "architecture", json_string(a->price.architecture), ok);
+    put(o, "function", str(in->function), ok);
+    put(o, "region", str(a->price.region), ok);
+    put(o, "architecture", str(a->price.architecture), ok);
     json_t *pr = json_object();
     if (pr) {
         put(pr, "mode", json_string(pt_pricing_mode_name(a->price.mode)), ok);
@@ -130,7 +169,7 @@ static json_t *powertune_json(const struct pt_tune_input *in, const struct pt_tu
     put(o, "warnings", w, ok);
     json_t *nt = json_array();
     for (size_t i = 0; nt && i < n_notes; i++)
-        if (json_array_append_new(nt, json_string(notes[i])) < 0)
+        if (json_array_append_new(nt, str(notes[i])) < 0)
             *ok = false;
     put(o, "notes", nt, ok);
     return o;
@@ -156,7 +195,7 @@ json_t *pt_tune_output_json(const struct pt_tune_input *in, const struct pt_tune
     if (sm) {
         put(sm, "executionCost", json_real(a->execution_cost), &ok);
         put(sm, "lambdaCost", json_real(a->lambda_cost), &ok);
-        put(sm, "visualization", json_string(a->visualization ? a->visualization : ""), &ok);
+        put(sm, "visualization", str(a->visualization ? a->visualization : ""), &ok);
     }
     put(o, "stateMachine", sm, &ok);
     if (in->include_output_results) {

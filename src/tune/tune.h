@@ -159,6 +159,9 @@ int pt_tune_input_set_allowed_exceptions(struct pt_tune_input *in, const char *l
 int pt_tune_input_set_pricing(struct pt_tune_input *in, const char *mode, struct pt_error *err);
 int pt_tune_input_set_architecture(struct pt_tune_input *in, const char *arch,
                                    struct pt_error *err);
+/* Clamped as the reference does (weight to [0, 1], discardTopBottom to [0, 0.4]), warned. */
+void pt_tune_input_set_balanced_weight(struct pt_tune_input *in, double w);
+void pt_tune_input_set_discard(struct pt_tune_input *in, double d);
 /* Sets function (and is_arn, function_name, qualifier, account, region from an ARN). */
 int pt_tune_input_set_function(struct pt_tune_input *in, const char *function,
                                struct pt_error *err);
@@ -166,7 +169,9 @@ int pt_tune_input_set_function(struct pt_tune_input *in, const char *function,
 int pt_tune_input_set_payload_s3(struct pt_tune_input *in, const char *path, struct pt_error *err);
 
 /*
- * Cross-field checks and clamping after all setters: function and num given, weighted
+ * Cross-field checks and clamping after all setters (fields without a setter - num,
+ * sleep_between_runs_ms, concurrency, price_per_gb_s, booleans - may be assigned directly
+ * and are range-checked here): function and num given, weighted
  * payloads allocatable for num, discardTopBottom forced to 0 with onlyColdStarts, region
  * consistent with the ARN; sets the warnings. Idempotent.
  */

@@ -301,6 +301,26 @@ static void test_cli_setters(void **state)
     in.num = 10;
     assert_int_equal(pt_tune_input_validate(&in, &err), 0);
     assert_string_equal(in.region, ""); /* local function: the CLI supplies the region */
+
+    /* Flags set without a setter are range-checked by validate. */
+    pt_tune_input_set_balanced_weight(&in, 1.5);
+    assert_true(in.balanced_weight == 1 && (in.warnings & PT_TUNE_WARN_WEIGHT_CLAMPED));
+    pt_tune_input_set_discard(&in, 0.5);
+    assert_true(in.discard_top_bottom == 0.4 && (in.warnings & PT_TUNE_WARN_DISCARD_CLAMPED));
+    in.sleep_between_runs_ms = -5;
+    assert_int_equal(pt_tune_input_validate(&in, &err), PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "sleepBetweenRunsMs: -5"));
+    in.sleep_between_runs_ms = 0;
+    in.concurrency = 5000;
+    assert_int_equal(pt_tune_input_validate(&in, &err), PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "concurrency: 5000"));
+    in.concurrency = 2;
+    snprintf(in.region, sizeof(in.region), "US East");
+    assert_int_equal(pt_tune_input_validate(&in, &err), PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "region: \"US East\""));
+    snprintf(in.region, sizeof(in.region), "us-east-1");
+    assert_int_equal(pt_tune_input_validate(&in, &err), 0);
+    assert_true(in.warnings & PT_TUNE_WARN_WEIGHT_CLAMPED); /* kept across validations */
     pt_tune_input_free(&in);
 }
 

@@ -210,12 +210,37 @@ static void test_cny_and_allowed(void **state)
     pt_tune_input_free(&in);
 }
 
+/* An ill-formed errorType does not cost the user the whole output. */
+static void test_bad_utf8_error_type(void **state)
+{
+    (void)state;
+    struct pt_tune_sample s[N_DATA];
+    make_samples(s);
+    snprintf(s[2].error, sizeof(s[2].error), "Bad\xff");
+    struct pt_tune_input in;
+    make_input(&in, "");
+    struct pt_price_model m;
+    struct pt_error err;
+    assert_int_equal(pt_price_model_init(&m, in.pricing, in.region, in.architecture, 0, &err), 0);
+    struct pt_tune_analysis a;
+    assert_int_equal(pt_tune_analyze(&in, &m, in.powers, in.n_powers, s, N_DATA, NULL, &a, &err), 0);
+    json_t *o = pt_tune_output_json(&in, &a, NULL, 0);
+    assert_non_null(o);
+    json_t *p512 = json_array_get(json_object_get(json_object_get(o, "powertune"), "powers"), 0);
+    assert_non_null(json_object_get(json_object_get(p512, "errors"), "Bad?"));
+    assert_non_null(strstr(json_string_value(json_object_get(p512, "excludedReason")), "Bad? x1"));
+    json_decref(o);
+    pt_tune_analysis_free(&a);
+    pt_tune_input_free(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reference_output_golden),
         cmocka_unit_test(test_excluded_and_dry_run),
         cmocka_unit_test(test_cny_and_allowed),
+        cmocka_unit_test(test_bad_utf8_error_type),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

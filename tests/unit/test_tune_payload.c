@@ -80,6 +80,23 @@ static void test_js_stringify(void **state)
     free(s);
 }
 
+/* Ill-formed UTF-8 from C text becomes U+FFFD; well-formed passes through. */
+static void test_quote_utf8(void **state)
+{
+    (void)state;
+    struct pt_buf b;
+    pt_buf_init(&b, 0);
+    const char in[] = "a\xff\xc3\xa9\xed\xa0\x80\xe2\x82";
+    assert_int_equal(pt_js_quote(in, sizeof(in) - 1, &b, NULL), 0);
+    assert_string_equal(b.data, "\"a\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                                "\xef\xbf\xbd\xef\xbf\xbd\"");
+    json_error_t jerr;
+    json_t *v = json_loads(b.data, JSON_DECODE_ANY, &jerr);
+    assert_non_null(v);
+    json_decref(v);
+    pt_buf_free(&b);
+}
+
 static char *convert(const char *json)
 {
     json_error_t jerr;
@@ -259,6 +276,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_js_numbers),
         cmocka_unit_test(test_js_stringify),
+        cmocka_unit_test(test_quote_utf8),
         cmocka_unit_test(test_convert_payload),
         cmocka_unit_test(test_convert_plain_string),
         cmocka_unit_test(test_truthy_and_weighted),
