@@ -33,6 +33,7 @@ struct rapi_request {
     bool too_large;
     bool suspended;
     bool superseded; /* a newer /next replaced this parked one: close it */
+    unsigned int refuse; /* HTTP status to refuse with, once the request is read */
 };
 
 struct pt_rapi {
@@ -276,22 +277,18 @@ static enum MHD_Result rapi_access(void *cls, struct MHD_Connection *conn, const
     struct pt_rapi *r = cls;
     struct rapi_request *req = *con_cls;
     if (!req) {
+        /*
+         * Nothing is answered on this first call: libmicrohttpd closes the connection
+         * after a response queued before the request was fully read, and the runtime
+         * would then reconnect for every request. The next call answers.
+         */
         req = calloc(1, sizeof(*req));
         if (!req)
             return MHD_NO;
         *con_cls = req;
-        unsigned int refuse = rapi_classify(url, method, req);
-        if (refuse) {
-            req->kind = REQ_REJECTED;
-            return rapi_send_error(conn, refuse,
-                                   refuse == MHD_HTTP_NOT_FOUND ? "NotFound" : "MethodNotAllowed",
-                                   refuse == MHD_HTTP_NOT_FOUND ? "No such path in the Runtime API"
-                                                                : "Method not allowed on this path");
-        }
+        req->refuse = rapi_classify(url, method, req);
         size_t limit = req->kind == REQ_RESPONSE ? PT_INVOKE_RESPONSE_MAX : RAPI_ERROR_BODY_MAX;
         pt_buf_init(&req->body, limit);
-        if (req->kind == REQ_NEXT)
-            return rapi_next(r, conn, req);
         /*
          * An oversize body is read and discarded, not refused up front: closing the
          * connection mid-upload resets it under the runtime, and some runtime clients
@@ -299,6 +296,19 @@ static enum MHD_Result rapi_access(void *cls, struct MHD_Connection *conn, const
          * function's timeout bounds how long a huge upload can take.
          */
         return MHD_YES;
+    }
+    if (req->refuse) {
+        if (*upload_data_size) {
+            *upload_data_size = 0; /* a refused request's body is drained, unread */
+            return MHD_YES;
+        }
+        unsigned int refuse = req->refuse;
+        req->refuse = 0;
+        req->kind = REQ_REJECTED;
+        return rapi_send_error(conn, refuse,
+                               refuse == MHD_HTTP_NOT_FOUND ? "NotFound" : "MethodNotAllowed",
+                               refuse == MHD_HTTP_NOT_FOUND ? "No such path in the Runtime API"
+                                                            : "Method not allowed on this path");
     }
     if (req->kind == REQ_NEXT)
         return rapi_next(r, conn, req); /* resumed after a delivery or a stop */

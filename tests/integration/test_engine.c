@@ -219,6 +219,7 @@ static void test_sandbox(void **state)
     tu_engine_free(e);
 }
 
+/* The fastest of three warm runs: other load on the host can only slow a run down. */
 static double cpu_duration(struct pt_engine *e, int memory, long iterations, int threads)
 {
     struct pt_function *fn = tu_function(e, "cpu-c", memory, 60);
@@ -226,12 +227,16 @@ static double cpu_duration(struct pt_engine *e, int memory, long iterations, int
     snprintf(payload, sizeof(payload), "{\"iterations\": %ld, \"threads\": %d}", iterations,
              threads);
     struct pt_invoke_result r;
-    tu_invoke(e, fn, payload, &r);
-    assert_false(r.function_error);
-    double d = r.duration_ms;
-    pt_invoke_result_free(&r);
+    double best = 0;
+    for (int i = 0; i < 4; i++) {
+        tu_invoke(e, fn, payload, &r);
+        assert_false(r.function_error);
+        if (i > 0 && (best == 0 || r.duration_ms < best)) /* run 0 is the cold start */
+            best = r.duration_ms;
+        pt_invoke_result_free(&r);
+    }
     pt_engine_function_remove(e, fn);
-    return d;
+    return best;
 }
 
 static void test_cpu_scales_with_memory(void **state)
@@ -246,7 +251,7 @@ static void test_cpu_scales_with_memory(void **state)
     pt_invoke_result_free(&r);
     pt_engine_function_remove(e, fn);
     assert_true(ms_per_iter > 0);
-    long iterations = (long)(200.0 / ms_per_iter); /* about 200 ms of CPU */
+    long iterations = (long)(100.0 / ms_per_iter); /* about 100 ms of CPU */
     double d256 = cpu_duration(e, 256, iterations, 1);
     double d1024 = cpu_duration(e, 1024, iterations, 1);
     double ratio = d256 / d1024;
