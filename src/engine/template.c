@@ -1993,6 +1993,8 @@ int pt_template_set_memory(const char *path, const char *logical_id, int mb,
         rc = tpl_site_find(&check, fid, res, &after);
     if (rc) {
         pt_error_wrap(err, "%s: internal error: the rewritten template does not load", t.file);
+        if (err)
+            err->code = PT_ESTATE;
         rc = PT_ESTATE;
         goto out;
     }
