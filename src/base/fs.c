@@ -61,20 +61,36 @@ int pt_file_write_str(const char *path, const char *s, struct pt_error *err)
     return rc;
 }
 
-int pt_file_read(const char *path, size_t limit, struct pt_buf *out, struct pt_error *err)
+static int fs_open_read(const char *path, int *fd, struct pt_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
         return pt_error_errno(err, errno == ENOENT ? PT_ENOTFOUND : PT_ESYS, errno,
                               "cannot open %s", path);
-    int rc = 0;
+    return 0;
+}
+
+/* read(2) that retries EINTR; 0 at end of file, -1 (errno set) on error. */
+static ssize_t fs_read(int fd, void *buf, size_t n)
+{
+    ssize_t r;
+    do {
+        r = read(fd, buf, n);
+    } while (r < 0 && errno == EINTR);
+    return r;
+}
+
+int pt_file_read(const char *path, size_t limit, struct pt_buf *out, struct pt_error *err)
+{
+    int fd;
+    int rc = fs_open_read(path, &fd, err);
+    if (rc)
+        return rc;
     size_t total = 0;
     char chunk[8192];
     for (;;) {
-        ssize_t r = read(fd, chunk, sizeof(chunk));
+        ssize_t r = fs_read(fd, chunk, sizeof(chunk));
         if (r < 0) {
-            if (errno == EINTR)
-                continue;
             rc = pt_error_errno(err, PT_EIO, errno, "cannot read %s", path);
             break;
         }
@@ -96,17 +112,14 @@ int pt_file_read(const char *path, size_t limit, struct pt_buf *out, struct pt_e
 
 int pt_file_read_small(const char *path, char *out, size_t size, struct pt_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return pt_error_errno(err, errno == ENOENT ? PT_ENOTFOUND : PT_ESYS, errno,
-                              "cannot open %s", path);
+    int fd;
+    int rc = fs_open_read(path, &fd, err);
+    if (rc)
+        return rc;
     size_t got = 0;
-    int rc = 0;
     while (got + 1 < size) {
-        ssize_t r = read(fd, out + got, size - 1 - got);
+        ssize_t r = fs_read(fd, out + got, size - 1 - got);
         if (r < 0) {
-            if (errno == EINTR)
-                continue;
             rc = pt_error_errno(err, PT_EIO, errno, "cannot read %s", path);
             break;
         }

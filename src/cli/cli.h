@@ -80,6 +80,9 @@ extern const struct option cli_engine_options[];
 /* Returns 1 if opt was a function flag (stored in o), 0 if not, negative on a bad value. */
 int cli_function_flag(int opt, const char *arg, struct cli_function_opts *o, struct pt_error *err);
 int cli_engine_flag(int opt, const char *arg, struct cli_engine_opts *o, struct pt_error *err);
+/* Either of the above: 1 taken, 0 not a shared flag, negative on a bad value. */
+int cli_shared_flag(int opt, const char *arg, struct cli_function_opts *fo,
+                    struct cli_engine_opts *eo, struct pt_error *err);
 /* Builds and validates a configuration for the code directory `path`. */
 int cli_function_build(const char *path, const struct cli_function_opts *o,
                        struct pt_function_config *c, struct pt_error *err);
@@ -96,6 +99,7 @@ int cli_engine_start(struct cli_ctx *ctx, struct cli_engine_opts *eo, struct pt_
 void cli_engine_stop(struct cli_ctx *ctx, struct pt_engine *e);
 
 int cmd_invoke(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err);
+int cmd_logs(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err);
 int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err);
 int cmd_analyze(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err);
 

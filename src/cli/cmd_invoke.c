@@ -172,9 +172,7 @@ int cmd_invoke(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int took = cli_function_flag(c, optarg, &fo, err);
-        if (!took)
-            took = cli_engine_flag(c, optarg, &eo, err);
+        int took = cli_shared_flag(c, optarg, &fo, &eo, err);
         if (took < 0) {
             rc = took;
             goto out;

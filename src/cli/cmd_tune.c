@@ -19,6 +19,7 @@
 #include "base/str.h"
 #include "cli/cli.h"
 #include "cli/tune_output.h"
+#include "cli/tune_report.h"
 #include "tune/runner.h"
 #include "tune/target_local.h"
 #include "tune/tune.h"
@@ -46,12 +47,15 @@ enum {
     OPT_ALLOWED,
     OPT_CONCURRENCY,
     OPT_FAIL_FAST,
+    OPT_ADAPTIVE,
     OPT_PRICING,
     OPT_PRICE_GB_S,
     OPT_SAMPLES,
     OPT_RESUME,
     OPT_OUTPUT,
     OPT_JSON,
+    OPT_REPORT,
+    OPT_COMPARE,
     OPT_HELP,
 };
 
@@ -76,12 +80,15 @@ static const struct option tune_options[] = {
     {"allowed-exceptions", required_argument, NULL, OPT_ALLOWED},
     {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
     {"fail-fast", no_argument, NULL, OPT_FAIL_FAST},
+    {"adaptive", no_argument, NULL, OPT_ADAPTIVE},
     {"pricing", required_argument, NULL, OPT_PRICING},
     {"price-per-gb-s", required_argument, NULL, OPT_PRICE_GB_S},
     {"samples", required_argument, NULL, OPT_SAMPLES},
     {"resume", required_argument, NULL, OPT_RESUME},
     {"output", required_argument, NULL, OPT_OUTPUT},
     {"json", no_argument, NULL, OPT_JSON},
+    {"report", required_argument, NULL, OPT_REPORT},
+    {"compare", required_argument, NULL, OPT_COMPARE},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -114,6 +121,11 @@ static void tune_usage(FILE *f)
             "  --allowed-exceptions A,B  error types kept in the statistics\n"
             "  --fail-fast           stop at the first failed invocation (the reference's way)\n"
             "  --dry-run             one invocation per size, no analysis (output null)\n"
+            "  --adaptive            stop sampling a size once it cannot win: 5 invocations per\n"
+            "                        size, then rounds of 3; a size stops when Yuen's trimmed-mean\n"
+            "                        t-test (Welch df) puts its score under --strategy above the\n"
+            "                        leader's at 95 %% family-wise confidence (Bonferroni over\n"
+            "                        rounds and sizes); ends when one is left or all reached N\n"
             "  --auto-optimize, --auto-optimize-alias A  report the size to set\n"
             "  --pricing MODE        exact (default: AWS's GB-s price + request charge) or\n"
             "                        power-tuning (the reference's constants, bit for bit)\n"
@@ -121,7 +133,10 @@ static void tune_usage(FILE *f)
             "  --include-output-results  add per-size stats to the JSON\n"
             "  --samples FILE.jsonl  stream every invocation to FILE\n"
             "  --resume FILE.jsonl   continue an interrupted run from its samples\n"
-            "  --output FILE.json    write the result JSON; --json prints it instead of the table\n\n"
+            "  --output FILE.json    write the result JSON; --json prints it instead of the table\n"
+            "  --report FILE.html    write a self-contained HTML report (charts, table, settings)\n"
+            "  --compare OTHER.json  compare with a previous --output: print the two-run\n"
+            "                        visualization URL, draw both runs in --report\n\n"
             "%s\n%s",
             CLI_FUNCTION_OPTIONS_HELP, CLI_ENGINE_OPTIONS_HELP);
 }
@@ -131,7 +146,7 @@ struct tune_flags {
     const char *powers, *num, *payload, *payload_file, *strategy, *weight, *alias, *discard,
         *sleep, *pre, *post, *allowed, *arch, *concurrency, *pricing, *price_gb_s, *samples,
         *resume, *output;
-    bool parallel, auto_optimize, dry_run, only_cold, include_results, fail_fast, json;
+    bool parallel, auto_optimize, dry_run, only_cold, include_results, fail_fast, json, adaptive;
 };
 
 static int tune_read_input_file(const char *path, struct pt_tune_input *in, struct pt_error *err)
@@ -241,6 +256,7 @@ static int tune_apply_flags(const struct tune_flags *f, struct pt_tune_input *in
     in->only_cold_starts |= f->only_cold;
     in->include_output_results |= f->include_results;
     in->fail_fast |= f->fail_fast;
+    in->adaptive |= f->adaptive;
     return pt_tune_input_validate(in, err);
 }
 
@@ -301,7 +317,9 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     struct pt_runner_report report = {0};
     struct pt_tune_analysis analysis;
     bool analysed = false;
+    json_t *adaptive_json = NULL;
     struct cli_tune_notes notes = {0};
+    struct cli_tune_report rep = {0};
     int rc = 0;
     struct option *opts = cli_options_merge(tune_options);
     if (!opts)
@@ -309,9 +327,7 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int took = cli_function_flag(c, optarg, &fo, err);
-        if (!took)
-            took = cli_engine_flag(c, optarg, &eo, err);
+        int took = cli_shared_flag(c, optarg, &fo, &eo, err);
         if (took < 0) {
             rc = took;
             goto out;
@@ -339,12 +355,15 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         case OPT_ALLOWED: f.allowed = optarg; break;
         case OPT_CONCURRENCY: f.concurrency = optarg; break;
         case OPT_FAIL_FAST: f.fail_fast = true; break;
+        case OPT_ADAPTIVE: f.adaptive = true; break;
         case OPT_PRICING: f.pricing = optarg; break;
         case OPT_PRICE_GB_S: f.price_gb_s = optarg; break;
         case OPT_SAMPLES: f.samples = optarg; break;
         case OPT_RESUME: f.resume = optarg; break;
         case OPT_OUTPUT: f.output = optarg; break;
         case OPT_JSON: f.json = true; break;
+        case OPT_REPORT: rep.report_path = optarg; break;
+        case OPT_COMPARE: rep.compare_path = optarg; break;
         case OPT_HELP: tune_usage(stdout); goto out;
         default:
             rc = pt_error_set(err, PT_EUSAGE, "unknown option (see powertune tune --help)");
@@ -384,6 +403,8 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     struct pt_price_model price;
     if ((rc = pt_price_model_init(&price, in.pricing, in.region, in.architecture,
                                   in.price_per_gb_s, err)))
+        goto out;
+    if ((rc = cli_tune_report_prepare(&rep, &in, &price, err)))
         goto out;
     if ((rc = cli_function_build(in.function, &fo, &cfg, err)))
         goto out;
@@ -440,6 +461,7 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         .resume = f.resume ? &resume : NULL,
         .progress = tune_progress_bar,
         .progress_arg = &tp,
+        .price = &price,
     };
     int run_rc = pt_runner_run(&in, in.payload, &t, &ro, &report, err);
     if (tp.tty && run_rc)
@@ -460,6 +482,17 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         printf("null\n");
         goto out;
     }
+    if (report.adaptive.enabled) {
+        long used = pt_adaptive_invocations(&report.adaptive);
+        long fixed = report.adaptive.num * (long)in.n_powers;
+        cli_tune_note(&notes, "adaptive: %ld of %ld invocations (%ld saved); %s, %.0f %% "
+                      "confidence", used, fixed, fixed > used ? fixed - used : 0,
+                      PT_ADAPTIVE_TEST_NAME, report.adaptive.confidence * 100);
+        if (!(adaptive_json = pt_adaptive_json(&report.adaptive))) {
+            rc = pt_error_set(err, PT_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
 
     /* Analyse and report. */
     if ((rc = pt_tune_analyze(&in, &price, in.powers, in.n_powers, report.samples,
@@ -473,9 +506,14 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
                       cfg.name, analysis.powers[analysis.winner].power,
                       in.auto_optimize_alias[0] ? " and point alias " : "",
                       in.auto_optimize_alias);
-    struct cli_tune_outputs o = {.output_path = f.output, .json_stdout = f.json};
+    struct cli_tune_outputs o = {.output_path = f.output, .json_stdout = f.json,
+                                 .adaptive = adaptive_json};
     rc = cli_tune_emit(&in, &analysis, &notes, &o, err);
+    if (!rc)
+        rc = cli_tune_report_emit(&rep, "powertune tune", &in, &analysis, report.samples,
+                                  report.n_samples, &notes, f.json, err);
 out:
+    json_decref(adaptive_json);
     if (analysed)
         pt_tune_analysis_free(&analysis);
     pt_runner_report_free(&report);
@@ -486,6 +524,7 @@ out:
         pt_samples_writer_close(&writer, NULL);
     pt_samples_file_free(&resume);
     cli_tune_notes_free(&notes);
+    cli_tune_report_free(&rep);
     pt_function_config_free(&cfg);
     pt_tune_input_free(&in);
     free(opts);

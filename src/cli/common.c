@@ -149,6 +149,13 @@ int cli_engine_flag(int opt, const char *arg, struct cli_engine_opts *o, struct 
     }
 }
 
+int cli_shared_flag(int opt, const char *arg, struct cli_function_opts *fo,
+                    struct cli_engine_opts *eo, struct pt_error *err)
+{
+    int took = cli_function_flag(opt, arg, fo, err);
+    return took ? took : cli_engine_flag(opt, arg, eo, err);
+}
+
 static int cli_int_flag(const char *flag, const char *field, const char *arg, long min, long max,
                         const char *unit, int *out, struct pt_error *err)
 {

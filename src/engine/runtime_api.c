@@ -501,31 +501,35 @@ out:
     return rc;
 }
 
-int pt_rapi_take_result(struct pt_rapi *r, struct pt_rapi_result *out)
+/*
+ * Moves a stored result out under the lock; 0, or -1 when there is none. An /init/error
+ * stays flagged (clear false): a second one is still refused, and the status keeps saying
+ * INIT failed until the environment restarts the runtime.
+ */
+static int rapi_take(struct pt_rapi *r, struct pt_rapi_result *slot, bool *ready, bool clear,
+                     struct pt_rapi_result *out)
 {
     int rc = -1;
     pthread_mutex_lock(&r->lock);
-    if (r->result_ready) {
-        *out = r->result;
-        memset(&r->result, 0, sizeof(r->result));
-        r->result_ready = false;
+    if (*ready && slot->kind != PT_RAPI_NONE) {
+        *out = *slot;
+        memset(slot, 0, sizeof(*slot));
+        if (clear)
+            *ready = false;
         rc = 0;
     }
     pthread_mutex_unlock(&r->lock);
     return rc;
 }
 
+int pt_rapi_take_result(struct pt_rapi *r, struct pt_rapi_result *out)
+{
+    return rapi_take(r, &r->result, &r->result_ready, true, out);
+}
+
 int pt_rapi_take_init_error(struct pt_rapi *r, struct pt_rapi_result *out)
 {
-    int rc = -1;
-    pthread_mutex_lock(&r->lock);
-    if (r->init_error_ready) {
-        *out = r->init_error;
-        memset(&r->init_error, 0, sizeof(r->init_error));
-        rc = 0;
-    }
-    pthread_mutex_unlock(&r->lock);
-    return rc;
+    return rapi_take(r, &r->init_error, &r->init_error_ready, false, out);
 }
 
 void pt_rapi_abandon(struct pt_rapi *r)

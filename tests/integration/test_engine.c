@@ -410,6 +410,25 @@ static void test_two_concurrent_use_two_environments(void **state)
     tu_engine_free(e);
 }
 
+/* One invocation holds the only slot; a second one, 300 ms later, must be throttled. */
+static void expect_throttled(struct pt_engine *e, struct pt_function *fn, const char *reason)
+{
+    struct concurrent_call a = {.e = e, .fn = fn, .payload = "{\"seconds\": 1}"};
+    pthread_t ta;
+    pthread_create(&ta, NULL, concurrent_invoke, &a);
+    pt_sleep_ms(300);
+    struct pt_invoke_request req = {.payload = "{}", .payload_len = 2};
+    struct pt_invoke_result r;
+    struct pt_error err = {0};
+    int rc = pt_engine_invoke(e, fn, &req, &r, &err);
+    pthread_join(ta, NULL);
+    assert_int_equal(rc, PT_ETHROTTLED);
+    assert_string_equal(r.throttle_reason, reason);
+    assert_non_null(strstr(err.msg, "Rate Exceeded."));
+    assert_int_equal(a.rc, 0);
+    pt_invoke_result_free(&a.res);
+}
+
 static void test_reserved_concurrency_throttles(void **state)
 {
     (void)state;
@@ -423,19 +442,7 @@ static void test_reserved_concurrency_throttles(void **state)
     struct pt_function *fn;
     assert_int_equal(pt_engine_function_add(e, &cfg, &fn, &err), 0);
     pt_function_config_free(&cfg);
-    struct concurrent_call a = {.e = e, .fn = fn, .payload = "{\"seconds\": 1}"};
-    pthread_t ta;
-    pthread_create(&ta, NULL, concurrent_invoke, &a);
-    pt_sleep_ms(300);
-    struct pt_invoke_request req = {.payload = "{}", .payload_len = 2};
-    struct pt_invoke_result r;
-    int rc = pt_engine_invoke(e, fn, &req, &r, &err);
-    assert_int_equal(rc, PT_ETHROTTLED);
-    assert_string_equal(r.throttle_reason, "ReservedFunctionConcurrentInvocationLimitExceeded");
-    assert_non_null(strstr(err.msg, "Rate Exceeded."));
-    pthread_join(ta, NULL);
-    assert_int_equal(a.rc, 0);
-    pt_invoke_result_free(&a.res);
+    expect_throttled(e, fn, "ReservedFunctionConcurrentInvocationLimitExceeded");
     tu_engine_free(e);
 }
 
@@ -445,17 +452,7 @@ static void test_account_concurrency_throttles(void **state)
     struct pt_engine_options opt = {.account_concurrency = 1};
     struct pt_engine *e = tu_engine(&opt);
     struct pt_function *fn = tu_function(e, "handler-sleep-python", 128, 10);
-    struct concurrent_call a = {.e = e, .fn = fn, .payload = "{\"seconds\": 1}"};
-    pthread_t ta;
-    pthread_create(&ta, NULL, concurrent_invoke, &a);
-    pt_sleep_ms(300);
-    struct pt_invoke_request req = {.payload = "{}", .payload_len = 2};
-    struct pt_invoke_result r;
-    struct pt_error err = {0};
-    assert_int_equal(pt_engine_invoke(e, fn, &req, &r, &err), PT_ETHROTTLED);
-    assert_string_equal(r.throttle_reason, "ConcurrentInvocationLimitExceeded");
-    pthread_join(ta, NULL);
-    pt_invoke_result_free(&a.res);
+    expect_throttled(e, fn, "ConcurrentInvocationLimitExceeded");
     tu_engine_free(e);
 }
 
