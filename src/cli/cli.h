@@ -91,6 +91,27 @@ int cli_payload_read(const char *json, const char *file, char **out, size_t *len
                      struct pt_error *err);
 /* Merges the command's options with the shared ones into a getopt_long table (caller frees). */
 struct option *cli_options_merge(const struct option *own);
+
+/*
+ * A command's argument loop: cli_args_next returns 1 with one of the command's own options
+ * (shared function/engine flags are stored in fo/eo on the way; either may be NULL when
+ * the command takes none), 0 when the options are over (optind at the first operand), or
+ * a negative code: a bad value, or an unknown option (PT_EUSAGE naming `powertune <cmd>
+ * --help`).
+ */
+struct cli_args {
+    int argc;
+    char **argv;
+    const char *command;
+    struct option *options;
+    struct cli_function_opts *fo;
+    struct cli_engine_opts *eo;
+};
+int cli_args_begin(struct cli_args *a, int argc, char **argv, const char *command,
+                   const struct option *own, struct cli_function_opts *fo,
+                   struct cli_engine_opts *eo, struct pt_error *err);
+int cli_args_next(struct cli_args *a, int *opt, struct pt_error *err);
+void cli_args_end(struct cli_args *a);
 /* Prints a notice line to stderr (the engine's notice hook). */
 void cli_notice(void *arg, const char *line);
 /* Creates the engine and publishes it to the signal thread. */

@@ -9,6 +9,7 @@
 #include "base/str.h"
 #include "cli/cli.h"
 #include "cli/tune_output.h"
+#include "cli/tune_report.h"
 #include "tune/tune.h"
 
 enum {
@@ -24,6 +25,8 @@ enum {
     OPT_ONLY_COLD,
     OPT_OUTPUT,
     OPT_JSON,
+    OPT_REPORT,
+    OPT_COMPARE,
     OPT_HELP,
 };
 
@@ -40,6 +43,8 @@ static const struct option analyze_options[] = {
     {"only-cold-starts", no_argument, NULL, OPT_ONLY_COLD},
     {"output", required_argument, NULL, OPT_OUTPUT},
     {"json", no_argument, NULL, OPT_JSON},
+    {"report", required_argument, NULL, OPT_REPORT},
+    {"compare", required_argument, NULL, OPT_COMPARE},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -53,7 +58,10 @@ static void analyze_usage(FILE *f)
                "  --pricing exact|power-tuning, --price-per-gb-s X, --region R, --architecture A\n"
                "                        (region and architecture default to the file's)\n"
                "  --only-cold-starts    the run was cold-start only (Step Functions cost formula)\n"
-               "  --include-output-results, --output FILE.json, --json\n");
+               "  --include-output-results, --output FILE.json, --json\n"
+               "  --report FILE.html    write a self-contained HTML report (charts, table, settings)\n"
+               "  --compare OTHER.json  compare with a previous --output: print the two-run\n"
+               "                        visualization URL, draw both runs in --report\n");
 }
 
 static int analyze_number(const char *flag, const char *v, double min, double max, double *out,
@@ -74,14 +82,17 @@ int cmd_analyze(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
     struct pt_tune_analysis analysis;
     bool analysed = false;
     struct cli_tune_notes notes = {0};
+    struct cli_tune_report rep = {0};
     const char *strategy = NULL, *weight = NULL, *discard = NULL, *pricing = NULL,
                *price_gb_s = NULL, *region = NULL, *arch = NULL, *allowed = NULL, *output = NULL;
     bool json = false, include = false, only_cold = false;
     int *powers = NULL;
     int rc = 0;
-    optind = 1;
+    struct cli_args args;
+    if ((rc = cli_args_begin(&args, argc, argv, "analyze", analyze_options, NULL, NULL, err)))
+        return rc;
     int c;
-    while ((c = getopt_long(argc, argv, "", analyze_options, NULL)) != -1) {
+    while ((rc = cli_args_next(&args, &c, err)) > 0) {
         switch (c) {
         case OPT_STRATEGY: strategy = optarg; break;
         case OPT_WEIGHT: weight = optarg; break;
@@ -95,12 +106,15 @@ int cmd_analyze(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
         case OPT_ONLY_COLD: only_cold = true; break;
         case OPT_OUTPUT: output = optarg; break;
         case OPT_JSON: json = true; break;
+        case OPT_REPORT: rep.report_path = optarg; break;
+        case OPT_COMPARE: rep.compare_path = optarg; break;
         case OPT_HELP: analyze_usage(stdout); goto out;
         default:
-            rc = pt_error_set(err, PT_EUSAGE, "unknown option (see powertune analyze --help)");
-            goto out;
+            break;
         }
     }
+    if (rc < 0)
+        goto out;
     if (optind != argc - 1) {
         rc = pt_error_set(err, PT_EUSAGE, optind >= argc ? "missing FILE.jsonl (a samples file)"
                                                          : "exactly one samples file expected");
@@ -174,6 +188,8 @@ int cmd_analyze(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
     if ((rc = pt_price_model_init(&price, in.pricing, in.region, in.architecture,
                                   in.price_per_gb_s, err)))
         goto out;
+    if ((rc = cli_tune_report_prepare(&rep, &in, &price, err)))
+        goto out;
     if ((rc = pt_tune_analyze(&in, &price, in.powers, in.n_powers, file.samples, file.n, NULL,
                               &analysis, err)))
         goto out;
@@ -182,12 +198,16 @@ int cmd_analyze(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
         cli_tune_note(&notes, "the last line of %s was unfinished and was ignored", argv[optind]);
     struct cli_tune_outputs o = {.output_path = output, .json_stdout = json};
     rc = cli_tune_emit(&in, &analysis, &notes, &o, err);
+    if (!rc)
+        rc = cli_tune_report_emit(&rep, "powertune analyze", &in, &analysis, file.samples, file.n,
+                                  &notes, json, err);
 out:
     if (analysed)
         pt_tune_analysis_free(&analysis);
     free(powers);
     pt_samples_file_free(&file);
     cli_tune_notes_free(&notes);
+    cli_tune_report_free(&rep);
     pt_tune_input_free(&in);
     return rc;
 }

@@ -166,19 +166,11 @@ int cmd_invoke(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     char *payload = NULL;
     size_t payload_len = 0;
     int rc = 0;
-    struct option *opts = cli_options_merge(invoke_options);
-    if (!opts)
-        return pt_error_set(err, PT_ENOMEM, "out of memory");
-    optind = 1;
+    struct cli_args args;
+    if ((rc = cli_args_begin(&args, argc, argv, "invoke", invoke_options, &fo, &eo, err)))
+        return rc;
     int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int took = cli_shared_flag(c, optarg, &fo, &eo, err);
-        if (took < 0) {
-            rc = took;
-            goto out;
-        }
-        if (took)
-            continue;
+    while ((rc = cli_args_next(&args, &c, err)) > 0) {
         switch (c) {
         case OPT_PAYLOAD: payload_json = optarg; break;
         case OPT_PAYLOAD_FILE: payload_file = optarg; break;
@@ -199,10 +191,11 @@ int cmd_invoke(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         case OPT_QUIET: quiet = true; break;
         case OPT_HELP: invoke_usage(stdout); goto out;
         default:
-            rc = pt_error_set(err, PT_EUSAGE, "unknown option (see powertune invoke --help)");
-            goto out;
+            break;
         }
     }
+    if (rc < 0)
+        goto out;
     if (optind != argc - 1) {
         rc = pt_error_set(err, PT_EUSAGE, optind >= argc
                                               ? "missing FUNCTION (a code directory)"
@@ -253,6 +246,6 @@ out:
         cli_engine_stop(ctx, engine);
     free(payload);
     pt_function_config_free(&cfg);
-    free(opts);
+    cli_args_end(&args);
     return rc;
 }

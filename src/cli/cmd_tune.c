@@ -321,19 +321,11 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     struct cli_tune_notes notes = {0};
     struct cli_tune_report rep = {0};
     int rc = 0;
-    struct option *opts = cli_options_merge(tune_options);
-    if (!opts)
-        return pt_error_set(err, PT_ENOMEM, "out of memory");
-    optind = 1;
+    struct cli_args args;
+    if ((rc = cli_args_begin(&args, argc, argv, "tune", tune_options, &fo, &eo, err)))
+        return rc;
     int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int took = cli_shared_flag(c, optarg, &fo, &eo, err);
-        if (took < 0) {
-            rc = took;
-            goto out;
-        }
-        if (took)
-            continue;
+    while ((rc = cli_args_next(&args, &c, err)) > 0) {
         switch (c) {
         case OPT_INPUT: f.input_file = optarg; break;
         case OPT_POWERS: f.powers = optarg; break;
@@ -366,10 +358,11 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         case OPT_COMPARE: rep.compare_path = optarg; break;
         case OPT_HELP: tune_usage(stdout); goto out;
         default:
-            rc = pt_error_set(err, PT_EUSAGE, "unknown option (see powertune tune --help)");
-            goto out;
+            break;
         }
     }
+    if (rc < 0)
+        goto out;
     if (argc - optind > 1) {
         rc = pt_error_set(err, PT_EUSAGE, "exactly one FUNCTION expected, got %d", argc - optind);
         goto out;
@@ -527,6 +520,6 @@ out:
     cli_tune_report_free(&rep);
     pt_function_config_free(&cfg);
     pt_tune_input_free(&in);
-    free(opts);
+    cli_args_end(&args);
     return rc;
 }

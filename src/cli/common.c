@@ -80,6 +80,59 @@ struct option *cli_options_merge(const struct option *own)
     return all;
 }
 
+int cli_args_begin(struct cli_args *a, int argc, char **argv, const char *command,
+                   const struct option *own, struct cli_function_opts *fo,
+                   struct cli_engine_opts *eo, struct pt_error *err)
+{
+    a->argc = argc;
+    a->argv = argv;
+    a->command = command;
+    a->fo = fo;
+    a->eo = eo;
+    a->options = fo || eo ? cli_options_merge(own) : NULL;
+    if ((fo || eo) && !a->options)
+        return pt_error_set(err, PT_ENOMEM, "out of memory");
+    if (!a->options) {
+        size_t n = options_count(own);
+        a->options = calloc(n + 1, sizeof(*a->options));
+        if (!a->options)
+            return pt_error_set(err, PT_ENOMEM, "out of memory");
+        memcpy(a->options, own, n * sizeof(*own));
+    }
+    optind = 1;
+    return 0;
+}
+
+int cli_args_next(struct cli_args *a, int *opt, struct pt_error *err)
+{
+    for (;;) {
+        int c = getopt_long(a->argc, a->argv, "", a->options, NULL);
+        if (c == -1)
+            return 0;
+        if (c == '?' || c == ':')
+            return pt_error_set(err, PT_EUSAGE, "unknown option or missing value (see powertune %s "
+                                                "--help)",
+                                a->command);
+        int took = 0;
+        if (a->fo)
+            took = cli_function_flag(c, optarg, a->fo, err);
+        if (!took && a->eo)
+            took = cli_engine_flag(c, optarg, a->eo, err);
+        if (took < 0)
+            return took;
+        if (!took) {
+            *opt = c;
+            return 1;
+        }
+    }
+}
+
+void cli_args_end(struct cli_args *a)
+{
+    free(a->options);
+    a->options = NULL;
+}
+
 int cli_function_flag(int opt, const char *arg, struct cli_function_opts *o, struct pt_error *err)
 {
     switch (opt) {

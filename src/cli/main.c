@@ -25,6 +25,7 @@ struct command {
 
 static const struct command commands[] = {
     {"invoke", cmd_invoke, "run a function in the local engine, as Lambda would"},
+    {"logs", cmd_logs, "concurrency, cold starts, memory and cost from Lambda logs"},
     {"tune", cmd_tune, "find the best memory size (AWS Lambda Power Tuning, locally)"},
     {"analyze", cmd_analyze, "recompute a tuning from its samples file, without invoking"},
 };

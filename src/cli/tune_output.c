@@ -83,6 +83,11 @@ int cli_tune_emit(const struct pt_tune_input *in, const struct pt_tune_analysis 
     json_t *doc = pt_tune_output_json(in, a, (const char *const *)notes->lines, notes->n);
     if (!doc)
         return pt_error_set(err, PT_ENOMEM, "out of memory building the output");
+    if (o->adaptive && json_object_set(json_object_get(doc, "powertune"), "adaptive",
+                                       o->adaptive) < 0) {
+        json_decref(doc);
+        return pt_error_set(err, PT_ENOMEM, "out of memory building the output");
+    }
     if (!o->json_stdout)
         tune_print_table(stdout, in, a, notes);
     if (o->output_path || o->json_stdout) {

@@ -25,6 +25,7 @@ void cli_tune_notes_free(struct cli_tune_notes *n);
 struct cli_tune_outputs {
     const char *output_path; /* --output FILE.json */
     bool json_stdout;        /* --json */
+    json_t *adaptive;        /* powertune.adaptive (tune --adaptive); NULL: none */
 };
 
 /* The table (stdout, unless json_stdout) and the JSON document(s). */
