@@ -1,0 +1,247 @@
+/*
+ * logs_internal.h - what the files of src/logs share: the per-task scan state and the merged
+ * result. Not part of the contract (see logs.h).
+ */
+#ifndef PT_LOGS_INTERNAL_H
+#define PT_LOGS_INTERNAL_H
+
+#include <stdatomic.h>
+#include <sys/types.h>
+
+#include "logs/logs.h"
+
+#define PT_LOGS_NO_TIME INT64_MIN
+#define PT_LOGS_TICKS_PER_MS 100
+#define PT_LOGS_TICKS_PER_S 100000
+#define PT_LOGS_MEM_SIZES 16    /* distinct Memory Size values tracked per input */
+#define PT_LOGS_NAME_MAX 256
+#define PT_LOGS_REASON_MAX 96
+
+/* Record flags (high byte of slot_flags). */
+#define PT_LOGS_F_COLD 0x01u
+#define PT_LOGS_F_TIMEOUT 0x02u
+#define PT_LOGS_F_ERROR 0x04u
+
+/* One invocation: 16 bytes, so millions fit. */
+struct pt_logs_inv {
+    int64_t end;        /* 10 us ticks since the epoch, or PT_LOGS_NO_TIME */
+    uint32_t dur;       /* 10 us ticks */
+    uint32_t fn;        /* function index (source index while reading) */
+};
+
+struct pt_logs_cold {
+    int64_t end;        /* REPORT time (ticks) or PT_LOGS_NO_TIME */
+    uint32_t init;      /* Init Duration, ticks */
+    uint32_t fn;
+    uint32_t memory_mb;
+    uint32_t pad;
+};
+
+/* Per Memory Size: what right-sizing and cost need. */
+struct pt_logs_mem {
+    uint32_t memory_mb;     /* 0: not reported */
+    uint64_t invocations;
+    uint64_t billed_ms;     /* sum of Billed Duration (or ceil(Duration) when absent) */
+    uint64_t used_reports;  /* REPORTs with Max Memory Used */
+    uint64_t used_sum_mb;
+    uint32_t used_max_mb;
+    uint64_t out_of_memory;
+};
+
+struct pt_logs_unparsed {
+    size_t source;
+    uint64_t line;          /* relative to the task while reading, absolute after the merge */
+    char reason[PT_LOGS_REASON_MAX];
+};
+
+struct pt_logs_counts {
+    uint64_t invocations;
+    uint64_t timeouts, errors;
+    uint64_t init_reports, init_failures;
+    struct pt_logs_mem mem[PT_LOGS_MEM_SIZES];
+    size_t nmem;
+    uint64_t mem_overflow;  /* REPORTs whose Memory Size did not fit in the table */
+};
+
+enum pt_logs_format {
+    PT_LOGS_FMT_UNKNOWN = 0,
+    PT_LOGS_FMT_LINES,      /* text and/or JSON log-format lines */
+    PT_LOGS_FMT_DOCUMENT,   /* aws logs ... JSON output, subscription payloads */
+};
+
+struct pt_logs_source {
+    char *path;             /* "-" for stdin */
+    char *name;             /* function name from the path (or --function) */
+    bool name_forced;
+    bool compressed;
+    enum pt_logs_format format;
+    uint64_t bytes;         /* bytes read (uncompressed) */
+    uint64_t lines;
+};
+
+/* One unit of work: a whole input, or a byte range of a big plain file. */
+struct pt_logs_task {
+    size_t source;
+    off_t begin, end;       /* end < 0: to EOF */
+    int part;               /* 0 for the first range of a source */
+    /* Results */
+    uint64_t lines, other_lines, unparsed, bytes;
+    bool compressed;
+    enum pt_logs_format format;
+    struct pt_logs_inv *invs;
+    size_t ninv, capinv;
+    struct pt_logs_cold *colds;
+    size_t ncold, capcold;
+    struct pt_logs_counts counts;
+    struct pt_logs_unparsed kept[PT_LOGS_UNPARSED_KEEP];
+    size_t nkept;
+    char found_name[PT_LOGS_NAME_MAX]; /* from logGroup / functionName, "" if none */
+    int rc;
+    struct pt_error err;
+};
+
+/* Shared by the reading threads. */
+struct pt_logs_run {
+    const struct pt_logs_options *opt;
+    struct pt_logs_source *sources;
+    size_t nsources;
+    struct pt_logs_task *tasks;
+    size_t ntasks;
+    atomic_size_t next_task;
+    atomic_size_t invocations;
+    atomic_bool stop;
+};
+
+/* scan.c: per-task line handling */
+struct pt_logs_scan {
+    struct pt_logs_task *task;
+    struct pt_logs_run *run;
+    uint32_t slot;          /* source index, stored in records until the merge */
+    size_t since_check;     /* invocations not yet added to run->invocations */
+    int64_t default_time;   /* the enclosing CloudWatch event's time, or PT_LOGS_NO_TIME */
+    uint64_t line;          /* current line number within the task (1-based) */
+    char tkey[19];          /* the "YYYY-MM-DDTHH:MM:SS" last parsed, and its seconds */
+    bool tkey_valid;
+    int64_t tsecs;
+};
+void pt_logs_scan_init(struct pt_logs_scan *s, struct pt_logs_run *run, struct pt_logs_task *t);
+/* One line without its '\n'. Returns 0, or PT_ENOMEM / PT_ELIMIT (task->err filled). */
+int pt_logs_scan_line(struct pt_logs_scan *s, const char *p, size_t n);
+/* Lines of [p, end): every line ends in '\n' except possibly the last. */
+int pt_logs_scan_lines(struct pt_logs_scan *s, const char *p, const char *end);
+/* One event object of a JSON document (bytes of "{...}"), at the given line. */
+int pt_logs_scan_event(struct pt_logs_scan *s, const char *p, size_t n);
+void pt_logs_scan_unparsed(struct pt_logs_scan *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Publishes pending invocation counts; PT_ELIMIT when the run is over max_invocations. */
+int pt_logs_scan_flush(struct pt_logs_scan *s);
+
+/* read.c */
+int pt_logs_read_task(struct pt_logs_run *run, struct pt_logs_task *t);
+/* The first line start at or after off (looking at most max_line + 1 bytes); -1 if none. */
+off_t pt_logs_next_line_start(int fd, off_t off, off_t size, size_t max_line);
+/* Whether a plain file may be split between threads: not gzip, line format. */
+bool pt_logs_splittable(int fd);
+
+/* analyze.c: the figures of one scope (everything, or one function). */
+struct pt_logs_bin {
+    uint32_t max;           /* highest instantaneous concurrency in the bin */
+    uint32_t starts;        /* invocations starting in the bin */
+    uint32_t ends;          /* REPORTs in the bin (the article's count) */
+    uint32_t cold;          /* cold starts whose REPORT is in the bin */
+    uint64_t busy;          /* integral of concurrency over the bin, ticks */
+    uint64_t dur_sum;       /* sum of durations of REPORTs in the bin */
+    double estimate;        /* count x pct(duration, 99.5) / bin length */
+};
+
+struct pt_logs_minute {
+    int64_t start;          /* ticks */
+    uint64_t invocations;
+    double avg_duration_ms;
+    uint32_t peak;
+    double mean;
+};
+
+struct pt_logs_scope {
+    char *name;
+    uint64_t invocations, timed, timeouts, errors, init_reports, init_failures;
+    int64_t first, last;    /* ticks, PT_LOGS_NO_TIME if none */
+    /* durations, ms */
+    bool have_durations;
+    double dmin, dmean, dmax, p50, p90, p95, p99, p995, p999;
+    uint32_t *durations;    /* sorted ticks (kept for the histogram of the all scope) */
+    size_t ndurations;
+    /* concurrency */
+    bool have_concurrency;
+    uint32_t peak;
+    int64_t peak_at;
+    double est_peak;
+    int64_t est_peak_at;
+    long limit;             /* the limit the peak is held against (see pt_logs_scope_finish) */
+    bool limit_is_reserved;
+    uint64_t throttled_seconds, throttled_invocations;
+    long limits[2];         /* [0] the account quota, [1] the function's own limit */
+    uint64_t thr_seconds[2], thr_invocations[2];
+    int bin_seconds;
+    int64_t bin_base;       /* ticks of bin 0 */
+    struct pt_logs_bin *bins;
+    size_t nbins;
+    struct pt_logs_minute *minutes;
+    size_t nminutes;
+    /* cold starts */
+    uint64_t cold;
+    struct pt_logs_stats init;
+    struct pt_logs_cold_by_mem {
+        uint32_t memory_mb;
+        uint64_t invocations;
+        struct pt_logs_stats init;
+    } *cold_by_mem;
+    size_t ncold_by_mem;
+    int64_t *cold_times;    /* REPORT times of cold starts (ticks, sorted; untimed left out) */
+    size_t ncold_times;
+    /* memory and cost */
+    struct pt_logs_mem mem[PT_LOGS_MEM_SIZES];
+    size_t nmem;
+    uint64_t mem_overflow;
+    double gb_seconds, compute_usd, request_usd;
+    uint64_t billable_requests;
+    bool have_recommendation;
+    uint32_t rec_current_mb, rec_mb, rec_used_mb;
+    const char *rec_action;  /* "reduce", "increase", "keep" */
+    double rec_cost_change_usd, rec_cost_change_pct;
+};
+
+struct pt_logs_result {
+    struct pt_logs_options opt;
+    double price_gb_s, price_requests; /* resolved */
+    struct pt_logs_source *sources;
+    size_t nsources;
+    uint64_t lines, other_lines, unparsed, bytes;
+    struct pt_logs_unparsed kept[PT_LOGS_UNPARSED_KEEP];
+    size_t nkept;
+    struct pt_logs_scope all;
+    struct pt_logs_scope *functions;
+    size_t nfunctions;
+};
+
+/*
+ * Computes every figure of a scope, against both limits (quota, and the function's own).
+ * keep_series keeps the per-bin series, sorted durations and cold-start times (HTML).
+ */
+int pt_logs_scope_compute(struct pt_logs_scope *s, const struct pt_logs_result *r,
+                          const struct pt_logs_inv *invs, size_t ninv,
+                          const struct pt_logs_cold *colds, size_t ncold,
+                          const struct pt_logs_counts *const *counts, size_t ncounts,
+                          bool keep_series, struct pt_error *err);
+/* Picks the limit the scope is held against: the quota for the account, else the function's. */
+void pt_logs_scope_finish(struct pt_logs_scope *s, bool account_scope);
+/* A deep copy (name included). */
+int pt_logs_scope_clone(struct pt_logs_scope *dst, const struct pt_logs_scope *src,
+                        struct pt_error *err);
+void pt_logs_scope_free(struct pt_logs_scope *s);
+void pt_logs_counts_add_mem(struct pt_logs_counts *c, const struct pt_logs_mem *m);
+
+/* output.c */
+void pt_logs_format_time(int64_t ticks, char *out, size_t size);
+
+#endif

@@ -1,0 +1,768 @@
+/*
+ * scan.c - the per-line work of `powertune logs`: classify a line, read a REPORT, a JSON
+ * log-format record or a CloudWatch event, and append compact records to the task.
+ *
+ * The text path is the hot one (a 1 GB log is millions of lines, most of them function output):
+ * a line costs one memchr for its end plus a few byte compares, and only REPORT lines go further.
+ * Numbers are read as integers of 10 us ticks (Lambda prints two decimals), never via strtod,
+ * and nothing is allocated per line. JSON records and events go through jansson, but only once a
+ * cheap test says they are platform records.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/str.h"
+#include "logs/logs_internal.h"
+
+/* Invocations counted locally before they are published to the run (an atomic add each). */
+#define PT_LOGS_FLUSH_EVERY 4096
+
+static inline bool is_digit(char c)
+{
+    return (unsigned char)(c - '0') < 10;
+}
+
+/* ---------------------------------------------------------------- time */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static bool two_digits(const char *p, unsigned *out)
+{
+    if (!is_digit(p[0]) || !is_digit(p[1]))
+        return false;
+    *out = (unsigned)(p[0] - '0') * 10 + (unsigned)(p[1] - '0');
+    return true;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" (19 bytes) -> seconds since the epoch, before any zone offset. */
+static int parse_time_prefix(const char *p, int64_t *secs)
+{
+    unsigned y1, y2, mo, d, h, mi, s;
+    if (!two_digits(p, &y1) || !two_digits(p + 2, &y2) || p[4] != '-' ||
+        !two_digits(p + 5, &mo) || p[7] != '-' || !two_digits(p + 8, &d) ||
+        (p[10] != 'T' && p[10] != ' ') || !two_digits(p + 11, &h) || p[13] != ':' ||
+        !two_digits(p + 14, &mi) || p[16] != ':' || !two_digits(p + 17, &s))
+        return -1;
+    /* 1970..2199: outside is a damaged line, and the concurrency bins rely on the bound. */
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || y1 < 19 ||
+        y1 > 21 || (y1 == 19 && y2 < 70))
+        return -1;
+    *secs = days_from_civil((int64_t)(y1 * 100 + y2), mo, d) * 86400 + h * 3600 + mi * 60 + s;
+    return 0;
+}
+
+/* "[.fraction](Z|+HH:MM|-HH:MM|+HHMM)" -> ticks of fraction minus the zone offset. */
+static int parse_time_suffix(const char *p, size_t n, int64_t *out)
+{
+    size_t i = 0;
+    int64_t frac = 0;
+    if (i < n && p[i] == '.') {
+        i++;
+        size_t digits = 0;
+        int64_t scale = PT_LOGS_TICKS_PER_S / 10;
+        while (i < n && is_digit(p[i])) {
+            frac += (p[i] - '0') * scale; /* digits past 10 us add 0 */
+            scale /= 10;
+            i++;
+            digits++;
+        }
+        if (digits == 0 || digits > 9)
+            return -1;
+    }
+    int64_t offset_s = 0;
+    if (i < n && p[i] == 'Z') {
+        i++;
+    } else if (i < n && (p[i] == '+' || p[i] == '-')) {
+        unsigned oh, om;
+        int sign = p[i] == '-' ? -1 : 1;
+        i++;
+        if (n - i < 4 || !two_digits(p + i, &oh))
+            return -1;
+        i += 2;
+        if (p[i] == ':')
+            i++;
+        if (n - i < 2 || !two_digits(p + i, &om) || oh > 23 || om > 59)
+            return -1;
+        i += 2;
+        offset_s = sign * (int64_t)(oh * 3600 + om * 60);
+    } else {
+        return -1; /* a timestamp without a zone is ambiguous: refuse it */
+    }
+    if (i != n)
+        return -1;
+    *out = frac - offset_s * PT_LOGS_TICKS_PER_S;
+    return 0;
+}
+
+int pt_logs_parse_time(const char *p, size_t n, int64_t *out)
+{
+    int64_t secs, rest;
+    if (n < 20 || parse_time_prefix(p, &secs) != 0 || parse_time_suffix(p + 19, n - 19, &rest))
+        return -1;
+    *out = secs * PT_LOGS_TICKS_PER_S + rest;
+    return 0;
+}
+
+/* Like pt_logs_parse_time; consecutive lines mostly share their second, which is cached. */
+static int parse_time_cached(struct pt_logs_scan *s, const char *p, size_t n, int64_t *out)
+{
+    int64_t rest;
+    if (n < 20)
+        return -1;
+    if (!s->tkey_valid || memcmp(p, s->tkey, sizeof(s->tkey)) != 0) {
+        if (parse_time_prefix(p, &s->tsecs) != 0)
+            return -1;
+        memcpy(s->tkey, p, sizeof(s->tkey));
+        s->tkey_valid = true;
+    }
+    if (parse_time_suffix(p + 19, n - 19, &rest) != 0)
+        return -1;
+    *out = s->tsecs * PT_LOGS_TICKS_PER_S + rest;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- REPORT */
+
+struct cur {
+    const char *p, *end;
+};
+
+static inline void skip_seps(struct cur *c)
+{
+    while (c->p < c->end && (*c->p == '\t' || *c->p == ' '))
+        c->p++;
+}
+
+/* "<digits>[.<digits>]" as 10 us ticks (two decimals kept, the third rounds). */
+static bool read_ms_ticks(struct cur *c, uint32_t *out)
+{
+    const char *p = c->p;
+    uint64_t v = 0;
+    int n = 0;
+    while (p < c->end && is_digit(*p)) {
+        if (++n > 9)
+            return false; /* over 1e9 ms: not a Lambda duration */
+        v = v * 10 + (uint64_t)(*p - '0');
+        p++;
+    }
+    if (n == 0)
+        return false;
+    v *= PT_LOGS_TICKS_PER_MS;
+    if (p < c->end && *p == '.') {
+        p++;
+        const char *f = p;
+        unsigned d1 = 0, d2 = 0, d3 = 0;
+        if (p < c->end && is_digit(*p))
+            d1 = (unsigned)(*p++ - '0');
+        if (p < c->end && is_digit(*p))
+            d2 = (unsigned)(*p++ - '0');
+        if (p < c->end && is_digit(*p))
+            d3 = (unsigned)(*p++ - '0');
+        while (p < c->end && is_digit(*p))
+            p++;
+        if (p == f)
+            return false;
+        v += d1 * 10 + d2 + (d3 >= 5);
+    }
+    if (v > UINT32_MAX)
+        return false;
+    *out = (uint32_t)v;
+    c->p = p;
+    return true;
+}
+
+static bool read_uint(struct cur *c, uint32_t *out)
+{
+    const char *p = c->p;
+    uint64_t v = 0;
+    int n = 0;
+    while (p < c->end && is_digit(*p)) {
+        if (++n > 9)
+            return false;
+        v = v * 10 + (uint64_t)(*p - '0');
+        p++;
+    }
+    if (n == 0)
+        return false;
+    *out = (uint32_t)v;
+    c->p = p;
+    return true;
+}
+
+/* " ms" / " MB" after a number (the 2020-era "Billed Duration: 100 ms Memory Size" too). */
+static inline bool eat_unit(struct cur *c, char u0, char u1)
+{
+    if (c->end - c->p < 3 || c->p[0] != ' ' || c->p[1] != u0 || c->p[2] != u1)
+        return false;
+    c->p += 3;
+    return true;
+}
+
+static inline bool name_is(const char *name, size_t n, const char *lit, size_t litn)
+{
+    return n == litn && memcmp(name, lit, n) == 0;
+}
+#define NAME_IS(name, n, lit) name_is(name, n, lit, sizeof(lit) - 1)
+
+enum { SEEN_DUR = 1, SEEN_BILLED = 2, SEEN_MEM = 4, SEEN_USED = 8, SEEN_ALL = 15 };
+
+int pt_logs_scan_report(const char *p, size_t n, struct pt_logs_report *out)
+{
+    static const char head[] = "REPORT RequestId: ";
+    struct cur c = {p, p + n};
+    struct pt_logs_report r;
+    unsigned seen = 0;
+
+    memset(&r, 0, sizeof(r));
+    while (c.end > c.p && (c.end[-1] == '\r' || c.end[-1] == '\n'))
+        c.end--;
+    if (n < sizeof(head) - 1 || memcmp(p, head, sizeof(head) - 1) != 0)
+        return -1;
+    c.p += sizeof(head) - 1;
+    const char *id = c.p;
+    if (c.end - c.p > 36 && c.p[36] == '\t')
+        c.p += 36; /* a UUID, as Lambda's request ids are */
+    while (c.p < c.end && *c.p != '\t' && *c.p != ' ')
+        c.p++;
+    if (c.p == id)
+        return -1;
+    /*
+     * Fast path: Lambda's own order "\tDuration: X ms\tBilled Duration: N ms\tMemory Size: N
+     * MB\tMax Memory Used: N MB". Anything else (RIE's order, the 2020 space, a cut line) falls
+     * through to the general loop from where the fast path stopped.
+     */
+#define FAST(lit) (c.end - c.p >= (ptrdiff_t)sizeof(lit) - 1 && memcmp(c.p, lit, sizeof(lit) - 1) == 0 \
+                   ? (c.p += sizeof(lit) - 1, true) : false)
+    {
+        struct cur save = c;
+        if (FAST("\tDuration: ") && read_ms_ticks(&c, &r.duration_10us) &&
+            FAST(" ms\tBilled Duration: ") && read_uint(&c, &r.billed_ms) &&
+            FAST(" ms\tMemory Size: ") && read_uint(&c, &r.memory_mb) &&
+            FAST(" MB\tMax Memory Used: ") && read_uint(&c, &r.max_used_mb) && FAST(" MB")) {
+            r.has_billed = r.has_max_used = true;
+            seen = SEEN_ALL;
+            if (c.p < c.end && *c.p != '\t')
+                return -1;
+        } else {
+            c = save;
+            r.duration_10us = r.billed_ms = r.memory_mb = r.max_used_mb = 0;
+        }
+    }
+#undef FAST
+    for (;;) {
+        skip_seps(&c);
+        if (c.p >= c.end)
+            break;
+        /* The field name runs to ": " (names have spaces, values follow the colon). */
+        const char *name = c.p;
+        const char *colon = memchr(c.p, ':', (size_t)(c.end - c.p));
+        if (!colon || colon + 1 >= c.end || colon[1] != ' ')
+            return -1;
+        size_t nn = (size_t)(colon - name);
+        c.p = colon + 2;
+        bool ok = true;
+        switch (name[0]) {
+        case 'D':
+            if (NAME_IS(name, nn, "Duration")) {
+                ok = read_ms_ticks(&c, &r.duration_10us) && eat_unit(&c, 'm', 's');
+                seen |= SEEN_DUR;
+                goto checked;
+            }
+            break;
+        case 'B':
+            if (NAME_IS(name, nn, "Billed Duration")) {
+                ok = read_uint(&c, &r.billed_ms) && eat_unit(&c, 'm', 's');
+                r.has_billed = ok;
+                seen |= SEEN_BILLED;
+                goto checked;
+            }
+            break;
+        case 'M':
+            if (NAME_IS(name, nn, "Memory Size")) {
+                ok = read_uint(&c, &r.memory_mb) && eat_unit(&c, 'M', 'B');
+                seen |= SEEN_MEM;
+                goto checked;
+            }
+            if (NAME_IS(name, nn, "Max Memory Used")) {
+                ok = read_uint(&c, &r.max_used_mb) && eat_unit(&c, 'M', 'B');
+                r.has_max_used = ok;
+                seen |= SEEN_USED;
+                goto checked;
+            }
+            break;
+        case 'I':
+            if (NAME_IS(name, nn, "Init Duration")) {
+                ok = read_ms_ticks(&c, &r.init_10us) && eat_unit(&c, 'm', 's');
+                r.has_init = ok;
+                goto checked;
+            }
+            break;
+        case 'S':
+            if (NAME_IS(name, nn, "Status")) {
+                const char *w = c.p;
+                while (c.p < c.end && *c.p != '\t' && *c.p != ' ')
+                    c.p++;
+                size_t wn = (size_t)(c.p - w);
+                if (NAME_IS(w, wn, "timeout"))
+                    r.status = PT_LOGS_TIMEOUT;
+                else if (NAME_IS(w, wn, "error") || NAME_IS(w, wn, "failure"))
+                    r.status = PT_LOGS_ERROR;
+                else if (!NAME_IS(w, wn, "success"))
+                    return -1;
+                goto checked;
+            }
+            break;
+        case 'E':
+            if (NAME_IS(name, nn, "Error Type")) {
+                const char *w = c.p;
+                while (c.p < c.end && *c.p != '\t')
+                    c.p++;
+                r.out_of_memory = NAME_IS(w, (size_t)(c.p - w), "Runtime.OutOfMemory");
+                goto checked;
+            }
+            break;
+        default:
+            break;
+        }
+        /* Unknown field (XRAY TraceId, Restore Duration, ...): its value runs to the next TAB. */
+        while (c.p < c.end && *c.p != '\t')
+            c.p++;
+        continue;
+    checked:
+        /* A value must end at a separator: "12.34 msX" is a damaged line, not a duration. */
+        if (!ok || (c.p < c.end && *c.p != '\t' && *c.p != ' '))
+            return -1;
+    }
+    if (seen != SEEN_ALL)
+        return -1;
+    *out = r;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- records */
+
+void pt_logs_scan_init(struct pt_logs_scan *s, struct pt_logs_run *run, struct pt_logs_task *t)
+{
+    memset(s, 0, sizeof(*s));
+    s->task = t;
+    s->run = run;
+    s->slot = (uint32_t)t->source;
+    s->default_time = PT_LOGS_NO_TIME;
+}
+
+void pt_logs_scan_unparsed(struct pt_logs_scan *s, const char *fmt, ...)
+{
+    struct pt_logs_task *t = s->task;
+    t->unparsed++;
+    if (t->nkept >= PT_LOGS_UNPARSED_KEEP)
+        return;
+    struct pt_logs_unparsed *u = &t->kept[t->nkept++];
+    u->source = t->source;
+    u->line = s->line;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(u->reason, sizeof(u->reason), fmt, ap);
+    va_end(ap);
+}
+
+int pt_logs_scan_flush(struct pt_logs_scan *s)
+{
+    if (s->since_check == 0)
+        return 0;
+    size_t total = atomic_fetch_add(&s->run->invocations, s->since_check) + s->since_check;
+    s->since_check = 0;
+    if (total > s->run->opt->max_invocations) {
+        atomic_store(&s->run->stop, true);
+        return pt_error_set(&s->task->err, PT_ELIMIT,
+                            "more than %zu invocations in the input (--max-invocations bounds "
+                            "memory; raise it to read more)",
+                            s->run->opt->max_invocations);
+    }
+    return 0;
+}
+
+static struct pt_logs_mem *mem_entry(struct pt_logs_counts *c, uint32_t memory_mb)
+{
+    /* Most inputs have one Memory Size: the last hit is checked first. */
+    for (size_t i = c->nmem; i-- > 0;)
+        if (c->mem[i].memory_mb == memory_mb)
+            return &c->mem[i];
+    if (c->nmem == PT_LOGS_MEM_SIZES)
+        return NULL;
+    struct pt_logs_mem *m = &c->mem[c->nmem++];
+    memset(m, 0, sizeof(*m));
+    m->memory_mb = memory_mb;
+    return m;
+}
+
+void pt_logs_counts_add_mem(struct pt_logs_counts *c, const struct pt_logs_mem *m)
+{
+    struct pt_logs_mem *d = mem_entry(c, m->memory_mb);
+    if (!d) {
+        c->mem_overflow += m->invocations;
+        return;
+    }
+    d->invocations += m->invocations;
+    d->billed_ms += m->billed_ms;
+    d->used_reports += m->used_reports;
+    d->used_sum_mb += m->used_sum_mb;
+    if (m->used_max_mb > d->used_max_mb)
+        d->used_max_mb = m->used_max_mb;
+    d->out_of_memory += m->out_of_memory;
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem, struct pt_error *err)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 4096;
+    while (ncap < need)
+        ncap *= 2;
+    void *n = realloc(*arr, ncap * elem);
+    if (!n)
+        return pt_error_set(err, PT_ENOMEM, "out of memory (%zu records)", ncap);
+    *arr = n;
+    *cap = ncap;
+    return 0;
+}
+
+/* Adds one invocation; end is PT_LOGS_NO_TIME when no timestamp came with it. */
+static int add_report(struct pt_logs_scan *s, const struct pt_logs_report *r, int64_t end)
+{
+    struct pt_logs_task *t = s->task;
+    int rc = 0;
+    if (t->ninv == t->capinv) {
+        rc = grow((void **)&t->invs, &t->capinv, t->ninv + 1, sizeof(*t->invs), &t->err);
+        if (rc)
+            return rc;
+    }
+    struct pt_logs_inv *inv = &t->invs[t->ninv++];
+    inv->end = end;
+    inv->dur = r->duration_10us;
+    inv->fn = s->slot;
+
+    struct pt_logs_counts *c = &t->counts;
+    c->invocations++;
+    c->timeouts += r->status == PT_LOGS_TIMEOUT;
+    c->errors += r->status == PT_LOGS_ERROR;
+    struct pt_logs_mem *m = mem_entry(c, r->memory_mb);
+    if (m) {
+        m->invocations++;
+        /* Billed Duration is optional in the JSON format: Lambda bills ceil(Duration) then. */
+        m->billed_ms += r->has_billed ? r->billed_ms
+                                      : (r->duration_10us + PT_LOGS_TICKS_PER_MS - 1) /
+                                            PT_LOGS_TICKS_PER_MS;
+        if (r->has_max_used) {
+            m->used_reports++;
+            m->used_sum_mb += r->max_used_mb;
+            if (r->max_used_mb > m->used_max_mb)
+                m->used_max_mb = r->max_used_mb;
+        }
+        m->out_of_memory += r->out_of_memory;
+    } else {
+        c->mem_overflow++;
+    }
+
+    if (r->has_init) {
+        if (t->ncold == t->capcold) {
+            rc = grow((void **)&t->colds, &t->capcold, t->ncold + 1, sizeof(*t->colds),
+                      &t->err);
+            if (rc)
+                return rc;
+        }
+        struct pt_logs_cold *cs = &t->colds[t->ncold++];
+        cs->end = end;
+        cs->init = r->init_10us;
+        cs->fn = s->slot;
+        cs->memory_mb = r->memory_mb;
+        cs->pad = 0;
+    }
+    if (++s->since_check >= PT_LOGS_FLUSH_EVERY)
+        return pt_logs_scan_flush(s);
+    return 0;
+}
+
+/* "INIT_REPORT Init Duration: 206.72 ms\tPhase: init\tStatus: error\tError Type: ..." */
+static void add_init_report(struct pt_logs_scan *s, const char *p, size_t n)
+{
+    static const char head[] = "INIT_REPORT Init Duration: ";
+    if (n < sizeof(head) - 1 || memcmp(p, head, sizeof(head) - 1) != 0) {
+        pt_logs_scan_unparsed(s, "INIT_REPORT line without Init Duration");
+        return;
+    }
+    s->task->counts.init_reports++;
+    /* Only a Status field marks a failed INIT (success prints none). */
+    const char *st = memmem(p, n, "Status: ", 8);
+    if (st && !((size_t)(p + n - st) >= 15 && memcmp(st + 8, "success", 7) == 0))
+        s->task->counts.init_failures++;
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static bool json_ticks(json_t *v, uint32_t *out)
+{
+    if (!json_is_number(v))
+        return false;
+    double ms = json_number_value(v);
+    if (!(ms >= 0 && ms < 4.0e7)) /* ~11 h: more is not a Lambda duration */
+        return false;
+    *out = (uint32_t)(ms * PT_LOGS_TICKS_PER_MS + 0.5);
+    return true;
+}
+
+static bool json_u32(json_t *v, uint32_t *out)
+{
+    if (!json_is_number(v))
+        return false;
+    double d = json_number_value(v);
+    if (!(d >= 0 && d <= UINT32_MAX))
+        return false;
+    *out = (uint32_t)(d + 0.5);
+    return true;
+}
+
+static void set_found_name(struct pt_logs_task *t, const char *name)
+{
+    if (t->found_name[0] || !name || !name[0])
+        return;
+    static const char prefix[] = "/aws/lambda/";
+    if (strncmp(name, prefix, sizeof(prefix) - 1) == 0 && name[sizeof(prefix) - 1])
+        name += sizeof(prefix) - 1;
+    pt_strlcpy(t->found_name, name, sizeof(t->found_name));
+}
+
+/* A JSON log-format record ({"time","type","record"}); the line is known to hold "platform.". */
+static int scan_json_record(struct pt_logs_scan *s, const char *p, size_t n, int64_t line_time)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(p, n, 0, &jerr);
+    int rc = 0;
+    if (!root || !json_is_object(root)) {
+        pt_logs_scan_unparsed(s, "JSON platform record: %s", root ? "not an object" : jerr.text);
+        goto out;
+    }
+    const char *type = json_string_value(json_object_get(root, "type"));
+    json_t *rec = json_object_get(root, "record");
+    if (!type) {
+        /* Application output that mentions "platform." (e.g. a logged event): not ours. */
+        s->task->other_lines++;
+        goto out;
+    }
+    int64_t when = line_time;
+    const char *tstr = json_string_value(json_object_get(root, "time"));
+    if (tstr && pt_logs_parse_time(tstr, strlen(tstr), &when) != 0) {
+        pt_logs_scan_unparsed(s, "%s: bad \"time\" \"%.40s\"", type, tstr);
+        goto out;
+    }
+    if (strcmp(type, "platform.report") == 0) {
+        json_t *m = json_object_get(rec, "metrics");
+        struct pt_logs_report r;
+        memset(&r, 0, sizeof(r));
+        if (!json_is_object(m) || !json_ticks(json_object_get(m, "durationMs"),
+                                              &r.duration_10us)) {
+            pt_logs_scan_unparsed(s, "platform.report without record.metrics.durationMs");
+            goto out;
+        }
+        r.has_billed = json_u32(json_object_get(m, "billedDurationMs"), &r.billed_ms);
+        if (!json_u32(json_object_get(m, "memorySizeMB"), &r.memory_mb))
+            r.memory_mb = 0;
+        r.has_max_used = json_u32(json_object_get(m, "maxMemoryUsedMB"), &r.max_used_mb);
+        r.has_init = json_ticks(json_object_get(m, "initDurationMs"), &r.init_10us);
+        const char *st = json_string_value(json_object_get(rec, "status"));
+        if (st && strcmp(st, "timeout") == 0)
+            r.status = PT_LOGS_TIMEOUT;
+        else if (st && (strcmp(st, "error") == 0 || strcmp(st, "failure") == 0))
+            r.status = PT_LOGS_ERROR;
+        const char *et = json_string_value(json_object_get(rec, "errorType"));
+        r.out_of_memory = et && strcmp(et, "Runtime.OutOfMemory") == 0;
+        rc = add_report(s, &r, when);
+    } else if (strcmp(type, "platform.initStart") == 0) {
+        set_found_name(s->task, json_string_value(json_object_get(rec, "functionName")));
+    } else if (strcmp(type, "platform.initReport") == 0) {
+        s->task->counts.init_reports++;
+        const char *st = json_string_value(json_object_get(rec, "status"));
+        if (st && strcmp(st, "success") != 0)
+            s->task->counts.init_failures++;
+    }
+out:
+    json_decref(root);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- lines */
+
+static inline bool starts(const char *p, size_t n, const char *lit, size_t litn)
+{
+    return n >= litn && memcmp(p, lit, litn) == 0;
+}
+#define STARTS(p, n, lit) starts(p, n, lit, sizeof(lit) - 1)
+
+int pt_logs_scan_line(struct pt_logs_scan *s, const char *p, size_t n)
+{
+    struct pt_logs_task *t = s->task;
+    if (n && p[n - 1] == '\r')
+        n--;
+    if (n > s->run->opt->max_line) {
+        pt_logs_scan_unparsed(s, "line of %zu bytes, over the %zu-byte limit", n,
+                              s->run->opt->max_line);
+        return 0;
+    }
+    /* Optional "<ISO time> " prefix, then optional "<stream> " (aws logs tail). */
+    const char *m = p;
+    size_t mn = n;
+    const char *ts = NULL;
+    size_t tsn = 0;
+    if (n > 20 && is_digit(p[0]) && p[4] == '-' && p[10] == 'T') {
+        const char *sp = p + 19;
+        if (n > 24 && p[23] == 'Z' && (p[24] == ' ' || p[24] == '\t'))
+            sp = p + 24; /* "2026-11-21T23:15:00.123Z ": Lambda's and the engine's */
+        while (sp < p + n && *sp != ' ' && *sp != '\t')
+            sp++;
+        ts = p;
+        tsn = (size_t)(sp - p);
+        m = sp < p + n ? sp + 1 : sp;
+        if (m < p + n && is_digit(*m)) {
+            /* "2024/05/20/[$LATEST]abc..." */
+            const char *q = m;
+            while (q < p + n && *q != ' ' && *q != '\t')
+                q++;
+            if (q - m > 11 && m[4] == '/' && m[7] == '/' && m[10] == '/' && q < p + n)
+                m = q + 1;
+        }
+        mn = (size_t)(p + n - m);
+    }
+    if (mn < 6) {
+        t->other_lines++;
+        return 0;
+    }
+    switch (m[0]) {
+    case 'R':
+        if (STARTS(m, mn, "REPORT ")) {
+            struct pt_logs_report r;
+            if (pt_logs_scan_report(m, mn, &r) != 0) {
+                pt_logs_scan_unparsed(s, "REPORT line cut or malformed");
+                return 0;
+            }
+            int64_t end = s->default_time;
+            if (ts && parse_time_cached(s, ts, tsn, &end) != 0) {
+                pt_logs_scan_unparsed(s, "REPORT line with a bad timestamp \"%.*s\"",
+                                      (int)(tsn > 40 ? 40 : tsn), ts);
+                return 0;
+            }
+            return add_report(s, &r, end);
+        }
+        break;
+    case 'I':
+        if (STARTS(m, mn, "INIT_REPORT ")) {
+            add_init_report(s, m, mn);
+            return 0;
+        }
+        break;
+    case '{':
+        if (memmem(m, mn, "\"platform.", 10)) {
+            int64_t when = s->default_time;
+            if (ts && pt_logs_parse_time(ts, tsn, &when) != 0)
+                when = s->default_time;
+            return scan_json_record(s, m, mn, when);
+        }
+        break;
+    default:
+        break;
+    }
+    t->other_lines++;
+    return 0;
+}
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+/* Bit i set when p[i] is '\n', for 64 bytes: four SSE2 compares instead of a memchr per line. */
+static inline uint64_t newline_mask64(const char *p)
+{
+    const __m128i nl = _mm_set1_epi8('\n');
+    uint64_t m0 = (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)p), nl));
+    uint64_t m1 = (uint16_t)_mm_movemask_epi8(
+        _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + 16)), nl));
+    uint64_t m2 = (uint16_t)_mm_movemask_epi8(
+        _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + 32)), nl));
+    uint64_t m3 = (uint16_t)_mm_movemask_epi8(
+        _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + 48)), nl));
+    return m0 | m1 << 16 | m2 << 32 | m3 << 48;
+}
+#endif
+
+int pt_logs_scan_lines(struct pt_logs_scan *s, const char *p, const char *end)
+{
+    const char *line = p;
+#ifdef __SSE2__
+    /* Lines average ~120 bytes: one mask per 64 bytes beats a library call per line. */
+    for (const char *q = p; end - q >= 64; q += 64) {
+        uint64_t mask = newline_mask64(q);
+        while (mask) {
+            const char *nl = q + __builtin_ctzll(mask);
+            mask &= mask - 1;
+            s->line++;
+            int rc = pt_logs_scan_line(s, line, (size_t)(nl - line));
+            if (rc)
+                return rc;
+            line = nl + 1;
+        }
+    }
+#endif
+    while (line < end) {
+        const char *nl = memchr(line, '\n', (size_t)(end - line));
+        const char *le = nl ? nl : end;
+        s->line++;
+        int rc = pt_logs_scan_line(s, line, (size_t)(le - line));
+        if (rc)
+            return rc;
+        line = le + 1;
+    }
+    return 0;
+}
+
+/* {"logStreamName":..., "timestamp": <epoch ms>, "message": "...", ...} */
+int pt_logs_scan_event(struct pt_logs_scan *s, const char *p, size_t n)
+{
+    json_error_t jerr;
+    json_t *ev = json_loadb(p, n, 0, &jerr);
+    int rc = 0;
+    if (!ev || !json_is_object(ev)) {
+        pt_logs_scan_unparsed(s, "log event: %s", ev ? "not an object" : jerr.text);
+        goto out;
+    }
+    json_t *msg = json_object_get(ev, "message");
+    json_t *tsv = json_object_get(ev, "timestamp");
+    if (!json_is_string(msg)) {
+        pt_logs_scan_unparsed(s, "log event without a \"message\" string");
+        goto out;
+    }
+    s->default_time = PT_LOGS_NO_TIME;
+    if (json_is_integer(tsv))
+        s->default_time = (int64_t)json_integer_value(tsv) * PT_LOGS_TICKS_PER_MS;
+    /* A message may hold several lines (REPORT then XRAY, LogResult captures). */
+    const char *mp = json_string_value(msg);
+    const char *me = mp + json_string_length(msg);
+    while (mp < me && !rc) {
+        const char *nl = memchr(mp, '\n', (size_t)(me - mp));
+        const char *le = nl ? nl : me;
+        if (le > mp)
+            rc = pt_logs_scan_line(s, mp, (size_t)(le - mp));
+        mp = le + 1;
+    }
+    s->default_time = PT_LOGS_NO_TIME;
+out:
+    json_decref(ev);
+    return rc;
+}

@@ -1,0 +1,722 @@
+/*
+ * Tests of `powertune logs` end to end through pt_logs_analyze: every input form (fixtures in
+ * tests/data/logs), gzip, stdin, damaged input (cut lines, cut gzip, overlong lines, empty files),
+ * grouping by function, clock skew between streams, the split of big files between threads, and
+ * the concurrency figures on a generated log whose answers are known by construction.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "logs/logs.h"
+
+/* ---------------------------------------------------------------- helpers */
+
+/* tests/data/logs, found from the working directory or the test binary, upwards. */
+static const char *data_dir(void)
+{
+    static char dir[PATH_MAX + 32];
+    if (dir[0])
+        return dir;
+    char start[2][PATH_MAX];
+    if (!getcwd(start[0], sizeof(start[0])))
+        start[0][0] = '\0';
+    ssize_t n = readlink("/proc/self/exe", start[1], sizeof(start[1]) - 1);
+    start[1][n > 0 ? n : 0] = '\0';
+    for (int k = 0; k < 2; k++) {
+        char p[PATH_MAX];
+        size_t len = strnlen(start[k], sizeof(p) - 1);
+        memcpy(p, start[k], len);
+        p[len] = '\0';
+        while (p[0]) {
+            char probe[PATH_MAX + 32];
+            struct stat st;
+            snprintf(probe, sizeof(probe), "%s/tests/data/logs", p);
+            if (stat(probe, &st) == 0 && S_ISDIR(st.st_mode)) {
+                snprintf(dir, sizeof(dir), "%s", probe);
+                return dir;
+            }
+            char *slash = strrchr(p, '/');
+            if (!slash)
+                break;
+            *slash = '\0';
+        }
+    }
+    fail_msg("tests/data/logs not found");
+    return NULL;
+}
+
+static const char *data(const char *name)
+{
+    static char p[4][PATH_MAX + 64];
+    static int i;
+    i = (i + 1) % 4;
+    snprintf(p[i], sizeof(p[i]), "%s/%s", data_dir(), name);
+    return p[i];
+}
+
+static char *tmpdir(void)
+{
+    char *d = strdup("/tmp/pt-logs-test-XXXXXX");
+    assert_non_null(d);
+    assert_non_null(mkdtemp(d));
+    return d;
+}
+
+static void rmrf(const char *d)
+{
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void write_file(const char *path, const char *s)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(s, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Runs the analysis and returns its JSON; fails the test on an error. */
+static json_t *run_opt(const char *const *paths, size_t n, const struct pt_logs_options *o)
+{
+    struct pt_logs_result *r = NULL;
+    struct pt_error err = {0};
+    int rc = pt_logs_analyze(paths, n, o, &r, &err);
+    if (rc)
+        fail_msg("pt_logs_analyze: %s", err.msg);
+    json_t *j = pt_logs_result_json(r);
+    assert_non_null(j);
+    pt_logs_result_free(r);
+    return j;
+}
+
+static json_t *run1(const char *path)
+{
+    struct pt_logs_options o;
+    pt_logs_options_init(&o);
+    return run_opt(&path, 1, &o);
+}
+
+/* j at "a/b/c" (slashes, since keys like "p99.5" have dots); fails if absent. */
+static json_t *at(json_t *j, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", path);
+    json_t *cur = j;
+    for (char *tok = strtok(buf, "/"); tok; tok = strtok(NULL, "/")) {
+        if (json_is_array(cur))
+            cur = json_array_get(cur, (size_t)atoi(tok));
+        else
+            cur = json_object_get(cur, tok);
+        if (!cur)
+            fail_msg("no %s (at %s)", path, tok);
+    }
+    return cur;
+}
+
+static long long ival(json_t *j, const char *path)
+{
+    json_t *v = at(j, path);
+    if (!json_is_integer(v))
+        fail_msg("%s is not an integer", path);
+    return json_integer_value(v);
+}
+
+static double dval(json_t *j, const char *path)
+{
+    json_t *v = at(j, path);
+    if (!json_is_number(v))
+        fail_msg("%s is not a number", path);
+    return json_number_value(v);
+}
+
+static const char *sval(json_t *j, const char *path)
+{
+    json_t *v = at(j, path);
+    if (!json_is_string(v))
+        fail_msg("%s is not a string", path);
+    return json_string_value(v);
+}
+
+/* The schema's promised fields, at the top and per function. */
+static void check_schema_scope(json_t *s)
+{
+    static const char *const keys[] = {
+        "invocations", "concurrency/peak", "concurrency/peakAt", "coldStarts/count",
+        "coldStarts/initDurationMs", "durationMs", "cost/totalUsd", "memory/bySizeMB",
+    };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        at(s, keys[i]);
+    json_t *init = at(s, "coldStarts/initDurationMs");
+    if (!json_is_null(init)) {
+        static const char *const f[] = {"mean", "median", "max", "min", "variance"};
+        for (size_t i = 0; i < 5; i++)
+            assert_non_null(json_object_get(init, f[i]));
+    }
+}
+
+static void check_schema(json_t *j)
+{
+    assert_string_equal(sval(j, "schema"), "powertune.logs/1");
+    at(j, "unparsedLines");
+    check_schema_scope(j);
+    const char *k;
+    json_t *v;
+    json_object_foreach(at(j, "functions"), k, v)
+        check_schema_scope(v);
+}
+
+/* ---------------------------------------------------------------- forms */
+
+static void test_text_plain(void **state)
+{
+    (void)state;
+    json_t *j = run1(data("text-plain.log"));
+    check_schema(j);
+    assert_int_equal(ival(j, "invocations"), 7);
+    assert_int_equal(ival(j, "timedInvocations"), 0);
+    assert_true(json_is_null(at(j, "concurrency/peak")));
+    assert_int_equal(ival(j, "unparsedLines"), 0);
+    assert_int_equal(ival(j, "coldStarts/count"), 4);
+    assert_int_equal(ival(j, "coldStarts/initFailures"), 2);
+    assert_int_equal(ival(j, "statuses/timeout"), 1);
+    assert_int_equal(ival(j, "statuses/error"), 1);
+    assert_int_equal(ival(j, "memory/bySizeMB/10239/outOfMemory"), 1);
+    assert_int_equal(ival(j, "memory/bySizeMB/128/invocations"), 5);
+    assert_int_equal(ival(j, "memory/bySizeMB/128/maxMemoryUsedMB/max"), 75);
+    assert_float_equal(dval(j, "durationMs/max"), 376256.59, 1e-6);
+    /* Billed GB-s: sum(billed ms / 1000 x MB / 1024). */
+    double gbs = (16 + 100 + 3403 + 27 + 1688) / 1000.0 * 128 / 1024 +
+                 376257 / 1000.0 * 10239 / 1024 + 3 / 1000.0 * 3008 / 1024;
+    assert_float_equal(dval(j, "cost/billedGbSeconds"), gbs, 0.001);
+    assert_float_equal(dval(j, "cost/requestUsd"), 7 * 0.20 / 1e6, 1e-9);
+    assert_int_equal(ival(j, "otherLines"), 4);
+    json_decref(j);
+}
+
+static void test_engine_dirs_group_by_function(void **state)
+{
+    (void)state;
+    json_t *j = run1(data("engine"));
+    check_schema(j);
+    assert_int_equal(json_array_size(at(j, "inputs")), 3);
+    assert_int_equal(json_object_size(at(j, "functions")), 2);
+    assert_int_equal(ival(j, "invocations"), 4);
+    /* Account: orders' two environments and billing overlap at .150. */
+    assert_int_equal(ival(j, "concurrency/peak"), 3);
+    assert_string_equal(sval(j, "concurrency/peakAt"), "2026-11-21T23:00:00.150Z");
+    assert_int_equal(ival(j, "functions/orders/invocations"), 3);
+    assert_int_equal(ival(j, "functions/orders/concurrency/peak"), 2);
+    assert_string_equal(sval(j, "functions/orders/concurrency/peakAt"),
+                        "2026-11-21T23:00:00.050Z");
+    assert_int_equal(ival(j, "functions/billing/concurrency/peak"), 1);
+    assert_int_equal(ival(j, "functions/orders/coldStarts/count"), 2);
+    assert_float_equal(dval(j, "functions/orders/coldStarts/initDurationMs/mean"), 190, 1e-9);
+    assert_float_equal(dval(j, "functions/orders/coldStarts/initDurationMs/variance"), 200,
+                       1e-9);
+    assert_true(json_is_null(at(j, "functions/billing/coldStarts/initDurationMs")));
+    assert_int_equal(ival(j, "coldStarts/byMemorySizeMB/256/count"), 2);
+    /* Right-sizing: orders peaks at 80 MB of 256 -> 128 MB (96 MB rounded up), half the cost. */
+    assert_string_equal(sval(j, "functions/orders/memory/recommendation/action"), "reduce");
+    assert_int_equal(ival(j, "functions/orders/memory/recommendation/memorySizeMB"), 128);
+    assert_float_equal(dval(j, "functions/orders/memory/recommendation/costChangePercent"), -50,
+                       1e-9);
+    /* billing: 300 MB of 1024 -> 384 MB. */
+    assert_int_equal(ival(j, "functions/billing/memory/recommendation/memorySizeMB"), 384);
+    json_decref(j);
+
+    /* --reserved 1: orders (2 at once) would have throttled for one second; billing not. */
+    struct pt_logs_options o;
+    pt_logs_options_init(&o);
+    o.reserved = 1;
+    const char *p = data("engine");
+    j = run_opt(&p, 1, &o);
+    assert_string_equal(sval(j, "functions/orders/concurrency/limitSource"), "reserved");
+    assert_int_equal(ival(j, "functions/orders/concurrency/throttledSeconds"), 1);
+    /* b1 starts while a1 runs, a2 while b1 runs: both over a reservation of 1. */
+    assert_int_equal(ival(j, "functions/orders/concurrency/throttledInvocations"), 2);
+    assert_int_equal(ival(j, "functions/billing/concurrency/throttledSeconds"), 0);
+    assert_string_equal(sval(j, "concurrency/limitSource"), "quota");
+    assert_int_equal(ival(j, "concurrency/throttledSeconds"), 0);
+    json_decref(j);
+}
+
+static void test_json_log_format(void **state)
+{
+    (void)state;
+    json_t *j = run1(data("json-format.log"));
+    check_schema(j);
+    const char *fn = "ColdStartPerfStack-Function76856677-qnwBXhjb6klt";
+    assert_non_null(json_object_get(at(j, "functions"), fn));
+    assert_string_equal(sval(j, "inputs/0/function"), fn);
+    assert_int_equal(ival(j, "invocations"), 3);
+    assert_int_equal(ival(j, "unparsedLines"), 0);
+    assert_int_equal(ival(j, "coldStarts/count"), 1);
+    assert_float_equal(dval(j, "coldStarts/initDurationMs/mean"), 174.25, 1e-9);
+    assert_true(json_is_null(at(j, "coldStarts/initDurationMs/variance")));
+    assert_int_equal(ival(j, "statuses/timeout"), 1);
+    assert_int_equal(ival(j, "coldStarts/initReports"), 2);
+    assert_int_equal(ival(j, "coldStarts/initFailures"), 1);
+    /* The record without memorySizeMB / billedDurationMs / maxMemoryUsedMB still counts. */
+    assert_int_equal(ival(j, "memory/bySizeMB/unknown/invocations"), 1);
+    assert_int_equal(ival(j, "cost/invocationsWithoutMemorySize"), 1);
+    assert_float_equal(dval(j, "durationMs/min"), 11.64, 1e-9);
+    assert_string_equal(sval(j, "lastAt"), "2024-05-20T16:29:51.000Z");
+    json_decref(j);
+}
+
+static void test_filter_log_events(void **state)
+{
+    (void)state;
+    json_t *j = run1(data("filter-log-events.json"));
+    check_schema(j);
+    assert_string_equal(sval(j, "inputs/0/format"), "cloudwatch-json");
+    assert_int_equal(ival(j, "invocations"), 3);
+    assert_int_equal(ival(j, "unparsedLines"), 0);
+    assert_int_equal(ival(j, "concurrency/peak"), 2);
+    assert_string_equal(sval(j, "concurrency/peakAt"), "2026-11-21T23:00:00.400Z");
+    assert_int_equal(ival(j, "coldStarts/count"), 1);
+    assert_float_equal(dval(j, "coldStarts/initDurationMs/max"), 300.5, 1e-9);
+    json_decref(j);
+}
+
+static void test_get_log_events_compact(void **state)
+{
+    (void)state;
+    json_t *j = run1(data("get-log-events.json"));
+    assert_int_equal(ival(j, "invocations"), 1);
+    assert_int_equal(ival(j, "unparsedLines"), 1);
+    assert_int_equal(ival(j, "unparsed/0/line"), 1);
+    assert_non_null(strstr(sval(j, "unparsed/0/file"), "get-log-events.json"));
+    json_decref(j);
+}
+
+static void test_truncated_lines(void **state)
+{
+    (void)state;
+    json_t *j = run1(data("truncated.log"));
+    assert_int_equal(ival(j, "invocations"), 2);
+    assert_int_equal(ival(j, "unparsedLines"), 4);
+    static const long long lines[] = {2, 3, 4, 6};
+    for (size_t i = 0; i < 4; i++) {
+        char p[32];
+        snprintf(p, sizeof(p), "unparsed/%zu/line", i);
+        assert_int_equal(ival(j, p), lines[i]);
+    }
+    assert_non_null(strstr(sval(j, "unparsed/2/reason"), "timestamp"));
+    json_decref(j);
+}
+
+static void test_empty_file(void **state)
+{
+    (void)state;
+    json_t *j = run1(data("empty.log"));
+    check_schema(j);
+    assert_int_equal(ival(j, "invocations"), 0);
+    assert_int_equal(ival(j, "lines"), 0);
+    assert_true(json_is_null(at(j, "durationMs")));
+    assert_true(json_is_null(at(j, "concurrency/peak")));
+    assert_true(json_is_null(at(j, "coldStarts/rate")));
+    json_decref(j);
+
+    /* An empty JSON document and a lone newline behave the same. */
+    char *d = tmpdir();
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/nl.log", d);
+    write_file(p, "\n");
+    j = run1(p);
+    assert_int_equal(ival(j, "lines"), 1);
+    assert_int_equal(ival(j, "unparsedLines"), 0);
+    json_decref(j);
+    snprintf(p, sizeof(p), "%s/doc.json", d);
+    write_file(p, "{\"events\": []}\n");
+    j = run1(p);
+    assert_int_equal(ival(j, "invocations"), 0);
+    assert_int_equal(ival(j, "unparsedLines"), 0);
+    json_decref(j);
+    snprintf(p, sizeof(p), "%s/cut.json", d);
+    write_file(p, "{\n  \"events\": [\n    {\"timestamp\": 1, \"message\": \"REPO");
+    j = run1(p);
+    assert_int_equal(ival(j, "unparsedLines"), 1);
+    assert_non_null(strstr(sval(j, "unparsed/0/reason"), "ends early"));
+    json_decref(j);
+    rmrf(d);
+    free(d);
+}
+
+static void test_cold_start_article_vector(void **state)
+{
+    (void)state;
+    json_t *j = run1(data("coldstart-3008.log"));
+    assert_int_equal(ival(j, "coldStarts/count"), 10);
+    assert_float_equal(dval(j, "coldStarts/rate"), 1.0, 1e-9);
+    assert_float_equal(dval(j, "coldStarts/initDurationMs/mean"), 184, 1e-9);
+    assert_float_equal(dval(j, "coldStarts/initDurationMs/median"), 183, 1e-9);
+    assert_float_equal(dval(j, "coldStarts/initDurationMs/max"), 204, 1e-9);
+    assert_float_equal(dval(j, "coldStarts/initDurationMs/min"), 169, 1e-9);
+    assert_float_equal(dval(j, "coldStarts/initDurationMs/variance"), 122.222, 1e-9);
+    assert_float_equal(dval(j, "coldStarts/byMemorySizeMB/3008/initDurationMs/variance"),
+                       122.222, 1e-9);
+    json_decref(j);
+}
+
+/* ---------------------------------------------------------------- gzip, stdin, limits */
+
+static void gz_write(const char *path, const char *const *members, size_t n, size_t cut)
+{
+    /* Each member a complete gzip stream; concatenated as `cat a.gz b.gz` would. */
+    FILE *out = fopen(path, "wb");
+    assert_non_null(out);
+    for (size_t i = 0; i < n; i++) {
+        char tmp[PATH_MAX + 8];
+        snprintf(tmp, sizeof(tmp), "%s.part", path);
+        gzFile g = gzopen(tmp, "wb");
+        assert_non_null(g);
+        assert_int_equal(gzputs(g, members[i]), (int)strlen(members[i]));
+        assert_int_equal(gzclose(g), Z_OK);
+        FILE *in = fopen(tmp, "rb");
+        assert_non_null(in);
+        char buf[65536];
+        size_t k = fread(buf, 1, sizeof(buf), in);
+        fclose(in);
+        unlink(tmp);
+        if (cut && i == n - 1)
+            k = k > cut ? k - cut : 0;
+        assert_int_equal(fwrite(buf, 1, k, out), k);
+    }
+    assert_int_equal(fclose(out), 0);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strdup(buf);
+}
+
+static void test_gzip(void **state)
+{
+    (void)state;
+    char *d = tmpdir(), p[PATH_MAX];
+    char *plain = slurp(data("text-plain.log"));
+    const char *half1 = plain;
+    char *mid = strstr(plain, "REPORT RequestId: 2b68");
+    assert_non_null(mid);
+    char *first = strndup(plain, (size_t)(mid - plain));
+    const char *members[2] = {first, mid};
+    (void)half1;
+    snprintf(p, sizeof(p), "%s/text-plain.log.gz", d);
+    gz_write(p, members, 2, 0);
+    json_t *j = run1(p), *ref = run1(data("text-plain.log"));
+    assert_true(json_is_true(at(j, "inputs/0/compressed")));
+    assert_int_equal(ival(j, "invocations"), ival(ref, "invocations"));
+    assert_int_equal(ival(j, "coldStarts/count"), ival(ref, "coldStarts/count"));
+    assert_float_equal(dval(j, "cost/billedGbSeconds"), dval(ref, "cost/billedGbSeconds"), 1e-9);
+    assert_int_equal(ival(j, "unparsedLines"), 0);
+    assert_string_equal(sval(j, "inputs/0/function"), "text-plain");
+    json_decref(j);
+    json_decref(ref);
+
+    /* Cut short: what was read counts, and the damage is one unparsed note. */
+    gz_write(p, members, 1, 8);
+    j = run1(p);
+    assert_int_equal(ival(j, "unparsedLines"), 1);
+    assert_non_null(strstr(sval(j, "unparsed/0/reason"), "gzip"));
+    json_decref(j);
+
+    /* A CloudWatch subscription payload (always gzip): the log group names the function. */
+    const char *sub = "{\"messageType\":\"DATA_MESSAGE\",\"owner\":\"123456789012\",\"logGroup\":"
+                      "\"/aws/lambda/payments\",\"logStream\":\"2026/11/21/[$LATEST]abc\","
+                      "\"subscriptionFilters\":[\"f\"],\"logEvents\":[{\"id\":\"1\",\"timestamp\":"
+                      "1795302000100,\"message\":\"REPORT RequestId: 1\\tDuration: 100.00 ms\\t"
+                      "Billed Duration: 100 ms\\tMemory Size: 128 MB\\tMax Memory Used: 50 MB\\t"
+                      "\"}]}";
+    snprintf(p, sizeof(p), "%s/subscription.gz", d);
+    gz_write(p, &sub, 1, 0);
+    j = run1(p);
+    assert_non_null(json_object_get(at(j, "functions"), "payments"));
+    assert_int_equal(ival(j, "concurrency/peak"), 1);
+    assert_string_equal(sval(j, "concurrency/peakAt"), "2026-11-21T23:00:00.000Z");
+    json_decref(j);
+    free(first);
+    free(plain);
+    rmrf(d);
+    free(d);
+}
+
+static void test_stdin(void **state)
+{
+    (void)state;
+    int saved = dup(0);
+    assert_true(saved >= 0);
+    int fd = open(data("filter-log-events.json"), O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(dup2(fd, 0), 0);
+    close(fd);
+    json_t *j = run1("-");
+    dup2(saved, 0);
+    close(saved);
+    assert_string_equal(sval(j, "inputs/0/function"), "stdin");
+    assert_int_equal(ival(j, "invocations"), 3);
+    assert_int_equal(ival(j, "concurrency/peak"), 2);
+    json_decref(j);
+}
+
+static void test_overlong_line_and_limits(void **state)
+{
+    (void)state;
+    char *d = tmpdir(), p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/long.log", d);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("REPORT RequestId: 1\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\t"
+          "Max Memory Used: 50 MB\n",
+          f);
+    for (int i = 0; i < 3000; i++)
+        fputs("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", f);
+    fputs("\nREPORT RequestId: 2\tDuration: 2.00 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\t"
+          "Max Memory Used: 50 MB\n",
+          f);
+    assert_int_equal(fclose(f), 0);
+    struct pt_logs_options o;
+    pt_logs_options_init(&o);
+    o.max_line = 1024;
+    const char *pp = p;
+    json_t *j = run_opt(&pp, 1, &o);
+    assert_int_equal(ival(j, "invocations"), 2);
+    assert_int_equal(ival(j, "unparsedLines"), 1);
+    assert_int_equal(ival(j, "unparsed/0/line"), 2);
+    assert_int_equal(ival(j, "lines"), 3);
+    json_decref(j);
+
+    /* More REPORTs than max_invocations: a clear limit error, not unbounded memory. */
+    o.max_line = PT_LOGS_LINE_MAX_DEFAULT;
+    o.max_invocations = 5;
+    struct pt_logs_result *r = NULL;
+    struct pt_error err = {0};
+    const char *t = data("text-plain.log");
+    assert_int_equal(pt_logs_analyze(&t, 1, &o, &r, &err), PT_ELIMIT);
+    assert_null(r);
+    assert_non_null(strstr(err.msg, "--max-invocations"));
+
+    /* A missing input names itself. */
+    const char *missing = "/nonexistent/lambda.log";
+    pt_logs_options_init(&o);
+    assert_int_equal(pt_logs_analyze(&missing, 1, &o, &r, &err), PT_ENOTFOUND);
+    assert_non_null(strstr(err.msg, missing));
+    rmrf(d);
+    free(d);
+}
+
+/* ---------------------------------------------------------------- known answers */
+
+#define T0 "2026-11-21T23:00:00"
+
+static void fmt_ts(long long ms_since_t0, char *out, size_t n)
+{
+    /* T0 is a minute start: ms up to 59 999 stay in the same minute. */
+    long long m = ms_since_t0 / 60000, s = ms_since_t0 / 1000 % 60, ms = ms_since_t0 % 1000;
+    snprintf(out, n, "2026-11-21T23:%02lld:%02lld.%03lldZ", m, s, ms);
+}
+
+/*
+ * Background: every 100 ms from T0 for 60 s, an invocation of exactly 1000 ms (600 of them:
+ * steady concurrency 10). Spike: 25 invocations of 200 ms starting at T0 + 30.050 s. So the
+ * peak is 35 at T0+30.050; with a quota of 30, 7 starts find 30 or more in flight (the spike's
+ * last 5 and two background starts before 30.250), all in one second. REPORTs in second 30: 10 background (1000 ms) + 25 spike -> the article's estimate
+ * 35 x 1000 / 1000 = 35. Minute 23:00 holds 590 + 25 REPORTs, average (590 x 1000 + 25 x 200)
+ * / 615 ms, busy time 595.5 s + 5 s -> mean concurrency 600.5 / 60.
+ */
+static void write_known_log(const char *path, bool reversed)
+{
+    char *lines[700];
+    size_t n = 0;
+    char ts[40], line[256];
+    for (int i = 0; i < 600; i++) {
+        fmt_ts(i * 100LL + 1000, ts, sizeof(ts));
+        snprintf(line, sizeof(line),
+                 "%s REPORT RequestId: bg-%d\tDuration: 1000.00 ms\tBilled Duration: 1000 ms\t"
+                 "Memory Size: 512 MB\tMax Memory Used: 100 MB\t%s\n",
+                 ts, i, i % 100 == 0 ? "Init Duration: 250.00 ms\t" : "");
+        lines[n++] = strdup(line);
+    }
+    for (int i = 0; i < 25; i++) {
+        fmt_ts(30050 + 200, ts, sizeof(ts));
+        snprintf(line, sizeof(line),
+                 "%s REPORT RequestId: spike-%d\tDuration: 200.00 ms\tBilled Duration: 200 ms\t"
+                 "Memory Size: 512 MB\tMax Memory Used: 120 MB\t\n",
+                 ts, i);
+        lines[n++] = strdup(line);
+    }
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (size_t i = 0; i < n; i++) {
+        fputs(lines[reversed ? n - 1 - i : i], f);
+        if (i % 7 == 3)
+            fputs("2026-11-21T23:00:00.000Z some function output\n", f);
+    }
+    assert_int_equal(fclose(f), 0);
+    for (size_t i = 0; i < n; i++)
+        free(lines[i]);
+}
+
+static void test_concurrency_known_answers(void **state)
+{
+    (void)state;
+    char *d = tmpdir(), p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/known.log", d);
+    write_known_log(p, false);
+    struct pt_logs_options o;
+    pt_logs_options_init(&o);
+    o.quota = 30;
+    o.minutes_before = 1;
+    const char *pp = p;
+    json_t *j = run_opt(&pp, 1, &o);
+    assert_int_equal(ival(j, "invocations"), 625);
+    assert_int_equal(ival(j, "concurrency/peak"), 35);
+    assert_string_equal(sval(j, "concurrency/peakAt"), "2026-11-21T23:00:30.050Z");
+    assert_int_equal(ival(j, "concurrency/binSeconds"), 1);
+    assert_int_equal(ival(j, "concurrency/throttledSeconds"), 1);
+    /* The spike's last 5, and the background starts at 30.100 and 30.200 (34 in flight). */
+    assert_int_equal(ival(j, "concurrency/throttledInvocations"), 7);
+    assert_int_equal(ival(j, "concurrency/headroom"), -5);
+    assert_float_equal(dval(j, "concurrency/estimate/peak"), 35, 1e-9);
+    assert_string_equal(sval(j, "concurrency/estimate/peakAt"), "2026-11-21T23:00:30.000Z");
+    assert_int_equal(json_array_size(at(j, "concurrency/beforePeak")), 2);
+    assert_string_equal(sval(j, "concurrency/beforePeak/0/minute"), "2026-11-21T22:59:00.000Z");
+    assert_int_equal(ival(j, "concurrency/beforePeak/0/invocations"), 0);
+    assert_string_equal(sval(j, "concurrency/beforePeak/1/minute"), "2026-11-21T23:00:00.000Z");
+    assert_int_equal(ival(j, "concurrency/beforePeak/1/invocations"), 615);
+    assert_float_equal(dval(j, "concurrency/beforePeak/1/avgDurationMs"),
+                       (590 * 1000.0 + 25 * 200.0) / 615, 0.001);
+    assert_int_equal(ival(j, "concurrency/beforePeak/1/peakConcurrency"), 35);
+    assert_float_equal(dval(j, "concurrency/beforePeak/1/meanConcurrency"), 600.5 / 60, 0.001);
+    assert_int_equal(ival(j, "coldStarts/count"), 6);
+    assert_float_equal(dval(j, "durationMs/p50"), 1000, 1e-9);
+    assert_float_equal(dval(j, "durationMs/min"), 200, 1e-9);
+    assert_float_equal(dval(j, "durationMs/p95"), 1000, 1e-9);
+
+    /* The same log split between two threads at a line boundary gives the same answers. */
+    o.threads = 2;
+    o.split_min_bytes = 1;
+    json_t *j2 = run_opt(&pp, 1, &o);
+    assert_true(json_equal(j, j2));
+    json_decref(j2);
+
+    /* HTML report: self-contained, with the three charts and the quota line. */
+    struct pt_logs_result *r = NULL;
+    struct pt_error err = {0};
+    assert_int_equal(pt_logs_analyze(&pp, 1, &o, &r, &err), 0);
+    char html[PATH_MAX];
+    snprintf(html, sizeof(html), "%s/report.html", d);
+    assert_int_equal(pt_logs_write_html(r, html, &err), 0);
+    pt_logs_result_free(r);
+    char *page = slurp(html);
+    assert_non_null(strstr(page, "<svg"));
+    assert_non_null(strstr(page, "quota 30"));
+    assert_non_null(strstr(page, "Duration histogram"));
+    assert_non_null(strstr(page, "Cold starts over time"));
+    assert_null(strstr(page, "http://"));
+    assert_null(strstr(page, "https://"));
+    assert_null(strstr(page, "<script"));
+    free(page);
+    json_decref(j);
+    rmrf(d);
+    free(d);
+}
+
+/*
+ * Clock skew between streams: two environments whose clocks disagree by 250 ms, interleaved
+ * out of order. Each invocation's interval comes from its own REPORT (no cross-stream START/END
+ * matching), so the figures depend only on the lines, never on their order.
+ */
+static void test_clock_skew_between_streams(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    char dir[PATH_MAX], a[PATH_MAX + 64], b[PATH_MAX + 64], all1[PATH_MAX + 64];
+    snprintf(dir, sizeof(dir), "%s/logs/skewed/2026/11/21", d);
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(a, sizeof(a), "%s/[$LATEST]aaaa.log", dir);
+    snprintf(b, sizeof(b), "%s/[$LATEST]bbbb.log", dir);
+    /* Stream A (true clock): [0, 300] and [400, 700]. Stream B, 250 ms fast: true [100, 200]
+     * and [500, 600] logged as ending at 450 and 850. */
+    write_file(a, T0 ".300Z REPORT RequestId: a1\tDuration: 300.00 ms\tBilled Duration: 300 ms\t"
+                  "Memory Size: 128 MB\tMax Memory Used: 60 MB\t\n" T0
+                  ".700Z REPORT RequestId: a2\tDuration: 300.00 ms\tBilled Duration: 300 ms\t"
+                  "Memory Size: 128 MB\tMax Memory Used: 60 MB\t\n");
+    write_file(b, T0 ".850Z REPORT RequestId: b2\tDuration: 100.00 ms\tBilled Duration: 100 ms\t"
+                  "Memory Size: 128 MB\tMax Memory Used: 60 MB\t\n" T0
+                  ".450Z REPORT RequestId: b1\tDuration: 100.00 ms\tBilled Duration: 100 ms\t"
+                  "Memory Size: 128 MB\tMax Memory Used: 60 MB\t\n");
+    struct pt_logs_options o;
+    pt_logs_options_init(&o);
+    o.function = "skewed";
+    const char *p = d;
+    json_t *j = run_opt(&p, 1, &o);
+    assert_int_equal(ival(j, "unparsedLines"), 0);
+    assert_int_equal(ival(j, "invocations"), 4);
+    assert_int_equal(json_object_size(at(j, "functions")), 1);
+    /* As logged: A [0,300] [400,700], B [350,450] [750,850] -> peak 2 at 400 (a2 with b1). */
+    assert_int_equal(ival(j, "concurrency/peak"), 2);
+    assert_string_equal(sval(j, "concurrency/peakAt"), T0 ".400Z");
+
+    /* The same lines merged into one file in another order: the same figures. */
+    snprintf(all1, sizeof(all1), "%s/merged.log", d);
+    char *sa = slurp(a), *sb = slurp(b);
+    char merged[4096];
+    snprintf(merged, sizeof(merged), "%s%s", sb, sa);
+    write_file(all1, merged);
+    const char *m = all1;
+    json_t *j2 = run_opt(&m, 1, &o);
+    json_object_del(j, "inputs");
+    json_object_del(j2, "inputs");
+    assert_true(json_equal(j, j2));
+    free(sa);
+    free(sb);
+    json_decref(j);
+    json_decref(j2);
+    rmrf(d);
+    free(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_text_plain),
+        cmocka_unit_test(test_engine_dirs_group_by_function),
+        cmocka_unit_test(test_json_log_format),
+        cmocka_unit_test(test_filter_log_events),
+        cmocka_unit_test(test_get_log_events_compact),
+        cmocka_unit_test(test_truncated_lines),
+        cmocka_unit_test(test_empty_file),
+        cmocka_unit_test(test_cold_start_article_vector),
+        cmocka_unit_test(test_gzip),
+        cmocka_unit_test(test_stdin),
+        cmocka_unit_test(test_overlong_line_and_limits),
+        cmocka_unit_test(test_concurrency_known_answers),
+        cmocka_unit_test(test_clock_skew_between_streams),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
