@@ -12,6 +12,7 @@
 #include <grp.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/pidfd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -110,6 +111,62 @@ static void env_child_fail(int fd, const char *what, const char *detail)
  * (glibc 2.36 says ENOENT; the source article's older glibc said ENOSYS).
  */
 #define ENV_NEWDEV "/tmp/.powertune-dev"
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+
+static bool env_under_tmp(const char *path)
+{
+    return path && strncmp(path, "/tmp/", 5) == 0;
+}
+
+/* mkdir -p on a copy of path (async-signal-safe: a stack buffer and mkdir(2) only). */
+static int env_mkdir_p(const char *path)
+{
+    char buf[PATH_MAX];
+    size_t n = strlen(path);
+    if (n >= sizeof(buf))
+        return -1;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -1;
+        buf[i] = c;
+    }
+    return 0;
+}
+
+/*
+ * The private /tmp would hide a code or runtime directory that lives under /tmp (tests,
+ * scratch builds): its mount tree is cloned first (open_tree) and moved back to the same
+ * path inside the new /tmp afterwards (move_mount).
+ */
+static int env_keep_open(const char *path)
+{
+    if (!env_under_tmp(path))
+        return -1;
+    return (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE);
+}
+
+static bool env_keep_restore(const char *path, int fd)
+{
+    if (fd < 0)
+        return true;
+    if (env_mkdir_p(path) != 0)
+        return false;
+    return syscall(SYS_move_mount, fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) == 0;
+}
+
 static const char *env_sandbox_enter(const struct pt_env *env)
 {
     static const char *const nodes[] = {"null", "zero", "full", "random", "urandom"};
@@ -124,8 +181,15 @@ static const char *env_sandbox_enter(const struct pt_env *env)
         return "cannot create a mount namespace";
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
         return "cannot make the mounts private";
+    int keep_code = env_keep_open(code);
+    int keep_runtime = env_keep_open(env->cfg.runtime_dir);
+    if ((env_under_tmp(code) && keep_code < 0) ||
+        (env_under_tmp(env->cfg.runtime_dir) && keep_runtime < 0))
+        return "cannot keep a directory under /tmp visible";
     if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, env->tmp_opts) != 0)
         return "cannot mount the private /tmp";
+    if (!env_keep_restore(code, keep_code) || !env_keep_restore(env->cfg.runtime_dir, keep_runtime))
+        return "cannot put a directory under /tmp back";
     if (mkdir(ENV_NEWDEV, 0755) != 0 ||
         mount("tmpfs", ENV_NEWDEV, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=755") != 0)
         return "cannot prepare the private /dev";

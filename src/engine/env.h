@@ -42,6 +42,7 @@ struct pt_env_config {
     char *const *argv;                   /* runtime command, argv[0] an absolute path */
     char *const *envp;                   /* without AWS_LAMBDA_RUNTIME_API and the stream name */
     const char *log_dir;                 /* <state>/logs/<function> */
+    const char *runtime_dir;             /* runtimes/ (kept visible in the sandbox) */
     int host_cpus;
     bool init_boost;
     bool freeze;

@@ -193,6 +193,29 @@ static void test_oversize_response_is_a_function_error(void **state)
     tu_engine_free(e);
 }
 
+/* Regression: the sandbox's private /tmp hid code directories that live under /tmp. */
+static void test_code_dir_under_tmp(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char cmd[4600];
+    snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s/fn' && chmod 755 '%s'", tu_example("fibonacci-python"),
+             dir, dir);
+    assert_int_equal(system(cmd), 0);
+    struct pt_engine *e = tu_engine(NULL);
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/fn", dir);
+    struct pt_function *fn = tu_function(e, path, 1769, 10);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{\"n\": 100}", &r);
+    assert_false(r.function_error);
+    assert_non_null(strstr(r.payload, "checksum"));
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static void test_sandbox(void **state)
 {
     (void)state;
@@ -512,6 +535,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_output_is_capped, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_oversize_response_is_a_function_error, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_sandbox, require_cgroups, tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_code_dir_under_tmp, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_cpu_scales_with_memory, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_timeout_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_crash_then_recovery, require_cgroups, tu_teardown_engines),
