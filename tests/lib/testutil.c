@@ -45,9 +45,13 @@ const char *tu_repo_root(void)
 
 const char *tu_example(const char *name)
 {
-    /* "noop-c" is an example; "tests/functions/x" a path from the repository root. */
-    snprintf(example_path, sizeof(example_path), strchr(name, '/') ? "%s/%s" : "%s/examples/%s",
-             tu_repo_root(), name);
+    /* "noop-c" is an example; "tests/functions/x" a path from the repository root;
+     * "/abs/path" itself. */
+    if (name[0] == '/')
+        snprintf(example_path, sizeof(example_path), "%s", name);
+    else
+        snprintf(example_path, sizeof(example_path),
+                 strchr(name, '/') ? "%s/%s" : "%s/examples/%s", tu_repo_root(), name);
     return example_path;
 }
 
