@@ -17,7 +17,8 @@
 #include "base/str.h"
 #include "logs/logs_internal.h"
 
-#define PT_LOGS_BUF_MIN (1u << 20)
+/* Reads land in a buffer that stays in L2 while it is scanned (the copy is the cost). */
+#define PT_LOGS_BUF_MIN (256u * 1024)
 #define PT_LOGS_ZIN (256u * 1024)
 #define PT_LOGS_JSON_DEPTH 64
 
@@ -450,7 +451,8 @@ int pt_logs_read_task(struct pt_logs_run *run, struct pt_logs_task *t)
         (void)posix_fadvise(rd.fd, t->begin, t->end < 0 ? 0 : t->end - t->begin,
                             POSIX_FADV_SEQUENTIAL);
     }
-    size_t cap = run->opt->max_line * 2 + 2;
+    /* Room for one whole line of max_line bytes plus a read: an overlong line is detected. */
+    size_t cap = run->opt->max_line + 64 * 1024;
     if (cap < PT_LOGS_BUF_MIN)
         cap = PT_LOGS_BUF_MIN;
     buf = malloc(cap);
