@@ -281,20 +281,104 @@ static void sort_bin(uint64_t *a, uint64_t *tmp, size_t n, unsigned bits)
         memcpy(a, src, n * sizeof(*a));
 }
 
+/* One range of bins swept on its own: what it found, merged by the caller. */
+struct sweep {
+    const struct pt_logs_scope *s;
+    struct pt_logs_bin *bins;
+    uint64_t *ev;
+    const size_t *pos;
+    uint64_t wt;
+    unsigned bits;
+    size_t b0, b1, maxbin;
+    int64_t cur0;           /* concurrency carried into bin b0 */
+    long lim0, lim1;
+    /* results */
+    int64_t peak;
+    uint64_t peak_t;        /* ticks from bin_base */
+    uint64_t thr0, thr1, thr_sec0, thr_sec1;
+    double est_peak;
+    size_t est_bin;
+    int rc;
+};
+
+static void *sweep_run(void *p)
+{
+    struct sweep *w = p;
+    struct pt_logs_bin *bins = w->bins;
+    const uint64_t wt = w->wt;
+    uint64_t *tmp = malloc((w->maxbin ? w->maxbin : 1) * sizeof(*tmp));
+    uint32_t *durs = malloc((w->maxbin ? w->maxbin : 1) * sizeof(*durs));
+    if (!tmp || !durs) {
+        w->rc = PT_ENOMEM;
+        goto out;
+    }
+    int64_t cur = w->cur0;
+    for (size_t b = w->b0; b < w->b1; b++) {
+        struct pt_logs_bin *bn = &bins[b];
+        size_t lo = b ? w->pos[b - 1] : 0, hi = w->pos[b], nd = 0;
+        sort_bin(w->ev + lo, tmp, hi - lo, w->bits);
+        uint64_t prev = 0;
+        for (size_t i = lo; i < hi; i++) {
+            uint64_t k = w->ev[i];
+            uint64_t t = (uint32_t)k >> 1;
+            if (t > prev) {
+                /* The level cur was held over [prev, t). */
+                bn->busy += (uint64_t)cur * (t - prev);
+                if ((uint64_t)cur > bn->max)
+                    bn->max = (uint32_t)cur;
+                prev = t;
+            }
+            if (k & 1) {
+                w->thr0 += cur >= w->lim0;
+                w->thr1 += cur >= w->lim1;
+                cur++;
+                if ((uint64_t)cur > bn->max)
+                    bn->max = (uint32_t)cur;
+                if (cur > w->peak) {
+                    w->peak = cur;
+                    w->peak_t = b * wt + t;
+                }
+            } else {
+                cur--;
+                durs[nd++] = (uint32_t)(k >> 32);
+            }
+        }
+        if (wt > prev) {
+            bn->busy += (uint64_t)cur * (wt - prev);
+            if ((uint64_t)cur > bn->max)
+                bn->max = (uint32_t)cur;
+        }
+        if (nd) {
+            uint32_t d = select_u32(durs, nd, rank_index(99.5, nd));
+            bn->estimate = (double)nd * (double)d / (double)wt;
+            if (bn->estimate > w->est_peak) {
+                w->est_peak = bn->estimate;
+                w->est_bin = b;
+            }
+        }
+        w->thr_sec0 += bn->max > (uint64_t)w->lim0;
+        w->thr_sec1 += bn->max > (uint64_t)w->lim1;
+    }
+out:
+    free(tmp);
+    free(durs);
+    return NULL;
+}
+
 /*
  * Concurrency from the intervals. Events are bucketed by bin (a count pass and a scatter pass
  * over the records), then each bin is sorted in cache and swept in time order: an event is
  * (duration << 32) | (offset in bin << 1) | is_start, so ends sort before starts at the same
  * tick (back-to-back invocations do not overlap) and an end carries the duration the article's
- * per-bin p99.5 needs.
+ * per-bin p99.5 needs. The bins are swept as two halves on two threads: the level carried into
+ * the second half is known from the counts (starts minus ends before it).
  */
 static int concurrency(struct pt_logs_scope *s, const struct pt_logs_options *o,
                        const struct pt_logs_inv *invs, size_t n, const struct pt_logs_cold *colds,
                        size_t ncold, struct pt_error *err)
 {
     int rc = 0;
-    uint64_t *ev = NULL, *tmp = NULL;
-    uint32_t *durs = NULL;
+    uint64_t *ev = NULL;
     size_t *pos = NULL;
 
     int64_t first = INT64_MAX, last = INT64_MIN;
@@ -333,21 +417,23 @@ static int concurrency(struct pt_logs_scope *s, const struct pt_logs_options *o,
     }
     struct pt_logs_bin *bins = s->bins;
     const uint64_t base = (uint64_t)s->bin_base;
+    /* 1 s bins (the usual case) divide by a constant: a multiply, no correction needed. */
+    const bool one_s = wt == PT_LOGS_TICKS_PER_S;
+#define BIN_OF(v) (one_s ? (size_t)((v) / PT_LOGS_TICKS_PER_S) : bin_of((v), wt, inv_wt))
 
     /* Count events per bin, then scatter them (pos[b] = where bin b's events go). */
     for (size_t i = 0; i < n; i++) {
         if (invs[i].end == PT_LOGS_NO_TIME)
             continue;
         uint64_t e = (uint64_t)invs[i].end - base;
-        pos[bin_of(e - invs[i].dur, wt, inv_wt)]++;
-        size_t be = bin_of(e, wt, inv_wt);
-        pos[be]++;
-        bins[be].ends++;
-        bins[be].dur_sum += invs[i].dur;
+        bins[BIN_OF(e - invs[i].dur)].starts++;
+        struct pt_logs_bin *be = &bins[BIN_OF(e)];
+        be->ends++;
+        be->dur_sum += invs[i].dur;
     }
     size_t sum = 0, maxbin = 0;
     for (size_t b = 0; b < s->nbins; b++) {
-        size_t c = pos[b];
+        size_t c = (size_t)bins[b].starts + bins[b].ends;
         pos[b] = sum;
         sum += c;
         if (c > maxbin)
@@ -358,78 +444,60 @@ static int concurrency(struct pt_logs_scope *s, const struct pt_logs_options *o,
         if (invs[i].end == PT_LOGS_NO_TIME)
             continue;
         uint64_t e = (uint64_t)invs[i].end - base, st = e - invs[i].dur;
-        size_t bs = bin_of(st, wt, inv_wt), be = bin_of(e, wt, inv_wt);
+        size_t bs = BIN_OF(st), be = BIN_OF(e);
         ev[pos[bs]++] = (st - bs * wt) << 1 | 1;
         ev[pos[be]++] = (uint64_t)invs[i].dur << 32 | (e - be * wt) << 1;
     }
+#undef BIN_OF
     /* pos[b] is now where bin b ends; bin b starts at pos[b - 1]. */
-    tmp = malloc((maxbin ? maxbin : 1) * sizeof(*tmp));
-    durs = malloc((maxbin ? maxbin : 1) * sizeof(*durs));
-    if (!tmp || !durs) {
-        rc = pt_error_set(err, PT_ENOMEM, "out of memory");
-        goto out;
-    }
     unsigned bits = 1;
     while (bits < 32 && ((wt << 1) >> bits) != 0)
         bits++;
 
-    const long lim0 = s->limits[0], lim1 = s->limits[1];
-    int64_t cur = 0, peak = 0;
-    uint64_t peak_t = 0, thr0 = 0, thr1 = 0;
-    s->est_peak = 0;
-    s->est_peak_at = s->bin_base;
-    for (size_t b = 0; b < s->nbins; b++) {
-        struct pt_logs_bin *bn = &bins[b];
-        size_t lo = b ? pos[b - 1] : 0, hi = pos[b], nd = 0;
-        sort_bin(ev + lo, tmp, hi - lo, bits);
-        uint64_t prev = 0;
-        for (size_t i = lo; i < hi; i++) {
-            uint64_t k = ev[i];
-            uint64_t t = (uint32_t)k >> 1;
-            if (t > prev) {
-                /* The level cur was held over [prev, t). */
-                bn->busy += (uint64_t)cur * (t - prev);
-                if ((uint64_t)cur > bn->max)
-                    bn->max = (uint32_t)cur;
-                prev = t;
-            }
-            if (k & 1) {
-                thr0 += cur >= lim0;
-                thr1 += cur >= lim1;
-                cur++;
-                bn->starts++;
-                if ((uint64_t)cur > bn->max)
-                    bn->max = (uint32_t)cur;
-                if (cur > peak) {
-                    peak = cur;
-                    peak_t = b * wt + t;
-                }
-            } else {
-                cur--;
-                durs[nd++] = (uint32_t)(k >> 32);
-            }
+    /* Two halves by event count; the second starts with what is running at its first bin. */
+    struct sweep w[2];
+    memset(w, 0, sizeof(w));
+    size_t split = 0;
+    int64_t carry = 0;
+    if (timed >= 100000 && s->nbins >= 2) {
+        size_t half = sum / 2;
+        while (split < s->nbins && pos[split] < half) {
+            carry += (int64_t)bins[split].starts - (int64_t)bins[split].ends;
+            split++;
         }
-        if (wt > prev) {
-            bn->busy += (uint64_t)cur * (wt - prev);
-            if ((uint64_t)cur > bn->max)
-                bn->max = (uint32_t)cur;
-        }
-        if (nd) {
-            uint32_t d = select_u32(durs, nd, rank_index(99.5, nd));
-            bn->estimate = (double)nd * (double)d / (double)wt;
-            if (bn->estimate > s->est_peak) {
-                s->est_peak = bn->estimate;
-                s->est_peak_at = s->bin_base + (int64_t)(b * wt);
-            }
-        }
-        s->thr_seconds[0] += bn->max > (uint64_t)lim0 ? (uint64_t)s->bin_seconds : 0;
-        s->thr_seconds[1] += bn->max > (uint64_t)lim1 ? (uint64_t)s->bin_seconds : 0;
     }
+    for (int k = 0; k < 2; k++) {
+        w[k] = (struct sweep){.s = s, .bins = bins, .ev = ev, .pos = pos, .wt = wt, .bits = bits,
+                              .maxbin = maxbin, .lim0 = s->limits[0], .lim1 = s->limits[1]};
+    }
+    w[0].b0 = 0;
+    w[0].b1 = split ? split : s->nbins;
+    w[1].b0 = w[0].b1;
+    w[1].b1 = s->nbins;
+    w[1].cur0 = carry;
+    pthread_t tid;
+    bool threaded = w[1].b0 < w[1].b1 && pthread_create(&tid, NULL, sweep_run, &w[1]) == 0;
+    sweep_run(&w[0]);
+    if (threaded)
+        pthread_join(tid, NULL);
+    else if (w[1].b0 < w[1].b1)
+        sweep_run(&w[1]);
+    if (w[0].rc || w[1].rc) {
+        rc = pt_error_set(err, PT_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* The earlier half wins ties: the peak is the first time the highest level was reached. */
+    struct sweep *pk = w[1].peak > w[0].peak ? &w[1] : &w[0];
+    struct sweep *es = w[1].est_peak > w[0].est_peak ? &w[1] : &w[0];
     s->have_concurrency = true;
-    s->peak = (uint32_t)peak;
-    s->peak_at = s->bin_base + (int64_t)peak_t;
-    s->thr_invocations[0] = thr0;
-    s->thr_invocations[1] = thr1;
+    s->peak = (uint32_t)pk->peak;
+    s->peak_at = s->bin_base + (int64_t)pk->peak_t;
+    s->est_peak = es->est_peak;
+    s->est_peak_at = s->bin_base + (int64_t)(es->est_bin * wt);
+    s->thr_invocations[0] = w[0].thr0 + w[1].thr0;
+    s->thr_invocations[1] = w[0].thr1 + w[1].thr1;
+    s->thr_seconds[0] = (w[0].thr_sec0 + w[1].thr_sec0) * (uint64_t)s->bin_seconds;
+    s->thr_seconds[1] = (w[0].thr_sec1 + w[1].thr_sec1) * (uint64_t)s->bin_seconds;
 
     for (size_t i = 0; i < ncold; i++) {
         if (colds[i].end == PT_LOGS_NO_TIME || colds[i].end < s->bin_base)
@@ -470,8 +538,6 @@ static int concurrency(struct pt_logs_scope *s, const struct pt_logs_options *o,
     }
 out:
     free(ev);
-    free(tmp);
-    free(durs);
     free(pos);
     return rc;
 }

@@ -374,19 +374,39 @@ static int merge(struct pt_logs_run *run, struct pt_logs_result *r, struct pt_er
         fid[names[i].source] = (uint32_t)(r->nfunctions - 1);
     }
 
-    /* One array of each record kind, with function ids; task arrays are freed as we go. */
-    invs = malloc((ninv ? ninv : 1) * sizeof(*invs));
+    /*
+     * One array of each record kind, with function ids; task arrays are freed as we go. The
+     * biggest task's array is grown into the whole (realloc of a large block remaps its pages
+     * instead of copying them), so a split 1 GB file copies half its records, not all.
+     */
+    size_t big = 0;
+    for (size_t i = 1; i < run->ntasks; i++)
+        if (run->tasks[i].ninv > run->tasks[big].ninv)
+            big = i;
+    size_t big_n = run->ntasks ? run->tasks[big].ninv : 0;
+    if (big_n) {
+        invs = realloc(run->tasks[big].invs, ninv * sizeof(*invs));
+        if (invs)
+            run->tasks[big].invs = NULL;
+    } else {
+        invs = malloc((ninv ? ninv : 1) * sizeof(*invs));
+    }
     colds = malloc((ncold ? ncold : 1) * sizeof(*colds));
     fcounts = calloc(r->nfunctions ? r->nfunctions : 1, sizeof(*fcounts));
     if (!invs || !colds || !fcounts) {
         rc = pt_error_set(err, PT_ENOMEM, "out of memory (%zu invocations)", ninv);
         goto out;
     }
-    size_t ai = 0, ac = 0;
+    if (big_n) {
+        uint32_t f = fid[run->tasks[big].source];
+        for (size_t k = 0; k < big_n; k++)
+            invs[k].fn = f;
+    }
+    size_t ai = big_n, ac = 0;
     for (size_t i = 0; i < run->ntasks; i++) {
         struct pt_logs_task *t = &run->tasks[i];
         uint32_t f = fid[t->source];
-        for (size_t k = 0; k < t->ninv; k++) {
+        for (size_t k = 0; k < t->ninv && i != big; k++) {
             invs[ai] = t->invs[k];
             invs[ai++].fn = f;
         }

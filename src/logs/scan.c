@@ -25,6 +25,25 @@ static inline bool is_digit(char c)
     return (unsigned char)(c - '0') < 10;
 }
 
+/* memcmp(a, b, n) == 0 for short n, as word loads the compiler inlines (no libc call). */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+    while (n >= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return false;
+        a += 8;
+        b += 8;
+        n -= 8;
+    }
+    while (n--)
+        if (*a++ != *b++)
+            return false;
+    return true;
+}
+
 /* ---------------------------------------------------------------- time */
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
@@ -121,7 +140,7 @@ static int parse_time_cached(struct pt_logs_scan *s, const char *p, size_t n, in
     int64_t rest;
     if (n < 20)
         return -1;
-    if (!s->tkey_valid || memcmp(p, s->tkey, sizeof(s->tkey)) != 0) {
+    if (!s->tkey_valid || !same_bytes(p, s->tkey, sizeof(s->tkey))) {
         if (parse_time_prefix(p, &s->tsecs) != 0)
             return -1;
         memcpy(s->tkey, p, sizeof(s->tkey));
@@ -243,7 +262,7 @@ int pt_logs_scan_report(const char *p, size_t n, struct pt_logs_report *out)
      * MB\tMax Memory Used: N MB". Anything else (RIE's order, the 2020 space, a cut line) falls
      * through to the general loop from where the fast path stopped.
      */
-#define FAST(lit) (c.end - c.p >= (ptrdiff_t)sizeof(lit) - 1 && memcmp(c.p, lit, sizeof(lit) - 1) == 0 \
+#define FAST(lit) (c.end - c.p >= (ptrdiff_t)sizeof(lit) - 1 && same_bytes(c.p, lit, sizeof(lit) - 1) \
                    ? (c.p += sizeof(lit) - 1, true) : false)
     {
         struct cur save = c;
@@ -609,7 +628,9 @@ static inline bool starts(const char *p, size_t n, const char *lit, size_t litn)
 }
 #define STARTS(p, n, lit) starts(p, n, lit, sizeof(lit) - 1)
 
-int pt_logs_scan_line(struct pt_logs_scan *s, const char *p, size_t n)
+/* Inlined into the line loop: it runs for every line of the input. */
+static inline __attribute__((always_inline)) int scan_line(struct pt_logs_scan *s, const char *p,
+                                                           size_t n)
 {
     struct pt_logs_task *t = s->task;
     if (n && p[n - 1] == '\r')
@@ -685,6 +706,11 @@ int pt_logs_scan_line(struct pt_logs_scan *s, const char *p, size_t n)
     return 0;
 }
 
+int pt_logs_scan_line(struct pt_logs_scan *s, const char *p, size_t n)
+{
+    return scan_line(s, p, n);
+}
+
 #ifdef __SSE2__
 #include <emmintrin.h>
 /* Bit i set when p[i] is '\n', for 64 bytes: four SSE2 compares instead of a memchr per line. */
@@ -713,7 +739,7 @@ int pt_logs_scan_lines(struct pt_logs_scan *s, const char *p, const char *end)
             const char *nl = q + __builtin_ctzll(mask);
             mask &= mask - 1;
             s->line++;
-            int rc = pt_logs_scan_line(s, line, (size_t)(nl - line));
+            int rc = scan_line(s, line, (size_t)(nl - line));
             if (rc)
                 return rc;
             line = nl + 1;
@@ -724,7 +750,7 @@ int pt_logs_scan_lines(struct pt_logs_scan *s, const char *p, const char *end)
         const char *nl = memchr(line, '\n', (size_t)(end - line));
         const char *le = nl ? nl : end;
         s->line++;
-        int rc = pt_logs_scan_line(s, line, (size_t)(le - line));
+        int rc = scan_line(s, line, (size_t)(le - line));
         if (rc)
             return rc;
         line = le + 1;

@@ -645,6 +645,61 @@ static void test_concurrency_known_answers(void **state)
 }
 
 /*
+ * Big enough (120 000 invocations) for the sweep to run as two halves on two threads, with the
+ * spike where the halves meet. Background: one invocation of 10.00 ms every ms for 120 s
+ * (steady 10). Spike: 25 of 1.50 ms from T0 + 60 000.5 ms. Peak 35 at 60 000.5 ms; over a quota
+ * of 30: the spike's last 5 starts and the background start at 60 001 ms (34 in flight), in one
+ * second. Second 60 holds 1000 + 25 REPORTs whose p99.5 is 10 ms: estimate 10.25.
+ */
+static void test_concurrency_split_sweep(void **state)
+{
+    (void)state;
+    char *d = tmpdir(), p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/big.log", d);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    char ts[40];
+    for (int i = 0; i < 120000; i++) {
+        fmt_ts(i + 10LL, ts, sizeof(ts));
+        fprintf(f, "%s REPORT RequestId: b%d\tDuration: 10.00 ms\tBilled Duration: 10 ms\t"
+                   "Memory Size: 128 MB\tMax Memory Used: 60 MB\t\n",
+                ts, i);
+        if (i == 60000)
+            for (int k = 0; k < 25; k++) {
+                fmt_ts(60002, ts, sizeof(ts));
+                fprintf(f, "%s REPORT RequestId: s%d\tDuration: 1.50 ms\tBilled Duration: 2 "
+                           "ms\tMemory Size: 128 MB\tMax Memory Used: 60 MB\t\n",
+                        ts, k);
+            }
+    }
+    assert_int_equal(fclose(f), 0);
+    struct pt_logs_options o;
+    pt_logs_options_init(&o);
+    o.quota = 30;
+    o.threads = 1;
+    const char *pp = p;
+    json_t *j = run_opt(&pp, 1, &o);
+    assert_int_equal(ival(j, "invocations"), 120025);
+    assert_int_equal(ival(j, "concurrency/peak"), 35);
+    assert_string_equal(sval(j, "concurrency/peakAt"), "2026-11-21T23:01:00.000Z");
+    assert_int_equal(ival(j, "concurrency/throttledSeconds"), 1);
+    assert_int_equal(ival(j, "concurrency/throttledInvocations"), 6);
+    assert_float_equal(dval(j, "concurrency/estimate/peak"), 10.25, 1e-9);
+    assert_string_equal(sval(j, "concurrency/estimate/peakAt"), "2026-11-21T23:01:00.000Z");
+    assert_float_equal(dval(j, "concurrency/beforePeak/6/meanConcurrency"), 10, 0.01);
+    assert_int_equal(ival(j, "concurrency/beforePeak/6/peakConcurrency"), 35);
+    /* Read in two ranges by two threads: the same figures. */
+    o.threads = 2;
+    o.split_min_bytes = 1;
+    json_t *j2 = run_opt(&pp, 1, &o);
+    assert_true(json_equal(j, j2));
+    json_decref(j);
+    json_decref(j2);
+    rmrf(d);
+    free(d);
+}
+
+/*
  * Clock skew between streams: two environments whose clocks disagree by 250 ms, interleaved
  * out of order. Each invocation's interval comes from its own REPORT (no cross-stream START/END
  * matching), so the figures depend only on the lines, never on their order.
@@ -716,6 +771,7 @@ int main(void)
         cmocka_unit_test(test_stdin),
         cmocka_unit_test(test_overlong_line_and_limits),
         cmocka_unit_test(test_concurrency_known_answers),
+        cmocka_unit_test(test_concurrency_split_sweep),
         cmocka_unit_test(test_clock_skew_between_streams),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
