@@ -209,5 +209,6 @@ out:
     cli_tune_notes_free(&notes);
     cli_tune_report_free(&rep);
     pt_tune_input_free(&in);
+    cli_args_end(&args);
     return rc;
 }

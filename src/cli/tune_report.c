@@ -26,8 +26,7 @@ int cli_tune_report_prepare(struct cli_tune_report *r, const struct pt_tune_inpu
 int cli_tune_report_emit(struct cli_tune_report *r, const char *source,
                          const struct pt_tune_input *in, const struct pt_tune_analysis *a,
                          const struct pt_tune_sample *samples, size_t n_samples,
-                         const struct cli_tune_notes *notes, bool json_stdout,
-                         struct pt_error *err)
+                         const struct cli_tune_notes *notes, bool json_stdout, struct pt_error *err)
 {
     char *url = NULL;
     int rc = 0;
