@@ -42,6 +42,7 @@ struct pt_engine_options {
     int keepalive_ms;        /* idle environments are reclaimed after this; 0: 300000 */
     bool no_init_boost;      /* INIT runs at the function's own CPU share */
     bool no_freeze;          /* do not freeze idle environments (benchmarks compare) */
+    bool freeze_immediately; /* freeze in the invoke call, not 2 ms later (benchmarks compare) */
     enum pt_billing_mode billing;
     enum pt_cgroup_kind cgroups;
     size_t output_cap;       /* function output kept per invocation; 0: 8 MiB */
@@ -127,6 +128,7 @@ void pt_invoke_result_free(struct pt_invoke_result *res);
 struct pt_engine_counts {
     int environments; /* alive */
     int busy;         /* invocations in flight */
+    int frozen;       /* idle environments frozen */
 };
 void pt_engine_counts(struct pt_engine *e, struct pt_engine_counts *out);
 

@@ -441,6 +441,81 @@ static enum env_outcome env_wait(struct pt_env *env, struct env_wait_state *ws)
     }
 }
 
+/*
+ * After the result: wait for the runtime to come back to /next or to exit (some runtimes
+ * post an error and exit: the environment is then reset and the next invocation starts
+ * cold). A parked runtime is frozen, here or (by default) by the engine's janitor a moment
+ * later, so back-to-back invocations do not pay a freeze and a thaw each. A runtime still
+ * busy after the bound stays thawed; the next invocation's deadline covers it.
+ */
+#define ENV_SETTLE_MS 1000
+static void env_settle(struct pt_env *env)
+{
+    int64_t deadline = pt_mono_ns() + (int64_t)ENV_SETTLE_MS * 1000000;
+    for (;;) {
+        int pump_ms = pt_rapi_pump(env->rapi);
+        struct pt_rapi_status st;
+        pt_rapi_status(env->rapi, &st);
+        if (st.runtime_waiting) {
+            if (env->cfg.freeze_immediately)
+                env_set_frozen(env, true);
+            return;
+        }
+        int64_t now = pt_mono_ns();
+        if (now >= deadline)
+            return;
+        struct pollfd fds[3] = {
+            {.fd = pt_rapi_poll_fd(env->rapi), .events = POLLIN},
+            {.fd = env->pidfd, .events = POLLIN},
+            {.fd = env->out_fd, .events = POLLIN},
+        };
+        int wait_ms = (int)((deadline - now + 999999) / 1000000);
+        if (pump_ms >= 0 && pump_ms < wait_ms)
+            wait_ms = pump_ms;
+        if (poll(fds, 3, wait_ms) < 0 && errno != EINTR)
+            return;
+        if (fds[2].revents)
+            env_drain_output(env);
+        if (fds[1].revents & POLLIN) {
+            env_drain_output(env);
+            env_reap(env, true);
+            env->usable = false;
+            return;
+        }
+    }
+}
+
+bool pt_env_freeze_idle(struct pt_env *env)
+{
+    if (!env->cfg.freeze || !env->usable || !env->rapi)
+        return false;
+    if (!env->frozen) {
+        struct pt_rapi_status st;
+        pt_rapi_status(env->rapi, &st);
+        if (st.runtime_waiting)
+            env_set_frozen(env, true);
+    }
+    return env->frozen;
+}
+
+bool pt_env_frozen(const struct pt_env *env)
+{
+    return env->frozen;
+}
+
+bool pt_env_alive(struct pt_env *env)
+{
+    if (env->pidfd < 0)
+        return false;
+    struct pollfd p = {.fd = env->pidfd, .events = POLLIN};
+    if (poll(&p, 1, 0) > 0 && (p.revents & POLLIN)) {
+        env_reap(env, false);
+        env->usable = false;
+        return false;
+    }
+    return true;
+}
+
 /* ---- results ---- */
 
 static int env_set_payload(struct pt_invoke_result *res, char *payload, size_t len,
@@ -724,10 +799,8 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
     pt_logstream_end_invocation(&env->log);
     res->log_tail_len = pt_tail_copy(&env->log.tail, res->log_tail);
     env->last_used_ns = pt_mono_ns();
-    if (env->usable && !rc) {
-        pt_rapi_pump(env->rapi); /* let the 202 reach the runtime before it stops */
-        env_set_frozen(env, true);
-    }
+    if (env->usable && !rc)
+        env_settle(env);
     return rc;
 }
 

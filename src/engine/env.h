@@ -46,6 +46,7 @@ struct pt_env_config {
     int host_cpus;
     bool init_boost;
     bool freeze;
+    bool freeze_immediately; /* in the invoke call, rather than by the engine's janitor */
     enum pt_billing_mode billing;
     size_t output_cap;
     int init_timeout_ms;
@@ -71,6 +72,11 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
 int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
                   struct pt_invoke_result *res, struct pt_error *err);
 bool pt_env_usable(const struct pt_env *env);
+/* False once the runtime process has exited (checked without blocking). */
+bool pt_env_alive(struct pt_env *env);
+/* Freezes an idle environment whose runtime waits on /next; true if it is frozen now. */
+bool pt_env_freeze_idle(struct pt_env *env);
+bool pt_env_frozen(const struct pt_env *env);
 int64_t pt_env_last_used_ns(const struct pt_env *env);
 void pt_env_destroy(struct pt_env *env);
 

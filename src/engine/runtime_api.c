@@ -431,6 +431,7 @@ void pt_rapi_status(struct pt_rapi *r, struct pt_rapi_status *st)
     st->delivered_ns = r->delivered ? r->delivered_ns : 0;
     st->result_ready = r->result_ready;
     st->init_error = r->init_error_ready;
+    st->runtime_waiting = r->parked != NULL;
     pthread_mutex_unlock(&r->lock);
 }
 

@@ -73,6 +73,7 @@ struct pt_rapi_status {
     int64_t delivered_ns;  /* monotonic time the current event reached the runtime, 0 = not yet */
     bool result_ready;
     bool init_error;
+    bool runtime_waiting; /* a /next is parked: the runtime is idle, ready to be frozen */
 };
 
 int pt_rapi_start(struct pt_rapi **out, const struct pt_rapi_hooks *hooks, bool own_thread,

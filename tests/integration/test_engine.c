@@ -50,6 +50,14 @@ static void test_cold_then_warm(void **state)
     struct pt_engine_counts c;
     pt_engine_counts(e, &c);
     assert_int_equal(c.environments, 1);
+    pt_sleep_ms(100); /* idle past the freeze grace: frozen between invocations */
+    pt_engine_counts(e, &c);
+    assert_int_equal(c.frozen, 1);
+    struct pt_invoke_result r3;
+    tu_invoke(e, fn, "{}", &r3); /* thawed for the next one */
+    assert_false(r3.function_error);
+    assert_false(r3.cold_start);
+    pt_invoke_result_free(&r3);
     pt_invoke_result_free(&r1);
     pt_invoke_result_free(&r2);
     tu_engine_free(e);
@@ -214,6 +222,23 @@ static void test_code_dir_under_tmp(void **state)
     tu_engine_free(e);
     tu_rmtree(dir);
     free(dir);
+}
+
+/* Regression: a runtime that posts an error and exits left a dead environment in the pool. */
+static void test_exit_after_error_resets_environment(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "tests/functions/error-then-exit", 1769, 10);
+    for (int i = 0; i < 3; i++) {
+        struct pt_invoke_result r;
+        tu_invoke(e, fn, "{}", &r);
+        assert_true(r.function_error);
+        assert_string_equal(r.error_type, "Error"); /* never Runtime.ExitError */
+        assert_true(r.cold_start);
+        pt_invoke_result_free(&r);
+    }
+    tu_engine_free(e);
 }
 
 static void test_sandbox(void **state)
@@ -535,6 +560,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_output_is_capped, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_oversize_response_is_a_function_error, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_sandbox, require_cgroups, tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_exit_after_error_resets_environment, require_cgroups,
+                                        tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_code_dir_under_tmp, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_cpu_scales_with_memory, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_timeout_then_recovery, require_cgroups, tu_teardown_engines),
