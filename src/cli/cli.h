@@ -123,5 +123,6 @@ int cmd_invoke(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
 int cmd_logs(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err);
 int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err);
 int cmd_analyze(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err);
+int cmd_serve(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err);
 
 #endif

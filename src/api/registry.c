@@ -1,0 +1,811 @@
+/*
+ * registry.c - the functions the API knows, their engine registrations, and
+ * their persistence.
+ *
+ * On disk, under <state>/api:
+ *   functions/<name>/function.json   $LATEST, versions, aliases, reserved concurrency
+ *                                     (one file per function, replaced atomically: a
+ *                                     reader after kill -9 sees the old or the new one)
+ *   functions/<name>/code/<id>/      unpacked code, never modified once installed, so a
+ *   functions/<name>/code/<id>.zip   version can share it with $LATEST; the upload
+ *   staging/                         uploads being unpacked (emptied at start)
+ *   trash/                           deleted functions being removed (emptied at start)
+ * A code directory no configuration references (an upload that crashed before
+ * its function.json was written, code replaced since) is removed at start.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api_internal.h"
+#include "base/fs.h"
+#include "base/rand.h"
+#include "base/str.h"
+
+#define FUNCTION_FILE "function.json"
+#define FUNCTION_FILE_MAX (16 * 1024 * 1024)
+
+/* ---- locking and engine registrations ---- */
+
+void api_lock(struct pt_api *api)
+{
+    pthread_mutex_lock(&api->lock);
+}
+
+void api_unlock(struct pt_api *api)
+{
+    struct api_handle *dead = api->dead;
+    api->dead = NULL;
+    pthread_mutex_unlock(&api->lock);
+    /* Removing a registration kills its environments: never under the registry lock. */
+    while (dead) {
+        struct api_handle *next = dead->next_dead;
+        pt_engine_function_remove(api->engine, dead->fn);
+        free(dead);
+        dead = next;
+    }
+}
+
+void api_conf_retire(struct pt_api *api, struct api_conf *c)
+{
+    struct api_handle *h = c->handle;
+    if (!h)
+        return;
+    c->handle = NULL;
+    h->retired = true;
+    if (h->refs == 0) {
+        h->next_dead = api->dead;
+        api->dead = h;
+    }
+}
+
+void api_function_retire_all(struct pt_api *api, struct api_function *f)
+{
+    api_conf_retire(api, &f->latest);
+    for (size_t i = 0; i < f->version_count; i++)
+        api_conf_retire(api, f->versions[i]);
+}
+
+int api_conf_acquire(struct pt_api *api, struct api_function *f, struct api_conf *c,
+                     struct api_handle **out, struct pt_error *err)
+{
+    if (!c->handle) {
+        struct api_handle *h = calloc(1, sizeof(*h));
+        if (!h)
+            return pt_error_set(err, PT_ENOMEM, "out of memory");
+        /* The engine copies the configuration; a shallow copy carries the reserved value. */
+        struct pt_function_config cfg = c->cfg;
+        cfg.reserved_concurrency = f->reserved;
+        bool latest = strcmp(c->version, "$LATEST") == 0;
+        int rc = pt_engine_function_add_version(api->engine, &cfg, latest ? NULL : c->version,
+                                                &h->fn, err);
+        if (rc) {
+            free(h);
+            return rc;
+        }
+        c->handle = h;
+    }
+    c->handle->refs++;
+    *out = c->handle;
+    return 0;
+}
+
+void api_handle_release(struct pt_api *api, struct api_handle *h)
+{
+    api_lock(api);
+    h->refs--;
+    if (h->retired && h->refs == 0) {
+        h->next_dead = api->dead;
+        api->dead = h;
+    }
+    api_unlock(api);
+}
+
+/* ---- structures ---- */
+
+void api_conf_init(struct api_conf *c)
+{
+    memset(c, 0, sizeof(*c));
+    pt_function_config_init(&c->cfg);
+    pt_strlcpy(c->version, "$LATEST", sizeof(c->version));
+    pt_strlcpy(c->tracing_mode, "PassThrough", sizeof(c->tracing_mode));
+    pt_strlcpy(c->log_format, "Text", sizeof(c->log_format));
+}
+
+int api_conf_copy(struct api_conf *dst, const struct api_conf *src, struct pt_error *err)
+{
+    *dst = *src;
+    dst->handle = NULL;
+    dst->cfg.env = NULL;
+    dst->cfg.env_count = 0;
+    return pt_function_config_copy(&dst->cfg, &src->cfg, err);
+}
+
+void api_conf_free(struct pt_api *api, struct api_conf *c)
+{
+    api_conf_retire(api, c);
+    pt_function_config_free(&c->cfg);
+}
+
+void api_function_free(struct pt_api *api, struct api_function *f)
+{
+    if (!f)
+        return;
+    api_conf_free(api, &f->latest);
+    for (size_t i = 0; i < f->version_count; i++) {
+        api_conf_free(api, f->versions[i]);
+        free(f->versions[i]);
+    }
+    free(f->versions);
+    free(f->aliases);
+    free(f);
+}
+
+static size_t function_index(struct pt_api *api, const char *name, bool *found)
+{
+    size_t lo = 0, hi = api->fn_count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(api->fns[mid]->latest.cfg.name, name);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+struct api_function *api_function_find(struct pt_api *api, const char *name)
+{
+    bool found;
+    size_t i = function_index(api, name, &found);
+    return found ? api->fns[i] : NULL;
+}
+
+int api_function_insert(struct pt_api *api, struct api_function *f)
+{
+    bool found;
+    size_t at = function_index(api, f->latest.cfg.name, &found);
+    if (found)
+        return -1;
+    if (api->fn_count == api->fn_cap) {
+        size_t cap = api->fn_cap ? api->fn_cap * 2 : 16;
+        struct api_function **v = realloc(api->fns, cap * sizeof(*v));
+        if (!v)
+            return -1;
+        api->fns = v;
+        api->fn_cap = cap;
+    }
+    memmove(api->fns + at + 1, api->fns + at, (api->fn_count - at) * sizeof(*api->fns));
+    api->fns[at] = f;
+    api->fn_count++;
+    return 0;
+}
+
+void api_function_unlink(struct pt_api *api, struct api_function *f)
+{
+    bool found;
+    size_t at = function_index(api, f->latest.cfg.name, &found);
+    if (!found || api->fns[at] != f)
+        return;
+    memmove(api->fns + at, api->fns + at + 1, (api->fn_count - at - 1) * sizeof(*api->fns));
+    api->fn_count--;
+}
+
+struct api_conf *api_function_conf(struct api_function *f, const char *version)
+{
+    if (strcmp(version, "$LATEST") == 0)
+        return &f->latest;
+    for (size_t i = 0; i < f->version_count; i++)
+        if (strcmp(f->versions[i]->version, version) == 0)
+            return f->versions[i];
+    return NULL;
+}
+
+struct api_alias *api_alias_find(struct api_function *f, const char *name)
+{
+    for (size_t i = 0; i < f->alias_count; i++)
+        if (strcmp(f->aliases[i].name, name) == 0)
+            return &f->aliases[i];
+    return NULL;
+}
+
+void api_registry_free(struct pt_api *api)
+{
+    api_lock(api);
+    for (size_t i = 0; i < api->fn_count; i++)
+        api_function_free(api, api->fns[i]);
+    free(api->fns);
+    api->fns = NULL;
+    api->fn_count = api->fn_cap = 0;
+    api_unlock(api);
+}
+
+/* ---- JSON ---- */
+
+void api_function_arn(const struct pt_api *api, const char *name, const char *qualifier,
+                      char *out, size_t size)
+{
+    if (qualifier && *qualifier)
+        snprintf(out, size, "arn:aws:lambda:%s:%s:function:%s:%s", api->region, api->account,
+                 name, qualifier);
+    else
+        snprintf(out, size, "arn:aws:lambda:%s:%s:function:%s", api->region, api->account,
+                 name);
+}
+
+static void set_str(json_t *o, const char *key, const char *v)
+{
+    json_t *s = json_string(v);
+    json_object_set_new(o, key, s ? s : json_string(""));
+}
+
+json_t *api_conf_json(const struct pt_api *api, const struct api_function *f,
+                      const struct api_conf *c, enum api_view view)
+{
+    json_t *o = json_object();
+    const struct pt_function_config *cfg = &c->cfg;
+    set_str(o, "FunctionName", cfg->name);
+    if (view != API_VIEW_DISK) {
+        char arn[API_ARN_MAX];
+        api_function_arn(api, cfg->name, view == API_VIEW_QUALIFIED ? c->version : NULL, arn,
+                         sizeof(arn));
+        set_str(o, "FunctionArn", arn);
+    }
+    set_str(o, "Runtime", cfg->runtime);
+    if (c->role[0])
+        set_str(o, "Role", c->role);
+    if (cfg->handler[0])
+        set_str(o, "Handler", cfg->handler);
+    json_object_set_new(o, "CodeSize", json_integer(c->code_size));
+    set_str(o, "Description", cfg->description);
+    json_object_set_new(o, "Timeout", json_integer(cfg->timeout_s));
+    json_object_set_new(o, "MemorySize", json_integer(cfg->memory_mb));
+    set_str(o, "LastModified", c->last_modified);
+    set_str(o, "CodeSha256", c->code_sha256);
+    set_str(o, "Version", c->version);
+    json_t *vars = json_object();
+    for (size_t i = 0; i < cfg->env_count; i++)
+        json_object_set_new(vars, cfg->env[i].key, json_string(cfg->env[i].value));
+    json_t *env = json_object();
+    json_object_set_new(env, "Variables", vars);
+    json_object_set_new(o, "Environment", env);
+    json_object_set_new(o, "TracingConfig", json_pack("{s:s}", "Mode", c->tracing_mode));
+    set_str(o, "RevisionId", c->revision_id);
+    if (view == API_VIEW_DISK) {
+        set_str(o, "CodeId", c->code_id);
+        if (c->source_revision[0])
+            set_str(o, "SourceRevision", c->source_revision);
+    } else {
+        bool latest = strcmp(c->version, "$LATEST") == 0;
+        bool busy = latest && f->busy_until_ms > api_mono_ms();
+        if (busy && f->creating) {
+            set_str(o, "State", "Pending");
+            set_str(o, "StateReason", "The function is being created.");
+            set_str(o, "StateReasonCode", "Creating");
+        } else {
+            set_str(o, "State", "Active");
+            set_str(o, "LastUpdateStatus", busy ? "InProgress" : "Successful");
+            if (busy) {
+                set_str(o, "LastUpdateStatusReason", "The function is being created.");
+                set_str(o, "LastUpdateStatusReasonCode", "Creating");
+            }
+        }
+    }
+    set_str(o, "PackageType", "Zip");
+    json_object_set_new(o, "Architectures", json_pack("[s]", cfg->architecture));
+    json_object_set_new(o, "EphemeralStorage", json_pack("{s:i}", "Size", cfg->ephemeral_mb));
+    json_object_set_new(o, "SnapStart",
+                        json_pack("{s:s,s:s}", "ApplyOn", "None", "OptimizationStatus", "Off"));
+    json_t *logging = json_object();
+    set_str(logging, "LogFormat", c->log_format);
+    if (strcmp(c->log_format, "JSON") == 0) {
+        set_str(logging, "ApplicationLogLevel", c->app_log_level[0] ? c->app_log_level : "INFO");
+        set_str(logging, "SystemLogLevel", c->sys_log_level[0] ? c->sys_log_level : "INFO");
+    }
+    if (c->log_group[0]) {
+        set_str(logging, "LogGroup", c->log_group);
+    } else {
+        char group[API_LOG_GROUP_MAX];
+        snprintf(group, sizeof(group), "/aws/lambda/%s", cfg->name);
+        set_str(logging, "LogGroup", group);
+    }
+    json_object_set_new(o, "LoggingConfig", logging);
+    return o;
+}
+
+json_t *api_alias_json(const struct pt_api *api, const struct api_function *f,
+                       const struct api_alias *a)
+{
+    char arn[API_ARN_MAX];
+    api_function_arn(api, f->latest.cfg.name, a->name, arn, sizeof(arn));
+    json_t *o = json_object();
+    set_str(o, "AliasArn", arn);
+    set_str(o, "Name", a->name);
+    set_str(o, "FunctionVersion", a->version);
+    set_str(o, "Description", a->description);
+    if (a->extra_version[0]) {
+        json_t *w = json_object();
+        json_object_set_new(w, a->extra_version, json_real(a->extra_weight));
+        json_object_set_new(o, "RoutingConfig", json_pack("{s:o}", "AdditionalVersionWeights", w));
+    }
+    set_str(o, "RevisionId", a->revision_id);
+    return o;
+}
+
+/* ---- configuration members ---- */
+
+#define FAIL(type, ...)                                                                           \
+    do {                                                                                          \
+        *etype = (type);                                                                          \
+        return pt_error_set(err, PT_EUSAGE, __VA_ARGS__);                                         \
+    } while (0)
+
+static int get_int(json_t *v, const char *member, long lo, long hi, long *out,
+                   const char **etype, struct pt_error *err)
+{
+    if (!json_is_integer(v))
+        FAIL("InvalidParameterValueException", "%s must be an integer", member);
+    json_int_t n = json_integer_value(v);
+    if (n < lo)
+        FAIL("ValidationException",
+             "1 validation error detected: Value '%lld' at '%c%s' failed to satisfy constraint: "
+             "Member must have value greater than or equal to %ld",
+             (long long)n, member[0] + ('a' - 'A'), member + 1, lo);
+    if (n > hi)
+        FAIL("ValidationException",
+             "1 validation error detected: Value '%lld' at '%c%s' failed to satisfy constraint: "
+             "Member must have value less than or equal to %ld",
+             (long long)n, member[0] + ('a' - 'A'), member + 1, hi);
+    *out = (long)n;
+    return 0;
+}
+
+static int get_str(json_t *v, const char *member, char *out, size_t size, bool allow_empty,
+                   const char **etype, struct pt_error *err)
+{
+    if (!json_is_string(v))
+        FAIL("InvalidParameterValueException", "%s must be a string", member);
+    size_t n = json_string_length(v);
+    if (n >= size)
+        FAIL("ValidationException",
+             "1 validation error detected: Value at '%c%s' failed to satisfy constraint: Member "
+             "must have length less than or equal to %zu",
+             member[0] + ('a' - 'A'), member + 1, size - 1);
+    if (!allow_empty && n == 0)
+        FAIL("InvalidParameterValueException", "%s must not be empty", member);
+    if (memchr(json_string_value(v), '\0', n))
+        FAIL("InvalidParameterValueException", "%s must not contain NUL", member);
+    memcpy(out, json_string_value(v), n + 1);
+    return 0;
+}
+
+int api_conf_apply(struct api_conf *c, json_t *j, const char **etype, struct pt_error *err)
+{
+    struct pt_function_config *cfg = &c->cfg;
+    json_t *v;
+    long n;
+    int rc;
+    if ((v = json_object_get(j, "Runtime"))) {
+        char runtime[PT_RUNTIME_NAME_MAX + 1];
+        if ((rc = get_str(v, "Runtime", runtime, sizeof(runtime), false, etype, err)))
+            return rc;
+        enum pt_runtime_family family;
+        if (pt_runtime_parse(runtime, &family, err) != 0) {
+            *etype = "InvalidParameterValueException";
+            return PT_EUSAGE;
+        }
+        pt_strlcpy(cfg->runtime, runtime, sizeof(cfg->runtime));
+        cfg->family = family;
+    }
+    if ((v = json_object_get(j, "Handler")) &&
+        (rc = get_str(v, "Handler", cfg->handler, sizeof(cfg->handler), false, etype, err)))
+        return rc;
+    if ((v = json_object_get(j, "Role")) &&
+        (rc = get_str(v, "Role", c->role, sizeof(c->role), false, etype, err)))
+        return rc;
+    if ((v = json_object_get(j, "Description")) &&
+        (rc = get_str(v, "Description", cfg->description, sizeof(cfg->description), true,
+                      etype, err)))
+        return rc;
+    if ((v = json_object_get(j, "MemorySize"))) {
+        if ((rc = get_int(v, "MemorySize", 128, 10240, &n, etype, err)))
+            return rc;
+        cfg->memory_mb = (int)n;
+    }
+    if ((v = json_object_get(j, "Timeout"))) {
+        if ((rc = get_int(v, "Timeout", 1, 900, &n, etype, err)))
+            return rc;
+        cfg->timeout_s = (int)n;
+    }
+    if ((v = json_object_get(j, "EphemeralStorage"))) {
+        if (!json_is_object(v))
+            FAIL("InvalidParameterValueException", "EphemeralStorage must be an object");
+        if ((rc = get_int(json_object_get(v, "Size"), "EphemeralStorage.size", 512, 10240, &n,
+                          etype, err)))
+            return rc;
+        cfg->ephemeral_mb = (int)n;
+    }
+    if ((v = json_object_get(j, "Architectures"))) {
+        if (!json_is_array(v) || json_array_size(v) != 1)
+            FAIL("ValidationException",
+                 "1 validation error detected: Value at 'architectures' failed to satisfy "
+                 "constraint: Member must have length less than or equal to 1");
+        const char *a = json_string_value(json_array_get(v, 0));
+        if (!a || (strcmp(a, "x86_64") != 0 && strcmp(a, "arm64") != 0))
+            FAIL("ValidationException",
+                 "1 validation error detected: Value '[%s]' at 'architectures' failed to satisfy "
+                 "constraint: Member must satisfy constraint: [Member must satisfy enum value "
+                 "set: [x86_64, arm64]]",
+                 a ? a : "?");
+        pt_strlcpy(cfg->architecture, a, sizeof(cfg->architecture));
+    }
+    if ((v = json_object_get(j, "Environment"))) {
+        json_t *vars = json_is_object(v) ? json_object_get(v, "Variables") : NULL;
+        if (!json_is_object(v) || (vars && !json_is_object(vars)))
+            FAIL("InvalidParameterValueException",
+                 "Environment must be an object with a Variables map");
+        pt_function_config_free(cfg);
+        const char *key;
+        json_t *val;
+        json_object_foreach(vars, key, val) {
+            if (!json_is_string(val))
+                FAIL("InvalidParameterValueException",
+                     "Environment variable %s must have a string value", key);
+            if (pt_env_key_is_reserved(key))
+                FAIL("InvalidParameterValueException",
+                     "Lambda was unable to configure your environment variables because the "
+                     "environment variables you have provided contains reserved keys that are "
+                     "currently not supported for modification. Reserved keys used in this "
+                     "request: %s",
+                     key);
+            if (pt_function_set_env(cfg, key, json_string_value(val), err) != 0) {
+                *etype = "InvalidParameterValueException";
+                return PT_EUSAGE;
+            }
+        }
+    }
+    if ((v = json_object_get(j, "TracingConfig"))) {
+        const char *m = json_string_value(json_object_get(v, "Mode"));
+        if (m && strcmp(m, "Active") != 0 && strcmp(m, "PassThrough") != 0)
+            FAIL("ValidationException",
+                 "1 validation error detected: Value '%s' at 'tracingConfig.mode' failed to "
+                 "satisfy constraint: Member must satisfy enum value set: [Active, PassThrough]",
+                 m);
+        if (m)
+            pt_strlcpy(c->tracing_mode, m, sizeof(c->tracing_mode));
+    }
+    if ((v = json_object_get(j, "LoggingConfig"))) {
+        const char *f = json_string_value(json_object_get(v, "LogFormat"));
+        const char *al = json_string_value(json_object_get(v, "ApplicationLogLevel"));
+        const char *sl = json_string_value(json_object_get(v, "SystemLogLevel"));
+        const char *g = json_string_value(json_object_get(v, "LogGroup"));
+        if (f && strcmp(f, "Text") != 0 && strcmp(f, "JSON") != 0)
+            FAIL("ValidationException",
+                 "1 validation error detected: Value '%s' at 'loggingConfig.logFormat' failed to "
+                 "satisfy constraint: Member must satisfy enum value set: [Text, JSON]",
+                 f);
+        if (f)
+            pt_strlcpy(c->log_format, f, sizeof(c->log_format));
+        if (al && strlen(al) < sizeof(c->app_log_level))
+            pt_strlcpy(c->app_log_level, al, sizeof(c->app_log_level));
+        if (sl && strlen(sl) < sizeof(c->sys_log_level))
+            pt_strlcpy(c->sys_log_level, sl, sizeof(c->sys_log_level));
+        if (g && strlen(g) < sizeof(c->log_group))
+            pt_strlcpy(c->log_group, g, sizeof(c->log_group));
+    }
+    return 0;
+}
+
+#undef FAIL
+
+/* ---- persistence ---- */
+
+int api_code_dir(const struct pt_api *api, const char *name, const char *code_id, char *out,
+                 size_t size)
+{
+    return (size_t)snprintf(out, size, "%s/functions/%s/code/%s", api->root, name, code_id) >=
+                   size
+               ? -1
+               : 0;
+}
+
+int api_staging_dir(const struct pt_api *api, char *out, size_t size)
+{
+    char id[17];
+    pt_random_hex(id, 16);
+    return (size_t)snprintf(out, size, "%s/staging/%s", api->root, id) >= size ? -1 : 0;
+}
+
+int api_code_install(struct pt_api *api, const char *staged, const char *name,
+                     const char *code_id, struct pt_error *err)
+{
+    char dir[PATH_MAX], from[PATH_MAX + 8], to[PATH_MAX + 8];
+    if ((size_t)snprintf(dir, sizeof(dir), "%s/functions/%s/code", api->root, name) >=
+        sizeof(dir))
+        return pt_error_set(err, PT_ELIMIT, "state directory path too long");
+    int rc = pt_mkdir_p(dir, 0755, err);
+    if (rc)
+        return rc;
+    snprintf(to, sizeof(to), "%s/%s", dir, code_id);
+    if (rename(staged, to) != 0)
+        return pt_error_errno(err, PT_ESYS, errno, "cannot move the code into %s", to);
+    snprintf(from, sizeof(from), "%s.zip", staged);
+    snprintf(to, sizeof(to), "%s/%s.zip", dir, code_id);
+    if (rename(from, to) != 0)
+        return pt_error_errno(err, PT_ESYS, errno, "cannot move the zip into %s", to);
+    return 0;
+}
+
+int api_function_save(struct pt_api *api, const struct api_function *f, struct pt_error *err)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "Format", json_integer(1));
+    json_object_set_new(o, "Latest", api_conf_json(api, f, &f->latest, API_VIEW_DISK));
+    json_t *versions = json_array();
+    for (size_t i = 0; i < f->version_count; i++)
+        json_array_append_new(versions, api_conf_json(api, f, f->versions[i], API_VIEW_DISK));
+    json_object_set_new(o, "Versions", versions);
+    json_object_set_new(o, "NextVersion", json_integer(f->next_version));
+    json_t *aliases = json_array();
+    for (size_t i = 0; i < f->alias_count; i++)
+        json_array_append_new(aliases, api_alias_json(api, f, &f->aliases[i]));
+    json_object_set_new(o, "Aliases", aliases);
+    if (f->reserved >= 0)
+        json_object_set_new(o, "ReservedConcurrentExecutions", json_integer(f->reserved));
+    char *text = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS);
+    json_decref(o);
+    if (!text)
+        return pt_error_set(err, PT_ENOMEM, "out of memory saving %s", f->latest.cfg.name);
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/" FUNCTION_FILE, f->dir);
+    int rc = pt_mkdir_p(f->dir, 0755, err);
+    if (!rc)
+        rc = pt_file_write_atomic(path, text, strlen(text), err);
+    free(text);
+    return rc;
+}
+
+int api_function_remove_files(struct pt_api *api, const struct api_function *f,
+                              struct pt_error *err)
+{
+    char trash[PATH_MAX + 64], id[17];
+    pt_random_hex(id, 16);
+    if ((size_t)snprintf(trash, sizeof(trash), "%s/trash/%s-%s", api->root, f->latest.cfg.name,
+                         id) >= sizeof(trash))
+        return pt_error_set(err, PT_ELIMIT, "state directory path too long");
+    /* Renamed away first: a crash in the middle of rm -rf must not leave half a function. */
+    if (rename(f->dir, trash) != 0)
+        return pt_error_errno(err, PT_ESYS, errno, "cannot remove %s", f->dir);
+    api_rmtree(trash);
+    return 0;
+}
+
+/* A saved configuration back into c (name and code directory from the function). */
+static int conf_load(struct pt_api *api, const char *name, json_t *j, struct api_conf *c,
+                     struct pt_error *err)
+{
+    api_conf_init(c);
+    pt_strlcpy(c->cfg.name, name, sizeof(c->cfg.name));
+    const char *etype = NULL;
+    int rc = api_conf_apply(c, j, &etype, err);
+    if (rc)
+        return rc;
+    const char *s;
+    if ((s = json_string_value(json_object_get(j, "Version"))))
+        pt_strlcpy(c->version, s, sizeof(c->version));
+    if ((s = json_string_value(json_object_get(j, "CodeId"))))
+        pt_strlcpy(c->code_id, s, sizeof(c->code_id));
+    if ((s = json_string_value(json_object_get(j, "CodeSha256"))))
+        pt_strlcpy(c->code_sha256, s, sizeof(c->code_sha256));
+    if ((s = json_string_value(json_object_get(j, "LastModified"))))
+        pt_strlcpy(c->last_modified, s, sizeof(c->last_modified));
+    if ((s = json_string_value(json_object_get(j, "RevisionId"))))
+        pt_strlcpy(c->revision_id, s, sizeof(c->revision_id));
+    if ((s = json_string_value(json_object_get(j, "SourceRevision"))))
+        pt_strlcpy(c->source_revision, s, sizeof(c->source_revision));
+    c->code_size = json_integer_value(json_object_get(j, "CodeSize"));
+    if (!c->code_id[0] || strchr(c->code_id, '/') || strstr(c->code_id, ".."))
+        return pt_error_set(err, PT_EPROTO, "configuration %s has no valid CodeId", c->version);
+    if (api_code_dir(api, name, c->code_id, c->cfg.code_dir, sizeof(c->cfg.code_dir)) != 0)
+        return pt_error_set(err, PT_ELIMIT, "state directory path too long");
+    return 0;
+}
+
+static int alias_load(json_t *j, struct api_alias *a)
+{
+    memset(a, 0, sizeof(*a));
+    const char *name = json_string_value(json_object_get(j, "Name"));
+    const char *ver = json_string_value(json_object_get(j, "FunctionVersion"));
+    if (!name || !ver)
+        return -1;
+    pt_strlcpy(a->name, name, sizeof(a->name));
+    pt_strlcpy(a->version, ver, sizeof(a->version));
+    const char *s;
+    if ((s = json_string_value(json_object_get(j, "Description"))))
+        pt_strlcpy(a->description, s, sizeof(a->description));
+    if ((s = json_string_value(json_object_get(j, "RevisionId"))))
+        pt_strlcpy(a->revision_id, s, sizeof(a->revision_id));
+    json_t *w = json_object_get(json_object_get(j, "RoutingConfig"), "AdditionalVersionWeights");
+    const char *k;
+    json_t *v;
+    json_object_foreach(w, k, v) {
+        pt_strlcpy(a->extra_version, k, sizeof(a->extra_version));
+        a->extra_weight = json_number_value(v);
+    }
+    return 0;
+}
+
+static int function_load(struct pt_api *api, const char *name, const char *dir,
+                         struct api_function **out, struct pt_error *err)
+{
+    char path[PATH_MAX + 32];
+    struct pt_buf text;
+    pt_buf_init(&text, FUNCTION_FILE_MAX);
+    json_t *j = NULL;
+    struct api_function *f = calloc(1, sizeof(*f));
+    int rc = f ? 0 : pt_error_set(err, PT_ENOMEM, "out of memory");
+    if (rc)
+        goto out;
+    api_conf_init(&f->latest);
+    f->reserved = -1;
+    pt_strlcpy(f->dir, dir, sizeof(f->dir));
+    if ((size_t)snprintf(path, sizeof(path), "%s/" FUNCTION_FILE, dir) >= sizeof(path))
+        rc = pt_error_set(err, PT_ELIMIT, "path too long: %s", dir);
+    if (!rc)
+        rc = pt_file_read(path, FUNCTION_FILE_MAX, &text, err);
+    if (rc)
+        goto out;
+    json_error_t jerr;
+    j = json_loadb(text.data, text.len, 0, &jerr);
+    if (!j) {
+        rc = pt_error_set(err, PT_EPROTO, "%s: %s", path, jerr.text);
+        goto out;
+    }
+    rc = conf_load(api, name, json_object_get(j, "Latest"), &f->latest, err);
+    if (rc)
+        goto out;
+    json_t *versions = json_object_get(j, "Versions");
+    size_t nv = json_array_size(versions);
+    f->versions = calloc(nv ? nv : 1, sizeof(*f->versions));
+    if (!f->versions) {
+        rc = pt_error_set(err, PT_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nv; i++) {
+        struct api_conf *c = calloc(1, sizeof(*c));
+        if (!c) {
+            rc = pt_error_set(err, PT_ENOMEM, "out of memory");
+            goto out;
+        }
+        f->versions[f->version_count++] = c;
+        rc = conf_load(api, name, json_array_get(versions, i), c, err);
+        if (rc)
+            goto out;
+    }
+    f->next_version = (long)json_integer_value(json_object_get(j, "NextVersion"));
+    if (f->next_version < 1)
+        f->next_version = 1;
+    json_t *aliases = json_object_get(j, "Aliases");
+    size_t na = json_array_size(aliases);
+    f->aliases = calloc(na ? na : 1, sizeof(*f->aliases));
+    if (!f->aliases) {
+        rc = pt_error_set(err, PT_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < na; i++)
+        if (alias_load(json_array_get(aliases, i), &f->aliases[f->alias_count]) == 0)
+            f->alias_count++;
+    json_t *r = json_object_get(j, "ReservedConcurrentExecutions");
+    if (json_is_integer(r))
+        f->reserved = (int)json_integer_value(r);
+out:
+    json_decref(j);
+    pt_buf_free(&text);
+    if (rc) {
+        api_function_free(api, f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+static bool code_referenced(const struct api_function *f, const char *entry)
+{
+    size_t n = strlen(entry);
+    if (n > 4 && strcmp(entry + n - 4, ".zip") == 0)
+        n -= 4;
+    if (strlen(f->latest.code_id) == n && strncmp(f->latest.code_id, entry, n) == 0)
+        return true;
+    for (size_t i = 0; i < f->version_count; i++)
+        if (strlen(f->versions[i]->code_id) == n &&
+            strncmp(f->versions[i]->code_id, entry, n) == 0)
+            return true;
+    return false;
+}
+
+/* Removes code no configuration of f uses (uploads cut short, code replaced since). */
+static void code_collect(const struct api_function *f)
+{
+    char dir[PATH_MAX + 8];
+    snprintf(dir, sizeof(dir), "%s/code", f->dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || code_referenced(f, de->d_name))
+            continue;
+        char path[PATH_MAX + 300];
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        api_rmtree(path);
+    }
+    closedir(d);
+}
+
+static int reset_dir(const char *root, const char *name, struct pt_error *err)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s/%s", root, name);
+    api_rmtree(path);
+    return pt_mkdir_p(path, 0755, err);
+}
+
+int api_registry_load(struct pt_api *api, struct pt_error *err)
+{
+    char fdir[PATH_MAX + 16];
+    snprintf(fdir, sizeof(fdir), "%s/functions", api->root);
+    int rc = pt_mkdir_p(fdir, 0755, err);
+    if (!rc)
+        rc = reset_dir(api->root, "staging", err);
+    if (!rc)
+        rc = reset_dir(api->root, "trash", err);
+    if (rc)
+        return rc;
+    DIR *d = opendir(fdir);
+    if (!d)
+        return pt_error_errno(err, PT_ESYS, errno, "cannot open %s", fdir);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char dir[PATH_MAX + 300], file[PATH_MAX + 340];
+        snprintf(dir, sizeof(dir), "%s/%s", fdir, de->d_name);
+        snprintf(file, sizeof(file), "%s/" FUNCTION_FILE, dir);
+        if (!pt_path_is_file(file)) {
+            /* A CreateFunction that never got acknowledged. */
+            api_rmtree(dir);
+            continue;
+        }
+        struct api_function *f = NULL;
+        struct pt_error lerr = {0};
+        if (strlen(de->d_name) > PT_FUNCTION_NAME_MAX ||
+            function_load(api, de->d_name, dir, &f, &lerr) != 0) {
+            /* Kept on disk for inspection: a registry should never eat user data. */
+            if (api->opt.log) {
+                char line[PT_ERROR_MSG_MAX + 400];
+                snprintf(line, sizeof(line), "note: skipping function %s: %s", de->d_name,
+                         lerr.msg);
+                api->opt.log(api->opt.log_arg, line);
+            }
+            continue;
+        }
+        code_collect(f);
+        if (api_function_insert(api, f) != 0) {
+            api_function_free(api, f);
+            closedir(d);
+            return pt_error_set(err, PT_ENOMEM, "out of memory loading the registry");
+        }
+    }
+    closedir(d);
+    return 0;
+}
