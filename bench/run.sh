@@ -5,3 +5,6 @@ set -e
 cd "$(dirname "$0")/.."
 make -s build/bench/bench_engine examples
 build/bench/bench_engine "$@"
+# The tuner (issue 4): also rewrites its own section of bench/RESULTS.md.
+make -s build/bench/bench_tune
+build/bench/bench_tune "$@" --results bench/RESULTS.md

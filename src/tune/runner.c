@@ -1,3 +1,7 @@
+/*
+ * runner.c - the run loop (see runner.h). Fixed runs take each power in turn; --adaptive
+ * runs take the powers in rounds and ask adaptive.c after each round which can stop.
+ */
 #include "tune/runner.h"
 
 #include <pthread.h>
@@ -24,6 +28,7 @@ struct runner {
     /* The power being run. */
     int power;
     const struct pt_tune_payloads *payloads;
+    const int *order; /* payload of each invocation index; NULL: payloads->payload_of */
     long next; /* next invocation index of this power */
     long num;
     /* Outcome. */
@@ -43,6 +48,7 @@ void pt_target_result_free(struct pt_target_result *r)
 void pt_runner_report_free(struct pt_runner_report *r)
 {
     free(r->samples);
+    pt_adaptive_free(&r->adaptive);
     memset(r, 0, sizeof(*r));
 }
 
@@ -127,7 +133,7 @@ static int runner_one(struct runner *r, long index, struct pt_error *err)
 {
     const struct pt_tune_input *in = r->in;
     const struct pt_tune_payloads *pl = r->payloads;
-    int pidx = pl->payload_of[index];
+    int pidx = r->order ? r->order[index] : pl->payload_of[index];
     const char *payload = pl->texts[pidx];
     size_t payload_len = pl->text_len[pidx];
     struct pt_target_result pre = {0}, res = {0}, post = {0};
@@ -244,6 +250,38 @@ static long runner_resumed_count(const struct pt_samples_file *resume, int power
     return n;
 }
 
+/* Invocations [start, end) of one prepared power, in series or by up to --concurrency
+ * workers; the outcome is in r->rc / r->stop. */
+static void runner_batch(struct runner *r, size_t power_index, const struct pt_tune_payloads *pl,
+                         const int *order, long start, long end)
+{
+    int power = r->in->powers[power_index];
+    pthread_mutex_lock(&r->lock);
+    r->power = power;
+    r->payloads = pl;
+    r->order = order;
+    r->next = start;
+    r->num = end;
+    r->prog.power = power;
+    r->prog.power_index = power_index;
+    pthread_mutex_unlock(&r->lock);
+
+    long workers = 1;
+    if (r->in->parallel) {
+        int cap = r->opt->concurrency > 0 ? r->opt->concurrency : RUNNER_CONCURRENCY_DEFAULT;
+        workers = end - start < cap ? end - start : cap;
+    }
+    pthread_t *threads = workers > 1 ? calloc((size_t)workers - 1, sizeof(*threads)) : NULL;
+    long started = 0;
+    for (; threads && started < workers - 1; started++)
+        if (pthread_create(&threads[started], NULL, runner_worker, r) != 0)
+            break;
+    runner_worker(r);
+    for (long i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    free(threads);
+}
+
 static int runner_power(struct runner *r, size_t power_index, const json_t *payload,
                         struct pt_error *err)
 {
@@ -262,35 +300,178 @@ static int runner_power(struct runner *r, size_t power_index, const json_t *payl
         pt_tune_payloads_free(&pl);
         return pt_error_wrap(err, "power %d MB", power);
     }
-    pthread_mutex_lock(&r->lock);
-    r->power = power;
-    r->payloads = &pl;
-    r->next = start;
-    r->num = num;
-    r->prog.power = power;
-    r->prog.power_index = power_index;
-    pthread_mutex_unlock(&r->lock);
-
-    long workers = 1;
-    if (in->parallel) {
-        int cap = r->opt->concurrency > 0 ? r->opt->concurrency : RUNNER_CONCURRENCY_DEFAULT;
-        workers = num - start < cap ? num - start : cap;
-    }
-    pthread_t *threads = workers > 1 ? calloc((size_t)workers - 1, sizeof(*threads)) : NULL;
-    long started = 0;
-    for (; threads && started < workers - 1; started++)
-        if (pthread_create(&threads[started], NULL, runner_worker, r) != 0)
-            break;
-    runner_worker(r);
-    for (long i = 0; i < started; i++)
-        pthread_join(threads[i], NULL);
-    free(threads);
+    runner_batch(r, power_index, &pl, NULL, start, num);
     r->target->ops->finish_power(r->target->ctx, power);
     pt_tune_payloads_free(&pl);
     pthread_mutex_lock(&r->lock);
     r->payloads = NULL;
     pthread_mutex_unlock(&r->lock);
     return 0;
+}
+
+/* ------------------------------------------------------------ adaptive -- */
+
+struct interleave_item {
+    double key;
+    int payload;
+};
+
+static int interleave_cmp(const void *x, const void *y)
+{
+    const struct interleave_item *a = x, *b = y;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return (a->payload > b->payload) - (a->payload < b->payload);
+}
+
+/*
+ * The payload of each invocation index of a power run adaptively. A fixed run sends the
+ * weighted payloads in blocks (all of the first, then the second...); a power that stops
+ * early would then have seen the first block only. So, from start on, the payloads still owed
+ * (the allocation minus what resumed samples already sent) are interleaved in proportion:
+ * the k-th of payload p's owed invocations sits at (k + 0.5) / owed_p. Every prefix holds
+ * them in proportion, and the run that reaches num sends the reference's allocation exactly.
+ */
+static int runner_interleave(const struct pt_tune_payloads *pl, const struct pt_runner_report *rep,
+                             int power, long start, int **out, struct pt_error *err)
+{
+    long num = pl->num;
+    int *order = malloc((size_t)(num ? num : 1) * sizeof(*order));
+    long *owed = calloc(pl->n_texts ? pl->n_texts : 1, sizeof(*owed));
+    struct interleave_item *items = NULL;
+    int rc = 0;
+    if (!order || !owed) {
+        rc = pt_error_set(err, PT_ENOMEM, "out of memory for %ld payload indices", num);
+        goto out;
+    }
+    memcpy(order, pl->payload_of, (size_t)num * sizeof(*order));
+    for (long i = 0; i < num; i++)
+        owed[pl->payload_of[i]]++;
+    for (size_t j = 0; j < rep->n_samples; j++) {
+        int p = rep->samples[j].payload_index;
+        if (rep->samples[j].power == power && p >= 0 && (size_t)p < pl->n_texts && owed[p] > 0)
+            owed[p]--;
+    }
+    size_t total = 0;
+    for (size_t p = 0; p < pl->n_texts; p++)
+        total += (size_t)owed[p];
+    items = calloc(total ? total : 1, sizeof(*items));
+    if (!items) {
+        rc = pt_error_set(err, PT_ENOMEM, "out of memory for %zu payload indices", total);
+        goto out;
+    }
+    size_t m = 0;
+    for (size_t p = 0; p < pl->n_texts; p++)
+        for (long k = 0; k < owed[p]; k++)
+            items[m++] = (struct interleave_item){((double)k + 0.5) / (double)owed[p], (int)p};
+    qsort(items, total, sizeof(*items), interleave_cmp);
+    for (size_t i = 0; i < total && start + (long)i < num; i++)
+        order[start + (long)i] = items[i].payload;
+    *out = order;
+    order = NULL;
+out:
+    free(order);
+    free(owed);
+    free(items);
+    return rc;
+}
+
+static long runner_sample_count(const struct pt_runner_report *rep, int power)
+{
+    long n = 0;
+    for (size_t i = 0; i < rep->n_samples; i++)
+        n += rep->samples[i].power == power;
+    return n;
+}
+
+/* What an adaptive run holds per power between rounds. */
+struct adaptive_power_run {
+    struct pt_tune_payloads pl;
+    int *order;
+    bool prepared;
+};
+
+/* Prepared on its first batch (resumed powers already at num never are). */
+static int runner_adaptive_prepare(struct runner *r, size_t i, const json_t *payload, long done,
+                                   struct adaptive_power_run *run, struct pt_error *err)
+{
+    int power = r->in->powers[i];
+    int rc = pt_tune_payloads_generate(payload, r->rep->adaptive.num, &run->pl, err);
+    if (!rc)
+        rc = runner_interleave(&run->pl, r->rep, power, done, &run->order, err);
+    if (!rc && (rc = r->target->ops->prepare_power(r->target->ctx, power, err)))
+        pt_error_wrap(err, "power %d MB", power);
+    run->prepared = rc == 0;
+    return rc;
+}
+
+/*
+ * Rounds: each power still in the race is brought to the round's target (min_samples, then
+ * batch more per round, in input order), then adaptive.c decides who stops. Ends when no
+ * power is running; the samples, the samples file and resume are the fixed run's.
+ */
+static int runner_adaptive(struct runner *r, const json_t *payload, struct pt_error *err)
+{
+    const struct pt_tune_input *in = r->in;
+    struct pt_adaptive *ad = &r->rep->adaptive;
+    struct pt_price_model own;
+    const struct pt_price_model *price = r->opt->price;
+    int rc = 0;
+    if (!price) {
+        rc = pt_price_model_init(&own, in->pricing, in->region[0] ? in->region : "us-east-1",
+                                 in->architecture, in->price_per_gb_s, err);
+        if (rc)
+            return rc;
+        price = &own;
+    }
+    if ((rc = pt_adaptive_init(ad, in, price, err)))
+        return rc;
+    struct adaptive_power_run *runs = calloc(in->n_powers ? in->n_powers : 1, sizeof(*runs));
+    if (!runs)
+        return pt_error_set(err, PT_ENOMEM, "out of memory for %zu powers", in->n_powers);
+    for (long round = 0; !rc && pt_adaptive_n_running(ad) > 0; round++) {
+        long target = pt_adaptive_round_target(ad, round);
+        for (size_t i = 0; !rc && i < in->n_powers; i++) {
+            if (!pt_adaptive_running(ad, i))
+                continue;
+            long done = runner_sample_count(r->rep, in->powers[i]);
+            if (done >= target)
+                continue; /* resumed past this round */
+            if (!runs[i].prepared && (rc = runner_adaptive_prepare(r, i, payload, done, &runs[i],
+                                                                   err)))
+                break;
+            runner_batch(r, i, &runs[i].pl, runs[i].order, done, target);
+            if (r->rc) {
+                rc = r->rc;
+                *err = r->err;
+            }
+        }
+        if (!rc)
+            rc = pt_adaptive_update(ad, round, r->rep->samples, r->rep->n_samples, err);
+        if (!rc) {
+            /* Stopped powers leave the total: the bar ends at what actually ran. */
+            pthread_mutex_lock(&r->lock);
+            r->prog.total = r->prog.done;
+            for (size_t i = 0; i < ad->n_powers; i++)
+                if (pt_adaptive_running(ad, i) && ad->powers[i].invocations < ad->num)
+                    r->prog.total += ad->num - ad->powers[i].invocations;
+            if (r->opt->progress && r->prog.done == r->prog.total)
+                r->opt->progress(r->opt->progress_arg, &r->prog);
+            pthread_mutex_unlock(&r->lock);
+        }
+    }
+    for (size_t i = 0; i < in->n_powers; i++) {
+        if (runs[i].prepared)
+            r->target->ops->finish_power(r->target->ctx, in->powers[i]);
+        pt_tune_payloads_free(&runs[i].pl);
+        free(runs[i].order);
+    }
+    free(runs);
+    pthread_mutex_lock(&r->lock);
+    r->payloads = NULL;
+    r->order = NULL;
+    pthread_mutex_unlock(&r->lock);
+    return rc;
 }
 
 int pt_runner_run(const struct pt_tune_input *in, const json_t *payload, struct pt_target *target,
@@ -317,7 +498,10 @@ int pt_runner_run(const struct pt_tune_input *in, const json_t *payload, struct 
         rc = runner_record(&r, &s, err);
         r.opt = saved;
     }
-    for (size_t i = 0; i < in->n_powers && !rc; i++) {
+    bool adaptive = in->adaptive && !in->dry_run; /* a dry run is one invocation anyway */
+    if (!rc && adaptive)
+        rc = runner_adaptive(&r, payload, err);
+    for (size_t i = 0; i < in->n_powers && !rc && !adaptive; i++) {
         rc = runner_power(&r, i, payload, err);
         if (!rc && r.rc) {
             rc = r.rc;

@@ -11,6 +11,13 @@
  * a power value whose invocations fail is recorded and the run goes on (unless
  * fail_fast), every sample streamed to the samples file as it completes, a run
  * resumable from that file, and a clean stop on Ctrl-C (PT_EINTR, samples kept).
+ *
+ * With in->adaptive (--adaptive) the powers run in rounds instead of one after another:
+ * every power is prepared up front (as the reference's Initializer creates every alias), gets
+ * a few invocations per round, and stops once adaptive.c finds it cannot win (see adaptive.h
+ * for the test and its confidence). A target must therefore accept several prepared powers
+ * at once; invoke names the power. Without --adaptive nothing changes: prepare, num
+ * invocations, finish, one power at a time.
  */
 #ifndef PT_TUNE_RUNNER_H
 #define PT_TUNE_RUNNER_H
@@ -19,6 +26,7 @@
 #include <stddef.h>
 
 #include "base/error.h"
+#include "tune/adaptive.h"
 #include "tune/tune.h"
 
 /* One invocation as a target reports it. */
@@ -74,6 +82,9 @@ struct pt_runner_options {
     const struct pt_samples_file *resume; /* samples already done (NULL: none) */
     pt_runner_progress_fn progress;
     void *progress_arg;
+    /* --adaptive prices the cost strategy's scores with it; NULL: a model built from in's
+     * pricing, region ("" = us-east-1), architecture and pricePerGbS. */
+    const struct pt_price_model *price;
 };
 
 struct pt_runner_report {
@@ -83,10 +94,12 @@ struct pt_runner_report {
     long throttle_failures;  /* invocations given up after max_throttle_retries */
     bool degraded;           /* some invocation ran on the degraded emulation */
     bool aborted;            /* fail_fast stopped the run, or Ctrl-C */
+    struct pt_adaptive adaptive; /* with in->adaptive: enabled, what stopped when and why */
 };
 
 /*
- * Runs in->num invocations (1 with dryRun) at each power of in->powers. The payload
+ * Runs in->num invocations (1 with dryRun) at each power of in->powers (with in->adaptive
+ * and not dryRun: up to num, in rounds, until the recommendation is settled). The payload
  * (in->payload, or s3_body when payloadS3 was fetched) is generated per power with
  * pt_tune_payloads_generate. Returns 0 when the run completed (some powers may have failed:
  * see the samples), PT_EINTR on Ctrl-C, the fail-fast error, or an engine/target error; the

@@ -13,11 +13,18 @@ struct local_processor {
     struct pt_function *fn;
 };
 
+/* One prepared power. Several at once for --adaptive's rounds; the list only changes in
+ * prepare/finish, which the runner calls while no invocation is running. */
+struct local_power {
+    int power;
+    struct pt_function *fn;
+};
+
 struct pt_local_target {
     struct pt_engine *engine;
     struct pt_function_config base;
-    struct pt_function *current; /* the registration of the power being run */
-    int current_power;
+    struct local_power *prepared;
+    size_t n_prepared, cap_prepared;
     struct local_processor processors[LOCAL_PROCESSORS_MAX];
     size_t n_processors;
 };
@@ -52,19 +59,38 @@ static int local_invoke_fn(struct pt_engine *e, struct pt_function *fn, const ch
     return 0;
 }
 
+static struct local_power *local_find(struct pt_local_target *t, int power)
+{
+    for (size_t i = 0; i < t->n_prepared; i++)
+        if (t->prepared[i].power == power)
+            return &t->prepared[i];
+    return NULL;
+}
+
 static int local_prepare_power(void *ctx, int power, struct pt_error *err)
 {
     struct pt_local_target *t = ctx;
+    if (local_find(t, power))
+        return pt_error_set(err, PT_ESTATE, "power %d MB is already prepared", power);
+    if (t->n_prepared == t->cap_prepared) {
+        size_t cap = t->cap_prepared ? t->cap_prepared * 2 : 4;
+        struct local_power *v = realloc(t->prepared, cap * sizeof(*v));
+        if (!v)
+            return pt_error_set(err, PT_ENOMEM, "out of memory for %zu powers", cap);
+        t->prepared = v;
+        t->cap_prepared = cap;
+    }
+    struct pt_function *fn = NULL;
     struct pt_function_config cfg;
     pt_function_config_init(&cfg);
     int rc = pt_function_config_copy(&cfg, &t->base, err);
     if (!rc) {
         cfg.memory_mb = power;
-        rc = pt_engine_function_add(t->engine, &cfg, &t->current, err);
+        rc = pt_engine_function_add(t->engine, &cfg, &fn, err);
     }
     pt_function_config_free(&cfg);
     if (!rc)
-        t->current_power = power;
+        t->prepared[t->n_prepared++] = (struct local_power){.power = power, .fn = fn};
     return rc;
 }
 
@@ -72,9 +98,10 @@ static int local_invoke(void *ctx, int power, const char *payload, size_t len,
                         bool new_environment, struct pt_target_result *out, struct pt_error *err)
 {
     struct pt_local_target *t = ctx;
-    if (!t->current || power != t->current_power)
+    struct local_power *p = local_find(t, power);
+    if (!p)
         return pt_error_set(err, PT_ESTATE, "power %d MB was not prepared", power);
-    return local_invoke_fn(t->engine, t->current, payload, len, new_environment, out, err);
+    return local_invoke_fn(t->engine, p->fn, payload, len, new_environment, out, err);
 }
 
 static int local_invoke_processor(void *ctx, const char *function, const char *payload,
@@ -90,9 +117,10 @@ static int local_invoke_processor(void *ctx, const char *function, const char *p
 static void local_finish_power(void *ctx, int power)
 {
     struct pt_local_target *t = ctx;
-    if (t->current && t->current_power == power) {
-        pt_engine_function_remove(t->engine, t->current);
-        t->current = NULL;
+    struct local_power *p = local_find(t, power);
+    if (p) {
+        pt_engine_function_remove(t->engine, p->fn);
+        *p = t->prepared[--t->n_prepared];
     }
 }
 
@@ -139,8 +167,9 @@ void pt_local_target_destroy(struct pt_local_target *t)
 {
     if (!t)
         return;
-    if (t->current)
-        pt_engine_function_remove(t->engine, t->current);
+    for (size_t i = 0; i < t->n_prepared; i++)
+        pt_engine_function_remove(t->engine, t->prepared[i].fn);
+    free(t->prepared);
     for (size_t i = 0; i < t->n_processors; i++)
         pt_engine_function_remove(t->engine, t->processors[i].fn);
     pt_function_config_free(&t->base);

@@ -4,6 +4,7 @@
  * Each power value gets its own registration of the function (a copy of its
  * configuration at that MemorySize), so it starts on fresh environments as a
  * new version does on Lambda; finish_power forgets it and its environments.
+ * Several powers may be prepared at once (--adaptive runs them in rounds).
  * Pre/post-processors are other local functions, registered once at their own
  * configuration.
  */

@@ -1,0 +1,569 @@
+/*
+ * bench_tune - the tuner's goals (issue 4), measured through the library the way
+ * `powertune tune` runs: pt_runner_run over the local engine target. Prints a Markdown
+ * section and, with --results FILE, puts it in FILE as its "## Tuner (issue 4)" section
+ * (the other sections are left byte for byte as they are).
+ *
+ *   overhead: a ~10 ms function (cpu-c calibrated at 1769 MB) tuned through the runner
+ *             versus the same invocations through pt_engine_invoke; goal: the tuner adds
+ *             under 1 % of the wall time. Also the runner's own bookkeeping per invocation
+ *             (a target that returns at once), which is what the wall-time difference is
+ *             made of without the host's noise.
+ *   adaptive: --adaptive versus the fixed run (num 20) on the examples at 128..1769 MB,
+ *             per strategy: invocations used and whether the recommendation agrees with
+ *             the fixed run of the same repetition; goal: the same recommendation with at
+ *             least 3x fewer invocations.
+ *
+ * Usage: build/bench/bench_tune [--quick] [--results bench/RESULTS.md]   (root, repo root)
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/fs.h"
+#include "base/str.h"
+#include "engine/engine.h"
+#include "tune/adaptive.h"
+#include "tune/runner.h"
+#include "tune/target_local.h"
+#include "tune/tune.h"
+
+#define SECTION "## Tuner (issue 4)"
+#define RESULTS_MAX (4 * 1024 * 1024)
+
+struct bench {
+    char root[4096];
+    char state[64];
+    struct pt_engine *engine;
+    bool quick;
+    FILE *md; /* the Markdown, also printed */
+};
+
+static void die(const char *what, const struct pt_error *err)
+{
+    fprintf(stderr, "bench_tune: %s: %s\n", what, err ? err->msg : "failed");
+    exit(1);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void config_of(struct bench *b, const char *example, int memory,
+                      struct pt_function_config *c)
+{
+    char path[4200];
+    struct pt_error err = {0};
+    snprintf(path, sizeof(path), "%s/examples/%s", b->root, example);
+    pt_function_config_init(c);
+    if (pt_function_detect(c, path, &err))
+        die(example, &err);
+    c->memory_mb = memory;
+    c->timeout_s = 60;
+}
+
+static double invoke_ms(struct bench *b, struct pt_function *fn, const char *payload)
+{
+    struct pt_invoke_request req = {.payload = payload, .payload_len = strlen(payload)};
+    struct pt_invoke_result r;
+    struct pt_error err = {0};
+    if (pt_engine_invoke(b->engine, fn, &req, &r, &err))
+        die("invoke", &err);
+    if (r.function_error)
+        die("function error", NULL);
+    double d = r.duration_ms;
+    pt_invoke_result_free(&r);
+    return d;
+}
+
+/* The payload `field` such that the example runs ~target_ms warm at 1769 MB. */
+static long calibrate(struct bench *b, const char *example, const char *field, long probe,
+                      double target_ms)
+{
+    struct pt_function_config c;
+    config_of(b, example, 1769, &c);
+    struct pt_function *fn;
+    struct pt_error err = {0};
+    if (pt_engine_function_add(b->engine, &c, &fn, &err))
+        die(example, &err);
+    char payload[128];
+    snprintf(payload, sizeof(payload), "{\"%s\": %ld}", field, probe);
+    double d[5];
+    invoke_ms(b, fn, payload); /* cold */
+    for (int i = 0; i < 5; i++)
+        d[i] = invoke_ms(b, fn, payload);
+    pt_engine_function_remove(b->engine, fn);
+    pt_function_config_free(&c);
+    return (long)((double)probe * target_ms / median(d, 5));
+}
+
+/* One tuning through the runner; returns its wall time in ms. */
+static double tune(struct bench *b, struct pt_tune_input *in, const char *example,
+                   const char *samples_path, struct pt_runner_report *rep)
+{
+    struct pt_function_config c;
+    config_of(b, example, 128, &c);
+    struct pt_local_target *lt;
+    struct pt_error err = {0};
+    if (pt_local_target_create(&lt, b->engine, &c, &err))
+        die("target", &err);
+    struct pt_target t;
+    pt_local_target_as_target(lt, &t);
+    struct pt_samples_writer w;
+    struct pt_samples_header h = {0};
+    pt_strlcpy(h.function, in->function, sizeof(h.function));
+    pt_strlcpy(h.region, in->region, sizeof(h.region));
+    pt_strlcpy(h.architecture, in->architecture, sizeof(h.architecture));
+    if (samples_path && pt_samples_writer_open(&w, samples_path, &h, false, &err))
+        die("samples", &err);
+    struct pt_runner_options opt = {.samples = samples_path ? &w : NULL};
+    int64_t t0 = pt_mono_ns();
+    if (pt_runner_run(in, in->payload, &t, &opt, rep, &err))
+        die("run", &err);
+    double ms = (double)(pt_mono_ns() - t0) / 1e6;
+    if (samples_path)
+        pt_samples_writer_close(&w, NULL);
+    pt_local_target_destroy(lt);
+    pt_function_config_free(&c);
+    return ms;
+}
+
+static void input_for(struct pt_tune_input *in, const char *example, const char *powers, long num,
+                      const char *payload, enum pt_tune_strategy s, bool adaptive)
+{
+    struct pt_error err = {0};
+    pt_tune_input_init(in);
+    if (pt_tune_input_set_function(in, example, &err) ||
+        pt_tune_input_set_powers(in, powers, &err) ||
+        pt_tune_input_set_payload_text(in, payload, strlen(payload), &err))
+        die("input", &err);
+    pt_strlcpy(in->region, "us-east-1", sizeof(in->region));
+    in->num = num;
+    in->strategy = s;
+    in->adaptive = adaptive;
+    if (pt_tune_input_validate(in, &err))
+        die("input", &err);
+}
+
+/* ----------------------------------------------------------- overhead -- */
+
+/* A target that answers at once: what is left is the runner's own work per invocation. */
+static int null_prepare(void *ctx, int power, struct pt_error *err)
+{
+    (void)ctx, (void)power, (void)err;
+    return 0;
+}
+static int null_invoke(void *ctx, int power, const char *payload, size_t len, bool cold,
+                       struct pt_target_result *out, struct pt_error *err)
+{
+    (void)ctx, (void)power, (void)payload, (void)len, (void)err;
+    out->duration_ms = 10.0;
+    out->billed_ms = 10;
+    out->init_ms = cold ? 5 : -1;
+    out->max_memory_used_mb = 20;
+    return 0;
+}
+static int null_processor(void *ctx, const char *fn, const char *payload, size_t len,
+                          struct pt_target_result *out, struct pt_error *err)
+{
+    (void)ctx, (void)fn, (void)payload, (void)len, (void)out;
+    return pt_error_set(err, PT_ENOTFOUND, "none");
+}
+static void null_finish(void *ctx, int power)
+{
+    (void)ctx, (void)power;
+}
+static const struct pt_target_ops null_ops = {null_prepare, null_invoke, null_processor,
+                                              null_finish};
+
+static void bench_overhead(struct bench *b)
+{
+    long iters = calibrate(b, "cpu-c", "iterations", 6000000, 10.0);
+    char payload[128];
+    snprintf(payload, sizeof(payload), "{\"iterations\": %ld}", iters);
+    int pairs = b->quick ? 3 : 7;
+    long n = b->quick ? 40 : 100;
+    double direct[16], runner[16], ratio[16], per_direct[16];
+    char samples[4200];
+    snprintf(samples, sizeof(samples), "%s/overhead.jsonl", b->state);
+    for (int p = 0; p < pairs; p++) {
+        /* Direct: register at 1769 MB, n invocations (the first cold), remove - the same
+         * engine work the runner asks for, without the runner. */
+        struct pt_function_config c;
+        config_of(b, "cpu-c", 1769, &c);
+        struct pt_error err = {0};
+        int64_t t0 = pt_mono_ns();
+        struct pt_function *fn;
+        if (pt_engine_function_add(b->engine, &c, &fn, &err))
+            die("cpu-c", &err);
+        for (long i = 0; i < n; i++)
+            invoke_ms(b, fn, payload);
+        pt_engine_function_remove(b->engine, fn);
+        direct[p] = (double)(pt_mono_ns() - t0) / 1e6;
+        pt_function_config_free(&c);
+        per_direct[p] = direct[p] / (double)n;
+
+        /* The runner: the same n invocations as a one-power tuning, samples streamed. */
+        struct pt_tune_input in;
+        input_for(&in, "cpu-c", "1769", n, payload, PT_STRATEGY_COST, false);
+        struct pt_runner_report rep = {0};
+        runner[p] = tune(b, &in, "cpu-c", samples, &rep);
+        pt_runner_report_free(&rep);
+        pt_tune_input_free(&in);
+        ratio[p] = runner[p] / direct[p] - 1;
+    }
+    /* Bookkeeping alone: many invocations of the null target, samples streamed. */
+    long nn = b->quick ? 20000 : 100000;
+    struct pt_tune_input in;
+    input_for(&in, "cpu-c", "1769", nn, payload, PT_STRATEGY_COST, false);
+    struct pt_target t = {.ops = &null_ops, .ctx = NULL, .description = "null"};
+    struct pt_samples_writer w;
+    struct pt_samples_header h = {.function = "cpu-c", .region = "us-east-1",
+                                  .architecture = "x86_64"};
+    struct pt_error err = {0};
+    if (pt_samples_writer_open(&w, samples, &h, false, &err))
+        die("samples", &err);
+    struct pt_runner_options opt = {.samples = &w};
+    struct pt_runner_report rep = {0};
+    int64_t t0 = pt_mono_ns();
+    if (pt_runner_run(&in, in.payload, &t, &opt, &rep, &err))
+        die("null run", &err);
+    double book_us = (double)(pt_mono_ns() - t0) / 1e3 / (double)nn;
+    pt_samples_writer_close(&w, NULL);
+    pt_runner_report_free(&rep);
+    pt_tune_input_free(&in);
+
+    double md = median(per_direct, (size_t)pairs);
+    double mr = median(ratio, (size_t)pairs) * 100;
+    double lo = ratio[0], hi = ratio[0];
+    for (int p = 0; p < pairs; p++) {
+        lo = fmin(lo, ratio[p]);
+        hi = fmax(hi, ratio[p]);
+    }
+    fprintf(b->md,
+            "**Tuner overhead**: cpu-c at 1769 MB, %ld iterations (calibrated to ~10 ms warm), "
+            "%ld invocations per run (the first cold), %d alternating pairs of runs.\n\n"
+            "| Measurement | Result | Goal |\n|---|---|---|\n"
+            "| wall time per invocation, pt_engine_invoke directly (median of runs) | %.2f ms | |\n"
+            "| runner (samples streamed) vs direct, whole run | median %+.2f %% (runs: %+.2f .. %+.2f %%) | < 1 %% |\n"
+            "| runner bookkeeping per invocation (null target, %ld invocations, samples streamed) | %.2f us = %.3f %% of the direct invocation | < 1 %% |\n\n",
+            iters, n, pairs, md, mr, lo * 100, hi * 100, nn, book_us, book_us / 1e3 / md * 100);
+}
+
+/* ----------------------------------------------------------- adaptive -- */
+
+struct acase {
+    const char *example;
+    const char *field; /* calibrated payload field */
+    long probe;
+    const char *fixed_payload; /* instead of calibrating */
+    const char *label;
+};
+
+static int winner_of(const struct pt_tune_input *in, const struct pt_runner_report *rep,
+                     enum pt_tune_strategy s)
+{
+    struct pt_tune_input copy = *in; /* strategy only: the analysis reads, never frees */
+    copy.strategy = s;
+    struct pt_price_model m;
+    struct pt_error err = {0};
+    if (pt_price_model_init(&m, in->pricing, "us-east-1", "x86_64", 0, &err))
+        die("price", &err);
+    struct pt_tune_analysis a;
+    if (pt_tune_analyze(&copy, &m, in->powers, in->n_powers, rep->samples, rep->n_samples, NULL,
+                        &a, &err))
+        die("analyze", &err);
+    int w = a.winner >= 0 ? a.powers[a.winner].power : -1;
+    pt_tune_analysis_free(&a);
+    return w;
+}
+
+/*
+ * Whether power `other` is statistically tied with `best` in a fixed run's samples under
+ * strategy s: Yuen's one-sided test at 95 % (no adjustment) cannot tell that other is worse.
+ * Where the fixed run's own answer is such a tie, it changes from run to run too.
+ */
+static bool tied_in(const struct pt_tune_input *in, const struct pt_runner_report *rep,
+                    enum pt_tune_strategy s, int best, int other)
+{
+    if (best == other)
+        return true;
+    struct pt_price_model m;
+    struct pt_tune_analysis a;
+    struct pt_tune_input copy = *in;
+    copy.strategy = s;
+    struct pt_error err = {0};
+    if (pt_price_model_init(&m, in->pricing, "us-east-1", "x86_64", 0, &err) ||
+        pt_tune_analyze(&copy, &m, in->powers, in->n_powers, rep->samples, rep->n_samples, NULL,
+                        &a, &err))
+        die("analyze", &err);
+    double max_c = 0, max_d = 0;
+    for (size_t i = 0; i < a.n_powers; i++)
+        if (!a.powers[i].excluded) {
+            max_c = fmax(max_c, a.powers[i].average_price);
+            max_d = fmax(max_d, a.powers[i].average_duration);
+        }
+    pt_tune_analysis_free(&a);
+    struct pt_yuen_sample y[2];
+    int pw[2] = {other, best};
+    for (int k = 0; k < 2; k++) {
+        double *v = calloc(rep->n_samples + 1, sizeof(*v));
+        size_t n = 0;
+        for (size_t i = 0; v && i < rep->n_samples; i++) {
+            const struct pt_tune_sample *x = &rep->samples[i];
+            if (x->power != pw[k] || x->error[0])
+                continue;
+            double d = x->duration_ms + (x->init_ms >= 0 ? x->init_ms : 0);
+            double c = pt_price_invocation(&m, x->power, x->billed_ms);
+            v[n++] = s == PT_STRATEGY_COST    ? c
+                     : s == PT_STRATEGY_SPEED ? d
+                                              : in->balanced_weight * c / max_c +
+                                                    (1 - in->balanced_weight) * d / max_d;
+        }
+        int rc = v ? pt_yuen_sample(v, n, in->discard_top_bottom, &y[k], &err) : -1;
+        free(v);
+        if (rc)
+            return false;
+    }
+    struct pt_yuen_diff d;
+    pt_yuen_compare(&y[0], &y[1], &d);
+    return !pt_yuen_greater(&d, 0.05);
+}
+
+static void bench_adaptive(struct bench *b)
+{
+    const char *powers = "128,256,512,1024,1769";
+    const long num = 20, n_powers = 5;
+    int reps = b->quick ? 1 : 3;
+    struct acase cases[] = {
+        {"cpu-c", "iterations", 6000000, NULL, "cpu-c (~10 ms at 1769 MB)"},
+        {"fibonacci-python", "n", 2000, NULL, "fibonacci-python (~10 ms at 1769 MB)"},
+        {"io-bound-python", NULL, 0, "{\"calls\": 1, \"latency_ms\": 20}",
+         "io-bound-python (1 call, 20 ms latency)"},
+    };
+    fprintf(b->md,
+            "**Adaptive vs fixed**: powers %s, num %ld (fixed: %ld invocations), %d "
+            "repetition%s; each repetition runs the fixed tuning once (its samples give the "
+            "fixed answer under every strategy) and one --adaptive tuning per strategy. "
+            "Agreement: the adaptive recommendation equals the fixed run's of the same "
+            "repetition. Tied: where it differs, the fixed run's own samples cannot tell the "
+            "two apart (Yuen, one-sided 95 %%) - a tie whose winner changes between fixed runs "
+            "too.\n\n"
+            "| Function | Strategy | Fixed recommendations | Adaptive recommendations | "
+            "Agreement | Differing but tied | Adaptive invocations (median) | Fewer by | Goal |\n"
+            "|---|---|---|---|---|---|---|---|---|\n",
+            powers, num, num * n_powers, reps, reps > 1 ? "s" : "");
+    double all_ratio[64];
+    int n_all = 0, agree_all = 0, runs_all = 0, tie_all = 0;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        char dir[4200];
+        struct stat st;
+        snprintf(dir, sizeof(dir), "%s/examples/%s", b->root, cases[c].example);
+        if (stat(dir, &st) != 0) {
+            fprintf(b->md, "| %s | | not present in this checkout | | | | | | |\n",
+                    cases[c].label);
+            continue;
+        }
+        char payload[128];
+        if (cases[c].fixed_payload)
+            pt_strlcpy(payload, cases[c].fixed_payload, sizeof(payload));
+        else
+            snprintf(payload, sizeof(payload), "{\"%s\": %ld}", cases[c].field,
+                     calibrate(b, cases[c].example, cases[c].field, cases[c].probe, 10.0));
+        int fixed_w[PT_STRATEGY_COUNT][8], ad_w[PT_STRATEGY_COUNT][8];
+        bool tied[PT_STRATEGY_COUNT][8];
+        double used[PT_STRATEGY_COUNT][8];
+        for (int r = 0; r < reps; r++) {
+            struct pt_tune_input in;
+            input_for(&in, cases[c].example, powers, num, payload, PT_STRATEGY_COST, false);
+            struct pt_runner_report rep = {0};
+            tune(b, &in, cases[c].example, NULL, &rep);
+            for (int s = 0; s < PT_STRATEGY_COUNT; s++)
+                fixed_w[s][r] = winner_of(&in, &rep, (enum pt_tune_strategy)s);
+            for (int s = 0; s < PT_STRATEGY_COUNT; s++) {
+                struct pt_tune_input ain;
+                struct pt_runner_report arep = {0};
+                input_for(&ain, cases[c].example, powers, num, payload, (enum pt_tune_strategy)s,
+                          true);
+                tune(b, &ain, cases[c].example, NULL, &arep);
+                ad_w[s][r] = winner_of(&ain, &arep, (enum pt_tune_strategy)s);
+                used[s][r] = (double)arep.n_samples;
+                tied[s][r] = tied_in(&in, &rep, (enum pt_tune_strategy)s, fixed_w[s][r],
+                                     ad_w[s][r]);
+                pt_runner_report_free(&arep);
+                pt_tune_input_free(&ain);
+            }
+            pt_runner_report_free(&rep);
+            pt_tune_input_free(&in);
+        }
+        for (int s = 0; s < PT_STRATEGY_COUNT; s++) {
+            char fw[128] = "", aw[128] = "";
+            int agree = 0, tie = 0;
+            for (int r = 0; r < reps; r++) {
+                size_t fl = strlen(fw), al = strlen(aw);
+                snprintf(fw + fl, sizeof(fw) - fl, "%s%d", r ? ", " : "", fixed_w[s][r]);
+                snprintf(aw + al, sizeof(aw) - al, "%s%d", r ? ", " : "", ad_w[s][r]);
+                agree += fixed_w[s][r] == ad_w[s][r];
+                tie += fixed_w[s][r] != ad_w[s][r] && tied[s][r];
+            }
+            double m = median(used[s], (size_t)reps);
+            double ratio = (double)(num * n_powers) / m;
+            all_ratio[n_all++] = ratio;
+            agree_all += agree;
+            runs_all += reps;
+            tie_all += tie;
+            fprintf(b->md, "| %s | %s | %s | %s | %d/%d | %d | %.0f of %ld | %.1fx | %s |\n",
+                    cases[c].label, pt_tune_strategy_name((enum pt_tune_strategy)s), fw, aw,
+                    agree, reps, tie, m, num * n_powers, ratio,
+                    agree == reps && ratio >= 3 ? "met" : "not met");
+        }
+    }
+    fprintf(b->md,
+            "\nOverall: the adaptive recommendation agreed in %d of %d runs (%d more differed "
+            "within a statistical tie of the fixed run); invocations fewer by "
+            "a median %.1fx over the function x strategy rows (goal: same recommendation, >= 3x).\n"
+            "Test: Yuen's trimmed-mean t-test (Welch-Satterthwaite df) against the leader, 95 %% "
+            "family-wise (Bonferroni over rounds and powers), min 5 per power, rounds of 3.\n",
+            agree_all, runs_all, tie_all, n_all ? median(all_ratio, (size_t)n_all) : 0);
+}
+
+/* ------------------------------------------------------------ results -- */
+
+/* The first line at or after from that starts with prefix; NULL: none. */
+static const char *line_starting(const char *o, size_t olen, const char *from, const char *prefix)
+{
+    size_t pl = strlen(prefix);
+    const char *end = o + olen;
+    for (const char *p = from; p && p < end;) {
+        if ((size_t)(end - p) >= pl && memcmp(p, prefix, pl) == 0)
+            return p;
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        p = nl ? nl + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* Replaces (or appends) the SECTION of path with text; the rest is kept byte for byte. */
+static int write_results(const char *path, const char *text, size_t len)
+{
+    struct pt_buf old, out;
+    struct pt_error err = {0};
+    pt_buf_init(&old, RESULTS_MAX);
+    pt_buf_init(&out, RESULTS_MAX + len + 2);
+    int rc = 0;
+    if (access(path, F_OK) == 0 && (rc = pt_file_read(path, RESULTS_MAX, &old, &err)))
+        goto out;
+    const char *o = old.data ? old.data : "";
+    size_t olen = old.len;
+    /* The section: from its heading line to the next "## " heading (or the end). */
+    const char *start = line_starting(o, olen, o, SECTION);
+    if (start) {
+        const char *nl = memchr(start, '\n', (size_t)(o + olen - start));
+        const char *next = nl ? line_starting(o, olen, nl + 1, "## ") : NULL;
+        rc = pt_buf_append(&out, o, (size_t)(start - o), &err);
+        if (!rc)
+            rc = pt_buf_append(&out, text, len, &err);
+        if (!rc && next) /* one blank line before the next section */
+            rc = pt_buf_append(&out, "\n", 1, &err);
+        if (!rc && next)
+            rc = pt_buf_append(&out, next, (size_t)(o + olen - next), &err);
+    } else {
+        rc = pt_buf_append(&out, o, olen, &err);
+        if (!rc && olen && o[olen - 1] != '\n')
+            rc = pt_buf_append(&out, "\n", 1, &err);
+        if (!rc && olen)
+            rc = pt_buf_append(&out, "\n", 1, &err);
+        if (!rc)
+            rc = pt_buf_append(&out, text, len, &err);
+    }
+    if (!rc)
+        rc = pt_file_write_atomic(path, out.data, out.len, &err);
+out:
+    if (rc)
+        fprintf(stderr, "bench_tune: %s: %s\n", path, err.msg);
+    pt_buf_free(&old);
+    pt_buf_free(&out);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct bench b = {0};
+    const char *results = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            b.quick = true;
+        else if (strcmp(argv[i], "--results") == 0 && i + 1 < argc)
+            results = argv[++i];
+        else {
+            fprintf(stderr, "usage: bench_tune [--quick] [--results FILE.md]\n");
+            return 2;
+        }
+    }
+    if (!getcwd(b.root, sizeof(b.root)))
+        return 1;
+    snprintf(b.state, sizeof(b.state), "/tmp/powertune-bench-tune-XXXXXX");
+    if (!mkdtemp(b.state))
+        return 1;
+    char rt[4200];
+    snprintf(rt, sizeof(rt), "%s/runtimes", b.root);
+    struct pt_engine_options opt = {.state_dir = b.state, .runtime_dir = rt};
+    struct pt_error err = {0};
+    if (pt_engine_create(&b.engine, &opt, &err))
+        die("engine", &err);
+    char *text = NULL;
+    size_t len = 0;
+    b.md = open_memstream(&text, &len);
+    if (!b.md)
+        return 1;
+
+    struct utsname u;
+    uname(&u);
+    char date[32];
+    time_t now = time(NULL);
+    strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    char cpu[512] = "unknown CPU", line[512], load[64] = "?";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof(line), f))
+        if (strncmp(line, "model name", 10) == 0) {
+            char *c = strchr(line, ':');
+            snprintf(cpu, sizeof(cpu), "%s", c ? c + 2 : line);
+            cpu[strcspn(cpu, "\n")] = 0;
+            break;
+        }
+    if (f)
+        fclose(f);
+    pt_file_read_small("/proc/loadavg", load, sizeof(load), NULL);
+    load[strcspn(load, "\n")] = 0;
+    fprintf(b.md, SECTION ", %s\n\nMachine: %s, %ld cores, Linux %s; %s; load average at the "
+                  "start: %s (the host is shared: the wall-time figures carry its noise).\n\n",
+            date, cpu, sysconf(_SC_NPROCESSORS_ONLN), u.release, pt_engine_describe(b.engine),
+            load);
+    bench_overhead(&b);
+    bench_adaptive(&b);
+    fclose(b.md);
+    fwrite(text, 1, len, stdout);
+    int rc = results ? write_results(results, text, len) : 0;
+    free(text);
+    pt_engine_destroy(b.engine);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", b.state);
+    if (system(cmd) != 0)
+        rc = 1;
+    return rc ? 1 : 0;
+}

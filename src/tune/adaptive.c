@@ -1,0 +1,488 @@
+/*
+ * adaptive.c - the statistics of `--adaptive` (see adaptive.h for the procedure and why it
+ * is sound): Student's t distribution, Yuen's trimmed-mean comparison, and the per-round
+ * elimination of powers that can no longer win.
+ */
+#include "tune/adaptive.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ----------------------------------------------------- Student's t -- */
+
+/* Continued fraction of the incomplete beta function (modified Lentz). */
+static double beta_cf(double a, double b, double x)
+{
+    const double tiny = 1e-300;
+    double qab = a + b, qap = a + 1, qam = a - 1;
+    double c = 1, d = 1 - qab * x / qap;
+    if (fabs(d) < tiny)
+        d = tiny;
+    d = 1 / d;
+    double h = d;
+    for (int m = 1; m <= 500; m++) {
+        int m2 = 2 * m;
+        double aa = m * (b - m) * x / ((qam + m2) * (a + m2));
+        d = 1 + aa * d;
+        if (fabs(d) < tiny)
+            d = tiny;
+        c = 1 + aa / c;
+        if (fabs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        h *= d * c;
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+        d = 1 + aa * d;
+        if (fabs(d) < tiny)
+            d = tiny;
+        c = 1 + aa / c;
+        if (fabs(c) < tiny)
+            c = tiny;
+        d = 1 / d;
+        double del = d * c;
+        h *= del;
+        if (fabs(del - 1) < 1e-15)
+            break;
+    }
+    return h;
+}
+
+/* Regularised incomplete beta I_x(a, b). lgamma_r: lgamma writes the global signgam. */
+static double beta_inc(double a, double b, double x)
+{
+    if (x <= 0)
+        return 0;
+    if (x >= 1)
+        return 1;
+    int s;
+    double ln = lgamma_r(a + b, &s) - lgamma_r(a, &s) - lgamma_r(b, &s) + a * log(x) +
+                b * log1p(-x);
+    double front = exp(ln);
+    if (x < (a + 1) / (a + b + 2))
+        return front * beta_cf(a, b, x) / a;
+    return 1 - front * beta_cf(b, a, 1 - x) / b;
+}
+
+double pt_student_t_upper(double t, double df)
+{
+    if (isnan(t) || isnan(df) || df <= 0)
+        return NAN;
+    if (t < 0)
+        return 1 - pt_student_t_upper(-t, df);
+    if (isinf(df) || df > 1e7)
+        return 0.5 * erfc(t / sqrt(2.0)); /* the normal limit */
+    if (isinf(t))
+        return 0;
+    return 0.5 * beta_inc(df / 2, 0.5, df / (df + t * t));
+}
+
+double pt_student_t_quantile_upper(double p, double df)
+{
+    if (!(p > 0 && p <= 0.5) || isnan(df) || df <= 0)
+        return NAN;
+    if (p == 0.5)
+        return 0;
+    /* The upper tail falls monotonically in t: bracket, then bisect to full precision. */
+    double lo = 0, hi = 1;
+    while (pt_student_t_upper(hi, df) > p && hi < 1e300)
+        hi *= 2;
+    for (int i = 0; i < 2000 && hi - lo > 1e-13 * hi; i++) {
+        double mid = lo + (hi - lo) / 2;
+        if (pt_student_t_upper(mid, df) > p)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo + (hi - lo) / 2;
+}
+
+/* ------------------------------------------------------------ Yuen -- */
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* As pt_tune_trimmed_mean counts it (the reference's parseInt(n x d)). */
+static size_t trim_count(size_t n, double trim)
+{
+    return (size_t)floor((double)n * trim);
+}
+
+int pt_yuen_sample(double *values, size_t n, double trim, struct pt_yuen_sample *out,
+                   struct pt_error *err)
+{
+    size_t g = trim_count(n, trim);
+    if (n < 2 || n - 2 * g < 2)
+        return pt_error_set(err, PT_EUSAGE, "%zu values trimmed by %g leave fewer than 2", n, trim);
+    qsort(values, n, sizeof(*values), cmp_double);
+    size_t h = n - 2 * g;
+    double sum = 0;
+    for (size_t i = g; i < n - g; i++)
+        sum += values[i];
+    /* The winsorised sample: the g lowest become values[g], the g highest values[n-g-1]. */
+    double lo = values[g], hi = values[n - g - 1];
+    double wsum = sum + (double)g * (lo + hi);
+    double wmean = wsum / (double)n;
+    double ss = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = i < g ? lo : i >= n - g ? hi : values[i];
+        ss += (v - wmean) * (v - wmean);
+    }
+    double wvar = ss / (double)(n - 1);
+    out->mean = sum / (double)h;
+    out->d = (double)(n - 1) * wvar / ((double)h * (double)(h - 1));
+    out->h = h;
+    return 0;
+}
+
+void pt_yuen_compare(const struct pt_yuen_sample *a, const struct pt_yuen_sample *b,
+                     struct pt_yuen_diff *out)
+{
+    double d = a->d + b->d;
+    out->diff = a->mean - b->mean;
+    out->se = sqrt(d);
+    double den = a->d * a->d / (double)(a->h - 1) + b->d * b->d / (double)(b->h - 1);
+    out->df = den > 0 ? d * d / den : INFINITY;
+}
+
+bool pt_yuen_greater(const struct pt_yuen_diff *d, double alpha)
+{
+    if (!(d->diff > 0))
+        return false;
+    if (d->se == 0)
+        return true;
+    double t = pt_student_t_quantile_upper(alpha, d->df);
+    return d->diff - t * d->se > 0;
+}
+
+/* ------------------------------------------------------ elimination -- */
+
+const char *pt_adaptive_state_name(enum pt_adaptive_state s)
+{
+    switch (s) {
+    case PT_ADAPTIVE_RUNNING: return "running";
+    case PT_ADAPTIVE_FULL: return "num";
+    case PT_ADAPTIVE_STOPPED: return "stopped";
+    case PT_ADAPTIVE_EXCLUDED: return "excluded";
+    case PT_ADAPTIVE_LAST: return "lastStanding";
+    }
+    return "?";
+}
+
+int pt_adaptive_init(struct pt_adaptive *a, const struct pt_tune_input *in,
+                     const struct pt_price_model *price, struct pt_error *err)
+{
+    memset(a, 0, sizeof(*a));
+    a->powers = calloc(in->n_powers ? in->n_powers : 1, sizeof(*a->powers));
+    if (!a->powers)
+        return pt_error_set(err, PT_ENOMEM, "out of memory for %zu powers", in->n_powers);
+    a->n_powers = in->n_powers;
+    for (size_t i = 0; i < in->n_powers; i++) {
+        a->powers[i].power = in->powers[i];
+        a->powers[i].round = -1;
+        a->powers[i].beaten_by = 0;
+        a->powers[i].score = NAN;
+    }
+    a->enabled = true;
+    a->strategy = in->strategy;
+    a->weight = in->balanced_weight;
+    a->trim = in->discard_top_bottom;
+    a->num = pt_tune_input_runs_per_power(in);
+    a->allowed = (const char(*)[PT_TUNE_ERROR_TYPE_MAX])in->allowed_exceptions;
+    a->n_allowed = in->n_allowed;
+    a->price = *price;
+    a->batch = PT_ADAPTIVE_BATCH;
+    /* Enough values that trimming leaves PT_ADAPTIVE_MIN_TRIMMED (discardTopBottom 0.4 needs 7). */
+    a->min_samples = PT_ADAPTIVE_MIN_SAMPLES;
+    while ((size_t)a->min_samples - 2 * trim_count((size_t)a->min_samples, a->trim) <
+           PT_ADAPTIVE_MIN_TRIMMED)
+        a->min_samples++;
+    a->confidence = PT_ADAPTIVE_CONFIDENCE;
+    a->max_looks = 0;
+    for (long k = 0; pt_adaptive_round_target(a, k) < a->num; k++)
+        a->max_looks++;
+    a->alpha = a->max_looks > 0 && a->n_powers > 1
+                   ? PT_ADAPTIVE_ALPHA / ((double)a->max_looks * (double)(a->n_powers - 1))
+                   : PT_ADAPTIVE_ALPHA;
+    return 0;
+}
+
+void pt_adaptive_free(struct pt_adaptive *a)
+{
+    free(a->powers);
+    memset(a, 0, sizeof(*a));
+}
+
+long pt_adaptive_round_target(const struct pt_adaptive *a, long round)
+{
+    long t = a->min_samples + round * a->batch;
+    return t < a->num ? t : a->num;
+}
+
+bool pt_adaptive_running(const struct pt_adaptive *a, size_t i)
+{
+    return i < a->n_powers && a->powers[i].state == PT_ADAPTIVE_RUNNING;
+}
+
+size_t pt_adaptive_n_running(const struct pt_adaptive *a)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < a->n_powers; i++)
+        n += a->powers[i].state == PT_ADAPTIVE_RUNNING;
+    return n;
+}
+
+long pt_adaptive_invocations(const struct pt_adaptive *a)
+{
+    long n = 0;
+    for (size_t i = 0; i < a->n_powers; i++)
+        n += a->powers[i].invocations;
+    return n;
+}
+
+static bool adaptive_allowed(const struct pt_adaptive *a, const char *type)
+{
+    for (size_t i = 0; i < a->n_allowed; i++)
+        if (strcmp(a->allowed[i], type) == 0)
+            return true;
+    return false;
+}
+
+static long adaptive_index(const struct pt_adaptive *a, int power)
+{
+    for (size_t i = 0; i < a->n_powers; i++)
+        if (a->powers[i].power == power)
+            return (long)i;
+    return -1;
+}
+
+static bool in_race(const struct pt_adaptive_power *p)
+{
+    return p->state == PT_ADAPTIVE_RUNNING || p->state == PT_ADAPTIVE_FULL;
+}
+
+/* Scratch of one update: the counted samples grouped by power. */
+struct adaptive_groups {
+    size_t *off, *count;   /* per power, into cost/dur */
+    bool *failed;
+    double *cost, *dur;    /* per counted sample */
+    double *scratch;       /* one power's values, sorted in place */
+    double *mean_cost, *mean_dur;
+    struct pt_yuen_sample *yuen;
+    bool *valid;
+};
+
+static void groups_free(struct adaptive_groups *g)
+{
+    free(g->off);
+    free(g->count);
+    free(g->failed);
+    free(g->cost);
+    free(g->dur);
+    free(g->scratch);
+    free(g->mean_cost);
+    free(g->mean_dur);
+    free(g->yuen);
+    free(g->valid);
+}
+
+static int groups_fill(struct pt_adaptive *a, const struct pt_tune_sample *s, size_t n,
+                       struct adaptive_groups *g, struct pt_error *err)
+{
+    size_t k = a->n_powers;
+    g->off = calloc(k, sizeof(*g->off));
+    g->count = calloc(k, sizeof(*g->count));
+    g->failed = calloc(k, sizeof(*g->failed));
+    g->cost = calloc(n ? n : 1, sizeof(*g->cost));
+    g->dur = calloc(n ? n : 1, sizeof(*g->dur));
+    g->scratch = calloc(n ? n : 1, sizeof(*g->scratch));
+    g->mean_cost = calloc(k, sizeof(*g->mean_cost));
+    g->mean_dur = calloc(k, sizeof(*g->mean_dur));
+    g->yuen = calloc(k, sizeof(*g->yuen));
+    g->valid = calloc(k, sizeof(*g->valid));
+    if (!g->off || !g->count || !g->failed || !g->cost || !g->dur || !g->scratch ||
+        !g->mean_cost || !g->mean_dur || !g->yuen || !g->valid)
+        return pt_error_set(err, PT_ENOMEM, "out of memory for %zu samples", n);
+    for (size_t i = 0; i < k; i++)
+        a->powers[i].invocations = 0;
+    /* Two passes: counts give each power a contiguous range, then the values. */
+    for (size_t j = 0; j < n; j++) {
+        long i = adaptive_index(a, s[j].power);
+        if (i < 0)
+            continue;
+        a->powers[i].invocations++;
+        if (s[j].error[0] && !adaptive_allowed(a, s[j].error))
+            g->failed[i] = true;
+        else
+            g->count[i]++;
+    }
+    for (size_t i = 1; i < k; i++)
+        g->off[i] = g->off[i - 1] + g->count[i - 1];
+    size_t *fill = calloc(k, sizeof(*fill));
+    if (!fill)
+        return pt_error_set(err, PT_ENOMEM, "out of memory for %zu powers", k);
+    for (size_t j = 0; j < n; j++) {
+        long i = adaptive_index(a, s[j].power);
+        if (i < 0 || (s[j].error[0] && !adaptive_allowed(a, s[j].error)))
+            continue;
+        size_t at = g->off[i] + fill[i]++;
+        /* What the analysis averages: Duration + Init, and the price of Billed Duration. */
+        g->dur[at] = s[j].duration_ms + (s[j].init_ms >= 0 ? s[j].init_ms : 0);
+        g->cost[at] = pt_price_invocation(&a->price, s[j].power, s[j].billed_ms);
+    }
+    free(fill);
+    return 0;
+}
+
+static double trimmed(const double *v, size_t n, double trim, double *scratch)
+{
+    memcpy(scratch, v, n * sizeof(*v));
+    return pt_tune_trimmed_mean(scratch, n, trim);
+}
+
+/* The per-invocation score under the strategy; its mean is the strategy's score. */
+static double score_of(const struct pt_adaptive *a, double cost, double dur, double max_cost,
+                       double max_dur)
+{
+    switch (a->strategy) {
+    case PT_STRATEGY_COST: return cost;
+    case PT_STRATEGY_SPEED: return dur;
+    case PT_STRATEGY_BALANCED: break;
+    }
+    double c = max_cost > 0 ? cost / max_cost : 0;
+    double d = max_dur > 0 ? dur / max_dur : 0;
+    return a->weight * c + (1 - a->weight) * d;
+}
+
+int pt_adaptive_update(struct pt_adaptive *a, long round, const struct pt_tune_sample *samples,
+                       size_t n, struct pt_error *err)
+{
+    struct adaptive_groups g = {0};
+    int rc = groups_fill(a, samples, n, &g, err);
+    if (rc)
+        goto out;
+    a->rounds = round + 1;
+    size_t k = a->n_powers;
+    double max_cost = 0, max_dur = 0;
+    for (size_t i = 0; i < k; i++) {
+        struct pt_adaptive_power *p = &a->powers[i];
+        if (in_race(p) && g.failed[i]) {
+            p->state = PT_ADAPTIVE_EXCLUDED; /* the analysis would exclude it: it cannot win */
+            p->round = round;
+        }
+        if (p->state == PT_ADAPTIVE_EXCLUDED || g.count[i] == 0)
+            continue;
+        /* The balanced maxima are over every power the analysis keeps, stopped ones too. */
+        g.mean_cost[i] = trimmed(g.cost + g.off[i], g.count[i], a->trim, g.scratch);
+        g.mean_dur[i] = trimmed(g.dur + g.off[i], g.count[i], a->trim, g.scratch);
+        if (g.mean_cost[i] > max_cost)
+            max_cost = g.mean_cost[i];
+        if (g.mean_dur[i] > max_dur)
+            max_dur = g.mean_dur[i];
+    }
+    for (size_t i = 0; i < k; i++) {
+        struct pt_adaptive_power *p = &a->powers[i];
+        if (!in_race(p) || g.count[i] < (size_t)a->min_samples)
+            continue;
+        for (size_t j = 0; j < g.count[i]; j++)
+            g.scratch[j] = score_of(a, g.cost[g.off[i] + j], g.dur[g.off[i] + j], max_cost,
+                                    max_dur);
+        if (pt_yuen_sample(g.scratch, g.count[i], a->trim, &g.yuen[i], NULL) == 0) {
+            g.valid[i] = true;
+            p->score = g.yuen[i].mean;
+        }
+    }
+    for (size_t i = 0; i < k; i++)
+        if (a->powers[i].state == PT_ADAPTIVE_RUNNING && a->powers[i].invocations >= a->num) {
+            a->powers[i].state = PT_ADAPTIVE_FULL;
+            a->powers[i].round = round;
+        }
+
+    if (pt_adaptive_round_target(a, round) < a->num && k > 1) {
+        /* The leader: the best trimmed score, ties to input order as the reference's sort. */
+        long leader = -1;
+        for (size_t i = 0; i < k; i++)
+            if (g.valid[i] && (leader < 0 || g.yuen[i].mean < g.yuen[leader].mean))
+                leader = (long)i;
+        if (leader >= 0)
+            a->looks++;
+        for (size_t i = 0; leader >= 0 && i < k; i++) {
+            if (!g.valid[i] || (long)i == leader)
+                continue;
+            struct pt_yuen_diff d;
+            pt_yuen_compare(&g.yuen[i], &g.yuen[leader], &d);
+            if (pt_yuen_greater(&d, a->alpha)) {
+                a->powers[i].state = PT_ADAPTIVE_STOPPED;
+                a->powers[i].beaten_by = a->powers[leader].power;
+                a->powers[i].round = round;
+            }
+        }
+    }
+    /* One left in the race: the recommendation cannot change any more. */
+    size_t left = 0, last = 0;
+    for (size_t i = 0; i < k; i++)
+        if (in_race(&a->powers[i])) {
+            left++;
+            last = i;
+        }
+    if (k > 1 && left == 1 && a->powers[last].state == PT_ADAPTIVE_RUNNING) {
+        a->powers[last].state = PT_ADAPTIVE_LAST;
+        a->powers[last].round = round;
+    }
+out:
+    groups_free(&g);
+    return rc;
+}
+
+/* json_object_set_new that remembers a failure instead of checking each call. */
+static void put(json_t *o, const char *key, json_t *v, bool *ok)
+{
+    if (!o || !v) {
+        json_decref(v);
+        *ok = false;
+        return;
+    }
+    if (json_object_set_new(o, key, v) < 0) /* steals v even on failure */
+        *ok = false;
+}
+
+json_t *pt_adaptive_json(const struct pt_adaptive *a)
+{
+    bool ok = true;
+    json_t *o = json_object();
+    long used = pt_adaptive_invocations(a);
+    long fixed = a->num * (long)a->n_powers;
+    put(o, "test", json_string(PT_ADAPTIVE_TEST_NAME), &ok);
+    put(o, "confidence", json_real(a->confidence), &ok);
+    put(o, "perComparisonAlpha", json_real(a->alpha), &ok);
+    put(o, "trim", json_real(a->trim), &ok);
+    put(o, "minSamples", json_integer(a->min_samples), &ok);
+    put(o, "batch", json_integer(a->batch), &ok);
+    put(o, "rounds", json_integer(a->rounds), &ok);
+    put(o, "looks", json_integer(a->looks), &ok);
+    put(o, "invocations", json_integer(used), &ok);
+    put(o, "fixedInvocations", json_integer(fixed), &ok);
+    put(o, "saved", json_integer(fixed > used ? fixed - used : 0), &ok);
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < a->n_powers; i++) {
+        const struct pt_adaptive_power *p = &a->powers[i];
+        json_t *e = json_object();
+        put(e, "power", json_integer(p->power), &ok);
+        put(e, "invocations", json_integer(p->invocations), &ok);
+        put(e, "state", json_string(pt_adaptive_state_name(p->state)), &ok);
+        put(e, "beatenBy", p->state == PT_ADAPTIVE_STOPPED ? json_integer(p->beaten_by)
+                                                           : json_null(), &ok);
+        put(e, "score", isnan(p->score) ? json_null() : json_real(p->score), &ok);
+        if (!e || json_array_append_new(arr, e) < 0)
+            ok = false;
+    }
+    put(o, "powers", arr, &ok);
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}

@@ -1,0 +1,550 @@
+/*
+ * test_adaptive.c - `--adaptive`: Student's t against closed forms and table values, Yuen's
+ * statistics against a hand computation, and the runner's adaptive rounds on a synthetic
+ * target with known answers: clearly separated powers stop after the minimum, overlapping
+ * ones run to num, a failing power leaves the race, resume and weighted payloads keep
+ * working, and without --adaptive the run is the fixed one.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/str.h"
+#include "tune/adaptive.h"
+#include "tune/runner.h"
+#include "tune/tune.h"
+
+/* ------------------------------------------------------ distributions -- */
+
+static void test_student_t(void **state)
+{
+    (void)state;
+    /* Closed forms: df 1 is Cauchy, df 2 has P(T > t) = 1/2 - t / (2 sqrt(2 + t^2)). */
+    for (double t = -5; t <= 20; t += 0.75) {
+        assert_true(fabs(pt_student_t_upper(t, 1) - (0.5 - atan(t) / M_PI)) < 1e-12);
+        assert_true(fabs(pt_student_t_upper(t, 2) - (0.5 - t / (2 * sqrt(2 + t * t)))) < 1e-12);
+    }
+    /* Table values (two-sided 95 %, one-sided 95 %, 99.9 %). */
+    const struct { double p, df, t; } q[] = {
+        {0.025, 1, 12.7062}, {0.025, 2, 4.3027}, {0.025, 5, 2.5706}, {0.025, 10, 2.2281},
+        {0.025, 30, 2.0423}, {0.05, 5, 2.0150},  {0.001, 3, 10.2145}, {0.025, INFINITY, 1.9600},
+        {0.5, 7, 0},
+    };
+    for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+        double t = pt_student_t_quantile_upper(q[i].p, q[i].df);
+        assert_true(fabs(t - q[i].t) < 5e-4);
+        if (q[i].t > 0 && isfinite(q[i].df)) /* the inverse inverts */
+            assert_true(fabs(pt_student_t_upper(t, q[i].df) - q[i].p) < 1e-10);
+    }
+    /* Non-integer df (Welch) lies between its neighbours. */
+    double t25 = pt_student_t_quantile_upper(0.025, 2.5);
+    assert_true(t25 < 4.3027 && t25 > pt_student_t_quantile_upper(0.025, 3));
+    assert_true(isnan(pt_student_t_quantile_upper(0.7, 5)));
+    assert_true(isnan(pt_student_t_quantile_upper(0.05, 0)));
+}
+
+static void test_yuen(void **state)
+{
+    (void)state;
+    /* n 10, 20 % trim: g 2, h 6. Hand computation: trimmed means 14.5 and 17.5, winsorised
+     * variances 42.5 / 9, d = 42.5 / 30 each, df 10, t = 3 / sqrt(2 x 42.5 / 30) = 1.7823. */
+    double a[] = {100, 10, 11, 12, 13, 14, 15, 16, 17, 18};
+    double b[] = {14, 15, 16, -50, 17, 18, 19, 20, 21, 22};
+    struct pt_yuen_sample ya, yb;
+    assert_int_equal(pt_yuen_sample(a, 10, 0.2, &ya, NULL), 0);
+    assert_int_equal(pt_yuen_sample(b, 10, 0.2, &yb, NULL), 0);
+    assert_true(fabs(ya.mean - 14.5) < 1e-12 && fabs(yb.mean - 17.5) < 1e-12);
+    assert_true(fabs(ya.d - 42.5 / 30) < 1e-12 && fabs(yb.d - 42.5 / 30) < 1e-12);
+    assert_int_equal(ya.h, 6);
+    struct pt_yuen_diff d;
+    pt_yuen_compare(&yb, &ya, &d);
+    assert_true(fabs(d.diff - 3) < 1e-12 && fabs(d.df - 10) < 1e-9);
+    assert_true(fabs(d.diff / d.se - 1.7822655773580136) < 1e-9);
+    /* t_{0.05,10} = 1.812 > 1.782 > t_{0.10,10} = 1.372 */
+    assert_false(pt_yuen_greater(&d, 0.05));
+    assert_true(pt_yuen_greater(&d, 0.10));
+    pt_yuen_compare(&ya, &yb, &d); /* the other way round: never "greater" */
+    assert_false(pt_yuen_greater(&d, 0.5));
+
+    /* Trim 0 is Welch's test: d = s^2 / n; df by Welch-Satterthwaite. */
+    double c[] = {1, 2, 3, 4, 5}, e[] = {2, 4, 6, 8, 10, 12};
+    struct pt_yuen_sample yc, ye;
+    assert_int_equal(pt_yuen_sample(c, 5, 0, &yc, NULL), 0);
+    assert_int_equal(pt_yuen_sample(e, 6, 0, &ye, NULL), 0);
+    assert_true(fabs(yc.d - 0.5) < 1e-12 && fabs(ye.d - 14.0 / 6) < 1e-12);
+    pt_yuen_compare(&ye, &yc, &d);
+    assert_true(fabs(d.df - 6.9722557297949335) < 1e-9);
+
+    /* No spread: the difference is exact. */
+    double f[] = {3, 3, 3, 3, 3}, g[] = {4, 4, 4, 4, 4};
+    struct pt_yuen_sample yf, yg;
+    assert_int_equal(pt_yuen_sample(f, 5, 0.2, &yf, NULL), 0);
+    assert_int_equal(pt_yuen_sample(g, 5, 0.2, &yg, NULL), 0);
+    pt_yuen_compare(&yg, &yf, &d);
+    assert_true(d.se == 0 && pt_yuen_greater(&d, 1e-9));
+    pt_yuen_compare(&yf, &yf, &d);
+    assert_false(pt_yuen_greater(&d, 0.5));
+    /* Too few values left after trimming. */
+    assert_int_equal(pt_yuen_sample(f, 5, 0.4, &yf, NULL), PT_EUSAGE);
+}
+
+/* ------------------------------------------------------- fake target -- */
+
+#define FAKE_POWERS 8
+
+/* Durations drawn as mean x (1 + cv x N(0, 1)) from a seeded generator: known answers. */
+struct fake {
+    pthread_mutex_t lock;
+    uint64_t rng;
+    int powers[FAKE_POWERS];
+    double mean_ms[FAKE_POWERS];
+    double cv;
+    int fail_power;          /* every invocation of it fails */
+    bool prepared[FAKE_POWERS];
+    bool warm[FAKE_POWERS];
+    int n_prepared, max_prepared, prepares, finishes;
+    long invocations;
+    bool bad_invoke;         /* an invocation of a power not prepared */
+};
+
+static double fake_uniform(struct fake *f)
+{
+    f->rng ^= f->rng << 13;
+    f->rng ^= f->rng >> 7;
+    f->rng ^= f->rng << 17;
+    return ((double)(f->rng >> 11) + 0.5) / 9007199254740992.0;
+}
+
+static double fake_gauss(struct fake *f)
+{
+    double u = fake_uniform(f), v = fake_uniform(f);
+    return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+static int fake_index(const struct fake *f, int power)
+{
+    for (int i = 0; i < FAKE_POWERS; i++)
+        if (f->powers[i] == power)
+            return i;
+    return -1;
+}
+
+static int fake_prepare(void *ctx, int power, struct pt_error *err)
+{
+    (void)err;
+    struct fake *f = ctx;
+    int i = fake_index(f, power);
+    assert_true(i >= 0 && !f->prepared[i]);
+    f->prepared[i] = true;
+    f->warm[i] = false;
+    f->prepares++;
+    if (++f->n_prepared > f->max_prepared)
+        f->max_prepared = f->n_prepared;
+    return 0;
+}
+
+static int fake_invoke(void *ctx, int power, const char *payload, size_t len, bool cold,
+                       struct pt_target_result *out, struct pt_error *err)
+{
+    (void)payload, (void)len, (void)err;
+    struct fake *f = ctx;
+    pthread_mutex_lock(&f->lock);
+    int i = fake_index(f, power);
+    if (i < 0 || !f->prepared[i])
+        f->bad_invoke = true;
+    i = i < 0 ? 0 : i;
+    double d = f->mean_ms[i] * (1 + f->cv * fake_gauss(f));
+    out->duration_ms = d > 0.01 ? d : 0.01;
+    out->billed_ms = ceil(out->duration_ms);
+    out->cold_start = cold || !f->warm[i];
+    out->init_ms = out->cold_start ? 40 : -1;
+    f->warm[i] = true;
+    out->max_memory_used_mb = 30;
+    if (power == f->fail_power) {
+        out->function_error = true;
+        pt_strlcpy(out->error_type, "Boom", sizeof(out->error_type));
+    }
+    f->invocations++;
+    pthread_mutex_unlock(&f->lock);
+    return 0;
+}
+
+static int fake_processor(void *ctx, const char *fn, const char *payload, size_t len,
+                          struct pt_target_result *out, struct pt_error *err)
+{
+    (void)ctx, (void)fn, (void)payload, (void)len, (void)out;
+    return pt_error_set(err, PT_ENOTFOUND, "no processors here");
+}
+
+static void fake_finish(void *ctx, int power)
+{
+    struct fake *f = ctx;
+    int i = fake_index(f, power);
+    assert_true(i >= 0 && f->prepared[i]);
+    f->prepared[i] = false;
+    f->n_prepared--;
+    f->finishes++;
+}
+
+static const struct pt_target_ops fake_ops = {fake_prepare, fake_invoke, fake_processor,
+                                              fake_finish};
+
+static const int POWERS[] = {128, 256, 512, 1024, 1769};
+#define NP 5
+
+static void fake_init(struct fake *f, const double *mean, double cv, uint64_t seed)
+{
+    memset(f, 0, sizeof(*f));
+    pthread_mutex_init(&f->lock, NULL);
+    f->rng = seed;
+    f->cv = cv;
+    for (int i = 0; i < NP; i++) {
+        f->powers[i] = POWERS[i];
+        f->mean_ms[i] = mean[i];
+    }
+}
+
+static void input_init(struct pt_tune_input *in, enum pt_tune_strategy s, long num, bool adaptive)
+{
+    pt_tune_input_init(in);
+    assert_int_equal(pt_tune_input_set_function(in, "fake", NULL), 0);
+    assert_int_equal(pt_tune_input_set_powers(in, "128,256,512,1024,1769", NULL), 0);
+    pt_strlcpy(in->region, "us-east-1", sizeof(in->region));
+    in->num = num;
+    in->strategy = s;
+    in->adaptive = adaptive;
+    assert_int_equal(pt_tune_input_validate(in, NULL), 0);
+}
+
+/* Runs and analyses; returns the recommended power. */
+static int run(struct pt_tune_input *in, struct fake *f, const struct pt_samples_file *resume,
+               struct pt_runner_report *rep)
+{
+    struct pt_target t = {.ops = &fake_ops, .ctx = f, .description = "fake"};
+    struct pt_runner_options opt = {.resume = resume};
+    struct pt_error err = {0};
+    int rc = pt_runner_run(in, in->payload, &t, &opt, rep, &err);
+    if (rc)
+        fail_msg("run: %s", err.msg);
+    assert_false(f->bad_invoke);
+    assert_int_equal(f->n_prepared, 0); /* every prepared power finished */
+    struct pt_price_model m;
+    assert_int_equal(pt_price_model_init(&m, in->pricing, "us-east-1", "x86_64", 0, NULL), 0);
+    struct pt_tune_analysis a;
+    assert_int_equal(pt_tune_analyze(in, &m, in->powers, in->n_powers, rep->samples,
+                                     rep->n_samples, NULL, &a, &err), 0);
+    int power = a.winner >= 0 ? a.powers[a.winner].power : -1;
+    pt_tune_analysis_free(&a);
+    return power;
+}
+
+static long count_power(const struct pt_runner_report *rep, int power)
+{
+    long n = 0;
+    for (size_t i = 0; i < rep->n_samples; i++)
+        n += rep->samples[i].power == power;
+    return n;
+}
+
+/* CPU-bound: duration halves as memory doubles (the speed strategy separates them). */
+static const double CPU[] = {1000, 500, 250, 125, 72.4};
+
+static void test_separated_stop_early(void **state)
+{
+    (void)state;
+    struct pt_tune_input in;
+    input_init(&in, PT_STRATEGY_SPEED, 20, true);
+    struct fake f;
+    fake_init(&f, CPU, 0.03, 42);
+    struct pt_runner_report rep = {0};
+    assert_int_equal(run(&in, &f, NULL, &rep), 1769);
+    /* Settled after the minimum: 5 x 5 instead of 100. */
+    assert_int_equal(rep.n_samples, 25);
+    assert_int_equal(f.max_prepared, NP); /* rounds need every power prepared */
+    assert_int_equal(f.prepares, NP);
+    const struct pt_adaptive *ad = &rep.adaptive;
+    assert_true(ad->enabled);
+    assert_int_equal(ad->min_samples, 5);
+    assert_int_equal(ad->max_looks, 5); /* targets 5, 8, 11, 14, 17 test; 20 does not */
+    assert_true(fabs(ad->alpha - 0.05 / (5 * 4)) < 1e-15);
+    for (int i = 0; i < NP - 1; i++) {
+        assert_int_equal(ad->powers[i].state, PT_ADAPTIVE_STOPPED);
+        assert_int_equal(ad->powers[i].beaten_by, 1769);
+    }
+    assert_int_equal(ad->powers[NP - 1].state, PT_ADAPTIVE_LAST);
+    assert_int_equal(pt_adaptive_invocations(ad), 25);
+    json_t *j = pt_adaptive_json(ad);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(j, "saved")), 75);
+    assert_int_equal(json_integer_value(json_object_get(j, "fixedInvocations")), 100);
+    assert_true(json_real_value(json_object_get(j, "confidence")) == 0.95);
+    assert_non_null(strstr(json_string_value(json_object_get(j, "test")), "Yuen"));
+    json_decref(j);
+    pt_runner_report_free(&rep);
+    pt_tune_input_free(&in);
+}
+
+/* Same means everywhere: nothing is settled, every power runs to num. */
+static void test_overlapping_run_to_num(void **state)
+{
+    (void)state;
+    /* speed: equal durations; cost: duration x memory constant (long enough that billing's
+     * whole ms do not tell them apart). Balanced cannot tie here: its two terms pull apart. */
+    for (int s = 0; s < 2; s++) {
+        struct pt_tune_input in;
+        input_init(&in, s == 0 ? PT_STRATEGY_SPEED : PT_STRATEGY_COST, 20, true);
+        struct fake f;
+        double mean[NP];
+        for (int i = 0; i < NP; i++)
+            mean[i] = s == 0 ? 100 : 128000.0 / POWERS[i];
+        fake_init(&f, mean, 0.08, 7 + (uint64_t)s);
+        struct pt_runner_report rep = {0};
+        run(&in, &f, NULL, &rep);
+        if (rep.n_samples != 100)
+            fail_msg("%s: %zu samples", pt_tune_strategy_name(in.strategy), rep.n_samples);
+        for (int i = 0; i < NP; i++) {
+            assert_int_equal(count_power(&rep, POWERS[i]), 20);
+            assert_int_equal(rep.adaptive.powers[i].state, PT_ADAPTIVE_FULL);
+        }
+        pt_runner_report_free(&rep);
+        pt_tune_input_free(&in);
+    }
+}
+
+/* Two powers too close to tell apart go to num; the clearly worse ones stop. */
+static void test_close_pair(void **state)
+{
+    (void)state;
+    static const double close[] = {1000, 500, 250, 101, 100};
+    struct pt_tune_input in;
+    input_init(&in, PT_STRATEGY_SPEED, 20, true);
+    struct fake f;
+    fake_init(&f, close, 0.05, 1234);
+    struct pt_runner_report rep = {0};
+    int winner = run(&in, &f, NULL, &rep);
+    assert_true(winner == 1024 || winner == 1769);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(count_power(&rep, POWERS[i]), 5);
+        assert_int_equal(rep.adaptive.powers[i].state, PT_ADAPTIVE_STOPPED);
+    }
+    assert_int_equal(count_power(&rep, 1024), 20);
+    assert_int_equal(count_power(&rep, 1769), 20);
+    assert_int_equal(rep.n_samples, 55);
+    pt_runner_report_free(&rep);
+    pt_tune_input_free(&in);
+}
+
+/* I/O-bound under cost: the duration is flat, the price grows with memory; 128 MB wins. */
+static void test_cost_io_bound(void **state)
+{
+    (void)state;
+    static const double flat[] = {100, 100, 100, 100, 100};
+    struct pt_tune_input in;
+    input_init(&in, PT_STRATEGY_COST, 20, true);
+    struct fake f;
+    fake_init(&f, flat, 0.05, 99);
+    struct pt_runner_report rep = {0};
+    assert_int_equal(run(&in, &f, NULL, &rep), 128);
+    assert_int_equal(rep.n_samples, 25);
+    assert_int_equal(rep.adaptive.powers[0].state, PT_ADAPTIVE_LAST);
+    pt_runner_report_free(&rep);
+    pt_tune_input_free(&in);
+}
+
+/* Balanced at w 0.5 on the CPU-bound curve: 1769 MB, settled before num. */
+static void test_balanced(void **state)
+{
+    (void)state;
+    struct pt_tune_input in;
+    input_init(&in, PT_STRATEGY_BALANCED, 20, true);
+    struct fake f;
+    fake_init(&f, CPU, 0.03, 5);
+    struct pt_runner_report rep = {0};
+    assert_int_equal(run(&in, &f, NULL, &rep), 1769);
+    /* The cost term is flat and noisy (3 % of 0.5), so the close end (1024 vs 1769: scores
+     * 0.56 vs 0.53) takes a few rounds; the far end stops at once. */
+    assert_int_equal(count_power(&rep, 128), 5);
+    assert_int_equal(count_power(&rep, 256), 5);
+    assert_true(rep.n_samples < 60);
+    assert_int_equal(rep.adaptive.powers[NP - 1].state, PT_ADAPTIVE_LAST);
+    pt_runner_report_free(&rep);
+    pt_tune_input_free(&in);
+}
+
+/* A power whose invocations fail cannot be recommended: it leaves after the first round. */
+static void test_failing_power(void **state)
+{
+    (void)state;
+    static const double same[] = {100, 100, 100, 100, 100};
+    struct pt_tune_input in;
+    input_init(&in, PT_STRATEGY_SPEED, 20, true);
+    struct fake f;
+    fake_init(&f, same, 0.08, 11);
+    f.fail_power = 256;
+    struct pt_runner_report rep = {0};
+    int w = run(&in, &f, NULL, &rep);
+    assert_true(w != 256 && w > 0);
+    assert_int_equal(count_power(&rep, 256), 5);
+    assert_int_equal(rep.adaptive.powers[1].state, PT_ADAPTIVE_EXCLUDED);
+    assert_int_equal(rep.n_samples, 85);
+    pt_runner_report_free(&rep);
+    pt_tune_input_free(&in);
+}
+
+/* Resume: the samples of an interrupted adaptive run are kept; the run finishes as one. */
+static void test_resume(void **state)
+{
+    (void)state;
+    static const double close[] = {1000, 500, 250, 101, 100};
+    struct pt_tune_input in;
+    input_init(&in, PT_STRATEGY_SPEED, 20, true);
+    struct fake f;
+    fake_init(&f, close, 0.05, 1234);
+    struct pt_runner_report full = {0};
+    run(&in, &f, NULL, &full);
+    /* Interrupted after 31 samples (round 0, then part of round 1). */
+    struct pt_samples_file resume = {.samples = full.samples, .n = 31};
+    fake_init(&f, close, 0.05, 77);
+    struct pt_runner_report rep = {0};
+    int w = run(&in, &f, &resume, &rep);
+    assert_true(w == 1024 || w == 1769);
+    assert_int_equal(f.invocations, 55 - 31); /* the same total as the uninterrupted run */
+    assert_int_equal(rep.n_samples, 55);
+    for (size_t i = 0; i < 31; i++)
+        assert_memory_equal(&rep.samples[i], &full.samples[i], sizeof(rep.samples[i]));
+    for (int i = 0; i < NP; i++)
+        assert_true(count_power(&rep, POWERS[i]) <= 20);
+    /* Resuming a finished run: the powers at num run nothing more. The decisions are
+     * re-taken on all the samples, so a stopped power may get one more batch (the leader now
+     * has 20 samples, which changes the Welch df of the comparison), never more than num. */
+    struct pt_samples_file done = {.samples = rep.samples, .n = rep.n_samples};
+    fake_init(&f, close, 0.05, 78);
+    struct pt_runner_report again = {0};
+    assert_int_equal(run(&in, &f, &done, &again), w);
+    assert_true(f.invocations <= 3 * PT_ADAPTIVE_BATCH);
+    assert_int_equal(count_power(&again, 1024), 20);
+    assert_int_equal(count_power(&again, 1769), 20);
+    pt_runner_report_free(&again);
+    pt_runner_report_free(&rep);
+    pt_runner_report_free(&full);
+    pt_tune_input_free(&in);
+}
+
+/* Weighted payloads: a power stopped after 5 saw both payloads, in proportion. */
+static void test_weighted_interleave(void **state)
+{
+    (void)state;
+    struct pt_tune_input in;
+    input_init(&in, PT_STRATEGY_SPEED, 20, true);
+    const char *w = "[{\"payload\":{\"a\":1},\"weight\":3},{\"payload\":{\"b\":2},\"weight\":1}]";
+    assert_int_equal(pt_tune_input_set_payload_text(&in, w, strlen(w), NULL), 0);
+    assert_int_equal(pt_tune_input_validate(&in, NULL), 0);
+    struct fake f;
+    fake_init(&f, CPU, 0.03, 42);
+    struct pt_runner_report rep = {0};
+    run(&in, &f, NULL, &rep);
+    for (int i = 0; i < NP - 1; i++) {
+        int per[2] = {0, 0};
+        for (size_t j = 0; j < rep.n_samples; j++)
+            if (rep.samples[j].power == POWERS[i])
+                per[rep.samples[j].payload_index]++;
+        assert_int_equal(per[0] + per[1], 5);
+        assert_true(per[0] >= 3 && per[1] >= 1); /* 15:5 allocation, 3.75:1.25 of 5 */
+    }
+    pt_runner_report_free(&rep);
+    pt_tune_input_free(&in);
+
+    /* The same input without --adaptive: the fixed run, blocks in the reference's order. */
+    input_init(&in, PT_STRATEGY_SPEED, 20, false);
+    assert_int_equal(pt_tune_input_set_payload_text(&in, w, strlen(w), NULL), 0);
+    assert_int_equal(pt_tune_input_validate(&in, NULL), 0);
+    fake_init(&f, CPU, 0.03, 42);
+    run(&in, &f, NULL, &rep);
+    assert_int_equal(rep.n_samples, 100);
+    assert_false(rep.adaptive.enabled);
+    assert_int_equal(f.max_prepared, 1); /* one power at a time */
+    for (size_t j = 0; j < rep.n_samples; j++) {
+        assert_int_equal(rep.samples[j].power, POWERS[j / 20]);
+        assert_int_equal(rep.samples[j].payload_index, j % 20 < 15 ? 0 : 1);
+    }
+    pt_runner_report_free(&rep);
+    pt_tune_input_free(&in);
+}
+
+/* --parallel with --adaptive: batches run concurrently, the answer is the same. */
+static void test_parallel(void **state)
+{
+    (void)state;
+    static const double close[] = {1000, 500, 250, 101, 100};
+    struct pt_tune_input in;
+    input_init(&in, PT_STRATEGY_SPEED, 20, true);
+    in.parallel = true;
+    in.concurrency = 3;
+    struct fake f;
+    fake_init(&f, close, 0.05, 1234);
+    struct pt_runner_report rep = {0};
+    int w = run(&in, &f, NULL, &rep);
+    assert_true(w == 1024 || w == 1769);
+    assert_int_equal(count_power(&rep, 128), 5);
+    assert_true(rep.n_samples < 100);
+    pt_runner_report_free(&rep);
+    pt_tune_input_free(&in);
+}
+
+/* discardTopBottom 0.4 needs 7 values for 3 to remain; num at or under it: nothing to test. */
+static void test_min_samples(void **state)
+{
+    (void)state;
+    struct pt_tune_input in;
+    input_init(&in, PT_STRATEGY_SPEED, 20, true);
+    in.discard_top_bottom = 0.4;
+    struct pt_adaptive a;
+    struct pt_price_model m;
+    assert_int_equal(pt_price_model_init(&m, in.pricing, "us-east-1", "x86_64", 0, NULL), 0);
+    assert_int_equal(pt_adaptive_init(&a, &in, &m, NULL), 0);
+    assert_int_equal(a.min_samples, 7);
+    assert_int_equal(pt_adaptive_round_target(&a, 0), 7);
+    assert_int_equal(pt_adaptive_round_target(&a, 4), 19);
+    assert_int_equal(pt_adaptive_round_target(&a, 5), 20);
+    pt_adaptive_free(&a);
+    in.discard_top_bottom = 0.2;
+    in.num = 5;
+    assert_int_equal(pt_adaptive_init(&a, &in, &m, NULL), 0);
+    assert_int_equal(a.max_looks, 0);
+    pt_adaptive_free(&a);
+    struct fake f;
+    fake_init(&f, CPU, 0.03, 3);
+    struct pt_runner_report rep = {0};
+    run(&in, &f, NULL, &rep);
+    assert_int_equal(rep.n_samples, 25);
+    assert_int_equal(rep.adaptive.looks, 0);
+    pt_runner_report_free(&rep);
+    pt_tune_input_free(&in);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_student_t),
+        cmocka_unit_test(test_yuen),
+        cmocka_unit_test(test_separated_stop_early),
+        cmocka_unit_test(test_overlapping_run_to_num),
+        cmocka_unit_test(test_close_pair),
+        cmocka_unit_test(test_cost_io_bound),
+        cmocka_unit_test(test_balanced),
+        cmocka_unit_test(test_failing_power),
+        cmocka_unit_test(test_resume),
+        cmocka_unit_test(test_weighted_interleave),
+        cmocka_unit_test(test_parallel),
+        cmocka_unit_test(test_min_samples),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
