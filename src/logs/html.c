@@ -17,7 +17,7 @@
 #define H 260.0
 #define ML 60.0 /* left margin (y labels) */
 #define MB 30.0 /* bottom margin (x labels) */
-#define MT 10.0
+#define MT 24.0 /* top margin (the y axis title) */
 
 static const char *const pt_logs_colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
                                              "#9467bd", "#8c564b", "#e377c2", "#17becf"};
@@ -59,7 +59,7 @@ static void axes(FILE *f, double ymax, const char *ylabel, const char *xl, const
         fprintf(f, "<text x='%.0f' y='%.1f' text-anchor='end' class='t'>%g</text>", ML - 4,
                 y + 4, ymax * k / 4.0);
     }
-    fprintf(f, "<text x='4' y='%.0f' class='t'>", MT + 4);
+    fprintf(f, "<text x='4' y='%.0f' class='t'>", MT - 12);
     esc(f, ylabel);
     fprintf(f, "</text><text x='%.0f' y='%.0f' class='t'>", ML, H - 8);
     esc(f, xl);
