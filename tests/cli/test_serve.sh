@@ -1,0 +1,164 @@
+#!/bin/sh
+# `powertune serve` against real clients nobody here wrote: the AWS CLI v2 (Debian's awscli,
+# /usr/bin/aws), boto3 (Debian's python3-boto3) and @aws-sdk/client-lambda (npm, installed into
+# build/peers/serve-sdk), all with --require-signature on; kill -9 and restart; slow and
+# malformed clients. A client that is not installed is skipped with a message.
+# Prints "ok N - ..." / "not ok N - ..." lines.
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+PT=${PT:-build-asan/powertune}
+[ -x "$PT" ] || PT=build/powertune
+PY=/usr/bin/python3
+AWS=/usr/bin/aws
+TMP=$(mktemp -d)
+chmod 755 "$TMP" # sandboxed functions run as an unprivileged user: their code must be reachable
+STATE="$TMP/state"
+mkdir -m 755 "$STATE"
+SERVER_PID=
+n=0
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); echo "not ok $n - $1"; }
+skip() { echo "# skip: $1"; }
+# Renumbers a peer's TAP lines into this script's sequence.
+relay() {
+  while IFS= read -r line; do
+    case "$line" in
+      "ok "*) ok "${line#ok * - }" ;;
+      "not ok "*) nok "${line#not ok * - }" ;;
+      *) echo "# $line" ;;
+    esac
+  done
+}
+
+export AWS_ACCESS_KEY_ID=AKIDEXAMPLE
+export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_PAGER=
+unset AWS_SESSION_TOKEN AWS_PROFILE
+export AWS_CONFIG_FILE="$TMP/no-config" AWS_SHARED_CREDENTIALS_FILE="$TMP/no-credentials"
+
+start_server() { # $1 = log name
+  "$PT" serve --port 0 --state-dir "$STATE" --require-signature --update-window-ms 300 \
+    --event-retry-delay-ms 200 >"$TMP/$1.out" 2>"$TMP/$1.err" &
+  SERVER_PID=$!
+  i=0
+  while [ $i -lt 100 ]; do
+    PORT=$(sed -n 's/^listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/$1.out")
+    [ -n "$PORT" ] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+    i=$((i + 1))
+  done
+  EP="http://127.0.0.1:$PORT"
+  [ -n "$PORT" ]
+}
+
+if start_server serve1; then ok "serve starts on an ephemeral port"
+else nok "serve did not start: $(cat "$TMP/serve1.err")"; exit 1; fi
+
+# Unsigned requests are refused with AWS's code.
+hdr=$(curl -s -D - -o "$TMP/body" "$EP/2015-03-31/functions/")
+if printf '%s' "$hdr" | grep -q '^HTTP/1.1 403' && printf '%s' "$hdr" | grep -qi '^x-amzn-ErrorType: MissingAuthenticationTokenException' \
+   && printf '%s' "$hdr" | grep -qi '^x-amzn-RequestId: ' && grep -q '"message"' "$TMP/body"; then
+  ok "unsigned request: 403 MissingAuthenticationTokenException with x-amzn-RequestId"
+else nok "unsigned request: $hdr $(cat "$TMP/body")"; fi
+
+# ---- AWS CLI v2 ----
+if [ -x "$AWS" ] && "$AWS" --version 2>&1 | grep -q '^aws-cli/2'; then
+  A="$AWS lambda --endpoint-url $EP --output json --cli-read-timeout 60"
+  (cd examples/fibonacci-python && zip -q "$TMP/fib.zip" lambda_function.py)
+  (cd examples/error-python && zip -q "$TMP/err.zip" *.py)
+  expect() { # DESCRIPTION EXPECTED COMMAND...
+    desc=$1; want=$2; shift 2
+    got=$("$@" 2>&1); st=$?
+    if [ $st = 0 ] && [ "$got" = "$want" ]; then ok "aws cli: $desc"; else nok "aws cli: $desc (exit $st: $got)"; fi
+  }
+  expect "create-function from a zip is Pending" "Pending	fib" \
+    $A create-function --function-name fib --runtime python3.12 --handler lambda_function.lambda_handler \
+      --role arn:aws:iam::123456789012:role/r --zip-file "fileb://$TMP/fib.zip" --query '[State,FunctionName]' --output text
+  expect "wait function-active-v2" "" $A wait function-active-v2 --function-name fib
+  $A invoke --function-name fib --cli-binary-format raw-in-base64-out --payload '{"n": 10}' "$TMP/out.json" >"$TMP/inv.json" 2>&1
+  if grep -q '"iterations": 10' "$TMP/out.json" && grep -q '"StatusCode": 200' "$TMP/inv.json"; then ok "aws cli: invoke (sync)"
+  else nok "aws cli: invoke: $(cat "$TMP/inv.json" "$TMP/out.json")"; fi
+  log=$($A invoke --function-name fib --log-type Tail --cli-binary-format raw-in-base64-out --payload '{"n": 1}' "$TMP/out.json" --query LogResult --output text 2>&1 | base64 -d 2>/dev/null)
+  if printf '%s' "$log" | grep -q '^REPORT RequestId: .*Duration: .*Memory Size: 128 MB'; then ok "aws cli: --log-type Tail"
+  else nok "aws cli: --log-type Tail: $log"; fi
+  expect "invoke --invocation-type Event is 202" "202" \
+    $A invoke --function-name fib --invocation-type Event --cli-binary-format raw-in-base64-out --payload '{"n": 1}' "$TMP/ev.json" --query StatusCode --output text
+  expect "create-function of a failing function" "error-fn" \
+    $A create-function --function-name error-fn --runtime python3.12 --handler lambda_function.lambda_handler \
+      --role arn:aws:iam::123456789012:role/r --zip-file "fileb://$TMP/err.zip" --query FunctionName --output text
+  $A wait function-active-v2 --function-name error-fn
+  expect "a failing Event invocation is accepted" "202" \
+    $A invoke --function-name error-fn --invocation-type Event "$TMP/ev.json" --query StatusCode --output text
+  i=0
+  while [ $i -lt 100 ] && ! grep -q 'event error-fn:\$LATEST (attempt 3).*no retries left' "$TMP/serve1.err"; do sleep 0.1; i=$((i + 1)); done
+  if [ "$(grep -c 'event error-fn:\$LATEST (attempt [123])' "$TMP/serve1.err")" = 3 ]; then ok "a failed Event invocation is retried twice"
+  else nok "Event retries: $(grep 'event error-fn' "$TMP/serve1.err")"; fi
+  expect "update-function-configuration answers InProgress" "InProgress	256" \
+    $A update-function-configuration --function-name fib --memory-size 256 --timeout 10 --query '[LastUpdateStatus,MemorySize]' --output text
+  expect "wait function-updated" "" $A wait function-updated --function-name fib
+  expect "get-function-configuration after the update" "Successful	256	10" \
+    $A get-function-configuration --function-name fib --query '[LastUpdateStatus,MemorySize,Timeout]' --output text
+  expect "publish-version" "1" $A publish-version --function-name fib --query Version --output text
+  expect "create-alias" "arn:aws:lambda:us-east-1:123456789012:function:fib:live" \
+    $A create-alias --function-name fib --name live --function-version 1 --query AliasArn --output text
+  expect "invoke through the alias" "1" \
+    $A invoke --function-name fib:live --cli-binary-format raw-in-base64-out --payload '{"n": 1}' "$TMP/out.json" --query ExecutedVersion --output text
+  expect "update-alias" "\$LATEST	moved" \
+    $A update-alias --function-name fib --name live --function-version '$LATEST' --description moved --query '[FunctionVersion,Description]' --output text
+  expect "get-alias" "\$LATEST" $A get-alias --function-name fib --name live --query FunctionVersion --output text
+  expect "list-aliases" "live" $A list-aliases --function-name fib --query 'Aliases[].Name' --output text
+  expect "list-versions-by-function" "\$LATEST	1" $A list-versions-by-function --function-name fib --query 'Versions[].Version' --output text
+  expect "list-functions" "error-fn	fib" $A list-functions --query 'Functions[].FunctionName' --output text
+  expect "put-function-concurrency" "3" $A put-function-concurrency --function-name fib --reserved-concurrent-executions 3 --query ReservedConcurrentExecutions --output text
+  expect "get-function-concurrency" "3" $A get-function-concurrency --function-name fib --query ReservedConcurrentExecutions --output text
+  expect "delete-function-concurrency" "" $A delete-function-concurrency --function-name fib
+  expect "get-function-concurrency when unset" "None" $A get-function-concurrency --function-name fib --query ReservedConcurrentExecutions --output text
+  got=$($A get-function --function-name nope 2>&1); st=$?
+  if [ $st != 0 ] && printf '%s' "$got" | grep -q 'ResourceNotFoundException.*Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope'; then
+    ok "aws cli: ResourceNotFoundException"; else nok "aws cli: missing function: $got"; fi
+  expect "delete-alias" "" $A delete-alias --function-name fib --name live
+  expect "delete-function --qualifier" "" $A delete-function --function-name fib --qualifier 1
+  expect "delete-function" "" $A delete-function --function-name fib
+  expect "delete-function (error-fn)" "" $A delete-function --function-name error-fn
+else
+  skip "AWS CLI v2 not at $AWS (apt-get install awscli)"
+fi
+
+# ---- boto3 ----
+if $PY -c 'import boto3' 2>/dev/null; then
+  $PY tests/peers/serve/boto3_client.py "$EP" "$STATE" >"$TMP/tap" 2>&1; relay <"$TMP/tap"
+  $PY tests/peers/serve/lifecycle.py robust "$EP" >"$TMP/tap" 2>&1; relay <"$TMP/tap"
+else
+  skip "boto3 not importable by $PY (apt-get install python3-boto3)"
+fi
+
+# ---- @aws-sdk/client-lambda ----
+if [ -x examples/noop-c/bootstrap ] && command -v node >/dev/null 2>&1 && tests/peers/serve/setup.sh >"$TMP/sdk-setup.log" 2>&1; then
+  (cd examples/noop-c && zip -q "$TMP/noop.zip" bootstrap)
+  node tests/peers/serve/sdk_client.mjs "$EP" "$ROOT/build/peers/serve-sdk" "$TMP/noop.zip" >"$TMP/tap" 2>/dev/null
+  relay <"$TMP/tap"
+else
+  skip "@aws-sdk/client-lambda unavailable (node, npm install, or examples/noop-c/bootstrap): $(tail -3 "$TMP/sdk-setup.log" 2>/dev/null)"
+fi
+
+# ---- kill -9 and restart ----
+if $PY -c 'import boto3' 2>/dev/null; then
+  $PY tests/peers/serve/lifecycle.py setup "$EP" "$TMP/acked.json" >"$TMP/tap" 2>&1; relay <"$TMP/tap"
+  kill -9 "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
+  if start_server serve2; then ok "serve restarts on the same state after kill -9"
+  else nok "restart: $(cat "$TMP/serve2.err")"; fi
+  $PY tests/peers/serve/lifecycle.py verify "$EP" "$TMP/acked.json" >"$TMP/tap" 2>&1; relay <"$TMP/tap"
+fi
+
+# Clean shutdown: SIGTERM ends the server with status 0.
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID"; st=$?; SERVER_PID=
+if [ $st = 0 ]; then ok "SIGTERM stops serve with status 0"; else nok "SIGTERM: status $st"; fi
+if grep -q 'runtime error\|AddressSanitizer\|LeakSanitizer' "$TMP"/serve*.err; then
+  nok "sanitizer reports: $(grep -h -A5 'runtime error\|AddressSanitizer\|LeakSanitizer' "$TMP"/serve*.err | head -20)"
+else ok "no sanitizer report from the server"; fi
