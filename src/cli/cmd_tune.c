@@ -23,6 +23,7 @@
 #include "tune/runner.h"
 #include "tune/target_local.h"
 #include "tune/tune.h"
+#include "engine/template.h"
 
 #define TUNE_INPUT_MAX (1024 * 1024)
 
@@ -284,6 +285,49 @@ static void tune_progress_bar(void *arg, const struct pt_runner_progress *p)
         fputc('\n', stderr);
 }
 
+/* A template FUNCTION ("path[#LogicalId]") split into its file and its logical id. */
+struct tune_template_ref {
+    char path[PATH_MAX];
+    const char *logical_id; /* into path's buffer, or NULL */
+};
+
+static bool tune_template_ref(const char *spec, struct tune_template_ref *t)
+{
+    if (!pt_template_is_template(spec) || pt_strlcpy(t->path, spec, sizeof(t->path)) >= sizeof(t->path))
+        return false;
+    char *hash = strrchr(t->path, '#');
+    t->logical_id = NULL;
+    if (hash) {
+        *hash = '\0';
+        t->logical_id = hash + 1;
+    }
+    return true;
+}
+
+/*
+ * autoOptimize for a local function: a SAM template gets its MemorySize rewritten in place
+ * (every other byte kept, a .bak beside it); a code directory only gets the advice.
+ */
+static int tune_auto_optimize(const struct pt_tune_input *in, const char *name, int power,
+                              struct cli_tune_notes *notes, struct pt_error *err)
+{
+    struct tune_template_ref t;
+    if (!tune_template_ref(in->function, &t)) {
+        cli_tune_note(notes, "autoOptimize: set MemorySize of %s to %d MB (a code directory: "
+                             "nothing to rewrite)", name, power);
+        return 0;
+    }
+    int rc = pt_template_set_memory(t.path, t.logical_id, power, NULL, err);
+    if (rc)
+        return pt_error_wrap(err, "autoOptimize");
+    struct pt_template_memory_site site;
+    const char *file = pt_template_memory_site(t.path, t.logical_id, &site, NULL) == 0 ? site.file
+                                                                                       : t.path;
+    cli_tune_note(notes, "autoOptimize: MemorySize of %s set to %d MB in %s (the original is in %s.bak)",
+                  name, power, file, file);
+    return 0;
+}
+
 /* Registers a pre/post-processor given as a local code directory. */
 static int tune_add_processor(struct pt_local_target *t, const char *function,
                               const struct cli_function_opts *fo, struct pt_error *err)
@@ -401,6 +445,20 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         goto out;
     if ((rc = cli_function_build(in.function, &fo, &cfg, err)))
         goto out;
+    struct tune_template_ref tref;
+    if (in.auto_optimize && tune_template_ref(in.function, &tref)) {
+        /* Checked now, not after the run: an intrinsic MemorySize cannot be rewritten. */
+        struct pt_template_memory_site site;
+        if ((rc = pt_template_memory_site(tref.path, tref.logical_id, &site, err)))
+            goto out;
+        if (site.kind == PT_TEMPLATE_MEMORY_INTRINSIC) {
+            rc = pt_error_set(err, PT_EUSAGE,
+                              "--auto-optimize: %s:%d:%d: MemorySize is an intrinsic function "
+                              "and cannot be rewritten in place",
+                              site.file, site.line, site.column);
+            goto out;
+        }
+    }
     if (f.resume) {
         if ((rc = pt_samples_read(f.resume, &resume, err)))
             goto out;
@@ -492,12 +550,13 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
                               report.n_samples, NULL, &analysis, err)))
         goto out;
     analysed = true;
-    if (in.auto_optimize && analysis.winner >= 0)
-        cli_tune_note(&notes,
-                      "autoOptimize: set MemorySize of %s to %d MB%s%s (a local function: update "
-                      "its configuration or template)",
-                      cfg.name, analysis.powers[analysis.winner].power,
-                      in.auto_optimize_alias[0] ? " and point alias " : "",
+    if (in.auto_optimize && analysis.winner >= 0 &&
+        (rc = tune_auto_optimize(&in, cfg.name, analysis.powers[analysis.winner].power, &notes,
+                                 err)))
+        goto out;
+    if (in.auto_optimize && in.auto_optimize_alias[0])
+        cli_tune_note(&notes, "autoOptimizeAlias %s: aliases exist only for functions in AWS or "
+                              "behind powertune serve; nothing to point locally",
                       in.auto_optimize_alias);
     struct cli_tune_outputs o = {.output_path = f.output, .json_stdout = f.json,
                                  .adaptive = adaptive_json};
