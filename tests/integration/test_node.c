@@ -393,7 +393,8 @@ static bool node_ric_available(char *why, size_t why_size)
 {
     snprintf(ric_dir, sizeof(ric_dir), "%s/build/peers/node-ric", tu_repo_root());
     char probe[PATH_MAX + 64];
-    snprintf(probe, sizeof(probe), "%s/node_modules/aws-lambda-ric/dist/rapid-client.node", ric_dir);
+    snprintf(probe, sizeof(probe), "%s/function/node_modules/aws-lambda-ric/dist/rapid-client.node",
+             ric_dir);
     if (pt_path_is_file(probe))
         return true;
     char cmd[PATH_MAX * 2 + 64];
@@ -443,7 +444,10 @@ static void drop_runtime_frames(char *s)
             break;
         char saved = end[1];
         end[1] = '\0';
-        bool user = strstr(p, "/peers/node-ric/function/") != NULL;
+        /* The handler's frames; the client's own and its launcher (which sit in the function's
+         * directory, as in a deployment package) are runtime frames. */
+        bool user = strstr(p, "/peers/node-ric/function/") != NULL && !strstr(p, "/node_modules/") &&
+                    !strstr(p, "/launch.mjs");
         end[1] = saved;
         if (user) {
             p = end + 1;
@@ -578,7 +582,8 @@ static void test_peer_aws_lambda_ric(void **state)
     };
     struct pt_engine_options opt = {.init_timeout_ms = 3000};
     struct pt_engine *e = tu_engine(&opt);
-    const char *dir = "tests/peers/node-ric/function";
+    char dir[PATH_MAX + 16];
+    snprintf(dir, sizeof(dir), "%s/function", ric_dir); /* assembled by setup.sh */
     struct pt_function *ours = NULL, *ric = NULL;
     const char *handler = NULL;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -590,8 +595,7 @@ static void test_peer_aws_lambda_ric(void **state)
             }
             handler = c->handler;
             ours = node_fn(e, dir, "nodejs20.x", handler, MEM, 1, NULL, NULL);
-            ric = node_fn(e, dir, "provided.al2023", handler, MEM, 1, "POWERTUNE_NODE_RIC_DIR",
-                          ric_dir);
+            ric = node_fn(e, dir, "provided.al2023", handler, MEM, 1, NULL, NULL);
         }
         struct pt_invoke_result a, b;
         tu_invoke(e, ours, c->payload, &a);
