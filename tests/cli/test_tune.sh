@@ -25,7 +25,7 @@ expect_usage() {
   if [ "$st" = 2 ] && printf '%s' "$out" | grep -qF -- "$want" && [ ! -d "$POWERTUNE_STATE_DIR/logs" ]; then ok "$desc (refused in ${ms} ms, nothing ran)"
   else nok "$desc (exit $st: $out)"; fi
 }
-CPU='{"iterations": 10000000}'
+CPU='{"iterations": 20000000}' # ~33 ms of CPU at 1769 MB: well above one 20 ms CFS period
 POWERS=128,256,512,1024,1769
 
 expect_usage "bad strategy refused up front" "Balanced" examples/cpu-c --num 5 --strategy Balanced
@@ -50,8 +50,11 @@ for mode in series parallel only-cold-starts; do
       "j['power'] in (128,256,512,1024,1769) and j['stateMachine']['visualization'].startswith('https://lambda-power-tuning.show/#gAAAAQACAATpBg==;') and j['cost'] > 0 and j['duration'] > 0" "$T/$mode.json"
     lines=$(wc -l < "$T/$mode.jsonl")
     [ "$lines" = 26 ] && ok "$mode: 25 samples streamed" || nok "$mode: $lines lines of samples"
-    check "$mode: duration falls with memory (128 MB at least 6x slower than 1769 MB; 13.8x ideal)" \
-      "[s for s in j['powertune']['powers'] if s['power']==128][0]['averageDuration'] > 6*[s for s in j['powertune']['powers'] if s['power']==1769][0]['averageDuration']" "$T/$mode.json"
+    # 13.8x in theory; in parallel two 1-vCPU environments share this host's 2 cores with the
+    # engine, so the top of the curve flattens a little there.
+    ratio=6; [ $mode = parallel ] && ratio=5
+    check "$mode: duration falls with memory (128 MB at least ${ratio}x slower than 1769 MB; 13.8x ideal)" \
+      "[s for s in j['powertune']['powers'] if s['power']==128][0]['averageDuration'] > $ratio*[s for s in j['powertune']['powers'] if s['power']==1769][0]['averageDuration']" "$T/$mode.json"
   else
     nok "$mode run failed: $(tail -3 "$T/$mode.txt")"
   fi
