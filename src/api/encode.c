@@ -10,6 +10,7 @@
 
 #include "api/api_internal.h"
 #include "base/clock.h"
+#include "base/str.h"
 
 char *api_base64_encode(const void *data, size_t n)
 {
@@ -103,25 +104,14 @@ void api_last_modified_now(char out[32])
         out[31] = '\0'; /* years past 9999 only */
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int api_percent_decode(const char *s, size_t n, char *out, size_t size)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (c == '%') {
-            int h = i + 1 < n ? hex_value(s[i + 1]) : -1;
-            int l = i + 2 < n ? hex_value(s[i + 2]) : -1;
+            int h = i + 1 < n ? pt_hex_value(s[i + 1]) : -1;
+            int l = i + 2 < n ? pt_hex_value(s[i + 2]) : -1;
             if (h < 0 || l < 0)
                 return -1;
             c = (char)(h * 16 + l);

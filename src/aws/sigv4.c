@@ -52,17 +52,6 @@ static unsigned char lower(unsigned char c)
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool is_lower_hex64(const char *s)
 {
     size_t i;
@@ -210,8 +199,8 @@ static int uri_decode(struct pt_buf *out, const char *s, size_t n, struct pt_err
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         int hi, lo;
-        if (c == '%' && i + 2 < n && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-            (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+        if (c == '%' && i + 2 < n && (hi = pt_hex_value((unsigned char)s[i + 1])) >= 0 &&
+            (lo = pt_hex_value((unsigned char)s[i + 2])) >= 0) {
             c = (char)(hi * 16 + lo);
             i += 2;
         }

@@ -22,6 +22,9 @@ int pt_parse_double(const char *s, double min, double max, double *out);
 bool pt_str_starts_with(const char *s, const char *prefix);
 bool pt_str_ends_with(const char *s, const char *suffix);
 
+/* The value of one hexadecimal digit (either case), or -1. */
+int pt_hex_value(int c);
+
 /* Formats an unsigned value in base 10 without libc (async-signal-safe); returns length. */
 size_t pt_utoa(unsigned long v, char *out);
 

@@ -500,17 +500,6 @@ static void arn_region(const char *arn, char *out, size_t size)
     out[n] = '\0';
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int pt_tune_input_set_payload_s3(struct pt_tune_input *in, const char *path, struct pt_error *err)
 {
     static const char shape[] = "Invalid S3 path, not a string in the format s3://BUCKET/KEY";
@@ -533,8 +522,8 @@ int pt_tune_input_set_payload_s3(struct pt_tune_input *in, const char *path, str
     size_t k = 0;
     for (size_t i = 1; i < plen; i++) {
         if (pathname[i] == '%') {
-            int hi = i + 2 < plen ? hexval(pathname[i + 1]) : -1;
-            int lo = i + 2 < plen ? hexval(pathname[i + 2]) : -1;
+            int hi = i + 2 < plen ? pt_hex_value(pathname[i + 1]) : -1;
+            int lo = i + 2 < plen ? pt_hex_value(pathname[i + 2]) : -1;
             if (hi < 0 || lo < 0) /* decodeURIComponent throws URIError */
                 return pt_error_set(err, PT_EUSAGE, "payloadS3: \"%s\": malformed %%-escape in "
                                     "the key", path);

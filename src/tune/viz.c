@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "tune/tune.h"
+#include "base/str.h"
 
 /* Points in a URL: far more than Lambda's 10113 possible sizes would be a caller bug. */
 #define VIZ_POINTS_MAX 20000
@@ -237,17 +238,6 @@ out:
     return rc;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* decodeURIComponent of a legend (bytes; the legend is shown, not interpreted). */
 static int uri_decode(const char *s, size_t n, char **out, struct pt_error *err)
 {
@@ -260,8 +250,8 @@ static int uri_decode(const char *s, size_t n, char **out, struct pt_error *err)
             d[k++] = s[i];
             continue;
         }
-        int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-        int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+        int hi = i + 2 < n ? pt_hex_value(s[i + 1]) : -1;
+        int lo = i + 2 < n ? pt_hex_value(s[i + 2]) : -1;
         if (hi < 0 || lo < 0) {
             free(d);
             return pt_error_set(err, PT_EUSAGE, "visualization: malformed %%-escape in a legend");
