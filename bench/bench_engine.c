@@ -20,25 +20,13 @@
 #include "base/clock.h"
 #include "base/fs.h"
 #include "engine/engine.h"
+#include "bench_util.h"
 #include "engine/runtime_api.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(double *v, size_t n, double p)
-{
-    qsort(v, n, sizeof(double), cmp_double);
-    size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
-    return v[i];
-}
 
 static char root[4096];
 
@@ -60,24 +48,7 @@ static struct pt_engine *bench_engine(const char *state, bool boost, bool freeze
 static struct pt_function *bench_function(struct pt_engine *e, const char *dir, int memory,
                                           int timeout, const char *env_kv)
 {
-    struct pt_function_config c;
-    struct pt_error err = {0};
-    pt_function_config_init(&c);
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/%s", root, dir);
-    if (pt_function_detect(&c, path, &err) || (env_kv && pt_function_set_env_kv(&c, env_kv, &err))) {
-        fprintf(stderr, "%s: %s\n", dir, err.msg);
-        exit(1);
-    }
-    c.memory_mb = memory;
-    c.timeout_s = timeout;
-    struct pt_function *fn;
-    if (pt_engine_function_add(e, &c, &fn, &err)) {
-        fprintf(stderr, "%s: %s\n", dir, err.msg);
-        exit(1);
-    }
-    pt_function_config_free(&c);
-    return fn;
+    return bench_add_function(e, root, dir, NULL, NULL, memory, timeout, env_kv);
 }
 
 static void invoke(struct pt_engine *e, struct pt_function *fn, const char *payload, bool cold,
@@ -118,10 +89,10 @@ static void bench_warm(struct pt_engine *e, int n, int memory, const char *label
         pt_invoke_result_free(&r);
     }
     printf("| warm invoke, C no-op, %d MB%s (n=%d) | p50 %.0f us, p90 %.0f us, p99 %.0f us | %s |\n",
-           memory, label, n, pct(wall, (size_t)n, 50), pct(wall, (size_t)n, 90),
-           pct(wall, (size_t)n, 99), memory == 1769 && !*label ? "p50 <= 150 us, p99 <= 1 ms" : "");
+           memory, label, n, bench_pct(wall, (size_t)n, 50), bench_pct(wall, (size_t)n, 90),
+           bench_pct(wall, (size_t)n, 99), memory == 1769 && !*label ? "p50 <= 150 us, p99 <= 1 ms" : "");
     printf("| of which the function's reported Duration | p50 %.0f us, p99 %.0f us | |\n",
-           pct(dur, (size_t)n, 50), pct(dur, (size_t)n, 99));
+           bench_pct(dur, (size_t)n, 50), bench_pct(dur, (size_t)n, 99));
     free(wall);
     free(dur);
     pt_engine_function_remove(e, fn);
@@ -142,10 +113,10 @@ static double bench_cold(struct pt_engine *e, int n)
     }
     printf("| cold start, C no-op, 128 MB (n=%d): the invoke call | p50 %.2f ms, "
            "p99 %.2f ms | p50 <= 5 ms |\n",
-           n, pct(wall, (size_t)n, 50), pct(wall, (size_t)n, 99));
+           n, bench_pct(wall, (size_t)n, 50), bench_pct(wall, (size_t)n, 99));
     printf("| of which Init Duration (exec to first /next) | p50 %.2f ms, p99 %.2f ms | |\n",
-           pct(init, (size_t)n, 50), pct(init, (size_t)n, 99));
-    double p50 = pct(wall, (size_t)n, 50);
+           bench_pct(init, (size_t)n, 50), bench_pct(init, (size_t)n, 99));
+    double p50 = bench_pct(wall, (size_t)n, 50);
     free(wall);
     free(init);
     pt_engine_function_remove(e, fn);
@@ -196,10 +167,10 @@ static void bench_cold_bare(int n, double engine_p50_ms)
         waitpid(pid, NULL, 0);
         pt_rapi_stop(r);
     }
-    double p50 = pct(total, (size_t)n, 50);
+    double p50 = bench_pct(total, (size_t)n, 50);
     printf("| bare start of the same bootstrap, no engine (n=%d): fork to response | p50 %.2f ms "
            "(fork to first /next %.2f ms) | |\n",
-           n, p50, pct(init, (size_t)n, 50));
+           n, p50, bench_pct(init, (size_t)n, 50));
     printf("| the engine's own part of a cold start (p50 difference) | %.2f ms | |\n",
            engine_p50_ms - p50);
     free(total);
@@ -222,7 +193,7 @@ static double cpu_run(struct pt_engine *e, int memory, long iterations, int thre
         pt_invoke_result_free(&r);
     }
     pt_engine_function_remove(e, fn);
-    return pct(d, (size_t)reps, 50);
+    return bench_pct(d, (size_t)reps, 50);
 }
 
 static void bench_fidelity(struct pt_engine *e, int reps)
@@ -281,7 +252,7 @@ static void bench_boost(const char *state, int reps)
             pt_invoke_result_free(&r);
         }
         printf("| %s | %.1f |\n", boost ? "on (2 vCPUs, default)" : "off (--no-init-boost)",
-               pct(d, (size_t)reps, 50));
+               bench_pct(d, (size_t)reps, 50));
         pt_engine_destroy(e);
     }
 }

@@ -23,22 +23,10 @@
 #include "base/clock.h"
 #include "base/fs.h"
 #include "engine/engine.h"
+#include "bench_util.h"
 
 static char root[4096];
 static const char *node = "/usr/bin/node";
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct(double *v, size_t n, double p)
-{
-    qsort(v, n, sizeof(double), cmp_double);
-    size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
-    return v[i];
-}
 
 static struct pt_engine *bench_engine(const char *state)
 {
@@ -57,26 +45,7 @@ static struct pt_engine *bench_engine(const char *state)
 static struct pt_function *bench_function(struct pt_engine *e, const char *dir, const char *runtime,
                                           int memory, int timeout, const char *env_kv)
 {
-    struct pt_function_config c;
-    struct pt_error err = {0};
-    pt_function_config_init(&c);
-    snprintf(c.runtime, sizeof(c.runtime), "%s", runtime);
-    snprintf(c.handler, sizeof(c.handler), "index.handler");
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/%s", root, dir);
-    if (pt_function_detect(&c, path, &err) || (env_kv && pt_function_set_env_kv(&c, env_kv, &err))) {
-        fprintf(stderr, "%s: %s\n", dir, err.msg);
-        exit(1);
-    }
-    c.memory_mb = memory;
-    c.timeout_s = timeout;
-    struct pt_function *fn;
-    if (pt_engine_function_add(e, &c, &fn, &err)) {
-        fprintf(stderr, "%s: %s\n", dir, err.msg);
-        exit(1);
-    }
-    pt_function_config_free(&c);
-    return fn;
+    return bench_add_function(e, root, dir, runtime, "index.handler", memory, timeout, env_kv);
 }
 
 static void invoke(struct pt_engine *e, struct pt_function *fn, bool cold,
@@ -160,9 +129,9 @@ static void cold_starts(struct pt_engine *e, struct pt_function *fn, int n, stru
         d[k] = r.duration_ms;
         pt_invoke_result_free(&r);
     }
-    out->wall = pct(w, (size_t)n, 50);
-    out->init = pct(i, (size_t)n, 50);
-    out->dur = pct(d, (size_t)n, 50);
+    out->wall = bench_pct(w, (size_t)n, 50);
+    out->init = bench_pct(i, (size_t)n, 50);
+    out->dur = bench_pct(d, (size_t)n, 50);
     free(w);
     free(i);
     free(d);
@@ -202,10 +171,10 @@ static void bench_cold(struct pt_engine *e, int n)
             ov[k] = w[k] - bare[k];
             pt_invoke_result_free(&r);
         }
-        double wall = pct(w, (size_t)n, 50), over = pct(ov, (size_t)n, 50);
+        double wall = bench_pct(w, (size_t)n, 50), over = bench_pct(ov, (size_t)n, 50);
         printf("| %d MB | %.1f ms | %.1f ms | %.1f ms | %.2f ms | %.1f ms | %.1f %% | %s |\n",
-               mems[m], pct(bare, (size_t)n, 50), wall, pct(in, (size_t)n, 50),
-               pct(du, (size_t)n, 50), over, 100.0 * over / wall, mems[m] == 1769 ? "< 10 %" : "");
+               mems[m], bench_pct(bare, (size_t)n, 50), wall, bench_pct(in, (size_t)n, 50),
+               bench_pct(du, (size_t)n, 50), over, 100.0 * over / wall, mems[m] == 1769 ? "< 10 %" : "");
         pt_engine_function_remove(e, fn);
     }
     free(bare);
@@ -261,7 +230,7 @@ static void bench_warm(struct pt_engine *e, int n)
     }
     printf("\nWarm invoke of the Node.js no-op, 1769 MB (n=%d): p50 %.0f us, p99 %.0f us; CPU time "
            "of the environment per invocation p50 %.0f us.\n",
-           n, pct(w, (size_t)n, 50), pct(w, (size_t)n, 99), pct(cpu, (size_t)n, 50));
+           n, bench_pct(w, (size_t)n, 50), bench_pct(w, (size_t)n, 99), bench_pct(cpu, (size_t)n, 50));
     free(w);
     free(cpu);
     pt_engine_function_remove(e, fn);
@@ -292,8 +261,8 @@ static void bench_boost(struct pt_engine *e, int reps)
         hw[k] = json_number(r.payload, "handlerWorkMs");
         pt_invoke_result_free(&r);
     }
-    double tinit = pct(ti, (size_t)reps, 50), twork = pct(tw, (size_t)reps, 50);
-    double hdur = pct(hd, (size_t)reps, 50), hwork = pct(hw, (size_t)reps, 50);
+    double tinit = bench_pct(ti, (size_t)reps, 50), twork = bench_pct(tw, (size_t)reps, 50);
+    double hdur = bench_pct(hd, (size_t)reps, 50), hwork = bench_pct(hw, (size_t)reps, 50);
     printf("\n**INIT boost** (128 MB = 0.07 vCPU; INIT runs at 2 vCPUs): the same SHA-256 hash "
            "chain (about 0.3 s of CPU at 1 vCPU) in a top-level await (examples/tla-node) and in "
            "the handler (examples/handler-node), median of %d cold starts.\n\n",
