@@ -70,6 +70,10 @@ struct ptl_runtime {
     struct ptl_context ctx;
 };
 
+/*
+ * The library's only state: there is one runtime per function process, and the public API
+ * (ptl_run, ptl_init_error) is a pair of plain calls with no handle to carry it.
+ */
 static struct ptl_runtime g_rt;
 
 static void ptl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
