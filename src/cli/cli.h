@@ -123,6 +123,7 @@ int cmd_invoke(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
 int cmd_logs(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err);
 int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err);
 int cmd_analyze(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err);
+int cmd_profile(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err);
 int cmd_serve(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err);
 
 #endif

@@ -28,6 +28,7 @@ static const struct command commands[] = {
     {"logs", cmd_logs, "concurrency, cold starts, memory and cost from Lambda logs"},
     {"tune", cmd_tune, "find the best memory size (AWS Lambda Power Tuning, locally)"},
     {"analyze", cmd_analyze, "recompute a tuning from its samples file, without invoking"},
+    {"profile", cmd_profile, "where a function's time goes: callgrind, flame graph, top table"},
     {"serve", cmd_serve, "the AWS Lambda API on a local port (for the AWS CLI and SDKs)"},
 };
 

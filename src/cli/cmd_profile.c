@@ -1,0 +1,383 @@
+/*
+ * cmd_profile.c - `powertune profile FUNCTION`: where a function's time goes.
+ *
+ * Runs the function N times (one environment: a cold start, then warm
+ * invocations) with the Python runtime's cProfile hook on
+ * (POWERTUNE_PYTHON_PROFILE_DIR, see runtimes/python/bootstrap.py), then hands
+ * the pstats files to runtimes/python/pstats2callgrind.py, which writes
+ * callgrind.out.<function> (+ .init), <function>.flame.svg (+ .init) and prints
+ * the top functions by inclusive time, INIT and handler separately.
+ *
+ * The runtime saves an invocation's profile after posting the response, so
+ * the engine returns before the file is complete; the runtime is
+ * single-threaded, so once the next invocation has run the previous file is
+ * whole. One extra, unreported invocation at the end makes the last one safe.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "base/str.h"
+#include "cli/cli.h"
+
+extern char **environ;
+
+enum {
+    OPT_PAYLOAD = CLI_OPT_COMMAND_BASE,
+    OPT_PAYLOAD_FILE,
+    OPT_NUM,
+    OPT_OUTPUT_DIR,
+    OPT_TOP,
+    OPT_HELP,
+};
+
+static const struct option profile_options[] = {
+    {"payload", required_argument, NULL, OPT_PAYLOAD},
+    {"payload-file", required_argument, NULL, OPT_PAYLOAD_FILE},
+    {"num", required_argument, NULL, OPT_NUM},
+    {"output-dir", required_argument, NULL, OPT_OUTPUT_DIR},
+    {"top", required_argument, NULL, OPT_TOP},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+#define PROFILE_NUM_MAX 1000
+#define PROFILE_CONVERTER "python/pstats2callgrind.py"
+
+static void profile_usage(FILE *f)
+{
+    fprintf(f, "usage: powertune profile FUNCTION [options]\n\n"
+               "Runs FUNCTION (a python3.x code directory) N times in the local engine with\n"
+               "cProfile on and writes, in the output directory:\n"
+               "  callgrind.out.<function>        the handler, all invocations (KCachegrind,\n"
+               "                                  QCacheGrind, callgrind_annotate)\n"
+               "  callgrind.out.<function>.init   INIT (the handler module's import)\n"
+               "  <function>.flame.svg, <function>.init.flame.svg   flame graphs\n"
+               "and prints the top functions by inclusive time, with calls per invocation.\n\n"
+               "profile:\n"
+               "  --num N               invocations profiled, 1..%d (default 5)\n"
+               "  --payload JSON        the event (default {})\n"
+               "  --payload-file PATH   the event, from a file\n"
+               "  --output-dir DIR      where the files go (default .)\n"
+               "  --top N               rows of the tables, 1..1000 (default 20)\n\n"
+               "%s\n%s",
+            PROFILE_NUM_MAX, CLI_FUNCTION_OPTIONS_HELP, CLI_ENGINE_OPTIONS_HELP);
+}
+
+/* The runtimes directory, found the way the engine finds it (engine.c). */
+static int profile_runtime_dir(const struct cli_engine_opts *eo, char *out, size_t size,
+                               struct pt_error *err)
+{
+    const char *dir = eo->opt.runtime_dir ? eo->opt.runtime_dir : getenv("POWERTUNE_RUNTIME_DIR");
+    char probe[PATH_MAX];
+    if (dir && *dir) {
+        pt_strlcpy(out, dir, size);
+        return 0;
+    }
+    char exe[PATH_MAX];
+    int rc = pt_self_exe_dir(exe, sizeof(exe), err);
+    if (rc)
+        return rc;
+    static const char *const rel[] = {"/../lib/powertune/runtimes", "/../runtimes",
+                                      "/../../runtimes", "/../../../runtimes"};
+    for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+        snprintf(out, size, "%s%s", exe, rel[i]);
+        pt_path_join(probe, sizeof(probe), out, PROFILE_CONVERTER);
+        if (pt_path_is_file(probe))
+            return 0;
+    }
+    return pt_error_set(err, PT_ENOTFOUND,
+                        "cannot find the runtimes directory (%s); set POWERTUNE_RUNTIME_DIR",
+                        PROFILE_CONVERTER);
+}
+
+/*
+ * The raw profiles' directory. Functions run as an unprivileged user with a
+ * private /tmp when the engine is root, so it lives in /var/tmp (visible
+ * through the sandbox) and belongs to the functions' user.
+ */
+static int profile_raw_dir(const struct cli_engine_opts *eo, char *out, size_t size,
+                           struct pt_error *err)
+{
+    const char *base = getenv("POWERTUNE_PROFILE_TMPDIR");
+    if (!base || !*base)
+        base = "/var/tmp";
+    if ((size_t)snprintf(out, size, "%s/powertune-profile-XXXXXX", base) >= size)
+        return pt_error_set(err, PT_EUSAGE, "POWERTUNE_PROFILE_TMPDIR is too long");
+    if (!mkdtemp(out))
+        return pt_error_errno(err, PT_ESYS, errno, "cannot create a directory in %s", base);
+    if (geteuid() == 0 && !eo->opt.no_sandbox) {
+        uid_t uid = eo->opt.sandbox_uid > 0 ? (uid_t)eo->opt.sandbox_uid : 65534;
+        if (chown(out, uid, uid) != 0) {
+            int e = errno;
+            rmdir(out);
+            return pt_error_errno(err, PT_ESYS, e, "cannot give %s to uid %u", out, (unsigned)uid);
+        }
+    }
+    return 0;
+}
+
+/* Removes the raw directory: only plain files in it (the runtime writes no subdirectory). */
+static void profile_raw_remove(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *de;
+        char path[PATH_MAX];
+        while ((de = readdir(d)) != NULL) {
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                continue;
+            if (pt_path_join(path, sizeof(path), dir, de->d_name) == 0)
+                unlink(path);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+/* Runs argv[0] with argv, stdout and stderr shared; 0 when it exits with 0. */
+static int profile_run(char *const argv[], struct pt_error *err)
+{
+    posix_spawnattr_t attr;
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_init(&attr);
+    /* main blocks SIGINT/SIGTERM for its signal thread; the converter gets a clean mask. */
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], NULL, &attr, argv, environ);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0)
+        return pt_error_errno(err, PT_ESYS, rc, "cannot run %s", argv[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            return pt_error_errno(err, PT_ESYS, errno, "waitpid %s", argv[1]);
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return pt_error_set(err, PT_EIO, "%s failed (%s %d)", argv[1],
+                            WIFEXITED(status) ? "exit status" : "signal",
+                            WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    return 0;
+}
+
+struct profile_run {
+    struct pt_engine *engine;
+    struct pt_function *fn;
+    const char *payload;
+    size_t payload_len;
+    long num;
+    char (*request_ids)[40]; /* num of them */
+    long function_errors;
+};
+
+/* N profiled invocations plus the one that lets the last profile file be completed. */
+static int profile_invocations(struct profile_run *r, struct pt_error *err)
+{
+    for (long i = 0; i <= r->num; i++) {
+        struct pt_invoke_request req = {.payload = r->payload, .payload_len = r->payload_len};
+        struct pt_invoke_result res;
+        int rc = pt_engine_invoke(r->engine, r->fn, &req, &res, err);
+        if (rc)
+            return rc;
+        if (i < r->num) {
+            pt_strlcpy(r->request_ids[i], res.request_id, sizeof(r->request_ids[i]));
+            if (res.function_error) {
+                r->function_errors++;
+                fprintf(stderr, "invocation %ld/%ld: function error %s\n", i + 1, r->num,
+                        res.error_type);
+            }
+            if (res.cold_start)
+                fprintf(stderr, "invocation %ld/%ld: %.1f ms, cold start, Init Duration %.1f ms\n",
+                        i + 1, r->num, res.duration_ms, res.init_duration_ms);
+            else
+                fprintf(stderr, "invocation %ld/%ld: %.1f ms\n", i + 1, r->num, res.duration_ms);
+        }
+        pt_invoke_result_free(&res);
+    }
+    return 0;
+}
+
+int cmd_profile(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
+{
+    struct cli_function_opts fo = {0};
+    struct cli_engine_opts eo = {0};
+    const char *payload_json = NULL, *payload_file = NULL, *output_dir = ".";
+    long num = 5, top = 20;
+    struct pt_function_config cfg;
+    pt_function_config_init(&cfg);
+    struct pt_engine *engine = NULL;
+    char *payload = NULL;
+    size_t payload_len = 0;
+    char raw_dir[PATH_MAX] = "";
+    char (*ids)[40] = NULL;
+    char **conv_argv = NULL;
+    size_t conv_n = 0;
+    int rc = 0;
+    struct cli_args args;
+    if ((rc = cli_args_begin(&args, argc, argv, "profile", profile_options, &fo, &eo, err)))
+        return rc;
+    int c;
+    while ((rc = cli_args_next(&args, &c, err)) > 0) {
+        switch (c) {
+        case OPT_PAYLOAD: payload_json = optarg; break;
+        case OPT_PAYLOAD_FILE: payload_file = optarg; break;
+        case OPT_OUTPUT_DIR: output_dir = optarg; break;
+        case OPT_NUM:
+            if (pt_parse_long(optarg, 1, PROFILE_NUM_MAX, &num) != 0) {
+                rc = pt_error_set(err, PT_EUSAGE, "--num \"%s\": allowed 1 to %d", optarg,
+                                  PROFILE_NUM_MAX);
+                goto out;
+            }
+            break;
+        case OPT_TOP:
+            if (pt_parse_long(optarg, 1, 1000, &top) != 0) {
+                rc = pt_error_set(err, PT_EUSAGE, "--top \"%s\": allowed 1 to 1000", optarg);
+                goto out;
+            }
+            break;
+        case OPT_HELP: profile_usage(stdout); goto out;
+        default: break;
+        }
+    }
+    if (rc < 0)
+        goto out;
+    if (optind != argc - 1) {
+        rc = pt_error_set(err, PT_EUSAGE, optind >= argc
+                                              ? "missing FUNCTION (a code directory)"
+                                              : "exactly one FUNCTION expected, got more");
+        goto out;
+    }
+    if (!*output_dir) {
+        rc = pt_error_set(err, PT_EUSAGE, "--output-dir: empty path");
+        goto out;
+    }
+    rc = cli_function_build(argv[optind], &fo, &cfg, err);
+    if (rc)
+        goto out;
+    if (cfg.family != PT_RUNTIME_PYTHON) {
+        rc = pt_error_set(err, PT_EUSAGE,
+                          "profile: runtime %s is not supported yet (python3.x functions only)",
+                          cfg.runtime);
+        goto out;
+    }
+    rc = cli_payload_read(payload_json, payload_file, &payload, &payload_len, err);
+    if (rc)
+        goto out;
+    char runtime_dir[PATH_MAX], converter[PATH_MAX];
+    rc = profile_runtime_dir(&eo, runtime_dir, sizeof(runtime_dir), err);
+    if (rc)
+        goto out;
+    pt_path_join(converter, sizeof(converter), runtime_dir, PROFILE_CONVERTER);
+    if (!pt_path_is_file(converter)) {
+        rc = pt_error_set(err, PT_ENOTFOUND, "%s: no such file", converter);
+        goto out;
+    }
+    rc = pt_mkdir_p(output_dir, 0755, err);
+    if (rc)
+        goto out;
+    if (access(output_dir, W_OK) != 0) {
+        rc = pt_error_errno(err, PT_EUSAGE, errno, "--output-dir %s", output_dir);
+        goto out;
+    }
+    rc = profile_raw_dir(&eo, raw_dir, sizeof(raw_dir), err);
+    if (rc)
+        goto out;
+    rc = pt_function_set_env(&cfg, "POWERTUNE_PYTHON_PROFILE_DIR", raw_dir, err);
+    if (rc)
+        goto out;
+    ids = calloc((size_t)num, sizeof(*ids));
+    /* python, converter, 8 flag words, --init + file, num files, NULL */
+    conv_argv = calloc((size_t)num + 16, sizeof(*conv_argv));
+    if (!ids || !conv_argv) {
+        rc = pt_error_set(err, PT_ENOMEM, "out of memory");
+        goto out;
+    }
+
+    rc = cli_engine_start(ctx, &eo, &engine, err);
+    if (rc)
+        goto out;
+    if (pt_engine_degraded(engine))
+        fprintf(stderr, "note: degraded emulation: %s\n", pt_engine_describe(engine));
+    if (pt_engine_sandbox_note(engine))
+        fprintf(stderr, "note: %s\n", pt_engine_sandbox_note(engine));
+    struct pt_function *fn = NULL;
+    rc = pt_engine_function_add(engine, &cfg, &fn, err);
+    if (rc)
+        goto out;
+    struct profile_run run = {.engine = engine, .fn = fn, .payload = payload,
+                              .payload_len = payload_len, .num = num, .request_ids = ids};
+    rc = profile_invocations(&run, err);
+    /* Stopping the engine ends the runtime: every profile but the extra one's is complete. */
+    cli_engine_stop(ctx, engine);
+    engine = NULL;
+    if (rc)
+        goto out;
+
+    char top_s[24];
+    snprintf(top_s, sizeof(top_s), "%ld", top);
+    const char *python = eo.opt.python ? eo.opt.python : "/usr/bin/python3";
+    const char *fixed[] = {python, converter, "--name", cfg.name, "--output-dir", output_dir,
+                           "--code-dir", cfg.code_dir, "--top", top_s};
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        if (!(conv_argv[conv_n++] = strdup(fixed[i])))
+            goto nomem;
+    char path[PATH_MAX];
+    pt_path_join(path, sizeof(path), raw_dir, "init.prof");
+    if (pt_path_is_file(path)) {
+        if (!(conv_argv[conv_n++] = strdup("--init")) || !(conv_argv[conv_n++] = strdup(path)))
+            goto nomem;
+    } else {
+        fprintf(stderr, "note: no INIT profile (%s)\n", path);
+    }
+    for (long i = 0; i < num; i++) {
+        char file[96];
+        snprintf(file, sizeof(file), "invoke-%s.prof", ids[i]);
+        pt_path_join(path, sizeof(path), raw_dir, file);
+        if (!pt_path_is_file(path)) {
+            rc = pt_error_set(err, PT_EIO,
+                              "invocation %ld wrote no profile (%s): is the runtime's profiler on?",
+                              i + 1, path);
+            goto out;
+        }
+        if (!(conv_argv[conv_n++] = strdup(path)))
+            goto nomem;
+    }
+    rc = profile_run(conv_argv, err);
+    if (rc)
+        goto out;
+    printf("wrote %s/callgrind.out.%s, %s/callgrind.out.%s.init, %s/%s.flame.svg, "
+           "%s/%s.init.flame.svg\n",
+           output_dir, cfg.name, output_dir, cfg.name, output_dir, cfg.name, output_dir, cfg.name);
+    if (run.function_errors)
+        fprintf(stderr, "note: %ld of %ld invocations ended in a function error\n",
+                run.function_errors, num);
+    goto out;
+nomem:
+    rc = pt_error_set(err, PT_ENOMEM, "out of memory");
+out:
+    if (engine)
+        cli_engine_stop(ctx, engine);
+    if (raw_dir[0])
+        profile_raw_remove(raw_dir);
+    for (size_t i = 0; i < conv_n; i++)
+        free(conv_argv[i]);
+    free(conv_argv);
+    free(ids);
+    free(payload);
+    pt_function_config_free(&cfg);
+    cli_args_end(&args);
+    return rc;
+}
