@@ -1,0 +1,59 @@
+/*
+ * target_lambda.h - the runner's target for functions in AWS or behind `powertune serve`,
+ * following the reference tool's protocol (power-tuning.md §6):
+ *
+ *   create        GetFunctionConfiguration($LATEST): the original MemorySize and Description;
+ *                 ListVersionsByFunction: the highest version that existed before the run.
+ *   prepare_power UpdateFunctionConfiguration(MemorySize), wait until Successful,
+ *                 PublishVersion, point alias RAM<power> at it; with onlyColdStarts num times,
+ *                 aliases RAM<power>-<n> on versions made distinct by the Description
+ *                 ("<original> - RAM<power>-<n>"), each invoked once.
+ *   invoke        Invoke <function>:<alias> with LogType Tail; the sample comes from the REPORT
+ *                 (duration, billed, init + restore, max memory; no CPU time on Lambda).
+ *                 TooManyRequestsException comes back as PT_ETHROTTLED: the runner backs off.
+ *   finish_power  DeleteAlias for each alias, then DeleteFunction(Qualifier) for its version,
+ *                 unless another alias still points at that version (the reference's #124) or
+ *                 the version existed before the run (PublishVersion hands back the latest
+ *                 version when nothing changed: it is not ours to delete).
+ *   finish        restore MemorySize/Description without publishing (the reference leaks a
+ *                 version here), or autoOptimize: set the winner's MemorySize and, with
+ *                 autoOptimizeAlias, publish and point that alias at it.
+ */
+#ifndef PT_TUNE_TARGET_LAMBDA_H
+#define PT_TUNE_TARGET_LAMBDA_H
+
+#include <stdbool.h>
+
+#include "aws/client.h"
+#include "aws/lambda_api.h"
+#include "tune/runner.h"
+
+struct pt_lambda_target_options {
+    struct pt_aws_client *client; /* not owned */
+    const char *function;         /* FunctionName: name or unqualified ARN */
+    long num;                     /* invocations per power (aliases per power with only_cold) */
+    bool only_cold_starts;
+    long update_wait_ms;          /* bound for each wait; <= 0: 300000 */
+    long poll_ms;                 /* <= 0: 500 */
+};
+
+struct pt_lambda_target;
+
+int pt_lambda_target_create(struct pt_lambda_target **out,
+                            const struct pt_lambda_target_options *o, struct pt_error *err);
+/* The configuration read at create (MemorySize, Description, architecture, ...). */
+const struct pt_lambda_function_config *pt_lambda_target_original(const struct pt_lambda_target *t);
+/*
+ * After the run (always call it, also after a failed run, so $LATEST is restored): removes what
+ * finish_power left, then restores the original configuration, or with optimize_power > 0
+ * applies it (and with optimize_alias publishes a version and points that alias at it;
+ * version_out, PT_LAMBDA_VERSION_MAX bytes or NULL, gets the version). The first cleanup error
+ * of the run is reported here.
+ */
+int pt_lambda_target_finish(struct pt_lambda_target *t, int optimize_power,
+                            const char *optimize_alias, char *version_out, struct pt_error *err);
+/* Frees t; if finish was not called, restores the original configuration (best effort). */
+void pt_lambda_target_destroy(struct pt_lambda_target *t);
+void pt_lambda_target_as_target(struct pt_lambda_target *t, struct pt_target *out);
+
+#endif
