@@ -5,6 +5,9 @@ set -e
 cd "$(dirname "$0")/.."
 make -s build/bench/bench_engine examples
 build/bench/bench_engine "$@"
+# The Python runtime's cold start against bare python3 (issue 3).
+make -s build/bench/bench_python
+build/bench/bench_python "$@"
 # The tuner (issue 4): also rewrites its own section of bench/RESULTS.md.
 make -s build/bench/bench_tune
 build/bench/bench_tune "$@" --results bench/RESULTS.md

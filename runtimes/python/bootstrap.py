@@ -7,7 +7,8 @@ runtime (awslambdaric): same handler resolution, error types and messages,
 error documents, context object and logging format.
 
 Standard library only; runs on any python3 >= 3.8. Everything needed per
-invocation is imported during INIT, so an invocation costs no imports.
+invocation is imported during INIT, so an invocation costs no imports (logging
+is configured when the function's code imports it; see _LoggingImportHook).
 
 Optional: POWERTUNE_PYTHON_PROFILE_DIR=<dir> writes cProfile statistics of the
 INIT (handler module import) to <dir>/init.prof and of every invocation to
@@ -477,9 +478,74 @@ _JSON_RESERVED = frozenset((
 ))
 
 
-def _setup_logging(log_format_json, log_level):
-    import logging
+# Lambda's root log handler is installed the moment anything imports logging (the
+# function's code or a library it uses, in INIT or later), not at every start:
+# importing logging costs ~4 ms of a cold start (threading, weakref, string)
+# that a function which never logs would pay for nothing. A one-shot finder at
+# the head of sys.meta_path wraps logging's loader and configures the module
+# right after it has run, before the importer's next statement.
+_logging_config = None  # (log_format_json, log_level) until logging is configured
 
+
+def _configure_logging(logging):
+    global _logging_config
+    config, _logging_config = _logging_config, None
+    if config is not None:
+        _setup_logging(logging, *config)
+    return logging
+
+
+def _ensure_logging():
+    import logging
+    return _configure_logging(logging)
+
+
+class _ConfigureAfterLoad(object):
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        # logging sees its own loader, as if imported without this hook
+        module.__loader__ = self.loader
+        if getattr(module, "__spec__", None) is not None:
+            module.__spec__.loader = self.loader
+        self.loader.exec_module(module)
+        _configure_logging(module)
+
+
+class _LoggingImportHook(object):
+    def find_spec(self, name, path=None, target=None):
+        if name != "logging":
+            return None
+        try:
+            sys.meta_path.remove(self)
+        except ValueError:
+            pass
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec = find(name, path, target) if find is not None else None
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = _ConfigureAfterLoad(spec.loader)
+        return spec
+
+
+def _defer_logging(log_format_json, log_level):
+    global _logging_config
+    _logging_config = (log_format_json, log_level)
+    if "logging" in sys.modules:  # already imported (by a .pth file, sitecustomize)
+        _configure_logging(sys.modules["logging"])
+    else:
+        sys.meta_path.insert(0, _LoggingImportHook())
+
+
+def _setup_logging(logging, log_format_json, log_level):
     class RequestIdFilter(logging.Filter):
         def filter(self, record):
             record.aws_request_id = _current["request_id"] or ""
@@ -689,7 +755,7 @@ def main():
     log_level = (os.environ.get("AWS_LAMBDA_LOG_LEVEL") or "").upper()
     if log_level == "TRACE":
         log_level = "DEBUG"
-    logging = _setup_logging(log_format_json, log_level)
+    _defer_logging(log_format_json, log_level)
     format_error_log = format_error_log_json if log_format_json else format_error_log_text
 
     address = os.environ.get("AWS_LAMBDA_RUNTIME_API")
@@ -720,8 +786,10 @@ def main():
     finally:
         if prof is not None:
             profiler.save(prof, "init")
+    if "logging" in sys.modules:  # imported past the hook (a finder ahead of it): configure now
+        _configure_logging(sys.modules["logging"])
     if init_error is not None:
-        logging.warning(_UNHANDLED_WARNING)
+        _ensure_logging().warning(_UNHANDLED_WARNING)
         _write_stdout(format_error_log(init_error))
         _flush_output()
         try:

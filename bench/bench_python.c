@@ -1,0 +1,291 @@
+/*
+ * bench_python - the Python runtime's cold-start goal (issue 3), measured through the library
+ * the way `powertune invoke` uses it. Prints a Markdown section (## Python runtime (issue 3)).
+ *
+ *   cold start of the Python no-op through the engine vs /usr/bin/python3 started bare on the
+ *     same file: goal: engine overhead (engine cold start - bare python) under 10 % of the cold
+ *     start
+ *   the split of that overhead: runtimes/python/bootstrap.py started bare against a Runtime API
+ *     server (no cgroup, no sandbox, no log stream; as bench_engine's bench_cold_bare does for
+ *     the C no-op) is the runtime's own start; engine - that is the environment's part
+ *
+ * Usage (from the repository root, as root for cgroups): build/bench/bench_python [--quick]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "engine/engine.h"
+#include "engine/runtime_api.h"
+#include "bench_util.h"
+
+static char root[4096];
+static const char *python = "/usr/bin/python3";
+
+static struct pt_engine *bench_engine(const char *state)
+{
+    char rt[4200];
+    snprintf(rt, sizeof(rt), "%s/runtimes", root);
+    struct pt_engine_options opt = {.state_dir = state, .runtime_dir = rt, .python = python};
+    struct pt_engine *e;
+    struct pt_error err = {0};
+    if (pt_engine_create(&e, &opt, &err)) {
+        fprintf(stderr, "engine: %s\n", err.msg);
+        exit(1);
+    }
+    return e;
+}
+
+static void invoke(struct pt_engine *e, struct pt_function *fn, struct pt_invoke_result *r)
+{
+    struct pt_invoke_request req = {.payload = "{}", .payload_len = 2, .new_environment = true};
+    struct pt_error err = {0};
+    if (pt_engine_invoke(e, fn, &req, r, &err)) {
+        fprintf(stderr, "invoke: %s\n", err.msg);
+        exit(1);
+    }
+    if (r->function_error) {
+        fprintf(stderr, "function error: %.*s\n", (int)r->payload_len, r->payload);
+        exit(1);
+    }
+}
+
+/*
+ * python3 started bare on the file: the interpreter's start-up, the module's import and one
+ * call of its handler, its result serialized as JSON (the runtime sends JSON too), timed from the
+ * spawn to the first byte of the result on a pipe (the interpreter's exit is not part of a cold
+ * start), in the environment the engine gives a function (no PYTHON* variables). -B as the
+ * runtime: no __pycache__ written into the code directory.
+ */
+static double bare_python_ms(const char *dir)
+{
+    static const char driver[] =
+        "import sys\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "import lambda_function, json\n"
+        "sys.stdout.write(json.dumps(lambda_function.lambda_handler({}, None)) + '\\n')\n"
+        "sys.stdout.flush()\n";
+    char *argv[] = {(char *)python, "-B", "-c", (char *)driver, (char *)dir, NULL};
+    int fds[2];
+    if (pipe(fds) != 0)
+        exit(1);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    char *envp[] = {"PATH=/usr/local/bin:/usr/bin/:/bin", "LANG=en_US.UTF-8", "TZ=:UTC", NULL};
+    int64_t t0 = pt_mono_ns();
+    pid_t pid;
+    if (posix_spawn(&pid, python, &fa, NULL, argv, envp) != 0) {
+        fprintf(stderr, "cannot start %s\n", python);
+        exit(1);
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    char c;
+    ssize_t got;
+    while ((got = read(fds[0], &c, 1)) < 0 && errno == EINTR) {
+    }
+    double ms = (double)(pt_mono_ns() - t0) / 1e6;
+    close(fds[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    if (got != 1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "bare python on %s failed\n", dir);
+        exit(1);
+    }
+    return ms;
+}
+
+/*
+ * runtimes/python/bootstrap.py started bare: fork/exec against a Runtime API server holding the
+ * event, no cgroup, no sandbox, no log stream (output to /dev/null), the variables the runtime
+ * reads. Timed from the fork to the stored response; *first_next gets fork to the first /next.
+ */
+static double bare_bootstrap_ms(const char *dir, double *first_next)
+{
+    char boot[4200];
+    snprintf(boot, sizeof(boot), "%s/runtimes/python/bootstrap.py", root);
+    struct pt_rapi *r;
+    struct pt_error err = {0};
+    if (pt_rapi_start(&r, NULL, true, &err)) {
+        fprintf(stderr, "runtime api: %s\n", err.msg);
+        exit(1);
+    }
+    char api[64], task[4200];
+    snprintf(api, sizeof(api), "AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d", pt_rapi_port(r));
+    snprintf(task, sizeof(task), "LAMBDA_TASK_ROOT=%s", dir);
+    struct pt_rapi_invocation inv = {.request_id = "bare", .payload = "{}", .payload_len = 2,
+                                     .timeout_ms = 10000, .invoked_arn = "arn:aws:lambda:x"};
+    int64_t t0 = pt_mono_ns();
+    pt_rapi_deliver(r, &inv, &err);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *argv[] = {(char *)python, boot, NULL};
+        char *envp[] = {api, task, "_HANDLER=lambda_function.lambda_handler",
+                        "AWS_LAMBDA_FUNCTION_NAME=noop", "AWS_EXECUTION_ENV=AWS_Lambda_python3.12",
+                        "PATH=/usr/local/bin:/usr/bin/:/bin", "LANG=en_US.UTF-8", "TZ=:UTC", NULL};
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        if (chdir(dir) != 0)
+            _exit(126);
+        execve(python, argv, envp);
+        _exit(127);
+    }
+    struct pt_rapi_status st = {0};
+    int64_t limit = t0 + 10 * 1000000000LL;
+    while (!st.result_ready && pt_mono_ns() < limit) {
+        struct pollfd p = {.fd = pt_rapi_poll_fd(r), .events = POLLIN};
+        poll(&p, 1, 100);
+        pt_rapi_status(r, &st);
+    }
+    double ms = (double)(pt_mono_ns() - t0) / 1e6;
+    if (!st.result_ready) {
+        fprintf(stderr, "bare bootstrap.py gave no response\n");
+        exit(1);
+    }
+    *first_next = (double)(st.first_next_ns - t0) / 1e6;
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    pt_rapi_stop(r);
+    return ms;
+}
+
+static void bench_cold(struct pt_engine *e, int n)
+{
+    char dir[4200];
+    snprintf(dir, sizeof(dir), "%s/bench/functions/noop-python", root);
+    printf("**Cold start of the Python no-op** (bench/functions/noop-python, medians of %d, the "
+           "three kinds of run interleaved): *engine* is the invoke call with a fresh environment "
+           "(cgroup, sandbox, Runtime API server, python3, runtimes/python/bootstrap.py, INIT, the "
+           "invocation, END/REPORT); *bare python* is python3 -B started bare on the same file "
+           "(start-up, import of the module, one handler call, its result as JSON, timed to the "
+           "result's first byte on a pipe); *bare bootstrap.py* is the runtime started bare "
+           "against a Runtime API server holding the event (no cgroup, sandbox or log stream; "
+           "fork to the stored response). Overhead = engine - bare python, split into the "
+           "runtime's own start (bare bootstrap.py - bare python) and the environment (engine - "
+           "bare bootstrap.py).\n\n",
+           n);
+    printf("| Memory | bare python | bare bootstrap.py (to 1st /next) | engine cold start | of "
+           "which Init Duration | Duration | overhead | of which runtime / environment | "
+           "overhead / cold start | goal |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    static const int mems[] = {128, 512, 1769};
+    size_t sz = (size_t)n * sizeof(double);
+    double *bare = malloc(sz), *boot = malloc(sz), *first = malloc(sz), *w = malloc(sz),
+           *in = malloc(sz), *du = malloc(sz), *ov = malloc(sz), *rt = malloc(sz),
+           *env = malloc(sz);
+    for (size_t m = 0; m < sizeof(mems) / sizeof(mems[0]); m++) {
+        struct pt_function *fn = bench_add_function(e, root, "bench/functions/noop-python",
+                                                    "python3.12", "lambda_function.lambda_handler",
+                                                    mems[m], 10, NULL);
+        struct pt_invoke_result r;
+        double f;
+        invoke(e, fn, &r); /* page cache */
+        pt_invoke_result_free(&r);
+        bare_python_ms(dir);
+        bare_bootstrap_ms(dir, &f);
+        for (int k = 0; k < n; k++) {
+            bare[k] = bare_python_ms(dir);
+            boot[k] = bare_bootstrap_ms(dir, &first[k]);
+            int64_t t0 = pt_mono_ns();
+            invoke(e, fn, &r);
+            w[k] = (double)(pt_mono_ns() - t0) / 1e6;
+            in[k] = r.init_duration_ms;
+            du[k] = r.duration_ms;
+            ov[k] = w[k] - bare[k];
+            rt[k] = boot[k] - bare[k];
+            env[k] = w[k] - boot[k];
+            pt_invoke_result_free(&r);
+        }
+        double wall = bench_pct(w, (size_t)n, 50), over = bench_pct(ov, (size_t)n, 50);
+        printf("| %d MB | %.1f ms | %.1f ms (%.1f ms) | %.1f ms | %.1f ms | %.2f ms | %.1f ms | "
+               "%.1f / %.1f ms | %.1f %% | %s |\n",
+               mems[m], bench_pct(bare, (size_t)n, 50), bench_pct(boot, (size_t)n, 50),
+               bench_pct(first, (size_t)n, 50), wall, bench_pct(in, (size_t)n, 50),
+               bench_pct(du, (size_t)n, 50), over, bench_pct(rt, (size_t)n, 50),
+               bench_pct(env, (size_t)n, 50), 100.0 * over / wall,
+               100.0 * over / wall < 10 ? "< 10 %: met" : "< 10 %: missed");
+        pt_engine_function_remove(e, fn);
+    }
+    free(bare);
+    free(boot);
+    free(first);
+    free(w);
+    free(in);
+    free(du);
+    free(ov);
+    free(rt);
+    free(env);
+}
+
+int main(int argc, char **argv)
+{
+    bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    if (!getcwd(root, sizeof(root)))
+        return 1;
+    if (getenv("POWERTUNE_PYTHON"))
+        python = getenv("POWERTUNE_PYTHON");
+    char state[] = "/tmp/powertune-bench-python-XXXXXX";
+    if (!mkdtemp(state))
+        return 1;
+    struct utsname u;
+    uname(&u);
+    char date[32];
+    time_t now = time(NULL);
+    strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    char version[64] = "?", load[128] = "?";
+    char cmd[4300];
+    snprintf(cmd, sizeof(cmd), "%s --version 2>&1", python);
+    FILE *p = popen(cmd, "r");
+    if (p) {
+        if (fgets(version, sizeof(version), p))
+            version[strcspn(version, "\n")] = 0;
+        pclose(p);
+    }
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        double l1, l5, l15;
+        if (fscanf(f, "%lf %lf %lf", &l1, &l5, &l15) == 3)
+            snprintf(load, sizeof(load), "%.2f %.2f %.2f", l1, l5, l15);
+        fclose(f);
+    }
+    char cpu[512] = "unknown CPU", line[512];
+    f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof(line), f))
+        if (strncmp(line, "model name", 10) == 0) {
+            char *c = strchr(line, ':');
+            snprintf(cpu, sizeof(cpu), "%s", c ? c + 2 : line);
+            cpu[strcspn(cpu, "\n")] = 0;
+            break;
+        }
+    if (f)
+        fclose(f);
+    struct pt_engine *e = bench_engine(state);
+    printf("## Python runtime (issue 3), %s\n\n%s, %s, %ld cores, Linux %s, load average %s at "
+           "the start; %s; %s.\n\n",
+           date, version, cpu, sysconf(_SC_NPROCESSORS_ONLN), u.release, load,
+           pt_engine_describe(e), pt_engine_sandbox_note(e) ? "not sandboxed" : "sandboxed");
+    bench_cold(e, quick ? 5 : 20);
+    f = fopen("/proc/loadavg", "r");
+    if (f) {
+        double l1, l5, l15;
+        if (fscanf(f, "%lf %lf %lf", &l1, &l5, &l15) == 3)
+            printf("\nLoad average at the end: %.2f %.2f %.2f.\n", l1, l5, l15);
+        fclose(f);
+    }
+    pt_engine_destroy(e);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", state);
+    return system(cmd) == 0 ? 0 : 1;
+}
