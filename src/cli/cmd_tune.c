@@ -7,6 +7,7 @@
  * verbatim with --input, and the flags override it. Samples stream to --samples as they
  * complete; --resume continues an interrupted run from that file.
  */
+#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +17,14 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/fs.h"
+#include "aws/arn.h"
+#include "aws/credentials.h"
 #include "base/str.h"
 #include "cli/cli.h"
 #include "cli/tune_output.h"
 #include "cli/tune_report.h"
 #include "tune/runner.h"
+#include "tune/target_lambda.h"
 #include "tune/target_local.h"
 #include "tune/tune.h"
 #include "engine/template.h"
@@ -57,6 +61,8 @@ enum {
     OPT_JSON,
     OPT_REPORT,
     OPT_COMPARE,
+    OPT_ENDPOINT_URL,
+    OPT_PROFILE,
     OPT_HELP,
 };
 
@@ -90,6 +96,8 @@ static const struct option tune_options[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"report", required_argument, NULL, OPT_REPORT},
     {"compare", required_argument, NULL, OPT_COMPARE},
+    {"endpoint-url", required_argument, NULL, OPT_ENDPOINT_URL},
+    {"profile", required_argument, NULL, OPT_PROFILE},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -138,6 +146,11 @@ static void tune_usage(FILE *f)
             "  --report FILE.html    write a self-contained HTML report (charts, table, settings)\n"
             "  --compare OTHER.json  compare with a previous --output: print the two-run\n"
             "                        visualization URL, draw both runs in --report\n\n"
+            "functions in AWS or behind powertune serve (FUNCTION = a Lambda ARN, qualified or\n"
+            "not, or a function name with --endpoint-url or --region):\n"
+            "  --endpoint-url URL    the Lambda API endpoint (default https://lambda.REGION.\n"
+            "                        amazonaws.com); credentials as the AWS CLI finds them\n"
+            "  --profile NAME        the credentials/config profile (default AWS_PROFILE, default)\n\n"
             "%s\n%s",
             CLI_FUNCTION_OPTIONS_HELP, CLI_ENGINE_OPTIONS_HELP);
 }
@@ -146,7 +159,7 @@ struct tune_flags {
     const char *input_file;
     const char *powers, *num, *payload, *payload_file, *strategy, *weight, *alias, *discard,
         *sleep, *pre, *post, *allowed, *arch, *concurrency, *pricing, *price_gb_s, *samples,
-        *resume, *output;
+        *resume, *output, *endpoint_url, *profile;
     bool parallel, auto_optimize, dry_run, only_cold, include_results, fail_fast, json, adaptive;
 };
 
@@ -344,6 +357,78 @@ static int tune_add_processor(struct pt_local_target *t, const char *function,
     return rc;
 }
 
+/* FUNCTION runs in AWS or behind `powertune serve`: an ARN, or a name (not a local path) with
+ * --endpoint-url or --region. */
+static bool tune_is_remote(const struct pt_tune_input *in, const struct tune_flags *f,
+                           const char *region_flag)
+{
+    if (in->is_arn)
+        return true;
+    if (pt_path_is_dir(in->function) || pt_path_is_file(in->function) ||
+        pt_template_is_template(in->function))
+        return false;
+    struct pt_aws_lambda_arn a;
+    if (pt_aws_lambda_arn_parse(in->function, &a, NULL) != 0)
+        return false;
+    return a.form == PT_AWS_ARN_PARTIAL || f->endpoint_url || (region_flag && region_flag[0]);
+}
+
+/*
+ * The client (credentials and region found as the AWS CLI does) and the Lambda target, which
+ * reads the function's configuration. region gets the resolved region (for pricing).
+ */
+static int tune_remote_open(struct cli_ctx *ctx, const struct pt_tune_input *in,
+                            const struct tune_flags *f, const char *region_flag,
+                            struct pt_aws_client **client, struct pt_lambda_target **target,
+                            char *region, size_t region_size, struct cli_tune_notes *notes,
+                            struct pt_error *err)
+{
+    (void)ctx;
+    struct pt_aws_lambda_arn a;
+    struct pt_aws_credentials creds;
+    memset(&creds, 0, sizeof(creds));
+    char function[PT_AWS_ARN_MAX];
+    int rc = pt_aws_lambda_arn_parse(in->function, &a, err);
+    if (rc) {
+        rc = pt_error_set(err, PT_EUSAGE, "FUNCTION %s: %s", in->function, err->msg);
+        goto out;
+    }
+    struct pt_aws_config_options co = {.profile = f->profile};
+    rc = pt_aws_region_resolve(&co, region_flag, a.region, region, region_size, NULL, 0, err);
+    if (rc == PT_ENOTFOUND && f->endpoint_url) {
+        /* A local endpoint does not care which region signs; us-east-1 as the AWS CLI would. */
+        pt_strlcpy(region, "us-east-1", region_size);
+        rc = 0;
+    }
+    if (rc || (rc = pt_aws_credentials_resolve(&co, &creds, err)))
+        goto out;
+    /* libcurl's global state, once, before the runner starts its threads (cmd_tune is the only
+     * libcurl user in this process). */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        rc = pt_error_set(err, PT_EIO, "curl_global_init failed");
+        goto out;
+    }
+    struct pt_aws_client_options o = {.endpoint_url = f->endpoint_url, .region = region,
+                                      .service = "lambda", .creds = &creds};
+    if ((rc = pt_aws_client_create(client, &o, err)))
+        goto out;
+    if (a.form == PT_AWS_ARN_NAME)
+        pt_strlcpy(function, a.name, sizeof(function));
+    else if ((rc = pt_aws_lambda_arn_format(&a, region, a.account, 0, function, sizeof(function),
+                                            err)))
+        goto out;
+    if (a.qualifier[0])
+        cli_tune_note(notes, "qualifier %s ignored: tuning publishes versions of $LATEST and "
+                             "points RAM<power> aliases at them", a.qualifier);
+    struct pt_lambda_target_options to = {.client = *client, .function = function,
+                                          .num = in->num, .only_cold_starts = in->only_cold_starts};
+    if ((rc = pt_lambda_target_create(target, &to, err)))
+        pt_error_wrap(err, "%s", in->function);
+out:
+    pt_aws_credentials_clear(&creds);
+    return rc;
+}
+
 int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
 {
     struct tune_flags f = {0};
@@ -355,6 +440,9 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     pt_function_config_init(&cfg);
     struct pt_engine *engine = NULL;
     struct pt_local_target *target = NULL;
+    struct pt_aws_client *client = NULL;
+    struct pt_lambda_target *ltarget = NULL;
+    bool remote = false;
     struct pt_samples_file resume = {0};
     struct pt_samples_writer writer;
     bool writer_open = false;
@@ -400,6 +488,8 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         case OPT_JSON: f.json = true; break;
         case OPT_REPORT: rep.report_path = optarg; break;
         case OPT_COMPARE: rep.compare_path = optarg; break;
+        case OPT_ENDPOINT_URL: f.endpoint_url = optarg; break;
+        case OPT_PROFILE: f.profile = optarg; break;
         case OPT_HELP: tune_usage(stdout); goto out;
         default:
             break;
@@ -421,13 +511,7 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
                                           "lambdaARN");
         goto out;
     }
-    if (in.is_arn) {
-        rc = pt_error_set(err, PT_EUSAGE,
-                          "lambdaARN %s: functions in AWS are not supported by this build yet; "
-                          "give a local FUNCTION (a code directory)",
-                          in.function);
-        goto out;
-    }
+    remote = tune_is_remote(&in, &f, eo.opt.region);
     if (eo.opt.region)
         pt_strlcpy(in.region, eo.opt.region, sizeof(in.region));
     f.arch = fo.architecture; /* --architecture: the function's label, which pricing follows */
@@ -437,16 +521,27 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         pt_strlcpy(in.region, getenv("AWS_REGION") && *getenv("AWS_REGION") ? getenv("AWS_REGION")
                                                                             : "us-east-1",
                    sizeof(in.region));
+    if (remote) {
+        char region[PT_AWS_REGION_MAX];
+        if ((rc = tune_remote_open(ctx, &in, &f, eo.opt.region, &client, &ltarget, region,
+                                   sizeof(region), &notes, err)))
+            goto out;
+        pt_strlcpy(in.region, region, sizeof(in.region));
+        /* Pricing follows the function's architecture unless --architecture says otherwise. */
+        if (!f.arch && (rc = pt_tune_input_set_architecture(
+                            &in, pt_lambda_target_original(ltarget)->architecture, err)))
+            goto out;
+    }
     struct pt_price_model price;
     if ((rc = pt_price_model_init(&price, in.pricing, in.region, in.architecture,
                                   in.price_per_gb_s, err)))
         goto out;
     if ((rc = cli_tune_report_prepare(&rep, &in, &price, err)))
         goto out;
-    if ((rc = cli_function_build(in.function, &fo, &cfg, err)))
+    if (!remote && (rc = cli_function_build(in.function, &fo, &cfg, err)))
         goto out;
     struct tune_template_ref tref;
-    if (in.auto_optimize && tune_template_ref(in.function, &tref)) {
+    if (!remote && in.auto_optimize && tune_template_ref(in.function, &tref)) {
         /* Checked now, not after the run: an intrinsic MemorySize cannot be rewritten. */
         struct pt_template_memory_site site;
         if ((rc = pt_template_memory_site(tref.path, tref.logical_id, &site, err)))
@@ -490,21 +585,25 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
             cli_tune_note(&notes, "%s", pt_tune_warning_text(bit));
 
     /* Run. */
-    eo.opt.region = in.region;
-    if ((rc = cli_engine_start(ctx, &eo, &engine, err)))
-        goto out;
-    if (pt_engine_degraded(engine))
-        cli_tune_note(&notes, "degraded emulation: %s", pt_engine_describe(engine));
-    if (pt_engine_sandbox_note(engine))
-        cli_tune_note(&notes, "%s", pt_engine_sandbox_note(engine));
-    if ((rc = pt_local_target_create(&target, engine, &cfg, err)))
-        goto out;
-    if (in.pre_processor[0] && (rc = tune_add_processor(target, in.pre_processor, &fo, err)))
-        goto out;
-    if (in.post_processor[0] && (rc = tune_add_processor(target, in.post_processor, &fo, err)))
-        goto out;
     struct pt_target t;
-    pt_local_target_as_target(target, &t);
+    if (remote) {
+        pt_lambda_target_as_target(ltarget, &t);
+    } else {
+        eo.opt.region = in.region;
+        if ((rc = cli_engine_start(ctx, &eo, &engine, err)))
+            goto out;
+        if (pt_engine_degraded(engine))
+            cli_tune_note(&notes, "degraded emulation: %s", pt_engine_describe(engine));
+        if (pt_engine_sandbox_note(engine))
+            cli_tune_note(&notes, "%s", pt_engine_sandbox_note(engine));
+        if ((rc = pt_local_target_create(&target, engine, &cfg, err)))
+            goto out;
+        if (in.pre_processor[0] && (rc = tune_add_processor(target, in.pre_processor, &fo, err)))
+            goto out;
+        if (in.post_processor[0] && (rc = tune_add_processor(target, in.post_processor, &fo, err)))
+            goto out;
+        pt_local_target_as_target(target, &t);
+    }
     struct tune_progress tp = {.tty = isatty(2), .start_ns = pt_mono_ns()};
     struct pt_runner_options ro = {
         .concurrency = in.concurrency,
@@ -550,11 +649,24 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
                               report.n_samples, NULL, &analysis, err)))
         goto out;
     analysed = true;
-    if (in.auto_optimize && analysis.winner >= 0 &&
-        (rc = tune_auto_optimize(&in, cfg.name, analysis.powers[analysis.winner].power, &notes,
-                                 err)))
+    if (remote) {
+        /* Aliases and versions go, $LATEST gets its configuration back (or the optimum). */
+        int best = in.auto_optimize && analysis.winner >= 0 ? analysis.powers[analysis.winner].power
+                                                            : 0;
+        char version[PT_LAMBDA_VERSION_MAX] = "";
+        if ((rc = pt_lambda_target_finish(ltarget, best, in.auto_optimize_alias, version, err)))
+            goto out;
+        if (best)
+            cli_tune_note(&notes, "autoOptimize: MemorySize of %s set to %d MB", in.function, best);
+        if (best && version[0])
+            cli_tune_note(&notes, "autoOptimizeAlias %s now points at version %s",
+                          in.auto_optimize_alias, version);
+    } else if (in.auto_optimize && analysis.winner >= 0 &&
+               (rc = tune_auto_optimize(&in, cfg.name, analysis.powers[analysis.winner].power,
+                                        &notes, err))) {
         goto out;
-    if (in.auto_optimize && in.auto_optimize_alias[0])
+    }
+    if (!remote && in.auto_optimize && in.auto_optimize_alias[0])
         cli_tune_note(&notes, "autoOptimizeAlias %s: aliases exist only for functions in AWS or "
                               "behind powertune serve; nothing to point locally",
                       in.auto_optimize_alias);
@@ -570,6 +682,8 @@ out:
         pt_tune_analysis_free(&analysis);
     pt_runner_report_free(&report);
     pt_local_target_destroy(target);
+    pt_lambda_target_destroy(ltarget); /* restores $LATEST if the run did not get to it */
+    pt_aws_client_destroy(client);
     if (engine)
         cli_engine_stop(ctx, engine);
     if (writer_open)
