@@ -811,6 +811,59 @@ class Runtime {
 }
 
 // ---------------------------------------------------------------------------
+// Profiling (only when POWERTUNE_NODE_PROFILE_DIR is set, for `powertune profile`):
+// V8's CPU profiler through the in-process inspector writes <dir>/init.cpuprofile
+// for INIT and <dir>/invoke-<request id>.cpuprofile per invocation, from the
+// event's arrival to the next GET /next, so each file is whole before the next
+// event is asked for.
+// ---------------------------------------------------------------------------
+
+function makeProfiler(dir) {
+  const inspector = require("node:inspector");
+  const session = new inspector.Session();
+  session.connect();
+  // An in-thread session answers synchronously: the callback has run when post returns.
+  const post = (method, params) => {
+    let out;
+    session.post(method, params ?? {}, (err, res) => {
+      if (err) throw err;
+      out = res;
+    });
+    return out;
+  };
+  post("Profiler.enable");
+  post("Profiler.setSamplingInterval", { interval: 200 });
+  let name = null;
+  return {
+    begin(n) {
+      name = n;
+      post("Profiler.start");
+    },
+    end() {
+      if (name === null) return;
+      const safe = name.replace(/[^A-Za-z0-9_.-]/g, "_");
+      name = null;
+      try {
+        const { profile } = post("Profiler.stop");
+        fs.writeFileSync(path.join(dir, `${safe}.cpuprofile`), JSON.stringify(profile));
+      } catch (e) {
+        process.stderr.write(`powertune runtime: cannot write profile ${safe}: ${e.message}\n`);
+      }
+    },
+  };
+}
+
+function profileInvocations(client, profiler) {
+  const next = client.nextInvocation.bind(client);
+  client.nextInvocation = async () => {
+    profiler.end();
+    const r = await next();
+    profiler.begin(`invoke-${r.headers["lambda-runtime-aws-request-id"]}`);
+    return r;
+  };
+}
+
+// ---------------------------------------------------------------------------
 // Main: INIT (load the handler, top-level await included), then the invoke loop
 // ---------------------------------------------------------------------------
 
@@ -840,8 +893,15 @@ async function start() {
   BeforeExitListener.reset();
   process.on("beforeExit", BeforeExitListener.invoke);
 
+  const profileDir = process.env.POWERTUNE_NODE_PROFILE_DIR;
+  const profiler = profileDir ? makeProfiler(profileDir) : null;
+  profiler?.begin("init");
   const appRoot = process.env.LAMBDA_TASK_ROOT || process.cwd();
   const handlerFunc = await loadHandler(appRoot, process.env._HANDLER ?? "");
+  if (profiler) {
+    profiler.end();
+    profileInvocations(client, profiler);
+  }
   new Runtime(client, handlerFunc, handlerIsStreaming(handlerFunc), errorCallbacks)
     .scheduleIteration();
 }

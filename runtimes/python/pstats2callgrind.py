@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""pstats2callgrind.py - turns the Python runtime's cProfile files into what
-`powertune profile` writes: callgrind files, flame graphs and top tables.
+"""pstats2callgrind.py - turns the Python runtime's cProfile files (or the Node.js
+runtime's V8 .cpuprofile files) into what `powertune profile` writes: callgrind
+files, flame graphs and top tables.
 
     pstats2callgrind.py --name NAME --output-dir DIR [--code-dir DIR] [--top 20]
                         [--init INIT.prof] INVOKE.prof...
@@ -26,8 +27,69 @@ import sys
 _PROFILER_NOISE = ("~", 0, "<method 'disable' of '_lsprof.Profiler' objects>")
 
 
+def load_cpuprofile(paths):
+    """V8 .cpuprofile files (Node.js runtime) in the pstats dict shape. V8 samples
+    stacks: self time is the samples' time, inclusive time comes from the tree,
+    and the "calls" are the call paths seen per profile, not counted calls."""
+    import json
+    stats = {}
+
+    def add(key, nc, tt, ct):
+        cc0, nc0, tt0, ct0, callers = stats.get(key, (0, 0, 0.0, 0.0, {}))
+        stats[key] = (cc0 + nc, nc0 + nc, tt0 + tt, ct0 + ct, callers)
+
+    for p in paths:
+        with open(p, encoding="utf-8") as f:
+            prof = json.load(f)
+        nodes = {n["id"]: n for n in prof.get("nodes", [])}
+        self_us = {i: 0.0 for i in nodes}
+        samples, deltas = prof.get("samples", []), prof.get("timeDeltas", [])
+        t = prof.get("startTime", 0)
+        times = []
+        for d in deltas:
+            t += d
+            times.append(t)
+        for i, sid in enumerate(samples):
+            if i >= len(times):
+                break
+            end = times[i + 1] if i + 1 < len(times) else prof.get("endTime", times[i])
+            if sid in self_us:
+                self_us[sid] += max(end - times[i], 0)
+
+        def key_of(n):
+            cf = n["callFrame"]
+            return (cf.get("url") or "~", max(cf.get("lineNumber", -1), -1) + 1,
+                    cf.get("functionName") or "(anonymous)")
+
+        def walk(nid, parent_key, stack):
+            n = nodes[nid]
+            name = n["callFrame"].get("functionName")
+            if name == "(idle)":  # waiting, not running: no CPU time to show
+                return 0.0
+            inc = self_us[nid] / 1e6
+            key = key_of(n)
+            kids = 0.0
+            for c in n.get("children", []):
+                kids += walk(c, key, stack | {key})
+            inc += kids
+            add(key, 1, self_us[nid] / 1e6, 0.0 if key in stack else inc)
+            if parent_key is not None and key not in stack:
+                callers = stats[key][4]
+                e = callers.get(parent_key, (0, 0, 0.0, 0.0))
+                callers[parent_key] = (e[0] + 1, e[1] + 1, e[2] + self_us[nid] / 1e6, e[3] + inc)
+            return inc
+
+        for nid, n in nodes.items():
+            if n["callFrame"].get("functionName") == "(root)":
+                for c in n.get("children", []):
+                    walk(c, None, frozenset())
+    return stats
+
+
 def load(paths):
-    """Adds up the pstats files; returns the raw stats dict."""
+    """Adds up the pstats (or V8 .cpuprofile) files; returns the raw stats dict."""
+    if paths and paths[0].endswith(".cpuprofile"):
+        return load_cpuprofile(paths)
     st = None
     for p in paths:
         if st is None:
@@ -64,6 +126,8 @@ def short_file(path, code_dir):
 def label(key, code_dir):
     """One line naming a function: `name (file:line)`, builtins by their own name."""
     path, line, name = key
+    if path.startswith("file://"):
+        path = path[len("file://"):]
     f = short_file(path, code_dir)
     text = "%s (%s:%d)" % (name, f, line) if f else name
     return text.replace("\n", " ").replace("\r", " ")
@@ -222,7 +286,7 @@ def fmt_calls(n):
     return "%d" % n if abs(n - round(n)) < 1e-9 else "%.2f" % n
 
 
-def print_table(stats, code_dir, invocations, top, heading):
+def print_table(stats, code_dir, invocations, top, heading, sampled=False):
     total = sum(v[2] for v in stats.values())
     print(heading)
     print("  %10s %7s %10s %9s  %s" % ("incl ms", "incl %", "self ms", "calls", "function"))
@@ -232,6 +296,8 @@ def print_table(stats, code_dir, invocations, top, heading):
         share = 100.0 * ct / total if total > 0 else 0.0
         print("  %10.2f %6.1f%% %10.2f %9s  %s"
               % (ct * 1000.0 / n, share, tt * 1000.0 / n, fmt_calls(nc / n), label(key, code_dir)))
+    if sampled:
+        print("  (V8 CPU samples: calls are the call paths seen, not counted calls)")
     print("  total %.2f ms%s\n" % (total * 1000.0 / n, " per invocation" if invocations > 1 else ""))
 
 
@@ -254,7 +320,7 @@ def main(argv):
                     a.code_dir, "INIT of %s" % a.name, 1)
         print_table(stats, a.code_dir, 1, a.top,
                     "INIT (handler module import, one environment): top %d by inclusive time"
-                    % a.top)
+                    % a.top, a.init.endswith(".cpuprofile"))
     if n:
         stats = load(a.invokes)
         write_callgrind(os.path.join(a.output_dir, "callgrind.out.%s" % a.name), stats,
@@ -263,7 +329,7 @@ def main(argv):
                     a.code_dir, "Handler of %s (%d invocations)" % (a.name, n), n)
         print_table(stats, a.code_dir, n, a.top,
                     "Handler (%d invocation(s)): top %d by inclusive time, per invocation"
-                    % (n, a.top))
+                    % (n, a.top), a.invokes[0].endswith(".cpuprofile"))
     return 0
 
 

@@ -2,9 +2,10 @@
  * cmd_profile.c - `powertune profile FUNCTION`: where a function's time goes.
  *
  * Runs the function N times (one environment: a cold start, then warm
- * invocations) with the Python runtime's cProfile hook on
- * (POWERTUNE_PYTHON_PROFILE_DIR, see runtimes/python/bootstrap.py), then hands
- * the pstats files to runtimes/python/pstats2callgrind.py, which writes
+ * invocations) with the runtime's profiler on (POWERTUNE_PYTHON_PROFILE_DIR:
+ * cProfile, see runtimes/python/bootstrap.py; POWERTUNE_NODE_PROFILE_DIR: V8's
+ * CPU profiler, see runtimes/node/bootstrap.mjs), then hands the files to
+ * runtimes/python/pstats2callgrind.py, which writes
  * callgrind.out.<function> (+ .init), <function>.flame.svg (+ .init) and prints
  * the top functions by inclusive time, INIT and handler separately.
  *
@@ -56,13 +57,16 @@ static const struct option profile_options[] = {
 static void profile_usage(FILE *f)
 {
     fprintf(f, "usage: powertune profile FUNCTION [options]\n\n"
-               "Runs FUNCTION (a python3.x code directory) N times in the local engine with\n"
-               "cProfile on and writes, in the output directory:\n"
+               "Runs FUNCTION (a python3.x or nodejs code directory) N times in the local engine\n"
+               "with the runtime's profiler on (cProfile; V8's CPU profiler, sampling) and\n"
+               "writes, in the output directory:\n"
                "  callgrind.out.<function>        the handler, all invocations (KCachegrind,\n"
                "                                  QCacheGrind, callgrind_annotate)\n"
                "  callgrind.out.<function>.init   INIT (the handler module's import)\n"
                "  <function>.flame.svg, <function>.init.flame.svg   flame graphs\n"
-               "and prints the top functions by inclusive time, with calls per invocation.\n\n"
+               "and prints the top functions by inclusive time, with calls per invocation (Node.js:\n"
+               "call paths sampled, V8 does not count calls). One extra, unreported\n"
+               "invocation at the end lets the last profile be written whole.\n\n"
                "profile:\n"
                "  --num N               invocations profiled, 1..%d (default 5)\n"
                "  --payload JSON        the event (default {})\n"
@@ -267,12 +271,15 @@ int cmd_profile(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
     rc = cli_function_build(argv[optind], &fo, &cfg, err);
     if (rc)
         goto out;
-    if (cfg.family != PT_RUNTIME_PYTHON) {
+    /* Python: cProfile's pstats files; Node.js: V8 CPU profiles (runtimes/node/bootstrap.mjs). */
+    bool node = cfg.family == PT_RUNTIME_NODE;
+    if (cfg.family != PT_RUNTIME_PYTHON && !node) {
         rc = pt_error_set(err, PT_EUSAGE,
-                          "profile: runtime %s is not supported yet (python3.x functions only)",
+                          "profile: runtime %s has no profiler (python3.x and nodejs functions only)",
                           cfg.runtime);
         goto out;
     }
+    const char *ext = node ? "cpuprofile" : "prof";
     rc = cli_payload_read(payload_json, payload_file, &payload, &payload_len, err);
     if (rc)
         goto out;
@@ -295,7 +302,8 @@ int cmd_profile(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
     rc = profile_raw_dir(&eo, raw_dir, sizeof(raw_dir), err);
     if (rc)
         goto out;
-    rc = pt_function_set_env(&cfg, "POWERTUNE_PYTHON_PROFILE_DIR", raw_dir, err);
+    rc = pt_function_set_env(&cfg, node ? "POWERTUNE_NODE_PROFILE_DIR" : "POWERTUNE_PYTHON_PROFILE_DIR",
+                             raw_dir, err);
     if (rc)
         goto out;
     ids = calloc((size_t)num, sizeof(*ids));
@@ -335,7 +343,9 @@ int cmd_profile(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
         if (!(conv_argv[conv_n++] = strdup(fixed[i])))
             goto nomem;
     char path[PATH_MAX];
-    pt_path_join(path, sizeof(path), raw_dir, "init.prof");
+    char file[96];
+    snprintf(file, sizeof(file), "init.%s", ext);
+    pt_path_join(path, sizeof(path), raw_dir, file);
     if (pt_path_is_file(path)) {
         if (!(conv_argv[conv_n++] = strdup("--init")) || !(conv_argv[conv_n++] = strdup(path)))
             goto nomem;
@@ -343,8 +353,7 @@ int cmd_profile(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
         fprintf(stderr, "note: no INIT profile (%s)\n", path);
     }
     for (long i = 0; i < num; i++) {
-        char file[96];
-        snprintf(file, sizeof(file), "invoke-%s.prof", ids[i]);
+        snprintf(file, sizeof(file), "invoke-%s.%s", ids[i], ext);
         pt_path_join(path, sizeof(path), raw_dir, file);
         if (!pt_path_is_file(path)) {
             rc = pt_error_set(err, PT_EIO,

@@ -36,7 +36,7 @@ expect_usage "two FUNCTIONs" "exactly one FUNCTION" profile examples/boto3-clien
 expect_usage "unknown option" "unknown option" profile examples/boto3-clients-python --frobnicate
 expect_usage "bad memory" "allowed 128 to 10240" profile examples/boto3-clients-python --memory 64
 expect_usage "invalid payload" "--payload is not valid JSON" profile examples/boto3-clients-python --payload '{bad'
-expect_usage "not a python function" "python3.x functions only" profile examples/noop-c
+expect_usage "no profiler for the runtime" "python3.x and nodejs functions only" profile examples/noop-c
 expect_usage "empty output dir" "--output-dir" profile examples/boto3-clients-python --output-dir ''
 
 # The reader: callgrind format 1 as powertune writes it. Prints the calls per
@@ -145,6 +145,22 @@ print(len(rects))' "$d/$f" 2>&1); then ok "$ex: $f is well-formed SVG ($r rects)
     else nok "$ex: handler table row: '$row'"; fi
   fi
 done
+
+# Node.js: V8's CPU profiler through runtimes/node/bootstrap.mjs (sampled: no call counts).
+d=$OUT/node
+if "$PT" profile examples/handler-node --num 1 --env TLA_ROUNDS=5000 --output-dir "$d" >"$OUT/node.txt" 2>"$OUT/node.err"; then
+  ok "handler-node: profile exits 0"
+  for f in callgrind.out.handler-node callgrind.out.handler-node.init; do
+    if r=$($PY "$READER" "$d/$f" 2>&1) && callgrind_annotate "$d/$f" >/dev/null 2>&1; then ok "handler-node: $f parses ($r), callgrind_annotate reads it"
+    else nok "handler-node: $f: $r"; fi
+  done
+  if grep -q "^fn=handler (index.mjs:" "$d/callgrind.out.handler-node" &&
+     ! grep -q "^fn=handler (index.mjs:" "$d/callgrind.out.handler-node.init" &&
+     $PY -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1]); E.parse(sys.argv[2])' \
+       "$d/handler-node.flame.svg" "$d/handler-node.init.flame.svg"; then
+    ok "handler-node: handler apart from INIT, flame graphs well-formed"
+  else nok "handler-node: handler/INIT files"; fi
+else nok "handler-node: profile failed: $(tail -3 "$OUT/node.err")"; fi
 
 if [ -z "$(ls -A "$RAW")" ]; then ok "raw profiles removed"; else nok "raw profiles left: $(ls "$RAW")"; fi
 [ "$fails" = 0 ]
