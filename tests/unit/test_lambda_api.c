@@ -1,0 +1,349 @@
+/* Unit tests for src/aws/client.c and src/aws/lambda_api.c: request building, AWS error
+ * parsing, backoff, and the REPORT parser over text and JSON log tails. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/client.h"
+#include "aws/lambda_api.h"
+#include "base/clock.h"
+
+static void test_function_path(void **state)
+{
+    (void)state;
+    struct pt_buf b;
+    pt_buf_init(&b, 4096);
+    assert_int_equal(pt_lambda_function_path(&b, "cpu-c", "/configuration", NULL), 0);
+    assert_string_equal(b.data, "/2015-03-31/functions/cpu-c/configuration");
+    pt_buf_reset(&b);
+    assert_int_equal(pt_lambda_function_path(&b, "arn:aws:lambda:us-east-1:123456789012:function:f",
+                                             "/invocations", NULL), 0);
+    assert_string_equal(b.data, "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A"
+                                "123456789012%3Afunction%3Af/invocations");
+    pt_buf_reset(&b);
+    assert_int_equal(pt_lambda_function_path(&b, "f", NULL, NULL), 0);
+    assert_string_equal(b.data, "/2015-03-31/functions/f");
+    pt_buf_free(&b);
+}
+
+static void test_qualifier_query(void **state)
+{
+    (void)state;
+    struct pt_buf b;
+    pt_buf_init(&b, 4096);
+    assert_int_equal(pt_lambda_qualifier_query(&b, "$LATEST", NULL), 0);
+    assert_string_equal(b.data, "Qualifier=%24LATEST");
+    pt_buf_reset(&b);
+    assert_int_equal(pt_lambda_qualifier_query(&b, "RAM128-0", NULL), 0);
+    assert_string_equal(b.data, "Qualifier=RAM128-0");
+    pt_buf_reset(&b);
+    assert_int_equal(pt_lambda_qualifier_query(&b, NULL, NULL), 0);
+    assert_int_equal(b.len, 0);
+    pt_buf_free(&b);
+}
+
+static void test_update_body(void **state)
+{
+    (void)state;
+    char *s = pt_lambda_update_body(512, NULL);
+    assert_string_equal(s, "{\"MemorySize\":512}");
+    free(s);
+    s = pt_lambda_update_body(128, "my \"fn\" - RAM128-0");
+    assert_string_equal(s, "{\"MemorySize\":128,\"Description\":\"my \\\"fn\\\" - RAM128-0\"}");
+    free(s);
+    s = pt_lambda_update_body(0, "");
+    assert_string_equal(s, "{\"Description\":\"\"}");
+    free(s);
+}
+
+static void test_parse_configuration(void **state)
+{
+    (void)state;
+    const char *j = "{\"FunctionName\":\"f\",\"FunctionArn\":\"arn:aws:lambda:us-east-1:1:function:f\","
+                    "\"MemorySize\":1024,\"Timeout\":30,\"Version\":\"$LATEST\",\"Description\":\"d\","
+                    "\"State\":\"Active\",\"LastUpdateStatus\":\"InProgress\","
+                    "\"Architectures\":[\"arm64\"],\"LoggingConfig\":{\"LogFormat\":\"JSON\"}}";
+    struct pt_lambda_function_config c;
+    assert_int_equal(pt_lambda_parse_configuration(j, strlen(j), &c, NULL), 0);
+    assert_int_equal(c.memory_mb, 1024);
+    assert_int_equal(c.timeout_s, 30);
+    assert_string_equal(c.function_name, "f");
+    assert_string_equal(c.description, "d");
+    assert_string_equal(c.last_update_status, "InProgress");
+    assert_string_equal(c.architecture, "arm64");
+    assert_string_equal(c.log_format, "JSON");
+    struct pt_error err;
+    assert_int_equal(pt_lambda_parse_configuration("{}", 2, &c, &err), PT_EPROTO);
+    assert_int_equal(pt_lambda_parse_configuration("nope", 4, &c, &err), PT_EPROTO);
+}
+
+static void test_error_parse(void **state)
+{
+    (void)state;
+    char code[128], msg[512], reason[64];
+    const char *b = "{\"Message\":\"Function not found: arn:aws:lambda:us-west-2:1:function:x\","
+                    "\"Type\":\"User\"}";
+    pt_aws_error_parse("ResourceNotFoundException:http://internal.amazon.com/coral/x/", b,
+                       strlen(b), code, sizeof(code), msg, sizeof(msg), reason, sizeof(reason));
+    assert_string_equal(code, "ResourceNotFoundException");
+    assert_string_equal(msg, "Function not found: arn:aws:lambda:us-west-2:1:function:x");
+    b = "{\"Reason\":\"ConcurrentInvocationLimitExceeded\",\"Type\":\"User\",\"message\":\"Rate Exceeded.\"}";
+    pt_aws_error_parse("aws.lambda#TooManyRequestsException", b, strlen(b), code, sizeof(code),
+                       msg, sizeof(msg), reason, sizeof(reason));
+    assert_string_equal(code, "TooManyRequestsException");
+    assert_string_equal(msg, "Rate Exceeded.");
+    assert_string_equal(reason, "ConcurrentInvocationLimitExceeded");
+    b = "{\"__type\":\"com.amazon.coral#ValidationException\",\"message\":\"bad\"}";
+    pt_aws_error_parse(NULL, b, strlen(b), code, sizeof(code), msg, sizeof(msg), reason,
+                       sizeof(reason));
+    assert_string_equal(code, "ValidationException");
+    pt_aws_error_parse(NULL, "<html>", 6, code, sizeof(code), msg, sizeof(msg), reason,
+                       sizeof(reason));
+    assert_string_equal(code, "");
+    assert_string_equal(msg, "");
+}
+
+static void test_error_map(void **state)
+{
+    (void)state;
+    assert_int_equal(pt_aws_error_code_map("TooManyRequestsException", 429), PT_ETHROTTLED);
+    assert_int_equal(pt_aws_error_code_map("ResourceNotFoundException", 404), PT_ENOTFOUND);
+    assert_int_equal(pt_aws_error_code_map("ResourceConflictException", 409), PT_ESTATE);
+    assert_int_equal(pt_aws_error_code_map("InvalidSignatureException", 403), PT_EPERM);
+    assert_int_equal(pt_aws_error_code_map("RequestEntityTooLargeException", 413), PT_ELIMIT);
+    assert_int_equal(pt_aws_error_code_map("InvalidParameterValueException", 400), PT_EUSAGE);
+    assert_int_equal(pt_aws_error_code_map(NULL, 429), PT_ETHROTTLED);
+    assert_int_equal(pt_aws_error_code_map(NULL, 503), PT_EIO);
+    assert_int_equal(pt_aws_error_code_map("SomethingNew", 418), PT_EUSAGE);
+}
+
+static void test_backoff(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 200; i++) {
+        long ms = pt_aws_backoff_ms(i % 12, 100, 5000);
+        long cap = 100L << (i % 12 < 6 ? i % 12 : 6);
+        assert_true(ms >= 0 && ms <= (cap < 5000 ? cap : 5000));
+    }
+    assert_int_equal(pt_aws_backoff_ms(3, 0, 0), 0);
+}
+
+static void test_endpoint_parse(void **state)
+{
+    (void)state;
+    char base[256], host[256];
+    assert_int_equal(pt_aws_endpoint_parse("http://127.0.0.1:9001/", base, sizeof(base), host,
+                                           sizeof(host), NULL), 0);
+    assert_string_equal(base, "http://127.0.0.1:9001");
+    assert_string_equal(host, "127.0.0.1:9001");
+    assert_int_equal(pt_aws_endpoint_parse("https://lambda.eu-west-1.amazonaws.com", base,
+                                           sizeof(base), host, sizeof(host), NULL), 0);
+    assert_string_equal(host, "lambda.eu-west-1.amazonaws.com");
+    struct pt_error err;
+    assert_int_equal(pt_aws_endpoint_parse("ftp://x", base, sizeof(base), host, sizeof(host), &err),
+                     PT_EUSAGE);
+    assert_int_equal(pt_aws_endpoint_parse("http://", base, sizeof(base), host, sizeof(host), &err),
+                     PT_EUSAGE);
+    assert_int_equal(pt_aws_endpoint_parse("http://h?x=1", base, sizeof(base), host, sizeof(host),
+                                           &err), PT_EUSAGE);
+}
+
+#define RID "8f507cfc-xmpl-4697-b07a-ac58fc914c95"
+
+static void test_report_text(void **state)
+{
+    (void)state;
+    struct pt_lambda_report r;
+    const char *log = "START RequestId: " RID " Version: 1\n"
+                      "hello\n"
+                      "END RequestId: " RID "\n"
+                      "REPORT RequestId: " RID "\tDuration: 469.40 ms\tBilled Duration: 500 ms\t"
+                      "Memory Size: 1024 MB\tMax Memory Used: 21 MB\tInit Duration: 100.99 ms\t\n";
+    assert_int_equal(pt_lambda_report_from_log(log, strlen(log), &r), 0);
+    assert_true(r.duration_ms == 469.40);
+    assert_true(r.billed_ms == 500);
+    assert_true(r.init_ms == 100.99);
+    assert_int_equal(r.memory_mb, 1024);
+    assert_int_equal(r.max_memory_used_mb, 21);
+    /* Warm, and the Logs API sample's space after "27 ms". */
+    log = "REPORT RequestId: " RID "\tDuration: 26.73 ms\tBilled Duration: 27 ms \t"
+          "Memory Size: 128 MB\tMax Memory Used: 75 MB\t\n";
+    assert_int_equal(pt_lambda_report_from_log(log, strlen(log), &r), 0);
+    assert_true(r.duration_ms == 26.73);
+    assert_true(r.billed_ms == 27);
+    assert_true(r.init_ms < 0);
+    assert_int_equal(r.max_memory_used_mb, 75);
+    /* SnapStart: Restore Duration instead of Init Duration. */
+    log = "REPORT RequestId: " RID "\tDuration: 469.40 ms\tBilled Duration: 500 ms\t"
+          "Memory Size: 1024 MB\tMax Memory Used: 155 MB\tRestore Duration: 474.16 ms\t"
+          "Billed Restore Duration: 75 ms\t\n";
+    assert_int_equal(pt_lambda_report_from_log(log, strlen(log), &r), 0);
+    assert_true(r.duration_ms == 469.40);
+    assert_true(r.restore_ms == 474.16);
+    assert_true(r.billed_restore_ms == 75);
+    assert_true(r.init_ms < 0);
+    /* Timeout status. */
+    log = "REPORT RequestId: " RID "\tDuration: 3000.00 ms\tBilled Duration: 3403 ms\t"
+          "Memory Size: 128 MB\tMax Memory Used: 73 MB\tInit Duration: 402.04 ms\tStatus: timeout";
+    assert_int_equal(pt_lambda_report_from_log(log, strlen(log), &r), 0);
+    assert_string_equal(r.status, "timeout");
+    assert_true(r.init_ms == 402.04);
+}
+
+static void test_report_text_tail_mid_line(void **state)
+{
+    (void)state;
+    /* The 4 KB tail cut a user line (and a previous REPORT) in the middle. */
+    const char *log = "ms\tBilled Duration: 9 ms\tMemory Size: 128 MB\n"
+                      "x { not json\n"
+                      "START RequestId: " RID " Version: $LATEST\n"
+                      "END RequestId: " RID "\n"
+                      "REPORT RequestId: " RID "\tDuration: 1.50 ms\tBilled Duration: 2 ms\t"
+                      "Memory Size: 128 MB\tMax Memory Used: 10 MB\t\n";
+    struct pt_lambda_report r;
+    assert_int_equal(pt_lambda_report_from_log(log, strlen(log), &r), 0);
+    assert_true(r.duration_ms == 1.50);
+    assert_true(r.billed_ms == 2);
+    assert_int_equal(pt_lambda_report_from_log("no report here\n", 15, &r), PT_ENOTFOUND);
+    assert_int_equal(pt_lambda_report_from_log("", 0, &r), PT_ENOTFOUND);
+}
+
+static void test_report_100ms_era(void **state)
+{
+    (void)state;
+    const char *log = "REPORT RequestId: 3604209a\tDuration: 12.34 ms\tBilled Duration: 100 ms "
+                      "Memory Size: 128 MB\tMax Memory Used: 18 MB";
+    struct pt_lambda_report r;
+    assert_int_equal(pt_lambda_report_from_log(log, strlen(log), &r), 0);
+    assert_true(r.duration_ms == 12.34);
+    assert_true(r.billed_ms == 100);
+    assert_int_equal(r.max_memory_used_mb, 18);
+}
+
+static void test_report_json(void **state)
+{
+    (void)state;
+    struct pt_lambda_report r;
+    /* Cold: every metric; blank lines between records (#253); an application line before. */
+    const char *log =
+        "{\"time\":\"2024-05-20T16:29:45.008Z\",\"type\":\"platform.start\",\"record\":{\"requestId\":\"4b\",\"version\":\"$LATEST\"}}\n"
+        "\n"
+        "{\"timestamp\":\"2024-05-20T16:29:45.009Z\",\"level\":\"INFO\",\"requestId\":\"4b\",\"message\":\"hi\"}\n"
+        "\n"
+        "{\"time\":\"2024-05-20T16:29:45.022Z\",\"type\":\"platform.report\",\"record\":{\"requestId\":\"4b\","
+        "\"status\":\"success\",\"metrics\":{\"durationMs\":11.642,\"billedDurationMs\":12,"
+        "\"memorySizeMB\":128,\"maxMemoryUsedMB\":67,\"initDurationMs\":174.055}}}\n";
+    assert_int_equal(pt_lambda_report_from_log(log, strlen(log), &r), 0);
+    assert_true(r.duration_ms == 11.642);
+    assert_true(r.billed_ms == 12);
+    assert_true(r.init_ms == 174.055);
+    assert_int_equal(r.max_memory_used_mb, 67);
+    assert_string_equal(r.status, "");
+    /* Warm: no initDurationMs, no restore metrics: absent, not an error (#305). */
+    log = "{\"time\":\"t\",\"type\":\"platform.report\",\"record\":{\"requestId\":\"a\",\"metrics\":"
+          "{\"durationMs\":5000.0,\"billedDurationMs\":5000,\"memorySizeMB\":128,"
+          "\"maxMemoryUsedMB\":94},\"status\":\"timeout\"}}";
+    assert_int_equal(pt_lambda_report_from_log(log, strlen(log), &r), 0);
+    assert_true(r.duration_ms == 5000.0);
+    assert_true(r.init_ms < 0);
+    assert_true(r.restore_ms == 0);
+    assert_string_equal(r.status, "timeout");
+    /* The tail starts mid-record (#261): the fragment is skipped, the next report is found. */
+    log = "s\":{\"durationMs\":1.0,\"billedDurationMs\":1}},\"type\":\"platform.report\"}\n"
+          "{\"time\":\"t\",\"type\":\"platform.report\",\"record\":{\"metrics\":{\"durationMs\":2.5,"
+          "\"billedDurationMs\":3}}}\n";
+    assert_int_equal(pt_lambda_report_from_log(log, strlen(log), &r), 0);
+    assert_true(r.duration_ms == 2.5);
+    assert_true(r.billed_ms == 3);
+    assert_int_equal(r.max_memory_used_mb, 0);
+    /* One JSON array of records. */
+    log = "[{\"type\":\"platform.start\",\"record\":{}},\n{\"type\":\"platform.report\",\"record\":"
+          "{\"metrics\":{\"durationMs\":7.25,\"billedDurationMs\":8,\"restoreDurationMs\":3.5}}}]";
+    assert_int_equal(pt_lambda_report_from_log(log, strlen(log), &r), 0);
+    assert_true(r.duration_ms == 7.25);
+    assert_true(r.restore_ms == 3.5);
+    /* JSON without a report. */
+    log = "{\"type\":\"platform.start\",\"record\":{}}\n";
+    assert_int_equal(pt_lambda_report_from_log(log, strlen(log), &r), PT_ENOTFOUND);
+}
+
+static void test_base64(void **state)
+{
+    (void)state;
+    char *out;
+    size_t n;
+    assert_int_equal(pt_lambda_base64_decode("UkVQT1JU", &out, &n, NULL), 0);
+    assert_int_equal(n, 6);
+    assert_string_equal(out, "REPORT");
+    free(out);
+    assert_int_equal(pt_lambda_base64_decode("UkVQT1I=", &out, &n, NULL), 0);
+    assert_int_equal(n, 5);
+    assert_string_equal(out, "REPOR");
+    free(out);
+    assert_int_equal(pt_lambda_base64_decode("", &out, &n, NULL), 0);
+    assert_int_equal(n, 0);
+    free(out);
+    struct pt_error err;
+    assert_int_equal(pt_lambda_base64_decode("abc", &out, &n, &err), PT_EPROTO);
+    assert_int_equal(pt_lambda_base64_decode("ab!?", &out, &n, &err), PT_EPROTO);
+}
+
+/* Connection refused: retried (bounded), then an I/O error naming the operation. */
+static void test_client_retries_connection_errors(void **state)
+{
+    (void)state;
+    struct pt_aws_credentials creds;
+    assert_int_equal(pt_aws_credentials_set(&creds, "AKIDEXAMPLE",
+                                            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", NULL,
+                                            "test", NULL), 0);
+    struct pt_aws_client_options o = {.endpoint_url = "http://127.0.0.1:1", .region = "us-east-1",
+                                      .service = "lambda", .creds = &creds, .max_attempts = 3,
+                                      .backoff_base_ms = 1, .backoff_max_ms = 5};
+    struct pt_aws_client *c;
+    struct pt_error err;
+    assert_int_equal(pt_aws_client_create(&c, &o, &err), 0);
+    assert_string_equal(pt_aws_client_endpoint(c), "http://127.0.0.1:1");
+    struct pt_aws_response resp;
+    pt_aws_response_init(&resp);
+    struct pt_aws_request req = {.method = "GET", .path = "/2015-03-31/functions/f/configuration"};
+    int rc = pt_aws_request_send(c, "GetFunctionConfiguration", &req, &resp, &err);
+    assert_int_equal(rc, PT_EIO);
+    assert_int_equal(resp.attempts, 3);
+    assert_non_null(strstr(err.msg, "GetFunctionConfiguration"));
+    assert_null(strstr(err.msg, "wJalrXUtnFEMI")); /* never the secret */
+    pt_aws_response_free(&resp);
+    pt_aws_client_destroy(c);
+    pt_aws_credentials_clear(&creds);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before any request (client.h) */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_function_path),
+        cmocka_unit_test(test_qualifier_query),
+        cmocka_unit_test(test_update_body),
+        cmocka_unit_test(test_parse_configuration),
+        cmocka_unit_test(test_error_parse),
+        cmocka_unit_test(test_error_map),
+        cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_endpoint_parse),
+        cmocka_unit_test(test_report_text),
+        cmocka_unit_test(test_report_text_tail_mid_line),
+        cmocka_unit_test(test_report_100ms_era),
+        cmocka_unit_test(test_report_json),
+        cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_client_retries_connection_errors),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return rc;
+}
