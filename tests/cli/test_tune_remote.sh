@@ -1,0 +1,138 @@
+#!/bin/sh
+# `powertune tune` against a function behind `powertune serve`, by ARN, through the SigV4 client
+# (serve runs with --require-signature): the same recommendation as tuning the local directory,
+# RAM aliases and their versions gone afterwards, a user's alias and version untouched (#124),
+# MemorySize restored without a leaked version, onlyColdStarts, autoOptimizeAlias, and a
+# throttled --parallel run that completes with backoff.
+# Prints "ok N - ..." / "not ok N - ..." lines.
+cd "$(dirname "$0")/../.."
+PT=${PT:-build-asan/powertune}
+[ -x "$PT" ] || PT=build/powertune
+PY=/usr/bin/python3
+AWS=/usr/bin/aws
+TMP=$(mktemp -d)
+chmod 755 "$TMP" # sandboxed functions run as an unprivileged user: their code must be reachable
+STATE="$TMP/state"
+mkdir -m 755 "$STATE"
+SERVER_PID=
+n=0
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); echo "not ok $n - $1"; }
+
+export AWS_ACCESS_KEY_ID=AKIDEXAMPLE
+export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_PAGER=
+unset AWS_SESSION_TOKEN AWS_PROFILE
+export AWS_CONFIG_FILE="$TMP/no-config" AWS_SHARED_CREDENTIALS_FILE="$TMP/no-credentials"
+
+if [ ! -x examples/cpu-c/bootstrap ]; then
+  echo "# skip: examples/cpu-c/bootstrap not built (make)"; exit 0
+fi
+if ! { [ -x "$AWS" ] && "$AWS" --version 2>&1 | grep -q '^aws-cli/2'; }; then
+  echo "# skip: AWS CLI v2 not at $AWS"; exit 0
+fi
+
+"$PT" serve --port 0 --state-dir "$STATE" --require-signature --update-window-ms 300 \
+  >"$TMP/serve.out" 2>"$TMP/serve.err" &
+SERVER_PID=$!
+i=0
+while [ $i -lt 100 ]; do
+  PORT=$(sed -n 's/^listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/serve.out")
+  [ -n "$PORT" ] && break
+  kill -0 "$SERVER_PID" 2>/dev/null || break
+  sleep 0.1
+  i=$((i + 1))
+done
+if [ -z "$PORT" ]; then nok "serve did not start: $(cat "$TMP/serve.err")"; exit 1; fi
+EP="http://127.0.0.1:$PORT"
+A="$AWS lambda --endpoint-url $EP --output text --cli-read-timeout 60"
+
+(cd examples/cpu-c && zip -q "$TMP/cpu.zip" bootstrap)
+ARN=$($A create-function --function-name cpu-c --runtime provided.al2023 --handler bootstrap \
+  --role arn:aws:iam::123456789012:role/r --memory-size 128 --description "cpu bound" \
+  --zip-file "fileb://$TMP/cpu.zip" --query FunctionArn 2>&1)
+$A wait function-active --function-name cpu-c >/dev/null 2>&1
+# A user's alias on a user's version of the very configuration tuned at 128 MB: PublishVersion
+# may hand that version back, and it must survive the cleanup (#124).
+V1=$($A publish-version --function-name cpu-c --query Version 2>&1)
+$A create-alias --function-name cpu-c --name live --function-version "$V1" >/dev/null 2>&1
+case "$ARN" in
+  arn:aws:lambda:*:function:cpu-c) ok "cpu-c created on serve ($ARN), alias live -> version $V1" ;;
+  *) nok "create-function: $ARN"; exit 1 ;;
+esac
+
+SETTINGS="--powers 128,512,1769 --num 3 --strategy speed"
+PAYLOAD='{"iterations": 20000000}'
+if "$PT" tune "$ARN" --endpoint-url "$EP" $SETTINGS --payload "$PAYLOAD" --output "$TMP/remote.json" \
+     >"$TMP/remote.out" 2>"$TMP/remote.err"; then
+  ok "tune by ARN through serve completes"
+else nok "tune by ARN: $(tail -3 "$TMP/remote.err")"; fi
+if "$PT" tune examples/cpu-c $SETTINGS --payload "$PAYLOAD" --output "$TMP/local.json" \
+     >"$TMP/local.out" 2>"$TMP/local.err"; then :; else echo "# local tune: $(tail -3 "$TMP/local.err")"; fi
+power() { $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["power"])' "$1" 2>/dev/null; }
+R=$(power "$TMP/remote.json"); L=$(power "$TMP/local.json")
+if [ -n "$R" ] && [ "$R" = "$L" ]; then ok "same speed recommendation by ARN and locally ($R MB)"
+else nok "recommendations differ: remote '$R', local '$L'"; cat "$TMP/remote.out" "$TMP/local.out" | sed 's/^/# /'; fi
+if grep -q 'cold' "$TMP/remote.out" && ! grep -q 'NoReport' "$TMP/remote.out"; then
+  ok "every sample came with a REPORT from the log tail"
+else nok "samples: $(cat "$TMP/remote.out")"; fi
+
+aliases=$($A list-aliases --function-name cpu-c --query 'Aliases[].Name' 2>&1 | tr '\t' ' ')
+[ "$aliases" = "live" ] && ok "RAM aliases deleted, the user's alias kept" || nok "aliases left: $aliases"
+versions=$($A list-versions-by-function --function-name cpu-c --query 'Versions[].Version' 2>&1 | tr '\t' ' ')
+[ "$versions" = "\$LATEST $V1" ] && ok "tuning versions deleted, version $V1 (aliased) kept, none leaked" \
+  || nok "versions left: $versions"
+cfg=$($A get-function-configuration --function-name cpu-c --query '[MemorySize,Description]' 2>&1)
+[ "$cfg" = "128	cpu bound" ] && ok "original MemorySize and Description restored" || nok "configuration: $cfg"
+
+# A name with --endpoint-url, onlyColdStarts: one alias per invocation, each a cold start.
+if "$PT" tune cpu-c --endpoint-url "$EP" --powers 256 --num 2 --only-cold-starts \
+     --payload '{"iterations": 1000}' --json >"$TMP/cold.json" 2>"$TMP/cold.err"; then
+  ok "onlyColdStarts by function name completes"
+else nok "onlyColdStarts: $(tail -3 "$TMP/cold.err")"; fi
+aliases=$($A list-aliases --function-name cpu-c --query 'Aliases[].Name' 2>&1 | tr '\t' ' ')
+versions=$($A list-versions-by-function --function-name cpu-c --query 'Versions[].Version' 2>&1 | tr '\t' ' ')
+cfg=$($A get-function-configuration --function-name cpu-c --query '[MemorySize,Description]' 2>&1)
+if [ "$aliases" = "live" ] && [ "$versions" = "\$LATEST $V1" ] && [ "$cfg" = "128	cpu bound" ]; then
+  ok "onlyColdStarts: RAM256-<n> aliases and versions gone, Description restored"
+else nok "after onlyColdStarts: aliases '$aliases' versions '$versions' config '$cfg'"; fi
+
+# Throttled: reserved concurrency 1 and 3 invocations at once; the runner backs off and completes.
+$A put-function-concurrency --function-name cpu-c --reserved-concurrent-executions 1 >/dev/null 2>&1
+if "$PT" tune "$ARN" --endpoint-url "$EP" --powers 128 --num 3 --parallel \
+     --payload '{"iterations": 2000000}' >"$TMP/thr.out" 2>"$TMP/thr.err"; then
+  if grep -q 'throttled invocations were retried with backoff (0 gave up)' "$TMP/thr.out" "$TMP/thr.err"; then
+    ok "throttled --parallel run completes with backoff"
+  else nok "throttled run: no throttle retried: $(cat "$TMP/thr.out" "$TMP/thr.err")"; fi
+else nok "throttled run failed: $(tail -3 "$TMP/thr.err")"; fi
+$A delete-function-concurrency --function-name cpu-c >/dev/null 2>&1
+
+# autoOptimize + autoOptimizeAlias: $LATEST at the winner, the alias on a version of it.
+if "$PT" tune "$ARN" --endpoint-url "$EP" --powers 128,1769 --num 2 --strategy speed \
+     --auto-optimize --auto-optimize-alias best --payload "$PAYLOAD" --output "$TMP/opt.json" \
+     >"$TMP/opt.out" 2>"$TMP/opt.err"; then
+  W=$(power "$TMP/opt.json")
+  mem=$($A get-function-configuration --function-name cpu-c --query MemorySize 2>&1)
+  bv=$($A get-alias --function-name cpu-c --name best --query FunctionVersion 2>&1)
+  bmem=$($A get-function-configuration --function-name cpu-c --qualifier best --query MemorySize 2>&1)
+  if [ "$mem" = "$W" ] && [ "$bmem" = "$W" ]; then
+    ok "autoOptimizeAlias: \$LATEST and alias best (version $bv) at $W MB"
+  else nok "autoOptimize: winner $W, \$LATEST $mem, best -> $bv at $bmem"; fi
+else nok "autoOptimize run: $(tail -3 "$TMP/opt.err")"; fi
+
+# Errors come back with AWS's code and message.
+out=$("$PT" tune nosuch --endpoint-url "$EP" --powers 128 --num 1 2>&1); st=$?
+if [ $st != 0 ] && printf '%s' "$out" | grep -q 'ResourceNotFoundException'; then
+  ok "a missing function: ResourceNotFoundException"
+else nok "missing function (exit $st): $out"; fi
+out=$(AWS_SECRET_ACCESS_KEY=wrongwrongwrongwrongwrongwrongwrongwrong "$PT" tune "$ARN" --endpoint-url "$EP" \
+  --powers 128 --num 1 2>&1); st=$?
+if [ $st != 0 ] && printf '%s' "$out" | grep -q 'InvalidSignatureException\|SignatureDoesNotMatch' \
+   && ! printf '%s' "$out" | grep -q 'wrongwrong'; then
+  ok "a bad secret: refused with AWS's code, the secret not printed"
+else nok "bad secret (exit $st): $out"; fi
