@@ -373,6 +373,16 @@ static bool tune_is_remote(const struct pt_tune_input *in, const struct tune_fla
     return a.form == PT_AWS_ARN_PARTIAL || f->endpoint_url || (region_flag && region_flag[0]);
 }
 
+/* Ctrl-C seen by the signal thread (main.c): the Lambda target stops before its next call. */
+static bool tune_interrupted(void *arg)
+{
+    struct cli_ctx *ctx = arg;
+    pthread_mutex_lock(&ctx->lock);
+    bool v = ctx->interrupted;
+    pthread_mutex_unlock(&ctx->lock);
+    return v;
+}
+
 /*
  * The client (credentials and region found as the AWS CLI does) and the Lambda target, which
  * reads the function's configuration. region gets the resolved region (for pricing).
@@ -383,7 +393,6 @@ static int tune_remote_open(struct cli_ctx *ctx, const struct pt_tune_input *in,
                             char *region, size_t region_size, struct cli_tune_notes *notes,
                             struct pt_error *err)
 {
-    (void)ctx;
     struct pt_aws_lambda_arn a;
     struct pt_aws_credentials creds;
     memset(&creds, 0, sizeof(creds));
@@ -421,7 +430,8 @@ static int tune_remote_open(struct cli_ctx *ctx, const struct pt_tune_input *in,
         cli_tune_note(notes, "qualifier %s ignored: tuning publishes versions of $LATEST and "
                              "points RAM<power> aliases at them", a.qualifier);
     struct pt_lambda_target_options to = {.client = *client, .function = function,
-                                          .num = in->num, .only_cold_starts = in->only_cold_starts};
+                                          .num = in->num, .only_cold_starts = in->only_cold_starts,
+                                          .interrupted = tune_interrupted, .interrupted_arg = ctx};
     if ((rc = pt_lambda_target_create(target, &to, err)))
         pt_error_wrap(err, "%s", in->function);
 out:

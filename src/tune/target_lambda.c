@@ -36,7 +36,16 @@ struct pt_lambda_target {
     pthread_mutex_t lock; /* guards the slots' `used` flags across invoking threads */
     struct pt_error cleanup_err; /* first failure of finish_power (which cannot return one) */
     bool finished;
+    bool (*interrupted)(void *arg);
+    void *interrupted_arg;
 };
+
+static int lambda_check_interrupt(const struct pt_lambda_target *t, struct pt_error *err)
+{
+    if (t->interrupted && t->interrupted(t->interrupted_arg))
+        return pt_error_set(err, PT_EINTR, "interrupted");
+    return 0;
+}
 
 static struct lambda_power *lambda_find(struct pt_lambda_target *t, int power)
 {
@@ -71,6 +80,9 @@ static int lambda_publish_alias(struct pt_lambda_target *t, int power, const cha
 static int lambda_prepare_power(void *ctx, int power, struct pt_error *err)
 {
     struct pt_lambda_target *t = ctx;
+    int rc = lambda_check_interrupt(t, err);
+    if (rc)
+        return rc;
     if (lambda_find(t, power))
         return pt_error_set(err, PT_ESTATE, "power %d MB is already prepared", power);
     if (t->n_powers == t->cap_powers) {
@@ -89,7 +101,6 @@ static int lambda_prepare_power(void *ctx, int power, struct pt_error *err)
         return pt_error_set(err, PT_ENOMEM, "out of memory for %zu aliases", n);
     /* Registered before the calls, so finish cleans up whatever a failure leaves behind. */
     t->n_powers++;
-    int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         struct lambda_alias_slot *s = &p->slots[i];
         if (t->only_cold) {
@@ -163,6 +174,9 @@ static int lambda_invoke(void *ctx, int power, const char *payload, size_t len,
     struct lambda_power *p = lambda_find(t, power);
     if (!p)
         return pt_error_set(err, PT_ESTATE, "power %d MB was not prepared", power);
+    int irc = lambda_check_interrupt(t, err);
+    if (irc)
+        return irc;
     struct lambda_alias_slot *s = &p->slots[0];
     if (t->only_cold) {
         /* Each alias once; a throttled attempt gives its alias back for the retry. */
@@ -284,6 +298,8 @@ int pt_lambda_target_create(struct pt_lambda_target **out,
     t->only_cold = o->only_cold_starts;
     t->wait_ms = o->update_wait_ms > 0 ? o->update_wait_ms : 300000;
     t->poll_ms = o->poll_ms > 0 ? o->poll_ms : 500;
+    t->interrupted = o->interrupted;
+    t->interrupted_arg = o->interrupted_arg;
     pthread_mutex_init(&t->lock, NULL);
     if (pt_strlcpy(t->function, o->function, sizeof(t->function)) >= sizeof(t->function)) {
         rc = pt_error_set(err, PT_EUSAGE, "function name too long");

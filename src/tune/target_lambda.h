@@ -35,6 +35,10 @@ struct pt_lambda_target_options {
     bool only_cold_starts;
     long update_wait_ms;          /* bound for each wait; <= 0: 300000 */
     long poll_ms;                 /* <= 0: 500 */
+    /* Ctrl-C: asked before each prepare and invocation; true -> PT_EINTR, so the runner stops
+     * and the caller's finish/destroy still restores the function. NULL: never. */
+    bool (*interrupted)(void *arg);
+    void *interrupted_arg;
 };
 
 struct pt_lambda_target;
