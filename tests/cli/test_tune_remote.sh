@@ -125,6 +125,12 @@ if "$PT" tune "$ARN" --endpoint-url "$EP" --powers 128,1769 --num 2 --strategy s
   else nok "autoOptimize: winner $W, \$LATEST $mem, best -> $bv at $bmem"; fi
 else nok "autoOptimize run: $(tail -3 "$TMP/opt.err")"; fi
 
+# A qualified ARN: the qualifier is noted and ignored (versions are published from $LATEST).
+out=$("$PT" tune "$ARN:live" --endpoint-url "$EP" --powers 128 --num 1 --payload '{"iterations": 1000}' 2>&1); st=$?
+if [ $st = 0 ] && printf '%s' "$out" | grep -q 'qualifier live ignored'; then
+  ok "a qualified ARN is accepted, its qualifier noted"
+else nok "qualified ARN (exit $st): $out"; fi
+
 # Errors come back with AWS's code and message.
 out=$("$PT" tune nosuch --endpoint-url "$EP" --powers 128 --num 1 2>&1); st=$?
 if [ $st != 0 ] && printf '%s' "$out" | grep -q 'ResourceNotFoundException'; then
