@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "base/str.h"
 
 #define CLIENT_HOST_MAX 300
+#define CLIENT_IDLE_HANDLES 32 /* kept for reuse: their connections stay alive (keep-alive, TLS) */
 
 struct pt_aws_client {
     char base[PT_AWS_URL_MAX]; /* scheme://host[:port][/prefix], no trailing slash */
@@ -23,7 +25,39 @@ struct pt_aws_client {
     struct pt_aws_credentials creds;
     long connect_timeout_ms, timeout_ms;
     int max_attempts, backoff_base_ms, backoff_max_ms;
+    /* Idle easy handles: one request at a time each, handed out under the lock, so parallel
+     * invocations reuse connections instead of a TCP (and TLS) handshake per request. */
+    pthread_mutex_t lock;
+    CURL *idle[CLIENT_IDLE_HANDLES];
+    size_t n_idle;
 };
+
+static CURL *client_take_handle(struct pt_aws_client *c)
+{
+    CURL *h = NULL;
+    pthread_mutex_lock(&c->lock);
+    if (c->n_idle)
+        h = c->idle[--c->n_idle];
+    pthread_mutex_unlock(&c->lock);
+    if (h) {
+        curl_easy_reset(h); /* options cleared; live connections and caches kept */
+        return h;
+    }
+    return curl_easy_init();
+}
+
+static void client_give_handle(struct pt_aws_client *c, CURL *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&c->lock);
+    if (c->n_idle < CLIENT_IDLE_HANDLES) {
+        c->idle[c->n_idle++] = h;
+        h = NULL;
+    }
+    pthread_mutex_unlock(&c->lock);
+    curl_easy_cleanup(h);
+}
 
 int pt_aws_endpoint_parse(const char *url, char *base, size_t base_size, char *host,
                           size_t host_size, struct pt_error *err)
@@ -80,6 +114,7 @@ int pt_aws_client_create(struct pt_aws_client **out, const struct pt_aws_client_
     c->max_attempts = o->max_attempts > 0 ? o->max_attempts : 5;
     c->backoff_base_ms = o->backoff_base_ms > 0 ? o->backoff_base_ms : 100;
     c->backoff_max_ms = o->backoff_max_ms > 0 ? o->backoff_max_ms : 5000;
+    pthread_mutex_init(&c->lock, NULL);
     *out = c;
     return 0;
 fail:
@@ -92,6 +127,9 @@ void pt_aws_client_destroy(struct pt_aws_client *c)
     if (!c)
         return;
     pt_aws_credentials_clear(&c->creds);
+    for (size_t i = 0; i < c->n_idle; i++)
+        curl_easy_cleanup(c->idle[i]);
+    pthread_mutex_destroy(&c->lock);
     free(c);
 }
 
@@ -352,7 +390,7 @@ static int attempt_once(struct pt_aws_client *c, const struct pt_aws_request *re
         goto out;
     snprintf(url, sizeof(url), "%s%s%s%s", c->base, req->path, req->query && req->query[0] ? "?" : "",
              req->query ? req->query : "");
-    if (!(h = curl_easy_init())) {
+    if (!(h = client_take_handle(c))) {
         rc = pt_error_set(err, PT_ENOMEM, "curl_easy_init failed");
         goto out;
     }
@@ -389,7 +427,7 @@ static int attempt_once(struct pt_aws_client *c, const struct pt_aws_request *re
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
 out:
-    curl_easy_cleanup(h);
+    client_give_handle(c, h);
     curl_slist_free_all(list);
     pt_sigv4_signed_free(&s);
     return rc;

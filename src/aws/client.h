@@ -12,8 +12,9 @@
  * bounded by the caller's limit. Secrets never leave struct
  * pt_aws_credentials: nothing here prints headers.
  *
- * Thread-safe: each request uses its own curl easy handle, so the runner's
- * threads can invoke at once. The process must have called
+ * Thread-safe: each request has a curl easy handle to itself, taken from a
+ * small pool of idle handles (which keeps connections alive: no TCP/TLS
+ * handshake per invocation), so the runner's threads can invoke at once. The process must have called
  * curl_global_init before the first request (cmd_tune does, before any thread).
  */
 #ifndef PT_AWS_CLIENT_H
