@@ -11,3 +11,6 @@ build/bench/bench_python "$@"
 # The tuner (issue 4): also rewrites its own section of bench/RESULTS.md.
 make -s build/bench/bench_tune
 build/bench/bench_tune "$@" --results bench/RESULTS.md
+# `powertune serve` (issue 5): invokes/s through the REST API vs the loopback HTTP floor.
+make -s build/bench/bench_serve examples
+build/bench/bench_serve "$@"
