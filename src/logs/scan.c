@@ -26,17 +26,36 @@ static inline bool is_digit(char c)
 }
 
 /* memcmp(a, b, n) == 0 for short n, as word loads the compiler inlines (no libc call). */
-static inline bool same_bytes(const char *a, const char *b, size_t n)
+static inline __attribute__((always_inline)) bool same_bytes(const char *a, const char *b,
+                                                              size_t n)
 {
-    while (n >= 8) {
-        uint64_t x, y;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        if (x != y)
-            return false;
-        a += 8;
-        b += 8;
-        n -= 8;
+    /* n is a constant at every hot call: this unrolls into a few word compares, the tail as
+     * one overlapping word instead of a byte loop. */
+    if (n >= 8) {
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            uint64_t x, y;
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y)
+                return false;
+        }
+        if (i < n) {
+            uint64_t x, y;
+            memcpy(&x, a + n - 8, 8);
+            memcpy(&y, b + n - 8, 8);
+            if (x != y)
+                return false;
+        }
+        return true;
+    }
+    if (n >= 4) {
+        uint32_t x, y, u, v;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        memcpy(&u, a + n - 4, 4);
+        memcpy(&v, b + n - 4, 4);
+        return x == y && u == v;
     }
     while (n--)
         if (*a++ != *b++)
@@ -135,7 +154,7 @@ int pt_logs_parse_time(const char *p, size_t n, int64_t *out)
 }
 
 /* Like pt_logs_parse_time; consecutive lines mostly share their second, which is cached. */
-static int parse_time_cached(struct pt_logs_scan *s, const char *p, size_t n, int64_t *out)
+static inline __attribute__((always_inline)) int parse_time_cached(struct pt_logs_scan *s, const char *p, size_t n, int64_t *out)
 {
     int64_t rest;
     if (n < 20)
@@ -146,8 +165,15 @@ static int parse_time_cached(struct pt_logs_scan *s, const char *p, size_t n, in
         memcpy(s->tkey, p, sizeof(s->tkey));
         s->tkey_valid = true;
     }
-    if (parse_time_suffix(p + 19, n - 19, &rest) != 0)
+    /* Lambda's own ".mmmZ": three digits, no offset (the general parser gives the same). */
+    if (n == 24 && p[19] == '.' && is_digit(p[20]) && is_digit(p[21]) && is_digit(p[22]) &&
+        p[23] == 'Z') {
+        rest = (p[20] - '0') * (PT_LOGS_TICKS_PER_S / 10) +
+               (p[21] - '0') * (PT_LOGS_TICKS_PER_S / 100) +
+               (p[22] - '0') * (PT_LOGS_TICKS_PER_S / 1000);
+    } else if (parse_time_suffix(p + 19, n - 19, &rest) != 0) {
         return -1;
+    }
     *out = s->tsecs * PT_LOGS_TICKS_PER_S + rest;
     return 0;
 }
@@ -165,7 +191,7 @@ static inline void skip_seps(struct cur *c)
 }
 
 /* "<digits>[.<digits>]" as 10 us ticks (two decimals kept, the third rounds). */
-static bool read_ms_ticks(struct cur *c, uint32_t *out)
+static inline __attribute__((always_inline)) bool read_ms_ticks(struct cur *c, uint32_t *out)
 {
     const char *p = c->p;
     uint64_t v = 0;
@@ -202,7 +228,7 @@ static bool read_ms_ticks(struct cur *c, uint32_t *out)
     return true;
 }
 
-static bool read_uint(struct cur *c, uint32_t *out)
+static inline __attribute__((always_inline)) bool read_uint(struct cur *c, uint32_t *out)
 {
     const char *p = c->p;
     uint64_t v = 0;
@@ -247,7 +273,7 @@ int pt_logs_scan_report(const char *p, size_t n, struct pt_logs_report *out)
     memset(&r, 0, sizeof(r));
     while (c.end > c.p && (c.end[-1] == '\r' || c.end[-1] == '\n'))
         c.end--;
-    if (n < sizeof(head) - 1 || memcmp(p, head, sizeof(head) - 1) != 0)
+    if (n < sizeof(head) - 1 || !same_bytes(p, head, sizeof(head) - 1))
         return -1;
     c.p += sizeof(head) - 1;
     const char *id = c.p;
@@ -640,6 +666,18 @@ static inline __attribute__((always_inline)) int scan_line(struct pt_logs_scan *
                               s->run->opt->max_line);
         return 0;
     }
+    /*
+     * Fast path for the usual "2026-11-21T23:15:00.123Z <message>": a message that cannot start
+     * a REPORT, an INIT_REPORT, a JSON record or a "YYYY/MM/DD/[...]" stream name is counted and
+     * skipped here (the general code below reaches the same verdict with more work).
+     */
+    if (n > 25 && p[23] == 'Z' && p[24] == ' ' && p[10] == 'T' && p[4] == '-' && is_digit(p[0])) {
+        char c0 = p[25];
+        if (c0 != 'R' && c0 != 'I' && c0 != '{' && !is_digit(c0)) {
+            t->other_lines++;
+            return 0;
+        }
+    }
     /* Optional "<ISO time> " prefix, then optional "<stream> " (aws logs tail). */
     const char *m = p;
     size_t mn = n;
@@ -728,9 +766,33 @@ static inline uint64_t newline_mask64(const char *p)
 }
 #endif
 
+/* Message bytes that may start a line scan_line acts on (REPORT, INIT_REPORT, JSON, a stream
+ * name "YYYY/..."); any other first byte after a standard timestamp is just counted. */
+static const unsigned char interesting[256] = {
+    ['R'] = 1, ['I'] = 1, ['{'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+    ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+};
+
+/*
+ * The skip test of scan_line's fast path, without touching the scan state: true when the line
+ * is "<YYYY-...T...Z> <message>" within the length limit and its message starts with a byte
+ * nothing acts on. Such a line only counts as an other line (scan_line would say the same).
+ */
+static inline __attribute__((always_inline)) bool skippable(const char *p, size_t n,
+                                                            size_t max_line)
+{
+    return n > 25 && n <= max_line && p[23] == 'Z' && p[24] == ' ' && p[10] == 'T' &&
+           p[4] == '-' && is_digit(p[0]) && !interesting[(unsigned char)p[25]];
+}
+
 int pt_logs_scan_lines(struct pt_logs_scan *s, const char *p, const char *end)
 {
+    /* The line counter and the skipped-line count live in registers; the state is synced
+     * before any line goes through scan_line (which numbers its notes by s->line). */
+    const size_t max_line = s->run->opt->max_line;
+    uint64_t lines = s->line, skipped = 0;
     const char *line = p;
+    int rc = 0;
 #ifdef __SSE2__
     /* Lines average ~120 bytes: one mask per 64 bytes beats a library call per line. */
     for (const char *q = p; end - q >= 64; q += 64) {
@@ -738,10 +800,16 @@ int pt_logs_scan_lines(struct pt_logs_scan *s, const char *p, const char *end)
         while (mask) {
             const char *nl = q + __builtin_ctzll(mask);
             mask &= mask - 1;
-            s->line++;
-            int rc = scan_line(s, line, (size_t)(nl - line));
-            if (rc)
-                return rc;
+            lines++;
+            size_t n = (size_t)(nl - line);
+            if (!skippable(line, n, max_line)) {
+                s->line = lines;
+                rc = scan_line(s, line, n);
+                if (rc)
+                    goto out;
+            } else {
+                skipped++;
+            }
             line = nl + 1;
         }
     }
@@ -749,13 +817,17 @@ int pt_logs_scan_lines(struct pt_logs_scan *s, const char *p, const char *end)
     while (line < end) {
         const char *nl = memchr(line, '\n', (size_t)(end - line));
         const char *le = nl ? nl : end;
-        s->line++;
-        int rc = scan_line(s, line, (size_t)(le - line));
+        lines++;
+        s->line = lines;
+        rc = scan_line(s, line, (size_t)(le - line));
         if (rc)
-            return rc;
+            goto out;
         line = le + 1;
     }
-    return 0;
+out:
+    s->line = lines;
+    s->task->other_lines += skipped;
+    return rc;
 }
 
 /* {"logStreamName":..., "timestamp": <epoch ms>, "message": "...", ...} */
