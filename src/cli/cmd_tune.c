@@ -19,6 +19,7 @@
 #include "base/fs.h"
 #include "aws/arn.h"
 #include "aws/credentials.h"
+#include "aws/s3.h"
 #include "base/str.h"
 #include "cli/cli.h"
 #include "cli/tune_output.h"
@@ -37,6 +38,8 @@ enum {
     OPT_NUM,
     OPT_PAYLOAD,
     OPT_PAYLOAD_FILE,
+    OPT_PAYLOAD_S3,
+    OPT_S3_ENDPOINT_URL,
     OPT_PARALLEL,
     OPT_STRATEGY,
     OPT_WEIGHT,
@@ -72,6 +75,8 @@ static const struct option tune_options[] = {
     {"num", required_argument, NULL, OPT_NUM},
     {"payload", required_argument, NULL, OPT_PAYLOAD},
     {"payload-file", required_argument, NULL, OPT_PAYLOAD_FILE},
+    {"payload-s3", required_argument, NULL, OPT_PAYLOAD_S3},
+    {"s3-endpoint-url", required_argument, NULL, OPT_S3_ENDPOINT_URL},
     {"parallel", no_argument, NULL, OPT_PARALLEL},
     {"strategy", required_argument, NULL, OPT_STRATEGY},
     {"balanced-weight", required_argument, NULL, OPT_WEIGHT},
@@ -118,6 +123,11 @@ static void tune_usage(FILE *f)
             "  --num N               invocations per size (required; under 5 warns)\n"
             "  --payload JSON        the event, or a weighted list [{\"payload\":..,\"weight\":..}]\n"
             "  --payload-file PATH   the same, from a file\n"
+            "  --payload-s3 s3://BUCKET/KEY  the same, from an S3 object (payloadS3; wins over\n"
+            "                        --payload); read once before the first invocation, SigV4-\n"
+            "                        signed in the run's region; at most 6 MB\n"
+            "  --s3-endpoint-url URL the S3 endpoint (default $POWERTUNE_S3_ENDPOINT_URL, else\n"
+            "                        https://s3.REGION.amazonaws.com; path-style requests)\n"
             "  --parallel            run the N invocations of a size at once (parallelInvocation)\n"
             "  --concurrency N       cap for --parallel (default 10)\n"
             "  --strategy S          cost (default), speed or balanced\n"
@@ -159,7 +169,7 @@ struct tune_flags {
     const char *input_file;
     const char *powers, *num, *payload, *payload_file, *strategy, *weight, *alias, *discard,
         *sleep, *pre, *post, *allowed, *arch, *concurrency, *pricing, *price_gb_s, *samples,
-        *resume, *output, *endpoint_url, *profile;
+        *resume, *output, *endpoint_url, *profile, *payload_s3, *s3_endpoint_url;
     bool parallel, auto_optimize, dry_run, only_cold, include_results, fail_fast, json, adaptive;
 };
 
@@ -218,6 +228,8 @@ static int tune_apply_flags(const struct tune_flags *f, struct pt_tune_input *in
                                                                     strlen(f->payload), err))) {
         return rc;
     }
+    if (f->payload_s3 && (rc = pt_tune_input_set_payload_s3(in, f->payload_s3, err)))
+        return rc;
     if (f->strategy && (rc = pt_tune_input_set_strategy(in, f->strategy, err)))
         return rc;
     if (f->weight) {
@@ -439,6 +451,48 @@ out:
     return rc;
 }
 
+/* payloadS3: fetched with the run's region and credentials; the reference's body rule, and
+ * weighted payloads checked against num as for --payload. */
+static int tune_fetch_payload_s3(const struct pt_tune_input *in, const struct tune_flags *f,
+                                 json_t **out, struct pt_error *err)
+{
+    struct pt_aws_credentials creds;
+    memset(&creds, 0, sizeof(creds));
+    struct pt_aws_config_options co = {.profile = f->profile};
+    const char *ep = f->s3_endpoint_url ? f->s3_endpoint_url : getenv(PT_S3_ENDPOINT_ENV);
+    struct pt_buf body;
+    pt_buf_init(&body, PT_S3_OBJECT_MAX);
+    int rc = pt_aws_credentials_resolve(&co, &creds, err);
+    if (rc) {
+        pt_error_wrap(err, "payloadS3 s3://%s/%s", in->s3_bucket, in->s3_key);
+        goto out;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        rc = pt_error_set(err, PT_EIO, "curl_global_init failed");
+        goto out;
+    }
+    struct pt_s3_get_options o = {.endpoint_url = ep, .region = in->region, .creds = &creds};
+    if ((rc = pt_s3_get_object(&o, in->s3_bucket, in->s3_key, &body, err)))
+        goto out;
+    if (!(*out = pt_tune_payload_from_s3_body(body.data ? body.data : "", body.len))) {
+        rc = pt_error_set(err, PT_ENOMEM, "out of memory");
+        goto out;
+    }
+    struct pt_tune_payloads p;
+    if ((rc = pt_tune_payloads_generate(*out, in->num, &p, err)) < 0) {
+        pt_error_wrap(err, "payloadS3 s3://%s/%s", in->s3_bucket, in->s3_key);
+        json_decref(*out);
+        *out = NULL;
+        goto out;
+    }
+    pt_tune_payloads_free(&p);
+    rc = 0;
+out:
+    pt_buf_free(&body);
+    pt_aws_credentials_clear(&creds);
+    return rc;
+}
+
 int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
 {
     struct tune_flags f = {0};
@@ -460,6 +514,7 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     struct pt_tune_analysis analysis;
     bool analysed = false;
     json_t *adaptive_json = NULL;
+    json_t *s3_payload = NULL;
     struct cli_tune_notes notes = {0};
     struct cli_tune_report rep = {0};
     int rc = 0;
@@ -474,6 +529,8 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         case OPT_NUM: f.num = optarg; break;
         case OPT_PAYLOAD: f.payload = optarg; break;
         case OPT_PAYLOAD_FILE: f.payload_file = optarg; break;
+        case OPT_PAYLOAD_S3: f.payload_s3 = optarg; break;
+        case OPT_S3_ENDPOINT_URL: f.s3_endpoint_url = optarg; break;
         case OPT_PARALLEL: f.parallel = true; break;
         case OPT_STRATEGY: f.strategy = optarg; break;
         case OPT_WEIGHT: f.weight = optarg; break;
@@ -542,6 +599,9 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
                             &in, pt_lambda_target_original(ltarget)->architecture, err)))
             goto out;
     }
+    /* payloadS3: the object is read now, before anything runs, and becomes the payload. */
+    if (in.payload_s3 && (rc = tune_fetch_payload_s3(&in, &f, &s3_payload, err)))
+        goto out;
     struct pt_price_model price;
     if ((rc = pt_price_model_init(&price, in.pricing, in.region, in.architecture,
                                   in.price_per_gb_s, err)))
@@ -623,7 +683,7 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         .progress_arg = &tp,
         .price = &price,
     };
-    int run_rc = pt_runner_run(&in, in.payload, &t, &ro, &report, err);
+    int run_rc = pt_runner_run(&in, s3_payload ? s3_payload : in.payload, &t, &ro, &report, err);
     if (tp.tty && run_rc)
         fputc('\n', stderr);
     if (run_rc == PT_EINTR) {
@@ -688,6 +748,7 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
                                   report.n_samples, &notes, f.json, err);
 out:
     json_decref(adaptive_json);
+    json_decref(s3_payload);
     if (analysed)
         pt_tune_analysis_free(&analysis);
     pt_runner_report_free(&report);
