@@ -187,6 +187,8 @@ static int durations(struct pt_logs_scope *s, const struct pt_logs_inv *invs, si
         free(tmp);
         return pt_error_set(err, PT_ENOMEM, "out of memory (%zu durations)", n);
     }
+    pt_logs_big_array(d, n * sizeof(*d));
+    pt_logs_big_array(tmp, n * sizeof(*tmp));
     uint64_t sum = 0;
     for (size_t i = 0; i < n; i++) {
         d[i] = invs[i].dur;
@@ -415,6 +417,7 @@ static int concurrency(struct pt_logs_scope *s, const struct pt_logs_options *o,
                           timed);
         goto out;
     }
+    pt_logs_big_array(ev, 2 * timed * sizeof(*ev));
     struct pt_logs_bin *bins = s->bins;
     const uint64_t base = (uint64_t)s->bin_base;
     /* 1 s bins (the usual case) divide by a constant: a multiply, no correction needed. */
@@ -789,6 +792,7 @@ static void *dup_mem(const void *p, size_t n, bool *ok)
     if (!p || n == 0)
         return NULL;
     void *d = malloc(n);
+    pt_logs_big_array(d, n);
     if (!d)
         *ok = false;
     else

@@ -397,6 +397,7 @@ static int merge(struct pt_logs_run *run, struct pt_logs_result *r, struct pt_er
         rc = pt_error_set(err, PT_ENOMEM, "out of memory (%zu invocations)", ninv);
         goto out;
     }
+    pt_logs_big_array(invs, ninv * sizeof(*invs));
     if (big_n) {
         uint32_t f = fid[run->tasks[big].source];
         for (size_t k = 0; k < big_n; k++)

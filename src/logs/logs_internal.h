@@ -6,6 +6,8 @@
 #define PT_LOGS_INTERNAL_H
 
 #include <stdatomic.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 
 #include "logs/logs.h"
@@ -243,5 +245,28 @@ void pt_logs_counts_add_mem(struct pt_logs_counts *c, const struct pt_logs_mem *
 
 /* output.c */
 void pt_logs_format_time(int64_t ticks, char *out, size_t size);
+
+/*
+ * Advice that a big record array (tens of MB on a 1 GB log) be backed by transparent huge pages
+ * where the system allows them on request: one fault per 2 MB instead of 512, the bulk of the
+ * page-fault cost of the arrays filled once. Only the 2 MB-aligned interior is advised; failure
+ * (no THP, an old kernel) changes nothing but speed. Not for arrays grown by realloc: the advice
+ * splits the mapping, and mremap cannot move a split mapping (glibc then copies).
+ */
+static inline void pt_logs_big_array(void *p, size_t bytes)
+{
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (!p || bytes < 2 * huge)
+        return;
+    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    uintptr_t e = ((uintptr_t)p + bytes) & ~(huge - 1);
+    if (e > a)
+        (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
 
 #endif

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -217,10 +218,15 @@ static int read_lines(struct pt_logs_scan *s, struct reader *rd, char *buf, size
         if (atomic_load_explicit(&s->run->stop, memory_order_relaxed))
             break;
         size_t got = 0;
-        rc = reader_read(rd, buf + have, cap - have, &got, &t->err);
-        if (rc)
-            break;
-        bool eof = got == 0;
+        bool eof = false;
+        /* A full buffer (the first inflated block fills it) is framed before reading more: a
+         * read of 0 bytes would look like the end of the input. */
+        if (have < cap) {
+            rc = reader_read(rd, buf + have, cap - have, &got, &t->err);
+            if (rc)
+                break;
+            eof = got == 0;
+        }
         t->bytes += got;
         have += got;
         char *start = buf, *end = buf + have;
@@ -465,6 +471,27 @@ int pt_logs_read_task(struct pt_logs_run *run, struct pt_logs_task *t)
     if (rc)
         goto out;
     t->compressed = rd.gz;
+    off_t range_end = t->end;
+    struct stat st;
+    if (range_end < 0 && rd.use_pread && fstat(rd.fd, &st) == 0 && S_ISREG(st.st_mode))
+        range_end = st.st_size;
+    if (!rd.gz && range_end > t->begin && !t->invs) {
+        /*
+         * A plain byte range holds at most one invocation per 128 bytes (a REPORT line alone is
+         * longer): reserve that much address space once, as huge pages where the system allows,
+         * instead of growing the array by doubling. Only the records written touch memory.
+         */
+        size_t want = (size_t)((range_end - t->begin) / 128) + 1;
+        if (want > run->opt->max_invocations + 1)
+            want = run->opt->max_invocations + 1;
+        if (want >= ((size_t)4 << 20) / sizeof(*t->invs)) {
+            t->invs = malloc(want * sizeof(*t->invs));
+            if (t->invs) {
+                t->capinv = want;
+                pt_logs_big_array(t->invs, want * sizeof(*t->invs));
+            }
+        }
+    }
     size_t have = 0;
     if (t->part == 0) {
         /* Sniff the format on the first (decompressed) bytes; split parts inherit LINES. */

@@ -463,6 +463,32 @@ static void test_gzip(void **state)
     free(d);
 }
 
+/* A gzip input whose inflated text is many read buffers long: the first inflate fills the whole
+ * buffer, which must be framed before the next read (it once ended the input there). */
+static void test_gzip_many_buffers(void **state)
+{
+    (void)state;
+    char *d = tmpdir(), p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/big.log.gz", d);
+    gzFile g = gzopen(p, "wb");
+    assert_non_null(g);
+    const int n = 30000; /* ~4 MB of text */
+    for (int i = 0; i < n; i++)
+        assert_true(gzprintf(g,
+                             "2026-11-21T23:%02d:%02d.%03dZ REPORT RequestId: r%d\tDuration: "
+                             "10.00 ms\tBilled Duration: 10 ms\tMemory Size: 128 MB\tMax Memory "
+                             "Used: 50 MB\t\n",
+                             i / 6000, i / 100 % 60, i % 100 * 10, i) > 0);
+    assert_int_equal(gzclose(g), Z_OK);
+    json_t *j = run1(p);
+    assert_int_equal(ival(j, "invocations"), n);
+    assert_int_equal(ival(j, "unparsedLines"), 0);
+    assert_int_equal(ival(j, "lines"), n);
+    json_decref(j);
+    rmrf(d);
+    free(d);
+}
+
 static void test_stdin(void **state)
 {
     (void)state;
@@ -768,6 +794,7 @@ int main(void)
         cmocka_unit_test(test_empty_file),
         cmocka_unit_test(test_cold_start_article_vector),
         cmocka_unit_test(test_gzip),
+        cmocka_unit_test(test_gzip_many_buffers),
         cmocka_unit_test(test_stdin),
         cmocka_unit_test(test_overlong_line_and_limits),
         cmocka_unit_test(test_concurrency_known_answers),
