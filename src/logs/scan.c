@@ -785,49 +785,87 @@ static inline __attribute__((always_inline)) bool skippable(const char *p, size_
            p[4] == '-' && is_digit(p[0]) && !interesting[(unsigned char)p[25]];
 }
 
+#if defined(__SSE2__) && defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define PT_LOGS_HAVE_AVX2 1
+/* The same mask with two AVX2 compares; used only when the CPU has AVX2 (checked at run time). */
+static inline __attribute__((always_inline, target("avx2"))) uint64_t
+newline_mask64_avx2(const char *p)
+{
+    const __m256i nl = _mm256_set1_epi8('\n');
+    uint64_t lo = (uint32_t)_mm256_movemask_epi8(
+        _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)p), nl));
+    uint64_t hi = (uint32_t)_mm256_movemask_epi8(
+        _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(p + 32)), nl));
+    return lo | hi << 32;
+}
+#endif
+
+/*
+ * The line loop, instantiated once per newline-mask flavour. The line counter and the
+ * skipped-line count live in registers; the state is synced before any line goes through
+ * scan_line (which numbers its notes by s->line).
+ */
+#define SCAN_LINES_BODY(MASK64)                                                                  \
+    const size_t max_line = s->run->opt->max_line;                                             \
+    uint64_t lines = s->line, skipped = 0;                                                      \
+    const char *line = p;                                                                       \
+    int rc = 0;                                                                                 \
+    /* Lines average ~120 bytes: one mask per 64 bytes beats a library call per line. */        \
+    for (const char *q = p; end - q >= 64; q += 64) {                                          \
+        uint64_t mask = MASK64(q);                                                              \
+        while (mask) {                                                                          \
+            const char *nl = q + __builtin_ctzll(mask);                                         \
+            mask &= mask - 1;                                                                   \
+            lines++;                                                                            \
+            size_t n = (size_t)(nl - line);                                                     \
+            if (!skippable(line, n, max_line)) {                                                \
+                s->line = lines;                                                                \
+                rc = scan_line(s, line, n);                                                     \
+                if (rc)                                                                         \
+                    goto out;                                                                   \
+            } else {                                                                            \
+                skipped++;                                                                      \
+            }                                                                                   \
+            line = nl + 1;                                                                      \
+        }                                                                                       \
+    }                                                                                           \
+    while (line < end) {                                                                        \
+        const char *nl = memchr(line, '\n', (size_t)(end - line));                              \
+        const char *le = nl ? nl : end;                                                         \
+        lines++;                                                                                \
+        s->line = lines;                                                                        \
+        rc = scan_line(s, line, (size_t)(le - line));                                           \
+        if (rc)                                                                                 \
+            goto out;                                                                           \
+        line = le + 1;                                                                          \
+    }                                                                                           \
+out:                                                                                            \
+    s->line = lines;                                                                            \
+    s->task->other_lines += skipped;                                                            \
+    return rc;
+
+#ifdef PT_LOGS_HAVE_AVX2
+static __attribute__((target("avx2"), noinline)) int scan_lines_avx2(struct pt_logs_scan *s,
+                                                                     const char *p,
+                                                                     const char *end)
+{
+    SCAN_LINES_BODY(newline_mask64_avx2)
+}
+#endif
+
 int pt_logs_scan_lines(struct pt_logs_scan *s, const char *p, const char *end)
 {
-    /* The line counter and the skipped-line count live in registers; the state is synced
-     * before any line goes through scan_line (which numbers its notes by s->line). */
-    const size_t max_line = s->run->opt->max_line;
-    uint64_t lines = s->line, skipped = 0;
-    const char *line = p;
-    int rc = 0;
-#ifdef __SSE2__
-    /* Lines average ~120 bytes: one mask per 64 bytes beats a library call per line. */
-    for (const char *q = p; end - q >= 64; q += 64) {
-        uint64_t mask = newline_mask64(q);
-        while (mask) {
-            const char *nl = q + __builtin_ctzll(mask);
-            mask &= mask - 1;
-            lines++;
-            size_t n = (size_t)(nl - line);
-            if (!skippable(line, n, max_line)) {
-                s->line = lines;
-                rc = scan_line(s, line, n);
-                if (rc)
-                    goto out;
-            } else {
-                skipped++;
-            }
-            line = nl + 1;
-        }
-    }
+#ifdef PT_LOGS_HAVE_AVX2
+    if (__builtin_cpu_supports("avx2"))
+        return scan_lines_avx2(s, p, end);
 #endif
-    while (line < end) {
-        const char *nl = memchr(line, '\n', (size_t)(end - line));
-        const char *le = nl ? nl : end;
-        lines++;
-        s->line = lines;
-        rc = scan_line(s, line, (size_t)(le - line));
-        if (rc)
-            goto out;
-        line = le + 1;
-    }
-out:
-    s->line = lines;
-    s->task->other_lines += skipped;
-    return rc;
+#ifdef __SSE2__
+    SCAN_LINES_BODY(newline_mask64)
+#else
+#define NO_MASK64(q) 0
+    SCAN_LINES_BODY(NO_MASK64)
+#endif
 }
 
 /* {"logStreamName":..., "timestamp": <epoch ms>, "message": "...", ...} */
