@@ -369,6 +369,7 @@ struct env_wait_state {
     int64_t init_limit_ns;  /* how long INIT may take from phase_start_ns */
     int64_t timeout_ns;     /* the function timeout */
     int64_t queued_ns;      /* when the event was handed to the Runtime API server */
+    int64_t delivered_ns;   /* when the runtime received it (0: not yet), as env_wait last saw */
     bool start_written;
     int exit_status;
     const struct pt_env_invocation *inv;
@@ -377,6 +378,43 @@ struct env_wait_state {
 static void env_write_line(struct pt_env *env, const char *line, size_t n)
 {
     pt_logstream_platform(&env->log, line, n);
+}
+
+/* What one poll step saw (output is drained inside). */
+enum { ENV_POLL_EXITED = 1, ENV_POLL_ABORTED = 2 };
+
+/*
+ * One step of both wait loops: sleeps until the daemon, the runtime's pidfd, its output or
+ * (when abortable) the engine's abort fd wakes it, or the deadline or the daemon's own timer
+ * passes; drains the output it finds.
+ */
+static int env_poll(struct pt_env *env, int64_t deadline, int pump_ms, bool abortable)
+{
+    struct pollfd fds[4] = {
+        {.fd = pt_rapi_poll_fd(env->rapi), .events = POLLIN},
+        {.fd = env->pidfd, .events = POLLIN},
+        {.fd = env->out_fd, .events = POLLIN},
+        {.fd = abortable ? env->cfg.abort_fd : -1, .events = POLLIN},
+    };
+    int64_t left = deadline - pt_mono_ns();
+    int wait_ms = left > 0 ? (int)((left + 999999) / 1000000) : 0;
+    if (pump_ms >= 0 && pump_ms < wait_ms)
+        wait_ms = pump_ms;
+    if (poll(fds, 4, wait_ms) < 0 && errno != EINTR)
+        return ENV_POLL_ABORTED;
+    if (fds[2].revents || (fds[1].revents & POLLIN))
+        env_drain_output(env);
+    if (fds[3].revents & POLLIN)
+        return ENV_POLL_ABORTED;
+    return (fds[1].revents & POLLIN) ? ENV_POLL_EXITED : 0;
+}
+
+static void env_write_start(struct pt_env *env, struct env_wait_state *ws)
+{
+    char line[160];
+    size_t n = pt_format_start_line(line, sizeof(line), ws->inv->request_id, env->cfg.version);
+    env_write_line(env, line, n);
+    ws->start_written = true;
 }
 
 static enum env_outcome env_wait(struct pt_env *env, struct env_wait_state *ws)
@@ -389,13 +427,10 @@ static enum env_outcome env_wait(struct pt_env *env, struct env_wait_state *ws)
             env->initialized = true;
             env->init_ms = (double)(st.first_next_ns - ws->phase_start_ns) / 1e6;
         }
+        ws->delivered_ns = st.delivered_ns;
         if (st.delivered_ns && !ws->start_written) {
             env_drain_output(env); /* INIT output belongs before START */
-            char line[160];
-            size_t n = pt_format_start_line(line, sizeof(line), ws->inv->request_id,
-                                            env->cfg.version);
-            env_write_line(env, line, n);
-            ws->start_written = true;
+            env_write_start(env, ws);
         }
         if (st.result_ready)
             return ENV_RESULT;
@@ -409,28 +444,14 @@ static enum env_outcome env_wait(struct pt_env *env, struct env_wait_state *ws)
         else /* not picked up yet: count from INIT's end or the queueing, whichever is later */
             deadline = (st.first_next_ns > ws->queued_ns ? st.first_next_ns : ws->queued_ns) +
                        ws->timeout_ns;
-        int64_t now = pt_mono_ns();
-        if (now >= deadline)
+        if (pt_mono_ns() >= deadline)
             return env->initialized ? ENV_TIMEOUT : ENV_INIT_TIMEOUT;
-        struct pollfd fds[4] = {
-            {.fd = pt_rapi_poll_fd(env->rapi), .events = POLLIN},
-            {.fd = env->pidfd, .events = POLLIN},
-            {.fd = env->out_fd, .events = POLLIN},
-            {.fd = env->cfg.abort_fd, .events = POLLIN},
-        };
-        int wait_ms = (int)((deadline - now + 999999) / 1000000);
-        if (pump_ms >= 0 && pump_ms < wait_ms)
-            wait_ms = pump_ms;
-        int pr = poll(fds, 4, wait_ms);
-        if (pr < 0 && errno != EINTR)
+        int seen = env_poll(env, deadline, pump_ms, true);
+        if (seen == ENV_POLL_ABORTED)
             return ENV_ABORTED;
-        if (fds[2].revents)
-            env_drain_output(env);
-        if (fds[3].revents & POLLIN)
-            return ENV_ABORTED;
-        if (fds[1].revents & POLLIN) {
-            env_drain_output(env);
+        if (seen == ENV_POLL_EXITED) {
             pt_rapi_status(env->rapi, &st);
+            ws->delivered_ns = st.delivered_ns; /* picked up, answered, exited: all in one poll */
             if (st.result_ready)
                 return ENV_RESULT; /* it answered, then exited: the answer counts */
             if (st.init_error && !env->initialized)
@@ -461,23 +482,12 @@ static void env_settle(struct pt_env *env)
                 env_set_frozen(env, true);
             return;
         }
-        int64_t now = pt_mono_ns();
-        if (now >= deadline)
+        if (pt_mono_ns() >= deadline)
             return;
-        struct pollfd fds[3] = {
-            {.fd = pt_rapi_poll_fd(env->rapi), .events = POLLIN},
-            {.fd = env->pidfd, .events = POLLIN},
-            {.fd = env->out_fd, .events = POLLIN},
-        };
-        int wait_ms = (int)((deadline - now + 999999) / 1000000);
-        if (pump_ms >= 0 && pump_ms < wait_ms)
-            wait_ms = pump_ms;
-        if (poll(fds, 3, wait_ms) < 0 && errno != EINTR)
+        int seen = env_poll(env, deadline, pump_ms, false);
+        if (seen == ENV_POLL_ABORTED)
             return;
-        if (fds[2].revents)
-            env_drain_output(env);
-        if (fds[1].revents & POLLIN) {
-            env_drain_output(env);
+        if (seen == ENV_POLL_EXITED) {
             env_reap(env, true);
             env->usable = false;
             return;
@@ -490,6 +500,9 @@ bool pt_env_freeze_idle(struct pt_env *env)
     if (!env->cfg.freeze || !env->usable || !env->rapi)
         return false;
     if (!env->frozen) {
+        /* Nobody else runs an idle environment's daemon: a /next that arrived after the
+         * settle bound is only seen parked once its handler has run. */
+        pt_rapi_pump(env->rapi);
         struct pt_rapi_status st;
         pt_rapi_status(env->rapi, &st);
         if (st.runtime_waiting)
@@ -701,9 +714,7 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
                             inv->request_id);
     }
 
-    struct pt_rapi_status st;
-    pt_rapi_status(env->rapi, &st);
-    int64_t start_ns = suppressed ? invoke_start_ns : st.delivered_ns;
+    int64_t start_ns = suppressed ? invoke_start_ns : ws.delivered_ns;
     int64_t end_ns = pt_mono_ns();
     if (res->cold_start && !suppressed && env->initialized) {
         res->init_duration_ms = env->init_ms;
@@ -758,11 +769,8 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
 
     env_read_stats(env, &after);
     env->last_stats = after;
-    if (!ws.start_written) {
-        char line[160];
-        size_t n = pt_format_start_line(line, sizeof(line), inv->request_id, env->cfg.version);
-        env_write_line(env, line, n);
-    }
+    if (!ws.start_written)
+        env_write_start(env, &ws);
     bool oom = after.oom_kills > before.oom_kills && !env->usable;
     unsigned long long mb = (after.memory_peak_bytes + (1ULL << 20) - 1) >> 20;
     res->max_memory_used_mb = oom || mb > (unsigned long long)fn->memory_mb ? fn->memory_mb
