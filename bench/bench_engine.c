@@ -51,30 +51,14 @@ static struct pt_function *bench_function(struct pt_engine *e, const char *dir, 
     return bench_add_function(e, root, dir, NULL, NULL, memory, timeout, env_kv);
 }
 
-static void invoke(struct pt_engine *e, struct pt_function *fn, const char *payload, bool cold,
-                   struct pt_invoke_result *r)
-{
-    struct pt_invoke_request req = {.payload = payload, .payload_len = strlen(payload),
-                                    .new_environment = cold};
-    struct pt_error err = {0};
-    if (pt_engine_invoke(e, fn, &req, r, &err)) {
-        fprintf(stderr, "invoke: %s\n", err.msg);
-        exit(1);
-    }
-    if (r->function_error) {
-        fprintf(stderr, "function error: %.*s\n", (int)r->payload_len, r->payload);
-        exit(1);
-    }
-}
-
 static void bench_warm(struct pt_engine *e, int n, int memory, const char *label, int gap_ms)
 {
     struct pt_function *fn = bench_function(e, "examples/noop-c", memory, 3, NULL);
     struct pt_invoke_result r;
-    invoke(e, fn, "{}", false, &r); /* the cold start */
+    bench_invoke(e, fn, "{}", false, &r); /* the cold start */
     pt_invoke_result_free(&r);
     for (int i = 0; i < 200; i++) { /* warm-up */
-        invoke(e, fn, "{}", false, &r);
+        bench_invoke(e, fn, "{}", false, &r);
         pt_invoke_result_free(&r);
     }
     double *wall = calloc((size_t)n, sizeof(double));
@@ -83,7 +67,7 @@ static void bench_warm(struct pt_engine *e, int n, int memory, const char *label
         if (gap_ms)
             pt_sleep_ms(gap_ms);
         int64_t t0 = pt_mono_ns();
-        invoke(e, fn, "{}", false, &r);
+        bench_invoke(e, fn, "{}", false, &r);
         wall[i] = (double)(pt_mono_ns() - t0) / 1000.0;
         dur[i] = r.duration_ms * 1000.0;
         pt_invoke_result_free(&r);
@@ -106,7 +90,7 @@ static double bench_cold(struct pt_engine *e, int n)
     struct pt_invoke_result r;
     for (int i = 0; i < n; i++) {
         int64_t t0 = pt_mono_ns();
-        invoke(e, fn, "{}", true, &r);
+        bench_invoke(e, fn, "{}", true, &r);
         wall[i] = (double)(pt_mono_ns() - t0) / 1e6;
         init[i] = r.init_duration_ms;
         pt_invoke_result_free(&r);
@@ -185,10 +169,10 @@ static double cpu_run(struct pt_engine *e, int memory, long iterations, int thre
     snprintf(payload, sizeof(payload), "{\"iterations\": %ld, \"threads\": %d}", iterations, threads);
     double d[16];
     struct pt_invoke_result r;
-    invoke(e, fn, payload, false, &r); /* cold start, not counted */
+    bench_invoke(e, fn, payload, false, &r); /* cold start, not counted */
     pt_invoke_result_free(&r);
     for (int i = 0; i < reps; i++) {
-        invoke(e, fn, payload, false, &r);
+        bench_invoke(e, fn, payload, false, &r);
         d[i] = r.duration_ms;
         pt_invoke_result_free(&r);
     }
@@ -201,7 +185,7 @@ static void bench_fidelity(struct pt_engine *e, int reps)
     /* Calibrate ~150 ms of CPU. */
     struct pt_function *fn = bench_function(e, "examples/cpu-c", 1769, 60, NULL);
     struct pt_invoke_result r;
-    invoke(e, fn, "{\"iterations\": 50000000, \"threads\": 1}", false, &r);
+    bench_invoke(e, fn, "{\"iterations\": 50000000, \"threads\": 1}", false, &r);
     double ms_per_iter = r.cpu_time_ms / 50e6;
     pt_invoke_result_free(&r);
     pt_engine_function_remove(e, fn);
@@ -247,7 +231,7 @@ static void bench_boost(const char *state, int reps)
         double d[16];
         struct pt_invoke_result r;
         for (int i = 0; i < reps; i++) {
-            invoke(e, fn, "{}", true, &r);
+            bench_invoke(e, fn, "{}", true, &r);
             d[i] = r.init_duration_ms;
             pt_invoke_result_free(&r);
         }

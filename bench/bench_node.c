@@ -48,21 +48,6 @@ static struct pt_function *bench_function(struct pt_engine *e, const char *dir, 
     return bench_add_function(e, root, dir, runtime, "index.handler", memory, timeout, env_kv);
 }
 
-static void invoke(struct pt_engine *e, struct pt_function *fn, bool cold,
-                   struct pt_invoke_result *r)
-{
-    struct pt_invoke_request req = {.payload = "{}", .payload_len = 2, .new_environment = cold};
-    struct pt_error err = {0};
-    if (pt_engine_invoke(e, fn, &req, r, &err)) {
-        fprintf(stderr, "invoke: %s\n", err.msg);
-        exit(1);
-    }
-    if (r->function_error) {
-        fprintf(stderr, "function error: %.*s\n", (int)r->payload_len, r->payload);
-        exit(1);
-    }
-}
-
 /*
  * `node` started bare on the file: node's start-up, the module's loading and one call of its
  * handler, timed from the spawn to the first byte of the handler's result on a pipe (node's own
@@ -79,37 +64,7 @@ static double bare_node_ms(const char *file, int memory)
     snprintf(old, sizeof(old), "--max-old-space-size=%d", memory - memory / 10);
     char *argv[] = {(char *)node, "--expose-gc", "--max-http-header-size=81920", semi, old,
                     "--input-type=module", "-e", (char *)driver, (char *)file, NULL};
-    int fds[2];
-    if (pipe(fds) != 0)
-        exit(1);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    int64_t t0 = pt_mono_ns();
-    pid_t pid;
-    /* the function's kind of environment: nothing like NODE_EXTRA_CA_CERTS (+40 ms) inherited */
-    char *envp[] = {"PATH=/usr/local/bin:/usr/bin/:/bin", "LANG=en_US.UTF-8", "TZ=:UTC", NULL};
-    if (posix_spawn(&pid, node, &fa, NULL, argv, envp) != 0) {
-        fprintf(stderr, "cannot start %s\n", node);
-        exit(1);
-    }
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    char c;
-    ssize_t got;
-    while ((got = read(fds[0], &c, 1)) < 0 && errno == EINTR) {
-    }
-    double ms = (double)(pt_mono_ns() - t0) / 1e6;
-    close(fds[0]);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    if (got != 1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        fprintf(stderr, "bare node on %s failed\n", file);
-        exit(1);
-    }
-    return ms;
+    return bench_bare_start_ms(argv);
 }
 
 struct cold {
@@ -123,7 +78,7 @@ static void cold_starts(struct pt_engine *e, struct pt_function *fn, int n, stru
     for (int k = 0; k < n; k++) {
         struct pt_invoke_result r;
         int64_t t0 = pt_mono_ns();
-        invoke(e, fn, true, &r);
+        bench_invoke(e, fn, "{}", true, &r);
         w[k] = (double)(pt_mono_ns() - t0) / 1e6;
         i[k] = r.init_duration_ms;
         d[k] = r.duration_ms;
@@ -158,13 +113,13 @@ static void bench_cold(struct pt_engine *e, int n)
         struct pt_function *fn = bench_function(e, "bench/functions/noop-node", "nodejs20.x",
                                                 mems[m], 10, NULL);
         struct pt_invoke_result r;
-        invoke(e, fn, true, &r); /* page cache */
+        bench_invoke(e, fn, "{}", true, &r); /* page cache */
         pt_invoke_result_free(&r);
         bare_node_ms(file, mems[m]);
         for (int k = 0; k < n; k++) {
             bare[k] = bare_node_ms(file, mems[m]);
             int64_t t0 = pt_mono_ns();
-            invoke(e, fn, true, &r);
+            bench_invoke(e, fn, "{}", true, &r);
             w[k] = (double)(pt_mono_ns() - t0) / 1e6;
             in[k] = r.init_duration_ms;
             du[k] = r.duration_ms;
@@ -183,26 +138,24 @@ static void bench_cold(struct pt_engine *e, int n)
     free(du);
     free(ov);
 
-    /* The official client on the same no-op, when tests/peers/node-ric/setup.sh installed it. */
+    /* The official client on the same handler, when tests/peers/node-ric/setup.sh assembled its
+     * function (bootstrap, handler, launcher and node_modules, as a deployment package). */
     char ric[4200];
-    snprintf(ric, sizeof(ric), "%s/build/peers/node-ric/node_modules/aws-lambda-ric/dist/index.mjs",
-             root);
+    snprintf(ric, sizeof(ric),
+             "%s/build/peers/node-ric/function/node_modules/aws-lambda-ric/dist/index.mjs", root);
     if (pt_path_is_file(ric)) {
-        char kv[4200];
-        snprintf(kv, sizeof(kv), "POWERTUNE_NODE_RIC_DIR=%s/build/peers/node-ric", root);
-        /* the peer function's bootstrap runs launch.mjs; the handler is its index.handler */
-        struct pt_function *fn = bench_function(e, "tests/peers/node-ric/function",
-                                                "provided.al2023", 1769, 10, kv);
+        struct pt_function *fn = bench_function(e, "build/peers/node-ric/function",
+                                                "provided.al2023", 1769, 10, NULL);
         struct pt_invoke_result r;
-        invoke(e, fn, true, &r);
+        bench_invoke(e, fn, "{}", true, &r);
         pt_invoke_result_free(&r);
         struct cold c;
         cold_starts(e, fn, n, &c);
-        struct pt_function *ours = bench_function(e, "tests/peers/node-ric/function",
+        struct pt_function *ours = bench_function(e, "build/peers/node-ric/function",
                                                   "nodejs20.x", 1769, 10, NULL);
         struct cold o;
         cold_starts(e, ours, n, &o);
-        printf("\nSame handler (tests/peers/node-ric/function), 1769 MB, median of %d cold "
+        printf("\nSame handler (build/peers/node-ric/function), 1769 MB, median of %d cold "
                "starts: runtimes/node %.1f ms (Init Duration %.1f ms), aws-lambda-ric 3.x %.1f ms "
                "(Init Duration %.1f ms).\n",
                n, o.wall, o.init, c.wall, c.init);
@@ -217,13 +170,13 @@ static void bench_warm(struct pt_engine *e, int n)
                                             NULL);
     struct pt_invoke_result r;
     for (int k = 0; k < 50; k++) {
-        invoke(e, fn, false, &r);
+        bench_invoke(e, fn, "{}", false, &r);
         pt_invoke_result_free(&r);
     }
     double *w = calloc((size_t)n, sizeof(double)), *cpu = calloc((size_t)n, sizeof(double));
     for (int k = 0; k < n; k++) {
         int64_t t0 = pt_mono_ns();
-        invoke(e, fn, false, &r);
+        bench_invoke(e, fn, "{}", false, &r);
         w[k] = (double)(pt_mono_ns() - t0) / 1000.0;
         cpu[k] = r.cpu_time_ms * 1000.0;
         pt_invoke_result_free(&r);
@@ -252,11 +205,11 @@ static void bench_boost(struct pt_engine *e, int reps)
     double ti[8], tw[8], hd[8], hw[8];
     for (int k = 0; k < reps; k++) {
         struct pt_invoke_result r;
-        invoke(e, tla, true, &r);
+        bench_invoke(e, tla, "{}", true, &r);
         ti[k] = r.init_duration_ms;
         tw[k] = json_number(r.payload, "initWorkMs");
         pt_invoke_result_free(&r);
-        invoke(e, hnd, true, &r);
+        bench_invoke(e, hnd, "{}", true, &r);
         hd[k] = r.duration_ms;
         hw[k] = json_number(r.payload, "handlerWorkMs");
         pt_invoke_result_free(&r);

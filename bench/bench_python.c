@@ -46,20 +46,6 @@ static struct pt_engine *bench_engine(const char *state)
     return e;
 }
 
-static void invoke(struct pt_engine *e, struct pt_function *fn, struct pt_invoke_result *r)
-{
-    struct pt_invoke_request req = {.payload = "{}", .payload_len = 2, .new_environment = true};
-    struct pt_error err = {0};
-    if (pt_engine_invoke(e, fn, &req, r, &err)) {
-        fprintf(stderr, "invoke: %s\n", err.msg);
-        exit(1);
-    }
-    if (r->function_error) {
-        fprintf(stderr, "function error: %.*s\n", (int)r->payload_len, r->payload);
-        exit(1);
-    }
-}
-
 /*
  * python3 started bare on the file: the interpreter's start-up, the module's import and one
  * call of its handler, its result serialized as JSON (the runtime sends JSON too), timed from the
@@ -76,36 +62,7 @@ static double bare_python_ms(const char *dir)
         "sys.stdout.write(json.dumps(lambda_function.lambda_handler({}, None)) + '\\n')\n"
         "sys.stdout.flush()\n";
     char *argv[] = {(char *)python, "-B", "-c", (char *)driver, (char *)dir, NULL};
-    int fds[2];
-    if (pipe(fds) != 0)
-        exit(1);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    char *envp[] = {"PATH=/usr/local/bin:/usr/bin/:/bin", "LANG=en_US.UTF-8", "TZ=:UTC", NULL};
-    int64_t t0 = pt_mono_ns();
-    pid_t pid;
-    if (posix_spawn(&pid, python, &fa, NULL, argv, envp) != 0) {
-        fprintf(stderr, "cannot start %s\n", python);
-        exit(1);
-    }
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    char c;
-    ssize_t got;
-    while ((got = read(fds[0], &c, 1)) < 0 && errno == EINTR) {
-    }
-    double ms = (double)(pt_mono_ns() - t0) / 1e6;
-    close(fds[0]);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    if (got != 1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        fprintf(stderr, "bare python on %s failed\n", dir);
-        exit(1);
-    }
-    return ms;
+    return bench_bare_start_ms(argv);
 }
 
 /*
@@ -192,7 +149,7 @@ static void bench_cold(struct pt_engine *e, int n)
                                                     mems[m], 10, NULL);
         struct pt_invoke_result r;
         double f;
-        invoke(e, fn, &r); /* page cache */
+        bench_invoke(e, fn, "{}", true, &r); /* page cache */
         pt_invoke_result_free(&r);
         bare_python_ms(dir);
         bare_bootstrap_ms(dir, &f);
@@ -200,7 +157,7 @@ static void bench_cold(struct pt_engine *e, int n)
             bare[k] = bare_python_ms(dir);
             boot[k] = bare_bootstrap_ms(dir, &first[k]);
             int64_t t0 = pt_mono_ns();
-            invoke(e, fn, &r);
+            bench_invoke(e, fn, "{}", true, &r);
             w[k] = (double)(pt_mono_ns() - t0) / 1e6;
             in[k] = r.init_duration_ms;
             du[k] = r.duration_ms;

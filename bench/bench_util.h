@@ -6,9 +6,15 @@
 #ifndef PT_BENCH_UTIL_H
 #define PT_BENCH_UTIL_H
 
+#include <errno.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "base/clock.h"
 #include "engine/engine.h"
 
 static inline int bench_cmp_double(const void *a, const void *b)
@@ -53,6 +59,62 @@ static inline struct pt_function *bench_add_function(struct pt_engine *e, const 
     }
     pt_function_config_free(&c);
     return fn;
+}
+
+/* One invocation; an engine error or a function error ends the benchmark. */
+static inline void bench_invoke(struct pt_engine *e, struct pt_function *fn, const char *payload,
+                                bool cold, struct pt_invoke_result *r)
+{
+    struct pt_invoke_request req = {.payload = payload, .payload_len = strlen(payload),
+                                    .new_environment = cold};
+    struct pt_error err = {0};
+    if (pt_engine_invoke(e, fn, &req, r, &err)) {
+        fprintf(stderr, "invoke: %s\n", err.msg);
+        exit(1);
+    }
+    if (r->function_error) {
+        fprintf(stderr, "function error: %.*s\n", (int)r->payload_len, r->payload);
+        exit(1);
+    }
+}
+
+/*
+ * An interpreter started bare (no engine): argv[0] spawned in the environment a function
+ * gets (no inherited variables such as NODE_EXTRA_CA_CERTS or PYTHON*), timed from the spawn
+ * to the first byte it writes on stdout (its exit is not part of a cold start). Returns ms.
+ */
+static inline double bench_bare_start_ms(char *const argv[])
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        exit(1);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    char *envp[] = {"PATH=/usr/local/bin:/usr/bin/:/bin", "LANG=en_US.UTF-8", "TZ=:UTC", NULL};
+    int64_t t0 = pt_mono_ns();
+    pid_t pid;
+    if (posix_spawn(&pid, argv[0], &fa, NULL, argv, envp) != 0) {
+        fprintf(stderr, "cannot start %s\n", argv[0]);
+        exit(1);
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    char c;
+    ssize_t got;
+    while ((got = read(fds[0], &c, 1)) < 0 && errno == EINTR) {
+    }
+    double ms = (double)(pt_mono_ns() - t0) / 1e6;
+    close(fds[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    if (got != 1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "bare %s failed\n", argv[0]);
+        exit(1);
+    }
+    return ms;
 }
 
 #endif
