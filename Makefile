@@ -40,6 +40,15 @@ all: $(BUILD)/powertune $(BUILD)/libptlambda.a tests examples benches
 
 examples: $(C_EXAMPLE_BINS)
 
+# The Python runtime client's .pyc for the interpreter functions run under (bootstrap.py says
+# why); checked-hash, so a stale one is never used. No python3, no .pyc: the runtime compiles.
+PYTHON3 ?= $(or $(POWERTUNE_PYTHON),/usr/bin/python3)
+PY_CACHE_TAG := $(shell $(PYTHON3) -c 'import sys; print(sys.implementation.cache_tag)' 2>/dev/null)
+PY_RUNTIME_PYC := $(if $(PY_CACHE_TAG),runtimes/python/__pycache__/_powertune_runtime.$(PY_CACHE_TAG).pyc)
+all: $(PY_RUNTIME_PYC)
+$(PY_RUNTIME_PYC): runtimes/python/_powertune_runtime.py
+	$(PYTHON3) -c 'import py_compile as c, sys; c.compile(sys.argv[1], sys.argv[2], doraise=True, invalidation_mode=c.PycInvalidationMode.CHECKED_HASH)' $< $@
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -MMD -MP -c $< -o $@
@@ -60,6 +69,11 @@ tests: $(UNIT_BIN) $(INTEG_BIN)
 $(BUILD)/tests/unit/%: tests/unit/%.c $(TESTLIB_OBJ) $(BUILD)/libpowertune.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Itests -o $@ $< $(TESTLIB_OBJ) $(BUILD)/libpowertune.a $(LDLIBS_COMMON) $$(pkg-config --libs cmocka)
+
+# The C handler library's own tests link it (it is not part of libpowertune.a).
+$(BUILD)/tests/unit/test_ptl_%: tests/unit/test_ptl_%.c $(TESTLIB_OBJ) $(BUILD)/libptlambda.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Itests -o $@ $< $(TESTLIB_OBJ) $(BUILD)/libptlambda.a $(LDLIBS_COMMON) $$(pkg-config --libs cmocka)
 
 $(BUILD)/tests/integration/%: tests/integration/%.c $(TESTLIB_OBJ) $(BUILD)/libpowertune.a
 	@mkdir -p $(dir $@)
@@ -96,6 +110,6 @@ bench: all
 	bench/run.sh
 
 clean:
-	rm -rf build build-asan $(C_EXAMPLE_BINS)
+	rm -rf build build-asan $(C_EXAMPLE_BINS) runtimes/python/__pycache__
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -391,6 +391,7 @@ class ErrorTest(RuntimeTestCase):
         self.assertIn("in lambda_handler\n    helper(event[\"x\"])\n", doc["stackTrace"][0])
         self.assertIn("in helper\n    raise MyError(\"bad %d\" % x)\n", doc["stackTrace"][1])
         self.assertNotIn("bootstrap.py", post.body.decode())
+        self.assertNotIn("_powertune_runtime", post.body.decode())
 
     def test_marshal_error(self):
         files = {"lambda_function.py": """\
@@ -513,6 +514,7 @@ class InitErrorTest(RuntimeTestCase):
         self.assertEqual(stack[-1], '  File "%s", line 2, in <module>\n'
                                     "    raise RuntimeError('init boom')\n" % path)
         self.assertNotIn("bootstrap.py", "".join(stack))
+        self.assertNotIn("_powertune_runtime", "".join(stack))
 
 
 class LifecycleTest(RuntimeTestCase):
