@@ -629,6 +629,17 @@ def _setup_logging(logging, log_format_json, log_level):
 # Marshalling
 # --------------------------------------------------------------------------
 
+# json.loads and json.JSONEncoder(...).encode without importing the json package: its
+# decoder imports re, ~3 ms of a cold start. Both drive the C scanner and encoder of _json
+# as json does (a one-shot encode without indent goes through c_make_encoder there too), so
+# documents and errors are json's; tests/python compares them in fresh interpreters. Rare
+# inputs (a BOM, UTF-16/32), invalid documents and interpreters without _json go to the json
+# package itself.
+
+def _json_not_serializable(obj):
+    raise TypeError("Object of type %s is not JSON serializable" % obj.__class__.__name__)
+
+
 def _json_default(obj):
     decimal = sys.modules.get("decimal")
     if decimal is not None and isinstance(obj, decimal.Decimal):
@@ -637,7 +648,68 @@ def _json_default(obj):
         if obj.is_finite() and obj == obj.to_integral_value() and obj.as_tuple().exponent >= 0:
             return int(obj)
         return float(obj)
-    raise TypeError("Object of type %s is not JSON serializable" % type(obj).__name__)
+    return _json_not_serializable(obj)
+
+
+def _json_encoder(ensure_ascii, default=_json_not_serializable):
+    """json.JSONEncoder(ensure_ascii=ensure_ascii, default=default).encode"""
+    try:
+        import _json
+        quote = _json.encode_basestring_ascii if ensure_ascii else _json.encode_basestring
+
+        def new_encoder():
+            # fresh markers per document, as json: a failed encode leaves ids behind
+            return _json.make_encoder({}, default, quote, None, ": ", ", ", False, False, True)
+        new_encoder()
+    except (ImportError, AttributeError, TypeError):
+        import json
+        return json.JSONEncoder(ensure_ascii=ensure_ascii, default=default).encode
+
+    def encode(obj):
+        return "".join(new_encoder()(obj, 0))
+    return encode
+
+
+class _JSONScanContext(object):
+    """What json.JSONDecoder() hands the C scanner."""
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"),
+                      "NaN": float("nan")}.__getitem__
+    memo = None
+
+
+def _json_decoder():
+    """json.loads, for str and bytes"""
+    try:
+        import _json
+        scan_once = _json.make_scanner(_JSONScanContext())
+    except (ImportError, AttributeError, TypeError):
+        scan_once = None
+
+    def json_loads(doc):
+        if isinstance(doc, str):
+            text = doc if not doc.startswith("\ufeff") else None
+        elif doc[:1] not in (b"\xef", b"\xfe", b"\xff", b"\x00") and doc[1:2] != b"\x00":
+            text = doc.decode("utf-8", "surrogatepass")  # what json.detect_encoding says then
+        else:
+            text = None
+        if text is not None and scan_once is not None:
+            try:
+                obj, end = scan_once(text, len(text) - len(text.lstrip(" \t\n\r")))
+            except Exception:
+                # json's error, which the scanner cannot raise while json.decoder is not
+                # imported: json parses again and says it
+                pass
+            else:
+                if not text[end:].strip(" \t\n\r"):
+                    return obj
+        import json
+        return json.loads(doc)
+    return json_loads
 
 
 def marshal_response(result):
@@ -754,17 +826,15 @@ def main():
     sys.stderr = _unbuffered(sys.stderr, 2)
 
     import importlib
-    import json
     import time
     _importlib = importlib
     _time, _gmtime, _time_strftime = time.time, time.gmtime, time.strftime
-    _json_loads = json.loads
-    _json_dumps = json.JSONEncoder().encode  # awslambdaric's error documents: ASCII, ", " / ": "
-    _json_dumps_log = json.JSONEncoder(ensure_ascii=False).encode
+    _json_loads = _json_decoder()
+    _json_dumps = _json_encoder(True)  # awslambdaric's error documents: ASCII, ", " / ": "
+    _json_dumps_log = _json_encoder(False)
     # awslambdaric keeps non-ASCII characters in responses only on python3.12
-    _response_encoder = json.JSONEncoder(
-        default=_json_default,
-        ensure_ascii=os.environ.get("AWS_EXECUTION_ENV") != "AWS_Lambda_python3.12").encode
+    _response_encoder = _json_encoder(
+        os.environ.get("AWS_EXECUTION_ENV") != "AWS_Lambda_python3.12", _json_default)
 
     log_format_json = (os.environ.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON"
     log_level = (os.environ.get("AWS_LAMBDA_LOG_LEVEL") or "").upper()

@@ -159,7 +159,7 @@ class RuntimeTestCase(unittest.TestCase):
         return code
 
     def run_runtime(self, files=None, events=(), handler="lambda_function.lambda_handler",
-                    env=None, code_dir=None, timeout=30):
+                    env=None, code_dir=None, timeout=30, bootstrap=BOOTSTRAP):
         if code_dir is None:
             code_dir = self.write_code(files or {})
         out_path = os.path.join(self.tmp, "stdout")
@@ -185,7 +185,7 @@ class RuntimeTestCase(unittest.TestCase):
         }
         full_env.update(env or {})
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            proc = subprocess.Popen([PYTHON, BOOTSTRAP], cwd=code_dir, env=full_env,
+            proc = subprocess.Popen([PYTHON, bootstrap], cwd=code_dir, env=full_env,
                                     stdout=out, stderr=err, stdin=subprocess.DEVNULL)
             try:
                 rc = proc.wait(timeout)
