@@ -11,9 +11,18 @@
  * kill -9 and a restart the registry is what the clients were told.
  *
  * Each configuration (the $LATEST one or a version) is registered in the engine
- * lazily, on its first invocation, with the function's reserved concurrency;
- * a change of configuration, code or reserved concurrency retires the engine
- * registration, which is removed once its last in-flight invocation returns.
+ * lazily, on its first invocation; a change of configuration, code or reserved
+ * concurrency retires the engine registration, which is removed once its last
+ * in-flight invocation returns. During an update's InProgress window invocations
+ * keep running the previous $LATEST, as on Lambda. Concurrency is admitted here,
+ * not per engine registration: a function's reservation caps all its versions
+ * and aliases together, and functions without one share what the account has
+ * left unreserved.
+ *
+ * Event invocations are durable: each accepted one is saved under
+ * <state_dir>/api/events/ before the 202, survives kill -9 with its attempt
+ * count and retry schedule, runs at least once, and its file goes once it is
+ * done or dropped.
  *
  * Wire behaviour follows Lambda (docs: shared/reference/lambda-wire.md §2-§3):
  * status codes per operation, `x-amzn-ErrorType: <Name>Exception` and
@@ -48,6 +57,7 @@
 #define PT_API_UNZIPPED_MAX 262144000      /* 250 MB unzipped */
 #define PT_API_ZIP_ENTRIES_MAX 100000
 #define PT_API_EVENT_QUEUE_MAX 10000       /* queued Event invocations */
+#define PT_API_EVENT_QUEUE_BYTES 268435456 /* their payloads (held in memory and on disk) */
 
 struct pt_api_options {
     const char *host;             /* NULL: 127.0.0.1 */
@@ -61,6 +71,8 @@ struct pt_api_options {
     int update_window_ms;         /* Pending / InProgress window; 0: 300; < 0: none */
     int event_retry_delay_ms;     /* retry n of an Event waits n times this; 0: 60000 (Lambda) */
     int event_workers;            /* threads running Event invocations; 0: 4 */
+    size_t event_queue_max;       /* Event invocations held at once; 0: PT_API_EVENT_QUEUE_MAX */
+    size_t event_queue_bytes;     /* and their payloads; 0: PT_API_EVENT_QUEUE_BYTES */
     unsigned connection_limit;    /* 0: 64 */
     unsigned connection_timeout_s; /* idle connections are closed after this; 0: 30 */
     /* One line per request (method, path, status, ms), and notices. May be NULL. */
@@ -115,9 +127,9 @@ const char *pt_api_request_header(const struct pt_api_request *req, const char *
 size_t pt_api_events_pending(struct pt_api *api);
 /*
  * Stops the HTTP server (waits for its connections), the Event workers (queued
- * events are dropped: Lambda keeps them, a local emulator cannot) and removes
- * every engine registration. Call pt_engine_shutdown first to cut in-flight
- * invocations short.
+ * events, and running ones cut short, stay on disk and run after the next
+ * pt_api_create on the same state) and removes every engine registration. Call
+ * pt_engine_shutdown first to cut in-flight invocations short.
  */
 void pt_api_destroy(struct pt_api *api);
 

@@ -4,8 +4,9 @@
  * helpers, the encoders, the zip unpacker and the operation handlers.
  *
  * Locking: api->lock guards the registry (every api_function and what hangs
- * off it, handles' refs/retired). It is held only for lookups and updates,
- * never across an invocation or an unzip. api->ev_lock guards the Event queue.
+ * off it, handles' refs/retired, the concurrency counts). It is held only for
+ * lookups and updates, never across an invocation, an unzip or an fsync.
+ * api->ev_lock guards the Event queue.
  */
 #ifndef PT_API_INTERNAL_H
 #define PT_API_INTERNAL_H
@@ -29,11 +30,25 @@
 #define API_LIST_DEFAULT 50
 #define API_LIST_MAX 10000
 
+/*
+ * A function's invocations in flight, over all its versions and aliases: Lambda's
+ * ReservedConcurrentExecutions caps the function, not one version. Shared by the
+ * function and its engine registrations, so that invocations still running after
+ * a DeleteFunction release into it safely.
+ */
+struct api_usage {
+    int in_flight;
+    int refs;
+};
+
 /* One engine registration of a configuration. */
 struct api_handle {
     struct pt_function *fn;
-    int refs;       /* invocations in flight */
-    bool retired;   /* replaced or deleted: leaves the engine when refs reaches 0 */
+    struct api_usage *usage;
+    int refs;           /* invocations in flight */
+    bool retired;       /* replaced or deleted: leaves the engine when refs reaches 0 */
+    bool reserved_pool; /* its invocations count against the function's reservation,
+                           not the account's unreserved concurrency */
     struct api_handle *next_dead;
 };
 
@@ -73,8 +88,12 @@ struct api_function {
     struct api_alias *aliases;
     size_t alias_count;
     int reserved;              /* -1: unset */
+    struct api_usage *usage;   /* NULL until first invoked */
     int64_t busy_until_ms;     /* monotonic: Pending / InProgress until then */
     bool creating;             /* the window is the creation's (State Pending) */
+    /* The $LATEST an update replaced: as on Lambda, invocations keep running it
+     * while LastUpdateStatus is InProgress. NULL outside an update window. */
+    struct api_conf *previous;
     char dir[PATH_MAX];
 };
 
@@ -93,11 +112,15 @@ struct pt_api {
     struct api_function **fns;
     size_t fn_count, fn_cap;
     struct api_handle *dead; /* retired with no invocation left: removed after unlocking */
+    int reserved_sum;        /* of every function's ReservedConcurrentExecutions */
+    int unreserved_in_flight; /* invocations of functions without a reservation */
 
     pthread_mutex_t ev_lock;
     pthread_cond_t ev_cond;
     struct api_event *ev_head, *ev_tail;
     size_t ev_queued, ev_running;
+    size_t ev_held;     /* accepted and not finished: queued, running, being saved */
+    size_t ev_bytes;    /* their payloads */
     bool ev_stop;
     pthread_t *workers;
     int worker_count;
@@ -155,6 +178,13 @@ int api_function_insert(struct pt_api *api, struct api_function *f);
 void api_function_unlink(struct pt_api *api, struct api_function *f);
 /* "$LATEST" or a version number: the configuration, or NULL. */
 struct api_conf *api_function_conf(struct api_function *f, const char *version);
+/* The same for an invocation: during an update window $LATEST is the previous one. */
+struct api_conf *api_function_conf_serving(struct pt_api *api, struct api_function *f,
+                                           const char *version);
+/* Retires the $LATEST an update replaced (its window is over, or the function goes). */
+void api_function_drop_previous(struct pt_api *api, struct api_function *f);
+/* Sets f's reservation, keeping the account's sum of reservations. */
+void api_function_set_reserved(struct pt_api *api, struct api_function *f, int reserved);
 struct api_alias *api_alias_find(struct api_function *f, const char *name);
 void api_function_free(struct pt_api *api, struct api_function *f);
 void api_conf_init(struct api_conf *c);
@@ -163,9 +193,14 @@ void api_conf_free(struct pt_api *api, struct api_conf *c);
 /* Retires the engine registration of c (a changed configuration re-registers lazily). */
 void api_conf_retire(struct pt_api *api, struct api_conf *c);
 void api_function_retire_all(struct pt_api *api, struct api_function *f);
-/* Under the lock: registers c in the engine if needed and takes a reference. */
+/*
+ * Under the lock: admits one invocation of c under f's reservation or the
+ * account's unreserved concurrency (else PT_ETHROTTLED and *throttle_reason,
+ * Lambda's Reason), registers c in the engine if needed and takes a reference.
+ */
 int api_conf_acquire(struct pt_api *api, struct api_function *f, struct api_conf *c,
-                     struct api_handle **out, struct pt_error *err);
+                     struct api_handle **out, const char **throttle_reason,
+                     struct pt_error *err);
 void api_handle_release(struct pt_api *api, struct api_handle *h);
 /* Writes <dir>/function.json atomically. */
 int api_function_save(struct pt_api *api, const struct api_function *f, struct pt_error *err);
@@ -249,7 +284,19 @@ void api_op_code_download(struct pt_api *api, const char *name, const char *file
 /* ---- invoke.c ---- */
 void api_op_invoke(struct pt_api *api, const struct api_target *t,
                    const struct pt_api_request *req, struct pt_api_response *r);
+
+/* ---- events.c: the asynchronous (Event) queue ---- */
+/* Loads the events saved under <root>/events and starts the workers. */
 int api_events_start(struct pt_api *api, struct pt_error *err);
+/* Stops the workers; queued events stay on disk for the next start. */
 void api_events_stop(struct pt_api *api);
+/*
+ * Accepts an Event invocation of name at version (resolved, aliases' routing
+ * applied): saved, then queued; r is 202, or 429 when the queue is full, or 500.
+ * Without the registry lock (it writes and fsyncs a file).
+ */
+void api_event_accept(struct pt_api *api, const char *name, const char *version,
+                      const char *qualifier, const char *trace_id, const char *payload,
+                      size_t payload_len, struct pt_api_response *r);
 
 #endif

@@ -607,6 +607,69 @@ out:
     api_unlock(api);
 }
 
+/*
+ * Under the lock: what UpdateFunctionConfiguration and UpdateFunctionCode check
+ * first (the function, no update in progress, RevisionId), then a copy of
+ * $LATEST into next for the change. NULL: r is set and next holds nothing.
+ */
+static struct api_function *update_begin(struct pt_api *api, const struct api_target *t,
+                                         json_t *body, struct api_conf *next,
+                                         struct pt_api_response *r)
+{
+    struct pt_error err = {0};
+    struct api_function *f = find_or_404(api, t, r);
+    if (!f || refuse_busy(api, f, r) || revision_mismatch(body, f->latest.revision_id, r))
+        return NULL;
+    if (api_conf_copy(next, &f->latest, &err) != 0) {
+        api_error(r, "ServiceException", "%s", err.msg);
+        return NULL;
+    }
+    return f;
+}
+
+/*
+ * Under the lock: next becomes $LATEST (with publish_it, also a new version),
+ * acknowledged only once saved, and the update window starts. The replaced
+ * $LATEST keeps serving invocations until the window ends. 0: next was taken
+ * and *shown is the configuration to answer with; -1: r is set, nothing changed.
+ */
+static int update_commit(struct pt_api *api, struct api_function *f, struct api_conf *next,
+                         bool publish_it, struct api_conf **shown, struct pt_api_response *r)
+{
+    struct pt_error err = {0};
+    struct api_conf *old = malloc(sizeof(*old));
+    if (!old) {
+        api_error(r, "ServiceException", "out of memory");
+        return -1;
+    }
+    api_last_modified_now(next->last_modified);
+    pt_uuid4(next->revision_id);
+    *old = f->latest;
+    f->latest = *next;
+    *shown = &f->latest;
+    int rc = publish_it && !(*shown = publish(f, NULL, &err)) ? -1 : 0;
+    if (!rc && api_function_save(api, f, &err) != 0) {
+        if (*shown != &f->latest)
+            unpublish(api, f, *shown);
+        rc = -1;
+    }
+    if (rc) {
+        f->latest = *old;
+        free(old);
+        api_error(r, "ServiceException", "%s", err.msg);
+        return -1;
+    }
+    api_function_drop_previous(api, f); /* its window is over, or refuse_busy refused */
+    start_window(api, f, false);
+    if (f->busy_until_ms) {
+        f->previous = old;
+    } else {
+        api_conf_free(api, old);
+        free(old);
+    }
+    return 0;
+}
+
 void api_op_update_configuration(struct pt_api *api, const struct api_target *t,
                                  const struct pt_api_request *req, struct pt_api_response *r)
 {
@@ -615,41 +678,21 @@ void api_op_update_configuration(struct pt_api *api, const struct api_target *t,
         return;
     struct pt_error err = {0};
     const char *etype = NULL;
-    struct api_conf next;
-    bool have_next = false;
+    struct api_conf next, *shown;
     api_lock(api);
-    struct api_function *f = find_or_404(api, t, r);
-    if (!f || refuse_busy(api, f, r) || revision_mismatch(body, f->latest.revision_id, r))
+    struct api_function *f = update_begin(api, t, body, &next, r);
+    if (!f)
         goto out;
-    if (api_conf_copy(&next, &f->latest, &err) != 0) {
-        api_error(r, "ServiceException", "%s", err.msg);
-        goto out;
-    }
-    have_next = true;
-    if (api_conf_apply(&next, body, &etype, &err) != 0) {
+    if (api_conf_apply(&next, body, &etype, &err) != 0)
         conf_error(r, etype, &err);
-        goto out;
-    }
-    if (pt_function_validate(&next.cfg, &err) != 0) {
+    else if (pt_function_validate(&next.cfg, &err) != 0)
         conf_error(r, NULL, &err);
+    else if (update_commit(api, f, &next, false, &shown, r) == 0) {
+        api_resp_json(r, 200, api_conf_json(api, f, shown, API_VIEW_UNQUALIFIED));
         goto out;
     }
-    api_last_modified_now(next.last_modified);
-    pt_uuid4(next.revision_id);
-    struct api_conf old = f->latest;
-    f->latest = next;
-    if (api_function_save(api, f, &err) != 0) {
-        f->latest = old;
-        api_error(r, "ServiceException", "%s", err.msg);
-        goto out;
-    }
-    have_next = false;
-    api_conf_free(api, &old); /* retires the old registration: the next invoke uses the new */
-    start_window(api, f, false);
-    api_resp_json(r, 200, api_conf_json(api, f, &f->latest, API_VIEW_UNQUALIFIED));
+    api_conf_free(api, &next);
 out:
-    if (have_next)
-        api_conf_free(api, &next);
     api_unlock(api);
     json_decref(body);
 }
@@ -663,8 +706,7 @@ void api_op_update_code(struct pt_api *api, const struct api_target *t,
     struct upload up = {0};
     struct pt_error err = {0};
     const char *etype = NULL;
-    struct api_conf next;
-    bool have_next = false;
+    struct api_conf next, *shown;
     api_lock(api);
     struct api_function *f = find_or_404(api, t, r);
     bool stop = !f || refuse_busy(api, f, r);
@@ -675,58 +717,30 @@ void api_op_update_code(struct pt_api *api, const struct api_target *t,
     if (upload_unpack(api, zipfile, &up, r))
         goto done;
     api_lock(api);
-    f = find_or_404(api, t, r);
-    if (!f || refuse_busy(api, f, r) || revision_mismatch(body, f->latest.revision_id, r))
+    f = update_begin(api, t, body, &next, r);
+    if (!f)
         goto out;
-    if (api_conf_copy(&next, &f->latest, &err) != 0) {
-        api_error(r, "ServiceException", "%s", err.msg);
-        goto out;
-    }
-    have_next = true;
     json_t *arch = json_object_get(body, "Architectures");
-    if (arch) {
-        json_t *only = json_pack("{s:O}", "Architectures", arch);
-        int rc = api_conf_apply(&next, only, &etype, &err);
-        json_decref(only);
-        if (rc) {
-            conf_error(r, etype, &err);
-            goto out;
-        }
-    }
-    if (json_is_true(json_object_get(body, "DryRun"))) {
+    json_t *only = arch ? json_pack("{s:O}", "Architectures", arch) : NULL;
+    int rc = only ? api_conf_apply(&next, only, &etype, &err) : 0;
+    json_decref(only);
+    if (rc) {
+        conf_error(r, etype, &err);
+    } else if (json_is_true(json_object_get(body, "DryRun"))) {
         pt_strlcpy(next.code_sha256, up.sha, sizeof(next.code_sha256));
         next.code_size = up.size;
         api_resp_json(r, 200, api_conf_json(api, f, &next, API_VIEW_UNQUALIFIED));
+    } else if (upload_install(api, &up, &next, r) == 0 &&
+               update_commit(api, f, &next, json_is_true(json_object_get(body, "Publish")),
+                             &shown, r) == 0) {
+        api_resp_json(r, 200,
+                      api_conf_json(api, f, shown,
+                                    shown == &f->latest ? API_VIEW_UNQUALIFIED
+                                                        : API_VIEW_QUALIFIED));
         goto out;
     }
-    if (upload_install(api, &up, &next, r))
-        goto out;
-    api_last_modified_now(next.last_modified);
-    pt_uuid4(next.revision_id);
-    struct api_conf old = f->latest;
-    f->latest = next;
-    struct api_conf *shown = &f->latest;
-    if (json_is_true(json_object_get(body, "Publish")) && !(shown = publish(f, NULL, &err))) {
-        f->latest = old;
-        api_error(r, "ServiceException", "%s", err.msg);
-        goto out;
-    }
-    if (api_function_save(api, f, &err) != 0) {
-        if (shown != &f->latest)
-            unpublish(api, f, shown);
-        f->latest = old;
-        api_error(r, "ServiceException", "%s", err.msg);
-        goto out;
-    }
-    have_next = false;
-    api_conf_free(api, &old);
-    start_window(api, f, false);
-    api_resp_json(r, 200,
-                  api_conf_json(api, f, shown,
-                                shown == &f->latest ? API_VIEW_UNQUALIFIED : API_VIEW_QUALIFIED));
+    api_conf_free(api, &next);
 out:
-    if (have_next)
-        api_conf_free(api, &next);
     api_unlock(api);
 done:
     upload_discard(&up);
@@ -1112,12 +1126,13 @@ static int reserved_set(struct pt_api *api, struct api_function *f, int value,
 {
     struct pt_error err = {0};
     int old = f->reserved;
-    f->reserved = value;
+    api_function_set_reserved(api, f, value);
     if (api_function_save(api, f, &err) != 0) {
-        f->reserved = old;
+        api_function_set_reserved(api, f, old);
         api_error(r, "ServiceException", "%s", err.msg);
         return -1;
     }
+    /* New registrations, so that new invocations count against the new pool. */
     api_function_retire_all(api, f);
     return 0;
 }

@@ -50,6 +50,21 @@ void api_unlock(struct pt_api *api)
     }
 }
 
+static void usage_put(struct api_usage *u)
+{
+    if (u && --u->refs == 0)
+        free(u);
+}
+
+/* Under the lock: h has no invocation left and is retired: off to the engine's removal. */
+static void handle_bury(struct pt_api *api, struct api_handle *h)
+{
+    usage_put(h->usage);
+    h->usage = NULL;
+    h->next_dead = api->dead;
+    api->dead = h;
+}
+
 void api_conf_retire(struct pt_api *api, struct api_conf *c)
 {
     struct api_handle *h = c->handle;
@@ -57,29 +72,56 @@ void api_conf_retire(struct pt_api *api, struct api_conf *c)
         return;
     c->handle = NULL;
     h->retired = true;
-    if (h->refs == 0) {
-        h->next_dead = api->dead;
-        api->dead = h;
-    }
+    if (h->refs == 0)
+        handle_bury(api, h);
 }
 
 void api_function_retire_all(struct pt_api *api, struct api_function *f)
 {
     api_conf_retire(api, &f->latest);
+    if (f->previous)
+        api_conf_retire(api, f->previous);
     for (size_t i = 0; i < f->version_count; i++)
         api_conf_retire(api, f->versions[i]);
 }
 
-int api_conf_acquire(struct pt_api *api, struct api_function *f, struct api_conf *c,
-                     struct api_handle **out, struct pt_error *err)
+/* Under the lock: NULL when f may run one more invocation, else Lambda's Reason. */
+static const char *concurrency_refusal(const struct pt_api *api, const struct api_function *f)
 {
+    int in_flight = f->usage ? f->usage->in_flight : 0;
+    if (f->reserved >= 0)
+        return in_flight >= f->reserved ? "ReservedFunctionConcurrentInvocationLimitExceeded"
+                                        : NULL;
+    return api->unreserved_in_flight >= api->account_concurrency - api->reserved_sum
+               ? "ConcurrentInvocationLimitExceeded"
+               : NULL;
+}
+
+int api_conf_acquire(struct pt_api *api, struct api_function *f, struct api_conf *c,
+                     struct api_handle **out, const char **throttle_reason,
+                     struct pt_error *err)
+{
+    *throttle_reason = concurrency_refusal(api, f);
+    if (*throttle_reason)
+        return pt_error_set(err, PT_ETHROTTLED, "Rate Exceeded.");
+    if (!f->usage) {
+        f->usage = calloc(1, sizeof(*f->usage));
+        if (!f->usage)
+            return pt_error_set(err, PT_ENOMEM, "out of memory");
+        f->usage->refs = 1;
+    }
     if (!c->handle) {
         struct api_handle *h = calloc(1, sizeof(*h));
         if (!h)
             return pt_error_set(err, PT_ENOMEM, "out of memory");
-        /* The engine copies the configuration; a shallow copy carries the reserved value. */
+        /*
+         * Registered without a reservation: the engine would cap and count each
+         * registration on its own, while Lambda's reservation spans the function.
+         * The admission above is the one that applies; the engine's account-wide
+         * cap can only agree with it.
+         */
         struct pt_function_config cfg = c->cfg;
-        cfg.reserved_concurrency = f->reserved;
+        cfg.reserved_concurrency = -1;
         bool latest = strcmp(c->version, "$LATEST") == 0;
         int rc = pt_engine_function_add_version(api->engine, &cfg, latest ? NULL : c->version,
                                                 &h->fn, err);
@@ -87,9 +129,15 @@ int api_conf_acquire(struct pt_api *api, struct api_function *f, struct api_conf
             free(h);
             return rc;
         }
+        h->usage = f->usage;
+        h->usage->refs++;
+        h->reserved_pool = f->reserved >= 0;
         c->handle = h;
     }
     c->handle->refs++;
+    c->handle->usage->in_flight++;
+    if (!c->handle->reserved_pool)
+        api->unreserved_in_flight++;
     *out = c->handle;
     return 0;
 }
@@ -98,10 +146,11 @@ void api_handle_release(struct pt_api *api, struct api_handle *h)
 {
     api_lock(api);
     h->refs--;
-    if (h->retired && h->refs == 0) {
-        h->next_dead = api->dead;
-        api->dead = h;
-    }
+    h->usage->in_flight--;
+    if (!h->reserved_pool)
+        api->unreserved_in_flight--;
+    if (h->retired && h->refs == 0)
+        handle_bury(api, h);
     api_unlock(api);
 }
 
@@ -135,6 +184,7 @@ void api_function_free(struct pt_api *api, struct api_function *f)
 {
     if (!f)
         return;
+    api_function_drop_previous(api, f);
     api_conf_free(api, &f->latest);
     for (size_t i = 0; i < f->version_count; i++) {
         api_conf_free(api, f->versions[i]);
@@ -142,6 +192,7 @@ void api_function_free(struct pt_api *api, struct api_function *f)
     }
     free(f->versions);
     free(f->aliases);
+    usage_put(f->usage);
     free(f);
 }
 
@@ -188,6 +239,8 @@ int api_function_insert(struct pt_api *api, struct api_function *f)
     memmove(api->fns + at + 1, api->fns + at, (api->fn_count - at) * sizeof(*api->fns));
     api->fns[at] = f;
     api->fn_count++;
+    if (f->reserved > 0)
+        api->reserved_sum += f->reserved;
     return 0;
 }
 
@@ -199,6 +252,14 @@ void api_function_unlink(struct pt_api *api, struct api_function *f)
         return;
     memmove(api->fns + at, api->fns + at + 1, (api->fn_count - at - 1) * sizeof(*api->fns));
     api->fn_count--;
+    if (f->reserved > 0)
+        api->reserved_sum -= f->reserved;
+}
+
+void api_function_set_reserved(struct pt_api *api, struct api_function *f, int reserved)
+{
+    api->reserved_sum += (reserved > 0 ? reserved : 0) - (f->reserved > 0 ? f->reserved : 0);
+    f->reserved = reserved;
 }
 
 struct api_conf *api_function_conf(struct api_function *f, const char *version)
@@ -209,6 +270,25 @@ struct api_conf *api_function_conf(struct api_function *f, const char *version)
         if (strcmp(f->versions[i]->version, version) == 0)
             return f->versions[i];
     return NULL;
+}
+
+void api_function_drop_previous(struct pt_api *api, struct api_function *f)
+{
+    if (!f->previous)
+        return;
+    api_conf_free(api, f->previous);
+    free(f->previous);
+    f->previous = NULL;
+}
+
+struct api_conf *api_function_conf_serving(struct pt_api *api, struct api_function *f,
+                                           const char *version)
+{
+    if (f->previous && f->busy_until_ms <= api_mono_ms())
+        api_function_drop_previous(api, f);
+    if (f->previous && strcmp(version, "$LATEST") == 0)
+        return f->previous;
+    return api_function_conf(f, version);
 }
 
 struct api_alias *api_alias_find(struct api_function *f, const char *name)

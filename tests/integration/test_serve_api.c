@@ -1,9 +1,14 @@
 /*
  * test_serve_api.c - the `powertune serve` core without HTTP: pt_api_handle on requests built
- * here (status codes, AWS error shapes, the Pending window, reserved concurrency reaching the
- * engine's throttle, the registry surviving a restart) and SigV4 refusal and acceptance with
- * requests signed by pt_sigv4_sign. The real clients are in tests/cli/test_serve.sh.
+ * here (status codes, AWS error shapes, the Pending window, reserved concurrency, the registry
+ * surviving a restart), with real functions: invocations inside an update window run the
+ * previous configuration and code; a reservation caps all versions and aliases of a function
+ * together; queued Event invocations survive a restart with their attempt count. SigV4 refusal
+ * and acceptance with requests signed by pt_sigv4_sign. The real clients (HTTP, kill -9) are in
+ * tests/cli/test_serve.sh.
  */
+#include <dirent.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zip.h>
@@ -24,16 +30,15 @@
 #include "base/fs.h"
 #include "lib/testutil.h"
 
-/* base64 of a zip holding lambda_function.py. */
-static char *zip_b64(void)
+/* base64 of a zip holding lambda_function.py with src. */
+static char *zip_b64_of(const char *src)
 {
     char *tmp = tu_mkdtemp();
     char path[4096];
     snprintf(path, sizeof(path), "%s/f.zip", tmp);
     int zerr = 0;
     zip_t *z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
-    static const char src[] = "def lambda_handler(event, context):\n    return event\n";
-    zip_file_add(z, "lambda_function.py", zip_source_buffer(z, src, sizeof(src) - 1, 0), 0);
+    zip_file_add(z, "lambda_function.py", zip_source_buffer(z, src, strlen(src), 0), 0);
     assert_int_equal(zip_close(z), 0);
     struct pt_buf b;
     pt_buf_init(&b, 0);
@@ -71,26 +76,124 @@ static json_t *body_json(const struct pt_api_response *r)
     return j;
 }
 
-static struct pt_api *api_new(struct pt_engine *e, const struct pt_aws_credentials *keys)
+static struct pt_api *api_start(struct pt_engine *e, const struct pt_api_options *o)
 {
-    struct pt_api_options o = {.update_window_ms = 200, .keys = keys, .key_count = keys ? 1 : 0,
-                               .require_signature = keys != NULL, .event_workers = 1};
     struct pt_api *api = NULL;
     struct pt_error err = {0};
-    if (pt_api_create(&api, e, &o, &err) != 0)
+    if (pt_api_create(&api, e, o, &err) != 0)
         fail_msg("pt_api_create: %s", err.msg);
     return api;
 }
 
-static void create_fn(struct pt_api *api, const char *name)
+static struct pt_api *api_new(struct pt_engine *e, const struct pt_aws_credentials *keys)
 {
-    char *zip = zip_b64();
+    struct pt_api_options o = {.update_window_ms = 200, .keys = keys, .key_count = keys ? 1 : 0,
+                               .require_signature = keys != NULL, .event_workers = 1};
+    return api_start(e, &o);
+}
+
+/* An engine whose functions may run sandboxed: their code under its state must be reachable. */
+static struct pt_engine *engine_for_functions(void)
+{
+    struct pt_engine *e = tu_engine(NULL);
+    assert_int_equal(chmod(pt_engine_state_dir(e), 0755), 0);
+    return e;
+}
+
+/* The server's log lines (Event attempts), for the tests to count. */
+struct log_lines {
+    pthread_mutex_t lock;
+    char text[1 << 16];
+    size_t len;
+};
+
+static void log_collect(void *arg, const char *line)
+{
+    struct log_lines *l = arg;
+    pthread_mutex_lock(&l->lock);
+    int n = snprintf(l->text + l->len, sizeof(l->text) - l->len, "%s\n", line);
+    if (n > 0)
+        l->len += (size_t)n < sizeof(l->text) - l->len ? (size_t)n : 0;
+    pthread_mutex_unlock(&l->lock);
+}
+
+static int log_count(struct log_lines *l, const char *needle)
+{
+    int n = 0;
+    pthread_mutex_lock(&l->lock);
+    for (const char *p = l->text; (p = strstr(p, needle)); p++)
+        n++;
+    pthread_mutex_unlock(&l->lock);
+    return n;
+}
+
+/* Waits (up to 20 s) until log_count(l, needle) reaches want. */
+static void log_wait(struct log_lines *l, const char *needle, int want)
+{
+    for (int i = 0; i < 2000 && log_count(l, needle) < want; i++)
+        pt_sleep_ms(10);
+    if (log_count(l, needle) < want)
+        fail_msg("no %d x '%s' in the server's log:\n%s", want, needle, l->text);
+}
+
+/* A request with one more header (NULL name: none). */
+static void call_with(struct pt_api *api, const char *method, const char *path, const char *query,
+                      const char *body, const char *name, const char *value,
+                      struct pt_api_response *r)
+{
+    struct pt_sigv4_header h[] = {{"Host", "127.0.0.1"}, {name, value}};
+    struct pt_api_request req = {
+        .method = method, .path = path, .query = query, .headers = h,
+        .header_count = name ? 2 : 1, .body = body, .body_len = body ? strlen(body) : 0,
+    };
+    pt_api_handle(api, &req, r);
+}
+
+/* Method, path and body answered with want; the body freed. */
+static void expect_status(struct pt_api *api, const char *method, const char *path,
+                          const char *body, unsigned want)
+{
+    struct pt_api_response r;
+    call(api, method, path, NULL, body, &r);
+    if (r.status != want)
+        fail_msg("%s %s: %u %.*s", method, path, r.status, (int)r.body_len,
+                 r.body ? r.body : "");
+    pt_api_response_free(&r);
+}
+
+/* Polls GetFunctionConfiguration until the create or update window of name is over. */
+static void wait_settled(struct pt_api *api, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/2015-03-31/functions/%s/configuration", name);
+    for (int i = 0; i < 1000; i++) {
+        struct pt_api_response r;
+        call(api, "GET", path, NULL, NULL, &r);
+        assert_int_equal(r.status, 200);
+        json_t *j = body_json(&r);
+        const char *st = json_string_value(json_object_get(j, "State"));
+        const char *up = json_string_value(json_object_get(j, "LastUpdateStatus"));
+        bool settled = st && strcmp(st, "Active") == 0 && up && strcmp(up, "Successful") == 0;
+        json_decref(j);
+        pt_api_response_free(&r);
+        if (settled)
+            return;
+        pt_sleep_ms(10);
+    }
+    fail_msg("%s stays Pending or InProgress", name);
+}
+
+/* Creates name from src with the extra members (",\"Timeout\":5" or ""): Pending. */
+static void create_fn_with(struct pt_api *api, const char *name, const char *src,
+                           const char *extra)
+{
+    char *zip = zip_b64_of(src);
     char *body = NULL;
     assert_true(asprintf(&body,
                          "{\"FunctionName\":\"%s\",\"Runtime\":\"python3.12\",\"Role\":\"r\","
                          "\"Handler\":\"lambda_function.lambda_handler\",\"Code\":{\"ZipFile\":"
-                         "\"%s\"}}",
-                         name, zip) > 0);
+                         "\"%s\"}%s}",
+                         name, zip, extra) > 0);
     struct pt_api_response r;
     call(api, "POST", "/2015-03-31/functions", NULL, body, &r);
     assert_int_equal(r.status, 201);
@@ -100,6 +203,11 @@ static void create_fn(struct pt_api *api, const char *name)
     pt_api_response_free(&r);
     free(body);
     free(zip);
+}
+
+static void create_fn(struct pt_api *api, const char *name)
+{
+    create_fn_with(api, name, "def lambda_handler(event, context):\n    return event\n", "");
 }
 
 static void test_errors_window_throttle_restart(void **state)
@@ -216,11 +324,254 @@ static void test_signature(void **state)
     tu_engine_free(e);
 }
 
+/* A function telling which code and configuration ran it; {"sleep": s} makes it last. */
+static const char *report_src(char *out, size_t size, int code)
+{
+    snprintf(out, size,
+             "import os, time\n"
+             "def lambda_handler(event, context):\n"
+             "    if isinstance(event, dict) and event.get('sleep'):\n"
+             "        time.sleep(event['sleep'])\n"
+             "    return {'code': %d, 'A': os.environ.get('A'), "
+             "'version': context.function_version}\n",
+             code);
+    return out;
+}
+
+/* Invokes path synchronously: 200, and the function said code, A and version. */
+static void expect_ran(struct pt_api *api, const char *path, const char *query, int code,
+                       const char *a, const char *version)
+{
+    struct pt_api_response r;
+    call(api, "POST", path, query, "{}", &r);
+    if (r.status != 200)
+        fail_msg("invoke %s: %u %.*s", path, r.status, (int)r.body_len, r.body ? r.body : "");
+    json_t *j = body_json(&r);
+    if (json_integer_value(json_object_get(j, "code")) != code ||
+        strcmp(json_string_value(json_object_get(j, "A")) ?: "null", a) != 0 ||
+        strcmp(json_string_value(json_object_get(j, "version")) ?: "", version) != 0)
+        fail_msg("invoke %s: want code %d, A %s, version %s; got %.*s", path, code, a, version,
+                 (int)r.body_len, r.body);
+    json_decref(j);
+    pt_api_response_free(&r);
+}
+
+static void test_update_window_runs_previous(void **state)
+{
+    (void)state;
+    struct pt_engine *e = engine_for_functions();
+    struct pt_api_options o = {.update_window_ms = 2500, .event_workers = 1};
+    struct pt_api *api = api_start(e, &o);
+    const char *inv = "/2015-03-31/functions/upd/invocations";
+    char src[512];
+    create_fn_with(api, "upd", report_src(src, sizeof(src), 1),
+                   ",\"Timeout\":10,\"Environment\":{\"Variables\":{\"A\":\"v0\"}}");
+    wait_settled(api, "upd");
+
+    struct pt_api_response r;
+    call(api, "PUT", "/2015-03-31/functions/upd/configuration", NULL,
+         "{\"Environment\":{\"Variables\":{\"A\":\"v1\"}}}", &r);
+    assert_int_equal(r.status, 200);
+    json_t *j = body_json(&r);
+    assert_string_equal(json_string_value(json_object_get(j, "LastUpdateStatus")), "InProgress");
+    json_decref(j);
+    pt_api_response_free(&r);
+    /* Lambda: until the update is Successful, invocations run the previous configuration. */
+    expect_ran(api, inv, NULL, 1, "v0", "$LATEST");
+    wait_settled(api, "upd");
+    expect_ran(api, inv, NULL, 1, "v1", "$LATEST");
+
+    char *zip = zip_b64_of(report_src(src, sizeof(src), 2));
+    char *body = NULL;
+    assert_true(asprintf(&body, "{\"ZipFile\":\"%s\"}", zip) > 0);
+    call(api, "PUT", "/2015-03-31/functions/upd/code", NULL, body, &r);
+    assert_int_equal(r.status, 200);
+    pt_api_response_free(&r);
+    expect_ran(api, inv, NULL, 1, "v1", "$LATEST"); /* and the previous code */
+    wait_settled(api, "upd");
+    expect_ran(api, inv, NULL, 2, "v1", "$LATEST");
+    free(body);
+    free(zip);
+    pt_api_destroy(api);
+    tu_engine_free(e);
+}
+
+struct background_invoke {
+    struct pt_api *api;
+    const char *path;
+    const char *body;
+    unsigned status;
+};
+
+static void *background_invoke_run(void *arg)
+{
+    struct background_invoke *b = arg;
+    struct pt_api_response r;
+    call(b->api, "POST", b->path, NULL, b->body, &r);
+    b->status = r.status;
+    pt_api_response_free(&r);
+    return NULL;
+}
+
+/* 429 with Lambda's Reason for a reservation reached. */
+static void expect_reserved_throttle(struct pt_api *api, const char *path, const char *query)
+{
+    struct pt_api_response r;
+    call(api, "POST", path, query, "{}", &r);
+    if (r.status != 429)
+        fail_msg("invoke %s?%s: %u, not 429: %.*s", path, query ? query : "", r.status,
+                 (int)r.body_len, r.body ? r.body : "");
+    assert_string_equal(header(&r, "x-amzn-ErrorType"), "TooManyRequestsException");
+    json_t *j = body_json(&r);
+    assert_string_equal(json_string_value(json_object_get(j, "Reason")),
+                        "ReservedFunctionConcurrentInvocationLimitExceeded");
+    json_decref(j);
+    pt_api_response_free(&r);
+}
+
+static void test_reserved_spans_versions(void **state)
+{
+    (void)state;
+    struct pt_engine *e = engine_for_functions();
+    struct pt_api *api = api_new(e, NULL);
+    const char *inv = "/2015-03-31/functions/res/invocations";
+    char src[512];
+    create_fn_with(api, "res", report_src(src, sizeof(src), 1), ",\"Timeout\":10");
+    wait_settled(api, "res");
+    expect_status(api, "POST", "/2015-03-31/functions/res/versions", "{}", 201);
+    expect_status(api, "POST", "/2015-03-31/functions/res/aliases",
+                  "{\"Name\":\"live\",\"FunctionVersion\":\"1\"}", 201);
+    expect_status(api, "PUT", "/2017-10-31/functions/res/concurrency",
+                  "{\"ReservedConcurrentExecutions\":1}", 200);
+
+    struct background_invoke slow = {.api = api, .path = inv, .body = "{\"sleep\": 3}"};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, background_invoke_run, &slow), 0);
+    struct pt_engine_counts counts = {0};
+    for (int i = 0; i < 1000 && counts.busy < 1; i++) {
+        pt_sleep_ms(10);
+        pt_engine_counts(e, &counts);
+    }
+    assert_int_equal(counts.busy, 1);
+    /* $LATEST holds the function's one reserved execution: version 1 and the alias wait. */
+    expect_reserved_throttle(api, inv, "Qualifier=1");
+    expect_reserved_throttle(api, "/2015-03-31/functions/res:live/invocations", NULL);
+    expect_reserved_throttle(api, inv, NULL);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(slow.status, 200);
+    expect_ran(api, inv, "Qualifier=1", 1, "null", "1");
+    expect_ran(api, "/2015-03-31/functions/res:live/invocations", NULL, 1, "null", "1");
+    pt_api_destroy(api);
+    tu_engine_free(e);
+}
+
+/* Files in dir holding needle (-1: no such dir). */
+static int files_holding(const char *dir, const char *needle)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd), "grep -rlF -- '%s' '%s' 2>/dev/null | wc -l", needle, dir);
+    FILE *p = popen(cmd, "r");
+    int n = -1;
+    if (p && fscanf(p, "%d", &n) != 1)
+        n = -1;
+    if (p)
+        pclose(p);
+    return n;
+}
+
+static int files_in(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *de; (de = readdir(d));)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static void event_invoke(struct pt_api *api, const char *path, const char *payload,
+                         unsigned want, const char *reason)
+{
+    struct pt_api_response r;
+    call_with(api, "POST", path, NULL, payload, "X-Amz-Invocation-Type", "Event", &r);
+    if (r.status != want)
+        fail_msg("Event %s: %u, not %u: %.*s", path, r.status, want, (int)r.body_len,
+                 r.body ? r.body : "");
+    if (reason) {
+        json_t *j = body_json(&r);
+        assert_string_equal(json_string_value(json_object_get(j, "Reason")), reason);
+        json_decref(j);
+    }
+    pt_api_response_free(&r);
+}
+
+static void test_events_survive_restart(void **state)
+{
+    (void)state;
+    struct pt_engine *e = engine_for_functions();
+    char events[4200], logs[4200];
+    snprintf(events, sizeof(events), "%s/api/events", pt_engine_state_dir(e));
+    snprintf(logs, sizeof(logs), "%s/logs/evq", pt_engine_state_dir(e));
+    static struct log_lines before = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    static struct log_lines after = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    struct pt_api_options o = {.update_window_ms = 200, .event_workers = 1,
+                               .event_retry_delay_ms = 5000, .event_queue_max = 3,
+                               .log = log_collect, .log_arg = &before};
+    struct pt_api *api = api_start(e, &o);
+    create_fn_with(api, "evf", "def lambda_handler(event, context):\n    raise Exception('boom')\n",
+                   "");
+    create_fn_with(api, "evq",
+                   "def lambda_handler(event, context):\n    print('ran', event['m'])\n"
+                   "    return event\n",
+                   "");
+    wait_settled(api, "evf");
+    wait_settled(api, "evq");
+    expect_status(api, "PUT", "/2017-10-31/functions/evq/concurrency",
+                  "{\"ReservedConcurrentExecutions\":0}", 200);
+    event_invoke(api, "/2015-03-31/functions/evq/invocations", "{\"m\":\"m1\"}", 202, NULL);
+    event_invoke(api, "/2015-03-31/functions/evq/invocations", "{\"m\":\"m2\"}", 202, NULL);
+    event_invoke(api, "/2015-03-31/functions/evf/invocations", "{}", 202, NULL);
+    /* The queue's bound (3 here): Lambda's refusal is a 429. */
+    event_invoke(api, "/2015-03-31/functions/evf/invocations", "{}", 429,
+                 "ConcurrentInvocationLimitExceeded");
+    assert_int_equal(files_in(events), 3);
+    /* The first attempt fails; the retry is due 5 s later, after the restart. */
+    log_wait(&before, "event evf:$LATEST (attempt 1): function error Exception: retrying", 1);
+    pt_api_destroy(api);
+    assert_int_equal(files_in(events), 3);
+    assert_int_equal(files_holding(events, "\"Attempt\":1"), 1);
+
+    o.event_retry_delay_ms = 200;
+    o.log_arg = &after;
+    api = api_start(e, &o);
+    assert_int_equal(pt_api_events_pending(api), 3);
+    expect_status(api, "DELETE", "/2017-10-31/functions/evq/concurrency", NULL, 204);
+    for (int i = 0; i < 3000 && pt_api_events_pending(api) > 0; i++)
+        pt_sleep_ms(10);
+    assert_int_equal(pt_api_events_pending(api), 0);
+    /* evf went on from its second attempt, with the schedule it had. */
+    assert_int_equal(log_count(&after, "event evf:$LATEST (attempt 1)"), 0);
+    assert_int_equal(log_count(&after, "event evf:$LATEST (attempt 2): function error"), 1);
+    assert_int_equal(
+        log_count(&after, "event evf:$LATEST (attempt 3): function error Exception: no retries"),
+        1);
+    /* Both throttled events ran, and every event's file went. */
+    assert_true(files_holding(logs, "ran m1") >= 1);
+    assert_true(files_holding(logs, "ran m2") >= 1);
+    assert_int_equal(files_in(events), 0);
+    pt_api_destroy(api);
+    tu_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_errors_window_throttle_restart, tu_teardown_engines),
         cmocka_unit_test_teardown(test_signature, tu_teardown_engines),
+        cmocka_unit_test_teardown(test_update_window_runs_previous, tu_teardown_engines),
+        cmocka_unit_test_teardown(test_reserved_spans_versions, tu_teardown_engines),
+        cmocka_unit_test_teardown(test_events_survive_restart, tu_teardown_engines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
