@@ -71,9 +71,9 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(TESTLIB_OBJ) $(BUILD)/libpowertune.a
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Itests -o $@ $< $(TESTLIB_OBJ) $(BUILD)/libpowertune.a $(LDLIBS_COMMON) $$(pkg-config --libs cmocka)
 
 # The C handler library's own tests link it (it is not part of libpowertune.a).
-$(BUILD)/tests/unit/test_ptl_%: tests/unit/test_ptl_%.c $(TESTLIB_OBJ) $(BUILD)/libptlambda.a
+$(BUILD)/tests/unit/test_ptl_%: tests/unit/test_ptl_%.c $(BUILD)/libptlambda.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Itests -o $@ $< $(TESTLIB_OBJ) $(BUILD)/libptlambda.a $(LDLIBS_COMMON) $$(pkg-config --libs cmocka)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -o $@ $< $(BUILD)/libptlambda.a $(LDLIBS_COMMON) $$(pkg-config --libs cmocka)
 
 $(BUILD)/tests/integration/%: tests/integration/%.c $(TESTLIB_OBJ) $(BUILD)/libpowertune.a
 	@mkdir -p $(dir $@)

@@ -4,9 +4,10 @@
  * The loop is GET /next (blocking, no timeout: the engine freezes the
  * process while it waits), call the handler, POST /response or /error,
  * repeat. Everything lives in one struct reused across invocations: one
- * libcurl easy handle (so the TCP connection stays open and each request
- * costs a write and a read), one growing event buffer, fixed header
- * buffers. That keeps a warm no-op invocation to two small HTTP exchanges.
+ * kept-alive connection of the library's own HTTP client (ptl_http.c, which
+ * says why it is not libcurl), one growing event buffer, fixed header
+ * buffers. That keeps a warm no-op invocation to two small HTTP exchanges,
+ * each a write and a read.
  */
 #include "powertune_lambda.h"
 #include "powertune_lambda_internal.h"
@@ -21,19 +22,17 @@
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #define PTL_API_VERSION "/2018-06-01"
-#define PTL_BASE_MAX 320
-#define PTL_URL_MAX (PTL_BASE_MAX + PTL_REQUEST_ID_MAX + 64)
+#define PTL_NEXT_PATH PTL_API_VERSION "/runtime/invocation/next"
+#define PTL_PATH_MAX (PTL_REQUEST_ID_MAX + 64)
 /*
  * /response and /error are answered by the engine at once; a few seconds
  * only guards against a wedged platform, and is generous enough for a
  * 6 MiB body on a throttled 128 MB function.
  */
 #define PTL_POST_TIMEOUT_MS 5000L
-#define PTL_CONNECT_TIMEOUT_MS 2000L
 #define PTL_REPLY_MAX 512 /* what we keep of a /response or /error reply, for messages */
 #define PTL_EVENT_INITIAL (64 * 1024)
 #define PTL_ERROR_CONTENT_TYPE "application/vnd.aws.lambda.error+json"
@@ -44,21 +43,17 @@
 /* The runtime loop's state: the only mutable global of the library. */
 struct ptl_runtime {
     int ready;
-    CURL *curl;
-    char base[PTL_BASE_MAX];  /* http://host:port/2018-06-01 */
-    char next_url[PTL_URL_MAX];
-    char url[PTL_URL_MAX];    /* scratch for /response and /error */
-    char curl_error[CURL_ERROR_SIZE];
+    struct ptl_http http;
+    char path[PTL_PATH_MAX];  /* scratch for /response and /error */
 
-    int reading_next;         /* the write/header callbacks serve /next (1) or a post's reply (0) */
     struct ptl_next_headers hdr;
     char *event;
     size_t event_len, event_cap;
-    int event_refused;        /* the body callback stopped curl: PTL_EVENT_TOO_LARGE or PTL_ENOMEM */
+    int event_refused;        /* why event_sink refused: PTL_EVENT_TOO_LARGE or PTL_ENOMEM */
     char reply[PTL_REPLY_MAX];
     size_t reply_len;
 
-    struct curl_slist *resp_headers; /* Content-Type of the last response, cached */
+    char resp_headers[sizeof "Content-Type: \r\n" + PTL_CT_MAX]; /* of the last response, cached */
     char resp_ct[PTL_CT_MAX];
     /*
      * "_X_AMZN_TRACE_ID=<id>", handed to putenv() and rewritten in place:
@@ -165,33 +160,6 @@ int ptl_parse_ull(const char *s, long long *out)
     return 0;
 }
 
-int ptl_base_url(const char *api, char *base, size_t cap)
-{
-    if (!api || !*api)
-        return -1;
-    const char *colon = strrchr(api, ':');
-    if (!colon || colon == api)
-        return -1;
-    long long port;
-    if (ptl_parse_ull(colon + 1, &port) != 0 || port < 1 || port > 65535 || strlen(colon + 1) > 5)
-        return -1;
-    size_t host_len = (size_t)(colon - api);
-    if (api[0] == '[') {
-        /* [IPv6]: hex digits, ':' and '.' between the brackets, nothing else. */
-        if (host_len < 3 || api[host_len - 1] != ']')
-            return -1;
-        for (size_t i = 1; i < host_len - 1; i++)
-            if (!isxdigit((unsigned char)api[i]) && api[i] != ':' && api[i] != '.')
-                return -1;
-    } else {
-        for (size_t i = 0; i < host_len; i++)
-            if (!isalnum((unsigned char)api[i]) && api[i] != '.' && api[i] != '-')
-                return -1;
-    }
-    int n = snprintf(base, cap, "http://%s" PTL_API_VERSION, api);
-    return n > 0 && (size_t)n < cap ? 0 : -1;
-}
-
 int ptl_request_id_ok(const char *id)
 {
     if (!id || !*id)
@@ -266,14 +234,12 @@ out:
     return rc;
 }
 
-/* ---- libcurl plumbing ---- */
+/* ---- the Runtime API exchanges ---- */
 
-static size_t on_header(char *data, size_t size, size_t n, void *arg)
+static void next_header(void *arg, const char *line, size_t len)
 {
     struct ptl_runtime *rt = arg;
-    if (rt->reading_next)
-        ptl_headers_line(&rt->hdr, data, size * n);
-    return size * n;
+    ptl_headers_line(&rt->hdr, line, len);
 }
 
 static int event_reserve(struct ptl_runtime *rt, size_t want)
@@ -293,47 +259,49 @@ static int event_reserve(struct ptl_runtime *rt, size_t want)
     return 0;
 }
 
-static size_t on_body(char *data, size_t size, size_t n, void *arg)
+/* The /next body: into rt->event, refusing (rt->event_refused says why) what will not fit. */
+static int event_sink(void *arg, const char *data, size_t len)
 {
     struct ptl_runtime *rt = arg;
-    size_t len = size * n;
-
-    if (!rt->reading_next) {
-        /* A post's reply: keep its start for error messages, drop the rest. */
-        size_t keep = PTL_REPLY_MAX - 1 - rt->reply_len;
-        if (keep > len)
-            keep = len;
-        memcpy(rt->reply + rt->reply_len, data, keep);
-        rt->reply_len += keep;
-        rt->reply[rt->reply_len] = '\0';
-        return len;
-    }
     if (rt->event_len == 0) {
-        /* First chunk: size the buffer once, or refuse early, from Content-Length. */
+        /* First piece: size the buffer once, or refuse early, from Content-Length. */
         long long total;
         if (ptl_parse_ull(rt->hdr.content_length, &total) == 0) {
             if (total > PTL_EVENT_MAX) {
                 rt->event_refused = PTL_EVENT_TOO_LARGE;
-                return 0;
+                return -1;
             }
             if (event_reserve(rt, (size_t)total + 1) != 0) {
                 rt->event_refused = PTL_ENOMEM;
-                return 0;
+                return -1;
             }
         }
     }
     if (len > PTL_EVENT_MAX - rt->event_len) {
         rt->event_refused = PTL_EVENT_TOO_LARGE;
-        return 0; /* makes curl stop with CURLE_WRITE_ERROR */
+        return -1;
     }
     /* +1: the event is always NUL-terminated for the handler. */
     if (event_reserve(rt, rt->event_len + len + 1) != 0) {
         rt->event_refused = PTL_ENOMEM;
-        return 0;
+        return -1;
     }
     memcpy(rt->event + rt->event_len, data, len);
     rt->event_len += len;
-    return len;
+    return 0;
+}
+
+/* A post's reply: keeps its start for error messages, drops the rest. */
+static int reply_sink(void *arg, const char *data, size_t len)
+{
+    struct ptl_runtime *rt = arg;
+    size_t keep = PTL_REPLY_MAX - 1 - rt->reply_len;
+    if (keep > len)
+        keep = len;
+    memcpy(rt->reply + rt->reply_len, data, keep);
+    rt->reply_len += keep;
+    rt->reply[rt->reply_len] = '\0';
+    return 0;
 }
 
 static const char *env_or_empty(const char *name)
@@ -342,7 +310,7 @@ static const char *env_or_empty(const char *name)
     return v ? v : "";
 }
 
-/* Cheap by design (cold start): no DNS, no connection until the first request. */
+/* Cheap by design (cold start): no DNS for a numeric address, no connection until the first request. */
 static int runtime_init(struct ptl_runtime *rt)
 {
     if (rt->ready)
@@ -352,33 +320,10 @@ static int runtime_init(struct ptl_runtime *rt)
         ptl_log("AWS_LAMBDA_RUNTIME_API is not set; a bootstrap must be started by a Lambda engine");
         return PTL_ECONFIG;
     }
-    if (ptl_base_url(api, rt->base, sizeof rt->base) != 0) {
-        ptl_log("AWS_LAMBDA_RUNTIME_API=\"%s\" is not host:port", api);
+    if (ptl_http_init(&rt->http, api) != 0) {
+        ptl_log("AWS_LAMBDA_RUNTIME_API: %s", rt->http.error);
         return PTL_ECONFIG;
     }
-    snprintf(rt->next_url, sizeof rt->next_url, "%s/runtime/invocation/next", rt->base);
-
-    /* Plain HTTP only: skipping TLS initialisation keeps cold start short. */
-    if (curl_global_init(CURL_GLOBAL_NOTHING) != CURLE_OK) {
-        ptl_log("curl_global_init failed");
-        return PTL_ENOMEM;
-    }
-    rt->curl = curl_easy_init();
-    if (!rt->curl) {
-        ptl_log("curl_easy_init failed");
-        return PTL_ENOMEM;
-    }
-    CURL *c = rt->curl;
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, rt->curl_error);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);       /* handlers may use threads and signals */
-    curl_easy_setopt(c, CURLOPT_PROXY, "");          /* an http_proxy in the env must not reroute */
-    curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);    /* small requests: no Nagle delay */
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, PTL_CONNECT_TIMEOUT_MS);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, rt);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, rt);
-
     rt->ctx.function_name = env_or_empty("AWS_LAMBDA_FUNCTION_NAME");
     rt->ctx.function_version = env_or_empty("AWS_LAMBDA_FUNCTION_VERSION");
     rt->ctx.log_group_name = env_or_empty("AWS_LAMBDA_LOG_GROUP_NAME");
@@ -397,36 +342,32 @@ static void runtime_free(struct ptl_runtime *rt)
 {
     if (rt->trace_env_set)
         unsetenv("_X_AMZN_TRACE_ID"); /* environ must not keep pointing into rt */
-    curl_easy_cleanup(rt->curl);
-    curl_slist_free_all(rt->resp_headers);
+    ptl_http_close(&rt->http);
     free(rt->event);
     memset(rt, 0, sizeof *rt);
+    rt->http.fd = -1;
 }
 
-/* Posts body to url; *status = HTTP status. Transport failures are logged and returned. */
-static int post(struct ptl_runtime *rt, const char *url, struct curl_slist *headers, const char *body,
-                size_t len, long *status)
+/* Posts body to path; *status = HTTP status. Transport failures are logged and returned. */
+static int post(struct ptl_runtime *rt, const char *path, const char *headers, const char *body, size_t len,
+                int *status)
 {
-    CURL *c = rt->curl;
     /* The engine reads our pipes up to the moment the result arrives. */
     fflush(NULL);
-    rt->reading_next = 0;
     rt->reply_len = 0;
     rt->reply[0] = '\0';
-    rt->curl_error[0] = '\0';
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, PTL_POST_TIMEOUT_MS);
-    CURLcode cc = curl_easy_perform(c);
-    if (cc != CURLE_OK) {
-        ptl_log("POST %s failed: %s", url, rt->curl_error[0] ? rt->curl_error : curl_easy_strerror(cc));
-        return PTL_ETRANSPORT;
-    }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-    return 0;
+    struct ptl_http_request req = {
+        .method = "POST",
+        .path = path,
+        .headers = headers,
+        .body = body ? body : "",
+        .body_len = body ? len : 0,
+        .timeout_ms = PTL_POST_TIMEOUT_MS,
+    };
+    int rc = ptl_http_request(&rt->http, &req, NULL, reply_sink, rt, status);
+    if (rc != 0)
+        ptl_log("POST %s failed: %s", path, rt->http.error);
+    return rc;
 }
 
 /*
@@ -434,123 +375,77 @@ static int post(struct ptl_runtime *rt, const char *url, struct curl_slist *head
  * invocation (wrong id after a timeout, body too large: the engine has told
  * the invoker), so go on; 5xx is "non-recoverable, exit promptly".
  */
-static int post_outcome(struct ptl_runtime *rt, const char *what, int rc, long status)
+static int post_outcome(struct ptl_runtime *rt, const char *what, int rc, int status)
 {
     if (rc != 0)
         return 0; /* the following /next tells whether the platform is still there */
     if (status == 202)
         return 0;
-    ptl_log("%s: the Runtime API answered %ld %s", what, status, rt->reply);
+    ptl_log("%s: the Runtime API answered %d %s", what, status, rt->reply);
     return status >= 500 ? PTL_EPLATFORM : 0;
 }
 
-static struct curl_slist *error_headers(const char *error_type)
-{
-    char line[sizeof "Lambda-Runtime-Function-Error-Type: " + PTL_ERROR_TYPE_MAX];
-    char type[PTL_ERROR_TYPE_MAX];
-    struct curl_slist *h = NULL, *t;
-
-    ptl_header_value(error_type, type, sizeof type);
-    snprintf(line, sizeof line, "Lambda-Runtime-Function-Error-Type: %s", type);
-    if (!(t = curl_slist_append(h, "Content-Type: " PTL_ERROR_CONTENT_TYPE)))
-        goto fail;
-    h = t;
-    if (!(t = curl_slist_append(h, "Expect:")))
-        goto fail;
-    h = t;
-    if (!(t = curl_slist_append(h, line)))
-        goto fail;
-    return t;
-fail:
-    curl_slist_free_all(h);
-    return NULL;
-}
-
 /* Posts an error document; *status as for post(). */
-static int post_error(struct ptl_runtime *rt, const char *url, const char *type, const char *msg, long *status)
+static int post_error(struct ptl_runtime *rt, const char *path, const char *type, const char *msg, int *status)
 {
     char *body = NULL;
     size_t len = 0;
-    struct curl_slist *h = NULL;
+    char clean_type[PTL_ERROR_TYPE_MAX];
+    char headers[sizeof "Content-Type: " PTL_ERROR_CONTENT_TYPE "\r\nLambda-Runtime-Function-Error-Type: \r\n" +
+                 PTL_ERROR_TYPE_MAX];
     int rc = ptl_error_body(type, msg, &body, &len);
     if (rc != 0)
-        goto out;
-    if (!(h = error_headers(type))) {
-        rc = PTL_ENOMEM;
-        goto out;
-    }
-    rc = post(rt, url, h, body, len, status);
-out:
-    curl_slist_free_all(h);
+        return rc;
+    ptl_header_value(type, clean_type, sizeof clean_type);
+    snprintf(headers, sizeof headers,
+             "Content-Type: " PTL_ERROR_CONTENT_TYPE "\r\nLambda-Runtime-Function-Error-Type: %s\r\n", clean_type);
+    rc = post(rt, path, headers, body, len, status);
     free(body);
     return rc;
 }
 
 /* The /response headers, rebuilt only when the handler changes its content type. */
-static struct curl_slist *response_headers(struct ptl_runtime *rt, const char *content_type)
+static const char *response_headers(struct ptl_runtime *rt, const char *content_type)
 {
     char ct[PTL_CT_MAX];
-    char line[sizeof "Content-Type: " + PTL_CT_MAX];
     ptl_header_value(content_type ? content_type : PTL_DEFAULT_CONTENT_TYPE, ct, sizeof ct);
-    if (rt->resp_headers && strcmp(ct, rt->resp_ct) == 0)
-        return rt->resp_headers;
-    curl_slist_free_all(rt->resp_headers);
-    rt->resp_headers = NULL;
-    snprintf(line, sizeof line, "Content-Type: %s", ct);
-    struct curl_slist *h = curl_slist_append(NULL, line), *t;
-    /* Expect: 100-continue would cost a round trip per large response. */
-    if (h && !(t = curl_slist_append(h, "Expect:"))) {
-        curl_slist_free_all(h);
-        h = NULL;
-    } else if (h) {
-        h = t;
-    }
-    if (h) {
+    if (!rt->resp_headers[0] || strcmp(ct, rt->resp_ct) != 0) {
         memcpy(rt->resp_ct, ct, sizeof ct);
-        rt->resp_headers = h;
+        snprintf(rt->resp_headers, sizeof rt->resp_headers, "Content-Type: %s\r\n", ct);
     }
-    return h;
+    return rt->resp_headers;
 }
 
 /* GET /next into rt->event and rt->hdr. */
 static int next_event(struct ptl_runtime *rt)
 {
-    CURL *c = rt->curl;
-    long status = 0;
+    static const struct ptl_http_request next = {.method = "GET", .path = PTL_NEXT_PATH, .timeout_ms = 0};
+    int status = 0;
 
     ptl_headers_reset(&rt->hdr);
     rt->event_len = 0;
     rt->event_refused = 0;
-    rt->reading_next = 1;
-    rt->curl_error[0] = '\0';
-    curl_easy_setopt(c, CURLOPT_URL, rt->next_url);
-    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 0L); /* a long poll: the wait can be any length */
-    CURLcode cc = curl_easy_perform(c);
-    rt->reading_next = 0;
-    if (cc == CURLE_WRITE_ERROR && rt->event_refused == PTL_ENOMEM) {
-        ptl_log("GET %s: no memory for the event", rt->next_url);
+    int rc = ptl_http_request(&rt->http, &next, next_header, event_sink, rt, &status);
+    if (rc == PTL_EREFUSED && rt->event_refused == PTL_ENOMEM) {
+        ptl_log("GET %s: no memory for the event", PTL_NEXT_PATH);
         return PTL_ENOMEM;
     }
-    if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && rt->event_refused == PTL_EVENT_TOO_LARGE)) {
-        ptl_log("GET %s failed: %s", rt->next_url,
-                rt->curl_error[0] ? rt->curl_error : curl_easy_strerror(cc));
-        return PTL_ETRANSPORT;
+    if (rc != 0 && rc != PTL_EREFUSED) {
+        ptl_log("GET %s failed: %s", PTL_NEXT_PATH, rt->http.error);
+        return rc;
     }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (status != 200) {
-        ptl_log("GET %s answered %ld %.*s", rt->next_url, status, (int)(rt->event_len < 512 ? rt->event_len : 512),
+        ptl_log("GET %s answered %d %.*s", PTL_NEXT_PATH, status, (int)(rt->event_len < 512 ? rt->event_len : 512),
                 rt->event ? rt->event : "");
         return status >= 500 ? PTL_EPLATFORM : PTL_EPROTO;
     }
     if (!rt->hdr.request_id[0]) {
-        ptl_log("GET %s: the reply has no Lambda-Runtime-Aws-Request-Id%s%s", rt->next_url,
+        ptl_log("GET %s: the reply has no Lambda-Runtime-Aws-Request-Id%s%s", PTL_NEXT_PATH,
                 rt->hdr.too_long ? "; too long: " : "", rt->hdr.too_long ? rt->hdr.too_long : "");
         return PTL_EPROTO;
     }
     if (!ptl_request_id_ok(rt->hdr.request_id)) {
-        ptl_log("GET %s: request id \"%s\" has characters a URL path cannot carry", rt->next_url,
+        ptl_log("GET %s: request id \"%s\" has characters a URL path cannot carry", PTL_NEXT_PATH,
                 rt->hdr.request_id);
         return PTL_EPROTO;
     }
@@ -589,42 +484,40 @@ static void response_free(struct ptl_response *r)
     memset(r, 0, sizeof *r);
 }
 
+/* The path of this invocation's /response or /error, in rt->path. */
+static const char *invocation_path(struct ptl_runtime *rt, const char *what)
+{
+    snprintf(rt->path, sizeof rt->path, PTL_API_VERSION "/runtime/invocation/%s/%s", rt->hdr.request_id, what);
+    return rt->path;
+}
+
 /* One invocation after /next: run the handler, post its outcome. 0 or a fatal code. */
 static int invoke(struct ptl_runtime *rt, ptl_handler handler)
 {
     struct ptl_response out = {0};
     char msg[160];
-    long status = 0;
-    int rc;
+    int status = 0, rc;
 
     if (rt->hdr.too_long || rt->event_refused) {
         snprintf(msg, sizeof msg, "%s too large for this runtime",
                  rt->event_refused ? "event" : rt->hdr.too_long);
-        snprintf(rt->url, sizeof rt->url, "%s/runtime/invocation/%s/error", rt->base, rt->hdr.request_id);
-        rc = post_error(rt, rt->url, "Runtime.InvalidInvocation", msg, &status);
+        rc = post_error(rt, invocation_path(rt, "error"), "Runtime.InvalidInvocation", msg, &status);
         return rc == PTL_ENOMEM ? rc : post_outcome(rt, "posting an error", rc, status);
     }
     set_context(rt);
     int hrc = handler(rt->event, rt->event_len, &rt->ctx, &out);
     if (hrc == 0) {
         size_t len = out.body && out.len == 0 ? strlen(out.body) : out.len;
-        struct curl_slist *h = response_headers(rt, out.content_type);
-        if (!h) {
-            rc = PTL_ENOMEM;
-            goto out;
-        }
-        snprintf(rt->url, sizeof rt->url, "%s/runtime/invocation/%s/response", rt->base, rt->hdr.request_id);
-        rc = post(rt, rt->url, h, out.body, out.body ? len : 0, &status);
+        rc = post(rt, invocation_path(rt, "response"), response_headers(rt, out.content_type), out.body,
+                  out.body ? len : 0, &status);
         rc = post_outcome(rt, "posting the response", rc, status);
     } else {
         if (!out.error_message)
             snprintf(msg, sizeof msg, "handler failed with code %d", hrc);
-        snprintf(rt->url, sizeof rt->url, "%s/runtime/invocation/%s/error", rt->base, rt->hdr.request_id);
-        rc = post_error(rt, rt->url, out.error_type ? out.error_type : "HandlerError",
+        rc = post_error(rt, invocation_path(rt, "error"), out.error_type ? out.error_type : "HandlerError",
                         out.error_message ? out.error_message : msg, &status);
         rc = rc == PTL_ENOMEM ? rc : post_outcome(rt, "posting an error", rc, status);
     }
-out:
     response_free(&out);
     return rc;
 }
@@ -662,14 +555,14 @@ int ptl_run(ptl_handler handler)
 int ptl_init_error(const char *error_type, const char *message)
 {
     struct ptl_runtime *rt = &g_rt;
-    long status = 0;
+    int status = 0;
     int rc = runtime_init(rt);
     if (rc != 0)
         return rc;
-    snprintf(rt->url, sizeof rt->url, "%.*s/runtime/init/error", PTL_BASE_MAX - 1, rt->base);
-    rc = post_error(rt, rt->url, error_type ? error_type : "Runtime.InitError", message, &status);
+    rc = post_error(rt, PTL_API_VERSION "/runtime/init/error", error_type ? error_type : "Runtime.InitError",
+                    message, &status);
     if (rc == 0 && status != 202) {
-        ptl_log("posting the init error: the Runtime API answered %ld %s", status, rt->reply);
+        ptl_log("posting the init error: the Runtime API answered %d %s", status, rt->reply);
         rc = status >= 500 ? PTL_EPLATFORM : PTL_EPROTO;
     }
     return rc;

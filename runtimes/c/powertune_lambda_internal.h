@@ -8,6 +8,7 @@
 #define POWERTUNE_LAMBDA_INTERNAL_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 /*
  * Fixed buffers for the /next headers: they are reused for every
@@ -38,7 +39,7 @@ struct ptl_next_headers {
 void ptl_headers_reset(struct ptl_next_headers *h);
 
 /*
- * Takes one raw header line as libcurl hands it over ("Name: value\r\n",
+ * Takes one raw header line as the HTTP client hands it over ("Name: value\r\n",
  * not NUL-terminated). A status line ("HTTP/...") resets the set, so only
  * the final response's headers count. Unknown headers are ignored.
  */
@@ -48,11 +49,11 @@ void ptl_headers_line(struct ptl_next_headers *h, const char *line, size_t len);
 int ptl_parse_ull(const char *s, long long *out);
 
 /*
- * Builds "http://<host:port>/2018-06-01" from AWS_LAMBDA_RUNTIME_API's
- * value into base (cap bytes). 0, or -1 when the value is not host:port
- * (host: IPv4, name or [IPv6]; port 1..65535).
+ * Splits AWS_LAMBDA_RUNTIME_API's value into host (brackets of an [IPv6]
+ * removed) and port. 0, or -1 when the value is not host:port (host: IPv4,
+ * name or [IPv6]; port 1..65535) or a part does not fit its buffer.
  */
-int ptl_base_url(const char *api, char *base, size_t cap);
+int ptl_api_address(const char *api, char *host, size_t host_cap, char *port, size_t port_cap);
 
 /* True when id can be put in a URL path as is (what UUIDs and the engine's ids are made of). */
 int ptl_request_id_ok(const char *id);
@@ -67,5 +68,71 @@ void ptl_header_value(const char *in, char *out, size_t cap);
  * PTL_ENOMEM.
  */
 int ptl_error_body(const char *type, const char *msg, char **out, size_t *out_len);
+
+/* ---- ptl_http.c: the Runtime API's HTTP/1.1 client (why not libcurl: see there) ---- */
+
+/* Internal codes besides enum ptl_status; ptl_http_request never returns PTL_ECLOSED. */
+#define PTL_ECLOSED (-100)   /* the peer closed or reset the connection */
+#define PTL_EREFUSED (-101)  /* the sink refused the body; the connection was dropped */
+
+#define PTL_HTTP_HOST_MAX 256            /* AWS_LAMBDA_RUNTIME_API's host part */
+#define PTL_HTTP_BUF (64 * 1024)         /* read buffer = the longest response head accepted */
+#define PTL_HTTP_REQUEST_HEAD_MAX 2048   /* request line + headers we send */
+
+struct ptl_http_head {
+    int status;
+    long long content_length; /* -1: none (chunked, or framed by the end of the stream) */
+    int chunked;
+    int keep_alive;
+};
+
+/* Gets each head line as received (status line first, CRLF included, not NUL-terminated). */
+typedef void (*ptl_http_header_fn)(void *arg, const char *line, size_t len);
+/* Gets the body in pieces; returns 0, or non-zero to refuse the rest. */
+typedef int (*ptl_http_sink)(void *arg, const char *data, size_t len);
+
+/*
+ * Parses a response head (status line through the blank line). 0, or -1 when
+ * it is not HTTP/1.x, has a malformed line, conflicting Content-Lengths or a
+ * transfer coding other than chunked. on_header may be NULL.
+ */
+int ptl_http_parse_head(const char *head, size_t len, struct ptl_http_head *out,
+                        ptl_http_header_fn on_header, void *arg);
+
+/* Parses a chunk-size line (hex digits, optional ";ext", no CRLF). 0 or -1. */
+int ptl_http_chunk_size(const char *line, size_t len, size_t *out);
+
+struct ptl_http {
+    int fd; /* -1 while not connected */
+    int family;
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    char host_header[PTL_HTTP_HOST_MAX + 8];
+    char error[256];       /* what the last failure was, for the caller's log line */
+    size_t pos, end;       /* unread bytes are buf[pos, end) */
+    char buf[PTL_HTTP_BUF];
+};
+
+struct ptl_http_request {
+    const char *method, *path;
+    const char *headers;   /* extra header lines, each ending in CRLF; NULL for none */
+    const char *body;      /* NULL: no body and no Content-Length */
+    size_t body_len;
+    long timeout_ms;       /* for the whole exchange; 0 waits for ever (the /next long poll) */
+};
+
+/* Checks and resolves AWS_LAMBDA_RUNTIME_API's value; connects lazily. 0 or PTL_ECONFIG. */
+int ptl_http_init(struct ptl_http *c, const char *api);
+
+/*
+ * One exchange on the kept-alive connection (opened, or reopened once when
+ * the peer had closed it, as needed). *status is the final response's status
+ * (also when the sink refused the body). 0, PTL_ETRANSPORT, PTL_EPROTO or
+ * PTL_EREFUSED; c->error says why.
+ */
+int ptl_http_request(struct ptl_http *c, const struct ptl_http_request *req, ptl_http_header_fn on_header,
+                     ptl_http_sink sink, void *arg, int *status);
+
+void ptl_http_close(struct ptl_http *c);
 
 #endif

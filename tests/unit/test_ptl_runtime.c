@@ -2,10 +2,7 @@
  * test_ptl_runtime.c - the pure parts of the C handler library
  * (runtimes/c/powertune_lambda_internal.h): /next header parsing, the
  * AWS_LAMBDA_RUNTIME_API check, error documents. No server is needed.
- *
- * The unit-test rule links build/libpowertune.a, not libptlambda.a, so the
- * library source is compiled into this test directly. Once the Makefile
- * links libptlambda.a here, the #include can become the internal header.
+ * The HTTP client's own framing is tested in test_ptl_http.c.
  */
 #include <limits.h>
 #include <setjmp.h>
@@ -20,7 +17,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "../../runtimes/c/powertune_lambda.c"
+#include "powertune_lambda.h"
+#include "powertune_lambda_internal.h"
 
 static void feed(struct ptl_next_headers *h, const char *line)
 {
@@ -113,23 +111,26 @@ static void test_parse_ull(void **state)
     assert_int_equal(ptl_parse_ull(" 1", &v), -1);
 }
 
-static void test_base_url(void **state)
+static void test_api_address(void **state)
 {
     (void)state;
-    char base[PTL_BASE_MAX];
-    assert_int_equal(ptl_base_url("127.0.0.1:9001", base, sizeof base), 0);
-    assert_string_equal(base, "http://127.0.0.1:9001/2018-06-01");
-    assert_int_equal(ptl_base_url("[::1]:80", base, sizeof base), 0);
-    assert_string_equal(base, "http://[::1]:80/2018-06-01");
-    assert_int_equal(ptl_base_url("sandbox.localdomain:8080", base, sizeof base), 0);
+    char host[64], port[8];
+    assert_int_equal(ptl_api_address("127.0.0.1:9001", host, sizeof host, port, sizeof port), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_string_equal(port, "9001");
+    assert_int_equal(ptl_api_address("[::1]:80", host, sizeof host, port, sizeof port), 0);
+    assert_string_equal(host, "::1");
+    assert_string_equal(port, "80");
+    assert_int_equal(ptl_api_address("sandbox.localdomain:8080", host, sizeof host, port, sizeof port), 0);
+    assert_string_equal(host, "sandbox.localdomain");
     const char *bad[] = {"", "127.0.0.1", ":9001", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
                          "127.0.0.1:0009001", "http://127.0.0.1:9001", "a b:1", "h:1/x", "[::1:80",
                          "[]:80", "[zz]:80", "user@h:1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(ptl_base_url(bad[i], base, sizeof base), -1);
-    assert_int_equal(ptl_base_url(NULL, base, sizeof base), -1);
-    /* Too long for the buffer is an error, not a truncated URL. */
-    assert_int_equal(ptl_base_url("127.0.0.1:9001", base, 20), -1);
+        assert_int_equal(ptl_api_address(bad[i], host, sizeof host, port, sizeof port), -1);
+    assert_int_equal(ptl_api_address(NULL, host, sizeof host, port, sizeof port), -1);
+    /* Too long for the buffer is an error, not a truncated host. */
+    assert_int_equal(ptl_api_address("127.0.0.1:9001", host, 9, port, sizeof port), -1);
 }
 
 static void test_request_id_ok(void **state)
@@ -266,7 +267,7 @@ int main(void)
         cmocka_unit_test(test_headers_prefix_of_a_name_does_not_match),
         cmocka_unit_test(test_headers_too_long_is_flagged_not_cut),
         cmocka_unit_test(test_parse_ull),
-        cmocka_unit_test(test_base_url),
+        cmocka_unit_test(test_api_address),
         cmocka_unit_test(test_request_id_ok),
         cmocka_unit_test(test_header_value_sanitised),
         cmocka_unit_test(test_error_body_shape),
