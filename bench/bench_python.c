@@ -8,8 +8,12 @@
  *   the split of that overhead: runtimes/python/bootstrap.py started bare against a Runtime API
  *     server (no cgroup, no sandbox, no log stream; as bench_engine's bench_cold_bare does for
  *     the C no-op) is the runtime's own start; engine - that is the environment's part
+ *   with --compare DIR: an interleaved A/B of the cold start with another runtimes/ directory
+ *     (e.g. an older commit's: git archive <commit> runtimes | tar -x -C /tmp/old), engine and
+ *     bare, each pair run back to back
  *
- * Usage (from the repository root, as root for cgroups): build/bench/bench_python [--quick]
+ * Usage (from the repository root, as root for cgroups):
+ *   build/bench/bench_python [--quick] [--compare DIR]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,10 +36,8 @@
 static char root[4096];
 static const char *python = "/usr/bin/python3";
 
-static struct pt_engine *bench_engine(const char *state)
+static struct pt_engine *bench_engine(const char *state, const char *rt)
 {
-    char rt[4200];
-    snprintf(rt, sizeof(rt), "%s/runtimes", root);
     struct pt_engine_options opt = {.state_dir = state, .runtime_dir = rt, .python = python};
     struct pt_engine *e;
     struct pt_error err = {0};
@@ -51,15 +53,19 @@ static struct pt_engine *bench_engine(const char *state)
  * call of its handler, its result serialized as JSON (the runtime sends JSON too), timed from the
  * spawn to the first byte of the result on a pipe (the interpreter's exit is not part of a cold
  * start), in the environment the engine gives a function (no PYTHON* variables). -B as the
- * runtime: no __pycache__ written into the code directory.
+ * runtime: no __pycache__ written into the code directory. The result is encoded the way the
+ * runtime encodes it, by json's C encoder without importing the json package: with `import
+ * json` (and re) here, ~3 ms of this baseline would count as the engine's negative overhead.
  */
 static double bare_python_ms(const char *dir)
 {
     static const char driver[] =
-        "import sys\n"
+        "import sys, _json\n"
         "sys.path.insert(0, sys.argv[1])\n"
-        "import lambda_function, json\n"
-        "sys.stdout.write(json.dumps(lambda_function.lambda_handler({}, None)) + '\\n')\n"
+        "import lambda_function\n"
+        "encode = _json.make_encoder({}, None, _json.encode_basestring_ascii, None, ': ', ', ',\n"
+        "                            False, False, True)\n"
+        "sys.stdout.write(''.join(encode(lambda_function.lambda_handler({}, None), 0)) + '\\n')\n"
         "sys.stdout.flush()\n";
     char *argv[] = {(char *)python, "-B", "-c", (char *)driver, (char *)dir, NULL};
     return bench_bare_start_ms(argv);
@@ -70,10 +76,10 @@ static double bare_python_ms(const char *dir)
  * event, no cgroup, no sandbox, no log stream (output to /dev/null), the variables the runtime
  * reads. Timed from the fork to the stored response; *first_next gets fork to the first /next.
  */
-static double bare_bootstrap_ms(const char *dir, double *first_next)
+static double bare_bootstrap_ms(const char *rt, const char *dir, double *first_next)
 {
     char boot[4200];
-    snprintf(boot, sizeof(boot), "%s/runtimes/python/bootstrap.py", root);
+    snprintf(boot, sizeof(boot), "%s/python/bootstrap.py", rt);
     struct pt_rapi *r;
     struct pt_error err = {0};
     if (pt_rapi_start(&r, NULL, true, &err)) {
@@ -120,7 +126,24 @@ static double bare_bootstrap_ms(const char *dir, double *first_next)
     return ms;
 }
 
-static void bench_cold(struct pt_engine *e, int n)
+static const int mems[] = {128, 512, 1769};
+
+static struct pt_function *noop_python(struct pt_engine *e, int memory)
+{
+    return bench_add_function(e, root, "bench/functions/noop-python", "python3.12",
+                              "lambda_function.lambda_handler", memory, 10, NULL);
+}
+
+/* One cold start through the engine: wall ms; r filled (the caller frees it). */
+static double engine_cold_ms(struct pt_engine *e, struct pt_function *fn,
+                             struct pt_invoke_result *r)
+{
+    int64_t t0 = pt_mono_ns();
+    bench_invoke(e, fn, "{}", true, r);
+    return (double)(pt_mono_ns() - t0) / 1e6;
+}
+
+static void bench_cold(struct pt_engine *e, const char *rt_dir, int n)
 {
     char dir[4200];
     snprintf(dir, sizeof(dir), "%s/bench/functions/noop-python", root);
@@ -128,39 +151,38 @@ static void bench_cold(struct pt_engine *e, int n)
            "three kinds of run interleaved): *engine* is the invoke call with a fresh environment "
            "(cgroup, sandbox, Runtime API server, python3, runtimes/python/bootstrap.py, INIT, the "
            "invocation, END/REPORT); *bare python* is python3 -B started bare on the same file "
-           "(start-up, import of the module, one handler call, its result as JSON, timed to the "
-           "result's first byte on a pipe); *bare bootstrap.py* is the runtime started bare "
-           "against a Runtime API server holding the event (no cgroup, sandbox or log stream; "
-           "fork to the stored response). Overhead = engine - bare python, split into the "
-           "runtime's own start (bare bootstrap.py - bare python) and the environment (engine - "
-           "bare bootstrap.py).\n\n",
+           "(start-up, import of the module, one handler call, its result as JSON by json's C "
+           "encoder as the runtime does, timed to the result's first byte on a pipe); *bare "
+           "bootstrap.py* is the runtime started bare against a Runtime API server holding the "
+           "event (no cgroup, sandbox or log stream; fork to the stored response). Overhead = "
+           "engine - bare python, split into the runtime's own start (bare bootstrap.py - bare "
+           "python) and the environment (engine - bare bootstrap.py); *outside the runtime* is "
+           "engine - Init Duration - Duration: the engine's work before the exec and after the "
+           "response.\n\n",
            n);
     printf("| Memory | bare python | bare bootstrap.py (to 1st /next) | engine cold start | of "
-           "which Init Duration | Duration | overhead | of which runtime / environment | "
-           "overhead / cold start | goal |\n|---|---|---|---|---|---|---|---|---|---|\n");
-    static const int mems[] = {128, 512, 1769};
+           "which Init Duration | Duration | outside the runtime | overhead | of which runtime / "
+           "environment | overhead / cold start | goal |\n"
+           "|---|---|---|---|---|---|---|---|---|---|---|\n");
     size_t sz = (size_t)n * sizeof(double);
     double *bare = malloc(sz), *boot = malloc(sz), *first = malloc(sz), *w = malloc(sz),
-           *in = malloc(sz), *du = malloc(sz), *ov = malloc(sz), *rt = malloc(sz),
-           *env = malloc(sz);
+           *in = malloc(sz), *du = malloc(sz), *out = malloc(sz), *ov = malloc(sz),
+           *rt = malloc(sz), *env = malloc(sz);
     for (size_t m = 0; m < sizeof(mems) / sizeof(mems[0]); m++) {
-        struct pt_function *fn = bench_add_function(e, root, "bench/functions/noop-python",
-                                                    "python3.12", "lambda_function.lambda_handler",
-                                                    mems[m], 10, NULL);
+        struct pt_function *fn = noop_python(e, mems[m]);
         struct pt_invoke_result r;
         double f;
-        bench_invoke(e, fn, "{}", true, &r); /* page cache */
+        engine_cold_ms(e, fn, &r); /* page cache */
         pt_invoke_result_free(&r);
         bare_python_ms(dir);
-        bare_bootstrap_ms(dir, &f);
+        bare_bootstrap_ms(rt_dir, dir, &f);
         for (int k = 0; k < n; k++) {
             bare[k] = bare_python_ms(dir);
-            boot[k] = bare_bootstrap_ms(dir, &first[k]);
-            int64_t t0 = pt_mono_ns();
-            bench_invoke(e, fn, "{}", true, &r);
-            w[k] = (double)(pt_mono_ns() - t0) / 1e6;
+            boot[k] = bare_bootstrap_ms(rt_dir, dir, &first[k]);
+            w[k] = engine_cold_ms(e, fn, &r);
             in[k] = r.init_duration_ms;
             du[k] = r.duration_ms;
+            out[k] = w[k] - in[k] - du[k];
             ov[k] = w[k] - bare[k];
             rt[k] = boot[k] - bare[k];
             env[k] = w[k] - boot[k];
@@ -168,11 +190,11 @@ static void bench_cold(struct pt_engine *e, int n)
         }
         double wall = bench_pct(w, (size_t)n, 50), over = bench_pct(ov, (size_t)n, 50);
         printf("| %d MB | %.1f ms | %.1f ms (%.1f ms) | %.1f ms | %.1f ms | %.2f ms | %.1f ms | "
-               "%.1f / %.1f ms | %.1f %% | %s |\n",
+               "%.1f ms | %.1f / %.1f ms | %.1f %% | %s |\n",
                mems[m], bench_pct(bare, (size_t)n, 50), bench_pct(boot, (size_t)n, 50),
                bench_pct(first, (size_t)n, 50), wall, bench_pct(in, (size_t)n, 50),
-               bench_pct(du, (size_t)n, 50), over, bench_pct(rt, (size_t)n, 50),
-               bench_pct(env, (size_t)n, 50), 100.0 * over / wall,
+               bench_pct(du, (size_t)n, 50), bench_pct(out, (size_t)n, 50), over,
+               bench_pct(rt, (size_t)n, 50), bench_pct(env, (size_t)n, 50), 100.0 * over / wall,
                100.0 * over / wall < 10 ? "< 10 %: met" : "< 10 %: missed");
         pt_engine_function_remove(e, fn);
     }
@@ -182,20 +204,93 @@ static void bench_cold(struct pt_engine *e, int n)
     free(w);
     free(in);
     free(du);
+    free(out);
     free(ov);
     free(rt);
     free(env);
 }
 
+/*
+ * A/B: the cold start with runtimes from old_dir (A, engine old) against this tree's (B,
+ * engine cur), engine and bare, the two of each pair back to back, which one first
+ * alternating.
+ */
+static void bench_compare(struct pt_engine *cur, const char *cur_dir, struct pt_engine *old,
+                          const char *old_dir, int n)
+{
+    char dir[4200];
+    snprintf(dir, sizeof(dir), "%s/bench/functions/noop-python", root);
+    printf("\n**A/B: runtimes from %s (A) against this tree's (B)**, the same no-op, %d pairs "
+           "per kind and size, A and B of a pair back to back (which first alternating), the "
+           "kinds interleaved: medians, B/A of the medians, and the median of the pairs' "
+           "differences B - A.\n\n",
+           old_dir, n);
+    printf("| Memory | engine A | engine B | B/A | B - A | bare bootstrap.py A | bare "
+           "bootstrap.py B | B/A | B - A |\n|---|---|---|---|---|---|---|---|---|\n");
+    size_t sz = (size_t)n * sizeof(double);
+    double *ea = malloc(sz), *eb = malloc(sz), *ed = malloc(sz), *ba = malloc(sz),
+           *bb = malloc(sz), *bd = malloc(sz);
+    for (size_t m = 0; m < sizeof(mems) / sizeof(mems[0]); m++) {
+        struct pt_function *fo = noop_python(old, mems[m]), *fc = noop_python(cur, mems[m]);
+        struct pt_invoke_result r;
+        double f;
+        for (int i = 0; i < 2; i++) { /* page cache */
+            engine_cold_ms(i ? cur : old, i ? fc : fo, &r);
+            pt_invoke_result_free(&r);
+            bare_bootstrap_ms(i ? cur_dir : old_dir, dir, &f);
+        }
+        for (int k = 0; k < n; k++) {
+            for (int i = 0; i < 2; i++) {
+                bool a = (i == 0) == (k % 2 == 0);
+                double ms = engine_cold_ms(a ? old : cur, a ? fo : fc, &r);
+                pt_invoke_result_free(&r);
+                *(a ? &ea[k] : &eb[k]) = ms;
+            }
+            for (int i = 0; i < 2; i++) {
+                bool a = (i == 0) == (k % 2 == 0);
+                *(a ? &ba[k] : &bb[k]) = bare_bootstrap_ms(a ? old_dir : cur_dir, dir, &f);
+            }
+            ed[k] = eb[k] - ea[k];
+            bd[k] = bb[k] - ba[k];
+        }
+        double mea = bench_pct(ea, (size_t)n, 50), meb = bench_pct(eb, (size_t)n, 50),
+               mba = bench_pct(ba, (size_t)n, 50), mbb = bench_pct(bb, (size_t)n, 50);
+        printf("| %d MB | %.1f ms | %.1f ms | %.2f | %+.1f ms | %.1f ms | %.1f ms | %.2f | "
+               "%+.1f ms |\n",
+               mems[m], mea, meb, meb / mea, bench_pct(ed, (size_t)n, 50), mba, mbb, mbb / mba,
+               bench_pct(bd, (size_t)n, 50));
+        pt_engine_function_remove(old, fo);
+        pt_engine_function_remove(cur, fc);
+    }
+    free(ea);
+    free(eb);
+    free(ed);
+    free(ba);
+    free(bb);
+    free(bd);
+}
+
 int main(int argc, char **argv)
 {
-    bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    bool quick = false;
+    const char *old_dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            quick = true;
+        else if (strcmp(argv[i], "--compare") == 0 && i + 1 < argc)
+            old_dir = argv[++i];
+        else {
+            fprintf(stderr, "usage: %s [--quick] [--compare RUNTIMES_DIR]\n", argv[0]);
+            return 2;
+        }
+    }
     if (!getcwd(root, sizeof(root)))
         return 1;
     if (getenv("POWERTUNE_PYTHON"))
         python = getenv("POWERTUNE_PYTHON");
-    char state[] = "/tmp/powertune-bench-python-XXXXXX";
-    if (!mkdtemp(state))
+    char state[] = "/tmp/powertune-bench-python-XXXXXX",
+         old_state[] = "/tmp/powertune-bench-python-XXXXXX";
+    if (!mkdtemp(state) || !mkdtemp(old_state))
         return 1;
     struct utsname u;
     uname(&u);
@@ -229,12 +324,19 @@ int main(int argc, char **argv)
         }
     if (f)
         fclose(f);
-    struct pt_engine *e = bench_engine(state);
+    char rt_dir[4200];
+    snprintf(rt_dir, sizeof(rt_dir), "%s/runtimes", root);
+    struct pt_engine *e = bench_engine(state, rt_dir);
     printf("## Python runtime (issue 3), %s\n\n%s, %s, %ld cores, Linux %s, load average %s at "
            "the start; %s; %s.\n\n",
            date, version, cpu, sysconf(_SC_NPROCESSORS_ONLN), u.release, load,
            pt_engine_describe(e), pt_engine_sandbox_note(e) ? "not sandboxed" : "sandboxed");
-    bench_cold(e, quick ? 5 : 20);
+    bench_cold(e, rt_dir, quick ? 5 : 20);
+    if (old_dir) {
+        struct pt_engine *old = bench_engine(old_state, old_dir);
+        bench_compare(e, rt_dir, old, old_dir, quick ? 5 : 30);
+        pt_engine_destroy(old);
+    }
     f = fopen("/proc/loadavg", "r");
     if (f) {
         double l1, l5, l15;
@@ -243,6 +345,6 @@ int main(int argc, char **argv)
         fclose(f);
     }
     pt_engine_destroy(e);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", state);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s %s", state, old_state);
     return system(cmd) == 0 ? 0 : 1;
 }
