@@ -8,10 +8,16 @@
  *
  * Each client is a thread with its own libcurl easy handle (one keep-alive connection).
  * Each run warms up (unmeasured, so the invoke runs have an environment per client)
- * before the measured window. Starts build/powertune serve on a free loopback port with a
+ * before the measured window. Starts powertune serve on a free loopback port with a
  * temporary state directory, and removes it at the end.
  *
- * Usage: build/bench/bench_serve [--quick] [--seconds N] [-- extra serve options]
+ * Besides the rates it reports the CPU per request in each measured window by component:
+ * its own client threads (getrusage), the serve process (/proc/<pid>/stat), the functions
+ * (the serve instance's cpuacct cgroup) and the whole host (/proc/stat), so where an invoke
+ * spends its CPU is measured by the same run that measures the rates.
+ *
+ * Usage: build/bench/bench_serve [--quick] [--seconds N] [--clients 1,8,32] [-- serve options]
+ *        runs the powertune of its own build directory (build-X/bench/.. -> build-X/powertune)
  *        (root, from the repository root)
  */
 #include <curl/curl.h>
@@ -23,6 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <glob.h>
+#include <math.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -32,6 +41,7 @@
 #include "bench_util.h"
 
 static char g_tmp[256];
+static char g_powertune[300]; /* the powertune built next to this program */
 static pid_t g_server;
 static int g_port;
 static char **g_extra; /* serve options after "--" */
@@ -113,7 +123,7 @@ static void start_server(void)
         for (int i = 0; i < g_nextra && ac < 63; i++)
             av[ac++] = g_extra[i];
         av[ac] = NULL;
-        execv("build/powertune", (char *const *)av);
+        execv(g_powertune, (char *const *)av);
         _exit(127);
     }
     for (int i = 0; i < 200; i++) {
@@ -244,7 +254,105 @@ static void *client_run(void *arg)
 struct result {
     double rate, p50, p99;
     long n, errors;
+    /* CPU per request in the measured window, us: this program's client threads, the serve
+     * process (all its threads), the function processes (the engine's cgroups) and the whole
+     * host (every CPU's busy time, whoever used it). */
+    double cpu_client, cpu_serve, cpu_functions, cpu_host;
 };
+
+/* CPU seconds so far; a counter that cannot be read gives -1 (printed as n/a). */
+struct cpu_sample {
+    double client, serve, functions, host;
+};
+
+static double rusage_self_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru))
+        return -1;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* utime + stime of every thread of pid, live or exited (/proc/<pid>/stat fields 14-15). */
+static double process_cpu_s(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    char *s = slurp(path, NULL);
+    const char *p = s ? strrchr(s, ')') : NULL;
+    unsigned long long ut = 0, st = 0;
+    int ok = p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                         &st) == 2;
+    free(s);
+    return ok ? (double)(ut + st) / (double)sysconf(_SC_CLK_TCK) : -1;
+}
+
+/* The busy time of all CPUs (/proc/stat: everything but idle and iowait). */
+static double host_busy_s(void)
+{
+    char *s = slurp("/proc/stat", NULL);
+    unsigned long long v[8] = {0};
+    int ok = s && sscanf(s, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                         &v[3], &v[4], &v[5], &v[6], &v[7]) == 8;
+    free(s);
+    return ok ? (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)sysconf(_SC_CLK_TCK)
+              : -1;
+}
+
+/* The serve instance's cgroup holds every environment: its usage is the functions' CPU. */
+static char g_fn_usage[PATH_MAX];
+
+static void find_function_cgroup(void)
+{
+    static const char *const patterns[] = {
+        "/sys/fs/cgroup/cpuacct/powertune/%d-*/cpuacct.usage",
+        "/sys/fs/cgroup/cpu,cpuacct/powertune/%d-*/cpuacct.usage",
+        "/sys/fs/cgroup/powertune/%d-*/cpu.stat",
+    };
+    for (size_t i = 0; i < sizeof(patterns) / sizeof(patterns[0]) && !g_fn_usage[0]; i++) {
+        char pat[200];
+        snprintf(pat, sizeof(pat), patterns[i], (int)g_server);
+        glob_t g;
+        if (glob(pat, 0, NULL, &g) == 0 && g.gl_pathc == 1)
+            snprintf(g_fn_usage, sizeof(g_fn_usage), "%s", g.gl_pathv[0]);
+        globfree(&g);
+    }
+}
+
+static double functions_cpu_s(void)
+{
+    char *s = g_fn_usage[0] ? slurp(g_fn_usage, NULL) : NULL;
+    unsigned long long v = 0;
+    const char *usec = s ? strstr(s, "usage_usec ") : NULL;
+    int ok = usec ? sscanf(usec, "usage_usec %llu", &v) == 1 : s && sscanf(s, "%llu", &v) == 1;
+    free(s);
+    if (!ok)
+        return -1;
+    return usec ? (double)v / 1e6 : (double)v / 1e9;
+}
+
+static void cpu_sample_take(struct cpu_sample *c)
+{
+    c->client = rusage_self_s();
+    c->serve = process_cpu_s(g_server);
+    c->functions = functions_cpu_s();
+    c->host = host_busy_s();
+}
+
+static double per_request_us(double a, double b, long n)
+{
+    return a < 0 || b < 0 || n <= 0 ? NAN : (b - a) * 1e6 / (double)n;
+}
+
+static void sleep_until(double t)
+{
+    for (double left = t - now_s(); left > 0; left = t - now_s()) {
+        struct timespec ts = {.tv_sec = (time_t)left,
+                              .tv_nsec = (long)((left - (double)(time_t)left) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+}
 
 static struct result measure(int invoke, int nclients, double warm, double secs)
 {
@@ -275,6 +383,11 @@ static struct result measure(int invoke, int nclients, double warm, double secs)
         cs[i].end = t + warm + secs;
     }
     pthread_barrier_wait(&bar);
+    struct cpu_sample c0, c1;
+    sleep_until(t + warm);
+    cpu_sample_take(&c0);
+    sleep_until(t + warm + secs);
+    cpu_sample_take(&c1);
     struct result res = {0};
     size_t total = 0;
     for (int i = 0; i < nclients; i++) {
@@ -296,6 +409,10 @@ static struct result measure(int invoke, int nclients, double warm, double secs)
     }
     res.n = (long)total;
     res.rate = (double)total / secs;
+    res.cpu_client = per_request_us(c0.client, c1.client, res.n);
+    res.cpu_serve = per_request_us(c0.serve, c1.serve, res.n);
+    res.cpu_functions = per_request_us(c0.functions, c1.functions, res.n);
+    res.cpu_host = per_request_us(c0.host, c1.host, res.n);
     if (total) {
         res.p50 = bench_pct(all, total, 50);
         res.p99 = bench_pct(all, total, 99);
@@ -364,9 +481,18 @@ static void create_function(void)
     free(z);
 }
 
+static void print_cpu(double us)
+{
+    if (isnan(us))
+        printf(" n/a |");
+    else
+        printf(" %.0f |", us);
+}
+
 int main(int argc, char **argv)
 {
     double secs = 5, warm = 1;
+    int counts[8] = {1, 8, 32}, ncounts = 3;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) {
             secs = 2;
@@ -377,13 +503,33 @@ int main(int argc, char **argv)
             break;
         } else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
             secs = atof(argv[++i]);
+        } else if (!strcmp(argv[i], "--clients") && i + 1 < argc) {
+            ncounts = 0;
+            for (char *tok = strtok(argv[++i], ","); tok && ncounts < 8; tok = strtok(NULL, ","))
+                counts[ncounts++] = atoi(tok);
         } else {
-            fprintf(stderr, "usage: %s [--quick] [--seconds N] [-- serve options]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--seconds N] [--clients N,N,...] "
+                    "[-- serve options]\n", argv[0]);
             return 2;
         }
     }
-    if (access("build/powertune", X_OK))
-        die("build/powertune not found (run from the repository root after make)");
+    for (int i = 0; i < ncounts; i++)
+        if (counts[i] < 1 || counts[i] > 64) {
+            fprintf(stderr, "--clients: each count must be 1..64\n");
+            return 2;
+        }
+    if (!(secs > 0 && secs <= 3600)) {
+        fprintf(stderr, "--seconds must be in (0, 3600]\n");
+        return 2;
+    }
+    /* build-X/bench/bench_serve runs build-X/powertune: each build directory measures itself. */
+    const char *slash = strrchr(argv[0], '/');
+    int dir_len = slash ? (int)(slash - argv[0]) : 0;
+    snprintf(g_powertune, sizeof(g_powertune), "%.*s%s../powertune", dir_len, argv[0],
+             slash ? "/" : "");
+    if (access(g_powertune, X_OK))
+        die("powertune not found next to the bench directory (run from the repository root "
+            "after make)");
     snprintf(g_tmp, sizeof(g_tmp), "/tmp/pt-bench-serve-XXXXXX");
     if (!mkdtemp(g_tmp)) {
         g_tmp[0] = 0;
@@ -393,14 +539,14 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     start_server();
+    find_function_cgroup();
     create_function();
 
     /* Environments for every client before anything is measured. */
     measure(1, 32, 1.0, 0.5);
 
-    static const int counts[] = {1, 8, 32};
-    struct result fl[3], inv[3];
-    for (int i = 0; i < 3; i++) {
+    struct result fl[8], inv[8];
+    for (int i = 0; i < ncounts; i++) {
         fl[i] = measure(0, counts[i], warm, secs);
         inv[i] = measure(1, counts[i], warm, secs);
     }
@@ -429,12 +575,34 @@ int main(int argc, char **argv)
            "| invoke p99 ms | invoke/floor | goal >= 1/3 |\n");
     printf("|---:|---:|---:|---:|---:|---:|---:|---:|:---|\n");
     int fail = 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < ncounts; i++) {
         double ratio = fl[i].rate > 0 ? inv[i].rate / fl[i].rate : 0;
         int met = ratio >= 1.0 / 3.0;
         printf("| %d | %.0f | %.3f | %.3f | %.0f | %.3f | %.3f | %.2f | %s |\n", counts[i],
                fl[i].rate, fl[i].p50, fl[i].p99, inv[i].rate, inv[i].p50, inv[i].p99, ratio,
                met ? "met" : "**missed**");
+    }
+    printf("\nCPU per request in the measured windows, us (client: this program's threads; "
+           "serve: the server process; functions: the environments' cgroups; host: every CPU's "
+           "busy time, whoever used it; other = host - the three):\n\n");
+    printf("| clients | floor: client | floor: serve | floor: host | invoke: client "
+           "| invoke: serve | invoke: functions | invoke: other | invoke: host |\n");
+    printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (int i = 0; i < ncounts; i++) {
+        const struct result *f = &fl[i], *v = &inv[i];
+        double other = v->cpu_host - v->cpu_client - v->cpu_serve - v->cpu_functions;
+        printf("| %d |", counts[i]);
+        print_cpu(f->cpu_client);
+        print_cpu(f->cpu_serve);
+        print_cpu(f->cpu_host);
+        print_cpu(v->cpu_client);
+        print_cpu(v->cpu_serve);
+        print_cpu(v->cpu_functions);
+        print_cpu(other);
+        print_cpu(v->cpu_host);
+        printf("\n");
+    }
+    for (int i = 0; i < ncounts; i++) {
         if (fl[i].errors || inv[i].errors) {
             printf("\nerrors with %d clients: floor %ld, invoke %ld\n", counts[i], fl[i].errors,
                    inv[i].errors);
