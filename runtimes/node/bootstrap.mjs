@@ -20,15 +20,23 @@
  * Streaming handlers (awslambda.streamifyResponse) are accepted but their
  * stream is buffered and posted as one response: the engine has no streaming.
  */
-import { createRequire } from "node:module";
 
-// Built-ins through require: an ESM import of a built-in builds a facade of all its exports, and
-// node:fs's getters then load the whole streams stack (~5 ms of a cold start).
-const require = createRequire(import.meta.url);
-const fs = require("node:fs");
-const net = require("node:net");
-const path = require("node:path");
-const util = require("node:util");
+// Built-ins through process.getBuiltinModule (node >= 20.16), not ESM imports: an ESM import of a
+// built-in builds a facade of all its exports (node:fs's getters then load the whole streams
+// stack), and createRequire loads node:module, which an ESM start does not need (~2 ms of a cold
+// start without V8's code cache, which Lambda's heap flags invalidate).
+const builtin = process.getBuiltinModule ??
+  (await import("node:module")).createRequire(import.meta.url);
+const fs = builtin("node:fs");
+const net = builtin("node:net");
+const path = builtin("node:path");
+const util = builtin("node:util");
+
+let cjsRequire = null;
+/** The require CommonJS handlers are loaded with, as aws-lambda-ric's (made on first use). */
+function userRequire() {
+  return (cjsRequire ??= builtin("node:module").createRequire(import.meta.url));
+}
 const USER_AGENT = `powertune-node/${process.versions.node}`;
 
 // ---------------------------------------------------------------------------
@@ -182,10 +190,34 @@ function patchConsole() {
     : (msg, err) => console.error(msg, toFormatted(intoError(err)));
 }
 
+/*
+ * process.stdout and process.stderr are built (a net.Socket each on the engine's pipe) the first
+ * time they are read. Their getters are wrapped to note that moment, so that flushOutput does not
+ * build them just to find them empty. The properties keep their shape: configurable, enumerable
+ * getters, with the original getter's name.
+ */
+const openedOutputs = new Set();
+for (const name of ["stdout", "stderr"]) {
+  const desc = Object.getOwnPropertyDescriptor(process, name);
+  if (!desc?.get || !desc.configurable) {
+    openedOutputs.add(process[name]); // not lazy here: always flushed
+    continue;
+  }
+  const get = desc.get;
+  const noted = {
+    [get.name]() {
+      const stream = get.call(this);
+      openedOutputs.add(stream);
+      return stream;
+    },
+  }[get.name];
+  Object.defineProperty(process, name, { ...desc, get: noted });
+}
+
 /** Resolves once everything written to stdout/stderr has reached the pipe. */
 function flushOutput() {
   const pending = [];
-  for (const s of [process.stdout, process.stderr]) {
+  for (const s of openedOutputs) {
     if (s.writableLength > 0 && !s.destroyed) {
       pending.push(new Promise((resolve) => {
         s.once("drain", resolve);
@@ -221,14 +253,26 @@ class RAPIDClient {
     this.prefix = `Host: ${address}\r\nUser-Agent: ${USER_AGENT}\r\n`;
     this.sock = null;
     this.pending = null;
+    this.readBuffer = Buffer.allocUnsafe(65536);
   }
 
   _open() {
-    const sock = net.createConnection({ host: this.host, port: this.port, noDelay: true });
-    sock.on("data", (chunk) => this._onData(sock, chunk));
+    // Reads land in one buffer and go straight to _onData, without the stream machinery.
+    const onread = {
+      buffer: this.readBuffer,
+      callback: (n, buf) => this._onData(sock, Buffer.from(buf.subarray(0, n))),
+    };
+    const sock = net.createConnection({ host: this.host, port: this.port, noDelay: true, onread });
     sock.on("error", (err) => this._onGone(sock, err));
     sock.on("close", () => this._onGone(sock, null));
     this.sock = sock;
+  }
+
+  /** Connects ahead of the first request (unref'd: an idle connection keeps no event loop alive). */
+  connect() {
+    if (this.sock) return;
+    this._open();
+    this.sock.unref();
   }
 
   _onGone(sock, err) {
@@ -482,7 +526,7 @@ function _resolveHandler(object, nestedProperty) {
 
 function _tryRequireFile(file, extension) {
   const p = file + (extension || "");
-  return fs.existsSync(p) ? require(p) : undefined;
+  return fs.existsSync(p) ? userRequire()(p) : undefined;
 }
 
 async function _tryAwaitImport(file, extension) {
@@ -524,6 +568,7 @@ async function _tryRequire(appRoot, moduleRoot, module) {
   const loaded = (pjHasModule && await _tryAwaitImport(lambdaStylePath, ".js")) ||
     await _tryAwaitImport(lambdaStylePath, ".mjs") || _tryRequireFile(lambdaStylePath, ".cjs");
   if (loaded) return loaded;
+  const require = userRequire();
   return require(require.resolve(module, { paths: [appRoot, moduleRoot] }));
 }
 
@@ -819,7 +864,7 @@ class Runtime {
 // ---------------------------------------------------------------------------
 
 function makeProfiler(dir) {
-  const inspector = require("node:inspector");
+  const inspector = builtin("node:inspector");
   const session = new inspector.Session();
   session.connect();
   // An in-thread session answers synchronously: the callback has run when post returns.
@@ -896,6 +941,8 @@ async function start() {
   const profileDir = process.env.POWERTUNE_NODE_PROFILE_DIR;
   const profiler = profileDir ? makeProfiler(profileDir) : null;
   profiler?.begin("init");
+  // The connection is set up while the handler's module loads, off INIT's critical path.
+  client.connect();
   const appRoot = process.env.LAMBDA_TASK_ROOT || process.cwd();
   const handlerFunc = await loadHandler(appRoot, process.env._HANDLER ?? "");
   if (profiler) {
