@@ -148,12 +148,44 @@ else
 fi
 
 # ---- kill -9 and restart ----
+saved_events() { ls "$STATE"/api/events/*.event 2>/dev/null | wc -l; }
+have_aws() { [ -x "$AWS" ] && "$AWS" --version 2>&1 | grep -q '^aws-cli/2'; }
 if $PY -c 'import boto3' 2>/dev/null; then
   $PY tests/peers/serve/lifecycle.py setup "$EP" "$TMP/acked.json" >"$TMP/tap" 2>&1; relay <"$TMP/tap"
+  if have_aws; then
+    # Event invocations of a throttled function wait in the queue: acknowledged, so durable.
+    expect "create-function (queued)" "queued" \
+      $A create-function --function-name queued --runtime python3.12 --handler lambda_function.lambda_handler \
+        --role arn:aws:iam::123456789012:role/r --zip-file "fileb://$TMP/err.zip" --query FunctionName --output text
+    $A wait function-active-v2 --function-name queued
+    expect "put-function-concurrency 0 (queued)" "0" \
+      $A put-function-concurrency --function-name queued --reserved-concurrent-executions 0 --query ReservedConcurrentExecutions --output text
+    for k in 1 2; do
+      expect "Event $k of a throttled function is accepted" "202" \
+        $A invoke --function-name queued --invocation-type Event --cli-binary-format raw-in-base64-out --payload "{\"k\": $k}" "$TMP/ev.json" --query StatusCode --output text
+    done
+    if [ "$(saved_events)" = 2 ]; then ok "accepted Event invocations are on disk"; else nok "saved events before kill -9: $(saved_events)"; fi
+  fi
   kill -9 "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
   if start_server serve2; then ok "serve restarts on the same state after kill -9"
   else nok "restart: $(cat "$TMP/serve2.err")"; fi
+  if have_aws; then
+    A="$AWS lambda --endpoint-url $EP --output json --cli-read-timeout 60"
+    if [ "$(saved_events)" = 2 ]; then ok "queued Event invocations survive kill -9"; else nok "saved events after kill -9: $(saved_events)"; fi
+    expect "delete-function-concurrency (queued)" "" $A delete-function-concurrency --function-name queued
+  fi
   $PY tests/peers/serve/lifecycle.py verify "$EP" "$TMP/acked.json" >"$TMP/tap" 2>&1; relay <"$TMP/tap"
+  if have_aws; then
+    # Each event now runs, fails and is retried twice (200 ms apart), then its file goes.
+    i=0
+    while [ $i -lt 300 ] && [ "$(grep -c 'event queued:\$LATEST (attempt 3).*no retries left' "$TMP/serve2.err")" != 2 ]; do sleep 0.1; i=$((i + 1)); done
+    if [ "$(grep -c 'event queued:\$LATEST (attempt [123])' "$TMP/serve2.err")" = 6 ]; then ok "the events queued before kill -9 run after the restart, with their retries"
+    else nok "events after the restart: $(grep 'event queued' "$TMP/serve2.err")"; fi
+    i=0
+    while [ $i -lt 50 ] && [ "$(saved_events)" != 0 ]; do sleep 0.1; i=$((i + 1)); done
+    if [ "$(saved_events)" = 0 ]; then ok "a finished event's file is removed"; else nok "saved events left: $(saved_events)"; fi
+    expect "delete-function (queued)" "" $A delete-function --function-name queued
+  fi
 fi
 
 # Clean shutdown: SIGTERM ends the server with status 0.
