@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -211,6 +212,154 @@ static void bench_cold(struct pt_engine *e, const char *rt_dir, int n)
 }
 
 /*
+ * A function of the benchmark's own: source as lambda_function.py in a new directory under
+ * /var/tmp (readable by the sandbox's user; /tmp is the sandbox's own tmpfs). dir is a
+ * mkdtemp template; remove_function undoes it.
+ */
+static void write_function(char *dir, const char *source)
+{
+    char file[128];
+    FILE *f = NULL;
+    if (mkdtemp(dir) && chmod(dir, 0755) == 0) {
+        snprintf(file, sizeof(file), "%s/lambda_function.py", dir);
+        f = fopen(file, "w");
+    }
+    if (!f || fputs(source, f) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "cannot write the function %s\n", dir);
+        exit(1);
+    }
+}
+
+static void remove_function(const char *dir)
+{
+    char file[128];
+    snprintf(file, sizeof(file), "%s/lambda_function.py", dir);
+    unlink(file);
+    rmdir(dir);
+}
+
+/*
+ * Where the engine's milliseconds outside the runtime go: a function answering with
+ * CLOCK_MONOTONIC at its handler call (the engine's clock too) splits the invoke call at that
+ * moment: before it, Init Duration and the engine's work before the exec (plus the runtime's
+ * way from the first /next's answer to the handler); after it, the handler's return, the
+ * response and the engine's work after it.
+ */
+static void bench_split(struct pt_engine *e, int n)
+{
+    char fdir[] = "/var/tmp/powertune-bench-python-XXXXXX";
+    write_function(fdir, "import time\n\n\ndef lambda_handler(event, context):\n"
+                         "    return time.monotonic_ns()\n");
+    printf("\n**Where the engine's time outside the runtime goes** (%d cold starts per size of a "
+           "function answering with the monotonic clock at its handler call, the engine's clock "
+           "too; medians): *before the exec* = handler call - invoke call - Init Duration (with "
+           "the runtime's few microseconds from the answer to its first /next to the handler); "
+           "*from the handler on* = invoke return - handler call (the handler's return, the "
+           "response, the engine's work after it).\n\n"
+           "| Memory | engine cold start | before the exec | Init Duration | from the handler on | "
+           "of which Duration |\n|---|---|---|---|---|---|\n",
+           n);
+    size_t sz = (size_t)n * sizeof(double);
+    double *w = malloc(sz), *pre = malloc(sz), *in = malloc(sz), *du = malloc(sz),
+           *post = malloc(sz);
+    for (size_t m = 0; m < sizeof(mems) / sizeof(mems[0]); m++) {
+        struct pt_function *fn = bench_add_function(e, "", fdir, "python3.12",
+                                                    "lambda_function.lambda_handler", mems[m],
+                                                    10, NULL);
+        struct pt_invoke_result r;
+        engine_cold_ms(e, fn, &r); /* page cache */
+        pt_invoke_result_free(&r);
+        for (int k = 0; k < n; k++) {
+            int64_t t0 = pt_mono_ns();
+            bench_invoke(e, fn, "{}", true, &r);
+            w[k] = (double)(pt_mono_ns() - t0) / 1e6;
+            double handler_ms = (double)(strtoll(r.payload, NULL, 10) - t0) / 1e6;
+            in[k] = r.init_duration_ms;
+            du[k] = r.duration_ms;
+            pre[k] = handler_ms - in[k];
+            post[k] = w[k] - handler_ms;
+            pt_invoke_result_free(&r);
+        }
+        printf("| %d MB | %.1f ms | %.2f ms | %.1f ms | %.2f ms | %.2f ms |\n", mems[m],
+               bench_pct(w, (size_t)n, 50), bench_pct(pre, (size_t)n, 50),
+               bench_pct(in, (size_t)n, 50), bench_pct(post, (size_t)n, 50),
+               bench_pct(du, (size_t)n, 50));
+        pt_engine_function_remove(e, fn);
+    }
+    free(w);
+    free(pre);
+    free(in);
+    free(du);
+    free(post);
+    remove_function(fdir);
+}
+
+/* One invocation of a function that raises: its Duration (ms). */
+static double error_duration_ms(struct pt_engine *e, struct pt_function *fn, bool cold)
+{
+    struct pt_invoke_request req = {.payload = "{}", .payload_len = 2, .new_environment = cold};
+    struct pt_invoke_result r;
+    struct pt_error err = {0};
+    if (pt_engine_invoke(e, fn, &req, &r, &err) || !r.function_error ||
+        strcmp(r.error_type, "ValueError") != 0) {
+        fprintf(stderr, "the raising function: %s %s\n", err.msg, r.error_type);
+        exit(1);
+    }
+    double ms = r.duration_ms;
+    pt_invoke_result_free(&r);
+    return ms;
+}
+
+/*
+ * The price of importing traceback at the first error instead of at every start: Duration of
+ * a raising handler's first invocation in a fresh environment and of its second one there,
+ * this tree's runtime and, with --compare, the other's (which imported traceback in INIT),
+ * interleaved.
+ */
+static void bench_first_error(struct pt_engine *cur, struct pt_engine *old, int n)
+{
+    char fdir[] = "/var/tmp/powertune-bench-python-XXXXXX";
+    write_function(fdir, "def lambda_handler(event, context):\n"
+                         "    raise ValueError('first error')\n");
+    printf("\n**The first error** (a handler raising ValueError, 1769 MB, %d fresh environments "
+           "each, medians of Duration: the error document with its stack trace, the log record "
+           "and the POST /error): first = the environment's first invocation, second = its "
+           "next one.\n\n| runtime | first error | second error | first - second |\n"
+           "|---|---|---|---|\n",
+           n);
+    struct pt_engine *engines[] = {cur, old};
+    const char *labels[] = {"this tree", "A (--compare)"};
+    size_t sz = (size_t)n * sizeof(double);
+    double *first[2] = {malloc(sz), malloc(sz)}, *second[2] = {malloc(sz), malloc(sz)},
+           *diff[2] = {malloc(sz), malloc(sz)};
+    struct pt_function *fns[2] = {NULL, NULL};
+    int kinds = old ? 2 : 1;
+    for (int i = 0; i < kinds; i++) {
+        fns[i] = bench_add_function(engines[i], "", fdir, "python3.12",
+                                    "lambda_function.lambda_handler", 1769, 10, NULL);
+        error_duration_ms(engines[i], fns[i], true); /* page cache */
+    }
+    for (int k = 0; k < n; k++)
+        for (int i = 0; i < kinds; i++) {
+            first[i][k] = error_duration_ms(engines[i], fns[i], true);
+            second[i][k] = error_duration_ms(engines[i], fns[i], false);
+            diff[i][k] = first[i][k] - second[i][k];
+        }
+    for (int i = 0; i < kinds; i++) {
+        printf("| %s | %.2f ms | %.2f ms | %+.2f ms |\n", labels[i],
+               bench_pct(first[i], (size_t)n, 50), bench_pct(second[i], (size_t)n, 50),
+               bench_pct(diff[i], (size_t)n, 50));
+        pt_engine_function_remove(engines[i], fns[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        free(first[i]);
+        free(second[i]);
+        free(diff[i]);
+    }
+    remove_function(fdir);
+}
+
+/*
  * A/B: the cold start with runtimes from old_dir (A, engine old) against this tree's (B,
  * engine cur), engine and bare, the two of each pair back to back, which one first
  * alternating.
@@ -332,11 +481,13 @@ int main(int argc, char **argv)
            date, version, cpu, sysconf(_SC_NPROCESSORS_ONLN), u.release, load,
            pt_engine_describe(e), pt_engine_sandbox_note(e) ? "not sandboxed" : "sandboxed");
     bench_cold(e, rt_dir, quick ? 5 : 20);
-    if (old_dir) {
-        struct pt_engine *old = bench_engine(old_state, old_dir);
+    bench_split(e, quick ? 5 : 20);
+    struct pt_engine *old = old_dir ? bench_engine(old_state, old_dir) : NULL;
+    if (old)
         bench_compare(e, rt_dir, old, old_dir, quick ? 5 : 30);
+    bench_first_error(e, old, quick ? 5 : 20);
+    if (old)
         pt_engine_destroy(old);
-    }
     f = fopen("/proc/loadavg", "r");
     if (f) {
         double l1, l5, l15;
