@@ -56,6 +56,7 @@ enum {
     OPT_CONCURRENCY,
     OPT_FAIL_FAST,
     OPT_ADAPTIVE,
+    OPT_ADAPTIVE_TOLERANCE,
     OPT_PRICING,
     OPT_PRICE_GB_S,
     OPT_SAMPLES,
@@ -93,6 +94,7 @@ static const struct option tune_options[] = {
     {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
     {"fail-fast", no_argument, NULL, OPT_FAIL_FAST},
     {"adaptive", no_argument, NULL, OPT_ADAPTIVE},
+    {"adaptive-tolerance", required_argument, NULL, OPT_ADAPTIVE_TOLERANCE},
     {"pricing", required_argument, NULL, OPT_PRICING},
     {"price-per-gb-s", required_argument, NULL, OPT_PRICE_GB_S},
     {"samples", required_argument, NULL, OPT_SAMPLES},
@@ -140,11 +142,18 @@ static void tune_usage(FILE *f)
             "  --allowed-exceptions A,B  error types kept in the statistics\n"
             "  --fail-fast           stop at the first failed invocation (the reference's way)\n"
             "  --dry-run             one invocation per size, no analysis (output null)\n"
-            "  --adaptive            stop sampling a size once it cannot win: 5 invocations per\n"
-            "                        size, then rounds of 3; a size stops when Yuen's trimmed-mean\n"
-            "                        t-test (Welch df) puts its score under --strategy above the\n"
-            "                        leader's at 95 %% family-wise confidence (Bonferroni over\n"
-            "                        rounds and sizes); ends when one is left or all reached N\n"
+            "  --adaptive            stop sampling once the recommendation is settled: 5\n"
+            "                        invocations per size, then rounds of 2 for the sizes not\n"
+            "                        settled; a size is settled when Yuen's trimmed-mean t-test\n"
+            "                        (Welch df, cold starts left out) shows the pick is not\n"
+            "                        worse than it by more than the tolerance; 95 %% family-\n"
+            "                        wise confidence that the pick is within the tolerance of\n"
+            "                        the best (multiple comparisons with the best, Bonferroni\n"
+            "                        over sizes and looks). Among sizes within half the\n"
+            "                        tolerance of the best estimate the pick is: cost - the\n"
+            "                        fastest, speed - the cheapest, balanced - the first listed\n"
+            "  --adaptive-tolerance PCT  under it two sizes count as equally good (0..50,\n"
+            "                        default 5); 0: the pick must be shown to be the best\n"
             "  --auto-optimize, --auto-optimize-alias A  report the size to set\n"
             "  --pricing MODE        exact (default: AWS's GB-s price + request charge) or\n"
             "                        power-tuning (the reference's constants, bit for bit)\n"
@@ -169,7 +178,8 @@ struct tune_flags {
     const char *input_file;
     const char *powers, *num, *payload, *payload_file, *strategy, *weight, *alias, *discard,
         *sleep, *pre, *post, *allowed, *arch, *concurrency, *pricing, *price_gb_s, *samples,
-        *resume, *output, *endpoint_url, *profile, *payload_s3, *s3_endpoint_url;
+        *resume, *output, *endpoint_url, *profile, *payload_s3, *s3_endpoint_url,
+        *adaptive_tolerance;
     bool parallel, auto_optimize, dry_run, only_cold, include_results, fail_fast, json, adaptive;
 };
 
@@ -260,6 +270,12 @@ static int tune_apply_flags(const struct tune_flags *f, struct pt_tune_input *in
         if ((rc = tune_number_flag("--price-per-gb-s", f->price_gb_s, 1e-12, 1, &d, err)))
             return rc;
         in->price_per_gb_s = d;
+    }
+    if (f->adaptive_tolerance) {
+        if ((rc = tune_number_flag("--adaptive-tolerance", f->adaptive_tolerance, 0,
+                                   PT_TUNE_ADAPTIVE_TOLERANCE_MAX, &d, err)))
+            return rc;
+        in->adaptive_tolerance = d / 100;
     }
     if (f->allowed && (rc = pt_tune_input_set_allowed_exceptions(in, f->allowed, err)))
         return rc;
@@ -493,6 +509,16 @@ out:
     return rc;
 }
 
+/* --adaptive recommends its pick: among sizes equally good within the tolerance, the one
+ * the strategy's tie-break prefers, which the analysis's point estimates need not rank first. */
+static void tune_adaptive_winner(const struct pt_adaptive *ad, struct pt_tune_analysis *a)
+{
+    int power = pt_adaptive_recommendation(ad);
+    for (size_t i = 0; i < a->n_powers; i++)
+        if (a->powers[i].power == power && !a->powers[i].excluded)
+            a->winner = (int)i;
+}
+
 int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
 {
     struct tune_flags f = {0};
@@ -547,6 +573,7 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         case OPT_CONCURRENCY: f.concurrency = optarg; break;
         case OPT_FAIL_FAST: f.fail_fast = true; break;
         case OPT_ADAPTIVE: f.adaptive = true; break;
+        case OPT_ADAPTIVE_TOLERANCE: f.adaptive_tolerance = optarg; break;
         case OPT_PRICING: f.pricing = optarg; break;
         case OPT_PRICE_GB_S: f.price_gb_s = optarg; break;
         case OPT_SAMPLES: f.samples = optarg; break;
@@ -703,12 +730,15 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         goto out;
     }
     if (report.adaptive.enabled) {
-        long used = pt_adaptive_invocations(&report.adaptive);
-        long fixed = report.adaptive.num * (long)in.n_powers;
-        cli_tune_note(&notes, "adaptive: %ld of %ld invocations (%ld saved); %s, %.0f %% "
-                      "confidence", used, fixed, fixed > used ? fixed - used : 0,
-                      PT_ADAPTIVE_TEST_NAME, report.adaptive.confidence * 100);
-        if (!(adaptive_json = pt_adaptive_json(&report.adaptive))) {
+        const struct pt_adaptive *ad = &report.adaptive;
+        long used = pt_adaptive_invocations(ad);
+        long fixed = ad->num * (long)in.n_powers;
+        cli_tune_note(&notes, "adaptive: %ld of %ld invocations (%ld saved); the recommendation "
+                      "is %s within %g %% of the best at %.0f %% family-wise confidence; %s",
+                      used, fixed, fixed > used ? fixed - used : 0,
+                      ad->settled ? "settled" : "NOT settled (num reached)", ad->tolerance * 100,
+                      ad->confidence * 100, PT_ADAPTIVE_TEST_NAME);
+        if (!(adaptive_json = pt_adaptive_json(ad))) {
             rc = pt_error_set(err, PT_ENOMEM, "out of memory");
             goto out;
         }
@@ -719,6 +749,8 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
                               report.n_samples, NULL, &analysis, err)))
         goto out;
     analysed = true;
+    if (report.adaptive.enabled)
+        tune_adaptive_winner(&report.adaptive, &analysis);
     if (remote) {
         /* Aliases and versions go, $LATEST gets its configuration back (or the optimum). */
         int best = in.auto_optimize && analysis.winner >= 0 ? analysis.powers[analysis.winner].power

@@ -1,7 +1,7 @@
 /*
  * adaptive.c - the statistics of `--adaptive` (see adaptive.h for the procedure and why it
- * is sound): Student's t distribution, Yuen's trimmed-mean comparison, and the per-round
- * elimination of powers that can no longer win.
+ * is sound): Student's t distribution, Yuen's trimmed-mean comparison, and the look after
+ * each round that picks a power and settles the others against it.
  */
 #include "tune/adaptive.h"
 
@@ -148,28 +148,56 @@ void pt_yuen_compare(const struct pt_yuen_sample *a, const struct pt_yuen_sample
     out->df = den > 0 ? d * d / den : INFINITY;
 }
 
-bool pt_yuen_greater(const struct pt_yuen_diff *d, double alpha)
+/* The one-sided t quantile times the standard error; 0 when there is no spread. */
+static double yuen_halfwidth(const struct pt_yuen_diff *d, double alpha)
 {
-    if (!(d->diff > 0))
-        return false;
-    if (d->se == 0)
-        return true;
-    double t = pt_student_t_quantile_upper(alpha, d->df);
-    return d->diff - t * d->se > 0;
+    return d->se == 0 ? 0 : pt_student_t_quantile_upper(alpha, d->df) * d->se;
 }
 
-/* ------------------------------------------------------ elimination -- */
+double pt_yuen_lower(const struct pt_yuen_diff *d, double alpha)
+{
+    return d->diff - yuen_halfwidth(d, alpha);
+}
+
+double pt_yuen_upper(const struct pt_yuen_diff *d, double alpha)
+{
+    return d->diff + yuen_halfwidth(d, alpha);
+}
+
+bool pt_yuen_greater(const struct pt_yuen_diff *d, double alpha)
+{
+    return pt_yuen_lower(d, alpha) > 0;
+}
+
+bool pt_yuen_equivalent(const struct pt_yuen_diff *d, double margin, double alpha)
+{
+    return pt_yuen_lower(d, alpha) > -margin && pt_yuen_upper(d, alpha) < margin;
+}
+
+/* ------------------------------------------------------------- looks -- */
 
 const char *pt_adaptive_state_name(enum pt_adaptive_state s)
 {
     switch (s) {
     case PT_ADAPTIVE_RUNNING: return "running";
-    case PT_ADAPTIVE_FULL: return "num";
-    case PT_ADAPTIVE_STOPPED: return "stopped";
+    case PT_ADAPTIVE_PICK: return "recommended";
+    case PT_ADAPTIVE_WORSE: return "worse";
+    case PT_ADAPTIVE_EQUIVALENT: return "equivalent";
+    case PT_ADAPTIVE_NOT_BETTER: return "notBetter";
+    case PT_ADAPTIVE_UNDECIDED: return "undecided";
     case PT_ADAPTIVE_EXCLUDED: return "excluded";
-    case PT_ADAPTIVE_LAST: return "lastStanding";
     }
     return "?";
+}
+
+static const char *tie_break_text(enum pt_tune_strategy s)
+{
+    switch (s) {
+    case PT_STRATEGY_COST: return "the fastest (lowest trimmed Duration + Init) of the equally cheap";
+    case PT_STRATEGY_SPEED: return "the cheapest (lowest trimmed price) of the equally fast";
+    case PT_STRATEGY_BALANCED: break;
+    }
+    return "the first in input order of the equally scored";
 }
 
 int pt_adaptive_init(struct pt_adaptive *a, const struct pt_tune_input *in,
@@ -183,30 +211,32 @@ int pt_adaptive_init(struct pt_adaptive *a, const struct pt_tune_input *in,
     for (size_t i = 0; i < in->n_powers; i++) {
         a->powers[i].power = in->powers[i];
         a->powers[i].round = -1;
-        a->powers[i].beaten_by = 0;
         a->powers[i].score = NAN;
+        a->powers[i].sample = true;
     }
     a->enabled = true;
     a->strategy = in->strategy;
     a->weight = in->balanced_weight;
     a->trim = in->discard_top_bottom;
+    a->tolerance = in->adaptive_tolerance;
+    a->only_cold = in->only_cold_starts;
     a->num = pt_tune_input_runs_per_power(in);
     a->allowed = (const char(*)[PT_TUNE_ERROR_TYPE_MAX])in->allowed_exceptions;
     a->n_allowed = in->n_allowed;
     a->price = *price;
     a->batch = PT_ADAPTIVE_BATCH;
-    /* Enough values that trimming leaves PT_ADAPTIVE_MIN_TRIMMED (discardTopBottom 0.4 needs 7). */
+    /* Enough test values that trimming leaves PT_ADAPTIVE_MIN_TRIMMED; the cold start is
+     * not one of them unless onlyColdStarts. */
+    long cold = a->only_cold ? 0 : 1;
     a->min_samples = PT_ADAPTIVE_MIN_SAMPLES;
-    while ((size_t)a->min_samples - 2 * trim_count((size_t)a->min_samples, a->trim) <
+    while ((size_t)(a->min_samples - cold) - 2 * trim_count((size_t)(a->min_samples - cold), a->trim) <
            PT_ADAPTIVE_MIN_TRIMMED)
         a->min_samples++;
     a->confidence = PT_ADAPTIVE_CONFIDENCE;
-    a->max_looks = 0;
-    for (long k = 0; pt_adaptive_round_target(a, k) < a->num; k++)
+    a->max_looks = 1;
+    while (pt_adaptive_round_target(a, a->max_looks - 1) < a->num)
         a->max_looks++;
-    a->alpha = a->max_looks > 0 && a->n_powers > 1
-                   ? PT_ADAPTIVE_ALPHA / ((double)a->max_looks * (double)(a->n_powers - 1))
-                   : PT_ADAPTIVE_ALPHA;
+    a->pick = -1;
     return 0;
 }
 
@@ -222,16 +252,23 @@ long pt_adaptive_round_target(const struct pt_adaptive *a, long round)
     return t < a->num ? t : a->num;
 }
 
+double pt_adaptive_look_alpha(const struct pt_adaptive *a, long look)
+{
+    double family = PT_ADAPTIVE_ALPHA / (a->n_powers > 1 ? (double)(a->n_powers - 1) : 1.0);
+    (void)look; /* every look the same share: front-loading measured no better */
+    return family / (double)a->max_looks;
+}
+
 bool pt_adaptive_running(const struct pt_adaptive *a, size_t i)
 {
-    return i < a->n_powers && a->powers[i].state == PT_ADAPTIVE_RUNNING;
+    return i < a->n_powers && a->powers[i].sample;
 }
 
 size_t pt_adaptive_n_running(const struct pt_adaptive *a)
 {
     size_t n = 0;
     for (size_t i = 0; i < a->n_powers; i++)
-        n += a->powers[i].state == PT_ADAPTIVE_RUNNING;
+        n += a->powers[i].sample;
     return n;
 }
 
@@ -241,6 +278,11 @@ long pt_adaptive_invocations(const struct pt_adaptive *a)
     for (size_t i = 0; i < a->n_powers; i++)
         n += a->powers[i].invocations;
     return n;
+}
+
+int pt_adaptive_recommendation(const struct pt_adaptive *a)
+{
+    return a->pick >= 0 ? a->powers[a->pick].power : -1;
 }
 
 static bool adaptive_allowed(const struct pt_adaptive *a, const char *type)
@@ -259,16 +301,11 @@ static long adaptive_index(const struct pt_adaptive *a, int power)
     return -1;
 }
 
-static bool in_race(const struct pt_adaptive_power *p)
-{
-    return p->state == PT_ADAPTIVE_RUNNING || p->state == PT_ADAPTIVE_FULL;
-}
-
-/* Scratch of one update: the counted samples grouped by power. */
+/* Scratch of one look: the test values grouped by power. */
 struct adaptive_groups {
     size_t *off, *count;   /* per power, into cost/dur */
     bool *failed;
-    double *cost, *dur;    /* per counted sample */
+    double *cost, *dur;    /* per test value */
     double *scratch;       /* one power's values, sorted in place */
     double *mean_cost, *mean_dur;
     struct pt_yuen_sample *yuen;
@@ -287,6 +324,15 @@ static void groups_free(struct adaptive_groups *g)
     free(g->mean_dur);
     free(g->yuen);
     free(g->valid);
+}
+
+/* A sample the test uses: not failed beyond allowedExceptions, not a cold start (unless the
+ * run is all cold starts). */
+static bool test_value(const struct pt_adaptive *a, const struct pt_tune_sample *s)
+{
+    if (s->error[0] && !adaptive_allowed(a, s->error))
+        return false;
+    return a->only_cold || !s->cold_start;
 }
 
 static int groups_fill(struct pt_adaptive *a, const struct pt_tune_sample *s, size_t n,
@@ -316,8 +362,7 @@ static int groups_fill(struct pt_adaptive *a, const struct pt_tune_sample *s, si
         a->powers[i].invocations++;
         if (s[j].error[0] && !adaptive_allowed(a, s[j].error))
             g->failed[i] = true;
-        else
-            g->count[i]++;
+        g->count[i] += test_value(a, &s[j]);
     }
     for (size_t i = 1; i < k; i++)
         g->off[i] = g->off[i - 1] + g->count[i - 1];
@@ -326,7 +371,7 @@ static int groups_fill(struct pt_adaptive *a, const struct pt_tune_sample *s, si
         return pt_error_set(err, PT_ENOMEM, "out of memory for %zu powers", k);
     for (size_t j = 0; j < n; j++) {
         long i = adaptive_index(a, s[j].power);
-        if (i < 0 || (s[j].error[0] && !adaptive_allowed(a, s[j].error)))
+        if (i < 0 || !test_value(a, &s[j]))
             continue;
         size_t at = g->off[i] + fill[i]++;
         /* What the analysis averages: Duration + Init, and the price of Billed Duration. */
@@ -357,6 +402,95 @@ static double score_of(const struct pt_adaptive *a, double cost, double dur, dou
     return a->weight * c + (1 - a->weight) * d;
 }
 
+/* Trimmed means of price and duration, Yuen's statistics of the score; valid[i] when the
+ * power has enough test values. */
+static void groups_estimate(struct pt_adaptive *a, struct adaptive_groups *g)
+{
+    double max_cost = 0, max_dur = 0;
+    for (size_t i = 0; i < a->n_powers; i++) {
+        if (a->powers[i].state == PT_ADAPTIVE_EXCLUDED || g->count[i] == 0)
+            continue;
+        g->mean_cost[i] = trimmed(g->cost + g->off[i], g->count[i], a->trim, g->scratch);
+        g->mean_dur[i] = trimmed(g->dur + g->off[i], g->count[i], a->trim, g->scratch);
+        max_cost = fmax(max_cost, g->mean_cost[i]);
+        max_dur = fmax(max_dur, g->mean_dur[i]);
+    }
+    for (size_t i = 0; i < a->n_powers; i++) {
+        struct pt_adaptive_power *p = &a->powers[i];
+        p->score = NAN;
+        if (p->state == PT_ADAPTIVE_EXCLUDED || g->count[i] == 0)
+            continue;
+        for (size_t j = 0; j < g->count[i]; j++)
+            g->scratch[j] = score_of(a, g->cost[g->off[i] + j], g->dur[g->off[i] + j], max_cost,
+                                     max_dur);
+        if (pt_yuen_sample(g->scratch, g->count[i], a->trim, &g->yuen[i], NULL) == 0) {
+            g->valid[i] = true;
+            p->score = g->yuen[i].mean;
+        }
+    }
+}
+
+/* The tie-break key among candidates: lower wins; equal keys keep input order. */
+static double tie_key(const struct pt_adaptive *a, const struct adaptive_groups *g, size_t i)
+{
+    switch (a->strategy) {
+    case PT_STRATEGY_COST: return g->mean_dur[i];
+    case PT_STRATEGY_SPEED: return g->mean_cost[i];
+    case PT_STRATEGY_BALANCED: break;
+    }
+    return 0;
+}
+
+/* The leader (lowest estimate), then the candidate the tie-break prefers; -1: none valid. */
+static long adaptive_pick(struct pt_adaptive *a, const struct adaptive_groups *g)
+{
+    long leader = -1;
+    for (size_t i = 0; i < a->n_powers; i++)
+        if (g->valid[i] && (leader < 0 || g->yuen[i].mean < g->yuen[leader].mean))
+            leader = (long)i;
+    if (leader < 0)
+        return -1;
+    a->margin = a->tolerance * fabs(g->yuen[leader].mean);
+    double reach = g->yuen[leader].mean + a->margin / 2;
+    long pick = leader;
+    for (size_t i = 0; i < a->n_powers; i++)
+        if (g->valid[i] && g->yuen[i].mean <= reach &&
+            (tie_key(a, g, i) < tie_key(a, g, (size_t)pick) ||
+             (tie_key(a, g, i) == tie_key(a, g, (size_t)pick) && (long)i < pick)))
+            pick = (long)i;
+    return pick;
+}
+
+/* Power i against the pick: its settled state, or RUNNING / UNDECIDED when not settled. */
+static enum pt_adaptive_state settle(const struct pt_adaptive *a, const struct adaptive_groups *g,
+                                     size_t i, double alpha)
+{
+    enum pt_adaptive_state open = a->powers[i].invocations < a->num ? PT_ADAPTIVE_RUNNING
+                                                                    : PT_ADAPTIVE_UNDECIDED;
+    if (!g->valid[i])
+        return open;
+    struct pt_yuen_diff d; /* score(i) - score(pick) */
+    pt_yuen_compare(&g->yuen[i], &g->yuen[a->pick], &d);
+    if (!(pt_yuen_lower(&d, alpha) > -a->margin))
+        return open;
+    if (pt_yuen_greater(&d, alpha))
+        return PT_ADAPTIVE_WORSE;
+    return pt_yuen_equivalent(&d, a->margin, alpha) ? PT_ADAPTIVE_EQUIVALENT
+                                                    : PT_ADAPTIVE_NOT_BETTER;
+}
+
+static bool is_settled(enum pt_adaptive_state s)
+{
+    return s == PT_ADAPTIVE_WORSE || s == PT_ADAPTIVE_EQUIVALENT || s == PT_ADAPTIVE_NOT_BETTER;
+}
+
+static void set_state(struct pt_adaptive_power *p, enum pt_adaptive_state s, long round)
+{
+    if (p->state != s)
+        p->round = round;
+    p->state = s;
+}
+
 int pt_adaptive_update(struct pt_adaptive *a, long round, const struct pt_tune_sample *samples,
                        size_t n, struct pt_error *err)
 {
@@ -365,72 +499,35 @@ int pt_adaptive_update(struct pt_adaptive *a, long round, const struct pt_tune_s
     if (rc)
         goto out;
     a->rounds = round + 1;
-    size_t k = a->n_powers;
-    double max_cost = 0, max_dur = 0;
-    for (size_t i = 0; i < k; i++) {
+    a->last_alpha = pt_adaptive_look_alpha(a, round);
+    for (size_t i = 0; i < a->n_powers; i++)
+        if (g.failed[i]) /* the analysis would exclude it: it cannot be recommended */
+            set_state(&a->powers[i], PT_ADAPTIVE_EXCLUDED, round);
+    groups_estimate(a, &g);
+    long previous = a->pick;
+    a->pick = adaptive_pick(a, &g);
+    bool open = false;
+    for (size_t i = 0; i < a->n_powers; i++) {
         struct pt_adaptive_power *p = &a->powers[i];
-        if (in_race(p) && g.failed[i]) {
-            p->state = PT_ADAPTIVE_EXCLUDED; /* the analysis would exclude it: it cannot win */
-            p->round = round;
-        }
-        if (p->state == PT_ADAPTIVE_EXCLUDED || g.count[i] == 0)
+        if (p->state == PT_ADAPTIVE_EXCLUDED || (long)i == a->pick)
             continue;
-        /* The balanced maxima are over every power the analysis keeps, stopped ones too. */
-        g.mean_cost[i] = trimmed(g.cost + g.off[i], g.count[i], a->trim, g.scratch);
-        g.mean_dur[i] = trimmed(g.dur + g.off[i], g.count[i], a->trim, g.scratch);
-        if (g.mean_cost[i] > max_cost)
-            max_cost = g.mean_cost[i];
-        if (g.mean_dur[i] > max_dur)
-            max_dur = g.mean_dur[i];
+        /* A settlement holds for as long as the pick stays: what it asserts is about the
+         * powers' true scores, proven at its look's alpha (see adaptive.h). */
+        if (a->pick == previous && is_settled(p->state))
+            continue;
+        enum pt_adaptive_state s = a->pick < 0 ? (p->invocations < a->num ? PT_ADAPTIVE_RUNNING
+                                                                           : PT_ADAPTIVE_UNDECIDED)
+                                               : settle(a, &g, i, a->last_alpha);
+        set_state(p, s, round);
+        open |= s == PT_ADAPTIVE_RUNNING || s == PT_ADAPTIVE_UNDECIDED;
     }
-    for (size_t i = 0; i < k; i++) {
+    if (a->pick >= 0)
+        set_state(&a->powers[a->pick], PT_ADAPTIVE_PICK, round);
+    a->settled = a->pick >= 0 && !open;
+    for (size_t i = 0; i < a->n_powers; i++) {
         struct pt_adaptive_power *p = &a->powers[i];
-        if (!in_race(p) || g.count[i] < (size_t)a->min_samples)
-            continue;
-        for (size_t j = 0; j < g.count[i]; j++)
-            g.scratch[j] = score_of(a, g.cost[g.off[i] + j], g.dur[g.off[i] + j], max_cost,
-                                    max_dur);
-        if (pt_yuen_sample(g.scratch, g.count[i], a->trim, &g.yuen[i], NULL) == 0) {
-            g.valid[i] = true;
-            p->score = g.yuen[i].mean;
-        }
-    }
-    for (size_t i = 0; i < k; i++)
-        if (a->powers[i].state == PT_ADAPTIVE_RUNNING && a->powers[i].invocations >= a->num) {
-            a->powers[i].state = PT_ADAPTIVE_FULL;
-            a->powers[i].round = round;
-        }
-
-    if (pt_adaptive_round_target(a, round) < a->num && k > 1) {
-        /* The leader: the best trimmed score, ties to input order as the reference's sort. */
-        long leader = -1;
-        for (size_t i = 0; i < k; i++)
-            if (g.valid[i] && (leader < 0 || g.yuen[i].mean < g.yuen[leader].mean))
-                leader = (long)i;
-        if (leader >= 0)
-            a->looks++;
-        for (size_t i = 0; leader >= 0 && i < k; i++) {
-            if (!g.valid[i] || (long)i == leader)
-                continue;
-            struct pt_yuen_diff d;
-            pt_yuen_compare(&g.yuen[i], &g.yuen[leader], &d);
-            if (pt_yuen_greater(&d, a->alpha)) {
-                a->powers[i].state = PT_ADAPTIVE_STOPPED;
-                a->powers[i].beaten_by = a->powers[leader].power;
-                a->powers[i].round = round;
-            }
-        }
-    }
-    /* One left in the race: the recommendation cannot change any more. */
-    size_t left = 0, last = 0;
-    for (size_t i = 0; i < k; i++)
-        if (in_race(&a->powers[i])) {
-            left++;
-            last = i;
-        }
-    if (k > 1 && left == 1 && a->powers[last].state == PT_ADAPTIVE_RUNNING) {
-        a->powers[last].state = PT_ADAPTIVE_LAST;
-        a->powers[last].round = round;
+        bool more = p->state == PT_ADAPTIVE_RUNNING || (p->state == PT_ADAPTIVE_PICK && open);
+        p->sample = more && p->invocations < a->num;
     }
 out:
     groups_free(&g);
@@ -457,12 +554,17 @@ json_t *pt_adaptive_json(const struct pt_adaptive *a)
     long fixed = a->num * (long)a->n_powers;
     put(o, "test", json_string(PT_ADAPTIVE_TEST_NAME), &ok);
     put(o, "confidence", json_real(a->confidence), &ok);
-    put(o, "perComparisonAlpha", json_real(a->alpha), &ok);
+    put(o, "tolerance", json_real(a->tolerance), &ok);
+    put(o, "tieBreak", json_string(tie_break_text(a->strategy)), &ok);
+    put(o, "settled", json_boolean(a->settled), &ok);
+    int rec = pt_adaptive_recommendation(a);
+    put(o, "recommendation", rec > 0 ? json_integer(rec) : json_null(), &ok);
+    put(o, "margin", json_real(a->margin), &ok);
+    put(o, "lastAlpha", json_real(a->last_alpha), &ok);
     put(o, "trim", json_real(a->trim), &ok);
     put(o, "minSamples", json_integer(a->min_samples), &ok);
     put(o, "batch", json_integer(a->batch), &ok);
     put(o, "rounds", json_integer(a->rounds), &ok);
-    put(o, "looks", json_integer(a->looks), &ok);
     put(o, "invocations", json_integer(used), &ok);
     put(o, "fixedInvocations", json_integer(fixed), &ok);
     put(o, "saved", json_integer(fixed > used ? fixed - used : 0), &ok);
@@ -473,8 +575,6 @@ json_t *pt_adaptive_json(const struct pt_adaptive *a)
         put(e, "power", json_integer(p->power), &ok);
         put(e, "invocations", json_integer(p->invocations), &ok);
         put(e, "state", json_string(pt_adaptive_state_name(p->state)), &ok);
-        put(e, "beatenBy", p->state == PT_ADAPTIVE_STOPPED ? json_integer(p->beaten_by)
-                                                           : json_null(), &ok);
         put(e, "score", isnan(p->score) ? json_null() : json_real(p->score), &ok);
         if (!e || json_array_append_new(arr, e) < 0)
             ok = false;

@@ -107,6 +107,7 @@ void pt_tune_input_init(struct pt_tune_input *in)
     in->discard_top_bottom = 0.2;
     pt_strlcpy(in->architecture, "x86_64", sizeof(in->architecture));
     in->pricing = PT_PRICING_EXACT;
+    in->adaptive_tolerance = PT_TUNE_ADAPTIVE_TOLERANCE;
 }
 
 void pt_tune_input_free(struct pt_tune_input *in)
@@ -842,6 +843,23 @@ static int f_adaptive(struct pt_tune_input *in, const json_t *v, struct pt_error
     return read_bool(v, "adaptive", &in->adaptive, err);
 }
 
+/* A percent, as --adaptive-tolerance takes it. */
+static int f_adaptive_tolerance(struct pt_tune_input *in, const json_t *v, struct pt_error *err)
+{
+    char d[96];
+    if (json_is_null(v))
+        return 0;
+    double pct = 0;
+    int rc = read_number(v, "adaptiveTolerance", &pct, err);
+    if (rc < 0)
+        return rc;
+    if (!(pct >= 0 && pct <= PT_TUNE_ADAPTIVE_TOLERANCE_MAX))
+        return pt_error_set(err, PT_EUSAGE, "adaptiveTolerance: %s; allowed a percent from 0 to %d",
+                            describe(v, d, sizeof(d)), PT_TUNE_ADAPTIVE_TOLERANCE_MAX);
+    in->adaptive_tolerance = pct / 100;
+    return 0;
+}
+
 static const struct {
     const char *key;
     field_fn fn;
@@ -872,6 +890,7 @@ static const struct {
     {"pricing", f_pricing},
     {"pricePerGbS", f_price},
     {"adaptive", f_adaptive},
+    {"adaptiveTolerance", f_adaptive_tolerance},
 };
 
 #define KNOWN_KEYS                                                                               \
@@ -879,7 +898,7 @@ static const struct {
     "balancedWeight, autoOptimize, autoOptimizeAlias, dryRun, preProcessorARN, "               \
     "postProcessorARN, discardTopBottom, sleepBetweenRunsMs, onlyColdStarts, "                 \
     "includeOutputResults, disablePayloadLogs, allowedExceptions, region, architecture, "      \
-    "concurrency, failFast, pricing, pricePerGbS, adaptive"
+    "concurrency, failFast, pricing, pricePerGbS, adaptive, adaptiveTolerance"
 
 int pt_tune_input_parse_json(struct pt_tune_input *in, const char *text, size_t len,
                              struct pt_error *err)
@@ -936,6 +955,10 @@ int pt_tune_input_validate(struct pt_tune_input *in, struct pt_error *err)
     if (!(in->price_per_gb_s >= 0 && in->price_per_gb_s < 1))
         return pt_error_set(err, PT_EUSAGE, "pricePerGbS: %g; allowed a price per GB-second > 0 "
                             "and < 1 (e.g. 0.0000166667)", in->price_per_gb_s);
+    if (!(in->adaptive_tolerance >= 0 &&
+          in->adaptive_tolerance <= PT_TUNE_ADAPTIVE_TOLERANCE_MAX / 100.0))
+        return pt_error_set(err, PT_EUSAGE, "adaptiveTolerance: %g %%; allowed 0 to %d",
+                            in->adaptive_tolerance * 100, PT_TUNE_ADAPTIVE_TOLERANCE_MAX);
     if (in->region[0] && !valid_region(in->region))
         return set_region(in, in->region, err);
     if (in->n_powers == 0) {

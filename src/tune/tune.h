@@ -47,6 +47,8 @@
 #define PT_TUNE_SLEEP_MAX_MS 3600000L
 #define PT_TUNE_CONCURRENCY_MAX 1000 /* Lambda's default account concurrency */
 #define PT_TUNE_S3_MAX 1100     /* bucket (63) + key (1024) */
+#define PT_TUNE_ADAPTIVE_TOLERANCE 0.05   /* --adaptive-tolerance's default, as a fraction */
+#define PT_TUNE_ADAPTIVE_TOLERANCE_MAX 50 /* percent */
 
 /* Default visualization site (template.yml `visualizationURL`). */
 #define PT_TUNE_VIZ_BASE_URL "https://lambda-power-tuning.show/"
@@ -115,7 +117,7 @@ struct pt_tune_input {
     size_t n_allowed;
 
     /* Ours. JSON keys: region, architecture, concurrency, failFast, pricing, pricePerGbS,
-     * adaptive. */
+     * adaptive, adaptiveTolerance (percent). */
     char region[PT_TUNE_REGION_MAX];   /* "" = not given (the ARN's region fills it) */
     char architecture[PT_TUNE_ARCH_MAX]; /* x86_64 (default) or arm64 */
     int concurrency;                   /* cap for parallel runs; 0 = not given (runner's default) */
@@ -123,6 +125,8 @@ struct pt_tune_input {
     enum pt_pricing_mode pricing;
     double price_per_gb_s;             /* > 0 overrides the exact-mode table; 0 = table */
     bool adaptive;
+    double adaptive_tolerance;         /* fraction under which two powers are equally good;
+                                        * default PT_TUNE_ADAPTIVE_TOLERANCE (see adaptive.h) */
 
     unsigned warnings;                 /* PT_TUNE_WARN_* */
 

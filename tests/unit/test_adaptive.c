@@ -1,9 +1,11 @@
 /*
  * test_adaptive.c - `--adaptive`: Student's t against closed forms and table values, Yuen's
- * statistics against a hand computation, and the runner's adaptive rounds on a synthetic
- * target with known answers: clearly separated powers stop after the minimum, overlapping
- * ones run to num, a failing power leaves the race, resume and weighted payloads keep
- * working, and without --adaptive the run is the fixed one.
+ * statistics and the two one-sided tests against hand computations, the look's decisions
+ * on fixed samples, and the runner's adaptive rounds on a synthetic target with known
+ * answers: clearly separated powers settle after the minimum, ties settle within the
+ * tolerance and pick by the strategy's tie-break (or run to num with tolerance 0), a failing
+ * power leaves, resume and weighted payloads keep working, and without --adaptive the run
+ * is the fixed one.
  */
 #include <math.h>
 #include <pthread.h>
@@ -271,61 +273,85 @@ static void test_separated_stop_early(void **state)
     assert_int_equal(f.max_prepared, NP); /* rounds need every power prepared */
     assert_int_equal(f.prepares, NP);
     const struct pt_adaptive *ad = &rep.adaptive;
-    assert_true(ad->enabled);
+    assert_true(ad->enabled && ad->settled);
+    assert_int_equal(pt_adaptive_recommendation(ad), 1769);
     assert_int_equal(ad->min_samples, 5);
-    assert_int_equal(ad->max_looks, 5); /* targets 5, 8, 11, 14, 17 test; 20 does not */
-    assert_true(fabs(ad->alpha - 0.05 / (5 * 4)) < 1e-15);
-    for (int i = 0; i < NP - 1; i++) {
-        assert_int_equal(ad->powers[i].state, PT_ADAPTIVE_STOPPED);
-        assert_int_equal(ad->powers[i].beaten_by, 1769);
-    }
-    assert_int_equal(ad->powers[NP - 1].state, PT_ADAPTIVE_LAST);
+    assert_int_equal(ad->max_looks, 9); /* targets 5, 7, ..., 19, 20 */
+    assert_true(fabs(ad->last_alpha - 0.05 / (4 * 9)) < 1e-15);
+    assert_true(fabs(ad->tolerance - 0.05) < 1e-15);
+    for (int i = 0; i < NP - 1; i++)
+        assert_int_equal(ad->powers[i].state, PT_ADAPTIVE_WORSE);
+    assert_int_equal(ad->powers[NP - 1].state, PT_ADAPTIVE_PICK);
     assert_int_equal(pt_adaptive_invocations(ad), 25);
     json_t *j = pt_adaptive_json(ad);
     assert_non_null(j);
     assert_int_equal(json_integer_value(json_object_get(j, "saved")), 75);
     assert_int_equal(json_integer_value(json_object_get(j, "fixedInvocations")), 100);
+    assert_int_equal(json_integer_value(json_object_get(j, "recommendation")), 1769);
+    assert_true(json_is_true(json_object_get(j, "settled")));
     assert_true(json_real_value(json_object_get(j, "confidence")) == 0.95);
+    assert_true(json_real_value(json_object_get(j, "tolerance")) == 0.05);
     assert_non_null(strstr(json_string_value(json_object_get(j, "test")), "Yuen"));
+    assert_non_null(strstr(json_string_value(json_object_get(j, "tieBreak")), "cheapest"));
     json_decref(j);
     pt_runner_report_free(&rep);
     pt_tune_input_free(&in);
 }
 
-/* Same means everywhere: nothing is settled, every power runs to num. */
-static void test_overlapping_run_to_num(void **state)
+/*
+ * Ties by construction. speed: equal durations; cost: duration x memory constant (long
+ * enough that billing's whole ms do not tell them apart). With tolerance 0 nothing can be
+ * settled and every power runs to num; with the default 5 % the run settles before num and
+ * picks by the strategy's tie-break, not by noise: speed the cheapest (128 MB), cost the
+ * fastest (1769 MB).
+ */
+static void test_ties(void **state)
 {
     (void)state;
-    /* speed: equal durations; cost: duration x memory constant (long enough that billing's
-     * whole ms do not tell them apart). Balanced cannot tie here: its two terms pull apart. */
     for (int s = 0; s < 2; s++) {
-        struct pt_tune_input in;
-        input_init(&in, s == 0 ? PT_STRATEGY_SPEED : PT_STRATEGY_COST, 20, true);
-        struct fake f;
-        double mean[NP];
-        for (int i = 0; i < NP; i++)
-            mean[i] = s == 0 ? 100 : 128000.0 / POWERS[i];
-        fake_init(&f, mean, 0.08, 7 + (uint64_t)s);
-        struct pt_runner_report rep = {0};
-        run(&in, &f, NULL, &rep);
-        if (rep.n_samples != 100)
-            fail_msg("%s: %zu samples", pt_tune_strategy_name(in.strategy), rep.n_samples);
-        for (int i = 0; i < NP; i++) {
-            assert_int_equal(count_power(&rep, POWERS[i]), 20);
-            assert_int_equal(rep.adaptive.powers[i].state, PT_ADAPTIVE_FULL);
+        for (int tol = 0; tol < 2; tol++) {
+            struct pt_tune_input in;
+            input_init(&in, s == 0 ? PT_STRATEGY_SPEED : PT_STRATEGY_COST, 20, true);
+            in.adaptive_tolerance = tol ? 0.05 : 0;
+            struct fake f;
+            double mean[NP];
+            for (int i = 0; i < NP; i++)
+                mean[i] = s == 0 ? 100 : 128000.0 / POWERS[i];
+            fake_init(&f, mean, 0.02, 7 + (uint64_t)s);
+            struct pt_runner_report rep = {0};
+            run(&in, &f, NULL, &rep);
+            const struct pt_adaptive *ad = &rep.adaptive;
+            if (!tol) {
+                assert_int_equal(rep.n_samples, 100);
+                assert_false(ad->settled);
+                for (int i = 0; i < NP; i++)
+                    assert_true(ad->powers[i].state == PT_ADAPTIVE_UNDECIDED ||
+                                ad->powers[i].state == PT_ADAPTIVE_PICK);
+            } else {
+                if (!ad->settled || rep.n_samples >= 60)
+                    fail_msg("%s: %zu samples, settled %d", pt_tune_strategy_name(in.strategy),
+                             rep.n_samples, ad->settled);
+                assert_int_equal(pt_adaptive_recommendation(ad), s == 0 ? 128 : 1769);
+                for (int i = 0; i < NP; i++)
+                    assert_true(ad->powers[i].state == PT_ADAPTIVE_EQUIVALENT ||
+                                ad->powers[i].state == PT_ADAPTIVE_NOT_BETTER ||
+                                ad->powers[i].state == PT_ADAPTIVE_PICK);
+            }
+            pt_runner_report_free(&rep);
+            pt_tune_input_free(&in);
         }
-        pt_runner_report_free(&rep);
-        pt_tune_input_free(&in);
     }
 }
 
-/* Two powers too close to tell apart go to num; the clearly worse ones stop. */
+/* Two powers 1 % apart: with tolerance 0 they go to num and the clearly worse ones stop;
+ * with 5 % they are equally fast and speed's tie-break takes the cheaper (1024 MB). */
 static void test_close_pair(void **state)
 {
     (void)state;
     static const double close[] = {1000, 500, 250, 101, 100};
     struct pt_tune_input in;
     input_init(&in, PT_STRATEGY_SPEED, 20, true);
+    in.adaptive_tolerance = 0;
     struct fake f;
     fake_init(&f, close, 0.05, 1234);
     struct pt_runner_report rep = {0};
@@ -333,11 +359,20 @@ static void test_close_pair(void **state)
     assert_true(winner == 1024 || winner == 1769);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(count_power(&rep, POWERS[i]), 5);
-        assert_int_equal(rep.adaptive.powers[i].state, PT_ADAPTIVE_STOPPED);
+        assert_int_equal(rep.adaptive.powers[i].state, PT_ADAPTIVE_WORSE);
     }
     assert_int_equal(count_power(&rep, 1024), 20);
     assert_int_equal(count_power(&rep, 1769), 20);
     assert_int_equal(rep.n_samples, 55);
+    assert_false(rep.adaptive.settled);
+    pt_runner_report_free(&rep);
+
+    in.adaptive_tolerance = 0.05;
+    fake_init(&f, close, 0.02, 1234);
+    run(&in, &f, NULL, &rep);
+    assert_true(rep.adaptive.settled);
+    assert_int_equal(pt_adaptive_recommendation(&rep.adaptive), 1024);
+    assert_true(rep.n_samples < 55);
     pt_runner_report_free(&rep);
     pt_tune_input_free(&in);
 }
@@ -354,7 +389,8 @@ static void test_cost_io_bound(void **state)
     struct pt_runner_report rep = {0};
     assert_int_equal(run(&in, &f, NULL, &rep), 128);
     assert_int_equal(rep.n_samples, 25);
-    assert_int_equal(rep.adaptive.powers[0].state, PT_ADAPTIVE_LAST);
+    assert_int_equal(pt_adaptive_recommendation(&rep.adaptive), 128);
+    assert_int_equal(rep.adaptive.powers[0].state, PT_ADAPTIVE_PICK);
     pt_runner_report_free(&rep);
     pt_tune_input_free(&in);
 }
@@ -368,13 +404,11 @@ static void test_balanced(void **state)
     struct fake f;
     fake_init(&f, CPU, 0.03, 5);
     struct pt_runner_report rep = {0};
-    assert_int_equal(run(&in, &f, NULL, &rep), 1769);
-    /* The cost term is flat and noisy (3 % of 0.5), so the close end (1024 vs 1769: scores
-     * 0.56 vs 0.53) takes a few rounds; the far end stops at once. */
+    run(&in, &f, NULL, &rep);
+    assert_int_equal(pt_adaptive_recommendation(&rep.adaptive), 1769);
     assert_int_equal(count_power(&rep, 128), 5);
     assert_int_equal(count_power(&rep, 256), 5);
-    assert_true(rep.n_samples < 60);
-    assert_int_equal(rep.adaptive.powers[NP - 1].state, PT_ADAPTIVE_LAST);
+    assert_true(rep.n_samples < 60 && rep.adaptive.settled);
     pt_runner_report_free(&rep);
     pt_tune_input_free(&in);
 }
@@ -383,18 +417,16 @@ static void test_balanced(void **state)
 static void test_failing_power(void **state)
 {
     (void)state;
-    static const double same[] = {100, 100, 100, 100, 100};
     struct pt_tune_input in;
     input_init(&in, PT_STRATEGY_SPEED, 20, true);
     struct fake f;
-    fake_init(&f, same, 0.08, 11);
+    fake_init(&f, CPU, 0.03, 11);
     f.fail_power = 256;
     struct pt_runner_report rep = {0};
-    int w = run(&in, &f, NULL, &rep);
-    assert_true(w != 256 && w > 0);
+    assert_int_equal(run(&in, &f, NULL, &rep), 1769);
     assert_int_equal(count_power(&rep, 256), 5);
     assert_int_equal(rep.adaptive.powers[1].state, PT_ADAPTIVE_EXCLUDED);
-    assert_int_equal(rep.n_samples, 85);
+    assert_int_equal(rep.n_samples, 25);
     pt_runner_report_free(&rep);
     pt_tune_input_free(&in);
 }
@@ -406,11 +438,12 @@ static void test_resume(void **state)
     static const double close[] = {1000, 500, 250, 101, 100};
     struct pt_tune_input in;
     input_init(&in, PT_STRATEGY_SPEED, 20, true);
+    in.adaptive_tolerance = 0;
     struct fake f;
     fake_init(&f, close, 0.05, 1234);
     struct pt_runner_report full = {0};
     run(&in, &f, NULL, &full);
-    /* Interrupted after 31 samples (round 0, then part of round 1). */
+    /* Interrupted after 31 samples (round 0, then part of the later ones). */
     struct pt_samples_file resume = {.samples = full.samples, .n = 31};
     fake_init(&f, close, 0.05, 77);
     struct pt_runner_report rep = {0};
@@ -422,14 +455,13 @@ static void test_resume(void **state)
         assert_memory_equal(&rep.samples[i], &full.samples[i], sizeof(rep.samples[i]));
     for (int i = 0; i < NP; i++)
         assert_true(count_power(&rep, POWERS[i]) <= 20);
-    /* Resuming a finished run: the powers at num run nothing more. The decisions are
-     * re-taken on all the samples, so a stopped power may get one more batch (the leader now
-     * has 20 samples, which changes the Welch df of the comparison), never more than num. */
+    /* Resuming a finished run: the powers at num run nothing more; the decisions are
+     * re-taken on all the samples, so a settled power may get a few more, never beyond num. */
     struct pt_samples_file done = {.samples = rep.samples, .n = rep.n_samples};
     fake_init(&f, close, 0.05, 78);
     struct pt_runner_report again = {0};
     assert_int_equal(run(&in, &f, &done, &again), w);
-    assert_true(f.invocations <= 3 * PT_ADAPTIVE_BATCH);
+    assert_true(f.invocations <= 3 * 15);
     assert_int_equal(count_power(&again, 1024), 20);
     assert_int_equal(count_power(&again, 1769), 20);
     pt_runner_report_free(&again);
@@ -486,6 +518,7 @@ static void test_parallel(void **state)
     static const double close[] = {1000, 500, 250, 101, 100};
     struct pt_tune_input in;
     input_init(&in, PT_STRATEGY_SPEED, 20, true);
+    in.adaptive_tolerance = 0;
     in.parallel = true;
     in.concurrency = 3;
     struct fake f;
@@ -499,7 +532,9 @@ static void test_parallel(void **state)
     pt_tune_input_free(&in);
 }
 
-/* discardTopBottom 0.4 needs 7 values for 3 to remain; num at or under it: nothing to test. */
+/* The cold start is not a test value: discardTopBottom 0.2 needs 5 invocations (4 warm
+ * values, none trimmed), 0.4 needs 8 (7 warm, 2 trimmed at each end leave 3); onlyColdStarts
+ * counts every invocation. num at the minimum: one look. */
 static void test_min_samples(void **state)
 {
     (void)state;
@@ -510,24 +545,171 @@ static void test_min_samples(void **state)
     struct pt_price_model m;
     assert_int_equal(pt_price_model_init(&m, in.pricing, "us-east-1", "x86_64", 0, NULL), 0);
     assert_int_equal(pt_adaptive_init(&a, &in, &m, NULL), 0);
-    assert_int_equal(a.min_samples, 7);
-    assert_int_equal(pt_adaptive_round_target(&a, 0), 7);
-    assert_int_equal(pt_adaptive_round_target(&a, 4), 19);
-    assert_int_equal(pt_adaptive_round_target(&a, 5), 20);
+    assert_int_equal(a.min_samples, 8);
+    assert_int_equal(pt_adaptive_round_target(&a, 0), 8);
+    assert_int_equal(pt_adaptive_round_target(&a, 5), 18);
+    assert_int_equal(pt_adaptive_round_target(&a, 6), 20);
+    assert_int_equal(a.max_looks, 7);
     pt_adaptive_free(&a);
+    in.only_cold_starts = true;
+    assert_int_equal(pt_adaptive_init(&a, &in, &m, NULL), 0);
+    assert_int_equal(a.min_samples, 7);
+    pt_adaptive_free(&a);
+    in.only_cold_starts = false;
     in.discard_top_bottom = 0.2;
     in.num = 5;
     assert_int_equal(pt_adaptive_init(&a, &in, &m, NULL), 0);
-    assert_int_equal(a.max_looks, 0);
+    assert_int_equal(a.max_looks, 1);
+    assert_true(fabs(pt_adaptive_look_alpha(&a, 0) - 0.05 / 4) < 1e-15);
     pt_adaptive_free(&a);
     struct fake f;
     fake_init(&f, CPU, 0.03, 3);
     struct pt_runner_report rep = {0};
     run(&in, &f, NULL, &rep);
     assert_int_equal(rep.n_samples, 25);
-    assert_int_equal(rep.adaptive.looks, 0);
+    assert_int_equal(rep.adaptive.rounds, 1);
     pt_runner_report_free(&rep);
     pt_tune_input_free(&in);
+}
+
+/* ------------------------------------------- decisions on fixed samples -- */
+
+/* n samples of power p: a cold first one (500 ms), then durations from v cyclically. */
+static size_t add_samples(struct pt_tune_sample *s, size_t at, int power, const double *v,
+                          size_t nv, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct pt_tune_sample *x = &s[at + i];
+        memset(x, 0, sizeof(*x));
+        x->power = power;
+        x->cold_start = i == 0;
+        x->duration_ms = i == 0 ? 500 : v[(i - 1) % nv];
+        x->init_ms = i == 0 ? 100 : -1;
+        x->billed_ms = ceil(x->duration_ms);
+    }
+    return at + n;
+}
+
+static void two_powers(struct pt_tune_input *in, double tolerance)
+{
+    pt_tune_input_init(in);
+    assert_int_equal(pt_tune_input_set_function(in, "fake", NULL), 0);
+    assert_int_equal(pt_tune_input_set_powers(in, "128,256", NULL), 0);
+    in->num = 20;
+    in->strategy = PT_STRATEGY_SPEED;
+    in->adaptive = true;
+    in->adaptive_tolerance = tolerance;
+    assert_int_equal(pt_tune_input_validate(in, NULL), 0);
+}
+
+static void test_decisions(void **state)
+{
+    (void)state;
+    struct pt_tune_input in;
+    struct pt_price_model m;
+    assert_int_equal(pt_price_model_init(&m, PT_PRICING_EXACT, "us-east-1", "x86_64", 0, NULL), 0);
+    struct pt_tune_sample s[64];
+    struct pt_adaptive a;
+    /* 256 MB 30 % slower, little spread: worse at the first look; the cold start (500 ms,
+     * far above both) changes nothing, as it is not a test value. */
+    static const double fast[] = {100, 101, 99, 100.5}, slow[] = {130, 131, 129, 130.5};
+    two_powers(&in, 0.05);
+    assert_int_equal(pt_adaptive_init(&a, &in, &m, NULL), 0);
+    size_t n = add_samples(s, 0, 128, fast, 4, 5);
+    n = add_samples(s, n, 256, slow, 4, 5);
+    assert_int_equal(pt_adaptive_update(&a, 0, s, n, NULL), 0);
+    assert_int_equal(pt_adaptive_recommendation(&a), 128);
+    assert_int_equal(a.powers[1].state, PT_ADAPTIVE_WORSE);
+    assert_true(a.settled && pt_adaptive_n_running(&a) == 0);
+    assert_true(fabs(a.powers[0].score - 100.125) < 1e-9);
+    assert_true(fabs(a.margin - 0.05 * 100.125) < 1e-9);
+    pt_adaptive_free(&a);
+
+    /* 1 % apart with little spread: equivalent within 5 %, and speed's tie-break picks the
+     * cheaper 128 MB although 256 MB has the lower estimate. */
+    static const double same[] = {101, 102, 100, 101.5}, same2[] = {100, 101, 99, 100.5};
+    assert_int_equal(pt_adaptive_init(&a, &in, &m, NULL), 0);
+    n = add_samples(s, 0, 128, same, 4, 5);
+    n = add_samples(s, n, 256, same2, 4, 5);
+    assert_int_equal(pt_adaptive_update(&a, 0, s, n, NULL), 0);
+    assert_int_equal(pt_adaptive_recommendation(&a), 128);
+    assert_int_equal(a.powers[1].state, PT_ADAPTIVE_EQUIVALENT);
+    assert_true(a.settled);
+    pt_adaptive_free(&a);
+    pt_tune_input_free(&in);
+
+    /* The same with tolerance 0: nothing settles, both are sampled (the pick is the leader,
+     * 256 MB). */
+    two_powers(&in, 0);
+    assert_int_equal(pt_adaptive_init(&a, &in, &m, NULL), 0);
+    assert_int_equal(pt_adaptive_update(&a, 0, s, n, NULL), 0);
+    assert_int_equal(pt_adaptive_recommendation(&a), 256);
+    assert_int_equal(a.powers[0].state, PT_ADAPTIVE_RUNNING);
+    assert_false(a.settled);
+    assert_int_equal(pt_adaptive_n_running(&a), 2);
+    pt_adaptive_free(&a);
+    pt_tune_input_free(&in);
+
+    /* Wide spread: 5 % apart cannot be told at 4 values; sampled until num, then undecided. */
+    static const double wide[] = {60, 140, 80, 120}, wide2[] = {63, 147, 84, 126};
+    two_powers(&in, 0.05);
+    assert_int_equal(pt_adaptive_init(&a, &in, &m, NULL), 0);
+    n = add_samples(s, 0, 128, wide, 4, 5);
+    n = add_samples(s, n, 256, wide2, 4, 5);
+    assert_int_equal(pt_adaptive_update(&a, 0, s, n, NULL), 0);
+    assert_int_equal(a.powers[1].state, PT_ADAPTIVE_RUNNING);
+    assert_true(pt_adaptive_running(&a, 0) && pt_adaptive_running(&a, 1));
+    n = add_samples(s, 0, 128, wide, 4, 20);
+    n = add_samples(s, n, 256, wide2, 4, 20);
+    assert_int_equal(pt_adaptive_update(&a, 8, s, n, NULL), 0);
+    assert_int_equal(a.powers[1].state, PT_ADAPTIVE_UNDECIDED);
+    assert_int_equal(pt_adaptive_n_running(&a), 0);
+    assert_false(a.settled);
+    pt_adaptive_free(&a);
+
+    /* A settlement stands while the pick stays: after 256 MB was settled as worse, noisier
+     * samples of the pick do not reopen it; a new pick re-tests everything. */
+    assert_int_equal(pt_adaptive_init(&a, &in, &m, NULL), 0);
+    n = add_samples(s, 0, 128, fast, 4, 5);
+    n = add_samples(s, n, 256, slow, 4, 5);
+    assert_int_equal(pt_adaptive_update(&a, 0, s, n, NULL), 0);
+    assert_int_equal(a.powers[1].state, PT_ADAPTIVE_WORSE);
+    static const double noisy[] = {20, 200, 60, 125};
+    n = add_samples(s, n, 128, noisy, 4, 4); /* 128 MB: 9 samples, still the lower estimate */
+    assert_int_equal(pt_adaptive_update(&a, 1, s, n, NULL), 0);
+    assert_int_equal(pt_adaptive_recommendation(&a), 128);
+    assert_int_equal(a.powers[1].state, PT_ADAPTIVE_WORSE);
+    static const double slower[] = {300, 310, 305, 302};
+    n = add_samples(s, n, 128, slower, 4, 6); /* now 256 MB leads: 128 MB is re-tested */
+    assert_int_equal(pt_adaptive_update(&a, 2, s, n, NULL), 0);
+    assert_int_equal(pt_adaptive_recommendation(&a), 256);
+    assert_int_equal(a.powers[1].state, PT_ADAPTIVE_PICK);
+    assert_int_not_equal(a.powers[0].state, PT_ADAPTIVE_PICK);
+    pt_adaptive_free(&a);
+    pt_tune_input_free(&in);
+}
+
+/* Two one-sided tests against hand-computed bounds. */
+static void test_equivalence(void **state)
+{
+    (void)state;
+    /* diff 1, se 2, df 10: t_{0.05,10} = 1.812461 -> bounds -2.624922 and 4.624922. */
+    struct pt_yuen_diff d = {.diff = 1, .se = 2, .df = 10};
+    assert_true(fabs(pt_yuen_lower(&d, 0.05) + 2.624922) < 1e-5);
+    assert_true(fabs(pt_yuen_upper(&d, 0.05) - 4.624922) < 1e-5);
+    assert_true(pt_yuen_equivalent(&d, 4.7, 0.05));
+    assert_false(pt_yuen_equivalent(&d, 4.6, 0.05));   /* the upper bound is outside */
+    assert_false(pt_yuen_equivalent(&d, 4.7, 0.01));   /* t_{0.01,10} = 2.763769 */
+    d.diff = -1;                                         /* symmetric */
+    assert_true(pt_yuen_equivalent(&d, 4.7, 0.05));
+    assert_false(pt_yuen_equivalent(&d, 4.6, 0.05));
+    /* No spread: exact; equivalent iff |diff| < margin. */
+    struct pt_yuen_diff e = {.diff = 0.5, .se = 0, .df = INFINITY};
+    assert_true(pt_yuen_equivalent(&e, 0.6, 1e-9));
+    assert_false(pt_yuen_equivalent(&e, 0.5, 1e-9));
+    /* Infinite df: the normal quantile, 1.644854 at 0.05. */
+    struct pt_yuen_diff g = {.diff = 0, .se = 1, .df = INFINITY};
+    assert_true(fabs(pt_yuen_upper(&g, 0.05) - 1.644854) < 1e-5);
 }
 
 int main(void)
@@ -536,7 +718,7 @@ int main(void)
         cmocka_unit_test(test_student_t),
         cmocka_unit_test(test_yuen),
         cmocka_unit_test(test_separated_stop_early),
-        cmocka_unit_test(test_overlapping_run_to_num),
+        cmocka_unit_test(test_ties),
         cmocka_unit_test(test_close_pair),
         cmocka_unit_test(test_cost_io_bound),
         cmocka_unit_test(test_balanced),
@@ -545,6 +727,8 @@ int main(void)
         cmocka_unit_test(test_weighted_interleave),
         cmocka_unit_test(test_parallel),
         cmocka_unit_test(test_min_samples),
+        cmocka_unit_test(test_decisions),
+        cmocka_unit_test(test_equivalence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
