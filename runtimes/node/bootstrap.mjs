@@ -214,18 +214,22 @@ for (const name of ["stdout", "stderr"]) {
   Object.defineProperty(process, name, { ...desc, get: noted });
 }
 
-/** Resolves once everything written to stdout/stderr has reached the pipe. */
+/**
+ * Resolves once everything written to stdout/stderr has reached the pipe. An empty write's callback
+ * runs after every earlier write (a 'drain' only comes after a write that filled the buffer).
+ * Node unrefs the stdio handles, so a timer holds the event loop meanwhile: else an event loop
+ * with nothing but a pending write to the pipe would end the process.
+ */
 function flushOutput() {
   const pending = [];
   for (const s of openedOutputs) {
     if (s.writableLength > 0 && !s.destroyed) {
-      pending.push(new Promise((resolve) => {
-        s.once("drain", resolve);
-        s.once("close", resolve);
-      }));
+      pending.push(new Promise((resolve) => s.write("", resolve)));
     }
   }
-  return pending.length ? Promise.all(pending) : null;
+  if (!pending.length) return null;
+  const hold = setInterval(() => {}, 1 << 30);
+  return Promise.all(pending).finally(() => clearInterval(hold));
 }
 
 function fatal(msg) {
