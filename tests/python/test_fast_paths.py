@@ -144,6 +144,30 @@ class JSONTest(unittest.TestCase):
         self.assertEqual(encode([shared, shared]), '[{"x": 1}, {"x": 1}]')
 
 
+class FirstErrorTest(RuntimeTestCase):
+    """traceback is imported at the first error: that error's document and log record are
+    the same as any later one's."""
+
+    def test_first_and_second_error_alike(self):
+        files = {"lambda_function.py": """\
+            import sys
+
+            def lambda_handler(event, context):
+                raise ValueError("traceback imported: %s" % ("traceback" in sys.modules))
+            """}
+        run = self.run_runtime(files, [Event("r1"), Event("r2")])
+        first, second = [p.json() for p in run.posts()]
+        self.assertEqual(first["errorMessage"], "traceback imported: False")
+        self.assertEqual(second["errorMessage"], "traceback imported: True")
+        self.assertEqual(first["errorType"], "ValueError")
+        self.assertEqual(first["stackTrace"], second["stackTrace"])
+        self.assertEqual(len(first["stackTrace"]), 1)
+        self.assertIn("in lambda_handler\n    raise ValueError(", first["stackTrace"][0])
+        logged = [line for line in run.stdout.splitlines() if line.startswith("[ERROR]")]
+        self.assertEqual(logged, ["[ERROR] ValueError: traceback imported: False",
+                                  "[ERROR] ValueError: traceback imported: True"])
+
+
 class PycTest(RuntimeTestCase):
     """bootstrap.py with the client's .pyc present, stale, foreign or missing."""
 
