@@ -3,18 +3,28 @@
  * `powertune invoke` uses it. Prints a Markdown section (## Node.js runtime (issue 3)).
  *
  *   cold start of the Node no-op through the engine vs `node` started bare on the same file:
- *     goal: engine overhead (engine cold start - bare node) under 10 % of the cold start
+ *     goal: engine overhead (engine cold start - bare node) under 10 % of the cold start;
+ *     split into the runtime client's own part (runtimes/node/bootstrap.mjs against a minimal
+ *     Runtime API in this process, no engine) and the engine's (the rest)
  *   INIT boost: examples/tla-node (the work in a top-level await, i.e. in INIT) vs
  *     examples/handler-node (the same work in the handler), both at 128 MB:
  *     INIT must spend far less wall time than the handler
  *
- * Usage (from the repository root, as root for cgroups): build/bench/bench_node [--quick]
+ * Usage (from the repository root, as root for cgroups):
+ *   build/bench/bench_node [--quick] [--baseline RUNTIMES_DIR]
+ * --baseline: also runs the engine cold starts with another runtimes directory (e.g. an older
+ * runtimes/node/bootstrap.mjs from git), interleaved with the current one: a before/after A/B.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,11 +38,20 @@
 static char root[4096];
 static const char *node = "/usr/bin/node";
 
-static struct pt_engine *bench_engine(const char *state)
+/* The flags Lambda's bootstrap (and the engine) give node: V8's heap sized from the memory. */
+struct heap_flags {
+    char semi[48], old[48];
+};
+
+static void heap_flags_for(int memory, struct heap_flags *f)
 {
-    char rt[4200];
-    snprintf(rt, sizeof(rt), "%s/runtimes", root);
-    struct pt_engine_options opt = {.state_dir = state, .runtime_dir = rt, .node = node};
+    snprintf(f->semi, sizeof(f->semi), "--max-semi-space-size=%d", memory / 10 / 2);
+    snprintf(f->old, sizeof(f->old), "--max-old-space-size=%d", memory - memory / 10);
+}
+
+static struct pt_engine *bench_engine(const char *state, const char *runtimes)
+{
+    struct pt_engine_options opt = {.state_dir = state, .runtime_dir = runtimes, .node = node};
     struct pt_engine *e;
     struct pt_error err = {0};
     if (pt_engine_create(&e, &opt, &err)) {
@@ -58,31 +77,128 @@ static double bare_node_ms(const char *file, int memory)
     static const char driver[] =
         "const m = await import(process.argv[1]);"
         "process.stdout.write(JSON.stringify(await m.handler({}, {})) + '\\n');";
-    /* the flags Lambda's bootstrap (and the engine) give node: V8's heap sized from the memory */
-    char semi[48], old[48];
-    snprintf(semi, sizeof(semi), "--max-semi-space-size=%d", memory / 10 / 2);
-    snprintf(old, sizeof(old), "--max-old-space-size=%d", memory - memory / 10);
-    char *argv[] = {(char *)node, "--expose-gc", "--max-http-header-size=81920", semi, old,
+    struct heap_flags f;
+    heap_flags_for(memory, &f);
+    char *argv[] = {(char *)node, "--expose-gc", "--max-http-header-size=81920", f.semi, f.old,
                     "--input-type=module", "-e", (char *)driver, (char *)file, NULL};
     return bench_bare_start_ms(argv);
+}
+
+/* Reads one HTTP request (head and Content-Length body) from fd; false on EOF, error or timeout. */
+static bool read_request(int fd, char *buf, size_t cap)
+{
+    size_t have = 0, need = 0;
+    for (;;) {
+        buf[have] = 0;
+        char *end = strstr(buf, "\r\n\r\n");
+        if (end && !need) {
+            const char *cl = strcasestr(buf, "\r\nContent-Length:");
+            need = (size_t)(end + 4 - buf) + (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
+        }
+        if (need && have >= need)
+            return true;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (have + 1 >= cap || poll(&p, 1, 10000) != 1)
+            return false;
+        ssize_t n = read(fd, buf + have, cap - 1 - have);
+        if (n <= 0)
+            return false;
+        have += (size_t)n;
+    }
+}
+
+/*
+ * The runtime client alone: <runtimes>/node/bootstrap.mjs started with the engine's flags and
+ * Lambda's variables, but by this process and against a minimal Runtime API on a loopback socket
+ * here (no cgroup, sandbox or engine): from the spawn to the POST of the no-op's result.
+ */
+static double client_only_ms(const char *runtimes, const char *fn_dir, int memory)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(lfd, 4) != 0 ||
+        getsockname(lfd, (struct sockaddr *)&a, &alen) != 0) {
+        fprintf(stderr, "client-only: cannot listen\n");
+        exit(1);
+    }
+    char boot[4300], api[64], handler_root[4300], name[64], mem[64], node_path[4400];
+    snprintf(boot, sizeof(boot), "%s/node/bootstrap.mjs", runtimes);
+    snprintf(api, sizeof(api), "AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d", ntohs(a.sin_port));
+    snprintf(handler_root, sizeof(handler_root), "LAMBDA_TASK_ROOT=%s", fn_dir);
+    snprintf(name, sizeof(name), "AWS_LAMBDA_FUNCTION_NAME=noop-node");
+    snprintf(mem, sizeof(mem), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%d", memory);
+    snprintf(node_path, sizeof(node_path),
+             "NODE_PATH=/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:%s", fn_dir);
+    struct heap_flags f;
+    heap_flags_for(memory, &f);
+    char *argv[] = {(char *)node, "--expose-gc", "--max-http-header-size=81920", f.semi, f.old,
+                    boot, NULL};
+    char *envp[] = {"PATH=/usr/local/bin:/usr/bin/:/bin", "LANG=en_US.UTF-8", "TZ=:UTC",
+                    "_HANDLER=index.handler", handler_root, api, name, mem,
+                    "AWS_LAMBDA_FUNCTION_VERSION=$LATEST", node_path, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addchdir_np(&fa, fn_dir);
+    int64_t t0 = pt_mono_ns();
+    pid_t pid;
+    if (posix_spawn(&pid, argv[0], &fa, NULL, argv, envp) != 0) {
+        fprintf(stderr, "cannot start %s\n", argv[0]);
+        exit(1);
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    static const char event[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                "Lambda-Runtime-Aws-Request-Id: bench-1\r\n"
+                                "Lambda-Runtime-Deadline-Ms: 99999999999999\r\n"
+                                "Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:"
+                                "123456789012:function:noop-node\r\nContent-Length: 2\r\n\r\n{}";
+    char req[65536];
+    struct pollfd p = {.fd = lfd, .events = POLLIN};
+    int cfd = poll(&p, 1, 10000) == 1 ? accept4(lfd, NULL, NULL, SOCK_CLOEXEC) : -1;
+    bool ok = cfd >= 0 && read_request(cfd, req, sizeof(req)) && strncmp(req, "GET ", 4) == 0 &&
+              write(cfd, event, sizeof(event) - 1) == (ssize_t)sizeof(event) - 1 &&
+              read_request(cfd, req, sizeof(req)) && strncmp(req, "POST ", 5) == 0;
+    double ms = (double)(pt_mono_ns() - t0) / 1e6;
+    kill(pid, SIGKILL);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    if (cfd >= 0)
+        close(cfd);
+    close(lfd);
+    if (!ok) {
+        fprintf(stderr, "client-only run of %s failed\n", boot);
+        exit(1);
+    }
+    return ms;
 }
 
 struct cold {
     double wall, init, dur;
 };
 
+/* One cold start through the engine: the invoke call's wall time, Init Duration, Duration. */
+static void cold_start(struct pt_engine *e, struct pt_function *fn, struct cold *out)
+{
+    struct pt_invoke_result r;
+    int64_t t0 = pt_mono_ns();
+    bench_invoke(e, fn, "{}", true, &r);
+    out->wall = (double)(pt_mono_ns() - t0) / 1e6;
+    out->init = r.init_duration_ms;
+    out->dur = r.duration_ms;
+    pt_invoke_result_free(&r);
+}
+
 static void cold_starts(struct pt_engine *e, struct pt_function *fn, int n, struct cold *out)
 {
     double *w = calloc((size_t)n, sizeof(double)), *i = calloc((size_t)n, sizeof(double)),
            *d = calloc((size_t)n, sizeof(double));
     for (int k = 0; k < n; k++) {
-        struct pt_invoke_result r;
-        int64_t t0 = pt_mono_ns();
-        bench_invoke(e, fn, "{}", true, &r);
-        w[k] = (double)(pt_mono_ns() - t0) / 1e6;
-        i[k] = r.init_duration_ms;
-        d[k] = r.duration_ms;
-        pt_invoke_result_free(&r);
+        struct cold c;
+        cold_start(e, fn, &c);
+        w[k] = c.wall;
+        i[k] = c.init;
+        d[k] = c.dur;
     }
     out->wall = bench_pct(w, (size_t)n, 50);
     out->init = bench_pct(i, (size_t)n, 50);
@@ -92,51 +208,109 @@ static void cold_starts(struct pt_engine *e, struct pt_function *fn, int n, stru
     free(d);
 }
 
-static void bench_cold(struct pt_engine *e, int n)
+/* The series of one memory size, sampled in turns; medians once all are taken. */
+enum cold_series {
+    S_BARE,        /* node bare on the file */
+    S_WALL,        /* engine cold start */
+    S_INIT,        /* its Init Duration */
+    S_DUR,         /* its Duration */
+    S_OUTSIDE,     /* wall - Init Duration - Duration: the engine before exec, after the result */
+    S_CLIENT,      /* the runtime client alone (client_only_ms) */
+    S_OVER,        /* wall - bare, per pair */
+    S_CLIENT_OVER, /* runtime client alone - bare, per pair */
+    S_BASE_WALL,   /* engine cold start with the baseline runtimes */
+    S_BASE_CLIENT, /* the baseline's runtime client alone */
+    S_COUNT
+};
+
+/* A/B medians per memory size, printed after the main table. */
+struct ab_row {
+    int memory;
+    double base_wall, wall, base_client, client;
+};
+
+static void bench_cold(struct pt_engine *e, struct pt_engine *base, const char *base_dir, int n)
 {
-    char file[4200];
+    char file[4200], fn_dir[4200], runtimes[4200];
     snprintf(file, sizeof(file), "%s/bench/functions/noop-node/index.mjs", root);
-    printf("**Cold start of the Node.js no-op** (bench/functions/noop-node, medians of %d, bare "
-           "and engine runs interleaved): the invoke call with a fresh environment (cgroup, "
-           "sandbox, Runtime API server, node, runtimes/node/bootstrap.mjs, INIT, the invocation, "
-           "END/REPORT) against node started bare on the same file with the same flags (start-up, "
-           "the module's loading and one handler call, timed to the result's first byte on a "
-           "pipe). Overhead = engine - bare.\n\n",
+    snprintf(fn_dir, sizeof(fn_dir), "%s/bench/functions/noop-node", root);
+    snprintf(runtimes, sizeof(runtimes), "%s/runtimes", root);
+    printf("**Cold start of the Node.js no-op** (bench/functions/noop-node, medians of %d, all "
+           "runs interleaved): the invoke call with a fresh environment (cgroup, sandbox, Runtime "
+           "API server, node, runtimes/node/bootstrap.mjs, INIT, the invocation, END/REPORT) "
+           "against node started bare on the same file with the same flags (start-up, the "
+           "module's loading and one handler call, timed to the result's first byte on a pipe). "
+           "Overhead = engine - bare (median of the pairs' differences, as the runtime client's "
+           "share). *Outside* = engine cold start - Init Duration - Duration "
+           "(the engine before exec: cgroup, Runtime API server, fork, sandbox; and after the "
+           "result: the wait for the runtime's next GET, REPORT). *Runtime client alone* = "
+           "runtimes/node/bootstrap.mjs with the same flags and variables against a minimal "
+           "Runtime API in the bench process (no engine), spawn to its POST of the result: its "
+           "excess over bare node is the runtime client's share of the overhead, the rest of the "
+           "overhead is the engine's.\n\n",
            n);
     printf("| Memory | bare node | engine cold start | of which Init Duration | Duration | "
-           "overhead | overhead / cold start | goal |\n|---|---|---|---|---|---|---|---|\n");
+           "outside | runtime client alone | overhead | of which runtime client | overhead / "
+           "cold start | goal |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     static const int mems[] = {1769, 512, 128};
-    double *bare = calloc((size_t)n, sizeof(double)), *w = calloc((size_t)n, sizeof(double)),
-           *in = calloc((size_t)n, sizeof(double)), *du = calloc((size_t)n, sizeof(double)),
-           *ov = calloc((size_t)n, sizeof(double));
-    for (size_t m = 0; m < sizeof(mems) / sizeof(mems[0]); m++) {
+    enum { NMEM = sizeof(mems) / sizeof(mems[0]) };
+    struct ab_row ab[NMEM];
+    double *v[S_COUNT];
+    for (int c = 0; c < S_COUNT; c++)
+        v[c] = calloc((size_t)n, sizeof(double));
+    for (size_t m = 0; m < NMEM; m++) {
         struct pt_function *fn = bench_function(e, "bench/functions/noop-node", "nodejs20.x",
                                                 mems[m], 10, NULL);
-        struct pt_invoke_result r;
-        bench_invoke(e, fn, "{}", true, &r); /* page cache */
-        pt_invoke_result_free(&r);
+        struct pt_function *bfn = base ? bench_function(base, "bench/functions/noop-node",
+                                                        "nodejs20.x", mems[m], 10, NULL)
+                                       : NULL;
+        struct cold c;
+        cold_start(e, fn, &c); /* page cache */
         bare_node_ms(file, mems[m]);
+        client_only_ms(runtimes, fn_dir, mems[m]);
         for (int k = 0; k < n; k++) {
-            bare[k] = bare_node_ms(file, mems[m]);
-            int64_t t0 = pt_mono_ns();
-            bench_invoke(e, fn, "{}", true, &r);
-            w[k] = (double)(pt_mono_ns() - t0) / 1e6;
-            in[k] = r.init_duration_ms;
-            du[k] = r.duration_ms;
-            ov[k] = w[k] - bare[k];
-            pt_invoke_result_free(&r);
+            v[S_BARE][k] = bare_node_ms(file, mems[m]);
+            cold_start(e, fn, &c);
+            v[S_WALL][k] = c.wall;
+            v[S_INIT][k] = c.init;
+            v[S_DUR][k] = c.dur;
+            v[S_OUTSIDE][k] = c.wall - c.init - c.dur;
+            v[S_OVER][k] = c.wall - v[S_BARE][k];
+            v[S_CLIENT][k] = client_only_ms(runtimes, fn_dir, mems[m]);
+            v[S_CLIENT_OVER][k] = v[S_CLIENT][k] - v[S_BARE][k];
+            if (bfn) {
+                cold_start(base, bfn, &c);
+                v[S_BASE_WALL][k] = c.wall;
+                v[S_BASE_CLIENT][k] = client_only_ms(base_dir, fn_dir, mems[m]);
+            }
         }
-        double wall = bench_pct(w, (size_t)n, 50), over = bench_pct(ov, (size_t)n, 50);
-        printf("| %d MB | %.1f ms | %.1f ms | %.1f ms | %.2f ms | %.1f ms | %.1f %% | %s |\n",
-               mems[m], bench_pct(bare, (size_t)n, 50), wall, bench_pct(in, (size_t)n, 50),
-               bench_pct(du, (size_t)n, 50), over, 100.0 * over / wall, mems[m] == 1769 ? "< 10 %" : "");
+        double med[S_COUNT];
+        for (int s = 0; s < S_COUNT; s++)
+            med[s] = bench_pct(v[s], (size_t)n, 50);
+        printf("| %d MB | %.1f ms | %.1f ms | %.1f ms | %.2f ms | %.1f ms | %.1f ms | %.1f ms | "
+               "%.1f ms | %.1f %% | %s |\n",
+               mems[m], med[S_BARE], med[S_WALL], med[S_INIT], med[S_DUR], med[S_OUTSIDE],
+               med[S_CLIENT], med[S_OVER], med[S_CLIENT_OVER],
+               100.0 * med[S_OVER] / med[S_WALL], mems[m] == 1769 ? "< 10 %" : "");
+        ab[m] = (struct ab_row){mems[m], med[S_BASE_WALL], med[S_WALL], med[S_BASE_CLIENT],
+                                med[S_CLIENT]};
         pt_engine_function_remove(e, fn);
+        if (bfn)
+            pt_engine_function_remove(base, bfn);
     }
-    free(bare);
-    free(w);
-    free(in);
-    free(du);
-    free(ov);
+    for (int c = 0; c < S_COUNT; c++)
+        free(v[c]);
+    if (base) {
+        printf("\n**Before/after** (A/B, interleaved with the runs above): runtimes/node from %s "
+               "(before) and from runtimes/ (after), medians of %d.\n\n"
+               "| Memory | engine cold start before | after | after/before | runtime client "
+               "alone before | after | after/before |\n|---|---|---|---|---|---|---|\n",
+               base_dir, n);
+        for (size_t m = 0; m < NMEM; m++)
+            printf("| %d MB | %.1f ms | %.1f ms | %.3f | %.1f ms | %.1f ms | %.3f |\n",
+                   ab[m].memory, ab[m].base_wall, ab[m].wall, ab[m].wall / ab[m].base_wall,
+                   ab[m].base_client, ab[m].client, ab[m].client / ab[m].base_client);
+    }
 
     /* The official client on the same handler, when tests/peers/node-ric/setup.sh assembled its
      * function (bootstrap, handler, launcher and node_modules, as a deployment package). */
@@ -231,21 +405,51 @@ static void bench_boost(struct pt_engine *e, int reps)
     pt_engine_function_remove(e, hnd);
 }
 
+/* The 1-minute load average, as /proc/loadavg gives it ("?" if unreadable). */
+static void load_average(char *out, size_t size)
+{
+    snprintf(out, size, "?");
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%15s", out) != 1)
+            snprintf(out, size, "?");
+        fclose(f);
+    }
+}
+
 int main(int argc, char **argv)
 {
-    bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    bool quick = false;
+    const char *baseline = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            quick = true;
+        } else if (strcmp(argv[i], "--baseline") == 0 && i + 1 < argc) {
+            baseline = argv[++i];
+        } else {
+            fprintf(stderr, "usage: bench_node [--quick] [--baseline RUNTIMES_DIR]\n");
+            return 2;
+        }
+    }
     if (!getcwd(root, sizeof(root)))
         return 1;
+    char base_boot[4200];
+    snprintf(base_boot, sizeof(base_boot), "%s/node/bootstrap.mjs", baseline ? baseline : "");
+    if (baseline && (baseline[0] != '/' || !pt_path_is_file(base_boot))) {
+        fprintf(stderr, "--baseline: an absolute runtimes directory with node/bootstrap.mjs\n");
+        return 2;
+    }
     if (getenv("POWERTUNE_NODE"))
         node = getenv("POWERTUNE_NODE");
     char state[] = "/tmp/powertune-bench-node-XXXXXX";
-    if (!mkdtemp(state))
+    char base_state[] = "/tmp/powertune-bench-node-XXXXXX";
+    if (!mkdtemp(state) || !mkdtemp(base_state))
         return 1;
     struct utsname u;
     uname(&u);
     char date[32];
     time_t now = time(NULL);
-    strftime(date, sizeof(date), "%Y-%m-%d", gmtime(&now));
+    strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", gmtime(&now));
     char version[64] = "?";
     FILE *p = popen("/usr/bin/node --version 2>/dev/null", "r");
     if (p) {
@@ -253,15 +457,24 @@ int main(int argc, char **argv)
             version[strcspn(version, "\n")] = 0;
         pclose(p);
     }
-    struct pt_engine *e = bench_engine(state);
+    char runtimes[4200], load_start[16], load_end[16];
+    snprintf(runtimes, sizeof(runtimes), "%s/runtimes", root);
+    load_average(load_start, sizeof(load_start));
+    struct pt_engine *e = bench_engine(state, runtimes);
+    struct pt_engine *base = baseline ? bench_engine(base_state, baseline) : NULL;
     printf("## Node.js runtime (issue 3), %s\n\nnode %s, %ld cores, Linux %s; %s; %s.\n\n", date,
            version, sysconf(_SC_NPROCESSORS_ONLN), u.release, pt_engine_describe(e),
            pt_engine_sandbox_note(e) ? "not sandboxed" : "sandboxed");
-    bench_cold(e, quick ? 5 : 20);
+    bench_cold(e, base, baseline, quick ? 5 : 20);
+    if (base)
+        pt_engine_destroy(base);
     bench_warm(e, quick ? 200 : 1000);
     bench_boost(e, quick ? 1 : 3);
     pt_engine_destroy(e);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", state);
+    load_average(load_end, sizeof(load_end));
+    printf("\nLoad average (1 min) at the start of this run: %s; at its end: %s.\n", load_start,
+           load_end);
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s %s", state, base_state);
     return system(cmd) == 0 ? 0 : 1;
 }
