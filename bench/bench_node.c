@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -110,9 +111,10 @@ static bool read_request(int fd, char *buf, size_t cap)
 /*
  * The runtime client alone: <runtimes>/node/bootstrap.mjs started with the engine's flags and
  * Lambda's variables, but by this process and against a minimal Runtime API on a loopback socket
- * here (no cgroup, sandbox or engine): from the spawn to the POST of the no-op's result.
+ * here (no cgroup, sandbox or engine): from the spawn to the POST of the no-op's result. *cpu_ms:
+ * the CPU time node used until then (it is killed at the POST), a figure contention moves less.
  */
-static double client_only_ms(const char *runtimes, const char *fn_dir, int memory)
+static double client_only_ms(const char *runtimes, const char *fn_dir, int memory, double *cpu_ms)
 {
     int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -161,8 +163,12 @@ static double client_only_ms(const char *runtimes, const char *fn_dir, int memor
     double ms = (double)(pt_mono_ns() - t0) / 1e6;
     kill(pid, SIGKILL);
     int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    struct rusage ru;
+    while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR) {
     }
+    if (cpu_ms)
+        *cpu_ms = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+                  (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
     if (cfd >= 0)
         close(cfd);
     close(lfd);
@@ -220,13 +226,15 @@ enum cold_series {
     S_CLIENT_OVER, /* runtime client alone - bare, per pair */
     S_BASE_WALL,   /* engine cold start with the baseline runtimes */
     S_BASE_CLIENT, /* the baseline's runtime client alone */
+    S_CLIENT_CPU,  /* CPU time of the runtime client alone */
+    S_BASE_CPU,    /* CPU time of the baseline's runtime client alone */
     S_COUNT
 };
 
 /* A/B medians per memory size, printed after the main table. */
 struct ab_row {
     int memory;
-    double base_wall, wall, base_client, client;
+    double base_wall, wall, base_client, client, base_cpu, cpu;
 };
 
 static void bench_cold(struct pt_engine *e, struct pt_engine *base, const char *base_dir, int n)
@@ -267,7 +275,7 @@ static void bench_cold(struct pt_engine *e, struct pt_engine *base, const char *
         struct cold c;
         cold_start(e, fn, &c); /* page cache */
         bare_node_ms(file, mems[m]);
-        client_only_ms(runtimes, fn_dir, mems[m]);
+        client_only_ms(runtimes, fn_dir, mems[m], NULL);
         for (int k = 0; k < n; k++) {
             v[S_BARE][k] = bare_node_ms(file, mems[m]);
             cold_start(e, fn, &c);
@@ -276,12 +284,13 @@ static void bench_cold(struct pt_engine *e, struct pt_engine *base, const char *
             v[S_DUR][k] = c.dur;
             v[S_OUTSIDE][k] = c.wall - c.init - c.dur;
             v[S_OVER][k] = c.wall - v[S_BARE][k];
-            v[S_CLIENT][k] = client_only_ms(runtimes, fn_dir, mems[m]);
+            v[S_CLIENT][k] = client_only_ms(runtimes, fn_dir, mems[m], &v[S_CLIENT_CPU][k]);
             v[S_CLIENT_OVER][k] = v[S_CLIENT][k] - v[S_BARE][k];
             if (bfn) {
                 cold_start(base, bfn, &c);
                 v[S_BASE_WALL][k] = c.wall;
-                v[S_BASE_CLIENT][k] = client_only_ms(base_dir, fn_dir, mems[m]);
+                v[S_BASE_CLIENT][k] =
+                    client_only_ms(base_dir, fn_dir, mems[m], &v[S_BASE_CPU][k]);
             }
         }
         double med[S_COUNT];
@@ -292,8 +301,10 @@ static void bench_cold(struct pt_engine *e, struct pt_engine *base, const char *
                mems[m], med[S_BARE], med[S_WALL], med[S_INIT], med[S_DUR], med[S_OUTSIDE],
                med[S_CLIENT], med[S_OVER], med[S_CLIENT_OVER],
                100.0 * med[S_OVER] / med[S_WALL], mems[m] == 1769 ? "< 10 %" : "");
-        ab[m] = (struct ab_row){mems[m], med[S_BASE_WALL], med[S_WALL], med[S_BASE_CLIENT],
-                                med[S_CLIENT]};
+        ab[m] = (struct ab_row){.memory = mems[m], .base_wall = med[S_BASE_WALL],
+                                .wall = med[S_WALL], .base_client = med[S_BASE_CLIENT],
+                                .client = med[S_CLIENT], .base_cpu = med[S_BASE_CPU],
+                                .cpu = med[S_CLIENT_CPU]};
         pt_engine_function_remove(e, fn);
         if (bfn)
             pt_engine_function_remove(base, bfn);
@@ -304,12 +315,15 @@ static void bench_cold(struct pt_engine *e, struct pt_engine *base, const char *
         printf("\n**Before/after** (A/B, interleaved with the runs above): runtimes/node from %s "
                "(before) and from runtimes/ (after), medians of %d.\n\n"
                "| Memory | engine cold start before | after | after/before | runtime client "
-               "alone before | after | after/before |\n|---|---|---|---|---|---|---|\n",
+               "alone before | after | after/before | its CPU time before | after | after - "
+               "before |\n|---|---|---|---|---|---|---|---|---|---|\n",
                base_dir, n);
         for (size_t m = 0; m < NMEM; m++)
-            printf("| %d MB | %.1f ms | %.1f ms | %.3f | %.1f ms | %.1f ms | %.3f |\n",
+            printf("| %d MB | %.1f ms | %.1f ms | %.3f | %.1f ms | %.1f ms | %.3f | %.1f ms | %.1f "
+                   "ms | %+.1f ms |\n",
                    ab[m].memory, ab[m].base_wall, ab[m].wall, ab[m].wall / ab[m].base_wall,
-                   ab[m].base_client, ab[m].client, ab[m].client / ab[m].base_client);
+                   ab[m].base_client, ab[m].client, ab[m].client / ab[m].base_client,
+                   ab[m].base_cpu, ab[m].cpu, ab[m].cpu - ab[m].base_cpu);
     }
 
     /* The official client on the same handler, when tests/peers/node-ric/setup.sh assembled its
