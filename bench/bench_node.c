@@ -142,12 +142,8 @@ static double client_only_ms(const char *runtimes, const char *fn_dir, int memor
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addchdir_np(&fa, fn_dir);
-    int64_t t0 = pt_mono_ns();
-    pid_t pid;
-    if (posix_spawn(&pid, argv[0], &fa, NULL, argv, envp) != 0) {
-        fprintf(stderr, "cannot start %s\n", argv[0]);
-        exit(1);
-    }
+    int64_t t0;
+    pid_t pid = bench_spawn(argv, &fa, envp, &t0);
     posix_spawn_file_actions_destroy(&fa);
     static const char event[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                                 "Lambda-Runtime-Aws-Request-Id: bench-1\r\n"

@@ -78,6 +78,19 @@ static inline void bench_invoke(struct pt_engine *e, struct pt_function *fn, con
     }
 }
 
+/* Starts argv[0] with fa and envp, timed from just before the spawn (*t0_ns); exits on failure. */
+static inline pid_t bench_spawn(char *const argv[], const posix_spawn_file_actions_t *fa,
+                                char *const envp[], int64_t *t0_ns)
+{
+    *t0_ns = pt_mono_ns();
+    pid_t pid;
+    if (posix_spawn(&pid, argv[0], fa, NULL, argv, envp) != 0) {
+        fprintf(stderr, "cannot start %s\n", argv[0]);
+        exit(1);
+    }
+    return pid;
+}
+
 /*
  * An interpreter started bare (no engine): argv[0] spawned in the environment a function
  * gets (no inherited variables such as NODE_EXTRA_CA_CERTS or PYTHON*), timed from the spawn
@@ -93,12 +106,8 @@ static inline double bench_bare_start_ms(char *const argv[])
     posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
     posix_spawn_file_actions_addclose(&fa, fds[0]);
     char *envp[] = {"PATH=/usr/local/bin:/usr/bin/:/bin", "LANG=en_US.UTF-8", "TZ=:UTC", NULL};
-    int64_t t0 = pt_mono_ns();
-    pid_t pid;
-    if (posix_spawn(&pid, argv[0], &fa, NULL, argv, envp) != 0) {
-        fprintf(stderr, "cannot start %s\n", argv[0]);
-        exit(1);
-    }
+    int64_t t0;
+    pid_t pid = bench_spawn(argv, &fa, envp, &t0);
     posix_spawn_file_actions_destroy(&fa);
     close(fds[1]);
     char c;
