@@ -843,21 +843,14 @@ static int f_adaptive(struct pt_tune_input *in, const json_t *v, struct pt_error
     return read_bool(v, "adaptive", &in->adaptive, err);
 }
 
-/* A percent, as --adaptive-tolerance takes it. */
+/* A percent, as --adaptive-tolerance takes it; pt_tune_input_validate checks the range. */
 static int f_adaptive_tolerance(struct pt_tune_input *in, const json_t *v, struct pt_error *err)
 {
-    char d[96];
-    if (json_is_null(v))
-        return 0;
-    double pct = 0;
-    int rc = read_number(v, "adaptiveTolerance", &pct, err);
-    if (rc < 0)
-        return rc;
-    if (!(pct >= 0 && pct <= PT_TUNE_ADAPTIVE_TOLERANCE_MAX))
-        return pt_error_set(err, PT_EUSAGE, "adaptiveTolerance: %s; allowed a percent from 0 to %d",
-                            describe(v, d, sizeof(d)), PT_TUNE_ADAPTIVE_TOLERANCE_MAX);
-    in->adaptive_tolerance = pct / 100;
-    return 0;
+    double pct = in->adaptive_tolerance * 100;
+    int rc = json_is_null(v) ? 0 : read_number(v, "adaptiveTolerance", &pct, err);
+    if (rc == 0)
+        in->adaptive_tolerance = pct / 100;
+    return rc;
 }
 
 static const struct {
