@@ -27,6 +27,13 @@
  * wakeups here), while any real pause between invocations still finds them frozen.
  */
 #define ENGINE_FREEZE_GRACE_MS 2
+/*
+ * While other invocations of the function are running, an idle environment is usually taken
+ * again within a few ms (32 clients of `serve` on 2 cores reuse each one every 3-5 ms): a
+ * freeze and a thaw each time cost more CPU than the whole invocation's HTTP exchanges. Under
+ * such load the grace is longer; an environment idle past it is still frozen.
+ */
+#define ENGINE_FREEZE_GRACE_BUSY_MS 20
 
 struct pt_function {
     struct pt_engine *engine;
@@ -47,6 +54,10 @@ struct pt_function {
 struct pt_engine {
     pthread_mutex_t lock;
     pthread_cond_t janitor_wake;
+    /* When the sleeping janitor wakes by itself (0 while it is awake: it rescans before it
+     * sleeps again). An environment going idle only wakes it when its freeze is due sooner:
+     * under load the janitor then runs once per grace, not once per invocation. */
+    int64_t janitor_wake_ns;
     pthread_t janitor;
     bool janitor_running;
     bool janitor_stop;
@@ -196,14 +207,21 @@ static void engine_plan_sandbox(struct pt_engine *e)
 
 /* ---- janitor: reclaims idle environments after the keep-alive ---- */
 
+/* With the lock held: how long an idle environment of fn stays thawed. */
+static int64_t engine_freeze_grace_ns(const struct pt_function *fn)
+{
+    return (int64_t)(fn->busy > 0 ? ENGINE_FREEZE_GRACE_BUSY_MS : ENGINE_FREEZE_GRACE_MS) *
+           1000000;
+}
+
 /* With the lock held: freezes idle environments past the grace; returns ns to the next due one. */
 static int64_t engine_freeze_due(struct pt_engine *e, int64_t now)
 {
     int64_t next = INT64_MAX;
     if (e->opt.no_freeze || e->opt.freeze_immediately)
         return next;
-    int64_t grace = (int64_t)ENGINE_FREEZE_GRACE_MS * 1000000;
     for (struct pt_function *fn = e->functions; fn; fn = fn->next) {
+        int64_t grace = engine_freeze_grace_ns(fn);
         for (size_t i = 0; i < fn->idle_count; i++) {
             struct pt_env *env = fn->idle[i];
             if (pt_env_frozen(env))
@@ -230,7 +248,9 @@ static void *engine_janitor(void *arg)
             wake = next_freeze;
         if (!e->graveyard_count) {
             struct timespec ts = {.tv_sec = wake / 1000000000LL, .tv_nsec = wake % 1000000000LL};
+            e->janitor_wake_ns = wake;
             pthread_cond_timedwait(&e->janitor_wake, &e->lock, &ts);
+            e->janitor_wake_ns = 0;
         }
         while (e->graveyard_count) {
             struct pt_env *dead = e->graveyard[--e->graveyard_count];
@@ -710,6 +730,40 @@ static int engine_bury(struct pt_engine *e, struct pt_env *env)
     return 0;
 }
 
+/* Called with the lock held: an idle environment that cannot serve goes to the janitor. */
+static void engine_discard_idle(struct pt_engine *e, struct pt_function *fn, struct pt_env *env)
+{
+    fn->envs--;
+    if (engine_bury(e, env) == 0)
+        pthread_cond_signal(&e->janitor_wake);
+    else
+        pt_env_destroy(env);
+}
+
+/*
+ * Called with the lock held: the most recently used idle environment whose runtime is still
+ * alive, or NULL (a new one is then counted and numbered in *id). An idle runtime may have
+ * died (OOM-killed while frozen, or exited after its last answer): such an environment is
+ * buried and the next one, or a new one, serves.
+ */
+static struct pt_env *engine_take_idle(struct pt_engine *e, struct pt_function *fn, bool fresh,
+                                       unsigned *id)
+{
+    struct pt_env *env = NULL;
+    while (!fresh && fn->idle_count && !env) {
+        env = fn->idle[--fn->idle_count];
+        if (!pt_env_alive(env)) {
+            engine_discard_idle(e, fn, env);
+            env = NULL;
+        }
+    }
+    if (!env) {
+        fn->envs++;
+        *id = ++e->next_env_id;
+    }
+    return env;
+}
+
 int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
                      const struct pt_invoke_request *req, struct pt_invoke_result *res,
                      struct pt_error *err)
@@ -727,24 +781,16 @@ int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
         pthread_mutex_unlock(&e->lock);
         return rc;
     }
-    /* An idle runtime may have died (OOM-killed while frozen, or exited after its last
-     * answer): such an environment is buried and the next one, or a new one, serves. */
-    while (!req->new_environment && fn->idle_count && !env) {
-        env = fn->idle[--fn->idle_count];
-        if (!pt_env_alive(env)) {
-            fn->envs--;
-            if (engine_bury(e, env) == 0)
-                pthread_cond_signal(&e->janitor_wake);
-            else
-                pt_env_destroy(env);
-            env = NULL;
-        }
-    }
-    if (!env) {
-        fn->envs++;
-        id = ++e->next_env_id;
-    }
+    env = engine_take_idle(e, fn, req->new_environment, &id);
     pthread_mutex_unlock(&e->lock);
+    /* The previous invocation returned before its runtime was back on /next: it has to be
+     * there (or gone) before this event is handed over, as if it had been waited for then. */
+    while (env && !pt_env_settle(env)) {
+        pthread_mutex_lock(&e->lock);
+        engine_discard_idle(e, fn, env);
+        env = engine_take_idle(e, fn, false, &id);
+        pthread_mutex_unlock(&e->lock);
+    }
 
     if (!env) {
         struct pt_env_config cfg = {
@@ -797,7 +843,8 @@ int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
     bool keep = env && !rc && pt_env_usable(env) && !req->new_environment && !e->shutting_down;
     if (keep && engine_push_idle(fn, env) != 0)
         keep = false;
-    if (keep && !e->opt.no_freeze && !e->opt.freeze_immediately)
+    if (keep && !e->opt.no_freeze && !e->opt.freeze_immediately &&
+        e->janitor_wake_ns > pt_env_last_used_ns(env) + engine_freeze_grace_ns(fn))
         pthread_cond_signal(&e->janitor_wake); /* schedules its freeze */
     if (!keep && env) {
         fn->envs--;

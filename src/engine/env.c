@@ -465,14 +465,15 @@ static enum env_outcome env_wait(struct pt_env *env, struct env_wait_state *ws)
 /*
  * After the result: wait for the runtime to come back to /next or to exit (some runtimes
  * post an error and exit: the environment is then reset and the next invocation starts
- * cold). A parked runtime is frozen, here or (by default) by the engine's janitor a moment
- * later, so back-to-back invocations do not pay a freeze and a thaw each. A runtime still
- * busy after the bound stays thawed; the next invocation's deadline covers it.
+ * cold), at most ENV_SETTLE_MS from the result. A parked runtime is frozen, here or (by
+ * default) by the engine's janitor a moment later, so back-to-back invocations do not pay a
+ * freeze and a thaw each. A runtime still busy after the bound stays thawed; the next
+ * invocation's deadline covers it.
  */
 #define ENV_SETTLE_MS 1000
 static void env_settle(struct pt_env *env)
 {
-    int64_t deadline = pt_mono_ns() + (int64_t)ENV_SETTLE_MS * 1000000;
+    int64_t deadline = env->last_used_ns + (int64_t)ENV_SETTLE_MS * 1000000;
     for (;;) {
         int pump_ms = pt_rapi_pump(env->rapi);
         struct pt_rapi_status st;
@@ -493,6 +494,13 @@ static void env_settle(struct pt_env *env)
             return;
         }
     }
+}
+
+bool pt_env_settle(struct pt_env *env)
+{
+    if (env->usable && env->rapi)
+        env_settle(env);
+    return env->usable;
 }
 
 bool pt_env_freeze_idle(struct pt_env *env)
@@ -807,7 +815,9 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
     pt_logstream_end_invocation(&env->log);
     res->log_tail_len = pt_tail_copy(&env->log.tail, res->log_tail);
     env->last_used_ns = pt_mono_ns();
-    if (env->usable && !rc)
+    /* Otherwise the engine settles it when it takes the environment again: the caller has
+     * its result without waiting for the runtime's next /next. */
+    if (env->usable && !rc && env->cfg.freeze_immediately)
         env_settle(env);
     return rc;
 }

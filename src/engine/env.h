@@ -68,10 +68,19 @@ struct pt_env;
 
 int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned id,
                  struct pt_error *err);
-/* Runs one invocation; 0 when the function ran (res filled), PT_EINTR on shutdown, else an engine error. */
+/*
+ * Runs one invocation; 0 when the function ran (res filled), PT_EINTR on shutdown, else an
+ * engine error. It returns with the result: the runtime may still be on its way back to
+ * /next (unless freeze_immediately), and pt_env_settle must see it there before the next one.
+ */
 int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
                   struct pt_invoke_result *res, struct pt_error *err);
 bool pt_env_usable(const struct pt_env *env);
+/*
+ * Waits (at most a second from the previous result) for the runtime to park on /next again
+ * or to exit; false when the environment cannot take another invocation.
+ */
+bool pt_env_settle(struct pt_env *env);
 /* False once the runtime process has exited (checked without blocking). */
 bool pt_env_alive(struct pt_env *env);
 /* Freezes an idle environment whose runtime waits on /next; true if it is frozen now. */
