@@ -1,6 +1,6 @@
 /*
  * runner.c - the run loop (see runner.h). Fixed runs take each power in turn; --adaptive
- * runs take the powers in rounds and ask adaptive.c after each round which can stop.
+ * runs take the powers in rounds and ask adaptive.c after each round which to sample next.
  */
 #include "tune/runner.h"
 
@@ -406,9 +406,10 @@ static int runner_adaptive_prepare(struct runner *r, size_t i, const json_t *pay
 }
 
 /*
- * Rounds: each power still in the race is brought to the round's target (min_samples, then
- * batch more per round, in input order), then adaptive.c decides who stops. Ends when no
- * power is running; the samples, the samples file and resume are the fixed run's.
+ * Rounds: each power adaptive.c wants sampled is brought to the round's target (min_samples,
+ * then batch more per round, in input order; a power sampled again after a pause catches up
+ * at once), then adaptive.c takes its look. Ends when nothing is to be sampled; the samples,
+ * the samples file and resume are the fixed run's.
  */
 static int runner_adaptive(struct runner *r, const json_t *payload, struct pt_error *err)
 {
@@ -449,7 +450,7 @@ static int runner_adaptive(struct runner *r, const json_t *payload, struct pt_er
         if (!rc)
             rc = pt_adaptive_update(ad, round, r->rep->samples, r->rep->n_samples, err);
         if (!rc) {
-            /* Stopped powers leave the total: the bar ends at what actually ran. */
+            /* Powers not sampled leave the total: the bar ends at what actually ran. */
             pthread_mutex_lock(&r->lock);
             r->prog.total = r->prog.done;
             for (size_t i = 0; i < ad->n_powers; i++)

@@ -14,8 +14,8 @@
  *
  * With in->adaptive (--adaptive) the powers run in rounds instead of one after another:
  * every power is prepared up front (as the reference's Initializer creates every alias), gets
- * a few invocations per round, and stops once adaptive.c finds it cannot win (see adaptive.h
- * for the test and its confidence). A target must therefore accept several prepared powers
+ * a few invocations per round while adaptive.c has not settled it against the current pick
+ * (see adaptive.h for the test, the tolerance and the confidence). A target must therefore accept several prepared powers
  * at once; invoke names the power. Without --adaptive nothing changes: prepare, num
  * invocations, finish, one power at a time.
  */
