@@ -28,7 +28,6 @@
 const builtin = process.getBuiltinModule ??
   (await import("node:module")).createRequire(import.meta.url);
 const fs = builtin("node:fs");
-const net = builtin("node:net");
 const path = builtin("node:path");
 const util = builtin("node:util");
 
@@ -245,6 +244,123 @@ function fatal(msg) {
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 
+/*
+ * The connection's transport: node's TCP binding when process.binding gives it silently, since
+ * node:net loads the whole streams stack, compiled from source at every start (Lambda's V8 flags,
+ * heap sizes and --expose-gc, invalidate node's code cache): ~9 ms of a cold start that the
+ * Runtime API does not need. node:net otherwise: a host name rather than an IP address,
+ * --pending-deprecation (process.binding would print DEP0111), a permission model, a node without
+ * these bindings. Either gives {write(buffer), ref(), unref(), destroy()} and calls onData(buffer)
+ * per read and onGone(error, or null at the end) when the connection goes.
+ */
+const tcpBinding = loadTcpBinding();
+
+function loadTcpBinding() {
+  const pending = process.env.NODE_PENDING_DEPRECATION === "1" ||
+    process.execArgv.includes("--pending-deprecation") ||
+    (process.env.NODE_OPTIONS ?? "").includes("--pending-deprecation");
+  if (pending || typeof process.binding !== "function") return null;
+  try {
+    const { TCP, TCPConnectWrap, constants } = process.binding("tcp_wrap");
+    const stream = process.binding("stream_wrap");
+    if (typeof TCP !== "function" || typeof TCPConnectWrap !== "function" ||
+      typeof stream.WriteWrap !== "function" || !stream.streamBaseState) return null;
+    return { TCP, TCPConnectWrap, socketType: constants.SOCKET, ...stream };
+  } catch (_) {
+    return null;
+  }
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+function openConnection(host, port, onData, onGone, readBuffer) {
+  const ipv6 = host.includes(":");
+  if (tcpBinding && (ipv6 || IPV4.test(host))) {
+    return new BindingConnection(host, port, ipv6, onData, onGone);
+  }
+  // Reads land in one buffer and go straight to onData, without the stream machinery.
+  const onread = {
+    buffer: readBuffer,
+    callback: (n, buf) => onData(Buffer.from(buf.subarray(0, n))),
+  };
+  const sock = builtin("node:net").createConnection({ host, port, noDelay: true, onread });
+  sock.on("error", onGone);
+  sock.on("close", () => onGone(null));
+  return sock;
+}
+
+/** A TCP connection straight on the binding, as node:net drives it (lib/net.js). */
+class BindingConnection {
+  constructor(host, port, ipv6, onData, onGone) {
+    const b = tcpBinding;
+    this.onData = onData;
+    this.onGone = onGone;
+    this.closed = false;
+    this.writes = new Set(); // requests libuv has queued: kept alive until they complete
+    this.handle = new b.TCP(b.socketType);
+    this.handle.onread = (arrayBuffer) => this._read(arrayBuffer);
+    const where = ` ${host}:${port}`;
+    const req = new b.TCPConnectWrap();
+    req.oncomplete = (status) => {
+      if (status < 0) return this._gone(status, "connect", where);
+      const err = this.closed ? 0 : this.handle.readStart();
+      if (err) this._gone(err, "read", "");
+    };
+    req.address = host;
+    req.port = port;
+    // libuv queues writes made while connecting and sends them once connected.
+    const err = ipv6 ? this.handle.connect6(req, host, port) : this.handle.connect(req, host, port);
+    if (err) process.nextTick(() => this._gone(err, "connect", where));
+    else this.handle.setNoDelay(true);
+  }
+
+  write(data) {
+    if (this.closed) return;
+    const b = tcpBinding;
+    const req = new b.WriteWrap();
+    req.handle = this.handle;
+    req.buffer = data;
+    req.async = false;
+    req.oncomplete = (status) => {
+      this.writes.delete(req);
+      if (status < 0) this._gone(status, "write", "");
+    };
+    const err = this.handle.writeBuffer(req, data);
+    if (err) process.nextTick(() => this._gone(err, "write", ""));
+    else if (b.streamBaseState[b.kLastWriteWasAsync]) this.writes.add(req);
+  }
+
+  _read(arrayBuffer) {
+    const b = tcpBinding;
+    const n = b.streamBaseState[b.kReadBytesOrError];
+    if (n > 0) this.onData(Buffer.from(arrayBuffer, b.streamBaseState[b.kArrayBufferOffset], n));
+    else if (n < 0) this._gone(n, "read", "");
+  }
+
+  _gone(code, syscall, where) {
+    if (this.closed) return;
+    this.destroy();
+    const name = util.getSystemErrorName(code);
+    if (name === "EOF") return this.onGone(null);
+    this.onGone(Object.assign(new Error(`${syscall} ${name}${where}`), { code: name, syscall }));
+  }
+
+  ref() {
+    if (!this.closed) this.handle.ref();
+  }
+
+  unref() {
+    if (!this.closed) this.handle.unref();
+  }
+
+  destroy() {
+    if (this.closed) return;
+    this.closed = true;
+    this.writes.clear();
+    this.handle.close();
+  }
+}
+
 class RAPIDClient {
   constructor(address) {
     const colon = address.lastIndexOf(":");
@@ -261,14 +377,8 @@ class RAPIDClient {
   }
 
   _open() {
-    // Reads land in one buffer and go straight to _onData, without the stream machinery.
-    const onread = {
-      buffer: this.readBuffer,
-      callback: (n, buf) => this._onData(sock, Buffer.from(buf.subarray(0, n))),
-    };
-    const sock = net.createConnection({ host: this.host, port: this.port, noDelay: true, onread });
-    sock.on("error", (err) => this._onGone(sock, err));
-    sock.on("close", () => this._onGone(sock, null));
+    const sock = openConnection(this.host, this.port, (chunk) => this._onData(sock, chunk),
+      (err) => this._onGone(sock, err), this.readBuffer);
     this.sock = sock;
   }
 
