@@ -567,6 +567,9 @@ int main(int argc, char **argv)
             load);
     bench_overhead(&b);
     bench_adaptive(&b);
+    pt_file_read_small("/proc/loadavg", load, sizeof(load), NULL);
+    load[strcspn(load, "\n")] = 0;
+    fprintf(b.md, "\nLoad average at the end: %s.\n", load);
     fclose(b.md);
     fwrite(text, 1, len, stdout);
     int rc = results ? write_results(results, text, len) : 0;
