@@ -70,8 +70,14 @@ struct pt_rapi {
     bool init_error_ready;
 };
 
+/*
+ * Wakes a waiter on the eventfd: only the daemon's own thread needs it. Driven by pt_rapi_pump,
+ * the handlers run on the waiting thread itself, which looks at the status right after.
+ */
 static void rapi_notify(struct pt_rapi *r)
 {
+    if (!r->own_thread)
+        return;
     uint64_t one = 1;
     ssize_t w = write(r->efd, &one, sizeof(one));
     (void)w; /* the counter saturating is harmless: any value means "look" */
@@ -423,9 +429,11 @@ int pt_rapi_pump(struct pt_rapi *r)
 
 void pt_rapi_status(struct pt_rapi *r, struct pt_rapi_status *st)
 {
-    uint64_t v;
-    ssize_t n = read(r->efd, &v, sizeof(v));
-    (void)n; /* EAGAIN just means nothing new */
+    if (r->own_thread) {
+        uint64_t v;
+        ssize_t n = read(r->efd, &v, sizeof(v));
+        (void)n; /* EAGAIN just means nothing new */
+    }
     pthread_mutex_lock(&r->lock);
     st->first_next_ns = r->first_next_ns;
     st->delivered_ns = r->delivered ? r->delivered_ns : 0;
