@@ -604,15 +604,11 @@ int main(int argc, char **argv)
     for (int i = 0; i < ncounts; i++) {
         const struct result *f = &fl[i], *v = &inv[i];
         double other = v->cpu_host - v->cpu_client - v->cpu_serve - v->cpu_functions;
+        const double cells[] = {f->cpu_client, f->cpu_serve,     f->cpu_host, v->cpu_client,
+                                v->cpu_serve,  v->cpu_functions, other,       v->cpu_host};
         printf("| %d |", counts[i]);
-        print_cpu(f->cpu_client);
-        print_cpu(f->cpu_serve);
-        print_cpu(f->cpu_host);
-        print_cpu(v->cpu_client);
-        print_cpu(v->cpu_serve);
-        print_cpu(v->cpu_functions);
-        print_cpu(other);
-        print_cpu(v->cpu_host);
+        for (size_t k = 0; k < sizeof(cells) / sizeof(cells[0]); k++)
+            print_cpu(cells[k]);
         printf("\n");
     }
     for (int i = 0; i < ncounts; i++) {
