@@ -34,6 +34,9 @@ struct cli_function_opts {
     const char *ephemeral;
     const char *architecture;
     const char *reserved;
+    const char *log_format;
+    const char *app_log_level;
+    const char *system_log_level;
     const char *env[64];
     size_t env_count;
 };
@@ -61,7 +64,12 @@ extern const struct option cli_engine_options[];
     "  --ephemeral-storage MB  /tmp size, 512..10240 (default 512)\n"                             \
     "  --architecture ARCH   x86_64 or arm64 (a pricing label; default x86_64)\n"                 \
     "  --reserved-concurrency N  reserved concurrency (default: none)\n"                          \
-    "  --env KEY=VALUE       an environment variable (repeatable)\n"
+    "  --env KEY=VALUE       an environment variable (repeatable)\n"                          \
+    "  --log-format F        LoggingConfig.LogFormat: text (default) or json (JSON platform\n"    \
+    "                        records; AWS_LAMBDA_LOG_FORMAT for the runtime)\n"                   \
+    "  --app-log-level L     ApplicationLogLevel, json only: TRACE, DEBUG, INFO (default),\n"     \
+    "                        WARN, ERROR, FATAL\n"                                                \
+    "  --system-log-level L  SystemLogLevel, json only: DEBUG, INFO (default), WARN\n"
 #define CLI_ENGINE_OPTIONS_HELP                                                                   \
     "engine:\n"                                                                                   \
     "  --state-dir DIR       logs and state (default $POWERTUNE_STATE_DIR or\n"                   \

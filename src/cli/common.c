@@ -20,6 +20,9 @@ enum {
     FOPT_ARCH,
     FOPT_RESERVED,
     FOPT_ENV,
+    FOPT_LOG_FORMAT,
+    FOPT_APP_LOG_LEVEL,
+    FOPT_SYSTEM_LOG_LEVEL,
     EOPT_STATE_DIR = CLI_OPT_ENGINE_BASE,
     EOPT_PYTHON,
     EOPT_CGROUPS,
@@ -42,6 +45,9 @@ const struct option cli_function_options[] = {
     {"architecture", required_argument, NULL, FOPT_ARCH},
     {"reserved-concurrency", required_argument, NULL, FOPT_RESERVED},
     {"env", required_argument, NULL, FOPT_ENV},
+    {"log-format", required_argument, NULL, FOPT_LOG_FORMAT},
+    {"app-log-level", required_argument, NULL, FOPT_APP_LOG_LEVEL},
+    {"system-log-level", required_argument, NULL, FOPT_SYSTEM_LOG_LEVEL},
     {NULL, 0, NULL, 0},
 };
 
@@ -144,6 +150,9 @@ int cli_function_flag(int opt, const char *arg, struct cli_function_opts *o, str
     case FOPT_EPHEMERAL: o->ephemeral = arg; return 1;
     case FOPT_ARCH: o->architecture = arg; return 1;
     case FOPT_RESERVED: o->reserved = arg; return 1;
+    case FOPT_LOG_FORMAT: o->log_format = arg; return 1;
+    case FOPT_APP_LOG_LEVEL: o->app_log_level = arg; return 1;
+    case FOPT_SYSTEM_LOG_LEVEL: o->system_log_level = arg; return 1;
     case FOPT_ENV:
         if (o->env_count == sizeof(o->env) / sizeof(o->env[0]))
             return pt_error_set(err, PT_EUSAGE, "--env: at most %zu variables",
@@ -278,6 +287,13 @@ int cli_function_build(const char *path, const struct cli_function_opts *o,
                                 o->architecture);
         pt_strlcpy(c->architecture, o->architecture, sizeof(c->architecture));
     }
+    if (o->log_format && (rc = pt_log_format_parse(o->log_format, &c->log_format, err)))
+        return rc;
+    if (o->app_log_level && (rc = pt_app_log_level_parse(o->app_log_level, &c->app_log_level, err)))
+        return rc;
+    if (o->system_log_level &&
+        (rc = pt_system_log_level_parse(o->system_log_level, &c->system_log_level, err)))
+        return rc;
     for (size_t i = 0; i < o->env_count; i++) {
         rc = pt_function_set_env_kv(c, o->env[i], err);
         if (rc)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/types.h>
 
 #include "base/fs.h"
@@ -167,6 +168,80 @@ const char *pt_runtime_family_name(enum pt_runtime_family f)
     case PT_RUNTIME_UNSET: break;
     }
     return "unset";
+}
+
+static const char *const log_level_names[] = {
+    [PT_LOG_LEVEL_TRACE] = "TRACE", [PT_LOG_LEVEL_DEBUG] = "DEBUG", [PT_LOG_LEVEL_INFO] = "INFO",
+    [PT_LOG_LEVEL_WARN] = "WARN",   [PT_LOG_LEVEL_ERROR] = "ERROR", [PT_LOG_LEVEL_FATAL] = "FATAL",
+};
+
+int pt_log_format_parse(const char *name, enum pt_log_format *out, struct pt_error *err)
+{
+    if (name && strcasecmp(name, "Text") == 0)
+        *out = PT_LOG_FORMAT_TEXT;
+    else if (name && strcasecmp(name, "JSON") == 0)
+        *out = PT_LOG_FORMAT_JSON;
+    else
+        return pt_error_set(err, PT_EUSAGE, "LogFormat \"%s\" is not supported: allowed Text, JSON",
+                            name ? name : "");
+    return 0;
+}
+
+/* Levels from lo to hi of log_level_names, named field in the refusal. */
+static int log_level_parse(const char *field, const char *name, enum pt_log_level lo,
+                           enum pt_log_level hi, enum pt_log_level *out, struct pt_error *err)
+{
+    char allowed[64] = "";
+    for (enum pt_log_level l = lo; l <= hi; l++) {
+        if (name && strcasecmp(name, log_level_names[l]) == 0) {
+            *out = l;
+            return 0;
+        }
+        size_t n = strlen(allowed);
+        snprintf(allowed + n, sizeof(allowed) - n, "%s%s", l == lo ? "" : ", ",
+                 log_level_names[l]);
+    }
+    return pt_error_set(err, PT_EUSAGE, "%s \"%s\" is not supported: allowed %s", field,
+                        name ? name : "", allowed);
+}
+
+int pt_app_log_level_parse(const char *name, enum pt_log_level *out, struct pt_error *err)
+{
+    return log_level_parse("ApplicationLogLevel", name, PT_LOG_LEVEL_TRACE, PT_LOG_LEVEL_FATAL,
+                           out, err);
+}
+
+int pt_system_log_level_parse(const char *name, enum pt_log_level *out, struct pt_error *err)
+{
+    return log_level_parse("SystemLogLevel", name, PT_LOG_LEVEL_DEBUG, PT_LOG_LEVEL_WARN, out,
+                           err);
+}
+
+const char *pt_log_format_name(enum pt_log_format f)
+{
+    return f == PT_LOG_FORMAT_JSON ? "JSON" : "Text";
+}
+
+const char *pt_log_level_name(enum pt_log_level l)
+{
+    return l > PT_LOG_LEVEL_UNSET && l <= PT_LOG_LEVEL_FATAL ? log_level_names[l] : "";
+}
+
+static enum pt_log_level level_in_force(const struct pt_function_config *c, enum pt_log_level l)
+{
+    if (c->log_format != PT_LOG_FORMAT_JSON)
+        return PT_LOG_LEVEL_UNSET;
+    return l == PT_LOG_LEVEL_UNSET ? PT_LOG_LEVEL_INFO : l;
+}
+
+enum pt_log_level pt_function_app_log_level(const struct pt_function_config *c)
+{
+    return level_in_force(c, c->app_log_level);
+}
+
+enum pt_log_level pt_function_system_log_level(const struct pt_function_config *c)
+{
+    return level_in_force(c, c->system_log_level);
 }
 
 bool pt_env_key_is_reserved(const char *key)
@@ -416,6 +491,38 @@ static int validate_env(const struct pt_function_config *c, struct pt_error *err
     return env_size_check(env_total_size(c), err);
 }
 
+/*
+ * Lambda refuses a level with the Text format ("LogLevel is not supported
+ * when LogFormat is set to \"Text\""): levels filter JSON records only.
+ */
+static int validate_logging(const struct pt_function_config *c, struct pt_error *err)
+{
+    if (c->log_format != PT_LOG_FORMAT_TEXT && c->log_format != PT_LOG_FORMAT_JSON)
+        return pt_error_set(err, PT_EUSAGE, "LogFormat %d is not supported: allowed Text, JSON",
+                            (int)c->log_format);
+    if (c->app_log_level < PT_LOG_LEVEL_UNSET || c->app_log_level > PT_LOG_LEVEL_FATAL)
+        return pt_error_set(err, PT_EUSAGE,
+                            "ApplicationLogLevel %d is not supported: allowed TRACE, DEBUG, INFO, "
+                            "WARN, ERROR, FATAL",
+                            (int)c->app_log_level);
+    if (c->system_log_level != PT_LOG_LEVEL_UNSET &&
+        (c->system_log_level < PT_LOG_LEVEL_DEBUG || c->system_log_level > PT_LOG_LEVEL_WARN))
+        return pt_error_set(err, PT_EUSAGE,
+                            "SystemLogLevel %s is not supported: allowed DEBUG, INFO, WARN",
+                            pt_log_level_name(c->system_log_level));
+    if (c->log_format == PT_LOG_FORMAT_TEXT &&
+        (c->app_log_level != PT_LOG_LEVEL_UNSET || c->system_log_level != PT_LOG_LEVEL_UNSET))
+        return pt_error_set(err, PT_EUSAGE,
+                            "%s %s is not supported when LogFormat is Text: set LogFormat JSON "
+                            "or leave the level out",
+                            c->app_log_level != PT_LOG_LEVEL_UNSET ? "ApplicationLogLevel"
+                                                                  : "SystemLogLevel",
+                            pt_log_level_name(c->app_log_level != PT_LOG_LEVEL_UNSET
+                                                  ? c->app_log_level
+                                                  : c->system_log_level));
+    return 0;
+}
+
 int pt_function_validate(const struct pt_function_config *c, struct pt_error *err)
 {
     int rc = validate_name(c->name, sizeof(c->name), err);
@@ -451,7 +558,7 @@ int pt_function_validate(const struct pt_function_config *c, struct pt_error *er
                             "ReservedConcurrentExecutions %d is out of range: allowed -1 (not "
                             "set) or 0 and more",
                             c->reserved_concurrency);
-    return 0;
+    return validate_logging(c, err);
 }
 
 /* Lambda function names allow [A-Za-z0-9-_]; anything else in a directory name becomes '-'. */

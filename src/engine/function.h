@@ -31,6 +31,23 @@ enum pt_runtime_family {
 #define PT_RUNTIME_NAME_MAX 32
 #define PT_DESCRIPTION_MAX 256
 
+/* LoggingConfig.LogFormat: Text (Lambda's default) or JSON records for the platform lines. */
+enum pt_log_format {
+    PT_LOG_FORMAT_TEXT = 0,
+    PT_LOG_FORMAT_JSON,
+};
+
+/* ApplicationLogLevel takes all six; SystemLogLevel only DEBUG, INFO, WARN. */
+enum pt_log_level {
+    PT_LOG_LEVEL_UNSET = 0, /* INFO under JSON, nothing under Text */
+    PT_LOG_LEVEL_TRACE,
+    PT_LOG_LEVEL_DEBUG,
+    PT_LOG_LEVEL_INFO,
+    PT_LOG_LEVEL_WARN,
+    PT_LOG_LEVEL_ERROR,
+    PT_LOG_LEVEL_FATAL,
+};
+
 struct pt_env_var {
     char *key;
     char *value;
@@ -50,6 +67,9 @@ struct pt_function_config {
     size_t env_count;
     int reserved_concurrency; /* -1 = not set */
     char description[PT_DESCRIPTION_MAX + 1];
+    enum pt_log_format log_format;
+    enum pt_log_level app_log_level;    /* only with JSON */
+    enum pt_log_level system_log_level; /* only with JSON */
 };
 
 /* Lambda's defaults: 128 MB, 3 s, 512 MB /tmp, x86_64, no variables. */
@@ -71,6 +91,20 @@ int pt_function_detect(struct pt_function_config *c, const char *code_dir, struc
 int pt_runtime_parse(const char *name, enum pt_runtime_family *family, struct pt_error *err);
 const char *pt_runtime_family_name(enum pt_runtime_family f);
 
+/*
+ * LoggingConfig values, case-insensitive ("json", "JSON"). field names the
+ * setting in the message, e.g. "SystemLogLevel \"TRACE\" is not supported:
+ * allowed DEBUG, INFO, WARN".
+ */
+int pt_log_format_parse(const char *name, enum pt_log_format *out, struct pt_error *err);
+int pt_app_log_level_parse(const char *name, enum pt_log_level *out, struct pt_error *err);
+int pt_system_log_level_parse(const char *name, enum pt_log_level *out, struct pt_error *err);
+const char *pt_log_format_name(enum pt_log_format f); /* "Text", "JSON" */
+const char *pt_log_level_name(enum pt_log_level l);   /* "INFO", ...; "" when unset */
+/* The level in force: the configured one, INFO when unset under JSON, UNSET under Text. */
+enum pt_log_level pt_function_app_log_level(const struct pt_function_config *c);
+enum pt_log_level pt_function_system_log_level(const struct pt_function_config *c);
+
 /* Adds or replaces one variable from "KEY=VALUE" (CLI form). */
 int pt_function_set_env_kv(struct pt_function_config *c, const char *kv, struct pt_error *err);
 int pt_function_set_env(struct pt_function_config *c, const char *key, const char *value,
@@ -81,7 +115,9 @@ int pt_function_set_env(struct pt_function_config *c, const char *key, const cha
  * python/node (and of the form module.function), MemorySize 128..10240,
  * Timeout 1..900, EphemeralStorage 512..10240, architecture x86_64|arm64,
  * variable names [a-zA-Z][a-zA-Z0-9_]*, none of Lambda's reserved keys,
- * total size of keys and values <= 4 KB, reserved concurrency >= -1.
+ * total size of keys and values <= 4 KB, reserved concurrency >= -1, log
+ * levels only with LogFormat JSON (Lambda refuses a level with Text) and a
+ * SystemLogLevel of DEBUG, INFO or WARN.
  */
 int pt_function_validate(const struct pt_function_config *c, struct pt_error *err);
 

@@ -12,6 +12,8 @@
 
 #include <jansson.h>
 
+#include "base/clock.h"
+
 /*
  * A line built from several pieces with snprintf's contract: the full length
  * is counted even when out is too small, and out stays NUL-terminated.
@@ -96,6 +98,209 @@ size_t pt_format_init_report_line(char *out, size_t size, double init_ms, const 
              phase && *phase ? phase : "init");
     line_add_status(&l, status, error_type, SIZE_MAX);
     line_add(&l, "\n");
+    return l.len;
+}
+
+/* ---- JSON log format ---- */
+
+static size_t utf8_seq_len(const unsigned char *p);
+
+/* A JSON string: quotes, backslashes and controls escaped, invalid UTF-8 as U+FFFD. */
+static void line_add_json_str(struct line *l, const char *s, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    size_t n = strnlen((const char *)p, max);
+    line_add(l, "\"");
+    for (size_t i = 0; i < n;) {
+        unsigned char ch = p[i];
+        size_t k = ch < 0x80 ? 1 : utf8_seq_len(p + i);
+        if (k > n - i)
+            k = 0; /* a sequence cut by max */
+        if (ch == '"' || ch == '\\')
+            line_add(l, "\\%c", ch);
+        else if (ch < 0x20)
+            line_add(l, "\\u%04x", ch);
+        else if (k == 0)
+            line_add(l, "\xEF\xBF\xBD");
+        else
+            line_add(l, "%.*s", (int)k, (const char *)p + i);
+        i += k ? k : 1;
+    }
+    line_add(l, "\"");
+}
+
+/* Milliseconds as Lambda's records print them: 3 decimals at most, 1 at least (5000.0). */
+static void line_add_json_ms(struct line *l, double ms)
+{
+    char buf[48];
+    if (!(ms >= 0) || ms > 1e15)
+        ms = 0;
+    int n = snprintf(buf, sizeof(buf), "%.3f", ms);
+    while (n > 0 && buf[n - 1] == '0' && buf[n - 2] != '.')
+        buf[--n] = '\0';
+    line_add(l, "%s", buf);
+}
+
+static bool platform_logs(const struct pt_platform_log *pl, enum pt_log_level event_level)
+{
+    enum pt_log_level system = pl->system_level ? pl->system_level : PT_LOG_LEVEL_INFO;
+    return pl->format == PT_LOG_FORMAT_JSON && event_level >= system;
+}
+
+/* {"time":"...","type":"platform.<type>","record":{   (the caller closes with "}}\n") */
+static void line_add_record_head(struct line *l, const struct pt_platform_log *pl,
+                                 const char *type)
+{
+    char ts[32];
+    pt_format_iso8601_ms(pl->epoch_ms, ts, sizeof(ts));
+    line_add(l, "{\"time\":\"%s\",\"type\":\"platform.%s\",\"record\":{", ts, type);
+}
+
+static const char *status_word(enum pt_report_status status)
+{
+    return status == PT_STATUS_TIMEOUT ? "timeout"
+           : status == PT_STATUS_ERROR ? "error"
+                                       : "success";
+}
+
+/* "status":"...", then "errorType" when the status is error. */
+static void line_add_json_status(struct line *l, enum pt_report_status status,
+                                 const char *error_type, size_t type_max)
+{
+    line_add(l, "\"status\":\"%s\"", status_word(status));
+    if (status == PT_STATUS_ERROR) {
+        line_add(l, ",\"errorType\":");
+        line_add_json_str(l, error_type && *error_type ? error_type : "Runtime.Unknown",
+                          type_max);
+    }
+}
+
+static void line_add_init_head(struct line *l, const struct pt_platform_log *pl,
+                               const char *type, const char *phase)
+{
+    line_add_record_head(l, pl, type);
+    line_add(l, "\"initializationType\":\"on-demand\",\"phase\":\"%s\"",
+             phase && strcmp(phase, "invoke") == 0 ? "invoke" : "init");
+}
+
+size_t pt_platform_init_start(char *out, size_t size, const struct pt_platform_log *pl,
+                              const char *phase, const char *function_name, const char *version)
+{
+    struct line l = {out, size, 0};
+    if (size)
+        out[0] = '\0';
+    if (!platform_logs(pl, PT_LOG_LEVEL_INFO))
+        return 0;
+    line_add_init_head(&l, pl, "initStart", phase);
+    line_add(&l, ",\"functionName\":");
+    line_add_json_str(&l, function_name, PT_FUNCTION_NAME_MAX);
+    line_add(&l, ",\"functionVersion\":");
+    line_add_json_str(&l, version && *version ? version : "$LATEST", 64);
+    line_add(&l, "}}\n");
+    return l.len;
+}
+
+size_t pt_platform_init_end(char *out, size_t size, const struct pt_platform_log *pl,
+                            double init_ms, const char *phase, enum pt_report_status status,
+                            const char *error_type)
+{
+    struct line l = {out, size, 0};
+    if (size)
+        out[0] = '\0';
+    if (pl->format != PT_LOG_FORMAT_JSON)
+        return status == PT_STATUS_SUCCESS
+                   ? 0
+                   : pt_format_init_report_line(out, size, init_ms, phase, status, error_type);
+    if (platform_logs(pl, PT_LOG_LEVEL_DEBUG)) {
+        line_add_init_head(&l, pl, "initRuntimeDone", phase);
+        line_add(&l, ",");
+        line_add_json_status(&l, status, error_type, SIZE_MAX);
+        line_add(&l, "}}\n");
+    }
+    if (platform_logs(pl, PT_LOG_LEVEL_INFO)) {
+        line_add_init_head(&l, pl, "initReport", phase);
+        line_add(&l, ",");
+        line_add_json_status(&l, status, error_type, SIZE_MAX);
+        line_add(&l, ",\"metrics\":{\"durationMs\":");
+        line_add_json_ms(&l, init_ms);
+        line_add(&l, "}}}\n");
+    }
+    return l.len;
+}
+
+size_t pt_platform_start(char *out, size_t size, const struct pt_platform_log *pl,
+                         const char *request_id, const char *version)
+{
+    struct line l = {out, size, 0};
+    if (size)
+        out[0] = '\0';
+    if (pl->format != PT_LOG_FORMAT_JSON)
+        return pt_format_start_line(out, size, request_id, version);
+    if (!platform_logs(pl, PT_LOG_LEVEL_INFO))
+        return 0;
+    line_add_record_head(&l, pl, "start");
+    line_add(&l, "\"requestId\":");
+    line_add_json_str(&l, request_id, SIZE_MAX);
+    line_add(&l, ",\"version\":");
+    line_add_json_str(&l, version && *version ? version : "$LATEST", 64);
+    line_add(&l, "}}\n");
+    return l.len;
+}
+
+static void line_add_report_metrics(struct line *l, const struct pt_report *r)
+{
+    line_add(l, "\"metrics\":{\"durationMs\":");
+    line_add_json_ms(l, r->duration_ms);
+    line_add(l, ",\"billedDurationMs\":%llu,\"memorySizeMB\":%d,\"maxMemoryUsedMB\":%d",
+             r->billed_ms, r->memory_mb, r->max_memory_used_mb);
+    if (r->init_duration_ms >= 0) {
+        line_add(l, ",\"initDurationMs\":");
+        line_add_json_ms(l, r->init_duration_ms);
+    }
+    line_add(l, "}");
+}
+
+size_t pt_platform_end(char *out, size_t size, const struct pt_platform_log *pl,
+                       const struct pt_report *r, long long produced_bytes)
+{
+    struct line l = {out, size, 0};
+    char id[sizeof(r->request_id) + 1];
+    if (size)
+        out[0] = '\0';
+    memcpy(id, r->request_id, sizeof(r->request_id));
+    id[sizeof(r->request_id)] = '\0';
+    if (pl->format != PT_LOG_FORMAT_JSON) {
+        size_t n = pt_format_end_line(out, size, id);
+        return n + pt_format_report_line(n < size ? out + n : NULL, n < size ? size - n : 0, r);
+    }
+    if (platform_logs(pl, PT_LOG_LEVEL_DEBUG)) {
+        line_add_record_head(&l, pl, "runtimeDone");
+        line_add(&l, "\"requestId\":");
+        line_add_json_str(&l, id, sizeof(id));
+        line_add(&l, ",");
+        line_add_json_status(&l, r->status, r->error_type, sizeof(r->error_type));
+        line_add(&l, ",\"metrics\":{\"durationMs\":");
+        line_add_json_ms(&l, r->duration_ms);
+        if (produced_bytes >= 0)
+            line_add(&l, ",\"producedBytes\":%lld", produced_bytes);
+        line_add(&l, "}}}\n");
+    }
+    if (platform_logs(pl, PT_LOG_LEVEL_INFO)) {
+        line_add_record_head(&l, pl, "report");
+        line_add(&l, "\"requestId\":");
+        line_add_json_str(&l, id, sizeof(id));
+        line_add(&l, ",");
+        if (r->status == PT_STATUS_SUCCESS) {
+            line_add_json_status(&l, r->status, r->error_type, sizeof(r->error_type));
+            line_add(&l, ",");
+            line_add_report_metrics(&l, r);
+        } else {
+            line_add_report_metrics(&l, r);
+            line_add(&l, ",");
+            line_add_json_status(&l, r->status, r->error_type, sizeof(r->error_type));
+        }
+        line_add(&l, "}}\n");
+    }
     return l.len;
 }
 

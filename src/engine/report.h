@@ -18,7 +18,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include "engine/function.h"
 
 enum pt_report_status {
     PT_STATUS_SUCCESS = 0, /* no Status field */
@@ -44,6 +47,45 @@ size_t pt_format_report_line(char *out, size_t size, const struct pt_report *r);
 /* phase "init" or "invoke"; status SUCCESS prints no Status field. */
 size_t pt_format_init_report_line(char *out, size_t size, double init_ms, const char *phase,
                                   enum pt_report_status status, const char *error_type);
+
+/*
+ * The platform's lines in the function's LoggingConfig.LogFormat. Text: the
+ * lines above. JSON: Lambda's records (lambda-wire.md section 4.2), one per line,
+ *   {"time":"2024-05-20T16:29:45.008Z","type":"platform.start","record":{...}}
+ * with the capture's field names and order; durations in ms rounded to 3
+ * decimals with at least one (11.642, 5000.0); billedDurationMs,
+ * memorySizeMB, maxMemoryUsedMB integers; initDurationMs only on a cold
+ * start; status success|error|timeout, errorType after it when not success.
+ * A report that is not a success has metrics before status, as in the
+ * timeout capture. We have no runtime version: initStart leaves
+ * runtimeVersion/runtimeVersionArn out, runtimeDone its spans. Our own extras
+ * (CPU time, degraded cgroups) stay in the result, never in a record.
+ *
+ * SystemLogLevel filters the records as Lambda maps them: initRuntimeDone and
+ * runtimeDone are DEBUG; initStart, initReport, start and report INFO (the
+ * default, "start" and "report" messages); WARN leaves none of them.
+ * Each call returns the length written (snprintf's contract), 0 when the
+ * format or the level has nothing to write.
+ */
+struct pt_platform_log {
+    enum pt_log_format format;
+    enum pt_log_level system_level; /* UNSET = INFO */
+    int64_t epoch_ms;               /* the records' "time" */
+};
+
+/* JSON: platform.initStart. Text: nothing (no INIT_START: no runtime version to print). */
+size_t pt_platform_init_start(char *out, size_t size, const struct pt_platform_log *pl,
+                              const char *phase, const char *function_name, const char *version);
+/* JSON: initRuntimeDone + initReport. Text: INIT_REPORT, only when INIT failed. */
+size_t pt_platform_init_end(char *out, size_t size, const struct pt_platform_log *pl,
+                            double init_ms, const char *phase, enum pt_report_status status,
+                            const char *error_type);
+/* JSON: platform.start. Text: START. */
+size_t pt_platform_start(char *out, size_t size, const struct pt_platform_log *pl,
+                         const char *request_id, const char *version);
+/* JSON: runtimeDone + report (producedBytes < 0: left out). Text: END + REPORT. */
+size_t pt_platform_end(char *out, size_t size, const struct pt_platform_log *pl,
+                       const struct pt_report *r, long long produced_bytes);
 
 enum pt_billing_mode {
     PT_BILLING_2025 = 0, /* since Aug 2025: INIT billed for every on-demand function */

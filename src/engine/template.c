@@ -1587,6 +1587,38 @@ static int tpl_arch(struct tpl *t, const struct tpl_func *f, struct pt_function_
     return rc;
 }
 
+/*
+ * LoggingConfig's LogFormat, ApplicationLogLevel, SystemLogLevel, each from
+ * the function's mapping, else from Globals'; LogGroup is a label only (our
+ * streams are files). The Text-with-a-level refusal is pt_function_validate's.
+ */
+static int tpl_logging(struct tpl *t, const struct tpl_func *f, struct pt_function_config *c)
+{
+    static const char *const keys[] = {"LogFormat", "ApplicationLogLevel", "SystemLogLevel"};
+    int rc = 0;
+    for (size_t i = 0; !rc && i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char path[TPL_PATH_MAX];
+        yaml_node_t *node = NULL;
+        bool novalue = false;
+        struct pt_buf b;
+        pt_buf_init(&b, TPL_VALUE_MAX);
+        rc = tpl_nested(t, f, "LoggingConfig", keys[i], &node, path, sizeof(path));
+        if (!rc && node)
+            rc = tpl_str(t, node, path, 0, false, &b, &novalue);
+        if (!rc && node && !novalue) {
+            const char *v = tpl_bstr(&b);
+            rc = i == 0   ? pt_log_format_parse(v, &c->log_format, t->err)
+                 : i == 1 ? pt_app_log_level_parse(v, &c->app_log_level, t->err)
+                          : pt_system_log_level_parse(v, &c->system_log_level, t->err);
+            if (rc)
+                pt_error_wrap(t->err, "%s:%zu:%zu: %s", t->file, tpl_line(node), tpl_col(node),
+                              path);
+        }
+        pt_buf_free(&b);
+    }
+    return rc;
+}
+
 static int tpl_fill(struct tpl *t, const char *id, yaml_node_t *res, struct pt_function_config *c)
 {
     struct tpl_func f;
@@ -1633,6 +1665,8 @@ static int tpl_fill(struct tpl *t, const char *id, yaml_node_t *res, struct pt_f
     }
     if (!rc)
         rc = tpl_env(t, &f, c);
+    if (!rc)
+        rc = tpl_logging(t, &f, c);
     return rc;
 }
 
