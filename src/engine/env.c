@@ -372,6 +372,7 @@ struct env_wait_state {
     int64_t delivered_ns;   /* when the runtime received it (0: not yet), as env_wait last saw */
     bool start_written;
     int exit_status;
+    const char *init_phase; /* NULL: "init"; "invoke" for the retry of a failed INIT */
     const struct pt_env_invocation *inv;
 };
 
@@ -409,11 +410,45 @@ static int env_poll(struct pt_env *env, int64_t deadline, int pump_ms, bool abor
     return (fds[1].revents & POLLIN) ? ENV_POLL_EXITED : 0;
 }
 
+/* The function's log format and system level, the records stamped now. */
+static struct pt_platform_log env_platform_log(const struct pt_env *env)
+{
+    const struct pt_function_config *fn = env->cfg.fn;
+    return (struct pt_platform_log){fn->log_format, fn->system_log_level, pt_epoch_ms()};
+}
+
+static void env_write_platform(struct pt_env *env, const char *line, size_t n, size_t size)
+{
+    if (n && n < size)
+        env_write_line(env, line, n);
+}
+
+/* JSON's platform.initStart, stamped with the spawn (written once the invocation's tail is on). */
+static void env_write_init_start(struct pt_env *env, const char *phase)
+{
+    char line[512];
+    struct pt_platform_log pl = env_platform_log(env);
+    pl.epoch_ms -= (pt_mono_ns() - env->spawn_ns) / 1000000;
+    size_t n = pt_platform_init_start(line, sizeof(line), &pl, phase, env->cfg.fn->name,
+                                      env->cfg.version);
+    env_write_platform(env, line, n, sizeof(line));
+}
+
 static void env_write_start(struct pt_env *env, struct env_wait_state *ws)
 {
-    char line[160];
-    size_t n = pt_format_start_line(line, sizeof(line), ws->inv->request_id, env->cfg.version);
-    env_write_line(env, line, n);
+    char line[1024];
+    struct pt_platform_log pl = env_platform_log(env);
+    size_t n = 0;
+    if (env->initialized && !env->init_reported) {
+        /* A successful INIT: JSON's initRuntimeDone/initReport; Text prints nothing. */
+        env->init_reported = true;
+        n = pt_platform_init_end(line, sizeof(line), &pl, env->init_ms, ws->init_phase,
+                                 PT_STATUS_SUCCESS, NULL);
+    }
+    if (n < sizeof(line))
+        n += pt_platform_start(line + n, sizeof(line) - n, &pl, ws->inv->request_id,
+                               env->cfg.version);
+    env_write_platform(env, line, n, sizeof(line));
     ws->start_written = true;
 }
 
@@ -598,10 +633,11 @@ static bool env_init_failed(struct pt_env *env, enum env_outcome out, struct env
         status = PT_STATUS_TIMEOUT;
     }
     env_drain_output(env);
-    char line[256];
-    size_t n = pt_format_init_report_line(line, sizeof(line), init_ms,
-                                          suppressed ? "invoke" : "init", status, etype);
-    env_write_line(env, line, n);
+    char line[1024];
+    struct pt_platform_log pl = env_platform_log(env);
+    size_t n = pt_platform_init_end(line, sizeof(line), &pl, init_ms,
+                                    suppressed ? "invoke" : "init", status, etype);
+    env_write_platform(env, line, n, sizeof(line));
 
     if (!suppressed) {
         /* Lambda retries a failed INIT once, inside the invoke phase, under the function timeout. */
@@ -610,6 +646,8 @@ static bool env_init_failed(struct pt_env *env, enum env_outcome out, struct env
         *rc = env_spawn(env, false, err);
         if (*rc)
             return false;
+        ws->init_phase = "invoke";
+        env_write_init_start(env, "invoke");
         struct pt_rapi_invocation inv = {
             .request_id = ws->inv->request_id, .payload = ws->inv->payload,
             .payload_len = ws->inv->payload_len, .timeout_ms = ws->timeout_ns / 1000000,
@@ -664,6 +702,8 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
     res->cold_start = !env->initialized;
     res->degraded = pt_cgroup_manager_degraded(env->cfg.cgroups);
     res->sandboxed = env->cfg.sandbox.enabled;
+    if (res->cold_start)
+        env_write_init_start(env, "init");
 
     /* Before: only the CPU counter (and the OOM count already known); after: everything. */
     struct pt_cgroup_stats before = env->last_stats, after;
@@ -763,7 +803,8 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
         pt_format_iso8601_ms(pt_epoch_ms(), ts, sizeof(ts));
         int n = snprintf(line, sizeof(line), "%s %s Task timed out after %.2f seconds\n", ts,
                          inv->request_id, (double)fn->timeout_s);
-        env_write_line(env, line, (size_t)n);
+        if (fn->log_format == PT_LOG_FORMAT_TEXT) /* JSON: the records' status says it */
+            env_write_line(env, line, (size_t)n);
     } else if (out == ENV_EXITED) {
         env->usable = false;
         char msg[256], line[320];
@@ -771,7 +812,8 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
         rc = env_set_error(res, "Runtime.ExitError", msg, err);
         res->status = PT_STATUS_ERROR;
         int n = snprintf(line, sizeof(line), "%s\nRuntime.ExitError\n", msg);
-        env_write_line(env, line, (size_t)n);
+        if (fn->log_format == PT_LOG_FORMAT_TEXT)
+            env_write_line(env, line, (size_t)n);
     }
     /* INIT failures that were not retried already filled res (status, payload). */
 
@@ -795,9 +837,7 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
     res->billed_ms = pt_billed_duration_ms(res->duration_ms, res->init_duration_ms,
                                            env->cfg.billing, fn->family == PT_RUNTIME_PROVIDED);
 
-    char line[512];
-    size_t n = pt_format_end_line(line, sizeof(line), inv->request_id);
-    env_write_line(env, line, n);
+    char line[1024];
     struct pt_report rep = {
         .duration_ms = res->duration_ms,
         .billed_ms = res->billed_ms,
@@ -810,8 +850,11 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
     if (res->status == PT_STATUS_ERROR)
         pt_strlcpy(rep.error_type, oom ? "Runtime.OutOfMemory" : res->error_type,
                    sizeof(rep.error_type));
-    n = pt_format_report_line(line, sizeof(line), &rep);
-    env_write_line(env, line, n);
+    struct pt_platform_log pl = env_platform_log(env);
+    bool responded = res->status == PT_STATUS_SUCCESS && !res->function_error;
+    size_t n = pt_platform_end(line, sizeof(line), &pl, &rep,
+                               responded ? (long long)res->payload_len : -1);
+    env_write_platform(env, line, n, sizeof(line));
     pt_logstream_end_invocation(&env->log);
     res->log_tail_len = pt_tail_copy(&env->log.tail, res->log_tail);
     env->last_used_ns = pt_mono_ns();
