@@ -547,6 +547,11 @@ static void engine_build_environment(struct pt_engine *e, struct pt_function *fn
     strv_add(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%d", c->memory_mb);
     strv_add(env, "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/%s", c->name);
     strv_add(env, "AWS_LAMBDA_INITIALIZATION_TYPE=on-demand");
+    if (c->log_format == PT_LOG_FORMAT_JSON) {
+        /* Only with JSON, as SAM CLI and LocalStack pass LoggingConfig on. */
+        strv_add(env, "AWS_LAMBDA_LOG_FORMAT=JSON");
+        strv_add(env, "AWS_LAMBDA_LOG_LEVEL=%s", pt_log_level_name(pt_function_app_log_level(c)));
+    }
     strv_add(env, "AWS_REGION=%s", e->region);
     strv_add(env, "AWS_DEFAULT_REGION=%s", e->region);
     if (c->family != PT_RUNTIME_PROVIDED)
