@@ -757,6 +757,70 @@ static void test_detect_name_and_absolute_path(void **state)
     remove_tmpdir(&t);
 }
 
+static void test_logging_config(void **state)
+{
+    (void)state;
+    struct pt_function_config c;
+    struct pt_error err;
+    valid_config(&c);
+    assert_int_equal(c.log_format, PT_LOG_FORMAT_TEXT);
+    assert_int_equal(pt_function_app_log_level(&c), PT_LOG_LEVEL_UNSET);
+
+    /* Lambda refuses a level with Text: the message names the field and the way out. */
+    c.app_log_level = PT_LOG_LEVEL_DEBUG;
+    expect_invalid(&c, "ApplicationLogLevel DEBUG is not supported when LogFormat is Text");
+    c.app_log_level = PT_LOG_LEVEL_UNSET;
+    c.system_log_level = PT_LOG_LEVEL_WARN;
+    expect_invalid(&c, "SystemLogLevel WARN is not supported when LogFormat is Text");
+
+    c.log_format = PT_LOG_FORMAT_JSON;
+    assert_int_equal(pt_function_validate(&c, &err), 0);
+    assert_int_equal(pt_function_system_log_level(&c), PT_LOG_LEVEL_WARN);
+    assert_int_equal(pt_function_app_log_level(&c), PT_LOG_LEVEL_INFO); /* JSON's default */
+    c.system_log_level = PT_LOG_LEVEL_TRACE; /* only DEBUG, INFO, WARN */
+    expect_invalid(&c, "SystemLogLevel TRACE is not supported: allowed DEBUG, INFO, WARN");
+    c.system_log_level = PT_LOG_LEVEL_UNSET;
+    c.app_log_level = PT_LOG_LEVEL_FATAL;
+    assert_int_equal(pt_function_validate(&c, &err), 0);
+    c.app_log_level = (enum pt_log_level)42;
+    expect_invalid(&c, "ApplicationLogLevel 42 is not supported");
+    c.app_log_level = PT_LOG_LEVEL_UNSET;
+    c.log_format = (enum pt_log_format)7;
+    expect_invalid(&c, "LogFormat 7 is not supported: allowed Text, JSON");
+}
+
+static void test_logging_parse(void **state)
+{
+    (void)state;
+    enum pt_log_format f = PT_LOG_FORMAT_TEXT;
+    enum pt_log_level l = PT_LOG_LEVEL_UNSET;
+    struct pt_error err;
+    assert_int_equal(pt_log_format_parse("json", &f, &err), 0);
+    assert_int_equal(f, PT_LOG_FORMAT_JSON);
+    assert_string_equal(pt_log_format_name(f), "JSON");
+    assert_int_equal(pt_log_format_parse("Text", &f, &err), 0);
+    assert_int_equal(f, PT_LOG_FORMAT_TEXT);
+    assert_int_equal(pt_log_format_parse("xml", &f, &err), PT_EUSAGE);
+    assert_contains(err.msg, "LogFormat \"xml\" is not supported: allowed Text, JSON");
+    assert_int_equal(pt_log_format_parse(NULL, &f, &err), PT_EUSAGE);
+
+    assert_int_equal(pt_app_log_level_parse("trace", &l, &err), 0);
+    assert_int_equal(l, PT_LOG_LEVEL_TRACE);
+    assert_string_equal(pt_log_level_name(l), "TRACE");
+    assert_int_equal(pt_app_log_level_parse("FATAL", &l, &err), 0);
+    assert_int_equal(l, PT_LOG_LEVEL_FATAL);
+    assert_int_equal(pt_app_log_level_parse("LOUD", &l, &err), PT_EUSAGE);
+    assert_contains(err.msg,
+                    "ApplicationLogLevel \"LOUD\" is not supported: allowed TRACE, DEBUG, INFO, "
+                    "WARN, ERROR, FATAL");
+    assert_int_equal(pt_system_log_level_parse("Debug", &l, &err), 0);
+    assert_int_equal(l, PT_LOG_LEVEL_DEBUG);
+    assert_int_equal(pt_system_log_level_parse("ERROR", &l, &err), PT_EUSAGE);
+    assert_contains(err.msg, "SystemLogLevel \"ERROR\" is not supported: allowed DEBUG, INFO, WARN");
+    assert_int_equal(l, PT_LOG_LEVEL_DEBUG); /* untouched on failure */
+    assert_string_equal(pt_log_level_name(PT_LOG_LEVEL_UNSET), "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -786,6 +850,8 @@ int main(void)
         cmocka_unit_test(test_detect_nothing_found),
         cmocka_unit_test(test_detect_bad_directory),
         cmocka_unit_test(test_detect_name_and_absolute_path),
+        cmocka_unit_test(test_logging_config),
+        cmocka_unit_test(test_logging_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -528,6 +528,156 @@ static void test_parse_stops_at_newline(void **state)
     assert_int_equal(r.max_memory_used_mb, 9);
 }
 
+/* ---- JSON log format: the records of lambda-wire.md 4.2, byte for byte ---- */
+
+#define T0 1716222585008LL /* 2024-05-20T16:29:45.008Z */
+#define JID "4b142fc3-17b8-4cdb-a46b-a8dbe7918715"
+
+static struct pt_platform_log json_log(enum pt_log_level system)
+{
+    struct pt_platform_log pl = {PT_LOG_FORMAT_JSON, system, T0};
+    return pl;
+}
+
+static void test_json_start_and_report_as_captured(void **state)
+{
+    (void)state;
+    char buf[1024];
+    struct pt_platform_log pl = json_log(PT_LOG_LEVEL_UNSET);
+    size_t n = pt_platform_start(buf, sizeof(buf), &pl, JID, "$LATEST");
+    assert_string_equal(buf, "{\"time\":\"2024-05-20T16:29:45.008Z\",\"type\":\"platform.start\","
+                             "\"record\":{\"requestId\":\"" JID "\",\"version\":\"$LATEST\"}}\n");
+    assert_int_equal(n, strlen(buf));
+
+    struct pt_report r = make_report(11.642, 12, 128, 67, 174.055);
+    strcpy(r.request_id, JID);
+    n = pt_platform_end(buf, sizeof(buf), &pl, &r, 40);
+    /* INFO (the default) leaves runtimeDone out: it is a DEBUG record. */
+    assert_string_equal(buf, "{\"time\":\"2024-05-20T16:29:45.008Z\",\"type\":\"platform.report\","
+                             "\"record\":{\"requestId\":\"" JID "\",\"status\":\"success\","
+                             "\"metrics\":{\"durationMs\":11.642,\"billedDurationMs\":12,"
+                             "\"memorySizeMB\":128,\"maxMemoryUsedMB\":67,"
+                             "\"initDurationMs\":174.055}}}\n");
+    assert_int_equal(n, strlen(buf));
+}
+
+static void test_json_debug_adds_runtime_done(void **state)
+{
+    (void)state;
+    char buf[1024];
+    struct pt_platform_log pl = json_log(PT_LOG_LEVEL_DEBUG);
+    struct pt_report r = make_report(11.185, 12, 128, 67, -1);
+    strcpy(r.request_id, JID);
+    pt_platform_end(buf, sizeof(buf), &pl, &r, 40);
+    assert_string_equal(buf, "{\"time\":\"2024-05-20T16:29:45.008Z\",\"type\":\"platform.runtimeDone\","
+                             "\"record\":{\"requestId\":\"" JID "\",\"status\":\"success\","
+                             "\"metrics\":{\"durationMs\":11.185,\"producedBytes\":40}}}\n"
+                             "{\"time\":\"2024-05-20T16:29:45.008Z\",\"type\":\"platform.report\","
+                             "\"record\":{\"requestId\":\"" JID "\",\"status\":\"success\","
+                             "\"metrics\":{\"durationMs\":11.185,\"billedDurationMs\":12,"
+                             "\"memorySizeMB\":128,\"maxMemoryUsedMB\":67}}}\n");
+}
+
+static void test_json_timeout_shape(void **state)
+{
+    (void)state;
+    char buf[1024];
+    struct pt_platform_log pl = json_log(PT_LOG_LEVEL_INFO);
+    struct pt_report r = make_report(5000.0, 5000, 128, 94, -1);
+    strcpy(r.request_id, "aec7");
+    r.status = PT_STATUS_TIMEOUT;
+    pt_platform_end(buf, sizeof(buf), &pl, &r, -1);
+    assert_string_equal(buf, "{\"time\":\"2024-05-20T16:29:45.008Z\",\"type\":\"platform.report\","
+                             "\"record\":{\"requestId\":\"aec7\",\"metrics\":{\"durationMs\":5000.0,"
+                             "\"billedDurationMs\":5000,\"memorySizeMB\":128,\"maxMemoryUsedMB\":94},"
+                             "\"status\":\"timeout\"}}\n");
+}
+
+static void test_json_error_type_and_escaping(void **state)
+{
+    (void)state;
+    char buf[1024];
+    struct pt_platform_log pl = json_log(PT_LOG_LEVEL_DEBUG);
+    struct pt_report r = make_report(3.5, 4, 128, 128, -1);
+    strcpy(r.request_id, "id");
+    r.status = PT_STATUS_ERROR;
+    strcpy(r.error_type, "Bad\"Type\\\n\xff");
+    pt_platform_end(buf, sizeof(buf), &pl, &r, -1);
+    assert_non_null(strstr(buf, "\"status\":\"error\",\"errorType\":\"Bad\\\"Type\\\\\\u000a\xEF\xBF\xBD\","
+                                "\"metrics\":{\"durationMs\":3.5}}}\n"));
+    assert_non_null(strstr(buf, "\"maxMemoryUsedMB\":128},\"status\":\"error\",\"errorType\":"));
+}
+
+static void test_json_init_records(void **state)
+{
+    (void)state;
+    char buf[1024];
+    struct pt_platform_log pl = json_log(PT_LOG_LEVEL_DEBUG);
+    size_t n = pt_platform_init_start(buf, sizeof(buf), &pl, "init", "fn-1", "$LATEST");
+    assert_string_equal(buf, "{\"time\":\"2024-05-20T16:29:45.008Z\",\"type\":\"platform.initStart\","
+                             "\"record\":{\"initializationType\":\"on-demand\",\"phase\":\"init\","
+                             "\"functionName\":\"fn-1\",\"functionVersion\":\"$LATEST\"}}\n");
+    assert_int_equal(n, strlen(buf));
+    pt_platform_init_end(buf, sizeof(buf), &pl, 173.778, "init", PT_STATUS_SUCCESS, NULL);
+    assert_string_equal(buf, "{\"time\":\"2024-05-20T16:29:45.008Z\",\"type\":\"platform.initRuntimeDone\","
+                             "\"record\":{\"initializationType\":\"on-demand\",\"phase\":\"init\","
+                             "\"status\":\"success\"}}\n"
+                             "{\"time\":\"2024-05-20T16:29:45.008Z\",\"type\":\"platform.initReport\","
+                             "\"record\":{\"initializationType\":\"on-demand\",\"phase\":\"init\","
+                             "\"status\":\"success\",\"metrics\":{\"durationMs\":173.778}}}\n");
+    pl.system_level = PT_LOG_LEVEL_INFO;
+    pt_platform_init_end(buf, sizeof(buf), &pl, 1666.6204, "invoke", PT_STATUS_ERROR,
+                         "Runtime.ExitError");
+    assert_string_equal(buf, "{\"time\":\"2024-05-20T16:29:45.008Z\",\"type\":\"platform.initReport\","
+                             "\"record\":{\"initializationType\":\"on-demand\",\"phase\":\"invoke\","
+                             "\"status\":\"error\",\"errorType\":\"Runtime.ExitError\","
+                             "\"metrics\":{\"durationMs\":1666.62}}}\n");
+}
+
+static void test_json_warn_and_text(void **state)
+{
+    (void)state;
+    char buf[1024];
+    struct pt_platform_log pl = json_log(PT_LOG_LEVEL_WARN);
+    struct pt_report r = make_report(15.74, 16, 128, 56, 130.49);
+    assert_int_equal(pt_platform_start(buf, sizeof(buf), &pl, ID, NULL), 0);
+    assert_string_equal(buf, "");
+    assert_int_equal(pt_platform_end(buf, sizeof(buf), &pl, &r, 1), 0);
+    assert_int_equal(pt_platform_init_start(buf, sizeof(buf), &pl, "init", "f", NULL), 0);
+    assert_int_equal(pt_platform_init_end(buf, sizeof(buf), &pl, 1, "init", PT_STATUS_TIMEOUT, NULL), 0);
+
+    /* Text: the lines of old, the same bytes as the line formatters. */
+    struct pt_platform_log text = {PT_LOG_FORMAT_TEXT, PT_LOG_LEVEL_UNSET, T0};
+    char want[1024];
+    size_t w = pt_format_end_line(want, sizeof(want), ID);
+    pt_format_report_line(want + w, sizeof(want) - w, &r);
+    size_t n = pt_platform_end(buf, sizeof(buf), &text, &r, 1);
+    assert_string_equal(buf, want);
+    assert_int_equal(n, strlen(want));
+    pt_platform_start(buf, sizeof(buf), &text, ID, NULL);
+    assert_string_equal(buf, "START RequestId: " ID " Version: $LATEST\n");
+    assert_int_equal(pt_platform_init_start(buf, sizeof(buf), &text, "init", "f", NULL), 0);
+    assert_int_equal(pt_platform_init_end(buf, sizeof(buf), &text, 1, "init", PT_STATUS_SUCCESS, NULL), 0);
+    pt_platform_init_end(buf, sizeof(buf), &text, 10009.13, "init", PT_STATUS_TIMEOUT, NULL);
+    assert_string_equal(buf, "INIT_REPORT Init Duration: 10009.13 ms\tPhase: init\tStatus: timeout\n");
+}
+
+/* snprintf's contract: a short buffer still counts the whole length and stays terminated. */
+static void test_json_truncation(void **state)
+{
+    (void)state;
+    char full[1024], small[40];
+    struct pt_platform_log pl = json_log(PT_LOG_LEVEL_DEBUG);
+    struct pt_report r = make_report(1.0, 1, 128, 9, 2.0);
+    size_t n = pt_platform_end(full, sizeof(full), &pl, &r, 3);
+    for (size_t size = 0; size < sizeof(small); size++) {
+        memset(small, 'x', sizeof(small));
+        assert_int_equal(pt_platform_end(small, size, &pl, &r, 3), n);
+        if (size)
+            assert_int_equal(strnlen(small, size), size - 1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -552,6 +702,13 @@ int main(void)
         cmocka_unit_test(test_parse_garbage),
         cmocka_unit_test(test_parse_every_truncation),
         cmocka_unit_test(test_parse_stops_at_newline),
+        cmocka_unit_test(test_json_start_and_report_as_captured),
+        cmocka_unit_test(test_json_debug_adds_runtime_done),
+        cmocka_unit_test(test_json_timeout_shape),
+        cmocka_unit_test(test_json_error_type_and_escaping),
+        cmocka_unit_test(test_json_init_records),
+        cmocka_unit_test(test_json_warn_and_text),
+        cmocka_unit_test(test_json_truncation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
