@@ -14,8 +14,12 @@
  *
  * The handler module is loaded, top-level await included, before the first
  * GET /next: that is INIT, with INIT's CPU. No npm dependency: the Runtime API
- * is spoken over one kept-alive socket (net), which is unref'd while idle so
- * that an empty event loop still means "the handler's work is done".
+ * is spoken over one kept-alive TCP connection (node's TCP binding, node:net as
+ * the fallback: see openConnection), unref'd while idle so that an empty event
+ * loop still means "the handler's work is done". The start path loads as few
+ * built-ins as it can: without V8's code cache, which Lambda's V8 flags
+ * invalidate, every built-in outside node's startup snapshot is compiled from
+ * source at each cold start.
  *
  * Streaming handlers (awslambda.streamifyResponse) are accepted but their
  * stream is buffered and posted as one response: the engine has no streaming.
