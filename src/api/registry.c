@@ -574,14 +574,42 @@ int api_conf_apply(struct api_conf *c, json_t *j, const char **etype, struct pt_
                  "1 validation error detected: Value '%s' at 'loggingConfig.logFormat' failed to "
                  "satisfy constraint: Member must satisfy enum value set: [Text, JSON]",
                  f);
+        enum pt_log_level level;
+        if (al && (pt_app_log_level_parse(al, &level, NULL) != 0 ||
+                   strcmp(al, pt_log_level_name(level)) != 0))
+            FAIL("ValidationException",
+                 "1 validation error detected: Value '%s' at 'loggingConfig.applicationLogLevel' "
+                 "failed to satisfy constraint: Member must satisfy enum value set: [TRACE, "
+                 "DEBUG, INFO, WARN, ERROR, FATAL]",
+                 al);
+        if (sl && (pt_system_log_level_parse(sl, &level, NULL) != 0 ||
+                   strcmp(sl, pt_log_level_name(level)) != 0))
+            FAIL("ValidationException",
+                 "1 validation error detected: Value '%s' at 'loggingConfig.systemLogLevel' "
+                 "failed to satisfy constraint: Member must satisfy enum value set: [DEBUG, INFO, "
+                 "WARN]",
+                 sl);
         if (f)
             pt_strlcpy(c->log_format, f, sizeof(c->log_format));
-        if (al && strlen(al) < sizeof(c->app_log_level))
+        if (f && strcmp(f, "Text") == 0) /* levels belong to JSON: switching back drops them */
+            c->app_log_level[0] = c->sys_log_level[0] = '\0';
+        if (al)
             pt_strlcpy(c->app_log_level, al, sizeof(c->app_log_level));
-        if (sl && strlen(sl) < sizeof(c->sys_log_level))
+        if (sl)
             pt_strlcpy(c->sys_log_level, sl, sizeof(c->sys_log_level));
         if (g && strlen(g) < sizeof(c->log_group))
             pt_strlcpy(c->log_group, g, sizeof(c->log_group));
+        /* The engine's copy; pt_function_validate refuses a level with Text, as Lambda does. */
+        pt_log_format_parse(c->log_format, &c->cfg.log_format, NULL);
+        c->cfg.app_log_level = c->cfg.system_log_level = PT_LOG_LEVEL_UNSET;
+        if (c->app_log_level[0])
+            pt_app_log_level_parse(c->app_log_level, &c->cfg.app_log_level, NULL);
+        if (c->sys_log_level[0])
+            pt_system_log_level_parse(c->sys_log_level, &c->cfg.system_log_level, NULL);
+        if (c->cfg.log_format == PT_LOG_FORMAT_TEXT && (al || sl))
+            FAIL("InvalidParameterValueException",
+                 "LogLevel is not supported when LogFormat is set to \"Text\". Remove LogLevel "
+                 "from your request or change the LogFormat to \"JSON\" and try again.");
     }
     return 0;
 }
