@@ -55,7 +55,7 @@ for inv, types in zip(lines, want):
                 sys.exit("metrics %s" % list(m))
             if rec["requestId"] != inv["requestId"] or rec["status"] != inv["status"]:
                 sys.exit("report %s vs result %s/%s" % (rec, inv["requestId"], inv["status"]))
-            if abs(m["durationMs"] - inv["durationMs"]) > 0.0005 or m["billedDurationMs"] != inv["billedDurationMs"]:
+            if abs(m["durationMs"] - inv["durationMs"]) > 0.000501 or m["billedDurationMs"] != inv["billedDurationMs"]:
                 sys.exit("durations %s vs %s" % (m, inv["durationMs"]))
             order = list(rec)
             exp = ["requestId", "status", "metrics"] if rec["status"] == "success" else ["requestId", "metrics", "status"]
