@@ -9,8 +9,9 @@
  *     server (no cgroup, no sandbox, no log stream; as bench_engine's bench_cold_bare does for
  *     the C no-op) is the runtime's own start; engine - that is the environment's part
  *   with --compare DIR: an interleaved A/B of the cold start with another runtimes/ directory
- *     (e.g. an older commit's: git archive <commit> runtimes | tar -x -C /tmp/old), engine and
- *     bare, each pair run back to back
+ *     (e.g. an older commit's: git archive <commit> runtimes | tar -x -C /var/tmp/old), engine
+ *     and bare, each pair run back to back. Not under /tmp: the sandbox would have to keep it
+ *     visible under its private /tmp, work this tree's runtime does not cost.
  *
  * Usage (from the repository root, as root for cgroups):
  *   build/bench/bench_python [--quick] [--compare DIR]
