@@ -410,11 +410,13 @@ static int env_poll(struct pt_env *env, int64_t deadline, int pump_ms, bool abor
     return (fds[1].revents & POLLIN) ? ENV_POLL_EXITED : 0;
 }
 
-/* The function's log format and system level, the records stamped now. */
+/* The function's log format and system level, the records stamped now (Text has no stamp). */
 static struct pt_platform_log env_platform_log(const struct pt_env *env)
 {
     const struct pt_function_config *fn = env->cfg.fn;
-    return (struct pt_platform_log){fn->log_format, fn->system_log_level, pt_epoch_ms()};
+    bool json = fn->log_format == PT_LOG_FORMAT_JSON;
+    return (struct pt_platform_log){fn->log_format, fn->system_log_level,
+                                    json ? pt_epoch_ms() : 0};
 }
 
 static void env_write_platform(struct pt_env *env, const char *line, size_t n, size_t size)
