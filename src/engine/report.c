@@ -141,6 +141,27 @@ static void line_add_json_ms(struct line *l, double ms)
     line_add(l, "%s", buf);
 }
 
+/* "<key_prefix><JSON string>", e.g. ",\"version\":\"$LATEST\"". */
+static void line_add_json_member(struct line *l, const char *key_prefix, const char *s,
+                                 size_t max)
+{
+    line_add(l, "%s", key_prefix);
+    line_add_json_str(l, s, max);
+}
+
+static const char *version_or_latest(const char *version)
+{
+    return version && *version ? version : "$LATEST";
+}
+
+/* A line into out, which reads "" until something is added (the filtered-out case). */
+static struct line line_begin(char *out, size_t size)
+{
+    if (size)
+        out[0] = '\0';
+    return (struct line){out, size, 0};
+}
+
 static bool platform_logs(const struct pt_platform_log *pl, enum pt_log_level event_level)
 {
     enum pt_log_level system = pl->system_level ? pl->system_level : PT_LOG_LEVEL_INFO;
@@ -169,9 +190,8 @@ static void line_add_json_status(struct line *l, enum pt_report_status status,
 {
     line_add(l, "\"status\":\"%s\"", status_word(status));
     if (status == PT_STATUS_ERROR) {
-        line_add(l, ",\"errorType\":");
-        line_add_json_str(l, error_type && *error_type ? error_type : "Runtime.Unknown",
-                          type_max);
+        line_add_json_member(l, ",\"errorType\":",
+                             error_type && *error_type ? error_type : "Runtime.Unknown", type_max);
     }
 }
 
@@ -186,16 +206,12 @@ static void line_add_init_head(struct line *l, const struct pt_platform_log *pl,
 size_t pt_platform_init_start(char *out, size_t size, const struct pt_platform_log *pl,
                               const char *phase, const char *function_name, const char *version)
 {
-    struct line l = {out, size, 0};
-    if (size)
-        out[0] = '\0';
+    struct line l = line_begin(out, size);
     if (!platform_logs(pl, PT_LOG_LEVEL_INFO))
         return 0;
     line_add_init_head(&l, pl, "initStart", phase);
-    line_add(&l, ",\"functionName\":");
-    line_add_json_str(&l, function_name, PT_FUNCTION_NAME_MAX);
-    line_add(&l, ",\"functionVersion\":");
-    line_add_json_str(&l, version && *version ? version : "$LATEST", 64);
+    line_add_json_member(&l, ",\"functionName\":", function_name, PT_FUNCTION_NAME_MAX);
+    line_add_json_member(&l, ",\"functionVersion\":", version_or_latest(version), 64);
     line_add(&l, "}}\n");
     return l.len;
 }
@@ -204,9 +220,7 @@ size_t pt_platform_init_end(char *out, size_t size, const struct pt_platform_log
                             double init_ms, const char *phase, enum pt_report_status status,
                             const char *error_type)
 {
-    struct line l = {out, size, 0};
-    if (size)
-        out[0] = '\0';
+    struct line l = line_begin(out, size);
     if (pl->format != PT_LOG_FORMAT_JSON)
         return status == PT_STATUS_SUCCESS
                    ? 0
@@ -231,18 +245,14 @@ size_t pt_platform_init_end(char *out, size_t size, const struct pt_platform_log
 size_t pt_platform_start(char *out, size_t size, const struct pt_platform_log *pl,
                          const char *request_id, const char *version)
 {
-    struct line l = {out, size, 0};
-    if (size)
-        out[0] = '\0';
+    struct line l = line_begin(out, size);
     if (pl->format != PT_LOG_FORMAT_JSON)
         return pt_format_start_line(out, size, request_id, version);
     if (!platform_logs(pl, PT_LOG_LEVEL_INFO))
         return 0;
     line_add_record_head(&l, pl, "start");
-    line_add(&l, "\"requestId\":");
-    line_add_json_str(&l, request_id, SIZE_MAX);
-    line_add(&l, ",\"version\":");
-    line_add_json_str(&l, version && *version ? version : "$LATEST", 64);
+    line_add_json_member(&l, "\"requestId\":", request_id, SIZE_MAX);
+    line_add_json_member(&l, ",\"version\":", version_or_latest(version), 64);
     line_add(&l, "}}\n");
     return l.len;
 }
@@ -263,10 +273,8 @@ static void line_add_report_metrics(struct line *l, const struct pt_report *r)
 size_t pt_platform_end(char *out, size_t size, const struct pt_platform_log *pl,
                        const struct pt_report *r, long long produced_bytes)
 {
-    struct line l = {out, size, 0};
+    struct line l = line_begin(out, size);
     char id[sizeof(r->request_id) + 1];
-    if (size)
-        out[0] = '\0';
     memcpy(id, r->request_id, sizeof(r->request_id));
     id[sizeof(r->request_id)] = '\0';
     if (pl->format != PT_LOG_FORMAT_JSON) {
@@ -275,8 +283,7 @@ size_t pt_platform_end(char *out, size_t size, const struct pt_platform_log *pl,
     }
     if (platform_logs(pl, PT_LOG_LEVEL_DEBUG)) {
         line_add_record_head(&l, pl, "runtimeDone");
-        line_add(&l, "\"requestId\":");
-        line_add_json_str(&l, id, sizeof(id));
+        line_add_json_member(&l, "\"requestId\":", id, sizeof(id));
         line_add(&l, ",");
         line_add_json_status(&l, r->status, r->error_type, sizeof(r->error_type));
         line_add(&l, ",\"metrics\":{\"durationMs\":");
@@ -287,8 +294,7 @@ size_t pt_platform_end(char *out, size_t size, const struct pt_platform_log *pl,
     }
     if (platform_logs(pl, PT_LOG_LEVEL_INFO)) {
         line_add_record_head(&l, pl, "report");
-        line_add(&l, "\"requestId\":");
-        line_add_json_str(&l, id, sizeof(id));
+        line_add_json_member(&l, "\"requestId\":", id, sizeof(id));
         line_add(&l, ",");
         if (r->status == PT_STATUS_SUCCESS) {
             line_add_json_status(&l, r->status, r->error_type, sizeof(r->error_type));
