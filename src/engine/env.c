@@ -441,6 +441,8 @@ static void env_write_start(struct pt_env *env, struct env_wait_state *ws)
     char line[1024];
     struct pt_platform_log pl = env_platform_log(env);
     size_t n = 0;
+    if (pl.epoch_ms && ws->delivered_ns) /* the records' time: when the runtime got the event */
+        pl.epoch_ms -= (pt_mono_ns() - ws->delivered_ns) / 1000000;
     if (env->initialized && !env->init_reported) {
         /* A successful INIT: JSON's initRuntimeDone/initReport; Text prints nothing. */
         env->init_reported = true;
