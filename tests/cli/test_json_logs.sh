@@ -6,23 +6,7 @@
 # serve reading the same figures from JSON records as from Text REPORT lines.
 # Prints "ok N - ..." / "not ok N - ...".
 cd "$(dirname "$0")/../.."
-PT=${PT:-build-asan/powertune}
-[ -x "$PT" ] || PT=build/powertune
-PY=/usr/bin/python3
-AWS=/usr/bin/aws
-TMP=$(mktemp -d)
-chmod 755 "$TMP" # sandboxed functions run as an unprivileged user: their code must be reachable
-STATE="$TMP/state"
-mkdir -m 755 "$STATE"
-SERVER_PID=
-n=0
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; }
+. tests/cli/lib.sh
 
 if [ ! -x examples/noop-c/bootstrap ] || [ ! -x examples/cpu-c/bootstrap ]; then
   echo "# skip: examples not built (make)"; exit 0
@@ -112,6 +96,36 @@ if printf '%s' "$out" | grep -q '"payload":{"AWS_LAMBDA_LOG_FORMAT":"JSON","AWS_
   ok "the runtime gets AWS_LAMBDA_LOG_FORMAT=JSON and AWS_LAMBDA_LOG_LEVEL with JSON only"
 else nok "runtime variables: $out / $txt"; fi
 
+# 4b. The runtimes' own records: Python's logging and Node's console as JSON at the level set.
+mkdir -p "$TMP/pylog" "$TMP/nodelog"
+cat >"$TMP/pylog/lambda_function.py" <<'EOF'
+import logging
+def lambda_handler(event, context):
+    logging.getLogger("app").info("hello %s", "py")
+    logging.getLogger("app").debug("not at INFO")
+    print("plain")
+EOF
+cat >"$TMP/nodelog/index.mjs" <<'EOF'
+export const handler = async () => { console.info("hello", "node"); console.debug("not at WARN"); console.warn("careful"); };
+EOF
+chmod -R a+rX "$TMP/pylog" "$TMP/nodelog"
+apps() { # the application records of a --json line on stdin: "level message" lines
+  $PY -c '
+import json, sys
+for l in json.load(sys.stdin)["logTail"].splitlines():
+    if l.startswith("{\"timestamp\""):
+        r = json.loads(l)
+        print(r["level"], r["message"], r.get("logger", "-"), bool(r["requestId"]))
+    elif not l.startswith("{"):
+        print("text", l)'
+}
+py=$("$PT" invoke "$TMP/pylog" --state-dir "$STATE" --log-format json --json 2>&1 | apps 2>&1)
+node=$("$PT" invoke "$TMP/nodelog" --state-dir "$STATE" --log-format json --app-log-level WARN --json 2>&1 | apps 2>&1)
+if [ "$py" = "INFO hello py app True
+text plain" ] && [ "$node" = "WARN careful - True" ]; then
+  ok "runtimes: Python logging and Node console records in JSON, filtered by ApplicationLogLevel"
+else nok "application records: python '$py' node '$node'"; fi
+
 # 5. Refusals: exit 2, the field and the allowed values named.
 for args in "--app-log-level DEBUG|ApplicationLogLevel DEBUG is not supported when LogFormat is Text" \
             "--log-format json --system-log-level TRACE|SystemLogLevel \"TRACE\" is not supported: allowed DEBUG, INFO, WARN" \
@@ -189,25 +203,12 @@ esac
 if ! { [ -x "$AWS" ] && "$AWS" --version 2>&1 | grep -q '^aws-cli/2'; }; then
   echo "# skip: AWS CLI v2 not at $AWS"; exit 0
 fi
-export AWS_ACCESS_KEY_ID=AKIDEXAMPLE
-export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
-export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_PAGER=
-unset AWS_SESSION_TOKEN AWS_PROFILE
-export AWS_CONFIG_FILE="$TMP/no-config" AWS_SHARED_CREDENTIALS_FILE="$TMP/no-credentials"
+aws_test_env us-east-1
 SSTATE="$TMP/sstate"
 mkdir -m 755 "$SSTATE"
-"$PT" serve --port 0 --state-dir "$SSTATE" --update-window-ms 300 >"$TMP/serve.out" 2>"$TMP/serve.err" &
-SERVER_PID=$!
-i=0
-while [ $i -lt 100 ]; do
-  PORT=$(sed -n 's/^listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/serve.out")
-  [ -n "$PORT" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || break
-  sleep 0.1
-  i=$((i + 1))
-done
-if [ -z "$PORT" ]; then nok "serve did not start: $(cat "$TMP/serve.err")"; exit 1; fi
-EP="http://127.0.0.1:$PORT"
+if ! serve_start serve --state-dir "$SSTATE" --update-window-ms 300; then
+  nok "serve did not start: $(cat "$TMP/serve.err")"; exit 1
+fi
 A="$AWS lambda --endpoint-url $EP --output text --cli-read-timeout 60"
 (cd examples/cpu-c && zip -q "$TMP/cpu.zip" bootstrap)
 # CreateFunction and UpdateFunctionConfiguration with LoggingConfig (this AWS CLI predates the
