@@ -324,3 +324,15 @@ EOF
 )
 [ "$v" = ok ] && ok "tune by ARN: JSON and Text functions give the engine's own figures, same pick" \
   || nok "tune by ARN JSON vs Text: $v $(cat "$TMP/json.out" "$TMP/text.out" | head -20)"
+
+# A restart reloads LoggingConfig from the state directory: still JSON records.
+kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+SERVER_PID=
+if serve_start serve2 --state-dir "$SSTATE" --update-window-ms 300; then
+  $AWS lambda --endpoint-url "$EP" invoke --function-name cpu-json --log-type Tail \
+    --cli-binary-format raw-in-base64-out --payload '{"iterations": 1000}' \
+    --query LogResult --output text "$TMP/out2.json" >"$TMP/tail2.b64" 2>"$TMP/tail2.err"
+  if base64 -d "$TMP/tail2.b64" 2>/dev/null | grep -q '^{"time":"[^"]*","type":"platform.report"'; then
+    ok "serve restarted: the reloaded function still logs JSON records"
+  else nok "after restart: $(base64 -d "$TMP/tail2.b64" 2>&1 | head -c 600) $(cat "$TMP/tail2.err")"; fi
+else nok "serve did not restart: $(cat "$TMP/serve2.err")"; fi

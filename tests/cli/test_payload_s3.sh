@@ -5,26 +5,9 @@
 # messages on 403 / 404 / other before any invocation.
 # Prints "ok N - ..." / "not ok N - ..." lines.
 cd "$(dirname "$0")/../.."
-PT=${PT:-build-asan/powertune}
-[ -x "$PT" ] || PT=build/powertune
-PY=/usr/bin/python3
-TMP=$(mktemp -d)
-chmod 755 "$TMP"
-SERVER_PID=
-n=0
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; }
-
-export AWS_ACCESS_KEY_ID=AKIDEXAMPLE
-export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
-export AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1
-unset AWS_SESSION_TOKEN AWS_PROFILE POWERTUNE_S3_ENDPOINT_URL
-export AWS_CONFIG_FILE="$TMP/no-config" AWS_SHARED_CREDENTIALS_FILE="$TMP/no-credentials"
+. tests/cli/lib.sh
+aws_test_env eu-west-1
+unset POWERTUNE_S3_ENDPOINT_URL
 
 if [ ! -x examples/cpu-c/bootstrap ]; then
   echo "# skip: examples/cpu-c/bootstrap not built (make)"; exit 0
@@ -103,16 +86,9 @@ srv.serve_forever()
 PYEOF
 $PY "$TMP/s3.py" "$TMP/requests.log" >"$TMP/s3.out" 2>"$TMP/s3.err" &
 SERVER_PID=$!
-i=0
-PORT=
-while [ $i -lt 100 ]; do
-  PORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$TMP/s3.out")
-  [ -n "$PORT" ] && break
-  sleep 0.1
-  i=$((i + 1))
-done
-if [ -z "$PORT" ]; then nok "S3 stand-in did not start: $(cat "$TMP/s3.err")"; exit 1; fi
-EP="http://127.0.0.1:$PORT"
+if ! wait_port "$TMP/s3.out" 's/^port \([0-9]*\)$/\1/p'; then
+  nok "S3 stand-in did not start: $(cat "$TMP/s3.err")"; exit 1
+fi
 TUNE="$PT tune examples/cpu-c --num 3 --powers 128,256"
 # Samples: "payloadIndex:error" of every invocation, sorted.
 samples() {

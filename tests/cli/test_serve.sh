@@ -6,23 +6,7 @@
 # Prints "ok N - ..." / "not ok N - ..." lines.
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
-PT=${PT:-build-asan/powertune}
-[ -x "$PT" ] || PT=build/powertune
-PY=/usr/bin/python3
-AWS=/usr/bin/aws
-TMP=$(mktemp -d)
-chmod 755 "$TMP" # sandboxed functions run as an unprivileged user: their code must be reachable
-STATE="$TMP/state"
-mkdir -m 755 "$STATE"
-SERVER_PID=
-n=0
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; }
+. tests/cli/lib.sh
 skip() { echo "# skip: $1"; }
 # Renumbers a peer's TAP lines into this script's sequence.
 relay() {
@@ -35,26 +19,11 @@ relay() {
   done
 }
 
-export AWS_ACCESS_KEY_ID=AKIDEXAMPLE
-export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
-export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_PAGER=
-unset AWS_SESSION_TOKEN AWS_PROFILE
-export AWS_CONFIG_FILE="$TMP/no-config" AWS_SHARED_CREDENTIALS_FILE="$TMP/no-credentials"
+aws_test_env us-east-1
 
 start_server() { # $1 = log name
-  "$PT" serve --port 0 --state-dir "$STATE" --require-signature --update-window-ms 300 \
-    --event-retry-delay-ms 200 >"$TMP/$1.out" 2>"$TMP/$1.err" &
-  SERVER_PID=$!
-  i=0
-  while [ $i -lt 100 ]; do
-    PORT=$(sed -n 's/^listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/$1.out")
-    [ -n "$PORT" ] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-    i=$((i + 1))
-  done
-  EP="http://127.0.0.1:$PORT"
-  [ -n "$PORT" ]
+  serve_start "$1" --state-dir "$STATE" --require-signature --update-window-ms 300 \
+    --event-retry-delay-ms 200
 }
 
 if start_server serve1; then ok "serve starts on an ephemeral port"

@@ -6,29 +6,9 @@
 # throttled --parallel run that completes with backoff.
 # Prints "ok N - ..." / "not ok N - ..." lines.
 cd "$(dirname "$0")/../.."
-PT=${PT:-build-asan/powertune}
-[ -x "$PT" ] || PT=build/powertune
-PY=/usr/bin/python3
-AWS=/usr/bin/aws
-TMP=$(mktemp -d)
-chmod 755 "$TMP" # sandboxed functions run as an unprivileged user: their code must be reachable
-STATE="$TMP/state"
-mkdir -m 755 "$STATE"
-SERVER_PID=
-n=0
-cleanup() {
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; }
+. tests/cli/lib.sh
 
-export AWS_ACCESS_KEY_ID=AKIDEXAMPLE
-export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
-export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_PAGER=
-unset AWS_SESSION_TOKEN AWS_PROFILE
-export AWS_CONFIG_FILE="$TMP/no-config" AWS_SHARED_CREDENTIALS_FILE="$TMP/no-credentials"
+aws_test_env us-east-1
 
 if [ ! -x examples/cpu-c/bootstrap ]; then
   echo "# skip: examples/cpu-c/bootstrap not built (make)"; exit 0
@@ -37,19 +17,9 @@ if ! { [ -x "$AWS" ] && "$AWS" --version 2>&1 | grep -q '^aws-cli/2'; }; then
   echo "# skip: AWS CLI v2 not at $AWS"; exit 0
 fi
 
-"$PT" serve --port 0 --state-dir "$STATE" --require-signature --update-window-ms 300 \
-  >"$TMP/serve.out" 2>"$TMP/serve.err" &
-SERVER_PID=$!
-i=0
-while [ $i -lt 100 ]; do
-  PORT=$(sed -n 's/^listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/serve.out")
-  [ -n "$PORT" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || break
-  sleep 0.1
-  i=$((i + 1))
-done
-if [ -z "$PORT" ]; then nok "serve did not start: $(cat "$TMP/serve.err")"; exit 1; fi
-EP="http://127.0.0.1:$PORT"
+if ! serve_start serve --state-dir "$STATE" --require-signature --update-window-ms 300; then
+  nok "serve did not start: $(cat "$TMP/serve.err")"; exit 1
+fi
 A="$AWS lambda --endpoint-url $EP --output text --cli-read-timeout 60"
 
 (cd examples/cpu-c && zip -q "$TMP/cpu.zip" bootstrap)
