@@ -183,6 +183,10 @@ struct cold {
     double wall, init, dur;
 };
 
+/* How long the engine's janitor gets to tear a discarded environment down (kill its processes,
+ * remove its cgroups) before the next measurement starts, so that it slows none of them. */
+#define TEARDOWN_PAUSE_US 150000
+
 /* One cold start through the engine: the invoke call's wall time, Init Duration, Duration. */
 static void cold_start(struct pt_engine *e, struct pt_function *fn, struct cold *out)
 {
@@ -193,6 +197,7 @@ static void cold_start(struct pt_engine *e, struct pt_function *fn, struct cold 
     out->init = r.init_duration_ms;
     out->dur = r.duration_ms;
     pt_invoke_result_free(&r);
+    usleep(TEARDOWN_PAUSE_US);
 }
 
 static void cold_starts(struct pt_engine *e, struct pt_function *fn, int n, struct cold *out)
