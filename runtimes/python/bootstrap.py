@@ -11,9 +11,12 @@ functions, as /var/runtime is on Lambda).
 """
 import sys
 
-sys.dont_write_bytecode = True
-from _powertune_runtime import main  # noqa: E402
+# Only as the main script: multiprocessing's spawn and forkserver start methods import the
+# main module again in their processes.
+if __name__ == "__main__":
+    sys.dont_write_bytecode = True
+    from _powertune_runtime import main
 
-# the function's code sees the modules it saw when the client was one script
-del sys.modules["_powertune_runtime"]
-main()
+    # the function's code sees the modules it saw when the client was one script
+    del sys.modules["_powertune_runtime"]
+    main()

@@ -168,6 +168,22 @@ class FirstErrorTest(RuntimeTestCase):
                                   "[ERROR] ValueError: traceback imported: True"])
 
 
+class SpawnTest(RuntimeTestCase):
+    def test_multiprocessing_spawn(self):
+        # spawn (and forkserver, 3.14's default) import the main script again in the child:
+        # bootstrap.py must not start a second runtime client there
+        files = {"lambda_function.py": """\
+            import multiprocessing
+
+            def lambda_handler(event, context):
+                with multiprocessing.get_context("spawn").Pool(1) as pool:
+                    return {"r": pool.apply(abs, (-3,))}
+            """}
+        run = self.run_runtime(files, [Event("r1")], timeout=20)
+        self.assertEqual(run.posts()[0].json(), {"r": 3})
+        self.assertEqual(len(run.gets()), 2)  # the event's /next and the one answered 500
+
+
 class PycTest(RuntimeTestCase):
     """bootstrap.py with the client's .pyc present, stale, foreign or missing."""
 
