@@ -12,6 +12,14 @@
  * 5 ms of CPU would finish inside the first period's quota unthrottled; with
  * 20 ms the quota (1.45 ms, above the kernel's 1 ms minimum) spreads the
  * work the way a proportional share does.
+ * Not shorter: bandwidth is charged at scheduler ticks (4 ms at HZ=250), so a
+ * period below the tick overcharges. Measured with a 2 ms period (1 ms /
+ * share where larger): cpu-c's 150 ms of CPU took 240 ms at 1769 MB and
+ * 320 ms at 1024 MB (1.56x and 1.20x the proportional share; 20 ms: 1.01x
+ * and 0.99x). The price of 20 ms: a function needing only a few ms of CPU
+ * either fits in one period's quota or waits for the next period, so at
+ * 512 MB a 6 ms-CPU invocation takes 6 or 21 ms (bimodal), which is why
+ * tuning such short functions needs more samples.
  */
 #ifndef PT_ENGINE_LIMITS_H
 #define PT_ENGINE_LIMITS_H
