@@ -53,6 +53,7 @@ struct api_event {
     char version[API_VERSION_MAX];
     char qualifier[PT_AWS_QUALIFIER_MAX]; /* as invoked, for the Invoked-Function-Arn */
     char trace_id[256];
+    char request_id[37]; /* the 202's x-amzn-RequestId: the function sees it, retries keep it */
     char *payload;
     size_t payload_len;
     int attempt;
@@ -97,9 +98,10 @@ static int event_save(const struct pt_api *api, const struct api_event *ev,
     if (event_path(api, ev->id, path, sizeof(path)) != 0)
         return pt_error_set(err, PT_ELIMIT, "state directory path too long");
     int64_t now_mono = api_mono_ms(), now_wall = wall_ms();
-    json_t *o = json_pack("{s:i,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:I,s:I}", "Format", EVENT_FORMAT,
+    json_t *o = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:I,s:I}", "Format", EVENT_FORMAT,
                           "FunctionName", ev->name, "Version", ev->version, "Qualifier",
-                          ev->qualifier, "TraceId", ev->trace_id, "Attempt", ev->attempt,
+                          ev->qualifier, "TraceId", ev->trace_id, "RequestId", ev->request_id,
+                          "Attempt", ev->attempt,
                           "Throttles", ev->throttles, "AcceptedAt",
                           (json_int_t)(now_wall - (now_mono - ev->accepted_ms)), "DueAt",
                           (json_int_t)(now_wall + (ev->due_ms - now_mono)), "PayloadLength",
@@ -141,13 +143,16 @@ static int event_parse(const char *id, const char *data, size_t len, struct api_
     const char *version = json_string_value(json_object_get(j, "Version"));
     const char *qualifier = json_string_value(json_object_get(j, "Qualifier"));
     const char *trace = json_string_value(json_object_get(j, "TraceId"));
+    /* Absent in files saved before it was kept: the run then gets a fresh id. */
+    const char *request_id = json_string_value(json_object_get(j, "RequestId"));
     json_int_t plen = json_integer_value(json_object_get(j, "PayloadLength"));
     size_t body = len - (size_t)(nl + 1 - data);
     int rc = -1;
     if (!ev || json_integer_value(json_object_get(j, "Format")) != EVENT_FORMAT || !name ||
         !version || !qualifier || !trace || plen < 0 || (size_t)plen != body ||
         strlen(name) >= sizeof(ev->name) || strlen(version) >= sizeof(ev->version) ||
-        strlen(qualifier) >= sizeof(ev->qualifier) || strlen(trace) >= sizeof(ev->trace_id))
+        strlen(qualifier) >= sizeof(ev->qualifier) || strlen(trace) >= sizeof(ev->trace_id) ||
+        (request_id && strlen(request_id) >= sizeof(ev->request_id)))
         goto out;
     if (body) {
         ev->payload = malloc(body);
@@ -161,6 +166,7 @@ static int event_parse(const char *id, const char *data, size_t len, struct api_
     pt_strlcpy(ev->version, version, sizeof(ev->version));
     pt_strlcpy(ev->qualifier, qualifier, sizeof(ev->qualifier));
     pt_strlcpy(ev->trace_id, trace, sizeof(ev->trace_id));
+    pt_strlcpy(ev->request_id, request_id ? request_id : "", sizeof(ev->request_id));
     ev->attempt = (int)json_integer_value(json_object_get(j, "Attempt"));
     ev->throttles = (int)json_integer_value(json_object_get(j, "Throttles"));
     if (ev->attempt < 0 || ev->attempt > EVENT_RETRIES || ev->throttles < 0)
@@ -335,6 +341,7 @@ static enum event_outcome event_run(struct pt_api *api, struct api_event *ev)
         .payload_len = ev->payload_len,
         .trace_id = ev->trace_id[0] ? ev->trace_id : NULL,
         .qualifier = ev->qualifier[0] ? ev->qualifier : NULL,
+        .request_id = ev->request_id[0] ? ev->request_id : NULL,
     };
     struct pt_invoke_result res;
     rc = pt_engine_invoke(api->engine, h->fn, &req, &res, &err);
@@ -494,6 +501,7 @@ void api_event_accept(struct pt_api *api, const char *name, const char *version,
         pt_strlcpy(ev->qualifier, qualifier, sizeof(ev->qualifier));
         if (trace_id && trace_id_ok(trace_id))
             pt_strlcpy(ev->trace_id, trace_id, sizeof(ev->trace_id));
+        pt_strlcpy(ev->request_id, r->request_id, sizeof(ev->request_id));
         ev->accepted_ms = ev->due_ms = api_mono_ms();
         rc = event_save(api, ev, &err);
     }

@@ -769,6 +769,15 @@ static struct pt_env *engine_take_idle(struct pt_engine *e, struct pt_function *
     return env;
 }
 
+/* A caller's request id goes into URLs and log lines as is: only what UUIDs are made of. */
+static bool engine_request_id_ok(const char *id)
+{
+    if (!id)
+        return false;
+    size_t n = strspn(id, "0123456789abcdefABCDEF-ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ");
+    return n > 0 && n <= 36 && id[n] == '\0';
+}
+
 int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
                      const struct pt_invoke_request *req, struct pt_invoke_result *res,
                      struct pt_error *err)
@@ -820,7 +829,10 @@ int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
     }
     if (!rc) {
         char request_id[40];
-        pt_uuid4(request_id);
+        if (engine_request_id_ok(req->request_id))
+            pt_strlcpy(request_id, req->request_id, sizeof(request_id));
+        else
+            pt_uuid4(request_id);
         char qualified_arn[sizeof(fn->arn) + 140];
         const char *arn = fn->arn;
         if (req->qualifier && *req->qualifier && strlen(req->qualifier) <= 128) {

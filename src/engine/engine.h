@@ -62,6 +62,9 @@ struct pt_invoke_request {
     const char *trace_id;         /* NULL: none */
     const char *qualifier;        /* as invoked (alias or version): Invoked-Function-Arn gets it */
     bool new_environment;         /* always cold: a fresh environment, discarded after use */
+    /* The invocation's id, as Lambda's Invoke answers it in x-amzn-RequestId; NULL, or one that is
+     * not 1..36 of [0-9A-Za-z-], gets a fresh UUID. */
+    const char *request_id;
 };
 
 struct pt_invoke_result {

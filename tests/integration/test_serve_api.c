@@ -28,6 +28,7 @@
 #include "api/api_internal.h"
 #include "base/clock.h"
 #include "base/fs.h"
+#include "base/str.h"
 #include "lib/testutil.h"
 
 /* base64 of a zip holding lambda_function.py with src. */
@@ -493,14 +494,17 @@ static int saved_events(const char *dir)
     return n;
 }
 
+/* An Event invoke answered with want; its x-amzn-RequestId into request_id (NULL: not kept). */
 static void event_invoke(struct pt_api *api, const char *path, const char *payload,
-                         unsigned want, const char *reason)
+                         unsigned want, const char *reason, char request_id[37])
 {
     struct pt_api_response r;
     call_with(api, "POST", path, NULL, payload, "X-Amz-Invocation-Type", "Event", &r);
     if (r.status != want)
         fail_msg("Event %s: %u, not %u: %.*s", path, r.status, want, (int)r.body_len,
                  r.body ? r.body : "");
+    if (request_id)
+        pt_strlcpy(request_id, header(&r, "x-amzn-RequestId"), 37);
     if (reason) {
         json_t *j = body_json(&r);
         assert_string_equal(json_string_value(json_object_get(j, "Reason")), reason);
@@ -525,19 +529,21 @@ static void test_events_survive_restart(void **state)
     create_fn_with(api, "evf", "def lambda_handler(event, context):\n    raise Exception('boom')\n",
                    "");
     create_fn_with(api, "evq",
-                   "def lambda_handler(event, context):\n    print('ran', event['m'])\n"
+                   "def lambda_handler(event, context):\n"
+                   "    print('ran', event['m'], context.aws_request_id)\n"
                    "    return event\n",
                    "");
     wait_settled(api, "evf");
     wait_settled(api, "evq");
     expect_status(api, "PUT", "/2017-10-31/functions/evq/concurrency",
                   "{\"ReservedConcurrentExecutions\":0}", 200);
-    event_invoke(api, "/2015-03-31/functions/evq/invocations", "{\"m\":\"m1\"}", 202, NULL);
-    event_invoke(api, "/2015-03-31/functions/evq/invocations", "{\"m\":\"m2\"}", 202, NULL);
-    event_invoke(api, "/2015-03-31/functions/evf/invocations", "{}", 202, NULL);
+    char id1[37], id2[37];
+    event_invoke(api, "/2015-03-31/functions/evq/invocations", "{\"m\":\"m1\"}", 202, NULL, id1);
+    event_invoke(api, "/2015-03-31/functions/evq/invocations", "{\"m\":\"m2\"}", 202, NULL, id2);
+    event_invoke(api, "/2015-03-31/functions/evf/invocations", "{}", 202, NULL, NULL);
     /* The queue's bound (3 here): Lambda's refusal is a 429. */
     event_invoke(api, "/2015-03-31/functions/evf/invocations", "{}", 429,
-                 "ConcurrentInvocationLimitExceeded");
+                 "ConcurrentInvocationLimitExceeded", NULL);
     assert_int_equal(saved_events(events), 3);
     /* The first attempt fails; the retry is due 5 s later, after the restart. */
     log_wait(&before, "event evf:$LATEST (attempt 1): function error Exception: retrying", 1);
@@ -559,10 +565,36 @@ static void test_events_survive_restart(void **state)
     assert_int_equal(
         log_count(&after, "event evf:$LATEST (attempt 3): function error Exception: no retries"),
         1);
-    /* Both throttled events ran, and every event's file went. */
-    assert_true(files_holding(logs, "ran m1") >= 1);
-    assert_true(files_holding(logs, "ran m2") >= 1);
+    /* Both throttled events ran, under the ids their 202s gave, and every event's file went. */
+    char ran[64];
+    snprintf(ran, sizeof(ran), "ran m1 %s", id1);
+    assert_true(files_holding(logs, ran) >= 1);
+    snprintf(ran, sizeof(ran), "ran m2 %s", id2);
+    assert_true(files_holding(logs, ran) >= 1);
     assert_int_equal(saved_events(events), 0);
+    pt_api_destroy(api);
+    tu_engine_free(e);
+}
+
+/* Lambda's Invoke answers with the invocation's own id: the one the function's context holds. */
+static void test_invoke_request_id_is_the_functions(void **state)
+{
+    (void)state;
+    struct pt_engine *e = engine_for_functions();
+    struct pt_api *api = api_new(e, NULL);
+    create_fn_with(api, "rid", "def lambda_handler(event, context):\n    return context.aws_request_id\n",
+                   "");
+    wait_settled(api, "rid");
+    for (int i = 0; i < 2; i++) { /* cold, then warm */
+        struct pt_api_response r;
+        call(api, "POST", "/2015-03-31/functions/rid/invocations", NULL, "{}", &r);
+        assert_int_equal(r.status, 200);
+        char want[64];
+        snprintf(want, sizeof(want), "\"%s\"", header(&r, "x-amzn-RequestId"));
+        assert_int_equal(r.body_len, strlen(want));
+        assert_memory_equal(r.body, want, r.body_len);
+        pt_api_response_free(&r);
+    }
     pt_api_destroy(api);
     tu_engine_free(e);
 }
@@ -575,6 +607,7 @@ int main(void)
         cmocka_unit_test_teardown(test_update_window_runs_previous, tu_teardown_engines),
         cmocka_unit_test_teardown(test_reserved_spans_versions, tu_teardown_engines),
         cmocka_unit_test_teardown(test_events_survive_restart, tu_teardown_engines),
+        cmocka_unit_test_teardown(test_invoke_request_id_is_the_functions, tu_teardown_engines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
