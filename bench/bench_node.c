@@ -183,9 +183,15 @@ struct cold {
     double wall, init, dur;
 };
 
-/* How long the engine's janitor gets to tear a discarded environment down (kill its processes,
- * remove its cgroups) before the next measurement starts, so that it slows none of them. */
-#define TEARDOWN_PAUSE_US 150000
+/*
+ * A pause before every timed run: the engine's janitor tears the last discarded environment down
+ * (kills its processes, removes its cgroups) meanwhile, so that this work slows no measurement;
+ * and every run, engine or not, starts after the same idle time.
+ */
+static void settle(void)
+{
+    usleep(150000);
+}
 
 /* One cold start through the engine: the invoke call's wall time, Init Duration, Duration. */
 static void cold_start(struct pt_engine *e, struct pt_function *fn, struct cold *out)
@@ -197,7 +203,6 @@ static void cold_start(struct pt_engine *e, struct pt_function *fn, struct cold 
     out->init = r.init_duration_ms;
     out->dur = r.duration_ms;
     pt_invoke_result_free(&r);
-    usleep(TEARDOWN_PAUSE_US);
 }
 
 static void cold_starts(struct pt_engine *e, struct pt_function *fn, int n, struct cold *out)
@@ -206,6 +211,7 @@ static void cold_starts(struct pt_engine *e, struct pt_function *fn, int n, stru
            *d = calloc((size_t)n, sizeof(double));
     for (int k = 0; k < n; k++) {
         struct cold c;
+        settle();
         cold_start(e, fn, &c);
         w[k] = c.wall;
         i[k] = c.init;
@@ -282,18 +288,23 @@ static void bench_cold(struct pt_engine *e, struct pt_engine *base, const char *
         bare_node_ms(file, mems[m]);
         client_only_ms(runtimes, fn_dir, mems[m], NULL);
         for (int k = 0; k < n; k++) {
+            settle();
             v[S_BARE][k] = bare_node_ms(file, mems[m]);
+            settle();
             cold_start(e, fn, &c);
             v[S_WALL][k] = c.wall;
             v[S_INIT][k] = c.init;
             v[S_DUR][k] = c.dur;
             v[S_OUTSIDE][k] = c.wall - c.init - c.dur;
             v[S_OVER][k] = c.wall - v[S_BARE][k];
+            settle();
             v[S_CLIENT][k] = client_only_ms(runtimes, fn_dir, mems[m], &v[S_CLIENT_CPU][k]);
             v[S_CLIENT_OVER][k] = v[S_CLIENT][k] - v[S_BARE][k];
             if (bfn) {
+                settle();
                 cold_start(base, bfn, &c);
                 v[S_BASE_WALL][k] = c.wall;
+                settle();
                 v[S_BASE_CLIENT][k] =
                     client_only_ms(base_dir, fn_dir, mems[m], &v[S_BASE_CPU][k]);
             }
