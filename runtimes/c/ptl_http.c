@@ -312,6 +312,13 @@ static int http_connect(struct ptl_http *c)
             return rc;
         }
     }
+    /* Blocking from here: waits with a deadline poll first, and the rest pass MSG_DONTWAIT. */
+    int flags = fcntl(c->fd, F_GETFL);
+    if (flags < 0 || fcntl(c->fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        int rc = http_fail(c, PTL_ETRANSPORT, "fcntl: %s", strerror(errno));
+        ptl_http_close(c);
+        return rc;
+    }
     c->pos = c->end = 0;
     return 0;
 }
@@ -321,7 +328,7 @@ static int send_all(struct ptl_http *c, struct iovec *iov, int iovcnt, long long
 {
     while (iovcnt > 0) {
         struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)iovcnt};
-        ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+        ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -359,19 +366,19 @@ static ssize_t fill(struct ptl_http *c, long long deadline)
     if (c->end == sizeof c->buf)
         return http_fail(c, PTL_EPROTO, "response line or head over %zu bytes", sizeof c->buf);
     for (;;) {
-        ssize_t n = recv(c->fd, c->buf + c->end, sizeof c->buf - c->end, 0);
+        /* Without a deadline (the /next long poll) one blocking recv is the whole wait. */
+        if (deadline >= 0) {
+            int rc = wait_fd(c, POLLIN, deadline, "waiting for the response");
+            if (rc != 0)
+                return rc;
+        }
+        ssize_t n = recv(c->fd, c->buf + c->end, sizeof c->buf - c->end, deadline >= 0 ? MSG_DONTWAIT : 0);
         if (n >= 0) {
             c->end += (size_t)n;
             return n;
         }
-        if (errno == EINTR)
+        if (errno == EINTR || errno == EAGAIN)
             continue;
-        if (errno == EAGAIN) {
-            int rc = wait_fd(c, POLLIN, deadline, "waiting for the response");
-            if (rc != 0)
-                return rc;
-            continue;
-        }
         if (errno == ECONNRESET)
             return http_fail(c, PTL_ECLOSED, "the connection was reset");
         return http_fail(c, PTL_ETRANSPORT, "recv: %s", strerror(errno));
