@@ -38,6 +38,17 @@
 static char root[4096];
 static const char *python = "/usr/bin/python3";
 
+/*
+ * A pause before every timed run: a cold start's environment is discarded after it and the
+ * engine's janitor tears it down (kills its processes, removes its cgroups) meanwhile, which
+ * would otherwise slow whichever run comes next (a bare one, in the main table); and every run,
+ * engine or bare, starts after the same idle time.
+ */
+static void settle(void)
+{
+    usleep(150000);
+}
+
 static struct pt_engine *bench_engine(const char *state, const char *rt)
 {
     struct pt_engine_options opt = {.state_dir = state, .runtime_dir = rt, .python = python};
@@ -70,6 +81,7 @@ static double bare_python_ms(const char *dir)
         "sys.stdout.write(''.join(encode(lambda_function.lambda_handler({}, None), 0)) + '\\n')\n"
         "sys.stdout.flush()\n";
     char *argv[] = {(char *)python, "-B", "-c", (char *)driver, (char *)dir, NULL};
+    settle();
     return bench_bare_start_ms(argv);
 }
 
@@ -93,6 +105,7 @@ static double bare_bootstrap_ms(const char *rt, const char *dir, double *first_n
     snprintf(task, sizeof(task), "LAMBDA_TASK_ROOT=%s", dir);
     struct pt_rapi_invocation inv = {.request_id = "bare", .payload = "{}", .payload_len = 2,
                                      .timeout_ms = 10000, .invoked_arn = "arn:aws:lambda:x"};
+    settle();
     int64_t t0 = pt_mono_ns();
     pt_rapi_deliver(r, &inv, &err);
     pid_t pid = fork();
@@ -140,6 +153,7 @@ static struct pt_function *noop_python(struct pt_engine *e, int memory)
 static double engine_cold_ms(struct pt_engine *e, struct pt_function *fn,
                              struct pt_invoke_result *r)
 {
+    settle();
     int64_t t0 = pt_mono_ns();
     bench_invoke(e, fn, "{}", true, r);
     return (double)(pt_mono_ns() - t0) / 1e6;
@@ -150,7 +164,7 @@ static void bench_cold(struct pt_engine *e, const char *rt_dir, int n)
     char dir[4200];
     snprintf(dir, sizeof(dir), "%s/bench/functions/noop-python", root);
     printf("**Cold start of the Python no-op** (bench/functions/noop-python, medians of %d, the "
-           "three kinds of run interleaved): *engine* is the invoke call with a fresh environment "
+           "three kinds of run interleaved, each after a 150 ms pause): *engine* is the invoke call with a fresh environment "
            "(cgroup, sandbox, Runtime API server, python3, runtimes/python/bootstrap.py, INIT, the "
            "invocation, END/REPORT); *bare python* is python3 -B started bare on the same file "
            "(start-up, import of the module, one handler call, its result as JSON by json's C "
@@ -271,6 +285,7 @@ static void bench_split(struct pt_engine *e, int n)
         engine_cold_ms(e, fn, &r); /* page cache */
         pt_invoke_result_free(&r);
         for (int k = 0; k < n; k++) {
+            settle();
             int64_t t0 = pt_mono_ns();
             bench_invoke(e, fn, "{}", true, &r);
             w[k] = (double)(pt_mono_ns() - t0) / 1e6;
@@ -295,10 +310,11 @@ static void bench_split(struct pt_engine *e, int n)
     remove_function(fdir);
 }
 
-/* One invocation of a function that raises: its Duration (ms). */
-static double error_duration_ms(struct pt_engine *e, struct pt_function *fn, bool cold)
+/* One invocation of a function that raises, in its idle environment if it has one, else in a
+ * new one: its Duration (ms). */
+static double error_duration_ms(struct pt_engine *e, struct pt_function *fn)
 {
-    struct pt_invoke_request req = {.payload = "{}", .payload_len = 2, .new_environment = cold};
+    struct pt_invoke_request req = {.payload = "{}", .payload_len = 2};
     struct pt_invoke_result r;
     struct pt_error err = {0};
     if (pt_engine_invoke(e, fn, &req, &r, &err) || !r.function_error ||
@@ -313,9 +329,9 @@ static double error_duration_ms(struct pt_engine *e, struct pt_function *fn, boo
 
 /*
  * The price of importing traceback at the first error instead of at every start: Duration of
- * a raising handler's first invocation in a fresh environment and of its second one there,
- * this tree's runtime and, with --compare, the other's (which imported traceback in INIT),
- * interleaved.
+ * a raising handler's first invocation in a fresh environment and of its second one there
+ * (each sample a fresh registration with one environment), this tree's runtime and, with
+ * --compare, the other's (which imported traceback in INIT), interleaved.
  */
 static void bench_first_error(struct pt_engine *cur, struct pt_engine *old, int n)
 {
@@ -325,33 +341,35 @@ static void bench_first_error(struct pt_engine *cur, struct pt_engine *old, int 
     printf("\n**The first error** (a handler raising ValueError, 1769 MB, %d fresh environments "
            "each, medians of Duration: the error document with its stack trace, the log record "
            "and the POST /error): first = the environment's first invocation, second = its "
-           "next one.\n\n| runtime | first error | second error | first - second |\n"
-           "|---|---|---|---|\n",
+           "next one, in the same environment.\n\n| runtime | first error | second error | "
+           "first - second |\n|---|---|---|---|\n",
            n);
     struct pt_engine *engines[] = {cur, old};
     const char *labels[] = {"this tree", "A (--compare)"};
     size_t sz = (size_t)n * sizeof(double);
     double *first[2] = {malloc(sz), malloc(sz)}, *second[2] = {malloc(sz), malloc(sz)},
            *diff[2] = {malloc(sz), malloc(sz)};
-    struct pt_function *fns[2] = {NULL, NULL};
     int kinds = old ? 2 : 1;
-    for (int i = 0; i < kinds; i++) {
-        fns[i] = bench_add_function(engines[i], "", fdir, "python3.12",
-                                    "lambda_function.lambda_handler", 1769, 10, NULL);
-        error_duration_ms(engines[i], fns[i], true); /* page cache */
-    }
-    for (int k = 0; k < n; k++)
+    for (int k = -1; k < n; k++) /* k = -1: page cache */
         for (int i = 0; i < kinds; i++) {
-            first[i][k] = error_duration_ms(engines[i], fns[i], true);
-            second[i][k] = error_duration_ms(engines[i], fns[i], false);
-            diff[i][k] = first[i][k] - second[i][k];
+            struct pt_function *fn = bench_add_function(
+                engines[i], "", fdir, "python3.12", "lambda_function.lambda_handler", 1769, 10,
+                NULL);
+            settle();
+            double d1 = error_duration_ms(engines[i], fn);
+            settle();
+            double d2 = error_duration_ms(engines[i], fn);
+            pt_engine_function_remove(engines[i], fn);
+            if (k >= 0) {
+                first[i][k] = d1;
+                second[i][k] = d2;
+                diff[i][k] = d1 - d2;
+            }
         }
-    for (int i = 0; i < kinds; i++) {
+    for (int i = 0; i < kinds; i++)
         printf("| %s | %.2f ms | %.2f ms | %+.2f ms |\n", labels[i],
                bench_pct(first[i], (size_t)n, 50), bench_pct(second[i], (size_t)n, 50),
                bench_pct(diff[i], (size_t)n, 50));
-        pt_engine_function_remove(engines[i], fns[i]);
-    }
     for (int i = 0; i < 2; i++) {
         free(first[i]);
         free(second[i]);
@@ -371,9 +389,9 @@ static void bench_compare(struct pt_engine *cur, const char *cur_dir, struct pt_
     char dir[4200];
     snprintf(dir, sizeof(dir), "%s/bench/functions/noop-python", root);
     printf("\n**A/B: runtimes from %s (A) against this tree's (B)**, the same no-op, %d pairs "
-           "per kind and size, A and B of a pair back to back (which first alternating), the "
-           "kinds interleaved: medians, B/A of the medians, and the median of the pairs' "
-           "differences B - A.\n\n",
+           "per kind and size, A and B of a pair back to back (which first alternating, each run "
+           "after a 150 ms pause), the kinds interleaved: medians, B/A of the medians, and the "
+           "median of the pairs' differences B - A.\n\n",
            old_dir, n);
     printf("| Memory | engine A | engine B | B/A | B - A | bare bootstrap.py A | bare "
            "bootstrap.py B | B/A | B - A |\n|---|---|---|---|---|---|---|---|---|\n");
