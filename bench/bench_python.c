@@ -164,17 +164,17 @@ static void bench_cold(struct pt_engine *e, const char *rt_dir, int n)
     char dir[4200];
     snprintf(dir, sizeof(dir), "%s/bench/functions/noop-python", root);
     printf("**Cold start of the Python no-op** (bench/functions/noop-python, medians of %d, the "
-           "three kinds of run interleaved, each after a 150 ms pause): *engine* is the invoke call with a fresh environment "
-           "(cgroup, sandbox, Runtime API server, python3, runtimes/python/bootstrap.py, INIT, the "
-           "invocation, END/REPORT); *bare python* is python3 -B started bare on the same file "
-           "(start-up, import of the module, one handler call, its result as JSON by json's C "
-           "encoder as the runtime does, timed to the result's first byte on a pipe); *bare "
-           "bootstrap.py* is the runtime started bare against a Runtime API server holding the "
-           "event (no cgroup, sandbox or log stream; fork to the stored response). Overhead = "
-           "engine - bare python, split into the runtime's own start (bare bootstrap.py - bare "
-           "python) and the environment (engine - bare bootstrap.py); *outside the runtime* is "
-           "engine - Init Duration - Duration: the engine's work before the exec and after the "
-           "response.\n\n",
+           "three kinds of run interleaved, each after a 150 ms pause): *engine* is the invoke "
+           "call with a fresh environment (cgroup, sandbox, Runtime API server, python3, "
+           "runtimes/python/bootstrap.py, INIT, the invocation, END/REPORT); *bare python* is "
+           "python3 -B started bare on the same file (start-up, import of the module, one handler "
+           "call, its result as JSON by json's C encoder as the runtime does, timed to the "
+           "result's first byte on a pipe); *bare bootstrap.py* is the runtime started bare "
+           "against a Runtime API server holding the event (no cgroup, sandbox or log stream; "
+           "fork to the stored response). Overhead = engine - bare python, split into the "
+           "runtime's own start (bare bootstrap.py - bare python) and the environment (engine - "
+           "bare bootstrap.py); *outside the runtime* is engine - Init Duration - Duration: the "
+           "engine's work before the exec and after the response.\n\n",
            n);
     printf("| Memory | bare python | bare bootstrap.py (to 1st /next) | engine cold start | of "
            "which Init Duration | Duration | outside the runtime | overhead | of which runtime / "
