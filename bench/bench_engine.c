@@ -110,7 +110,7 @@ static double bench_cold(struct pt_engine *e, int n)
 /*
  * The same bootstrap started bare: fork/exec against a Runtime API server, no cgroup, no
  * sandbox, no log stream. What is left of a cold start is the function's own start-up
- * (for noop-c mostly the dynamic loading of libcurl and its 33 libraries).
+ * (for noop-c: exec, the dynamic loader, the Runtime API exchanges).
  */
 static void bench_cold_bare(int n, double engine_p50_ms)
 {
@@ -121,8 +121,10 @@ static void bench_cold_bare(int n, double engine_p50_ms)
     for (int i = 0; i < n; i++) {
         struct pt_rapi *r;
         struct pt_error err = {0};
-        if (pt_rapi_start(&r, NULL, true, &err))
+        if (pt_rapi_start(&r, NULL, true, &err)) {
+            fprintf(stderr, "bare start: %s\n", err.msg);
             exit(1);
+        }
         char api[64];
         snprintf(api, sizeof(api), "AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d", pt_rapi_port(r));
         struct pt_rapi_invocation inv = {.request_id = "bare", .payload = "{}", .payload_len = 2,

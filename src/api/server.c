@@ -370,7 +370,12 @@ int pt_api_listen(struct pt_api *api, struct pt_error *err)
     int gai = getaddrinfo(api->host, port, &hints, &ai);
     if (gai != 0)
         return pt_error_set(err, PT_EUSAGE, "--host %s: %s", api->host, gai_strerror(gai));
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
+    /*
+     * poll(), not MHD's default select(): every environment holds about ten descriptors, so with
+     * a few dozen of them the server's sockets are numbered past FD_SETSIZE (1024), where select()
+     * cannot go and MHD refuses the socket. (Thread per connection has no epoll mode.)
+     */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     api->daemon = MHD_start_daemon(

@@ -370,8 +370,9 @@ int pt_rapi_start(struct pt_rapi **out, const struct pt_rapi_hooks *hooks, bool 
     }
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    unsigned int flags = MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
-                         (own_thread ? MHD_USE_INTERNAL_POLLING_THREAD : MHD_USE_EPOLL);
+    /* epoll either way: descriptors past FD_SETSIZE (many environments) are normal here. */
+    unsigned int flags = MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_EPOLL |
+                         (own_thread ? MHD_USE_INTERNAL_POLLING_THREAD : 0);
     r->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, rapi_access, r, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)RAPI_CONNECTION_LIMIT,

@@ -157,6 +157,12 @@ if $PY -c 'import boto3' 2>/dev/null; then
   fi
 fi
 
+# A serve whose sockets are numbered past FD_SETSIZE (as with a few dozen environments) still
+# answers: libmicrohttpd must poll, not select.
+if out=$($PY tests/cli/serve_many_fds.py "$PT" "$TMP/state-many-fds" 2>&1); then
+  ok "serve listens and answers with descriptors past FD_SETSIZE"
+else nok "serve past FD_SETSIZE: $out"; fi
+
 # Clean shutdown: SIGTERM ends the server with status 0.
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID"; st=$?; SERVER_PID=
 if [ $st = 0 ]; then ok "SIGTERM stops serve with status 0"; else nok "SIGTERM: status $st"; fi
