@@ -56,14 +56,18 @@ if [ "$st" = 0 ] && printf '%s' "$out" | grep -q '"functionError":"Unhandled"' &
   ok "a crash is a function error, not a tool failure"; else nok "crash: exit $st $out"; fi
 
 # SIGTERM during an invocation: exit 130, no cgroup or process left.
-"$PT" invoke examples/handler-sleep-python --payload '{"seconds": 30}' --timeout 60 >/dev/null 2>&1 &
+# The function carries a mark in its environment, so only this run's processes are looked for
+# (other checkouts and sessions may run Python functions meanwhile).
+mark="PT_TEST_MARK=sigterm-$$-$(date +%s%N)"
+"$PT" invoke examples/handler-sleep-python --payload '{"seconds": 30}' --timeout 60 --env "$mark" >/dev/null 2>&1 &
 pid=$!
 sleep 1.5
 kill -TERM $pid
 wait $pid; st=$?
 sleep 0.2
 left=$(ls -d /sys/fs/cgroup/*/powertune/$pid-* 2>/dev/null)
-if [ "$st" = 130 ] && [ -z "$left" ] && ! pgrep -f "runtimes/python/bootstrap.py" >/dev/null; then ok "SIGTERM: exit 130, nothing left"
-else nok "SIGTERM: exit $st, left: $left"; fi
+procs=$(grep -lsa "$mark" /proc/[0-9]*/environ 2>/dev/null)
+if [ "$st" = 130 ] && [ -z "$left" ] && [ -z "$procs" ]; then ok "SIGTERM: exit 130, nothing left"
+else nok "SIGTERM: exit $st, left: $left $procs"; fi
 
 [ "$fails" = 0 ]
