@@ -10,6 +10,7 @@ import time
 import urllib.request
 
 pt, state = sys.argv[1], sys.argv[2]
+os.makedirs(state, exist_ok=True)
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 4096), max(hard, 4096)))
 held = []
