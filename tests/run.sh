@@ -31,9 +31,12 @@ for build in build build-asan; do
     [ -x "$t" ] && run_cmocka "$t"
   done
 done
-# Integration tests run real functions in real cgroups: once, under ASan+UBSan.
-for t in build-asan/tests/integration/test_*; do
-  [ -x "$t" ] && run_cmocka "$t"
+# Integration tests run real functions in real cgroups, in both builds: the plain build starts
+# runtimes with clone(CLONE_VM | CLONE_VFORK), the sanitizer build with fork (src/engine/env.c).
+for build in build build-asan; do
+  for t in "$build"/tests/integration/test_*; do
+    [ -x "$t" ] && run_cmocka "$t"
+  done
 done
 
 if [ -d tests/python ]; then
