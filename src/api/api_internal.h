@@ -295,6 +295,8 @@ void api_events_stop(struct pt_api *api);
  * applied): saved, then queued; r is 202, or 429 when the queue is full, or 500.
  * Without the registry lock (it writes and fsyncs a file).
  */
+/* Drops the queued events of a deleted function, and their files (ones already running finish). */
+void api_events_forget_function(struct pt_api *api, const char *name);
 void api_event_accept(struct pt_api *api, const char *name, const char *version,
                       const char *qualifier, const char *trace_id, const char *payload,
                       size_t payload_len, struct pt_api_response *r);

@@ -540,6 +540,7 @@ void api_op_delete_function(struct pt_api *api, const struct api_target *t,
                             struct pt_api_response *r)
 {
     struct pt_error err = {0};
+    bool deleted = false;
     api_lock(api);
     struct api_function *f = find_or_404(api, t, r);
     if (!f)
@@ -552,6 +553,7 @@ void api_op_delete_function(struct pt_api *api, const struct api_target *t,
         api_function_unlink(api, f);
         api_function_free(api, f); /* in-flight invocations finish; their registration goes */
         r->status = 204;
+        deleted = true;
         goto out;
     }
     if (strcmp(t->qualifier, "$LATEST") == 0) {
@@ -604,6 +606,11 @@ void api_op_delete_function(struct pt_api *api, const struct api_target *t,
     free(c);
     r->status = 204;
 out:
+    /* Lambda discards a deleted function's pending asynchronous invocations. Under the registry
+     * lock (taken before the queue's, as everywhere), so a function re-created meanwhile keeps
+     * its own. */
+    if (deleted)
+        api_events_forget_function(api, t->name);
     api_unlock(api);
 }
 

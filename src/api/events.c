@@ -456,6 +456,26 @@ void api_events_stop(struct pt_api *api)
     api->ev_queued = 0;
 }
 
+void api_events_forget_function(struct pt_api *api, const char *name)
+{
+    pthread_mutex_lock(&api->ev_lock);
+    struct api_event **p = &api->ev_head, *last = NULL;
+    while (*p) {
+        struct api_event *ev = *p;
+        if (strcmp(ev->name, name) != 0) {
+            last = ev;
+            p = &ev->next;
+            continue;
+        }
+        *p = ev->next;
+        api->ev_queued--;
+        event_forget(api, ev);
+        event_release(api, ev);
+    }
+    api->ev_tail = last;
+    pthread_mutex_unlock(&api->ev_lock);
+}
+
 size_t pt_api_events_pending(struct pt_api *api)
 {
     pthread_mutex_lock(&api->ev_lock);

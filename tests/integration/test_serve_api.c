@@ -576,6 +576,34 @@ static void test_events_survive_restart(void **state)
     tu_engine_free(e);
 }
 
+/* Deleting a function drops its queued Event invocations and their files; others stay. */
+static void test_delete_function_drops_its_events(void **state)
+{
+    (void)state;
+    struct pt_engine *e = engine_for_functions();
+    char events[4200];
+    snprintf(events, sizeof(events), "%s/api/events", pt_engine_state_dir(e));
+    struct pt_api *api = api_new(e, NULL);
+    create_fn(api, "gone");
+    create_fn(api, "kept");
+    wait_settled(api, "gone");
+    wait_settled(api, "kept");
+    /* Reserved concurrency 0: the events wait in the queue. */
+    expect_status(api, "PUT", "/2017-10-31/functions/gone/concurrency",
+                  "{\"ReservedConcurrentExecutions\":0}", 200);
+    expect_status(api, "PUT", "/2017-10-31/functions/kept/concurrency",
+                  "{\"ReservedConcurrentExecutions\":0}", 200);
+    event_invoke(api, "/2015-03-31/functions/gone/invocations", "{}", 202, NULL, NULL);
+    event_invoke(api, "/2015-03-31/functions/gone/invocations", "{}", 202, NULL, NULL);
+    event_invoke(api, "/2015-03-31/functions/kept/invocations", "{}", 202, NULL, NULL);
+    assert_int_equal(saved_events(events), 3);
+    expect_status(api, "DELETE", "/2015-03-31/functions/gone", NULL, 204);
+    assert_int_equal(saved_events(events), 1);
+    assert_int_equal(pt_api_events_pending(api), 1);
+    pt_api_destroy(api);
+    tu_engine_free(e);
+}
+
 /* Lambda's Invoke answers with the invocation's own id: the one the function's context holds. */
 static void test_invoke_request_id_is_the_functions(void **state)
 {
@@ -608,6 +636,7 @@ int main(void)
         cmocka_unit_test_teardown(test_reserved_spans_versions, tu_teardown_engines),
         cmocka_unit_test_teardown(test_events_survive_restart, tu_teardown_engines),
         cmocka_unit_test_teardown(test_invoke_request_id_is_the_functions, tu_teardown_engines),
+        cmocka_unit_test_teardown(test_delete_function_drops_its_events, tu_teardown_engines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
