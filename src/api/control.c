@@ -615,22 +615,15 @@ out:
 }
 
 /*
- * Under the lock: what UpdateFunctionConfiguration and UpdateFunctionCode check
- * first (the function, no update in progress, RevisionId), then a copy of
- * $LATEST into next for the change. NULL: r is set and next holds nothing.
+ * Under the lock: what every write to $LATEST checks first (the function, no
+ * update in progress, RevisionId). NULL: r is set.
  */
-static struct api_function *update_begin(struct pt_api *api, const struct api_target *t,
-                                         json_t *body, struct api_conf *next,
-                                         struct pt_api_response *r)
+static struct api_function *find_for_update(struct pt_api *api, const struct api_target *t,
+                                            json_t *body, struct pt_api_response *r)
 {
-    struct pt_error err = {0};
     struct api_function *f = find_or_404(api, t, r);
     if (!f || refuse_busy(api, f, r) || revision_mismatch(body, f->latest.revision_id, r))
         return NULL;
-    if (api_conf_copy(next, &f->latest, &err) != 0) {
-        api_error(r, "ServiceException", "%s", err.msg);
-        return NULL;
-    }
     return f;
 }
 
@@ -677,69 +670,34 @@ static int update_commit(struct pt_api *api, struct api_function *f, struct api_
     return 0;
 }
 
-void api_op_update_configuration(struct pt_api *api, const struct api_target *t,
-                                 const struct pt_api_request *req, struct pt_api_response *r)
+/*
+ * The change one update makes to next, a copy of $LATEST, under the lock.
+ * 0: commit next; 1: r is answered and next is dropped (a dry run); -1: r is set.
+ */
+typedef int (*update_apply_fn)(struct pt_api *api, struct api_function *f, json_t *body,
+                               void *arg, struct api_conf *next, struct pt_api_response *r);
+
+/*
+ * One update of $LATEST, as UpdateFunctionConfiguration and UpdateFunctionCode
+ * make it: checked, applied to a copy, committed (with publish_it, also as a
+ * new version) and answered with what it made.
+ */
+static void update_latest(struct pt_api *api, const struct api_target *t, json_t *body,
+                          bool publish_it, update_apply_fn apply, void *arg,
+                          struct pt_api_response *r)
 {
-    json_t *body = body_object(req, false, r);
-    if (!body)
-        return;
     struct pt_error err = {0};
-    const char *etype = NULL;
     struct api_conf next, *shown;
     api_lock(api);
-    struct api_function *f = update_begin(api, t, body, &next, r);
+    struct api_function *f = find_for_update(api, t, body, r);
     if (!f)
         goto out;
-    if (api_conf_apply(&next, body, &etype, &err) != 0)
-        conf_error(r, etype, &err);
-    else if (pt_function_validate(&next.cfg, &err) != 0)
-        conf_error(r, NULL, &err);
-    else if (update_commit(api, f, &next, false, &shown, r) == 0) {
-        api_resp_json(r, 200, api_conf_json(api, f, shown, API_VIEW_UNQUALIFIED));
+    if (api_conf_copy(&next, &f->latest, &err) != 0) {
+        api_error(r, "ServiceException", "%s", err.msg);
         goto out;
     }
-    api_conf_free(api, &next);
-out:
-    api_unlock(api);
-    json_decref(body);
-}
-
-void api_op_update_code(struct pt_api *api, const struct api_target *t,
-                        const struct pt_api_request *req, struct pt_api_response *r)
-{
-    json_t *body = body_object(req, false, r);
-    if (!body)
-        return;
-    struct upload up = {0};
-    struct pt_error err = {0};
-    const char *etype = NULL;
-    struct api_conf next, *shown;
-    api_lock(api);
-    struct api_function *f = find_or_404(api, t, r);
-    bool stop = !f || refuse_busy(api, f, r);
-    api_unlock(api);
-    if (stop)
-        goto done;
-    json_t *zipfile = json_object_get(body, "ZipFile");
-    if (upload_unpack(api, zipfile, &up, r))
-        goto done;
-    api_lock(api);
-    f = update_begin(api, t, body, &next, r);
-    if (!f)
-        goto out;
-    json_t *arch = json_object_get(body, "Architectures");
-    json_t *only = arch ? json_pack("{s:O}", "Architectures", arch) : NULL;
-    int rc = only ? api_conf_apply(&next, only, &etype, &err) : 0;
-    json_decref(only);
-    if (rc) {
-        conf_error(r, etype, &err);
-    } else if (json_is_true(json_object_get(body, "DryRun"))) {
-        pt_strlcpy(next.code_sha256, up.sha, sizeof(next.code_sha256));
-        next.code_size = up.size;
-        api_resp_json(r, 200, api_conf_json(api, f, &next, API_VIEW_UNQUALIFIED));
-    } else if (upload_install(api, &up, &next, r) == 0 &&
-               update_commit(api, f, &next, json_is_true(json_object_get(body, "Publish")),
-                             &shown, r) == 0) {
+    if (apply(api, f, body, arg, &next, r) == 0 &&
+        update_commit(api, f, &next, publish_it, &shown, r) == 0) {
         api_resp_json(r, 200,
                       api_conf_json(api, f, shown,
                                     shown == &f->latest ? API_VIEW_UNQUALIFIED
@@ -749,7 +707,76 @@ void api_op_update_code(struct pt_api *api, const struct api_target *t,
     api_conf_free(api, &next);
 out:
     api_unlock(api);
-done:
+}
+
+static int configuration_apply(struct pt_api *api, struct api_function *f, json_t *body,
+                               void *arg, struct api_conf *next, struct pt_api_response *r)
+{
+    (void)api;
+    (void)f;
+    (void)arg;
+    struct pt_error err = {0};
+    const char *etype = NULL;
+    if (api_conf_apply(next, body, &etype, &err) != 0) {
+        conf_error(r, etype, &err);
+        return -1;
+    }
+    if (pt_function_validate(&next->cfg, &err) != 0) {
+        conf_error(r, NULL, &err);
+        return -1;
+    }
+    return 0;
+}
+
+void api_op_update_configuration(struct pt_api *api, const struct api_target *t,
+                                 const struct pt_api_request *req, struct pt_api_response *r)
+{
+    json_t *body = body_object(req, false, r);
+    if (!body)
+        return;
+    update_latest(api, t, body, false, configuration_apply, NULL, r);
+    json_decref(body);
+}
+
+/* arg: the unpacked struct upload. */
+static int code_apply(struct pt_api *api, struct api_function *f, json_t *body, void *arg,
+                      struct api_conf *next, struct pt_api_response *r)
+{
+    struct upload *up = arg;
+    struct pt_error err = {0};
+    const char *etype = NULL;
+    json_t *arch = json_object_get(body, "Architectures");
+    json_t *only = arch ? json_pack("{s:O}", "Architectures", arch) : NULL;
+    int rc = only ? api_conf_apply(next, only, &etype, &err) : 0;
+    json_decref(only);
+    if (rc) {
+        conf_error(r, etype, &err);
+        return -1;
+    }
+    if (json_is_true(json_object_get(body, "DryRun"))) {
+        pt_strlcpy(next->code_sha256, up->sha, sizeof(next->code_sha256));
+        next->code_size = up->size;
+        api_resp_json(r, 200, api_conf_json(api, f, next, API_VIEW_UNQUALIFIED));
+        return 1;
+    }
+    return upload_install(api, up, next, r);
+}
+
+void api_op_update_code(struct pt_api *api, const struct api_target *t,
+                        const struct pt_api_request *req, struct pt_api_response *r)
+{
+    json_t *body = body_object(req, false, r);
+    if (!body)
+        return;
+    struct upload up = {0};
+    /* Refused before the upload is unpacked: a busy function must not cost 50 MB of unzip. */
+    api_lock(api);
+    struct api_function *f = find_or_404(api, t, r);
+    bool stop = !f || refuse_busy(api, f, r);
+    api_unlock(api);
+    if (!stop && upload_unpack(api, json_object_get(body, "ZipFile"), &up, r) == 0)
+        update_latest(api, t, body, json_is_true(json_object_get(body, "Publish")), code_apply,
+                      &up, r);
     upload_discard(&up);
     json_decref(body);
 }
@@ -764,8 +791,8 @@ void api_op_publish_version(struct pt_api *api, const struct api_target *t,
         return;
     struct pt_error err = {0};
     api_lock(api);
-    struct api_function *f = find_or_404(api, t, r);
-    if (!f || refuse_busy(api, f, r) || revision_mismatch(body, f->latest.revision_id, r))
+    struct api_function *f = find_for_update(api, t, body, r);
+    if (!f)
         goto out;
     const char *sha = json_string_value(json_object_get(body, "CodeSha256"));
     if (sha && strcmp(sha, f->latest.code_sha256) != 0) {
