@@ -24,42 +24,52 @@
 
 /*
  * LSD radix sort of n keys below 2^bits; tmp holds n keys. Stable. The digit width is chosen so
- * that the passes are as few as possible with at most 2^13 counters (37-bit event keys: 3).
+ * that the passes are as few as possible with at most 2^DIGIT_BITS counters (37-bit event keys
+ * and 13-bit digits: 3). Stamped out per key type and counter budget rather than taking them as
+ * arguments, so that the counters stay a constant-size array and the loops keep their constant
+ * types: durations are sorted as 32-bit keys (half the memory traffic of 64-bit ones), and
+ * sort_bin, called once per bin, clears at most 2^10 counters per pass.
  */
-static void radix_u64(uint64_t *a, uint64_t *tmp, size_t n, unsigned bits)
-{
-    size_t count[1u << RADIX_MAX_BITS];
-    if (n < 2 || bits == 0)
-        return;
-    unsigned passes = (bits + RADIX_MAX_BITS - 1) / RADIX_MAX_BITS;
-    unsigned w = (bits + passes - 1) / passes;
-    const uint64_t mask = (1ull << w) - 1;
-    uint64_t *src = a, *dst = tmp;
-    for (unsigned shift = 0; shift < bits; shift += w) {
-        memset(count, 0, sizeof(size_t) << w);
-        for (size_t i = 0; i < n; i++)
-            count[(src[i] >> shift) & mask]++;
-        if (count[(src[0] >> shift) & mask] == n)
-            continue; /* every key has the same digit: nothing to move */
-        size_t sum = 0;
-        for (size_t d = 0; d <= mask; d++) {
-            size_t c = count[d];
-            count[d] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            dst[count[(src[i] >> shift) & mask]++] = src[i];
-        uint64_t *t = src;
-        src = dst;
-        dst = t;
+#define DEFINE_RADIX_SORT(NAME, KEY_T, DIGIT_BITS)                                              \
+    static void NAME(KEY_T *a, KEY_T *tmp, size_t n, unsigned bits)                            \
+    {                                                                                           \
+        size_t count[1u << (DIGIT_BITS)];                                                       \
+        if (n < 2 || bits == 0)                                                                 \
+            return;                                                                             \
+        unsigned passes = (bits + (DIGIT_BITS) - 1) / (DIGIT_BITS);                             \
+        unsigned w = (bits + passes - 1) / passes;                                              \
+        const KEY_T mask = (KEY_T)((1ull << w) - 1);                                            \
+        KEY_T *src = a, *dst = tmp;                                                             \
+        for (unsigned shift = 0; shift < bits; shift += w) {                                    \
+            memset(count, 0, sizeof(size_t) << w);                                              \
+            for (size_t i = 0; i < n; i++)                                                      \
+                count[(src[i] >> shift) & mask]++;                                              \
+            if (count[(src[0] >> shift) & mask] == n)                                           \
+                continue; /* every key has the same digit: nothing to move */                   \
+            size_t sum = 0;                                                                     \
+            for (size_t d = 0; d <= mask; d++) {                                                \
+                size_t c = count[d];                                                            \
+                count[d] = sum;                                                                 \
+                sum += c;                                                                       \
+            }                                                                                   \
+            for (size_t i = 0; i < n; i++)                                                      \
+                dst[count[(src[i] >> shift) & mask]++] = src[i];                                \
+            KEY_T *t = src;                                                                     \
+            src = dst;                                                                          \
+            dst = t;                                                                            \
+        }                                                                                       \
+        if (src != a)                                                                           \
+            memcpy(a, src, n * sizeof(*a));                                                     \
     }
-    if (src != a)
-        memcpy(a, src, n * sizeof(*a));
-}
 
+DEFINE_RADIX_SORT(radix_u64, uint64_t, RADIX_MAX_BITS)
+DEFINE_RADIX_SORT(radix_u32_bits, uint32_t, RADIX_MAX_BITS)
+DEFINE_RADIX_SORT(radix_bin_events, uint64_t, 10)
+#undef DEFINE_RADIX_SORT
+
+/* radix_u32_bits over as many bits as the largest key has. */
 static void radix_u32(uint32_t *a, uint32_t *tmp, size_t n)
 {
-    size_t count[1u << RADIX_MAX_BITS];
     if (n < 2)
         return;
     uint32_t maxv = 0;
@@ -68,32 +78,7 @@ static void radix_u32(uint32_t *a, uint32_t *tmp, size_t n)
     unsigned bits = 0;
     while (bits < 32 && (maxv >> bits) != 0)
         bits++;
-    if (bits == 0)
-        return;
-    unsigned passes = (bits + RADIX_MAX_BITS - 1) / RADIX_MAX_BITS;
-    unsigned w = (bits + passes - 1) / passes;
-    const uint32_t mask = (uint32_t)((1ull << w) - 1);
-    uint32_t *src = a, *dst = tmp;
-    for (unsigned shift = 0; shift < bits; shift += w) {
-        memset(count, 0, sizeof(size_t) << w);
-        for (size_t i = 0; i < n; i++)
-            count[(src[i] >> shift) & mask]++;
-        if (count[(src[0] >> shift) & mask] == n)
-            continue;
-        size_t sum = 0;
-        for (size_t d = 0; d <= mask; d++) {
-            size_t c = count[d];
-            count[d] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            dst[count[(src[i] >> shift) & mask]++] = src[i];
-        uint32_t *t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != a)
-        memcpy(a, src, n * sizeof(*a));
+    radix_u32_bits(a, tmp, n, bits);
 }
 
 /* The k-th smallest of a[0..n) (a is reordered): Hoare's quickselect. */
@@ -256,31 +241,7 @@ static void sort_bin(uint64_t *a, uint64_t *tmp, size_t n, unsigned bits)
         }
         return;
     }
-    size_t count[1u << 10];
-    unsigned passes = (bits + 9) / 10;
-    unsigned w = (bits + passes - 1) / passes;
-    const uint64_t mask = (1ull << w) - 1;
-    uint64_t *src = a, *dst = tmp;
-    for (unsigned shift = 0; shift < bits; shift += w) {
-        memset(count, 0, sizeof(size_t) << w);
-        for (size_t i = 0; i < n; i++)
-            count[(src[i] >> shift) & mask]++;
-        if (count[(src[0] >> shift) & mask] == n)
-            continue;
-        size_t sum = 0;
-        for (size_t d = 0; d <= mask; d++) {
-            size_t c = count[d];
-            count[d] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            dst[count[(src[i] >> shift) & mask]++] = src[i];
-        uint64_t *t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != a)
-        memcpy(a, src, n * sizeof(*a));
+    radix_bin_events(a, tmp, n, bits);
 }
 
 /* One range of bins swept on its own: what it found, merged by the caller. */
