@@ -808,69 +808,110 @@ static int join_names(struct pt_buf *out, const char *const *names, size_t count
     return rc;
 }
 
+/* What a signature is computed from, for the header form and the presigned form alike. */
+struct signing {
+    struct hdrs hs;     /* the request's headers, then the signer's own */
+    struct params ps;   /* the request's query, then (presigned) the X-Amz-* parameters */
+    const char **names; /* the header names signed, sorted */
+    size_t name_count;
+    const char *token;  /* the session token; "" for none */
+    char date8[9];
+    char scope[SCOPE_MAX];
+};
+
+static void signing_free(struct signing *sg)
+{
+    free(sg->names);
+    hdrs_free(&sg->hs);
+    params_free(&sg->ps);
+}
+
+/* out emptied for this request, and the request and parameters checked. */
+static int signing_start(const struct pt_sigv4_request *req, const struct pt_sigv4_params *p,
+                         struct pt_sigv4_signed *out, struct pt_error *err)
+{
+    if (!out)
+        return pt_error_set(err, PT_EUSAGE, "SigV4: no output");
+    signed_reset(out);
+    return check_params(req, p, err);
+}
+
+/*
+ * The date (out->amz_date), the credential scope and the request's headers and
+ * query, after check_params; names in `reserved` are the signer's own and refused.
+ */
+static int signing_load(struct signing *sg, const struct pt_sigv4_request *req,
+                        const struct pt_sigv4_params *p, const char *const *reserved,
+                        struct pt_sigv4_signed *out, struct pt_error *err)
+{
+    sg->token = p->creds->session_token;
+    pt_sigv4_format_date(p->time, out->amz_date);
+    memcpy(sg->date8, out->amz_date, 8);
+    sg->date8[8] = '\0';
+    snprintf(sg->scope, sizeof(sg->scope), "%s/%s/%s/%s", sg->date8, p->region, p->service,
+             SCOPE_TERMINATOR);
+    int rc = load_headers(&sg->hs, req, reserved, err);
+    return rc ? rc : params_from_request(&sg->ps, req, err);
+}
+
+/* The canonical request, the string to sign and the signature, into out. */
+static int signing_sign(const struct signing *sg, const struct pt_sigv4_request *req,
+                        const struct pt_sigv4_params *p, struct pt_sigv4_signed *out,
+                        struct pt_error *err)
+{
+    struct canon c = {.method = req->method, .path = req->path, .flags = p->flags,
+                      .query = &sg->ps, .hdrs = &sg->hs, .names = sg->names,
+                      .name_count = sg->name_count, .payload_hash = out->payload_hash};
+    int rc;
+    if ((rc = build_canonical(&c, &out->canonical_request, NULL, err)) ||
+        (rc = build_string_to_sign(&out->string_to_sign, out->amz_date, sg->scope,
+                                   &out->canonical_request, err)))
+        return rc;
+    return pt_sigv4_signature(p->creds->secret_access_key, sg->date8, p->region, p->service,
+                              out->string_to_sign.data, out->string_to_sign.len, out->signature,
+                              err);
+}
+
 int pt_sigv4_sign(const struct pt_sigv4_request *req, const struct pt_sigv4_params *p,
                   struct pt_sigv4_signed *out, struct pt_error *err)
 {
     static const char *const reserved[] = {"authorization", "x-amz-date", NULL};
-    struct hdrs hs = {0};
-    struct params ps = {0};
-    const char **names = NULL;
-    size_t name_count = 0;
-    char scope[SCOPE_MAX], date8[9];
+    struct signing sg = {0};
     int rc;
-    if (!out)
-        return pt_error_set(err, PT_EUSAGE, "SigV4: no output");
-    signed_reset(out);
-    if ((rc = check_params(req, p, err)))
+    if ((rc = signing_start(req, p, out, err)) ||
+        (rc = signing_load(&sg, req, p, reserved, out, err)))
         goto out;
-    const char *token = p->creds->session_token;
+    const char *token = sg.token;
     bool has_token = token[0] != '\0';
-    pt_sigv4_format_date(p->time, out->amz_date);
-    memcpy(date8, out->amz_date, 8);
-    date8[8] = '\0';
-    snprintf(scope, sizeof(scope), "%s/%s/%s/%s", date8, p->region, p->service,
-             SCOPE_TERMINATOR);
-    if ((rc = load_headers(&hs, req, reserved, err)) ||
-        (rc = params_from_request(&ps, req, err)))
-        goto out;
     size_t n;
-    if (has_token && hdrs_get(&hs, "x-amz-security-token", &n)) {
+    if (has_token && hdrs_get(&sg.hs, "x-amz-security-token", &n)) {
         rc = pt_error_set(err, PT_EUSAGE, "the request already has an x-amz-security-token "
                           "header; the signer sets it from the credentials");
         goto out;
     }
     if ((p->flags & PT_SIGV4_CONTENT_SHA256_HEADER) &&
-        hdrs_get(&hs, "x-amz-content-sha256", &n)) {
+        hdrs_get(&sg.hs, "x-amz-content-sha256", &n)) {
         rc = pt_error_set(err, PT_EUSAGE, "the request already has an x-amz-content-sha256 "
                           "header and PT_SIGV4_CONTENT_SHA256_HEADER asks the signer to add it");
         goto out;
     }
-    if ((rc = payload_hash_for_signing(req, p, &hs, out->payload_hash, err)))
+    if ((rc = payload_hash_for_signing(req, p, &sg.hs, out->payload_hash, err)))
         goto out;
-    if ((rc = hdrs_add(&hs, "x-amz-date", out->amz_date, err)))
+    if ((rc = hdrs_add(&sg.hs, "x-amz-date", out->amz_date, err)))
         goto out;
     if (has_token && !(p->flags & PT_SIGV4_OMIT_SESSION_TOKEN) &&
-        (rc = hdrs_add(&hs, "x-amz-security-token", token, err)))
+        (rc = hdrs_add(&sg.hs, "x-amz-security-token", token, err)))
         goto out;
     if ((p->flags & PT_SIGV4_CONTENT_SHA256_HEADER) &&
-        (rc = hdrs_add(&hs, "x-amz-content-sha256", out->payload_hash, err)))
+        (rc = hdrs_add(&sg.hs, "x-amz-content-sha256", out->payload_hash, err)))
         goto out;
-    qsort(hs.items, hs.n, sizeof(*hs.items), hdr_cmp);
-    if ((rc = sign_names(&hs, &names, &name_count, err)))
-        goto out;
-    struct canon c = {.method = req->method, .path = req->path, .flags = p->flags,
-                      .query = &ps, .hdrs = &hs, .names = names, .name_count = name_count,
-                      .payload_hash = out->payload_hash};
-    if ((rc = build_canonical(&c, &out->canonical_request, NULL, err)) ||
-        (rc = build_string_to_sign(&out->string_to_sign, out->amz_date, scope,
-                                   &out->canonical_request, err)) ||
-        (rc = pt_sigv4_signature(p->creds->secret_access_key, date8, p->region, p->service,
-                                 out->string_to_sign.data, out->string_to_sign.len,
-                                 out->signature, err)) ||
-        (rc = join_names(&out->signed_headers, names, name_count, err)) ||
+    qsort(sg.hs.items, sg.hs.n, sizeof(*sg.hs.items), hdr_cmp);
+    if ((rc = sign_names(&sg.hs, &sg.names, &sg.name_count, err)) ||
+        (rc = signing_sign(&sg, req, p, out, err)) ||
+        (rc = join_names(&out->signed_headers, sg.names, sg.name_count, err)) ||
         (rc = pt_buf_printf(&out->authorization, err,
                             "%s Credential=%s/%s, SignedHeaders=%s, Signature=%s",
-                            PT_SIGV4_ALGORITHM, p->creds->access_key_id, scope,
+                            PT_SIGV4_ALGORITHM, p->creds->access_key_id, sg.scope,
                             out->signed_headers.data, out->signature)))
         goto out;
     out->add_count = 0;
@@ -883,9 +924,7 @@ int pt_sigv4_sign(const struct pt_sigv4_request *req, const struct pt_sigv4_para
     out->add[out->add_count++] =
         (struct pt_sigv4_header){"Authorization", out->authorization.data};
 out:
-    free(names);
-    hdrs_free(&hs);
-    params_free(&ps);
+    signing_free(&sg);
     return rc;
 }
 
@@ -907,16 +946,10 @@ int pt_sigv4_presign(const struct pt_sigv4_request *req, const struct pt_sigv4_p
     static const char *const xparams[] = {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date",
                                           "X-Amz-Expires", "X-Amz-SignedHeaders",
                                           "X-Amz-Security-Token", "X-Amz-Signature"};
-    struct hdrs hs = {0};
-    struct params ps = {0};
-    const char **names = NULL;
-    size_t name_count = 0;
-    char scope[SCOPE_MAX], credential[CREDENTIAL_MAX], date8[9], expires[24];
+    struct signing sg = {0};
+    char credential[CREDENTIAL_MAX], expires[24];
     int rc;
-    if (!out)
-        return pt_error_set(err, PT_EUSAGE, "SigV4: no output");
-    signed_reset(out);
-    if ((rc = check_params(req, p, err)))
+    if ((rc = signing_start(req, p, out, err)))
         goto out;
     long exp = p->expires ? p->expires : 3600;
     if (exp < 1 || exp > PT_SIGV4_MAX_EXPIRES) {
@@ -925,20 +958,14 @@ int pt_sigv4_presign(const struct pt_sigv4_request *req, const struct pt_sigv4_p
         goto out;
     }
     snprintf(expires, sizeof(expires), "%ld", exp);
-    const char *token = p->creds->session_token;
-    bool has_token = token[0] != '\0';
-    pt_sigv4_format_date(p->time, out->amz_date);
-    memcpy(date8, out->amz_date, 8);
-    date8[8] = '\0';
-    snprintf(scope, sizeof(scope), "%s/%s/%s/%s", date8, p->region, p->service,
-             SCOPE_TERMINATOR);
-    snprintf(credential, sizeof(credential), "%s/%s", p->creds->access_key_id, scope);
-    if ((rc = load_headers(&hs, req, reserved, err)) ||
-        (rc = params_from_request(&ps, req, err)))
+    if ((rc = signing_load(&sg, req, p, reserved, out, err)))
         goto out;
+    const char *token = sg.token;
+    bool has_token = token[0] != '\0';
+    snprintf(credential, sizeof(credential), "%s/%s", p->creds->access_key_id, sg.scope);
     for (size_t i = 0; i < sizeof(xparams) / sizeof(xparams[0]); i++) {
         size_t n;
-        if (params_find(&ps, xparams[i], &n)) {
+        if (params_find(&sg.ps, xparams[i], &n)) {
             rc = pt_error_set(err, PT_EUSAGE, "the query already has %s; the signer sets it",
                               xparams[i]);
             goto out;
@@ -951,32 +978,24 @@ int pt_sigv4_presign(const struct pt_sigv4_request *req, const struct pt_sigv4_p
     else if ((rc = pt_sigv4_sha256_hex(req->body, req->body ? req->body_len : 0,
                                        out->payload_hash, err)))
         goto out;
-    qsort(hs.items, hs.n, sizeof(*hs.items), hdr_cmp);
-    if ((rc = sign_names(&hs, &names, &name_count, err)) ||
-        (rc = join_names(&out->signed_headers, names, name_count, err)))
+    qsort(sg.hs.items, sg.hs.n, sizeof(*sg.hs.items), hdr_cmp);
+    if ((rc = sign_names(&sg.hs, &sg.names, &sg.name_count, err)) ||
+        (rc = join_names(&out->signed_headers, sg.names, sg.name_count, err)))
         goto out;
     /* The X-Amz-* parameters are part of what is signed (all but the signature itself). */
     const char *sh = out->signed_headers.data;
-    if ((rc = params_add(&ps, "X-Amz-Algorithm", 15, PT_SIGV4_ALGORITHM,
+    if ((rc = params_add(&sg.ps, "X-Amz-Algorithm", 15, PT_SIGV4_ALGORITHM,
                          strlen(PT_SIGV4_ALGORITHM), false, err)) ||
-        (rc = params_add(&ps, "X-Amz-Credential", 16, credential, strlen(credential), false,
+        (rc = params_add(&sg.ps, "X-Amz-Credential", 16, credential, strlen(credential), false,
                          err)) ||
-        (rc = params_add(&ps, "X-Amz-Date", 10, out->amz_date, 16, false, err)) ||
-        (rc = params_add(&ps, "X-Amz-Expires", 13, expires, strlen(expires), false, err)) ||
-        (rc = params_add(&ps, "X-Amz-SignedHeaders", 19, sh, strlen(sh), false, err)))
+        (rc = params_add(&sg.ps, "X-Amz-Date", 10, out->amz_date, 16, false, err)) ||
+        (rc = params_add(&sg.ps, "X-Amz-Expires", 13, expires, strlen(expires), false, err)) ||
+        (rc = params_add(&sg.ps, "X-Amz-SignedHeaders", 19, sh, strlen(sh), false, err)))
         goto out;
     if (has_token && !(p->flags & PT_SIGV4_OMIT_SESSION_TOKEN) &&
-        (rc = params_add(&ps, "X-Amz-Security-Token", 20, token, strlen(token), false, err)))
+        (rc = params_add(&sg.ps, "X-Amz-Security-Token", 20, token, strlen(token), false, err)))
         goto out;
-    struct canon c = {.method = req->method, .path = req->path, .flags = p->flags,
-                      .query = &ps, .hdrs = &hs, .names = names, .name_count = name_count,
-                      .payload_hash = out->payload_hash};
-    if ((rc = build_canonical(&c, &out->canonical_request, NULL, err)) ||
-        (rc = build_string_to_sign(&out->string_to_sign, out->amz_date, scope,
-                                   &out->canonical_request, err)) ||
-        (rc = pt_sigv4_signature(p->creds->secret_access_key, date8, p->region, p->service,
-                                 out->string_to_sign.data, out->string_to_sign.len,
-                                 out->signature, err)))
+    if ((rc = signing_sign(&sg, req, p, out, err)))
         goto out;
     /* The query to send: the request's own (verbatim), then the X-Amz-* parameters. */
     struct pt_buf *q = &out->query;
@@ -985,7 +1004,7 @@ int pt_sigv4_presign(const struct pt_sigv4_request *req, const struct pt_sigv4_p
             goto out;
     } else {
         for (size_t i = 0; i < req->param_count; i++) {
-            const struct param *pp = &ps.items[i];
+            const struct param *pp = &sg.ps.items[i];
             if ((rc = pt_buf_printf(q, err, "%s%s=%s", q->len ? "&" : "", pp->ekey,
                                     pp->evalue)))
                 goto out;
@@ -1001,9 +1020,7 @@ int pt_sigv4_presign(const struct pt_sigv4_request *req, const struct pt_sigv4_p
         goto out;
     out->add_count = 0;
 out:
-    free(names);
-    hdrs_free(&hs);
-    params_free(&ps);
+    signing_free(&sg);
     return rc;
 }
 
@@ -1081,6 +1098,17 @@ static int refuse(struct pt_sigv4_verdict *v, struct pt_error *err, enum pt_sigv
         va_end(ap);
     }
     return PT_EPERM;
+}
+
+/*
+ * A failure on input from the network: the client's (a refusal, cause's message), but for
+ * running out of memory, which is ours.
+ */
+static int refuse_input(struct pt_sigv4_verdict *v, struct pt_error *err, int rc,
+                        const struct pt_error *cause)
+{
+    return rc == PT_ENOMEM ? pt_error_set(err, rc, "%s", cause->msg)
+                           : refuse(v, err, PT_SIGV4_MALFORMED, "%s", cause->msg);
 }
 
 /* What the request claims: from the Authorization header or the presigned query. */
@@ -1332,16 +1360,14 @@ int pt_sigv4_verify(const struct pt_sigv4_request *req, const struct pt_sigv4_ve
     for (size_t i = 0; i < req->header_count; i++) {
         struct pt_error e2;
         if ((rc = hdrs_add(&hs, req->headers[i].name, req->headers[i].value, &e2))) {
-            rc = rc == PT_ENOMEM ? pt_error_set(err, rc, "%s", e2.msg)
-                                 : refuse(v, err, PT_SIGV4_MALFORMED, "%s", e2.msg);
+            rc = refuse_input(v, err, rc, &e2);
             goto out;
         }
     }
     {
         struct pt_error e2;
         if ((rc = params_from_request(&ps, req, &e2))) {
-            rc = rc == PT_ENOMEM ? pt_error_set(err, rc, "%s", e2.msg)
-                                 : refuse(v, err, PT_SIGV4_MALFORMED, "%s", e2.msg);
+            rc = refuse_input(v, err, rc, &e2);
             goto out;
         }
     }
@@ -1485,8 +1511,7 @@ int pt_sigv4_verify(const struct pt_sigv4_request *req, const struct pt_sigv4_ve
         goto out;
     }
     if (rc) {
-        rc = rc == PT_ENOMEM ? pt_error_set(err, rc, "%s", e2.msg)
-                             : refuse(v, err, PT_SIGV4_MALFORMED, "%s", e2.msg);
+        rc = refuse_input(v, err, rc, &e2);
         goto out;
     }
     snprintf(scope, sizeof(scope), "%s/%s/%s/%s", parts[1], parts[2], parts[3], parts[4]);
