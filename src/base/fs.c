@@ -14,6 +14,9 @@
 
 int pt_mkdir_p(const char *path, mode_t mode, struct pt_error *err)
 {
+    /* Mostly the directory is there already (a log directory at every cold start): one call. */
+    if (mkdir(path, mode) == 0 || errno == EEXIST)
+        return 0;
     char tmp[PATH_MAX];
     if (pt_strlcpy(tmp, path, sizeof(tmp)) >= sizeof(tmp))
         return pt_error_set(err, PT_ELIMIT, "path too long: %s", path);

@@ -90,7 +90,12 @@ static int cgroup_v1_set_cpu(struct pt_cgroup *cg, unsigned long long quota_us,
         pt_strlcpy(q, "-1", sizeof(q));
     snprintf(p, sizeof(p), "%llu", period_us);
     int rc;
-    if (period_us >= cg->period_us) {
+    if (period_us == cg->period_us) {
+        /* The usual change (INIT boost on and off): the period stays, one write. */
+        if (quota_us == cg->quota_us)
+            return 0;
+        rc = pt_cgroup_write(dir, "cpu.cfs_quota_us", q, err);
+    } else if (period_us > cg->period_us) {
         rc = pt_cgroup_write(dir, "cpu.cfs_period_us", p, err);
         if (!rc)
             rc = pt_cgroup_write(dir, "cpu.cfs_quota_us", q, err);
