@@ -120,8 +120,12 @@ int cli_args_begin(struct cli_args *a, int argc, char **argv, const char *comman
                    struct cli_engine_opts *eo, struct pt_error *err);
 int cli_args_next(struct cli_args *a, int *opt, struct pt_error *err);
 void cli_args_end(struct cli_args *a);
+/* The one FUNCTION operand after the options (optind), or PT_EUSAGE saying what is wrong. */
+int cli_function_operand(int argc, char **argv, const char **function, struct pt_error *err);
 /* Prints a notice line to stderr (the engine's notice hook). */
 void cli_notice(void *arg, const char *line);
+/* Prints to stderr what the engine emulates less faithfully here (cgroups, sandbox), if any. */
+void cli_engine_print_notes(struct pt_engine *e);
 /* Creates the engine and publishes it to the signal thread. */
 int cli_engine_start(struct cli_ctx *ctx, struct cli_engine_opts *eo, struct pt_engine **out,
                      struct pt_error *err);

@@ -196,13 +196,10 @@ int cmd_invoke(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     }
     if (rc < 0)
         goto out;
-    if (optind != argc - 1) {
-        rc = pt_error_set(err, PT_EUSAGE, optind >= argc
-                                              ? "missing FUNCTION (a code directory)"
-                                              : "exactly one FUNCTION expected, got more");
+    const char *function;
+    if ((rc = cli_function_operand(argc, argv, &function, err)))
         goto out;
-    }
-    rc = cli_function_build(argv[optind], &fo, &cfg, err);
+    rc = cli_function_build(function, &fo, &cfg, err);
     if (rc)
         goto out;
     rc = cli_payload_read(payload_json, payload_file, &payload, &payload_len, err);
@@ -211,10 +208,8 @@ int cmd_invoke(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     rc = cli_engine_start(ctx, &eo, &engine, err);
     if (rc)
         goto out;
-    if (pt_engine_degraded(engine) && !quiet)
-        fprintf(stderr, "note: degraded emulation: %s\n", pt_engine_describe(engine));
-    if (pt_engine_sandbox_note(engine) && !quiet)
-        fprintf(stderr, "note: %s\n", pt_engine_sandbox_note(engine));
+    if (!quiet)
+        cli_engine_print_notes(engine);
     struct pt_function *fn = NULL;
     rc = pt_engine_function_add(engine, &cfg, &fn, err);
     if (rc)

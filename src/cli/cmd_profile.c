@@ -258,17 +258,14 @@ int cmd_profile(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
     }
     if (rc < 0)
         goto out;
-    if (optind != argc - 1) {
-        rc = pt_error_set(err, PT_EUSAGE, optind >= argc
-                                              ? "missing FUNCTION (a code directory)"
-                                              : "exactly one FUNCTION expected, got more");
+    const char *function;
+    if ((rc = cli_function_operand(argc, argv, &function, err)))
         goto out;
-    }
     if (!*output_dir) {
         rc = pt_error_set(err, PT_EUSAGE, "--output-dir: empty path");
         goto out;
     }
-    rc = cli_function_build(argv[optind], &fo, &cfg, err);
+    rc = cli_function_build(function, &fo, &cfg, err);
     if (rc)
         goto out;
     /* Python: cProfile's pstats files; Node.js: V8 CPU profiles (runtimes/node/bootstrap.mjs). */
@@ -317,10 +314,7 @@ int cmd_profile(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
     rc = cli_engine_start(ctx, &eo, &engine, err);
     if (rc)
         goto out;
-    if (pt_engine_degraded(engine))
-        fprintf(stderr, "note: degraded emulation: %s\n", pt_engine_describe(engine));
-    if (pt_engine_sandbox_note(engine))
-        fprintf(stderr, "note: %s\n", pt_engine_sandbox_note(engine));
+    cli_engine_print_notes(engine);
     struct pt_function *fn = NULL;
     rc = pt_engine_function_add(engine, &cfg, &fn, err);
     if (rc)

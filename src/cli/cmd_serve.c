@@ -159,10 +159,7 @@ int cmd_serve(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     rc = cli_engine_start(ctx, &eo, &engine, err);
     if (rc)
         goto out;
-    if (pt_engine_degraded(engine))
-        fprintf(stderr, "note: degraded emulation: %s\n", pt_engine_describe(engine));
-    if (pt_engine_sandbox_note(engine))
-        fprintf(stderr, "note: %s\n", pt_engine_sandbox_note(engine));
+    cli_engine_print_notes(engine);
     ao.account_id = eo.opt.account_id;
     ao.account_concurrency = eo.opt.account_concurrency;
     ao.log = quiet ? NULL : serve_log;

@@ -343,10 +343,28 @@ int cli_payload_read(const char *json, const char *file, char **out, size_t *len
     return 0;
 }
 
+int cli_function_operand(int argc, char **argv, const char **function, struct pt_error *err)
+{
+    if (optind != argc - 1)
+        return pt_error_set(err, PT_EUSAGE, optind >= argc
+                                                ? "missing FUNCTION (a code directory)"
+                                                : "exactly one FUNCTION expected, got more");
+    *function = argv[optind];
+    return 0;
+}
+
 void cli_notice(void *arg, const char *line)
 {
     (void)arg;
     fprintf(stderr, "%s\n", line);
+}
+
+void cli_engine_print_notes(struct pt_engine *e)
+{
+    if (pt_engine_degraded(e))
+        fprintf(stderr, "note: degraded emulation: %s\n", pt_engine_describe(e));
+    if (pt_engine_sandbox_note(e))
+        fprintf(stderr, "note: %s\n", pt_engine_sandbox_note(e));
 }
 
 int cli_engine_start(struct cli_ctx *ctx, struct cli_engine_opts *eo, struct pt_engine **out,
