@@ -762,6 +762,20 @@ static int code_apply(struct pt_api *api, struct api_function *f, json_t *body, 
     return upload_install(api, up, next, r);
 }
 
+/*
+ * Takes the lock: a code update refused before its upload is unpacked (a missing or busy
+ * function must not cost 50 MB of unzip). update_latest checks again under the lock.
+ */
+static bool refuse_before_upload(struct pt_api *api, const struct api_target *t,
+                                 struct pt_api_response *r)
+{
+    api_lock(api);
+    struct api_function *f = find_or_404(api, t, r);
+    bool refused = !f || refuse_busy(api, f, r);
+    api_unlock(api);
+    return refused;
+}
+
 void api_op_update_code(struct pt_api *api, const struct api_target *t,
                         const struct pt_api_request *req, struct pt_api_response *r)
 {
@@ -769,12 +783,8 @@ void api_op_update_code(struct pt_api *api, const struct api_target *t,
     if (!body)
         return;
     struct upload up = {0};
-    /* Refused before the upload is unpacked: a busy function must not cost 50 MB of unzip. */
-    api_lock(api);
-    struct api_function *f = find_or_404(api, t, r);
-    bool stop = !f || refuse_busy(api, f, r);
-    api_unlock(api);
-    if (!stop && upload_unpack(api, json_object_get(body, "ZipFile"), &up, r) == 0)
+    if (!refuse_before_upload(api, t, r) &&
+        upload_unpack(api, json_object_get(body, "ZipFile"), &up, r) == 0)
         update_latest(api, t, body, json_is_true(json_object_get(body, "Publish")), code_apply,
                       &up, r);
     upload_discard(&up);
