@@ -118,6 +118,7 @@ struct pt_api {
     pthread_mutex_t ev_lock;
     pthread_cond_t ev_cond;
     struct api_event *ev_head, *ev_tail;
+    struct api_event *ev_inflight; /* taken by a worker, linked by next: DeleteFunction marks them */
     size_t ev_queued, ev_running;
     size_t ev_held;     /* accepted and not finished: queued, running, being saved */
     size_t ev_bytes;    /* their payloads */

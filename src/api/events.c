@@ -60,6 +60,7 @@ struct api_event {
     int throttles;
     int64_t due_ms;      /* monotonic */
     int64_t accepted_ms; /* monotonic */
+    bool dropped;        /* its function was deleted while a worker ran it */
 };
 
 /* What a run leaves to do with the event. */
@@ -365,7 +366,12 @@ static enum event_outcome event_run(struct pt_api *api, struct api_event *ev)
     return EVENT_AGAIN;
 }
 
-/* Without ev_lock: the file follows what the run decided. */
+/*
+ * Under ev_lock: the file follows what the run decided (a dropped event has finished).
+ * Deciding and rewriting under the lock that DeleteFunction takes means a retry's
+ * file can never reappear after the delete has removed it (a rewrite costs an fsync, and only
+ * retries and throttles rewrite).
+ */
 static void event_settle(struct pt_api *api, struct api_event *ev, enum event_outcome outcome)
 {
     struct pt_error err = {0};
@@ -399,11 +405,21 @@ static void *event_worker(void *arg)
             api->ev_tail = NULL;
         api->ev_queued--;
         api->ev_running++;
+        ev->next = api->ev_inflight;
+        api->ev_inflight = ev;
         pthread_mutex_unlock(&api->ev_lock);
         enum event_outcome outcome = event_run(api, ev);
-        event_settle(api, ev, outcome);
         pthread_mutex_lock(&api->ev_lock);
+        for (struct api_event **p = &api->ev_inflight; *p; p = &(*p)->next)
+            if (*p == ev) {
+                *p = ev->next;
+                break;
+            }
+        ev->next = NULL;
         api->ev_running--;
+        if (ev->dropped)
+            outcome = EVENT_FINISHED;
+        event_settle(api, ev, outcome);
         if (outcome == EVENT_AGAIN && !api->ev_stop)
             event_insert(api, ev);
         else
@@ -473,6 +489,12 @@ void api_events_forget_function(struct pt_api *api, const char *name)
         event_release(api, ev);
     }
     api->ev_tail = last;
+    /* Those a worker runs now: their files go now, and their workers drop them when done. */
+    for (struct api_event *ev = api->ev_inflight; ev; ev = ev->next)
+        if (strcmp(ev->name, name) == 0) {
+            ev->dropped = true;
+            event_forget(api, ev);
+        }
     pthread_mutex_unlock(&api->ev_lock);
 }
 
