@@ -79,10 +79,14 @@ $(BUILD)/tests/integration/%: tests/integration/%.c $(TESTLIB_OBJ) $(BUILD)/libp
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -Itests -o $@ $< $(TESTLIB_OBJ) $(BUILD)/libpowertune.a $(LDLIBS_COMMON) $$(pkg-config --libs cmocka)
 
-# The examples are functions, not part of the tool: always the plain optimised build.
+# The examples are functions, not part of the tool: always the plain optimised build, linked
+# statically, as provided.al2023 functions mostly ship (Go, Rust): a dynamic bootstrap spends its
+# cold start in the loader (the C no-op's Init Duration: 2.9-4.0 ms dynamic, 1.9-2.2 ms static,
+# bench/RESULTS.md "Engine"). runtimes/c needs only jansson and libc.
+EXAMPLE_LIBS := $(shell pkg-config --static --libs jansson) -lpthread -lm
 examples/%/bootstrap: $$(wildcard examples/%/*.c) build/libptlambda.a
-	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -Iruntimes/c $(PKG_CFLAGS) \
-	    -o $@ $(filter %.c,$^) build/libptlambda.a $(LDLIBS_COMMON)
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -Iruntimes/c $(PKG_CFLAGS) -static \
+	    -o $@ $(filter %.c,$^) build/libptlambda.a $(EXAMPLE_LIBS)
 
 ifneq ($(BUILD),build)
 build/libptlambda.a:

@@ -121,7 +121,7 @@ struct ptl_http_request {
     long timeout_ms;       /* for the whole exchange; 0 waits for ever (the /next long poll) */
 };
 
-/* Checks and resolves AWS_LAMBDA_RUNTIME_API's value; connects lazily. 0 or PTL_ECONFIG. */
+/* Checks AWS_LAMBDA_RUNTIME_API (an IP address or localhost, and a port); connects lazily. 0 or PTL_ECONFIG. */
 int ptl_http_init(struct ptl_http *c, const char *api);
 
 /*

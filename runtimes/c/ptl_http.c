@@ -21,12 +21,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -270,23 +272,29 @@ int ptl_http_init(struct ptl_http *c, const char *api)
         strlen(api) >= sizeof c->host_header)
         return http_fail(c, PTL_ECONFIG, "\"%s\" is not host:port", api);
     memcpy(c->host_header, api, strlen(api) + 1);
-    /* Numeric first: it never loads the resolver's NSS modules (the engine passes 127.0.0.1). */
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
-    struct addrinfo *ai = NULL;
-    if (getaddrinfo(host, port, &hints, &ai) != 0) {
-        hints.ai_flags = AI_NUMERICSERV;
-        int rc = getaddrinfo(host, port, &hints, &ai);
-        if (rc != 0)
-            return http_fail(c, PTL_ECONFIG, "cannot resolve %s: %s", host, gai_strerror(rc));
+    /*
+     * An address, never a name: Lambda, the engine and the runtime interface emulator all pass
+     * 127.0.0.1:<port>. Without getaddrinfo a handler linked with -static (as the examples are:
+     * no dynamic loader at a cold start) carries no dependency on glibc's NSS modules.
+     */
+    long port_value = strtol(port, NULL, 10);
+    if (strcmp(host, "localhost") == 0)
+        memcpy(host, "127.0.0.1", sizeof "127.0.0.1");
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&c->addr;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&c->addr;
+    memset(&c->addr, 0, sizeof c->addr);
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port_value);
+        c->addr_len = sizeof *v4;
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port_value);
+        c->addr_len = sizeof *v6;
+    } else {
+        return http_fail(c, PTL_ECONFIG, "\"%s\": the Runtime API's host must be an IP address or localhost", api);
     }
-    if (ai->ai_addrlen > sizeof c->addr) {
-        freeaddrinfo(ai);
-        return http_fail(c, PTL_ECONFIG, "unusable address for %s", host);
-    }
-    memcpy(&c->addr, ai->ai_addr, ai->ai_addrlen);
-    c->addr_len = ai->ai_addrlen;
-    c->family = ai->ai_family;
-    freeaddrinfo(ai);
+    c->family = c->addr.ss_family;
     return 0;
 }
 

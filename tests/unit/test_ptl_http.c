@@ -209,6 +209,26 @@ static void client_init(struct ptl_http *c, const struct srv *s)
     assert_int_equal(ptl_http_init(c, api), 0);
 }
 
+/* The Runtime API's address: an IP address (either family) or localhost, never a name to resolve. */
+static void test_init_addresses(void **state)
+{
+    (void)state;
+    struct ptl_http c;
+    assert_int_equal(ptl_http_init(&c, "127.0.0.1:9001"), 0);
+    assert_int_equal(c.family, AF_INET);
+    assert_int_equal(ntohs(((struct sockaddr_in *)&c.addr)->sin_port), 9001);
+    assert_int_equal(ptl_http_init(&c, "localhost:80"), 0);
+    assert_int_equal(c.family, AF_INET);
+    assert_int_equal(ntohl(((struct sockaddr_in *)&c.addr)->sin_addr.s_addr), INADDR_LOOPBACK);
+    assert_string_equal(c.host_header, "localhost:80");
+    assert_int_equal(ptl_http_init(&c, "[::1]:8080"), 0);
+    assert_int_equal(c.family, AF_INET6);
+    assert_int_equal(ntohs(((struct sockaddr_in6 *)&c.addr)->sin6_port), 8080);
+    assert_int_equal(ptl_http_init(&c, "sandbox.localdomain:9001"), PTL_ECONFIG);
+    assert_non_null(strstr(c.error, "must be an IP address or localhost"));
+    assert_int_equal(ptl_http_init(&c, "127.0.0.1"), PTL_ECONFIG);
+}
+
 struct body {
     char data[256 * 1024];
     size_t len;
@@ -441,6 +461,7 @@ static void test_run_loop_over_the_client(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_init_addresses),
         cmocka_unit_test(test_parse_head_framings),
         cmocka_unit_test(test_parse_head_refusals),
         cmocka_unit_test(test_chunk_size),
