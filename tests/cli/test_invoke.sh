@@ -56,6 +56,23 @@ if [ "$st" = 0 ] && printf '%s' "$out" | grep -q '"functionError":"Unhandled"' &
   ok "a crash is a function error, not a tool failure"; else nok "crash: exit $st $out"; fi
 
 # SIGTERM during an invocation: exit 130, no cgroup or process left.
+# LD_LIBRARY_PATH: Lambda's entries that exist here, in Lambda's order (the code's lib/ when it has one).
+fn=$(mktemp -d)
+chmod 755 "$fn"
+printf 'import os\ndef lambda_handler(event, context):\n    return os.environ.get("LD_LIBRARY_PATH")\n' >"$fn/lambda_function.py"
+without=$("$PT" invoke "$fn" 2>/dev/null)
+mkdir "$fn/lib"
+with=$("$PT" invoke "$fn" 2>/dev/null)
+rm -rf "$fn"
+if [ ! -d /opt/lib ] && printf '%s' "$without" | grep -q /opt/lib; then
+  nok "LD_LIBRARY_PATH names /opt/lib, which does not exist: $without"
+else
+  case "$without|$with" in
+    *":$fn\"|"*":$fn:$fn/lib\"") ok "LD_LIBRARY_PATH holds Lambda's entries that exist, in order" ;;
+    *) nok "LD_LIBRARY_PATH: $without | $with" ;;
+  esac
+fi
+
 # The function carries a mark in its environment, so only this run's processes are looked for
 # (other checkouts and sessions may run Python functions meanwhile).
 mark="PT_TEST_MARK=sigterm-$$-$(date +%s%N)"
