@@ -213,10 +213,14 @@ A="$AWS lambda --endpoint-url $EP --output text --cli-read-timeout 60"
 (cd examples/cpu-c && zip -q "$TMP/cpu.zip" bootstrap)
 # CreateFunction and UpdateFunctionConfiguration with LoggingConfig (this AWS CLI predates the
 # member): plain requests, serve runs without --require-signature. Prints "<status> <body>".
+# The body goes through a file: a zipped bootstrap in base64 is over the 128 KB an argument may hold.
 api() { # $1 = method, $2 = path, $3 = JSON body
-  $PY - "$EP" "$1" "$2" "$3" <<'EOF'
+  printf '%s' "$3" >"$TMP/api-body.json"
+  $PY - "$EP" "$1" "$2" "$TMP/api-body.json" <<'EOF'
 import sys, urllib.request, urllib.error
-ep, method, path, body = sys.argv[1:5]
+ep, method, path, body_file = sys.argv[1:5]
+with open(body_file) as f:
+    body = f.read()
 req = urllib.request.Request(ep + path, data=body.encode() if body else None, method=method,
                              headers={"Content-Type": "application/json"})
 try:
