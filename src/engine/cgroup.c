@@ -905,22 +905,6 @@ static int cgroup_check_cpu(unsigned long long quota_us, unsigned long long peri
     return 0;
 }
 
-int pt_cgroup_set_limits(struct pt_cgroup *cg, const struct pt_cgroup_limits *lim,
-                         struct pt_error *err)
-{
-    if (lim->cpu_quota_us) {
-        int rc = cgroup_check_cpu(lim->cpu_quota_us,
-                                  lim->cpu_period_us ? lim->cpu_period_us : PT_CFS_PERIOD_US, err);
-        if (rc)
-            return pt_error_wrap(err, "cgroup %s", cg->name);
-    }
-    int rc = cg->m->ops->set_limits(cg, lim, err);
-    if (rc)
-        return pt_error_wrap(err, "cannot set the limits of cgroup %s", cg->name);
-    cg->lim = *lim;
-    return 0;
-}
-
 int pt_cgroup_set_cpu(struct pt_cgroup *cg, unsigned long long quota_us,
                       unsigned long long period_us, struct pt_error *err)
 {

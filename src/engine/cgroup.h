@@ -76,13 +76,6 @@ void pt_cgroup_manager_close(struct pt_cgroup_manager *m);
 int pt_cgroup_create(struct pt_cgroup_manager *m, const char *name,
                      const struct pt_cgroup_limits *lim, struct pt_cgroup **out,
                      struct pt_error *err);
-/*
- * Sets every limit of lim on a group no process has entered yet, as pt_cgroup_create would
- * have: a group created ahead of need (lim NULL) becomes an environment's without the
- * directories being made on the cold start's path.
- */
-int pt_cgroup_set_limits(struct pt_cgroup *cg, const struct pt_cgroup_limits *lim,
-                         struct pt_error *err);
 int pt_cgroup_set_cpu(struct pt_cgroup *cg, unsigned long long quota_us,
                       unsigned long long period_us, struct pt_error *err);
 /*

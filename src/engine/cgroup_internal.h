@@ -49,9 +49,6 @@ struct pt_cgroup_ops {
     /* Kills and removes this instance's groups and directories. */
     void (*close_instance)(struct pt_cgroup_manager *m);
     int (*create)(struct pt_cgroup *cg, const struct pt_cgroup_limits *lim, struct pt_error *err);
-    /* The limits of create, on a group that exists and is still empty. */
-    int (*set_limits)(struct pt_cgroup *cg, const struct pt_cgroup_limits *lim,
-                      struct pt_error *err);
     int (*set_cpu)(struct pt_cgroup *cg, unsigned long long quota_us,
                    unsigned long long period_us, struct pt_error *err);
     int (*enter_child)(const struct pt_cgroup *cg);

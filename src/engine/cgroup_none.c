@@ -67,17 +67,6 @@ static int cgroup_none_create(struct pt_cgroup *cg, const struct pt_cgroup_limit
 }
 
 static int cgroup_none_set_cpu(struct pt_cgroup *cg, unsigned long long quota_us,
-                               unsigned long long period_us, struct pt_error *err);
-
-/* Memory is cg->lim (set by the caller), applied as rlimits when the child enters. */
-static int cgroup_none_set_limits(struct pt_cgroup *cg, const struct pt_cgroup_limits *lim,
-                                  struct pt_error *err)
-{
-    return cgroup_none_set_cpu(cg, lim->cpu_quota_us,
-                               lim->cpu_period_us ? lim->cpu_period_us : PT_CFS_PERIOD_US, err);
-}
-
-static int cgroup_none_set_cpu(struct pt_cgroup *cg, unsigned long long quota_us,
                                unsigned long long period_us, struct pt_error *err)
 {
     (void)err;
@@ -349,7 +338,6 @@ const struct pt_cgroup_ops pt_cgroup_none_ops = {
     .cleanup_stale = cgroup_none_nothing,
     .close_instance = cgroup_none_nothing,
     .create = cgroup_none_create,
-    .set_limits = cgroup_none_set_limits,
     .set_cpu = cgroup_none_set_cpu,
     .enter_child = cgroup_none_enter_child,
     .adopt = cgroup_none_adopt,

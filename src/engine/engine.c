@@ -34,13 +34,6 @@
  * such load the grace is longer; an environment idle past it is still frozen.
  */
 #define ENGINE_FREEZE_GRACE_BUSY_MS 20
-/*
- * Environment groups the janitor keeps made ahead of need once the engine has had a cold
- * start: five mkdirs and their descriptors are ~0.35 ms of each cold start here, and a cold
- * start that finds a spare only writes its limits. Two cover back-to-back cold starts
- * (tune --only-cold-starts, a new power); a burst past them makes its own.
- */
-#define ENGINE_SPARE_CGROUPS 2
 
 struct pt_function {
     struct pt_engine *engine;
@@ -80,10 +73,6 @@ struct pt_engine {
     int busy_reserved; /* in-flight invocations of functions with reserved concurrency */
     int reserved_sum;
     unsigned next_env_id;
-    struct pt_cgroup *spare_cg[ENGINE_SPARE_CGROUPS]; /* made by the janitor, no limits yet */
-    unsigned spare_id[ENGINE_SPARE_CGROUPS];          /* the env-N each was named for */
-    size_t spare_count;
-    bool spares_wanted; /* set by the first cold start: an engine that never has one makes none */
     int host_cpus;
     struct pt_engine_options opt;
     char state_dir[PATH_MAX];
@@ -247,26 +236,6 @@ static int64_t engine_freeze_due(struct pt_engine *e, int64_t now)
     return next;
 }
 
-/* With the lock held (released while the groups are made): tops the spare groups up. */
-static void engine_make_spares(struct pt_engine *e)
-{
-    while (e->spares_wanted && !e->janitor_stop && !e->shutting_down &&
-           e->spare_count < ENGINE_SPARE_CGROUPS) {
-        unsigned id = ++e->next_env_id;
-        char name[32];
-        snprintf(name, sizeof(name), "env-%u", id);
-        struct pt_cgroup *cg = NULL;
-        pthread_mutex_unlock(&e->lock);
-        /* A failure is the cold start's to report: it then creates its group itself. */
-        int rc = pt_cgroup_create(e->cgroups, name, NULL, &cg, NULL);
-        pthread_mutex_lock(&e->lock);
-        if (rc)
-            return;
-        e->spare_cg[e->spare_count] = cg;
-        e->spare_id[e->spare_count++] = id;
-    }
-}
-
 static void *engine_janitor(void *arg)
 {
     struct pt_engine *e = arg;
@@ -310,7 +279,6 @@ static void *engine_janitor(void *arg)
                 pt_env_destroy(expired[i]);
             pthread_mutex_lock(&e->lock);
         }
-        engine_make_spares(e);
     }
     pthread_mutex_unlock(&e->lock);
     return NULL;
@@ -422,8 +390,6 @@ void pt_engine_destroy(struct pt_engine *e)
     for (size_t i = 0; i < e->graveyard_count; i++)
         pt_env_destroy(e->graveyard[i]);
     free(e->graveyard);
-    while (e->spare_count)
-        pt_cgroup_destroy(e->spare_cg[--e->spare_count], NULL);
     while (e->functions) {
         struct pt_function *fn = e->functions;
         e->functions = fn->next;
@@ -814,7 +780,7 @@ static void engine_discard_idle(struct pt_engine *e, struct pt_function *fn, str
  * buried and the next one, or a new one, serves.
  */
 static struct pt_env *engine_take_idle(struct pt_engine *e, struct pt_function *fn, bool fresh,
-                                       unsigned *id, struct pt_cgroup **spare)
+                                       unsigned *id)
 {
     struct pt_env *env = NULL;
     while (!fresh && fn->idle_count && !env) {
@@ -826,15 +792,7 @@ static struct pt_env *engine_take_idle(struct pt_engine *e, struct pt_function *
     }
     if (!env) {
         fn->envs++;
-        if (e->spare_count) {
-            *spare = e->spare_cg[--e->spare_count];
-            *id = e->spare_id[e->spare_count];
-        } else {
-            *id = ++e->next_env_id;
-        }
-        e->spares_wanted = true;
-        if (e->janitor_running)
-            pthread_cond_signal(&e->janitor_wake); /* to make the next one */
+        *id = ++e->next_env_id;
     }
     return env;
 }
@@ -854,7 +812,6 @@ int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
 {
     memset(res, 0, sizeof(*res));
     struct pt_env *env = NULL;
-    struct pt_cgroup *spare = NULL;
     unsigned id = 0;
     pthread_mutex_lock(&e->lock);
     if (e->shutting_down) {
@@ -866,21 +823,20 @@ int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
         pthread_mutex_unlock(&e->lock);
         return rc;
     }
-    env = engine_take_idle(e, fn, req->new_environment, &id, &spare);
+    env = engine_take_idle(e, fn, req->new_environment, &id);
     pthread_mutex_unlock(&e->lock);
     /* The previous invocation returned before its runtime was back on /next: it has to be
      * there (or gone) before this event is handed over, as if it had been waited for then. */
     while (env && !pt_env_settle(env)) {
         pthread_mutex_lock(&e->lock);
         engine_discard_idle(e, fn, env);
-        env = engine_take_idle(e, fn, false, &id, &spare);
+        env = engine_take_idle(e, fn, false, &id);
         pthread_mutex_unlock(&e->lock);
     }
 
     if (!env) {
         struct pt_env_config cfg = {
             .cgroups = e->cgroups,
-            .spare_cgroup = spare,
             .fn = &fn->cfg,
             .version = fn->version,
             .argv = fn->argv,

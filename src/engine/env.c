@@ -922,14 +922,10 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
                  struct pt_error *err)
 {
     struct pt_env *env = calloc(1, sizeof(*env));
-    if (!env) {
-        pt_cgroup_destroy(cfg->spare_cgroup, NULL);
+    if (!env)
         return pt_error_set(err, PT_ENOMEM, "out of memory for an environment");
-    }
     env->id = id;
     env->cfg = *cfg;
-    env->cg = cfg->spare_cgroup;
-    env->cfg.spare_cgroup = NULL;
     env->pid = -1;
     env->pidfd = -1;
     env->out_fd = -1;
@@ -968,8 +964,7 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
         .memory_bytes = (unsigned long long)cfg->fn->memory_mb << 20,
         .pids_max = PT_PIDS_MAX,
     };
-    rc = env->cg ? pt_cgroup_set_limits(env->cg, &lim, err)
-                 : pt_cgroup_create(cfg->cgroups, name, &lim, &env->cg, err);
+    rc = pt_cgroup_create(cfg->cgroups, name, &lim, &env->cg, err);
     if (rc)
         goto fail;
     rc = env_spawn(env, cfg->init_boost, err);

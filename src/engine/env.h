@@ -37,9 +37,6 @@ struct pt_sandbox {
 
 struct pt_env_config {
     struct pt_cgroup_manager *cgroups;
-    /* A group the engine made ahead of need, without limits: the environment takes it (and owns
-     * it from pt_env_start on, even when that fails). NULL: the environment creates its own. */
-    struct pt_cgroup *spare_cgroup;
     const struct pt_function_config *fn; /* borrowed: outlives the environment */
     const char *version;                 /* "$LATEST" */
     char *const *argv;                   /* runtime command, argv[0] an absolute path */

@@ -8,7 +8,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
-#include <dirent.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -17,7 +16,6 @@
 #include <unistd.h>
 
 #include "base/clock.h"
-#include "engine/limits.h"
 #include "lib/testutil.h"
 
 static int require_cgroups(void **state)
@@ -62,82 +60,6 @@ static void test_cold_then_warm(void **state)
     pt_invoke_result_free(&r3);
     pt_invoke_result_free(&r1);
     pt_invoke_result_free(&r2);
-    tu_engine_free(e);
-    assert_int_equal(tu_count_instance_cgroups(), 0);
-}
-
-/* A v1 group file of this process's engine instance, or "" when it is not there. */
-static void instance_file(const char *hier, const char *group, const char *file, char *out,
-                          size_t size)
-{
-    out[0] = '\0';
-    char dir[512], prefix[32];
-    snprintf(dir, sizeof(dir), "/sys/fs/cgroup/%s/powertune", hier);
-    snprintf(prefix, sizeof(prefix), "%d-", (int)getpid());
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    while (d && (de = readdir(d)))
-        if (strncmp(de->d_name, prefix, strlen(prefix)) == 0) {
-            char path[1024];
-            snprintf(path, sizeof(path), "%s/%s/%s/%s", dir, de->d_name, group, file);
-            FILE *f = fopen(path, "r");
-            if (f) {
-                if (!fgets(out, (int)size, f))
-                    out[0] = '\0';
-                out[strcspn(out, "\n")] = '\0';
-                fclose(f);
-            }
-        }
-    if (d)
-        closedir(d);
-}
-
-/*
- * After a first cold start the janitor keeps two groups made ahead (env-2, env-3); the next
- * cold start, of another function at another size, takes one and gets that function's limits.
- */
-static void test_spare_cgroups_take_the_function_limits(void **state)
-{
-    (void)state;
-    if (access("/sys/fs/cgroup/memory/powertune", F_OK) != 0 && access("/sys/fs/cgroup/memory", F_OK) != 0)
-        skip(); /* the paths below are cgroup v1's */
-    struct pt_engine *e = tu_engine(NULL);
-    struct pt_function *small = tu_function(e, "noop-c", 128, 0);
-    struct pt_invoke_result r;
-    tu_invoke(e, small, "{}", &r);
-    assert_true(r.cold_start);
-    pt_invoke_result_free(&r);
-    char text[64];
-    for (int i = 0; i < 200; i++) {
-        instance_file("memory", "env-3", "memory.limit_in_bytes", text, sizeof(text));
-        if (text[0])
-            break;
-        pt_sleep_ms(5);
-    }
-    assert_true(text[0] != '\0');
-    instance_file("memory", "env-2", "tasks", text, sizeof(text));
-    assert_string_equal(text, ""); /* made ahead: nobody in it */
-
-    struct pt_function *big = tu_function(e, "cpu-c", 512, 0);
-    tu_invoke(e, big, "{\"iterations\": 1000}", &r);
-    assert_true(r.cold_start);
-    assert_false(r.function_error);
-    pt_invoke_result_free(&r);
-    instance_file("memory", "env-3", "memory.limit_in_bytes", text, sizeof(text));
-    assert_string_equal(text, "536870912");
-    struct pt_cpu_share share;
-    pt_cpu_share_for_memory(512, pt_host_cpus(), &share);
-    char want[32];
-    snprintf(want, sizeof(want), "%llu", share.quota_us);
-    instance_file("cpu", "env-3", "cpu.cfs_quota_us", text, sizeof(text));
-    assert_string_equal(text, want);
-    snprintf(want, sizeof(want), "%llu", share.period_us);
-    instance_file("cpu", "env-3", "cpu.cfs_period_us", text, sizeof(text));
-    assert_string_equal(text, want);
-    instance_file("pids", "env-3", "pids.max", text, sizeof(text));
-    assert_string_equal(text, "1024");
-    instance_file("memory", "env-3", "tasks", text, sizeof(text));
-    assert_true(text[0] != '\0'); /* the runtime is in it */
     tu_engine_free(e);
     assert_int_equal(tu_count_instance_cgroups(), 0);
 }
@@ -630,8 +552,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_cold_then_warm, require_cgroups, tu_teardown_engines),
-        cmocka_unit_test_setup_teardown(test_spare_cgroups_take_the_function_limits, require_cgroups,
-                                        tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_old_environment_serves_warm_invocations, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_two_engines_in_one_process, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_init_over_limit_is_retried_in_invoke, require_cgroups, tu_teardown_engines),

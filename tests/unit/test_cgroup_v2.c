@@ -178,29 +178,6 @@ static void test_create_writes_limits(void **state)
     assert_false(exists(f->inst, "fn-1"));
 }
 
-/* A group made ahead without limits gets them all later, as create would have written them. */
-static void test_set_limits_on_a_spare(void **state)
-{
-    struct fixture *f = *state;
-    struct pt_cgroup *cg = NULL;
-    struct pt_error err;
-    assert_int_equal(pt_cgroup_create(f->m, "spare", NULL, &cg, &err), 0);
-    char dir[PATH_MAX];
-    pathf(dir, "%s/spare", f->inst);
-    assert_false(exists(dir, "memory.max"));
-    struct pt_cgroup_limits lim = {.cpu_quota_us = 1447, .cpu_period_us = 20000,
-                                   .memory_bytes = 128ULL << 20, .pids_max = 1024};
-    assert_int_equal(pt_cgroup_set_limits(cg, &lim, &err), 0);
-    assert_file(dir, "cpu.max", "1447 20000");
-    assert_file(dir, "memory.max", "134217728");
-    assert_file(dir, "pids.max", "1024");
-    struct pt_cgroup_limits tiny = {.cpu_quota_us = 500, .cpu_period_us = 20000};
-    assert_int_equal(pt_cgroup_set_limits(cg, &tiny, &err), PT_EUSAGE);
-    assert_non_null(strstr(err.msg, "spare"));
-    assert_file(dir, "cpu.max", "1447 20000");
-    destroy(cg);
-}
-
 static void test_create_existing_name_refused(void **state)
 {
     struct fixture *f = *state;
@@ -478,7 +455,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_enables_controllers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_writes_limits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_set_limits_on_a_spare, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_existing_name_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_names_and_cpu_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_cpu_changes_cpu_max, setup, teardown),
