@@ -118,7 +118,9 @@ struct pt_api {
     pthread_mutex_t ev_lock;
     pthread_cond_t ev_cond;
     struct api_event *ev_head, *ev_tail;
-    struct api_event *ev_inflight; /* taken by a worker, linked by next: DeleteFunction marks them */
+    /* Out of the queue, linked by next: taken by a worker, or being saved by Invoke's accept.
+     * DeleteFunction marks them dropped; whoever holds one then drops it. */
+    struct api_event *ev_inflight;
     size_t ev_queued, ev_running;
     size_t ev_held;     /* accepted and not finished: queued, running, being saved */
     size_t ev_bytes;    /* their payloads */

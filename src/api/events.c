@@ -366,6 +366,24 @@ static enum event_outcome event_run(struct pt_api *api, struct api_event *ev)
     return EVENT_AGAIN;
 }
 
+/* Under ev_lock. */
+static void event_inflight_add(struct pt_api *api, struct api_event *ev)
+{
+    ev->next = api->ev_inflight;
+    api->ev_inflight = ev;
+}
+
+/* Under ev_lock. */
+static void event_inflight_remove(struct pt_api *api, struct api_event *ev)
+{
+    for (struct api_event **p = &api->ev_inflight; *p; p = &(*p)->next)
+        if (*p == ev) {
+            *p = ev->next;
+            break;
+        }
+    ev->next = NULL;
+}
+
 /*
  * Under ev_lock: the file follows what the run decided (a dropped event has finished).
  * Deciding and rewriting under the lock that DeleteFunction takes means a retry's
@@ -405,17 +423,11 @@ static void *event_worker(void *arg)
             api->ev_tail = NULL;
         api->ev_queued--;
         api->ev_running++;
-        ev->next = api->ev_inflight;
-        api->ev_inflight = ev;
+        event_inflight_add(api, ev);
         pthread_mutex_unlock(&api->ev_lock);
         enum event_outcome outcome = event_run(api, ev);
         pthread_mutex_lock(&api->ev_lock);
-        for (struct api_event **p = &api->ev_inflight; *p; p = &(*p)->next)
-            if (*p == ev) {
-                *p = ev->next;
-                break;
-            }
-        ev->next = NULL;
+        event_inflight_remove(api, ev);
         api->ev_running--;
         if (ev->dropped)
             outcome = EVENT_FINISHED;
@@ -489,7 +501,8 @@ void api_events_forget_function(struct pt_api *api, const char *name)
         event_release(api, ev);
     }
     api->ev_tail = last;
-    /* Those a worker runs now: their files go now, and their workers drop them when done. */
+    /* Those a worker runs or an accept is saving now: their files go now, and whoever holds
+     * them drops them when done. */
     for (struct api_event *ev = api->ev_inflight; ev; ev = ev->next)
         if (strcmp(ev->name, name) == 0) {
             ev->dropped = true;
@@ -528,6 +541,7 @@ void api_event_accept(struct pt_api *api, const char *name, const char *version,
         return;
     }
     struct pt_error err = {0};
+    bool listed = false;
     struct api_event *ev = calloc(1, sizeof(*ev));
     char *copy = payload_len ? malloc(payload_len) : NULL;
     int rc = !ev || (payload_len && !copy) ? pt_error_set(&err, PT_ENOMEM, "out of memory") : 0;
@@ -545,15 +559,26 @@ void api_event_accept(struct pt_api *api, const char *name, const char *version,
             pt_strlcpy(ev->trace_id, trace_id, sizeof(ev->trace_id));
         pt_strlcpy(ev->request_id, r->request_id, sizeof(ev->request_id));
         ev->accepted_ms = ev->due_ms = api_mono_ms();
+        /* In flight while its file is written: a DeleteFunction meanwhile drops it. */
+        pthread_mutex_lock(&api->ev_lock);
+        event_inflight_add(api, ev);
+        pthread_mutex_unlock(&api->ev_lock);
+        listed = true;
         rc = event_save(api, ev, &err);
     }
     free(copy);
     pthread_mutex_lock(&api->ev_lock);
+    if (listed)
+        event_inflight_remove(api, ev);
     if (rc) {
         /* Not acknowledged: the place goes back (payload_len, whatever ev got to hold). */
         api->ev_held--;
         api->ev_bytes -= payload_len;
         event_free(ev);
+    } else if (ev->dropped) {
+        /* Accepted, then its function was deleted: discarded, as Lambda does. */
+        event_forget(api, ev);
+        event_release(api, ev);
     } else if (api->ev_stop) {
         /* Saved: the next start runs it. */
         event_release(api, ev);
