@@ -292,7 +292,8 @@ int ptl_http_init(struct ptl_http *c, const char *api)
         v6->sin6_port = htons((uint16_t)port_value);
         c->addr_len = sizeof *v6;
     } else {
-        return http_fail(c, PTL_ECONFIG, "\"%s\": the Runtime API's host must be an IP address or localhost", api);
+        return http_fail(c, PTL_ECONFIG,
+                         "\"%s\": the Runtime API's host must be an IP address or localhost", api);
     }
     c->family = c->addr.ss_family;
     return 0;

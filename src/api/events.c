@@ -60,7 +60,7 @@ struct api_event {
     int throttles;
     int64_t due_ms;      /* monotonic */
     int64_t accepted_ms; /* monotonic */
-    bool dropped;        /* its function was deleted while a worker ran it */
+    bool dropped;        /* its function was deleted while a worker ran it or Invoke saved it */
 };
 
 /* What a run leaves to do with the event. */

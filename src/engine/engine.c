@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/clock.h"
 #include "base/fs.h"
 #include "base/rand.h"
@@ -542,23 +543,32 @@ static int engine_build_command(struct pt_engine *e, struct pt_function *fn,
 static void engine_add_library_path(struct engine_strv *env, const char *runtime_dir,
                                     const char *family, const char *code_dir)
 {
-    char dirs[7][PATH_MAX];
-    snprintf(dirs[0], sizeof(dirs[0]), "/lib64");
-    snprintf(dirs[1], sizeof(dirs[1]), "/usr/lib64");
-    snprintf(dirs[2], sizeof(dirs[2]), "%s/%s", runtime_dir, family);
-    snprintf(dirs[3], sizeof(dirs[3]), "%s/%s/lib", runtime_dir, family);
-    snprintf(dirs[4], sizeof(dirs[4]), "%s", code_dir);
-    snprintf(dirs[5], sizeof(dirs[5]), "%s/lib", code_dir);
-    snprintf(dirs[6], sizeof(dirs[6]), "/opt/lib");
-    char value[sizeof(dirs) + 8] = "";
-    size_t len = 0;
-    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-        if (!pt_path_is_dir(dirs[i]))
+    const struct {
+        const char *dir, *family, *sub;
+    } entries[] = {
+        {"/lib64", "", ""},       {"/usr/lib64", "", ""},
+        {runtime_dir, family, ""}, {runtime_dir, family, "/lib"},
+        {code_dir, "", ""},       {code_dir, "", "/lib"},
+        {"/opt/lib", "", ""},
+    };
+    struct pt_buf value;
+    pt_buf_init(&value, 8 * PATH_MAX);
+    int rc = pt_buf_append_str(&value, "LD_LIBRARY_PATH=", NULL);
+    size_t empty = value.len;
+    for (size_t i = 0; !rc && i < sizeof(entries) / sizeof(entries[0]); i++) {
+        char dir[PATH_MAX];
+        const char *slash = *entries[i].family ? "/" : "";
+        if ((size_t)snprintf(dir, sizeof(dir), "%s%s%s%s", entries[i].dir, slash,
+                             entries[i].family, entries[i].sub) >= sizeof(dir) ||
+            !pt_path_is_dir(dir))
             continue;
-        len += (size_t)snprintf(value + len, sizeof(value) - len, "%s%s", len ? ":" : "", dirs[i]);
+        rc = pt_buf_printf(&value, NULL, "%s%s", value.len > empty ? ":" : "", dir);
     }
-    if (len)
-        strv_add(env, "LD_LIBRARY_PATH=%s", value);
+    if (rc)
+        env->failed = true;
+    else if (value.len > empty)
+        strv_add(env, "%s", value.data);
+    pt_buf_free(&value);
 }
 
 static void engine_build_environment(struct pt_engine *e, struct pt_function *fn,
