@@ -55,7 +55,6 @@ out=$("$PT" invoke examples/crash-c --payload '{"signal":"SEGV"}' --json 2>/dev/
 if [ "$st" = 0 ] && printf '%s' "$out" | grep -q '"functionError":"Unhandled"' && printf '%s' "$out" | grep -q 'Runtime.ExitError'; then
   ok "a crash is a function error, not a tool failure"; else nok "crash: exit $st $out"; fi
 
-# SIGTERM during an invocation: exit 130, no cgroup or process left.
 # LD_LIBRARY_PATH: Lambda's entries that exist here, in Lambda's order (the code's lib/ when it has one).
 fn=$(mktemp -d)
 chmod 755 "$fn"
@@ -73,6 +72,7 @@ else
   esac
 fi
 
+# SIGTERM during an invocation: exit 130, no cgroup or process left.
 # The function carries a mark in its environment, so only this run's processes are looked for
 # (other checkouts and sessions may run Python functions meanwhile).
 mark="PT_TEST_MARK=sigterm-$$-$(date +%s%N)"
