@@ -151,7 +151,9 @@ static void tune_usage(FILE *f)
             "                        the best (multiple comparisons with the best, Bonferroni\n"
             "                        over sizes and looks). Among sizes within half the\n"
             "                        tolerance of the best estimate the pick is: cost - the\n"
-            "                        fastest, speed - the cheapest, balanced - the first listed\n"
+            "                        fastest, speed - the cheapest, balanced - the first listed.\n"
+            "                        A size is left tied (not sampled) when, at the spread seen\n"
+            "                        so far, num invocations would not settle it either\n"
             "  --adaptive-tolerance PCT  under it two sizes count as equally good (0..50,\n"
             "                        default 5); 0: the pick must be shown to be the best\n"
             "  --auto-optimize, --auto-optimize-alias A  report the size to set\n"
@@ -736,7 +738,11 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         cli_tune_note(&notes, "adaptive: %ld of %ld invocations (%ld saved); the recommendation "
                       "is %s within %g %% of the best at %.0f %% family-wise confidence; %s",
                       used, fixed, fixed > used ? fixed - used : 0,
-                      ad->settled ? "settled" : "NOT settled (num reached)", ad->tolerance * 100,
+                      ad->settled                       ? "settled"
+                      : ad->stop == PT_ADAPTIVE_STOP_TIED ? "NOT settled (tied: num would not "
+                                                            "tell the sizes left apart)"
+                                                          : "NOT settled (num reached)",
+                      ad->tolerance * 100,
                       ad->confidence * 100, PT_ADAPTIVE_TEST_NAME);
         if (!(adaptive_json = pt_adaptive_json(ad))) {
             rc = pt_error_set(err, PT_ENOMEM, "out of memory");

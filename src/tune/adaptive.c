@@ -185,7 +185,19 @@ const char *pt_adaptive_state_name(enum pt_adaptive_state s)
     case PT_ADAPTIVE_EQUIVALENT: return "equivalent";
     case PT_ADAPTIVE_NOT_BETTER: return "notBetter";
     case PT_ADAPTIVE_UNDECIDED: return "undecided";
+    case PT_ADAPTIVE_TIED: return "tied";
     case PT_ADAPTIVE_EXCLUDED: return "excluded";
+    }
+    return "?";
+}
+
+const char *pt_adaptive_stop_name(enum pt_adaptive_stop s)
+{
+    switch (s) {
+    case PT_ADAPTIVE_STOP_NONE: return "running";
+    case PT_ADAPTIVE_STOP_SETTLED: return "settled";
+    case PT_ADAPTIVE_STOP_TIED: return "tied";
+    case PT_ADAPTIVE_STOP_NUM: return "num";
     }
     return "?";
 }
@@ -461,7 +473,24 @@ static long adaptive_pick(struct pt_adaptive *a, const struct adaptive_groups *g
     return pick;
 }
 
-/* Power i against the pick: its settled state, or RUNNING / UNDECIDED when not settled. */
+/* A power's statistics as they would be with num invocations, the spread and the mean seen
+ * now: the variance of a trimmed mean falls as 1 / h, the values kept. */
+static void project_to_num(const struct pt_adaptive *a, const struct pt_yuen_sample *now,
+                           struct pt_yuen_sample *out)
+{
+    size_t n = (size_t)a->num - (a->only_cold ? 0 : 1);
+    size_t h = n - 2 * trim_count(n, a->trim);
+    *out = *now;
+    if (h > now->h) {
+        out->d = now->d * (double)now->h / (double)h;
+        out->h = h;
+    }
+}
+
+/* Power i against the pick: its settled state; TIED when, at the spread and difference seen
+ * now, even num invocations of both would not settle it (a fixed run of num could not tell
+ * them apart at the tolerance either, so more samples buy nothing); otherwise RUNNING, or
+ * UNDECIDED at num. Not with tolerance 0. */
 static enum pt_adaptive_state settle(const struct pt_adaptive *a, const struct adaptive_groups *g,
                                      size_t i, double alpha)
 {
@@ -471,8 +500,18 @@ static enum pt_adaptive_state settle(const struct pt_adaptive *a, const struct a
         return open;
     struct pt_yuen_diff d; /* score(i) - score(pick) */
     pt_yuen_compare(&g->yuen[i], &g->yuen[a->pick], &d);
-    if (!(pt_yuen_lower(&d, alpha) > -a->margin))
-        return open;
+    if (!(pt_yuen_lower(&d, alpha) > -a->margin)) {
+        /* With tolerance 0 every difference matters: more samples still sharpen the pick
+         * when they cannot prove it. */
+        if (open != PT_ADAPTIVE_RUNNING || a->tolerance == 0)
+            return open;
+        struct pt_yuen_sample at_num_i, at_num_pick;
+        struct pt_yuen_diff at_num;
+        project_to_num(a, &g->yuen[i], &at_num_i);
+        project_to_num(a, &g->yuen[a->pick], &at_num_pick);
+        pt_yuen_compare(&at_num_i, &at_num_pick, &at_num);
+        return pt_yuen_lower(&at_num, alpha) > -a->margin ? open : PT_ADAPTIVE_TIED;
+    }
     if (pt_yuen_greater(&d, alpha))
         return PT_ADAPTIVE_WORSE;
     return pt_yuen_equivalent(&d, a->margin, alpha) ? PT_ADAPTIVE_EQUIVALENT
@@ -523,12 +562,19 @@ int pt_adaptive_update(struct pt_adaptive *a, long round, const struct pt_tune_s
     }
     if (a->pick >= 0)
         set_state(&a->powers[a->pick], PT_ADAPTIVE_PICK, round);
-    a->settled = a->pick >= 0 && !open;
+    bool tied = false;
+    for (size_t i = 0; i < a->n_powers; i++)
+        tied |= a->powers[i].state == PT_ADAPTIVE_TIED;
+    a->settled = a->pick >= 0 && !open && !tied;
     for (size_t i = 0; i < a->n_powers; i++) {
         struct pt_adaptive_power *p = &a->powers[i];
         bool more = p->state == PT_ADAPTIVE_RUNNING || (p->state == PT_ADAPTIVE_PICK && open);
         p->sample = more && p->invocations < a->num;
     }
+    a->stop = pt_adaptive_n_running(a) || a->pick < 0 ? PT_ADAPTIVE_STOP_NONE
+              : a->settled                            ? PT_ADAPTIVE_STOP_SETTLED
+              : open                                  ? PT_ADAPTIVE_STOP_NUM
+                                                      : PT_ADAPTIVE_STOP_TIED;
 out:
     groups_free(&g);
     return rc;
@@ -557,6 +603,7 @@ json_t *pt_adaptive_json(const struct pt_adaptive *a)
     put(o, "tolerance", json_real(a->tolerance), &ok);
     put(o, "tieBreak", json_string(tie_break_text(a->strategy)), &ok);
     put(o, "settled", json_boolean(a->settled), &ok);
+    put(o, "stop", json_string(pt_adaptive_stop_name(a->stop)), &ok);
     int rec = pt_adaptive_recommendation(a);
     put(o, "recommendation", rec > 0 ? json_integer(rec) : json_null(), &ok);
     put(o, "margin", json_real(a->margin), &ok);

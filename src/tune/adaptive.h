@@ -23,11 +23,17 @@
  *     the margin, tolerance x the leader's estimate: the pick is not worse than i by more
  *     than the tolerance. It is also labelled: "worse" (i's lower bound above the pick's),
  *     "equivalent" (two one-sided tests put the difference within +-margin) or "notBetter".
- *   - sampled next round: the powers not settled, and the pick while any is not settled.
+ *   - a power not settled is "tied" when the same comparison, projected to num invocations
+ *     of both (the spread and difference seen now, the variance of a trimmed mean falling as
+ *     1 / values kept), would not settle it either: a fixed run of num could not tell the two
+ *     apart at the tolerance, so more samples buy nothing (a futility stop). Tested again at
+ *     every look, so new samples of the pick can undo it. Not with tolerance 0, where every
+ *     difference matters and more samples sharpen the pick even when they cannot prove it.
+ *   - sampled next round: the powers neither settled nor tied, and the pick while any is.
  *     When the pick changes, every power is tested again against the new pick on all
  *     samples, and one no longer settled is sampled again.
- *   - the run ends when nothing is sampled: everything settled, or num reached (then the
- *     pick is reported with "settled": false).
+ *   - the run ends when nothing is sampled: everything settled ("stop": "settled"), the rest
+ *     tied ("tied"), or num reached ("num"); "settled" is false unless the first.
  *
  * Confidence: 95 % family-wise that the pick's score is within the tolerance of the best
  * power's. On the event that every comparison of the truly best power b with the others
@@ -38,7 +44,10 @@
  * A settlement stands while the pick stays the same power: it asserts something about true
  * scores, proven at its own look's alpha; testing it again would only add looks. As
  * far as the t approximation holds, and with the margin's scale (the leader's estimate)
- * taken as known. With tolerance 0 it is the plain test "the pick is the best".
+ * taken as known. With tolerance 0 it is the plain test "the pick is the best". The
+ * statement covers settled powers only: a tied one was stopped by a projection from point
+ * estimates, not a test; what is known of it is that num invocations would not have ordered
+ * it against the pick at the tolerance.
  *
  * The tolerance (--adaptive-tolerance, default 5 %): differences under it are within
  * Lambda's run-to-run variation of duration and the 1 ms billing step of a 20 ms function,
@@ -107,7 +116,17 @@ enum pt_adaptive_state {
     PT_ADAPTIVE_NOT_BETTER,  /* settled: not better than the pick by more than the tolerance */
     PT_ADAPTIVE_UNDECIDED,   /* reached num without being settled */
     PT_ADAPTIVE_EXCLUDED,    /* failed beyond allowedExceptions */
+    PT_ADAPTIVE_TIED,        /* not settled, and num invocations would not settle it either */
 };
+
+/* Why sampling ended. */
+enum pt_adaptive_stop {
+    PT_ADAPTIVE_STOP_NONE = 0, /* still sampling (or nothing valid to pick from) */
+    PT_ADAPTIVE_STOP_SETTLED,  /* every other power settled against the pick */
+    PT_ADAPTIVE_STOP_TIED,     /* the rest settled or tied: num would not tell them apart */
+    PT_ADAPTIVE_STOP_NUM,      /* num reached with powers undecided */
+};
+const char *pt_adaptive_stop_name(enum pt_adaptive_stop s);
 
 struct pt_adaptive_power {
     int power;
@@ -133,6 +152,7 @@ struct pt_adaptive {
     double margin;            /* tolerance x the leader's estimate at the last look */
     long pick;                /* index of the pick (-1: none yet) */
     bool settled;             /* every other power settled against the pick */
+    enum pt_adaptive_stop stop;
     const char (*allowed)[PT_TUNE_ERROR_TYPE_MAX];
     size_t n_allowed;
     struct pt_price_model price;
