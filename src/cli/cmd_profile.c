@@ -77,31 +77,16 @@ static void profile_usage(FILE *f)
             PROFILE_NUM_MAX, CLI_FUNCTION_OPTIONS_HELP, CLI_ENGINE_OPTIONS_HELP);
 }
 
-/* The runtimes directory, found the way the engine finds it (engine.c). */
+/* The runtimes directory, found the way the engine finds it, by the converter. */
 static int profile_runtime_dir(const struct cli_engine_opts *eo, char *out, size_t size,
                                struct pt_error *err)
 {
-    const char *dir = eo->opt.runtime_dir ? eo->opt.runtime_dir : getenv("POWERTUNE_RUNTIME_DIR");
-    char probe[PATH_MAX];
-    if (dir && *dir) {
-        pt_strlcpy(out, dir, size);
-        return 0;
-    }
-    char exe[PATH_MAX];
-    int rc = pt_self_exe_dir(exe, sizeof(exe), err);
-    if (rc)
-        return rc;
-    static const char *const rel[] = {"/../lib/powertune/runtimes", "/../runtimes",
-                                      "/../../runtimes", "/../../../runtimes"};
-    for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-        snprintf(out, size, "%s%s", exe, rel[i]);
-        pt_path_join(probe, sizeof(probe), out, PROFILE_CONVERTER);
-        if (pt_path_is_file(probe))
-            return 0;
-    }
-    return pt_error_set(err, PT_ENOTFOUND,
-                        "cannot find the runtimes directory (%s); set POWERTUNE_RUNTIME_DIR",
-                        PROFILE_CONVERTER);
+    int rc = pt_engine_find_runtime_dir(eo->opt.runtime_dir, PROFILE_CONVERTER, out, size, err);
+    if (!rc && !out[0])
+        rc = pt_error_set(err, PT_ENOTFOUND,
+                          "cannot find the runtimes directory (%s); set POWERTUNE_RUNTIME_DIR",
+                          PROFILE_CONVERTER);
+    return rc;
 }
 
 /*

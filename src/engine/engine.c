@@ -112,13 +112,15 @@ static int engine_resolve_state_dir(struct pt_engine *e, struct pt_error *err)
     return pt_mkdir_p(e->state_dir, 0755, err);
 }
 
-static int engine_resolve_runtime_dir(struct pt_engine *e, struct pt_error *err)
+int pt_engine_find_runtime_dir(const char *option, const char *marker, char *out, size_t size,
+                               struct pt_error *err)
 {
-    const char *dir = e->opt.runtime_dir ? e->opt.runtime_dir : getenv("POWERTUNE_RUNTIME_DIR");
+    const char *dir = option ? option : getenv("POWERTUNE_RUNTIME_DIR");
     if (dir && *dir) {
-        pt_strlcpy(e->runtime_dir, dir, sizeof(e->runtime_dir));
+        pt_strlcpy(out, dir, size);
         return 0;
     }
+    out[0] = '\0';
     char exe[PATH_MAX];
     int rc = pt_self_exe_dir(exe, sizeof(exe), err);
     if (rc)
@@ -127,16 +129,14 @@ static int engine_resolve_runtime_dir(struct pt_engine *e, struct pt_error *err)
     static const char *const rel[] = {"/../lib/powertune/runtimes", "/../runtimes",
                                       "/../../runtimes", "/../../../runtimes"};
     for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-        char cand[PATH_MAX], probe[PATH_MAX];
+        char cand[PATH_MAX], probe[PATH_MAX], real[PATH_MAX];
         snprintf(cand, sizeof(cand), "%s%s", exe, rel[i]);
-        pt_path_join(probe, sizeof(probe), cand, "python/bootstrap.py");
+        pt_path_join(probe, sizeof(probe), cand, marker);
         if (pt_path_is_file(probe)) {
-            if (!realpath(cand, e->runtime_dir))
-                pt_strlcpy(e->runtime_dir, cand, sizeof(e->runtime_dir));
+            pt_strlcpy(out, realpath(cand, real) ? real : cand, size);
             return 0;
         }
     }
-    e->runtime_dir[0] = '\0'; /* only provided functions can run; said when one is added */
     return 0;
 }
 
@@ -317,7 +317,9 @@ int pt_engine_create(struct pt_engine **out, const struct pt_engine_options *opt
     int rc = engine_resolve_state_dir(e, err);
     if (rc)
         goto fail;
-    rc = engine_resolve_runtime_dir(e, err);
+    /* Not found: only provided functions can run; said when one is added. */
+    rc = pt_engine_find_runtime_dir(e->opt.runtime_dir, "python/bootstrap.py", e->runtime_dir,
+                                    sizeof(e->runtime_dir), err);
     if (rc)
         goto fail;
     engine_resolve_program(e->python, sizeof(e->python), e->opt.python, "POWERTUNE_PYTHON",

@@ -89,6 +89,13 @@ struct pt_invoke_result {
     char throttle_reason[64]; /* with PT_ETHROTTLED */
 };
 
+/* The runtimes directory: option, else $POWERTUNE_RUNTIME_DIR, else the first of
+ * <exe dir>/../lib/powertune/runtimes, ../runtimes, ../../runtimes, ../../../runtimes that holds
+ * marker (a relative path). out is "" when none does; an error only when the executable's own
+ * directory cannot be found. */
+int pt_engine_find_runtime_dir(const char *option, const char *marker, char *out, size_t size,
+                               struct pt_error *err);
+
 int pt_engine_create(struct pt_engine **out, const struct pt_engine_options *opt,
                      struct pt_error *err);
 void pt_engine_destroy(struct pt_engine *e);
