@@ -16,6 +16,8 @@
  *             ceiling); goal: the same recommendation with at least 3x fewer invocations.
  *
  * Usage: build/bench/bench_tune [--quick] [--results bench/RESULTS.md]   (root, repo root)
+ *        build/bench/bench_tune [--quick] --only EXAMPLE   (the adaptive rows of one example,
+ *        printed only: a partial section must not replace the whole one in RESULTS.md)
  */
 #include <math.h>
 #include <stdio.h>
@@ -44,6 +46,7 @@ struct bench {
     char state[64];
     struct pt_engine *engine;
     bool quick;
+    const char *only; /* one example's adaptive rows, nothing else */
     FILE *md; /* the Markdown, also printed */
 };
 
@@ -335,7 +338,8 @@ static void append_list(char *out, size_t size, const int *v, int n)
     }
 }
 
-static void bench_adaptive(struct bench *b)
+/* Returns 2 when --only names no example of the table (a typo must not print an empty section). */
+static int bench_adaptive(struct bench *b)
 {
     const char *powers = "128,256,512,1024,1769";
     const long num = 20, n_powers = 5;
@@ -347,6 +351,16 @@ static void bench_adaptive(struct bench *b)
         {"io-bound-python", NULL, 0, "{\"calls\": 1, \"latency_ms\": 20}",
          "io-bound-python (1 call, 20 ms latency)"},
     };
+    if (b->only) {
+        bool known = false;
+        for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
+            known = known || strcmp(b->only, cases[c].example) == 0;
+        if (!known) {
+            fprintf(stderr, "bench_tune: --only: no example '%s' (allowed: cpu-c, "
+                            "fibonacci-python, io-bound-python)\n", b->only);
+            return 2;
+        }
+    }
     fprintf(b->md,
             "**Adaptive vs fixed**: powers %s, num %ld (fixed: %ld invocations), %d "
             "repetition%s, --adaptive-tolerance %g %% (the default). Each repetition runs two "
@@ -370,6 +384,8 @@ static void bench_adaptive(struct bench *b)
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
         char dir[4200];
         struct stat st;
+        if (b->only && strcmp(b->only, cases[c].example) != 0)
+            continue;
         snprintf(dir, sizeof(dir), "%s/examples/%s", b->root, cases[c].example);
         if (stat(dir, &st) != 0) {
             fprintf(b->md, "| %s | | not present in this checkout | | | | | | | | | |\n",
@@ -454,6 +470,7 @@ static void bench_adaptive(struct bench *b)
             strict_all, runs_all, tol * 100, within_all, runs_all, ceiling_all, runs_all,
             n_all ? median(all_ratio, (size_t)n_all) : 0, met, rows, PT_ADAPTIVE_TEST_NAME,
             PT_ADAPTIVE_CONFIDENCE * 100, PT_ADAPTIVE_MIN_SAMPLES, PT_ADAPTIVE_BATCH);
+    return 0;
 }
 
 /* ------------------------------------------------------------ results -- */
@@ -524,10 +541,16 @@ int main(int argc, char **argv)
             b.quick = true;
         else if (strcmp(argv[i], "--results") == 0 && i + 1 < argc)
             results = argv[++i];
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            b.only = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_tune [--quick] [--results FILE.md]\n");
+            fprintf(stderr, "usage: bench_tune [--quick] [--results FILE.md | --only EXAMPLE]\n");
             return 2;
         }
+    }
+    if (results && b.only) {
+        fprintf(stderr, "bench_tune: --only prints part of the section; not with --results\n");
+        return 2;
     }
     if (!getcwd(b.root, sizeof(b.root)))
         return 1;
@@ -568,8 +591,9 @@ int main(int argc, char **argv)
                   "start: %s (the host is shared: the wall-time figures carry its noise).\n\n",
             date, cpu, sysconf(_SC_NPROCESSORS_ONLN), u.release, pt_engine_describe(b.engine),
             load);
-    bench_overhead(&b);
-    bench_adaptive(&b);
+    if (!b.only)
+        bench_overhead(&b);
+    int usage = bench_adaptive(&b);
     pt_file_read_small("/proc/loadavg", load, sizeof(load), NULL);
     load[strcspn(load, "\n")] = 0;
     fprintf(b.md, "\nLoad average at the end: %s.\n", load);
@@ -582,5 +606,5 @@ int main(int argc, char **argv)
     snprintf(cmd, sizeof(cmd), "rm -rf %s", b.state);
     if (system(cmd) != 0)
         rc = 1;
-    return rc ? 1 : 0;
+    return usage ? usage : rc ? 1 : 0;
 }
