@@ -372,9 +372,11 @@ static int bench_adaptive(struct bench *b)
             "Strict: it is A's. Noise ceiling: A's recommendation is B's (how often a fixed run "
             "reproduces itself). Stop: how the adaptive runs ended - settled (95 %% "
             "family-wise that the pick is within the tolerance of the best) / tied (the sizes "
-            "left could not be settled within num either, by the projection) / num reached.\n\n"
+            "left could not be settled within num either, by the projection) / behind (the sizes "
+            "left would be settled within num but could not overtake the pick, 95 %% "
+            "predictive) / num reached.\n\n"
             "| Function | Strategy | Fixed A | Fixed B | Adaptive | Same | Strict "
-            "| Noise ceiling (A = B) | Stop: settled / tied / num | Adaptive invocations (median) "
+            "| Noise ceiling (A = B) | Stop: settled / tied / behind / num | Adaptive invocations (median) "
             "| Fewer by | Goal (same in every repetition, >= 3x) |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|---|\n",
             powers, num, num * n_powers, reps, reps > 1 ? "s" : "", tol * 100, tol * 100);
@@ -433,7 +435,7 @@ static int bench_adaptive(struct bench *b)
             append_list(fa, sizeof(fa), row[s].fixed, reps);
             append_list(fb, sizeof(fb), row[s].fixed2, reps);
             append_list(aw, sizeof(aw), row[s].adaptive, reps);
-            int strict = 0, within = 0, ceiling = 0, stops[4] = {0};
+            int strict = 0, within = 0, ceiling = 0, stops[PT_ADAPTIVE_STOP_NUM + 1] = {0};
             for (int r = 0; r < reps; r++) {
                 strict += row[s].fixed[r] == row[s].adaptive[r];
                 within += row[s].within[r] || row[s].fixed[r] == row[s].adaptive[r];
@@ -451,11 +453,12 @@ static int bench_adaptive(struct bench *b)
             met += goal;
             rows++;
             fprintf(b->md,
-                    "| %s | %s | %s | %s | %s | %d/%d | %d/%d | %d/%d | %d / %d / %d | %.0f of %ld | "
+                    "| %s | %s | %s | %s | %s | %d/%d | %d/%d | %d/%d | %d / %d / %d / %d | %.0f of %ld | "
                     "%.1fx | %s |\n",
                     cases[c].label, pt_tune_strategy_name((enum pt_tune_strategy)s), fa, fb, aw,
                     within, reps, strict, reps, ceiling, reps, stops[PT_ADAPTIVE_STOP_SETTLED],
-                    stops[PT_ADAPTIVE_STOP_TIED], stops[PT_ADAPTIVE_STOP_NUM], m, num * n_powers,
+                    stops[PT_ADAPTIVE_STOP_TIED], stops[PT_ADAPTIVE_STOP_BEHIND],
+                    stops[PT_ADAPTIVE_STOP_NUM], m, num * n_powers,
                     ratio, goal ? "met" : "not met");
         }
     }

@@ -738,10 +738,13 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         cli_tune_note(&notes, "adaptive: %ld of %ld invocations (%ld saved); the recommendation "
                       "is %s within %g %% of the best at %.0f %% family-wise confidence; %s",
                       used, fixed, fixed > used ? fixed - used : 0,
-                      ad->settled                       ? "settled"
-                      : ad->stop == PT_ADAPTIVE_STOP_TIED ? "NOT settled (tied: num would not "
-                                                            "tell the sizes left apart)"
-                                                          : "NOT settled (num reached)",
+                      ad->settled                         ? "settled"
+                      : ad->stop == PT_ADAPTIVE_STOP_TIED   ? "NOT settled (tied: num would not "
+                                                              "tell the sizes left apart)"
+                      : ad->stop == PT_ADAPTIVE_STOP_BEHIND ? "NOT settled (the sizes left are "
+                                                              "behind it: num would not make "
+                                                              "one of them the pick)"
+                                                            : "NOT settled (num reached)",
                       ad->tolerance * 100,
                       ad->confidence * 100, PT_ADAPTIVE_TEST_NAME);
         if (!(adaptive_json = pt_adaptive_json(ad))) {

@@ -186,6 +186,7 @@ const char *pt_adaptive_state_name(enum pt_adaptive_state s)
     case PT_ADAPTIVE_NOT_BETTER: return "notBetter";
     case PT_ADAPTIVE_UNDECIDED: return "undecided";
     case PT_ADAPTIVE_TIED: return "tied";
+    case PT_ADAPTIVE_BEHIND: return "behind";
     case PT_ADAPTIVE_EXCLUDED: return "excluded";
     }
     return "?";
@@ -197,6 +198,7 @@ const char *pt_adaptive_stop_name(enum pt_adaptive_stop s)
     case PT_ADAPTIVE_STOP_NONE: return "running";
     case PT_ADAPTIVE_STOP_SETTLED: return "settled";
     case PT_ADAPTIVE_STOP_TIED: return "tied";
+    case PT_ADAPTIVE_STOP_BEHIND: return "behind";
     case PT_ADAPTIVE_STOP_NUM: return "num";
     }
     return "?";
@@ -489,8 +491,11 @@ static void project_to_num(const struct pt_adaptive *a, const struct pt_yuen_sam
 
 /* Power i against the pick: its settled state; TIED when, at the spread and difference seen
  * now, even num invocations of both would not settle it (a fixed run of num could not tell
- * them apart at the tolerance either, so more samples buy nothing); otherwise RUNNING, or
- * UNDECIDED at num. Not with tolerance 0. */
+ * them apart at the tolerance either, so more samples buy nothing); BEHIND when they would,
+ * but would almost surely (1 - PT_ADAPTIVE_BEHIND_BETA, predictive) not put i ahead of the
+ * pick by half the tolerance, the distance at which it would start to compete for the pick:
+ * more samples would prove the recommendation right without being able to change it;
+ * otherwise RUNNING, or UNDECIDED at num. Neither futility stop with tolerance 0. */
 static enum pt_adaptive_state settle(const struct pt_adaptive *a, const struct adaptive_groups *g,
                                      size_t i, double alpha)
 {
@@ -510,7 +515,17 @@ static enum pt_adaptive_state settle(const struct pt_adaptive *a, const struct a
         project_to_num(a, &g->yuen[i], &at_num_i);
         project_to_num(a, &g->yuen[a->pick], &at_num_pick);
         pt_yuen_compare(&at_num_i, &at_num_pick, &at_num);
-        return pt_yuen_lower(&at_num, alpha) > -a->margin ? open : PT_ADAPTIVE_TIED;
+        if (!(pt_yuen_lower(&at_num, alpha) > -a->margin))
+            return PT_ADAPTIVE_TIED;
+        /* Settling it would only prove what the estimates say already, unless i could still
+         * overtake: the predictive distribution of the difference at num (flat prior, t with
+         * today's df) is centred on today's, with the variance the remaining invocations
+         * leave unknown, d(now) - d(num), per power. */
+        struct pt_yuen_diff at_num_pred = d;
+        at_num_pred.se = sqrt(g->yuen[i].d - at_num_i.d + g->yuen[a->pick].d - at_num_pick.d);
+        return pt_yuen_lower(&at_num_pred, PT_ADAPTIVE_BEHIND_BETA) > -a->margin / 2
+                   ? PT_ADAPTIVE_BEHIND
+                   : open;
     }
     if (pt_yuen_greater(&d, alpha))
         return PT_ADAPTIVE_WORSE;
@@ -562,10 +577,12 @@ int pt_adaptive_update(struct pt_adaptive *a, long round, const struct pt_tune_s
     }
     if (a->pick >= 0)
         set_state(&a->powers[a->pick], PT_ADAPTIVE_PICK, round);
-    bool tied = false;
-    for (size_t i = 0; i < a->n_powers; i++)
+    bool tied = false, behind = false;
+    for (size_t i = 0; i < a->n_powers; i++) {
         tied |= a->powers[i].state == PT_ADAPTIVE_TIED;
-    a->settled = a->pick >= 0 && !open && !tied;
+        behind |= a->powers[i].state == PT_ADAPTIVE_BEHIND;
+    }
+    a->settled = a->pick >= 0 && !open && !tied && !behind;
     for (size_t i = 0; i < a->n_powers; i++) {
         struct pt_adaptive_power *p = &a->powers[i];
         bool more = p->state == PT_ADAPTIVE_RUNNING || (p->state == PT_ADAPTIVE_PICK && open);
@@ -574,7 +591,8 @@ int pt_adaptive_update(struct pt_adaptive *a, long round, const struct pt_tune_s
     a->stop = pt_adaptive_n_running(a) || a->pick < 0 ? PT_ADAPTIVE_STOP_NONE
               : a->settled                            ? PT_ADAPTIVE_STOP_SETTLED
               : open                                  ? PT_ADAPTIVE_STOP_NUM
-                                                      : PT_ADAPTIVE_STOP_TIED;
+              : tied                                  ? PT_ADAPTIVE_STOP_TIED
+                                                      : PT_ADAPTIVE_STOP_BEHIND;
 out:
     groups_free(&g);
     return rc;

@@ -117,13 +117,18 @@ enum pt_adaptive_state {
     PT_ADAPTIVE_UNDECIDED,   /* reached num without being settled */
     PT_ADAPTIVE_EXCLUDED,    /* failed beyond allowedExceptions */
     PT_ADAPTIVE_TIED,        /* not settled, and num invocations would not settle it either */
+    PT_ADAPTIVE_BEHIND,      /* not settled, and num invocations would not make it the pick */
 };
+
+/* The predictive probability under which a power counts as unable to overtake the pick. */
+#define PT_ADAPTIVE_BEHIND_BETA 0.05
 
 /* Why sampling ended. */
 enum pt_adaptive_stop {
     PT_ADAPTIVE_STOP_NONE = 0, /* still sampling (or nothing valid to pick from) */
     PT_ADAPTIVE_STOP_SETTLED,  /* every other power settled against the pick */
-    PT_ADAPTIVE_STOP_TIED,     /* the rest settled or tied: num would not tell them apart */
+    PT_ADAPTIVE_STOP_TIED,     /* the rest settled, tied or behind, at least one tied */
+    PT_ADAPTIVE_STOP_BEHIND,   /* the rest settled or behind: num would not change the pick */
     PT_ADAPTIVE_STOP_NUM,      /* num reached with powers undecided */
 };
 const char *pt_adaptive_stop_name(enum pt_adaptive_stop s);
