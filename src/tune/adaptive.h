@@ -29,11 +29,18 @@
  *     apart at the tolerance, so more samples buy nothing (a futility stop). Tested again at
  *     every look, so new samples of the pick can undo it. Not with tolerance 0, where every
  *     difference matters and more samples sharpen the pick even when they cannot prove it.
- *   - sampled next round: the powers neither settled nor tied, and the pick while any is.
+ *   - a power neither settled nor tied is "behind" when num invocations would settle it but,
+ *     by the predictive distribution of the difference at num (flat prior: centred on today's
+ *     difference, with the variance the invocations to come leave unknown, d(now) - d(num) per
+ *     power; t with today's df), it has under PT_ADAPTIVE_BEHIND_BETA of getting ahead of the
+ *     pick by half the tolerance: more samples would prove the pick without being able to
+ *     change it (a second futility stop). Not with tolerance 0 either.
+ *   - sampled next round: the powers neither settled, tied nor behind, and the pick while any is.
  *     When the pick changes, every power is tested again against the new pick on all
  *     samples, and one no longer settled is sampled again.
  *   - the run ends when nothing is sampled: everything settled ("stop": "settled"), the rest
- *     tied ("tied"), or num reached ("num"); "settled" is false unless the first.
+ *     tied or behind, at least one tied ("tied"), the rest behind ("behind"), or num reached
+ *     ("num"); "settled" is false unless the first.
  *
  * Confidence: 95 % family-wise that the pick's score is within the tolerance of the best
  * power's. On the event that every comparison of the truly best power b with the others
@@ -47,7 +54,8 @@
  * taken as known. With tolerance 0 it is the plain test "the pick is the best". The
  * statement covers settled powers only: a tied one was stopped by a projection from point
  * estimates, not a test; what is known of it is that num invocations would not have ordered
- * it against the pick at the tolerance.
+ * it against the pick at the tolerance; of a behind one, that num would very likely not
+ * have made it the pick.
  *
  * The tolerance (--adaptive-tolerance, default 5 %): differences under it are within
  * Lambda's run-to-run variation of duration and the 1 ms billing step of a 20 ms function,
