@@ -323,6 +323,14 @@ static long power_index(const struct pt_tune_input *in, int power)
 }
 
 /* One function x strategy row over the repetitions. */
+/* By fixed run A's scores, power is at most tol above A's winner. */
+static bool within_tolerance(const struct pt_tune_input *in, const double *score_a, int power,
+                             int winner, double tol)
+{
+    long pi = power_index(in, power), wi = power_index(in, winner);
+    return pi >= 0 && wi >= 0 && score_a[pi] <= score_a[wi] * (1 + tol);
+}
+
 struct arow {
     int fixed[8], fixed2[8], adaptive[8];
     bool within[8];
@@ -371,21 +379,22 @@ static int bench_adaptive(struct bench *b)
             "the tolerance (by A's trimmed means its score is at most %g %% above that of A's "
             "winner): a fixed run picks among sizes that close by noise, see the noise ceiling. "
             "Strict: it is A's. Noise ceiling: A's recommendation is B's (how often a fixed run "
-            "reproduces itself). B the same: fixed run B's pick judged by A's samples as the adaptive "
-            "one is (the same criterion's ceiling: what a second full run scores). Stop: how the adaptive runs ended - settled (95 %% "
+            "reproduces itself). B the same: fixed run B's pick judged by A's samples as the "
+            "adaptive one is (the same criterion's ceiling: what a second full run scores). "
+            "Stop: how the adaptive runs ended - settled (95 %% "
             "family-wise that the pick is within the tolerance of the best) / tied (the sizes "
             "left could not be settled within num either, by the projection) / behind (the sizes "
             "left would be settled within num but could not overtake the pick, 95 %% "
             "predictive) / num reached.\n\n"
             "| Function | Strategy | Fixed A | Fixed B | Adaptive | Same | Strict "
-            "| Noise ceiling (A = B) | B the same | Stop: settled / tied / behind / num | Adaptive invocations (median) "
-            "| Fewer by | Goal (same in every repetition, >= 3x) |\n"
+            "| Noise ceiling (A = B) | B the same | Stop: settled / tied / behind / num "
+            "| Adaptive invocations (median) | Fewer by "
+            "| Goal (same in every repetition, >= 3x) |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
             powers, num, num * n_powers, reps, reps > 1 ? "s" : "", tol * 100, tol * 100);
     double all_ratio[64];
     int n_all = 0, strict_all = 0, within_all = 0, ceiling_all = 0, within_b_all = 0,
-        runs_all = 0, met = 0,
-        rows = 0;
+        runs_all = 0, met = 0, rows = 0;
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
         char dir[4200];
         struct stat st;
@@ -424,10 +433,9 @@ static int bench_adaptive(struct bench *b)
                 row[s].adaptive[r] = pick;
                 row[s].used[r] = (double)arep.n_samples;
                 row[s].stop[r] = arep.adaptive.stop;
-                long pi = power_index(&in, pick), wi = power_index(&in, row[s].fixed[r]);
-                row[s].within[r] = pi >= 0 && wi >= 0 && score_a[pi] <= score_a[wi] * (1 + tol);
-                long bi = power_index(&in, row[s].fixed2[r]);
-                row[s].within2[r] = bi >= 0 && wi >= 0 && score_a[bi] <= score_a[wi] * (1 + tol);
+                row[s].within[r] = within_tolerance(&in, score_a, pick, row[s].fixed[r], tol);
+                row[s].within2[r] =
+                    within_tolerance(&in, score_a, row[s].fixed2[r], row[s].fixed[r], tol);
                 pt_runner_report_free(&arep);
                 pt_tune_input_free(&ain);
             }
@@ -440,7 +448,8 @@ static int bench_adaptive(struct bench *b)
             append_list(fa, sizeof(fa), row[s].fixed, reps);
             append_list(fb, sizeof(fb), row[s].fixed2, reps);
             append_list(aw, sizeof(aw), row[s].adaptive, reps);
-            int strict = 0, within = 0, ceiling = 0, within_b = 0, stops[PT_ADAPTIVE_STOP_NUM + 1] = {0};
+            int strict = 0, within = 0, ceiling = 0, within_b = 0;
+            int stops[PT_ADAPTIVE_STOP_NUM + 1] = {0};
             for (int r = 0; r < reps; r++) {
                 strict += row[s].fixed[r] == row[s].adaptive[r];
                 within += row[s].within[r] || row[s].fixed[r] == row[s].adaptive[r];
@@ -460,13 +469,12 @@ static int bench_adaptive(struct bench *b)
             met += goal;
             rows++;
             fprintf(b->md,
-                    "| %s | %s | %s | %s | %s | %d/%d | %d/%d | %d/%d | %d/%d | %d / %d / %d / %d | %.0f of %ld | "
-                    "%.1fx | %s |\n",
+                    "| %s | %s | %s | %s | %s | %d/%d | %d/%d | %d/%d | %d/%d | %d / %d / %d / %d "
+                    "| %.0f of %ld | %.1fx | %s |\n",
                     cases[c].label, pt_tune_strategy_name((enum pt_tune_strategy)s), fa, fb, aw,
                     within, reps, strict, reps, ceiling, reps, within_b, reps,
-                    stops[PT_ADAPTIVE_STOP_SETTLED],
-                    stops[PT_ADAPTIVE_STOP_TIED], stops[PT_ADAPTIVE_STOP_BEHIND],
-                    stops[PT_ADAPTIVE_STOP_NUM], m, num * n_powers,
+                    stops[PT_ADAPTIVE_STOP_SETTLED], stops[PT_ADAPTIVE_STOP_TIED],
+                    stops[PT_ADAPTIVE_STOP_BEHIND], stops[PT_ADAPTIVE_STOP_NUM], m, num * n_powers,
                     ratio, goal ? "met" : "not met");
         }
     }
@@ -474,12 +482,14 @@ static int bench_adaptive(struct bench *b)
             "\nOverall: strict agreement with fixed run A in %d of %d runs; the same (A's, or "
             "within the %g %% tolerance by A's own samples) in %d of %d; fixed runs A and B "
             "agreed with each other in %d of %d (the noise ceiling of strict agreement), and "
-            "B was the same as A by the criterion in %d of %d (its ceiling); invocations fewer by a median %.1fx over the function x strategy rows; goal (the "
+            "B was the same as A by the criterion in %d of %d (its ceiling); invocations fewer "
+            "by a median %.1fx over the function x strategy rows; goal (the "
             "same in every repetition and >= 3x fewer) met in %d of %d rows.\n"
             "Test: %s; %.0f %% family-wise; min %d per power (the cold start left out of the "
             "test), rounds of %d.\n",
             strict_all, runs_all, tol * 100, within_all, runs_all, ceiling_all, runs_all,
-            within_b_all, runs_all, n_all ? median(all_ratio, (size_t)n_all) : 0, met, rows, PT_ADAPTIVE_TEST_NAME,
+            within_b_all, runs_all, n_all ? median(all_ratio, (size_t)n_all) : 0, met, rows,
+            PT_ADAPTIVE_TEST_NAME,
             PT_ADAPTIVE_CONFIDENCE * 100, PT_ADAPTIVE_MIN_SAMPLES, PT_ADAPTIVE_BATCH);
     return 0;
 }

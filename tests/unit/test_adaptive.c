@@ -638,6 +638,23 @@ static void two_powers(struct pt_tune_input *in, double tolerance)
     assert_int_equal(pt_tune_input_validate(in, NULL), 0);
 }
 
+/* Stopped by a futility rule: the second power in `state`, nothing sampled, not settled, and
+ * the JSON names the stop and the state `name`. */
+static void assert_futile(const struct pt_adaptive *a, enum pt_adaptive_state state,
+                          enum pt_adaptive_stop stop, const char *name)
+{
+    assert_int_equal(a->powers[1].state, state);
+    assert_int_equal(pt_adaptive_n_running(a), 0);
+    assert_false(a->settled);
+    assert_int_equal(a->stop, stop);
+    json_t *j = pt_adaptive_json(a);
+    assert_string_equal(json_string_value(json_object_get(j, "stop")), name);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(j, "powers"), 1), "state")),
+                        name);
+    json_decref(j);
+}
+
 static void test_decisions(void **state)
 {
     (void)state;
@@ -696,16 +713,7 @@ static void test_decisions(void **state)
     n = add_samples(s, n, 256, wide2, 4, 5);
     assert_int_equal(pt_adaptive_update(&a, 0, s, n, NULL), 0);
     assert_int_equal(pt_adaptive_recommendation(&a), 128);
-    assert_int_equal(a.powers[1].state, PT_ADAPTIVE_TIED);
-    assert_int_equal(pt_adaptive_n_running(&a), 0);
-    assert_false(a.settled);
-    assert_int_equal(a.stop, PT_ADAPTIVE_STOP_TIED);
-    json_t *j = pt_adaptive_json(&a);
-    assert_string_equal(json_string_value(json_object_get(j, "stop")), "tied");
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(json_object_get(j, "powers"), 1), "state")),
-                        "tied");
-    json_decref(j);
+    assert_futile(&a, PT_ADAPTIVE_TIED, PT_ADAPTIVE_STOP_TIED, "tied");
     pt_adaptive_free(&a);
     /* The same spread at num: undecided (num reached), not tied. */
     assert_int_equal(pt_adaptive_init(&a, &in, &m, NULL), 0);
@@ -727,16 +735,7 @@ static void test_decisions(void **state)
     n = add_samples(s, 0, 128, wide, 4, 5);
     n = add_samples(s, n, 256, apart, 4, 5);
     assert_int_equal(pt_adaptive_update(&a, 0, s, n, NULL), 0);
-    assert_int_equal(a.powers[1].state, PT_ADAPTIVE_BEHIND);
-    assert_int_equal(pt_adaptive_n_running(&a), 0);
-    assert_false(a.settled);
-    assert_int_equal(a.stop, PT_ADAPTIVE_STOP_BEHIND);
-    j = pt_adaptive_json(&a);
-    assert_string_equal(json_string_value(json_object_get(j, "stop")), "behind");
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(json_object_get(j, "powers"), 1), "state")),
-                        "behind");
-    json_decref(j);
+    assert_futile(&a, PT_ADAPTIVE_BEHIND, PT_ADAPTIVE_STOP_BEHIND, "behind");
     pt_adaptive_free(&a);
     /* 50 % apart: 19 would still settle it (bound -0.9 at num), and 256 MB could still get
      * ahead (predictive bound -4.7): sampled on, with the pick. */
@@ -795,7 +794,6 @@ static void test_equivalence(void **state)
     assert_true(fabs(pt_yuen_upper(&g, 0.05) - 1.644854) < 1e-5);
 }
 
-
 /*
  * The bench's goal on simulated functions (bench/RESULTS.md, "Tuner"): an adaptive run picks
  * what a fixed run of num 20 would, judged at the fixed run's resolution (its own samples
@@ -843,7 +841,8 @@ static void sim_case_run(const struct sim_case *c)
         int pick = run(&in, &f, NULL, &rep);
         used[seed] = (long)rep.n_samples;
         for (size_t i = 0; i < fixed.n_powers; i++) {
-            const struct pt_tune_power_stats *p = &fixed.powers[i], *w = &fixed.powers[fixed.winner];
+            const struct pt_tune_power_stats *p = &fixed.powers[i];
+            const struct pt_tune_power_stats *w = &fixed.powers[fixed.winner];
             if (p->power == pick)
                 same += c->strategy == PT_STRATEGY_COST
                             ? p->average_price <= 1.05 * w->average_price
