@@ -932,10 +932,7 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
     env->log.fd = -1;
     pt_cpu_share_for_memory(cfg->fn->memory_mb, cfg->host_cpus, &env->share);
     snprintf(env->tmp_opts, sizeof(env->tmp_opts), "size=%dm,mode=1777", cfg->fn->ephemeral_mb);
-    int boost_vcpus = cfg->host_cpus < PT_INIT_BOOST_VCPUS ? cfg->host_cpus : PT_INIT_BOOST_VCPUS;
-    env->boost_quota_us = (unsigned long long)boost_vcpus * env->share.period_us;
-    if (env->boost_quota_us < env->share.quota_us)
-        env->boost_quota_us = env->share.quota_us;
+    env->boost_quota_us = pt_cpu_boost_quota_us(&env->share, cfg->host_cpus);
 
     size_t n = 0;
     while (cfg->envp[n])

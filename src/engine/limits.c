@@ -14,7 +14,15 @@ void pt_cpu_share_for_memory(int memory_mb, int host_cpus, struct pt_cpu_share *
     unsigned long long q = (unsigned long long)(out->vcpus * (double)PT_CFS_PERIOD_US + 0.5);
     if (q < PT_CFS_MIN_QUOTA_US)
         q = PT_CFS_MIN_QUOTA_US;
-    out->quota_us = q;
+    out->quota_us = out->vcpus >= host_cpus ? 0 : q;
+}
+
+unsigned long long pt_cpu_boost_quota_us(const struct pt_cpu_share *share, int host_cpus)
+{
+    if (!share->quota_us || host_cpus <= PT_INIT_BOOST_VCPUS)
+        return 0;
+    unsigned long long q = PT_INIT_BOOST_VCPUS * share->period_us;
+    return q > share->quota_us ? q : share->quota_us;
 }
 
 int pt_vcpu_count_for_memory(int memory_mb)

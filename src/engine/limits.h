@@ -20,6 +20,14 @@
  * either fits in one period's quota or waits for the next period, so at
  * 512 MB a 6 ms-CPU invocation takes 6 or 21 ms (bimodal), which is why
  * tuning such short functions needs more samples.
+ *
+ * A share (or INIT boost) that covers every host CPU gets no quota at all
+ * (quota_us 0): it could not use more anyway, and the kernel throttles a
+ * group whose quota equals the host's capacity now and then (per-CPU slices
+ * of the quota run dry while another CPU holds the rest). Measured here (2
+ * CPUs, 20 ms period): two spinning threads under 40 ms/20 ms were throttled
+ * in 7-11 of 100 periods; Node.js's INIT (several threads) under the 2-vCPU
+ * boost in 1-3 periods of its 3-5, each stall lasting to the period's end.
  */
 #ifndef PT_ENGINE_LIMITS_H
 #define PT_ENGINE_LIMITS_H
@@ -54,12 +62,17 @@ struct pt_cpu_share {
     double vcpus_wanted;   /* memory / 1769 */
     double vcpus;          /* after the caps */
     bool capped_by_host;   /* true when the host's cores limited it */
-    unsigned long long quota_us;
+    unsigned long long quota_us;  /* 0 = no quota: the share covers every host CPU */
     unsigned long long period_us;
 };
 
 /* The CPU share Lambda would give memory_mb, on a host with host_cpus cores. */
 void pt_cpu_share_for_memory(int memory_mb, int host_cpus, struct pt_cpu_share *out);
+/*
+ * The CFS quota INIT runs under: PT_INIT_BOOST_VCPUS (or the share, when
+ * larger), 0 (no quota) when that covers every host CPU.
+ */
+unsigned long long pt_cpu_boost_quota_us(const struct pt_cpu_share *share, int host_cpus);
 /* Number of vCPUs (cores) Lambda exposes at memory_mb: ceil(memory/1769), 1..6. */
 int pt_vcpu_count_for_memory(int memory_mb);
 /* Online CPUs of this host (sched_getaffinity), at least 1. */
