@@ -2,7 +2,8 @@
  * env.h - one execution environment: a runtime process tree in its own cgroup.
  *
  * Lifecycle, as on Lambda: pt_env_start creates the cgroup (CPU quota
- * boosted to two full vCPUs for INIT unless disabled), the Runtime API
+ * boosted to two full vCPUs for INIT unless disabled, no quota where that
+ * is the whole host), the Runtime API
  * server and the log stream, and starts the runtime; it does not wait. The
  * first pt_env_invoke waits for INIT (the runtime's first GET /next, at most
  * 10 s), drops the CPU to the function's share, and runs the invocation. An
