@@ -7,7 +7,9 @@
 #define PT_BENCH_UTIL_H
 
 #include <errno.h>
+#include <math.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,41 @@ static inline double bench_pct(double *v, size_t n, double p)
     qsort(v, n, sizeof(double), bench_cmp_double);
     size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
     return v[i];
+}
+
+/*
+ * A 95 % confidence interval of the median of v, distribution-free: the order statistics
+ * n/2 -+ 0.98 sqrt(n) (a Binomial(n, 1/2) count, normal approximation; Conover's ranks). On
+ * this kind of machine one cold start's CPU cost varies by ~15 % from run to run (fresh pages
+ * cost 10-16 us each, some runs take many more of them), so a few milliseconds of overhead on
+ * a 30-60 ms start needs this to say whether a median is below a goal. Sorts v.
+ */
+static inline void bench_median_ci(double *v, size_t n, double *lo, double *hi)
+{
+    qsort(v, n, sizeof(double), bench_cmp_double);
+    double half = 0.98 * sqrt((double)n);
+    double lower = floor((double)n / 2.0 - half), upper = ceil(1.0 + (double)n / 2.0 + half);
+    size_t l = lower < 1 ? 0 : (size_t)lower - 1, u = upper > (double)n ? n - 1 : (size_t)upper - 1;
+    *lo = v[l];
+    *hi = v[u];
+}
+
+/* "met" when the whole interval [lo, hi] is below goal, "missed" when none of it is. */
+static inline const char *bench_goal_verdict(double lo, double hi, double goal)
+{
+    return hi < goal ? "met" : lo >= goal ? "missed" : "not resolved";
+}
+
+/* --reps N: cold starts per size, 5..1000; false (nothing stored) when s is not one. */
+static inline bool bench_parse_reps(const char *s, int *reps)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 5 || v > 1000)
+        return false;
+    *reps = (int)v;
+    return true;
 }
 
 /* Registers root/dir at memory MB; runtime/handler/env_kv may be NULL (detected / none). */
