@@ -285,6 +285,32 @@ class SuccessTest(RuntimeTestCase):
         self.assertIn("hello from the handler\n", posts[0].stdout_at_arrival)
         self.assertEqual(run.stdout.count("hello from the handler\n"), 2)
 
+    def test_garbage_collector_as_in_a_bare_interpreter(self):
+        # bootstrap.py imports the client with the collector off and moves its objects to the
+        # oldest generation: the function must find the collector on, nothing frozen, the
+        # default thresholds and a collection that still frees its cycles, in INIT and after.
+        files = {"lambda_function.py": """\
+            import gc
+
+            def state():
+                class Node(object):
+                    pass
+                a, b = Node(), Node()
+                a.other, b.other = b, a  # a cycle only the collector frees
+                del a, b
+                return {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count(),
+                        "threshold": list(gc.get_threshold()), "freed": gc.collect() >= 2}
+
+            AT_INIT = state()
+
+            def lambda_handler(event, context):
+                return {"init": AT_INIT, "invoke": state()}
+            """}
+        run = self.run_runtime(files, [Event("r1")])
+        body = run.posts()[0].json()
+        expected = {"enabled": True, "frozen": 0, "threshold": [700, 10, 10], "freed": True}
+        self.assertEqual(body, {"init": expected, "invoke": expected}, run.stderr)
+
     def test_bytes_none_and_remaining_time_floor(self):
         files = {"lambda_function.py": """\
             def as_bytes(event, context):
