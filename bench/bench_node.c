@@ -273,7 +273,8 @@ static void bench_cold(struct pt_engine *e, struct pt_engine *base, const char *
            n);
     printf("| Memory | bare node | engine cold start | of which Init Duration | Duration | "
            "outside | runtime client alone | overhead (95 %% CI) | of which runtime client | "
-           "overhead / cold start (95 %% CI) | goal |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+           "overhead / cold start (95 %% CI) | goal |\n"
+           "|---|---|---|---|---|---|---|---|---|---|---|\n");
     static const int mems[] = {1769, 512, 128};
     enum { NMEM = sizeof(mems) / sizeof(mems[0]) };
     struct ab_row ab[NMEM];

@@ -460,7 +460,8 @@ int main(int argc, char **argv)
             quick = true;
         else if (strcmp(argv[i], "--compare") == 0 && i + 1 < argc)
             old_dir = argv[++i];
-        else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc && bench_parse_reps(argv[i + 1], &reps))
+        else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc &&
+                 bench_parse_reps(argv[i + 1], &reps))
             i++;
         else {
             fprintf(stderr,
