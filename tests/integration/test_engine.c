@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "engine/limits.h"
 #include "lib/testutil.h"
 
 static int require_cgroups(void **state)
@@ -265,6 +266,58 @@ static void test_sandbox(void **state)
     assert_null(strstr(r.payload, "\"pool\": \"ok\""));
     pt_invoke_result_free(&r);
     tu_engine_free(e);
+}
+
+/* "<quota> <period>" as tests/functions/cpu-quota-python reports it ("max": no quota). */
+static void quota_text(char *buf, size_t n, unsigned long long quota_us,
+                       unsigned long long period_us)
+{
+    if (quota_us)
+        snprintf(buf, n, "%llu %llu", quota_us, period_us);
+    else
+        snprintf(buf, n, "max %llu", period_us);
+}
+
+/* The function's own cgroup, read from inside it: INIT's quota, then the invocation's. */
+static void expect_cpu_quota(struct pt_engine *e, int memory, bool boost)
+{
+    struct pt_function *fn = tu_function(e, "tests/functions/cpu-quota-python", memory, 0);
+    struct pt_cpu_share share;
+    pt_cpu_share_for_memory(memory, pt_host_cpus(), &share);
+    char init[64], invoke[64], want[160];
+    quota_text(init, sizeof(init),
+               boost ? pt_cpu_boost_quota_us(&share, pt_host_cpus()) : share.quota_us,
+               share.period_us);
+    quota_text(invoke, sizeof(invoke), share.quota_us, share.period_us);
+    snprintf(want, sizeof(want), "{\"init\": \"%s\", \"invoke\": \"%s\"}", init, invoke);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{}", &r);
+    print_message("%d MB, boost %s: %.*s\n", memory, boost ? "on" : "off", (int)r.payload_len,
+                  r.payload);
+    assert_false(r.function_error);
+    assert_int_equal(r.payload_len, strlen(want));
+    assert_memory_equal(r.payload, want, r.payload_len);
+    pt_invoke_result_free(&r);
+    pt_engine_function_remove(e, fn);
+}
+
+/*
+ * INIT runs boosted (2 vCPUs, no quota where that is the whole host: the kernel throttles a
+ * quota of the host's capacity, limits.h), the invocation at the function's share.
+ */
+static void test_init_boost_quota(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    expect_cpu_quota(e, 128, true);
+    expect_cpu_quota(e, 1769, true);
+    expect_cpu_quota(e, 10240, true); /* more than the host: its share is the whole host */
+    tu_engine_free(e);
+    struct pt_engine_options opt = {.no_init_boost = true};
+    e = tu_engine(&opt);
+    expect_cpu_quota(e, 128, false);
+    tu_engine_free(e);
+    assert_int_equal(tu_count_instance_cgroups(), 0);
 }
 
 /* The fastest of three warm runs: other load on the host can only slow a run down. */
@@ -564,6 +617,7 @@ int main(void)
                                         tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_code_dir_under_tmp, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_cpu_scales_with_memory, require_cgroups, tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_init_boost_quota, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_timeout_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_crash_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_oom_then_recovery, require_cgroups, tu_teardown_engines),
