@@ -322,7 +322,6 @@ static long power_index(const struct pt_tune_input *in, int power)
     return -1;
 }
 
-/* One function x strategy row over the repetitions. */
 /* By fixed run A's scores, power is at most tol above A's winner. */
 static bool within_tolerance(const struct pt_tune_input *in, const double *score_a, int power,
                              int winner, double tol)
@@ -331,6 +330,7 @@ static bool within_tolerance(const struct pt_tune_input *in, const double *score
     return pi >= 0 && wi >= 0 && score_a[pi] <= score_a[wi] * (1 + tol);
 }
 
+/* One function x strategy row over the repetitions. */
 struct arow {
     int fixed[8], fixed2[8], adaptive[8];
     bool within[8];

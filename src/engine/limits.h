@@ -26,8 +26,8 @@
  * group whose quota equals the host's capacity now and then (per-CPU slices
  * of the quota run dry while another CPU holds the rest). Measured here (2
  * CPUs, 20 ms period): two spinning threads under 40 ms/20 ms were throttled
- * in 7-11 of 100 periods; Node.js's INIT (several threads) under the 2-vCPU
- * boost in 1-3 periods of its 3-5, each stall lasting to the period's end.
+ * in 7 and 11 of 100 periods; Node.js's INIT (several threads) under the
+ * 2-vCPU boost in 5 of 10 cold starts, each stall lasting to the period's end.
  */
 #ifndef PT_ENGINE_LIMITS_H
 #define PT_ENGINE_LIMITS_H

@@ -655,6 +655,19 @@ static void assert_futile(const struct pt_adaptive *a, enum pt_adaptive_state st
     json_decref(j);
 }
 
+/* A fresh adaptive state updated once at `round` on n samples of 128 MB (durations v128) and
+ * n of 256 MB (v256), four values each; returns the number of samples in s. */
+static size_t look_at_pair(struct pt_adaptive *a, const struct pt_tune_input *in,
+                           const struct pt_price_model *m, struct pt_tune_sample *s,
+                           const double *v128, const double *v256, size_t n, long round)
+{
+    assert_int_equal(pt_adaptive_init(a, in, m, NULL), 0);
+    size_t total = add_samples(s, 0, 128, v128, 4, n);
+    total = add_samples(s, total, 256, v256, 4, n);
+    assert_int_equal(pt_adaptive_update(a, round, s, total, NULL), 0);
+    return total;
+}
+
 static void test_decisions(void **state)
 {
     (void)state;
@@ -667,10 +680,7 @@ static void test_decisions(void **state)
      * far above both) changes nothing, as it is not a test value. */
     static const double fast[] = {100, 101, 99, 100.5}, slow[] = {130, 131, 129, 130.5};
     two_powers(&in, 0.05);
-    assert_int_equal(pt_adaptive_init(&a, &in, &m, NULL), 0);
-    size_t n = add_samples(s, 0, 128, fast, 4, 5);
-    n = add_samples(s, n, 256, slow, 4, 5);
-    assert_int_equal(pt_adaptive_update(&a, 0, s, n, NULL), 0);
+    size_t n = look_at_pair(&a, &in, &m, s, fast, slow, 5, 0);
     assert_int_equal(pt_adaptive_recommendation(&a), 128);
     assert_int_equal(a.powers[1].state, PT_ADAPTIVE_WORSE);
     assert_true(a.settled && pt_adaptive_n_running(&a) == 0);
@@ -681,10 +691,7 @@ static void test_decisions(void **state)
     /* 1 % apart with little spread: equivalent within 5 %, and speed's tie-break picks the
      * cheaper 128 MB although 256 MB has the lower estimate. */
     static const double same[] = {101, 102, 100, 101.5}, same2[] = {100, 101, 99, 100.5};
-    assert_int_equal(pt_adaptive_init(&a, &in, &m, NULL), 0);
-    n = add_samples(s, 0, 128, same, 4, 5);
-    n = add_samples(s, n, 256, same2, 4, 5);
-    assert_int_equal(pt_adaptive_update(&a, 0, s, n, NULL), 0);
+    n = look_at_pair(&a, &in, &m, s, same, same2, 5, 0);
     assert_int_equal(pt_adaptive_recommendation(&a), 128);
     assert_int_equal(a.powers[1].state, PT_ADAPTIVE_EQUIVALENT);
     assert_true(a.settled);
@@ -708,18 +715,12 @@ static void test_decisions(void **state)
      * nothing more is sampled. */
     static const double wide[] = {60, 140, 80, 120}, wide2[] = {63, 147, 84, 126};
     two_powers(&in, 0.05);
-    assert_int_equal(pt_adaptive_init(&a, &in, &m, NULL), 0);
-    n = add_samples(s, 0, 128, wide, 4, 5);
-    n = add_samples(s, n, 256, wide2, 4, 5);
-    assert_int_equal(pt_adaptive_update(&a, 0, s, n, NULL), 0);
+    n = look_at_pair(&a, &in, &m, s, wide, wide2, 5, 0);
     assert_int_equal(pt_adaptive_recommendation(&a), 128);
     assert_futile(&a, PT_ADAPTIVE_TIED, PT_ADAPTIVE_STOP_TIED, "tied");
     pt_adaptive_free(&a);
     /* The same spread at num: undecided (num reached), not tied. */
-    assert_int_equal(pt_adaptive_init(&a, &in, &m, NULL), 0);
-    n = add_samples(s, 0, 128, wide, 4, 20);
-    n = add_samples(s, n, 256, wide2, 4, 20);
-    assert_int_equal(pt_adaptive_update(&a, 8, s, n, NULL), 0);
+    n = look_at_pair(&a, &in, &m, s, wide, wide2, 20, 8);
     assert_int_equal(a.powers[1].state, PT_ADAPTIVE_UNDECIDED);
     assert_int_equal(pt_adaptive_n_running(&a), 0);
     assert_false(a.settled);
@@ -731,19 +732,13 @@ static void test_decisions(void **state)
      * 128 MB by half the tolerance (the predictive 95 % bound of the difference at num,
      * 2.3, is above -2.5): behind, not sampled. */
     static const double apart[] = {96, 224, 128, 192};
-    assert_int_equal(pt_adaptive_init(&a, &in, &m, NULL), 0);
-    n = add_samples(s, 0, 128, wide, 4, 5);
-    n = add_samples(s, n, 256, apart, 4, 5);
-    assert_int_equal(pt_adaptive_update(&a, 0, s, n, NULL), 0);
+    n = look_at_pair(&a, &in, &m, s, wide, apart, 5, 0);
     assert_futile(&a, PT_ADAPTIVE_BEHIND, PT_ADAPTIVE_STOP_BEHIND, "behind");
     pt_adaptive_free(&a);
     /* 50 % apart: 19 would still settle it (bound -0.9 at num), and 256 MB could still get
      * ahead (predictive bound -4.7): sampled on, with the pick. */
     static const double closer[] = {90, 210, 120, 180};
-    assert_int_equal(pt_adaptive_init(&a, &in, &m, NULL), 0);
-    n = add_samples(s, 0, 128, wide, 4, 5);
-    n = add_samples(s, n, 256, closer, 4, 5);
-    assert_int_equal(pt_adaptive_update(&a, 0, s, n, NULL), 0);
+    n = look_at_pair(&a, &in, &m, s, wide, closer, 5, 0);
     assert_int_equal(a.powers[1].state, PT_ADAPTIVE_RUNNING);
     assert_true(pt_adaptive_running(&a, 0) && pt_adaptive_running(&a, 1));
     assert_int_equal(a.stop, PT_ADAPTIVE_STOP_NONE);
@@ -751,10 +746,7 @@ static void test_decisions(void **state)
 
     /* A settlement stands while the pick stays: after 256 MB was settled as worse, noisier
      * samples of the pick do not reopen it; a new pick re-tests everything. */
-    assert_int_equal(pt_adaptive_init(&a, &in, &m, NULL), 0);
-    n = add_samples(s, 0, 128, fast, 4, 5);
-    n = add_samples(s, n, 256, slow, 4, 5);
-    assert_int_equal(pt_adaptive_update(&a, 0, s, n, NULL), 0);
+    n = look_at_pair(&a, &in, &m, s, fast, slow, 5, 0);
     assert_int_equal(a.powers[1].state, PT_ADAPTIVE_WORSE);
     static const double noisy[] = {20, 200, 60, 125};
     n = add_samples(s, n, 128, noisy, 4, 4); /* 128 MB: 9 samples, still the lower estimate */
