@@ -1,7 +1,8 @@
 # powertune - plain make + pkg-config build.
 #   make            the powertune binary, the C handler library and the C examples
 #   make asan       the same with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
-#   make check      builds both and runs every test (tests/run.sh)
+#   make fuzz       clang libFuzzer targets (tests/fuzz) with ASan+UBSan (build-fuzz/)
+#   make check      builds all three and runs every test (tests/run.sh)
 #   make bench      runs the benchmark suite (bench/run.sh)
 
 CC      ?= cc
@@ -35,7 +36,7 @@ C_EXAMPLE_BINS := $(addsuffix /bootstrap,$(sort $(C_EXAMPLES)))
 # Lets example rules list their sources with $$(wildcard ...).
 .SECONDEXPANSION:
 
-.PHONY: all asan check test tests bench benches clean examples
+.PHONY: all asan fuzz fuzzers check test tests bench benches clean examples
 all: $(BUILD)/powertune $(BUILD)/libptlambda.a tests examples benches
 
 examples: $(C_EXAMPLE_BINS)
@@ -105,7 +106,23 @@ asan:
 	    SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	    build-asan/powertune tests
 
-check: all asan
+# Fuzz targets: every tests/fuzz/fuzz_*.c defines LLVMFuzzerTestOneInput over one parser of
+# outside input. The library is instrumented for coverage (fuzzer-no-link); libFuzzer's main is
+# linked only into the targets. tests/fuzz/run.sh runs them (seeds in tests/fuzz/corpus/).
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
+fuzzers: $(FUZZ_BIN)
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(BUILD)/libpowertune.a $(BUILD)/libptlambda.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libpowertune.a \
+	    $(BUILD)/libptlambda.a $(LDLIBS_COMMON)
+
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 \
+	    SANITIZE="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	    fuzzers
+
+check: all asan fuzz
 	tests/run.sh
 
 test: check
@@ -114,6 +131,6 @@ bench: all
 	bench/run.sh
 
 clean:
-	rm -rf build build-asan $(C_EXAMPLE_BINS) runtimes/python/__pycache__
+	rm -rf build build-asan build-fuzz $(C_EXAMPLE_BINS) runtimes/python/__pycache__
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

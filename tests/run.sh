@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs every test: unit and integration (cmocka) in the normal and the ASan+UBSan
-# builds, the Python runtime's tests, and the CLI tests. Prints one closing line
-# "N passed, N failed". Exit status 0 only if nothing failed.
+# builds, the Python runtime's tests, the CLI tests and the fuzz targets (tests/fuzz/run.sh).
+# Prints one closing line "N passed, N failed". Exit status 0 only if nothing failed.
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
 passed=0
@@ -63,6 +63,17 @@ for t in tests/cli/test_*.sh; do
   passed=$((passed + p)); failed=$((failed + f))
   [ "$f" != 0 ] && failed_names="$failed_names $t"
 done
+
+# Parsers of outside input under libFuzzer with ASan+UBSan (make fuzz), FUZZ_SECONDS each.
+echo "== tests/fuzz/run.sh"
+tests/fuzz/run.sh >"$log" 2>&1
+st=$?
+cat "$log"
+p=$(grep -c '^ok ' "$log")
+f=$(grep -c '^not ok ' "$log")
+if [ $st != 0 ] && [ "$f" = 0 ]; then f=1; fi
+passed=$((passed + p)); failed=$((failed + f))
+[ "$f" != 0 ] && failed_names="$failed_names fuzz"
 
 # Nothing may outlive the suite: no engine cgroup, no function process.
 left=$(ls -d /sys/fs/cgroup/*/powertune/* /sys/fs/cgroup/powertune/* 2>/dev/null | head -5)

@@ -75,8 +75,8 @@ const char *pt_pricing_mode_name(enum pt_pricing_mode m)
 }
 
 static const char *const warning_texts[PT_TUNE_WARN_COUNT] = {
-    "num is below 5: the reference tool refuses it (\"Missing num or num below 5\") and "
-    "trimmed means need enough invocations; results will be noisy",
+    ("num is below 5: the reference tool refuses it (\"Missing num or num below 5\") and "
+     "trimmed means need enough invocations; results will be noisy"),
     "balancedWeight was outside [0, 1] and has been clamped",
     "discardTopBottom was outside [0, 0.4] and has been clamped",
     "discardTopBottom is forced to 0 with onlyColdStarts (every invocation is a cold start)",
