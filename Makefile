@@ -117,8 +117,9 @@ $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(BUILD)/libpowertune.a $(BUILD)/libptlamb
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libpowertune.a \
 	    $(BUILD)/libptlambda.a $(LDLIBS_COMMON)
 
+FUZZ_BUILD ?= build-fuzz
 fuzz:
-	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 \
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang OPT=-O1 \
 	    SANITIZE="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	    fuzzers
 

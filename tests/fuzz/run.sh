@@ -1,30 +1,33 @@
 #!/bin/sh
-# Runs every fuzz target that `make fuzz` built (build-fuzz/tests/fuzz/fuzz_*) for FUZZ_SECONDS
-# each (default 15), starting from its seeds in tests/fuzz/corpus/<name>/ minus the "fuzz_"
+# Runs every fuzz target that `make fuzz` built ($FUZZ_BUILD/tests/fuzz/fuzz_*, default
+# build-fuzz) for FUZZ_SECONDS each (default 15), or only those named as arguments, starting from its seeds in tests/fuzz/corpus/<name>/ minus the "fuzz_"
 # prefix. The seeds are only read: what a run finds goes to a scratch corpus that is removed
 # afterwards. A crash, leak, sanitizer report, timeout or out-of-memory fails the target; its
-# input is kept in build-fuzz/fuzz-artifacts/ (add it to the seeds once fixed: the seeds are the
+# input is kept in $FUZZ_BUILD/fuzz-artifacts/ (add it to the seeds once fixed: the seeds are the
 # regression tests, each replayed on every run).
 # Prints "ok <target>: ..." or "not ok <target>: ..." per target (tests/run.sh counts them).
 cd "$(dirname "$0")/../.."
 seconds=${FUZZ_SECONDS:-15}
-artifacts=build-fuzz/fuzz-artifacts
+build=${FUZZ_BUILD:-build-fuzz}
+artifacts=$build/fuzz-artifacts
 mkdir -p "$artifacts"
 scratch=$(mktemp -d)
 log=$(mktemp)
 trap 'rm -rf "$scratch" "$log"' EXIT
 status=0
 found=0
-for bin in build-fuzz/tests/fuzz/fuzz_*; do
+if [ $# = 0 ]; then set -- "$build"/tests/fuzz/fuzz_*; fi
+for bin in "$@"; do
+  case $bin in */*) ;; *) bin=$build/tests/fuzz/$bin ;; esac
   [ -x "$bin" ] || continue
   found=1
   name=$(basename "$bin")
   seeds=tests/fuzz/corpus/${name#fuzz_}
   mkdir -p "$scratch/$name"
-  set -- "$scratch/$name"
-  [ -d "$seeds" ] && set -- "$@" "$seeds"
+  [ -d "$seeds" ] || seeds=
+  # shellcheck disable=SC2086 # $seeds: one path without blanks, or nothing
   "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-      -artifact_prefix="$artifacts/$name-" "$@" >"$log" 2>&1
+      -artifact_prefix="$artifacts/$name-" "$scratch/$name" $seeds >"$log" 2>&1
   st=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   if [ $st = 0 ]; then
@@ -36,7 +39,7 @@ for bin in build-fuzz/tests/fuzz/fuzz_*; do
   fi
 done
 if [ $found = 0 ]; then
-  echo "not ok fuzz: no target in build-fuzz/tests/fuzz (run make fuzz)"
+  echo "not ok fuzz: no target in $build/tests/fuzz (run make fuzz)"
   status=1
 fi
 exit $status
