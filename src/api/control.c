@@ -1205,8 +1205,9 @@ void api_op_put_concurrency(struct pt_api *api, const struct api_target *t,
     for (size_t i = 0; i < api->fn_count; i++)
         if (api->fns[i] != f && api->fns[i]->reserved > 0)
             others += api->fns[i]->reserved;
-    /* Lambda keeps 100 of the account's concurrency unreserved. */
-    if (want + others > api->account_concurrency - 100) {
+    /* Lambda keeps 100 of the account's concurrency unreserved. want is any JSON integer up to
+     * INT64_MAX: compared, never added to (want + others could overflow). */
+    if (want > (json_int_t)api->account_concurrency - 100 - others) {
         api_error(r, "InvalidParameterValueException",
                   "Specified ReservedConcurrentExecutions for function decreases account's "
                   "UnreservedConcurrentExecution below its minimum value of [100].");

@@ -135,7 +135,9 @@ static void event_forget(const struct pt_api *api, const struct api_event *ev)
 /* A saved event back into memory; -1 when the file is not one this code wrote. */
 static int event_parse(const char *id, const char *data, size_t len, struct api_event **out)
 {
-    const char *nl = memchr(data, '\n', len < EVENT_HEADER_MAX ? len : EVENT_HEADER_MAX);
+    /* An empty file is read as no buffer at all (data NULL), which memchr must not get. */
+    const char *nl = data ? memchr(data, '\n', len < EVENT_HEADER_MAX ? len : EVENT_HEADER_MAX)
+                          : NULL;
     if (!nl)
         return -1;
     json_t *j = json_loadb(data, (size_t)(nl - data), 0, NULL);
@@ -168,15 +170,25 @@ static int event_parse(const char *id, const char *data, size_t len, struct api_
     pt_strlcpy(ev->qualifier, qualifier, sizeof(ev->qualifier));
     pt_strlcpy(ev->trace_id, trace, sizeof(ev->trace_id));
     pt_strlcpy(ev->request_id, request_id ? request_id : "", sizeof(ev->request_id));
-    ev->attempt = (int)json_integer_value(json_object_get(j, "Attempt"));
-    ev->throttles = (int)json_integer_value(json_object_get(j, "Throttles"));
-    if (ev->attempt < 0 || ev->attempt > EVENT_RETRIES || ev->throttles < 0)
+    /* Checked as read, before they become ints (a backoff adds 1 to throttles). */
+    json_int_t attempt = json_integer_value(json_object_get(j, "Attempt"));
+    json_int_t throttles = json_integer_value(json_object_get(j, "Throttles"));
+    if (attempt < 0 || attempt > EVENT_RETRIES || throttles < 0 || throttles >= INT_MAX)
         goto out;
+    ev->attempt = (int)attempt;
+    ev->throttles = (int)throttles;
     int64_t now_mono = api_mono_ms(), now_wall = wall_ms();
-    int64_t due = json_integer_value(json_object_get(j, "DueAt")) - now_wall;
-    int64_t age = now_wall - json_integer_value(json_object_get(j, "AcceptedAt"));
-    ev->due_ms = now_mono + (due > 0 ? (due < EVENT_MAX_AGE_MS ? due : EVENT_MAX_AGE_MS) : 0);
-    ev->accepted_ms = now_mono - (age > 0 ? age : 0);
+    /* The times may be any JSON integers: bounded before they are subtracted (INT64_MIN -
+     * now would overflow). An age past EVENT_MAX_AGE_MS only ever means "drop it at its first
+     * backoff", so it is kept as just over that. */
+    json_int_t due_at = json_integer_value(json_object_get(j, "DueAt"));
+    json_int_t accepted_at = json_integer_value(json_object_get(j, "AcceptedAt"));
+    int64_t due = due_at > now_wall ? due_at - now_wall : 0;
+    int64_t age = accepted_at < now_wall - EVENT_MAX_AGE_MS ? EVENT_MAX_AGE_MS + 1
+                  : accepted_at < now_wall                 ? now_wall - accepted_at
+                                                           : 0;
+    ev->due_ms = now_mono + (due < EVENT_MAX_AGE_MS ? due : EVENT_MAX_AGE_MS);
+    ev->accepted_ms = now_mono - age;
     rc = 0;
 out:
     json_decref(j);

@@ -71,6 +71,21 @@ static int entry_path(const struct zip_job *j, const char *name, char *out, size
     return 0;
 }
 
+/*
+ * Creating what an entry names failed. A name longer than NAME_MAX is the archive's fault (a
+ * 400 the client can act on, not a ServiceException that SDKs retry with the same upload);
+ * anything else is the server's.
+ */
+static int create_failed(const struct zip_job *j, const char *path, int errnum,
+                         struct pt_error *err)
+{
+    if (errnum == ENAMETOOLONG)
+        return pt_error_set(err, PT_EUSAGE,
+                            "%s (entry \"%.200s\" has a name longer than %d bytes)", ZIP_MSG_BAD,
+                            path + strlen(j->dest) + 1, NAME_MAX);
+    return pt_error_errno(err, PT_ESYS, errnum, "cannot create %s", path);
+}
+
 /* mkdir -p for the directories of path that lie below dest. */
 static int make_parents(const struct zip_job *j, const char *path, bool include_last,
                         struct pt_error *err)
@@ -90,7 +105,7 @@ static int make_parents(const struct zip_job *j, const char *path, bool include_
         char saved = tmp[i];
         tmp[i] = '\0';
         if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return pt_error_errno(err, PT_ESYS, errno, "cannot create %s", tmp);
+            return create_failed(j, tmp, errno, err);
         struct stat st;
         if (lstat(tmp, &st) != 0 || !S_ISDIR(st.st_mode))
             return pt_error_set(err, PT_EUSAGE, "%s (\"%s\" is both a file and a directory)",
@@ -205,7 +220,7 @@ static int extract_entry(struct zip_job *j, zip_uint64_t idx, struct pt_error *e
         return errno == EEXIST
                    ? pt_error_set(err, PT_EUSAGE, "%s (entry \"%.200s\" appears twice)",
                                   ZIP_MSG_BAD, st.name)
-                   : pt_error_errno(err, PT_ESYS, errno, "cannot create %s", path);
+                   : create_failed(j, path, errno, err);
     rc = read_entry(j, idx, fd, NULL, 0, NULL, err);
     /* The umask may have taken bits the runtime user needs. */
     if (!rc && fchmod(fd, mode) != 0)
@@ -225,7 +240,7 @@ static int make_links(struct zip_job *j, struct pt_error *err)
             return errno == EEXIST
                        ? pt_error_set(err, PT_EUSAGE, "%s (entry \"%.200s\" appears twice)",
                                       ZIP_MSG_BAD, j->links[i].path + strlen(j->dest) + 1)
-                       : pt_error_errno(err, PT_ESYS, errno, "cannot create a symlink");
+                       : create_failed(j, j->links[i].path, errno, err);
     /* Only now, with every link in place, can chains of links be resolved for real. */
     for (size_t i = 0; i < j->link_count; i++) {
         char real[PATH_MAX];

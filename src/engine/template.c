@@ -1249,6 +1249,12 @@ static int tpl_pick(struct tpl *t, const char *id, const char **out_id, yaml_nod
                             "%s defines %zu functions (%s): choose one with %s#LogicalId, e.g. "
                             "%s#%s",
                             t->file, count, list, t->file, t->file, first);
+    /* Its logical id given twice (the other one not a function) is refused as when it is
+     * named: a rewrite names it, and must find the template as the load did. */
+    yaml_node_t *res = NULL;
+    int rc = tpl_map_get(t, t->resources, "Resources", first, &res, NULL);
+    if (rc)
+        return rc;
     *out_id = first;
     *out = only;
     return 0;
@@ -1768,13 +1774,30 @@ static int tpl_block_insert_at(struct tpl *t, yaml_node_t *m, const char *path,
     return 0;
 }
 
-static void tpl_flow_insert_at(struct tpl *t, yaml_node_t *m, struct tpl_site *s)
+/*
+ * Just after the '{' of a flow mapping. Its start mark is that of its properties when it has
+ * some (an anchor "&p", a tag "!!map"): they are skipped with the blanks after them (each ends
+ * at a blank, and they are ASCII, so columns count bytes here).
+ */
+static int tpl_flow_insert_at(struct tpl *t, yaml_node_t *m, const char *path, struct tpl_site *s)
 {
+    const char *text = t->text.data;
+    size_t start = tpl_byte_offset(t, m->start_mark.index), at = start, n = t->text.len;
+    while (at < n && (text[at] == '!' || text[at] == '&')) {
+        while (at < n && !strchr(" \t\r\n", text[at]))
+            at++;
+        while (at < n && (text[at] == ' ' || text[at] == '\t'))
+            at++;
+    }
+    if (at >= n || text[at] != '{')
+        return tpl_fail(t, m, path, "cannot insert MemorySize: this mapping's '{' is not on the "
+                        "line of its anchor or tag");
     s->flow = true;
     s->empty = m->data.mapping.pairs.top == m->data.mapping.pairs.start;
-    s->pub.offset = tpl_byte_offset(t, m->start_mark.index) + 1; /* after '{' */
+    s->pub.offset = at + 1;
     s->pub.line = (int)tpl_line(m);
-    s->pub.column = (int)tpl_col(m) + 1;
+    s->pub.column = (int)(tpl_col(m) + (at - start)) + 1;
+    return 0;
 }
 
 /* Nodes reached through a YAML alias are shared: writing them would change other places too. */
@@ -1808,10 +1831,8 @@ static int tpl_site_find(struct tpl *t, const char *id, yaml_node_t *res, struct
         return rc;
     if (!props) {
         s->pub.kind = PT_TEMPLATE_MEMORY_INSERT_PROPERTIES;
-        if (res->data.mapping.style == YAML_FLOW_MAPPING_STYLE) {
-            tpl_flow_insert_at(t, res, s);
-            return 0;
-        }
+        if (res->data.mapping.style == YAML_FLOW_MAPPING_STYLE)
+            return tpl_flow_insert_at(t, res, rpath, s);
         return tpl_block_insert_at(t, res, rpath, s);
     }
     if (props->type != YAML_MAPPING_NODE || !tpl_std_tag(props) || props != f.props) {
@@ -1829,10 +1850,8 @@ static int tpl_site_find(struct tpl *t, const char *id, yaml_node_t *res, struct
         return rc;
     if (!mem) {
         s->pub.kind = PT_TEMPLATE_MEMORY_INSERT;
-        if (props->data.mapping.style == YAML_FLOW_MAPPING_STYLE) {
-            tpl_flow_insert_at(t, props, s);
-            return 0;
-        }
+        if (props->data.mapping.style == YAML_FLOW_MAPPING_STYLE)
+            return tpl_flow_insert_at(t, props, ppath, s);
         return tpl_block_insert_at(t, props, ppath, s);
     }
     s->pub.line = (int)tpl_line(mem);

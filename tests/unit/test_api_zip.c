@@ -178,6 +178,22 @@ static void test_size_limit_and_garbage(void **state)
     free(tmp);
 }
 
+/* A name over NAME_MAX is the archive's fault: a 400 for the client, not a 500 SDKs retry. */
+static void test_names_too_long_refused(void **state)
+{
+    (void)state;
+    char name[300], dir[310];
+    memset(name, 'a', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    snprintf(dir, sizeof(dir), "%s/x", name);
+    const struct entry file[] = {{name, "x", 0}};
+    expect_refused(file, 1, "has a name longer than 255 bytes");
+    const struct entry in_dir[] = {{dir, "x", 0}};
+    expect_refused(in_dir, 1, "has a name longer than 255 bytes");
+    const struct entry link[] = {{"f", "x", 0}, {name, "f", S_IFLNK | 0777}};
+    expect_refused(link, 2, "has a name longer than 255 bytes");
+}
+
 static void test_base64(void **state)
 {
     (void)state;
@@ -231,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_zip_slip_refused),
         cmocka_unit_test(test_symlinks_escaping_refused),
         cmocka_unit_test(test_size_limit_and_garbage),
+        cmocka_unit_test(test_names_too_long_refused),
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_percent_and_query),
     };

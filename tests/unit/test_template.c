@@ -966,6 +966,69 @@ static void test_set_memory_flow_single_quotes(void **state)
     free(want);
 }
 
+/*
+ * A flow mapping with an anchor or a tag starts (for libyaml) at "&p" / "!!map", not at '{':
+ * MemorySize once went in after the '&' or '!', the check of the rewritten text refused it
+ * as an "internal error", and autoOptimize failed on a valid template.
+ */
+static void test_set_memory_flow_anchor_tag(void **state)
+{
+    struct fixture *fx = *state;
+    const char *flow = HEAD "Resources:\n"
+                            "  A:\n"
+                            "    Type: AWS::Serverless::Function\n"
+                            "    Properties: !!map {CodeUri: src}\n"
+                            "  B:\n"
+                            "    Type: AWS::Serverless::Function\n"
+                            "    Properties: &p  {CodeUri: src}\n"
+                            "  C: &c {Type: AWS::Serverless::Function}\n"
+                            "  D:\n"
+                            "    Type: AWS::Serverless::Function\n"
+                            "    Properties: &q\n"
+                            "      {CodeUri: src}\n";
+    char *want = replaced(flow, "!!map {CodeUri", "!!map {MemorySize: 512, CodeUri");
+    expect_rewrite(fx, flow, "A", 512, want);
+    free(want);
+    want = replaced(flow, "&p  {CodeUri", "&p  {MemorySize: 640, CodeUri");
+    expect_rewrite(fx, flow, "B", 640, want);
+    free(want);
+    want = replaced(flow, "&c {Type", "&c {Properties: {MemorySize: 768}, Type");
+    expect_rewrite(fx, flow, "C", 768, want);
+    free(want);
+    /* The '{' on a line of its own: refused (set by hand), the file untouched, no backup. */
+    struct pt_error err;
+    put(fx, flow);
+    assert_int_equal(pt_template_set_memory(fx->tpl, "D", 1024, NULL, &err), PT_EUSAGE);
+    assert_contains(err.msg, "cannot insert MemorySize");
+    expect_file(fx->tpl, flow);
+}
+
+/*
+ * The only function's logical id given twice in Resources (the other entry not a function):
+ * loaded unnamed, it was taken; named (as the MemorySize rewrite names it), refused as a
+ * duplicate key, so the rewrite failed with an "internal error". Refused both ways now.
+ */
+static void test_duplicate_logical_id_refused(void **state)
+{
+    struct fixture *fx = *state;
+    struct pt_function_config c;
+    struct pt_error err;
+    const char *dup = HEAD "Resources:\n"
+                           "  A:\n"
+                           "    Type: AWS::Serverless::Function\n"
+                           "    Properties: {CodeUri: src}\n"
+                           "  A:\n";
+    put(fx, dup);
+    assert_int_equal(load(fx, NULL, &c, &err), PT_EUSAGE);
+    pt_function_config_free(&c);
+    assert_contains(err.msg, "duplicate key A");
+    assert_int_equal(load(fx, "A", &c, &err), PT_EUSAGE);
+    pt_function_config_free(&c);
+    assert_int_equal(pt_template_set_memory(fx->tpl, NULL, 512, NULL, &err), PT_EUSAGE);
+    assert_contains(err.msg, "duplicate key A");
+    expect_file(fx->tpl, dup);
+}
+
 /* A BOM, multi-byte UTF-8 before the value and CRLF line ends: offsets are bytes, not chars. */
 static void test_set_memory_utf8_crlf(void **state)
 {
@@ -1066,6 +1129,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_memory_rewrites_in_place, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_memory_flow_single_quotes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_memory_utf8_crlf, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_memory_flow_anchor_tag, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_logical_id_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_memory_backup_mode_and_refusals, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

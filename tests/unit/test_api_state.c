@@ -1,0 +1,207 @@
+/*
+ * test_api_state.c - `powertune serve` on a registry without an engine (src/api/control.c,
+ * events.c): nothing here invokes a function, so the pt_api is built as pt_api_create builds
+ * it, less the engine and the Event workers. The control-plane operations go through
+ * pt_api_handle; saved Event invocations are read back by api_events_start.
+ * (tests/integration/test_serve_api.c runs the same API with real functions.)
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zip.h>
+
+#include "api/api_internal.h"
+#include "base/fs.h"
+#include "base/str.h"
+#include "lib/testutil.h"
+
+struct fixture {
+    char *dir;
+    struct pt_api *api;
+};
+
+static int setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof(*fx));
+    assert_non_null(fx);
+    fx->dir = tu_mkdtemp();
+    struct pt_api *api = calloc(1, sizeof(*api));
+    assert_non_null(api);
+    api->opt.update_window_ms = -1; /* no Pending window: requests follow each other at once */
+    api->opt.event_queue_max = 16;
+    api->opt.event_queue_bytes = 1 << 20;
+    pt_strlcpy(api->host, "127.0.0.1", sizeof(api->host));
+    pt_strlcpy(api->region, "us-east-1", sizeof(api->region));
+    pt_strlcpy(api->account, "123456789012", sizeof(api->account));
+    api->account_concurrency = 1000;
+    pthread_mutex_init(&api->lock, NULL);
+    pthread_mutex_init(&api->ev_lock, NULL);
+    pthread_cond_init(&api->ev_cond, NULL);
+    snprintf(api->root, sizeof(api->root), "%s/api", fx->dir);
+    struct pt_error err = {0};
+    assert_int_equal(pt_mkdir_p(api->root, 0755, &err), 0);
+    assert_int_equal(api_registry_load(api, &err), 0);
+    fx->api = api;
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fx = *state;
+    pt_api_destroy(fx->api);
+    tu_rmtree(fx->dir);
+    free(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/* base64 of a zip holding lambda_function.py. */
+static char *zip_b64(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/f.zip", dir);
+    int zerr = 0;
+    zip_t *z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+    assert_non_null(z);
+    static const char src[] = "def lambda_handler(e, c):\n    return e\n";
+    assert_true(zip_file_add(z, "lambda_function.py",
+                             zip_source_buffer(z, src, sizeof(src) - 1, 0), 0) >= 0);
+    assert_int_equal(zip_close(z), 0);
+    struct pt_buf b;
+    pt_buf_init(&b, 0);
+    assert_int_equal(pt_file_read(path, 1 << 20, &b, NULL), 0);
+    char *out = api_base64_encode(b.data, b.len);
+    pt_buf_free(&b);
+    return out;
+}
+
+/* The status of one request; the body's message goes to msg (if given). */
+static unsigned call(struct fixture *fx, const char *method, const char *path, const char *body,
+                     char *msg, size_t msg_size)
+{
+    struct pt_sigv4_header h[] = {{"Host", "127.0.0.1"}};
+    struct pt_api_request req = {.method = method, .path = path, .headers = h,
+                                 .header_count = 1, .body = body,
+                                 .body_len = body ? strlen(body) : 0};
+    struct pt_api_response r;
+    pt_api_handle(fx->api, &req, &r);
+    if (msg) {
+        msg[0] = '\0';
+        if (r.body)
+            snprintf(msg, msg_size, "%.*s", (int)r.body_len, r.body);
+    }
+    unsigned status = r.status;
+    pt_api_response_free(&r);
+    return status;
+}
+
+static void create_fn(struct fixture *fx, const char *name)
+{
+    char *zip = zip_b64(fx->dir);
+    size_t n = strlen(zip) + 512;
+    char *body = malloc(n);
+    assert_non_null(body);
+    snprintf(body, n,
+             "{\"FunctionName\":\"%s\",\"Runtime\":\"python3.12\",\"Handler\":"
+             "\"lambda_function.lambda_handler\",\"Role\":\"arn:aws:iam::123456789012:role/r\","
+             "\"Code\":{\"ZipFile\":\"%s\"}}",
+             name, zip);
+    char msg[1024];
+    if (call(fx, "POST", "/2015-03-31/functions", body, msg, sizeof(msg)) != 201)
+        fail_msg("CreateFunction %s: %s", name, msg);
+    free(body);
+    free(zip);
+}
+
+/*
+ * ReservedConcurrentExecutions is any JSON integer: one near INT64_MAX with another function's
+ * reservation in the account once overflowed `want + others` (UBSan: signed integer overflow
+ * in api_op_put_concurrency). It is refused like any value over what the account leaves.
+ */
+static void test_put_concurrency_huge_value(void **state)
+{
+    struct fixture *fx = *state;
+    char msg[1024];
+    create_fn(fx, "fn");
+    create_fn(fx, "other");
+    assert_int_equal(call(fx, "PUT", "/2017-10-31/functions/other/concurrency",
+                          "{\"ReservedConcurrentExecutions\":5}", NULL, 0),
+                     200);
+    assert_int_equal(call(fx, "PUT", "/2017-10-31/functions/fn/concurrency",
+                          "{\"ReservedConcurrentExecutions\":9223372036854775807}", msg,
+                          sizeof(msg)),
+                     400);
+    assert_non_null(strstr(msg, "below its minimum value of [100]"));
+    assert_int_equal(call(fx, "PUT", "/2017-10-31/functions/fn/concurrency",
+                          "{\"ReservedConcurrentExecutions\":9223372036854775802}", NULL, 0),
+                     400);
+    /* The bound itself: 1000 - 100 unreserved - 5 for "other". */
+    assert_int_equal(call(fx, "PUT", "/2017-10-31/functions/fn/concurrency",
+                          "{\"ReservedConcurrentExecutions\":896}", NULL, 0),
+                     400);
+    assert_int_equal(call(fx, "PUT", "/2017-10-31/functions/fn/concurrency",
+                          "{\"ReservedConcurrentExecutions\":895}", NULL, 0),
+                     200);
+    assert_int_equal(fx->api->reserved_sum, 900);
+}
+
+static void write_event(struct fixture *fx, const char *id, const char *text)
+{
+    char path[PATH_MAX + 64];
+    struct pt_error err = {0};
+    snprintf(path, sizeof(path), "%s/events", fx->api->root);
+    assert_int_equal(pt_mkdir_p(path, 0700, &err), 0);
+    snprintf(path, sizeof(path), "%s/events/%s.event", fx->api->root, id);
+    assert_int_equal(pt_file_write_atomic(path, text, strlen(text), &err), 0);
+}
+
+#define EVENT_HEAD                                                                                \
+    "{\"Format\":1,\"FunctionName\":\"fn\",\"Version\":\"$LATEST\",\"Qualifier\":\"\","         \
+    "\"TraceId\":\"\","
+
+/*
+ * Saved events are read back whatever the file holds (fuzz_api_event_file): an empty file
+ * once reached memchr(NULL, ...); times of INT64_MIN overflowed `DueAt - now` and
+ * `now - AcceptedAt`; Throttles of INT_MAX became an int that the next backoff overflows, and
+ * an Attempt of 2^32 became 0.
+ * (UBSan reports the first two in build-asan; the counts below hold in both builds.)
+ */
+static void test_saved_events_any_bytes(void **state)
+{
+    struct fixture *fx = *state;
+    struct pt_error err = {0};
+    write_event(fx, "00000000000000000000000000000001", "");
+    write_event(fx, "00000000000000000000000000000002",
+                EVENT_HEAD "\"Attempt\":0,\"Throttles\":0,\"AcceptedAt\":-9223372036854775808,"
+                           "\"DueAt\":-9223372036854775808,\"PayloadLength\":2}\n{}");
+    write_event(fx, "00000000000000000000000000000003",
+                EVENT_HEAD "\"Attempt\":0,\"Throttles\":2147483647,\"AcceptedAt\":0,"
+                           "\"DueAt\":0,\"PayloadLength\":0}\n");
+    write_event(fx, "00000000000000000000000000000004",
+                EVENT_HEAD "\"Attempt\":4294967296,\"Throttles\":0,\"AcceptedAt\":0,"
+                           "\"DueAt\":9223372036854775807,\"PayloadLength\":0}\n");
+    fx->api->opt.event_workers = 0; /* loaded, never run */
+    assert_int_equal(api_events_start(fx->api, &err), 0);
+    /* Only the one with extreme times is an event this code could have written. */
+    assert_int_equal(pt_api_events_pending(fx->api), 1);
+    assert_int_equal(fx->api->ev_bytes, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_put_concurrency_huge_value, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_saved_events_any_bytes, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
