@@ -88,7 +88,10 @@ int pt_logs_cli_parse(int argc, char **argv, struct pt_logs_cli *cli, struct pt_
         return pt_error_set(err, PT_ENOMEM, "out of memory");
     /* getopt's own messages are off: ours name the option and go through main(). */
     opterr = 0;
-    optind = 1;
+    /* 0, not 1: getopt then starts afresh. With 1 it keeps the position inside the previous
+     * command line's "-xq" (left there when an unknown letter stopped the parse) and reads on
+     * from that string, refusing a good command line on the next call. */
+    optind = 0;
     int c;
     while (!rc && (c = getopt_long(argc, argv, ":", pt_logs_long_options, NULL)) != -1) {
         switch (c) {

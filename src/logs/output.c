@@ -6,6 +6,8 @@
  * JSON null, never 0 or NaN, so a consumer cannot mistake "unknown" for a measurement.
  */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -32,6 +34,80 @@ void pt_logs_format_time(int64_t ticks, char *out, size_t size)
 }
 
 /* ---------------------------------------------------------------- JSON */
+
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms, surrogates or
+ * code points past U+10FFFF, as jansson checks), or 0 when the byte at p does not start one. */
+static size_t utf8_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf; /* the range of the second byte */
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else {
+        return 0;
+    }
+    /* A NUL ends the string before any continuation byte is missed. */
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf)
+            return 0;
+    return n;
+}
+
+/*
+ * Text that came from outside (paths, function names from a file name, a logGroup or
+ * --function, notes quoting a line, a --region label) as valid UTF-8, malloc'd. jansson refuses
+ * invalid UTF-8 (json_string gives NULL, json_pack fails, a key is not set), which would drop
+ * the input, function or note from the output without a word. Each byte that is not part of
+ * a well-formed sequence is written as "\xHH" (Python's backslashreplace), so that names that
+ * differ only in such bytes stay distinct keys. NULL only on ENOMEM.
+ */
+static char *utf8_text(const char *s)
+{
+    size_t n = strlen(s);
+    char *out = malloc(4 * n + 1); /* "\xHH" for every byte at most */
+    if (!out)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+    while (*p) {
+        size_t k = utf8_len(p);
+        if (k) {
+            memcpy(out + o, p, k);
+            o += k;
+            p += k;
+        } else {
+            snprintf(out + o, 5, "\\x%02X", *p++);
+            o += 4;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static json_t *jtext(const char *s)
+{
+    char *t = utf8_text(s);
+    json_t *v = t ? json_string(t) : NULL;
+    free(t);
+    return v;
+}
 
 static json_t *jnum(double v, int decimals)
 {
@@ -181,7 +257,7 @@ static json_t *scope_json(const struct pt_logs_scope *s, const struct pt_logs_re
 
     json_t *cost = json_object();
     if (account_scope) {
-        json_object_set_new(cost, "region", json_string(r->opt.region));
+        json_object_set_new(cost, "region", jtext(r->opt.region));
         json_object_set_new(cost, "architecture", json_string(r->opt.architecture));
         json_object_set_new(cost, "pricePerGbSecond", json_real(r->price_gb_s));
         json_object_set_new(cost, "pricePerMillionRequests", json_real(r->price_requests));
@@ -211,8 +287,9 @@ json_t *pt_logs_result_json(const struct pt_logs_result *r)
     for (size_t i = 0; i < r->nsources; i++) {
         const struct pt_logs_source *s = &r->sources[i];
         json_array_append_new(
-            inputs, json_pack("{s:s,s:s,s:s,s:b,s:o,s:o}", "path", s->path, "function", s->name,
-                              "format", format_name(s->format), "compressed", s->compressed,
+            inputs, json_pack("{s:o,s:o,s:s,s:b,s:o,s:o}", "path", jtext(s->path), "function",
+                              jtext(s->name), "format", format_name(s->format), "compressed",
+                              s->compressed,
                               "lines", jint(s->lines), "bytes", jint(s->bytes)));
     }
     json_object_set_new(o, "inputs", inputs);
@@ -221,17 +298,22 @@ json_t *pt_logs_result_json(const struct pt_logs_result *r)
     json_object_set_new(o, "unparsedLines", jint(r->unparsed));
     json_t *un = json_array();
     for (size_t i = 0; i < r->nkept; i++)
-        json_array_append_new(un, json_pack("{s:s,s:o,s:s}", "file",
-                                            r->sources[r->kept[i].source].path, "line",
-                                            jint(r->kept[i].line), "reason", r->kept[i].reason));
+        json_array_append_new(un, json_pack("{s:o,s:o,s:o}", "file",
+                                            jtext(r->sources[r->kept[i].source].path), "line",
+                                            jint(r->kept[i].line), "reason",
+                                            jtext(r->kept[i].reason)));
     json_object_set_new(o, "unparsed", un);
     /* The account-wide figures sit at the top level; json_object_update takes references. */
     json_t *all = scope_json(&r->all, r, true);
     json_object_update(o, all);
     json_decref(all);
     json_t *fns = json_object();
-    for (size_t f = 0; f < r->nfunctions; f++)
-        json_object_set_new(fns, r->functions[f].name, scope_json(&r->functions[f], r, false));
+    for (size_t f = 0; f < r->nfunctions; f++) {
+        char *key = utf8_text(r->functions[f].name);
+        if (key)
+            json_object_set_new(fns, key, scope_json(&r->functions[f], r, false));
+        free(key);
+    }
     json_object_set_new(o, "functions", fns);
     return o;
 }

@@ -298,7 +298,9 @@ int pt_logs_scan_report(const char *p, size_t n, struct pt_logs_report *out)
             FAST(" MB\tMax Memory Used: ") && read_uint(&c, &r.max_used_mb) && FAST(" MB")) {
             r.has_billed = r.has_max_used = true;
             seen = SEEN_ALL;
-            if (c.p < c.end && *c.p != '\t')
+            /* The same rule as the general loop's: a value ends at a TAB or a space (fields
+             * may be space separated, "...: 75 MB Init Duration: ..."). */
+            if (c.p < c.end && *c.p != '\t' && *c.p != ' ')
                 return -1;
         } else {
             c = save;
@@ -885,8 +887,19 @@ int pt_logs_scan_event(struct pt_logs_scan *s, const char *p, size_t n)
         goto out;
     }
     s->default_time = PT_LOGS_NO_TIME;
-    if (json_is_integer(tsv))
-        s->default_time = (int64_t)json_integer_value(tsv) * PT_LOGS_TICKS_PER_MS;
+    if (json_is_integer(tsv)) {
+        /* Epoch ms from outside: held to the years text timestamps may have (1970..2199, see
+         * parse_time_prefix), which the concurrency bins rely on; an unchecked value could also
+         * overflow when scaled to ticks. Like a REPORT line with a bad timestamp, the event is
+         * not read. */
+        json_int_t ms = json_integer_value(tsv);
+        if (ms < 0 || ms >= days_from_civil(2200, 1, 1) * 86400 * 1000) {
+            pt_logs_scan_unparsed(s, "log event with a \"timestamp\" outside 1970..2199: %lld",
+                                  (long long)ms);
+            goto out;
+        }
+        s->default_time = (int64_t)ms * PT_LOGS_TICKS_PER_MS;
+    }
     /* A message may hold several lines (REPORT then XRAY, LogResult captures). */
     const char *mp = json_string_value(msg);
     const char *me = mp + json_string_length(msg);

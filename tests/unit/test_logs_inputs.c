@@ -306,6 +306,77 @@ static void test_get_log_events_compact(void **state)
     json_decref(j);
 }
 
+/*
+ * Regression (fuzz_logs_event): an event's "timestamp" (epoch ms) was scaled to ticks unchecked:
+ * 3590604000604001020 overflowed int64 (UBSan), and any value far from 1970..2199 broke the
+ * concurrency bins' bound. Such an event is now an unparsed note, like a REPORT line with a bad
+ * timestamp; the events around it are read.
+ */
+static void test_event_timestamp_out_of_range(void **state)
+{
+    (void)state;
+    char *d = tmpdir(), p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/events.json", d);
+#define EV_REPORT(id) "REPORT RequestId: " id "\\tDuration: 100.00 ms\\tBilled Duration: 100 " \
+                      "ms\\tMemory Size: 128 MB\\tMax Memory Used: 50 MB\\t"
+    write_file(p, "{\"events\": [\n"
+                  "{\"timestamp\": 3590604000604001020, \"message\": \"" EV_REPORT("1") "\"},\n"
+                  "{\"timestamp\": -5, \"message\": \"" EV_REPORT("2") "\"},\n"
+                  "{\"timestamp\": 7258118400000, \"message\": \"" EV_REPORT("3") "\"},\n"
+                  "{\"timestamp\": 1795302000105, \"message\": \"" EV_REPORT("4") "\"}\n"
+                  "]}\n");
+#undef EV_REPORT
+    json_t *j = run1(p);
+    assert_int_equal(ival(j, "invocations"), 1);
+    assert_int_equal(ival(j, "timedInvocations"), 1);
+    assert_int_equal(ival(j, "unparsedLines"), 3);
+    assert_int_equal(ival(j, "unparsed/0/line"), 2);
+    assert_non_null(strstr(sval(j, "unparsed/0/reason"), "timestamp"));
+    assert_string_equal(sval(j, "lastAt"), "2026-11-21T23:00:00.105Z");
+    json_decref(j);
+    rmrf(d);
+    free(d);
+}
+
+/*
+ * Regression (fuzz_logs_file): names and notes come from outside (a logGroup, a file name, the
+ * quoted bytes of a bad line) and need not be UTF-8; jansson refuses such strings, so the input,
+ * its function and the note were silently missing from the JSON. Invalid bytes are now written
+ * as \xHH.
+ */
+static void test_json_invalid_utf8(void **state)
+{
+    (void)state;
+    char *d = tmpdir(), p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/sub.json", d);
+    write_file(p, "{\"messageType\":\"DATA_MESSAGE\",\"logGroup\":\"/aws/lambda/caf\xe9\","
+                  "\"logEvents\":[{\"id\":\"1\",\"timestamp\":1795302000100,\"message\":"
+                  "\"REPORT RequestId: 1\\tDuration: 100.00 ms\\tBilled Duration: 100 ms\\t"
+                  "Memory Size: 256 MB\\tMax Memory Used: 70 MB\\t\"}]}\n");
+    json_t *j = run1(p);
+    assert_int_equal(json_array_size(at(j, "inputs")), 1);
+    assert_string_equal(sval(j, "inputs/0/function"), "caf\\xE9");
+    assert_int_equal(json_object_size(at(j, "functions")), 1);
+    assert_int_equal(ival(j, "functions/caf\\xE9/invocations"), 1);
+    json_decref(j);
+
+    /* A file name that is not UTF-8, and a note quoting bytes that are not either. */
+    snprintf(p, sizeof(p), "%s/\xff\xfe.log", d);
+    write_file(p, "2026-11-21T23:00:00.1\xe9Z REPORT RequestId: 2\tDuration: 1.00 ms\tBilled "
+                  "Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 50 MB\n");
+    j = run1(p);
+    assert_int_equal(json_array_size(at(j, "inputs")), 1);
+    assert_string_equal(sval(j, "inputs/0/function"), "\\xFF\\xFE");
+    assert_non_null(strstr(sval(j, "inputs/0/path"), "/\\xFF\\xFE.log"));
+    assert_int_equal(json_object_size(at(j, "functions")), 1);
+    assert_int_equal(ival(j, "unparsedLines"), 1);
+    assert_int_equal(json_array_size(at(j, "unparsed")), 1);
+    assert_non_null(strstr(sval(j, "unparsed/0/reason"), "00.1\\xE9Z"));
+    json_decref(j);
+    rmrf(d);
+    free(d);
+}
+
 static void test_truncated_lines(void **state)
 {
     (void)state;
@@ -790,6 +861,8 @@ int main(void)
         cmocka_unit_test(test_json_log_format),
         cmocka_unit_test(test_filter_log_events),
         cmocka_unit_test(test_get_log_events_compact),
+        cmocka_unit_test(test_event_timestamp_out_of_range),
+        cmocka_unit_test(test_json_invalid_utf8),
         cmocka_unit_test(test_truncated_lines),
         cmocka_unit_test(test_empty_file),
         cmocka_unit_test(test_cold_start_article_vector),

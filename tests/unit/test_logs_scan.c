@@ -142,6 +142,35 @@ static void test_report_rejects(void **state)
     }
 }
 
+/*
+ * Regression (fuzz_logs_report): "TAB or space separated" held in the general loop only. A line
+ * in Lambda's own order up to Max Memory Used (the fast path) followed by a space was refused,
+ * while the same fields in RIE's order were read.
+ */
+static void test_report_space_after_fast_fields(void **state)
+{
+    (void)state;
+    struct pt_logs_report r;
+    assert_int_equal(scan("REPORT RequestId: 1\tDuration: 2.25 ms\tBilled Duration: 3 ms\t"
+                          "Memory Size: 3008 MB\tMax Memory Used: 3008 MB Init Duration: 1.50 ms",
+                          &r),
+                     0);
+    assert_int_equal(r.duration_10us, 225);
+    assert_int_equal(r.max_used_mb, 3008);
+    assert_true(r.has_init);
+    assert_int_equal(r.init_10us, 150);
+    assert_int_equal(scan("REPORT RequestId: 1\tDuration: 26.73 ms\tBilled Duration: 27 ms\t"
+                          "Memory Size: 128 MB\tMax Memory Used: 75 MB \tStatus: timeout",
+                          &r),
+                     0);
+    assert_int_equal(r.status, PT_LOGS_TIMEOUT);
+    /* Still a damaged value, not a separator. */
+    assert_int_not_equal(scan("REPORT RequestId: 1\tDuration: 1.00 ms\tBilled Duration: 1 ms\t"
+                              "Memory Size: 128 MB\tMax Memory Used: 75 MBx",
+                              &r),
+                         0);
+}
+
 /* Every prefix of a full line: accepted only once all four required fields are complete. */
 static void test_report_every_cut(void **state)
 {
@@ -320,6 +349,26 @@ static void test_cli_bad(void **state)
 }
 
 /* The real binary exits 2 on a bad option, naming it (skipped when it is not built). */
+/*
+ * Regression (fuzz_logs_cli): an unknown letter in "-xq" stops the parse with getopt still
+ * inside that argument; resetting with optind = 1 kept that position, so the next call read on
+ * from the old string and refused a good command line.
+ */
+static void test_cli_after_short_option_cluster(void **state)
+{
+    (void)state;
+    struct pt_logs_cli cli;
+    struct pt_error err;
+    const char *bad[] = {"-xq", "f.log", NULL};
+    assert_int_equal(parse(bad, &cli, &err), PT_EUSAGE);
+    const char *good[] = {"--json", "g.log", NULL};
+    assert_int_equal(parse(good, &cli, &err), 0);
+    assert_true(cli.json);
+    assert_int_equal(cli.npaths, 1);
+    assert_string_equal(cli.paths[0], "g.log");
+    pt_logs_cli_free(&cli);
+}
+
 static void test_cli_exit_code(void **state)
 {
     (void)state;
@@ -358,12 +407,14 @@ int main(void)
         cmocka_unit_test(test_report_canonical),
         cmocka_unit_test(test_report_variants),
         cmocka_unit_test(test_report_rejects),
+        cmocka_unit_test(test_report_space_after_fast_fields),
         cmocka_unit_test(test_report_every_cut),
         cmocka_unit_test(test_parse_time),
         cmocka_unit_test(test_stats_article_vector),
         cmocka_unit_test(test_price),
         cmocka_unit_test(test_cli_good),
         cmocka_unit_test(test_cli_bad),
+        cmocka_unit_test(test_cli_after_short_option_cluster),
         cmocka_unit_test(test_cli_exit_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
