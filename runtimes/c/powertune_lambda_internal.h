@@ -93,8 +93,9 @@ typedef int (*ptl_http_sink)(void *arg, const char *data, size_t len);
 
 /*
  * Parses a response head (status line through the blank line). 0, or -1 when
- * it is not HTTP/1.x, has a malformed line, conflicting Content-Lengths or a
- * transfer coding other than chunked. on_header may be NULL.
+ * it is not HTTP/1.x, has a malformed line (a status below 100 included),
+ * conflicting Content-Lengths or a transfer coding other than chunked.
+ * on_header may be NULL.
  */
 int ptl_http_parse_head(const char *head, size_t len, struct ptl_http_head *out,
                         ptl_http_header_fn on_header, void *arg);

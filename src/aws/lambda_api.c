@@ -1,6 +1,8 @@
 #include "aws/lambda_api.h"
 
 #include <jansson.h>
+#include <limits.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,11 +88,20 @@ int pt_lambda_parse_configuration(const char *json, size_t len,
     pt_strlcpy(out->architecture, json_is_string(arch) ? json_string_value(arch) : "x86_64",
                sizeof(out->architecture));
     json_t *m = json_object_get(j, "MemorySize"), *t = json_object_get(j, "Timeout");
-    out->memory_mb = json_is_integer(m) ? (int)json_integer_value(m) : 0;
-    out->timeout_s = json_is_integer(t) ? (int)json_integer_value(t) : 0;
+    json_int_t mv = json_is_integer(m) ? json_integer_value(m) : 0;
+    json_int_t tv = json_is_integer(t) ? json_integer_value(t) : 0;
     json_decref(j);
-    if (out->memory_mb <= 0)
+    if (mv <= 0)
         return pt_error_set(err, PT_EPROTO, "FunctionConfiguration: no MemorySize");
+    /* Beyond int they would wrap around into a plausible figure (2^32 + 128 -> 128). */
+    if (mv > INT_MAX)
+        return pt_error_set(err, PT_EPROTO, "FunctionConfiguration: MemorySize %"
+                            JSON_INTEGER_FORMAT " out of range: allowed 1-%d", mv, INT_MAX);
+    if (tv < INT_MIN || tv > INT_MAX)
+        return pt_error_set(err, PT_EPROTO, "FunctionConfiguration: Timeout %" JSON_INTEGER_FORMAT
+                            " out of range: allowed %d to %d", tv, INT_MIN, INT_MAX);
+    out->memory_mb = (int)mv;
+    out->timeout_s = (int)tv;
     return 0;
 }
 
@@ -453,6 +464,13 @@ int pt_lambda_base64_decode(const char *in, char **out, size_t *out_len, struct 
 
 /* ---- REPORT in the log tail ---- */
 
+/* A size in MB from a parsed figure: 0 (absent) unless 1..INT_MAX (a double out of int's range
+ * must not be converted: that is undefined). */
+static int mb_figure(double v)
+{
+    return v > 0 && v <= INT_MAX ? (int)v : 0;
+}
+
 /* Value of "\t<name>: <number>" (or at the line start) within [s, e); -1 if absent. */
 static double report_field(const char *s, const char *e, const char *name)
 {
@@ -463,9 +481,19 @@ static double report_field(const char *s, const char *e, const char *name)
             /* "Duration" must not match inside "Billed Duration" / "Init Duration". */
             if (p > s && p[-1] == ' ' && p - s >= 2 && p[-2] != 's')
                 continue;
+            /* strtod on a bounded copy: the line is not NUL-terminated, and strtod would read
+             * past its end (skipping a newline as a blank, into the next line). Only finite
+             * figures: "inf" or "1e999" would pass for a duration. */
+            const char *v0 = p + nl + 2;
+            char num[64];
+            size_t k = (size_t)(e - v0);
+            if (k >= sizeof(num))
+                k = sizeof(num) - 1;
+            memcpy(num, v0, k);
+            num[k] = '\0';
             char *end;
-            double v = strtod(p + nl + 2, &end);
-            if (end != p + nl + 2)
+            double v = strtod(num, &end);
+            if (end != num && isfinite(v))
                 return v;
         }
     }
@@ -498,8 +526,8 @@ static int report_from_text_line(const char *s, size_t n, struct pt_lambda_repor
         out->billed_ms = b > 0 ? b : 0;
         out->init_ms = report_field(s, e, "Init Duration");
         double m = report_field(s, e, "Memory Size"), u = report_field(s, e, "Max Memory Used");
-        out->memory_mb = m > 0 ? (int)m : 0;
-        out->max_memory_used_mb = u > 0 ? (int)u : 0;
+        out->memory_mb = mb_figure(m);
+        out->max_memory_used_mb = mb_figure(u);
     }
     double rd = report_field(s, s + n, "Restore Duration");
     double brd = report_field(s, s + n, "Billed Restore Duration");
@@ -528,8 +556,8 @@ static int report_from_json_record(json_t *j, struct pt_lambda_report *out)
     out->init_ms = metric(m, "initDurationMs", -1);
     out->restore_ms = metric(m, "restoreDurationMs", 0);
     out->billed_restore_ms = metric(m, "billedRestoreDurationMs", 0);
-    out->memory_mb = (int)metric(m, "memorySizeMB", 0);
-    out->max_memory_used_mb = (int)metric(m, "maxMemoryUsedMB", 0);
+    out->memory_mb = mb_figure(metric(m, "memorySizeMB", 0));
+    out->max_memory_used_mb = mb_figure(metric(m, "maxMemoryUsedMB", 0));
     jstr(rec, "status", out->status, sizeof(out->status));
     if (strcmp(out->status, "success") == 0)
         out->status[0] = '\0';

@@ -1371,7 +1371,9 @@ int pt_sigv4_verify(const struct pt_sigv4_request *req, const struct pt_sigv4_ve
             goto out;
         }
     }
-    qsort(hs.items, hs.n, sizeof(*hs.items), hdr_cmp);
+    /* A request without headers has no array at all: qsort wants one even for no elements. */
+    if (hs.n)
+        qsort(hs.items, hs.n, sizeof(*hs.items), hdr_cmp);
 
     const char *auth = hdrs_get(&hs, "authorization", &n);
     const struct param *alg = params_find(&ps, "X-Amz-Algorithm", &n);

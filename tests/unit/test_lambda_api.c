@@ -85,6 +85,25 @@ static void test_parse_configuration(void **state)
     assert_int_equal(pt_lambda_parse_configuration("nope", 4, &c, &err), PT_EPROTO);
 }
 
+/* Fuzz finding (tests/fuzz/corpus/aws_lambda_config/crash-memory-wraps-int): a MemorySize or
+ * Timeout beyond int wrapped around, 2^32 + 128 becoming a plausible 128 MB. */
+static void test_parse_configuration_out_of_int_range(void **state)
+{
+    (void)state;
+    struct pt_lambda_function_config c;
+    struct pt_error err;
+    const char *j = "{\"MemorySize\":4294967424}";
+    assert_int_equal(pt_lambda_parse_configuration(j, strlen(j), &c, &err), PT_EPROTO);
+    assert_non_null(strstr(err.msg, "MemorySize 4294967424"));
+    j = "{\"MemorySize\":128,\"Timeout\":-4294967296}";
+    assert_int_equal(pt_lambda_parse_configuration(j, strlen(j), &c, &err), PT_EPROTO);
+    assert_non_null(strstr(err.msg, "Timeout"));
+    j = "{\"MemorySize\":2147483647,\"Timeout\":900}";
+    assert_int_equal(pt_lambda_parse_configuration(j, strlen(j), &c, &err), 0);
+    assert_int_equal(c.memory_mb, 2147483647);
+    assert_int_equal(c.timeout_s, 900);
+}
+
 static void test_error_parse(void **state)
 {
     (void)state;
@@ -275,6 +294,40 @@ static void test_report_json(void **state)
     assert_int_equal(pt_lambda_report_from_log(log, strlen(log), &r), PT_ENOTFOUND);
 }
 
+/* Fuzz findings (tests/fuzz/corpus/aws_lambda_log/crash-*): sizes beyond int were converted from
+ * double (undefined behaviour), and "1e999" or "inf" passed for a duration. */
+static void test_report_figures_out_of_range(void **state)
+{
+    (void)state;
+    struct pt_lambda_report r;
+    const char *log = "REPORT RequestId: 1\tDuration: 10 ms\tMemory Size: 1e25 MB\n";
+    assert_int_equal(pt_lambda_report_from_log(log, strlen(log), &r), 0);
+    assert_true(r.duration_ms == 10);
+    assert_int_equal(r.memory_mb, 0); /* impossible: absent */
+    log = "{\"type\":\"platform.report\",\"record\":{\"metrics\":{\"durationMs\":1,"
+          "\"memorySizeMB\":1e300,\"maxMemoryUsedMB\":-1e300}}}";
+    assert_int_equal(pt_lambda_report_from_log(log, strlen(log), &r), 0);
+    assert_int_equal(r.memory_mb, 0);
+    assert_int_equal(r.max_memory_used_mb, 0);
+    log = "REPORT x\tDuration: 1e999 ms\n";
+    assert_int_equal(pt_lambda_report_from_log(log, strlen(log), &r), PT_ENOTFOUND);
+    log = "REPORT x\tDuration: inf ms\tBilled Duration: nan ms\n";
+    assert_int_equal(pt_lambda_report_from_log(log, strlen(log), &r), PT_ENOTFOUND);
+}
+
+/* A figure is read within its line and within len: strtod went on past both (a blank skipped
+ * into the next line, digits beyond the length given). */
+static void test_report_figure_within_line(void **state)
+{
+    (void)state;
+    struct pt_lambda_report r;
+    const char *log = "REPORT x\tDuration:  \n7 ms\n";
+    assert_int_equal(pt_lambda_report_from_log(log, strlen(log), &r), PT_ENOTFOUND);
+    log = "REPORT x\tDuration: 12";
+    assert_int_equal(pt_lambda_report_from_log(log, strlen(log) - 1, &r), 0);
+    assert_true(r.duration_ms == 1);
+}
+
 static void test_base64(void **state)
 {
     (void)state;
@@ -332,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_qualifier_query),
         cmocka_unit_test(test_update_body),
         cmocka_unit_test(test_parse_configuration),
+        cmocka_unit_test(test_parse_configuration_out_of_int_range),
         cmocka_unit_test(test_error_parse),
         cmocka_unit_test(test_error_map),
         cmocka_unit_test(test_backoff),
@@ -340,6 +394,8 @@ int main(void)
         cmocka_unit_test(test_report_text_tail_mid_line),
         cmocka_unit_test(test_report_100ms_era),
         cmocka_unit_test(test_report_json),
+        cmocka_unit_test(test_report_figures_out_of_range),
+        cmocka_unit_test(test_report_figure_within_line),
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_client_retries_connection_errors),
     };

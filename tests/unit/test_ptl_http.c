@@ -101,6 +101,21 @@ static void test_parse_head_refusals(void **state)
     }
 }
 
+/* Fuzz finding (tests/fuzz/corpus/ptl_http_head/crash-status-below-100): "HTTP/1.1 050" was taken
+ * for a final response without a body, neither interim nor framed; no status class 0 exists. */
+static void test_parse_head_status_below_100(void **state)
+{
+    (void)state;
+    struct ptl_http_head h;
+    assert_int_equal(parse("HTTP/1.1 050 Continue\r\n\r\n", &h), -1);
+    assert_int_equal(parse("HTTP/1.1 001 Continue\r\n\r\n", &h), -1);
+    assert_int_equal(parse("HTTP/1.1 000\r\n\r\n", &h), -1);
+    assert_int_equal(parse("HTTP/1.1 100 Continue\r\n\r\n", &h), 0);
+    assert_int_equal(h.status, 100);
+    assert_int_equal(parse("HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\n", &h), 0);
+    assert_int_equal(h.content_length, 2);
+}
+
 static void test_chunk_size(void **state)
 {
     (void)state;
@@ -464,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_init_addresses),
         cmocka_unit_test(test_parse_head_framings),
         cmocka_unit_test(test_parse_head_refusals),
+        cmocka_unit_test(test_parse_head_status_below_100),
         cmocka_unit_test(test_chunk_size),
         cmocka_unit_test(test_split_and_chunked_on_one_connection),
         cmocka_unit_test(test_reconnects_and_framings),

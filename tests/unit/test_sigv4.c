@@ -557,6 +557,25 @@ static void test_verify_missing_auth_and_headers(void **state)
     lambda_free(&lr);
 }
 
+/* Fuzz finding (tests/fuzz/corpus/aws_sigv4_verify/crash-no-headers): a request without any
+ * header had qsort called on a NULL array (undefined behaviour, UBSan's nonnull-attribute). */
+static void test_verify_request_without_headers(void **state)
+{
+    (void)state;
+    struct pt_aws_credentials key;
+    struct pt_error err = {0};
+    assert_int_equal(pt_aws_credentials_set(&key, AKID, SECRET, NULL, "test", &err), 0);
+    struct pt_sigv4_request req = {.method = "GET", .path = "/2015-03-31/functions",
+                                   .query = "Qualifier=prod"};
+    struct pt_sigv4_verify_params p = {.keys = &key, .key_count = 1, .region = "us-east-1",
+                                       .service = "lambda", .now = t_2026()};
+    struct pt_sigv4_verdict v;
+    pt_sigv4_verdict_init(&v);
+    assert_int_equal(pt_sigv4_verify(&req, &p, &v, &err), PT_EPERM);
+    assert_int_equal(v.reason, PT_SIGV4_MISSING_AUTH);
+    pt_sigv4_verdict_free(&v);
+}
+
 static void test_verify_unknown_key(void **state)
 {
     (void)state;
@@ -916,6 +935,7 @@ int main(void)
         cmocka_unit_test(test_verify_tampered_parts),
         cmocka_unit_test(test_verify_wrong_secret),
         cmocka_unit_test(test_verify_missing_auth_and_headers),
+        cmocka_unit_test(test_verify_request_without_headers),
         cmocka_unit_test(test_verify_unknown_key),
         cmocka_unit_test(test_verify_session_token),
         cmocka_unit_test(test_verify_scope),
