@@ -50,8 +50,10 @@ int pt_s3_error(long status, const char *bucket, const char *key, const char *de
 
 void pt_s3_xml_message(const char *body, size_t len, char *out, size_t size)
 {
+    if (!size)
+        return;
     out[0] = '\0';
-    if (!body || !size)
+    if (!body)
         return;
     const char *end = body + len;
     const char *p = memmem(body, len, "<Message>", 9);

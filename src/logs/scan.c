@@ -376,7 +376,11 @@ int pt_logs_scan_report(const char *p, size_t n, struct pt_logs_report *out)
                 const char *w = c.p;
                 while (c.p < c.end && *c.p != '\t')
                     c.p++;
-                r.out_of_memory = NAME_IS(w, (size_t)(c.p - w), "Runtime.OutOfMemory");
+                /* Trailing blanks are padding, as after the other fields: not the type's. */
+                const char *we = c.p;
+                while (we > w && we[-1] == ' ')
+                    we--;
+                r.out_of_memory = NAME_IS(w, (size_t)(we - w), "Runtime.OutOfMemory");
                 goto checked;
             }
             break;

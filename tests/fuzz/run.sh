@@ -1,13 +1,14 @@
 #!/bin/sh
 # Runs every fuzz target that `make fuzz` built ($FUZZ_BUILD/tests/fuzz/fuzz_*, default
-# build-fuzz) for FUZZ_SECONDS each (default 15), or only those named as arguments, starting from its seeds in tests/fuzz/corpus/<name>/ minus the "fuzz_"
-# prefix. The seeds are only read: what a run finds goes to a scratch corpus that is removed
-# afterwards. A crash, leak, sanitizer report, timeout or out-of-memory fails the target; its
-# input is kept in $FUZZ_BUILD/fuzz-artifacts/ (add it to the seeds once fixed: the seeds are the
-# regression tests, each replayed on every run).
+# build-fuzz), or only those named as arguments, for FUZZ_SECONDS each (default 10), starting
+# from its seeds in tests/fuzz/corpus/<name without "fuzz_">/. The seeds are only read: what a
+# run finds goes to a scratch corpus that is removed afterwards. A crash, leak, sanitizer
+# report, timeout or out-of-memory fails the target; its input is kept in
+# $FUZZ_BUILD/fuzz-artifacts/ (add it to the seeds once fixed: the seeds are the regression
+# tests, each replayed on every run).
 # Prints "ok <target>: ..." or "not ok <target>: ..." per target (tests/run.sh counts them).
 cd "$(dirname "$0")/../.."
-seconds=${FUZZ_SECONDS:-15}
+seconds=${FUZZ_SECONDS:-10}
 build=${FUZZ_BUILD:-build-fuzz}
 artifacts=$build/fuzz-artifacts
 mkdir -p "$artifacts"

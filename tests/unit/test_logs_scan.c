@@ -164,6 +164,12 @@ static void test_report_space_after_fast_fields(void **state)
                           &r),
                      0);
     assert_int_equal(r.status, PT_LOGS_TIMEOUT);
+    assert_int_equal(scan("REPORT RequestId: 1\tDuration: 26.73 ms\tBilled Duration: 27 ms\t"
+                          "Memory Size: 128 MB\tMax Memory Used: 128 MB\tStatus: error\t"
+                          "Error Type: Runtime.OutOfMemory ",
+                          &r),
+                     0);
+    assert_true(r.out_of_memory);
     /* Still a damaged value, not a separator. */
     assert_int_not_equal(scan("REPORT RequestId: 1\tDuration: 1.00 ms\tBilled Duration: 1 ms\t"
                               "Memory Size: 128 MB\tMax Memory Used: 75 MBx",
