@@ -970,11 +970,15 @@ int pt_tune_input_validate(struct pt_tune_input *in, struct pt_error *err)
         pt_strlcpy(in->region, r, sizeof(in->region));
     }
 
+    /* An earlier validation already zeroed the discardTopBottom that onlyColdStarts
+     * overrides (the CLI validates the input file, then again after its flags): the value
+     * is gone, so its warning is carried over rather than recomputed. */
+    bool discard_forced = in->warnings & PT_TUNE_WARN_DISCARD_COLD;
     in->warnings &= PT_TUNE_WARN_WEIGHT_CLAMPED | PT_TUNE_WARN_DISCARD_CLAMPED;
     if (in->num < 5)
         in->warnings |= PT_TUNE_WARN_NUM_BELOW_5;
     if (in->only_cold_starts) {
-        if (in->discard_set && in->discard_top_bottom != 0)
+        if (in->discard_set && (in->discard_top_bottom != 0 || discard_forced))
             in->warnings |= PT_TUNE_WARN_DISCARD_COLD;
         in->discard_top_bottom = 0;
     }

@@ -1,5 +1,6 @@
 #include "tune/jsjson.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -9,6 +10,50 @@
 
 /* JSON nesting deeper than this is refused rather than recursed into (stack safety). */
 #define JS_DEPTH_MAX 512
+/* "%.*e" of a double with up to 17 digits: "d.dddddddddddddddde-308" and its NUL. */
+#define SCI_MAX 40
+
+/*
+ * When the p-digit decimal closest to ax (sci, "%.*e" of it) does not read back, the next
+ * p-digit decimal up or down may: at a power of two the doubles below are twice as dense as
+ * those above, so its rounding interval reaches further up than down (2^-24 is
+ * 5.960464477539063e-8 in JavaScript, whose closest 16-digit decimal ...0625 rounds away).
+ * Both neighbours cannot read back when sci does not (the interval is convex). Rewrites sci
+ * to the one that does and returns true; p <= 16, so the digits fit a uint64_t.
+ */
+static bool neighbour_reads_back(char sci[SCI_MAX], int p, double ax)
+{
+    uint64_t s = 0, low = 1;
+    const char *c = sci;
+    for (; *c && *c != 'e'; c++)
+        if (*c >= '0' && *c <= '9')
+            s = s * 10 + (uint64_t)(*c - '0');
+    int e = atoi(c + 1);
+    for (int i = 1; i < p; i++)
+        low *= 10; /* 10^(p-1): the smallest p-digit significand */
+    for (int dir = -1; dir <= 1; dir += 2) {
+        uint64_t t = s;
+        int exp10 = e - (p - 1); /* the value is t x 10^exp10 */
+        if (dir > 0) {
+            t++;
+        } else if (s == low) {
+            t = low * 10 - 1; /* below 10^e the p-digit decimals are 10 times finer */
+            exp10--;
+        } else {
+            t--;
+        }
+        char cand[48];
+        snprintf(cand, sizeof(cand), "%" PRIu64 "e%d", t, exp10);
+        if (strtod(cand, NULL) != ax)
+            continue;
+        /* Back into the "d.ddde+x" form the caller reads digits and exponent from. */
+        char d[24];
+        int len = snprintf(d, sizeof(d), "%" PRIu64, t);
+        snprintf(sci, SCI_MAX, "%c.%se%+d", d[0], d + 1, exp10 + len - 1);
+        return true;
+    }
+    return false;
+}
 
 size_t pt_js_number(double x, char out[PT_JS_NUMBER_MAX])
 {
@@ -21,11 +66,11 @@ size_t pt_js_number(double x, char out[PT_JS_NUMBER_MAX])
 
     double ax = fabs(x);
     /* Shortest digits that read back to the same double (ECMA-262 Number::toString picks
-     * the smallest k; %.*e is correctly rounded, so the first k that round-trips is it). */
-    char sci[40];
+     * the smallest k, then the k-digit decimal closest to x; %.*e is that closest one). */
+    char sci[SCI_MAX];
     for (int p = 1; p <= 17; p++) {
         snprintf(sci, sizeof(sci), "%.*e", p - 1, ax);
-        if (strtod(sci, NULL) == ax)
+        if (strtod(sci, NULL) == ax || (p < 17 && neighbour_reads_back(sci, p, ax)))
             break;
     }
     char digits[24];

@@ -110,6 +110,16 @@ int pt_tune_payload_allocate(const double *weights, size_t n, long num, long *co
         double how_many = floor(weights[i] * (double)num / total);
         if (!(how_many >= 1))
             return pt_error_set(err, PT_EUSAGE, "Invalid payload weight (num is too small)");
+        /* Exact arithmetic leaves at least one invocation for each later payload, but
+         * weight x num overflows to Infinity for a weight near 1e308 (the reference would
+         * fill a block of Infinity payloads), and Infinity does not fit a long: refuse any
+         * share that leaves the others less than one each. */
+        if (i < n - 1 && how_many > (double)(num - done - (long)(n - 1 - i)))
+            return pt_error_set(err, PT_EUSAGE,
+                                "Invalid payload weight (payload[%zu].weight %g x num %ld leaves "
+                                "the other payloads less than one invocation each; weights are "
+                                "relative: allowed smaller ones in the same proportions)",
+                                i, weights[i], num);
         counts[i] = i == n - 1 ? num - done : (long)how_many;
         done += counts[i];
     }

@@ -10,6 +10,7 @@
  */
 #include "tune/report_html.h"
 
+#include <float.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -259,8 +260,14 @@ static void axis_linear(struct axis *a, double lo, double hi, bool from_zero, do
     bool positive = lo >= 0;
     if (from_zero && positive)
         lo = 0;
-    if (!(hi > lo)) {
-        double d = hi != 0 ? fabs(hi) * 0.1 : 1;
+    /* Values closer together than the ticks can tell apart (labels show at most 9
+     * decimals, doubles about 16 digits) are drawn as one value: a finer step would not
+     * advance the tick loops (v + step == v) or would underflow to 0. */
+    double tiny = fmax(fmax(fabs(lo), fabs(hi)) * 1e-9, 1e-9);
+    if (!(hi - lo >= tiny)) {
+        double d = fabs(hi) * 0.1;
+        if (!(d >= tiny))
+            d = 1;
         lo -= d;
         hi += d;
     }
@@ -1301,15 +1308,19 @@ void pt_report_html_run_free(struct pt_report_html_run *r)
     memset(r, 0, sizeof(*r));
 }
 
-/* A non-negative finite number field of element i of powertune.powers. */
+/* A number field of element i of powertune.powers, from 0 to FLT_MAX: the comparison URL
+ * carries float32 (the reference tool's output can hold no more), and the charts' axis
+ * arithmetic (padding, 1-2-5 steps, price per 1M) overflows to Infinity near DBL_MAX. */
 static int number_field(const json_t *o, const char *key, const char *name, size_t i, double *out,
                         struct pt_error *err)
 {
     const json_t *v = json_object_get(o, key);
     double d = json_is_number(v) ? json_number_value(v) : NAN;
-    if (!isfinite(d) || d < 0)
-        return pt_error_set(err, PT_EUSAGE, "%s: powertune.powers[%zu].%s: expected a number >= 0",
-                            name, i, key);
+    if (!(d >= 0 && d <= FLT_MAX))
+        return pt_error_set(err, PT_EUSAGE,
+                            "%s: powertune.powers[%zu].%s: expected a number from 0 to %g (a "
+                            "float32, as the visualization URL carries it)",
+                            name, i, key, (double)FLT_MAX);
     *out = d;
     return 0;
 }
@@ -1378,11 +1389,12 @@ static int parse_reference(const json_t *root, const char *name, struct pt_repor
         if (d.a[i].power < PT_TUNE_POWER_MIN || d.a[i].power > PT_TUNE_POWER_MAX ||
             !isfinite(d.a[i].duration) || !isfinite(d.a[i].cost) || d.a[i].duration < 0 ||
             d.a[i].cost < 0) {
+            int power = d.a[i].power; /* read before d.a is freed */
             pt_viz_decoded_free(&d);
             return pt_error_set(err, PT_EUSAGE,
                                 "%s: stateMachine.visualization: point %zu (power %d) is not a "
                                 "memory size with a duration and a cost",
-                                name, i, d.a[i].power);
+                                name, i, power);
         }
     out->points = d.a;
     out->n = d.na;

@@ -210,7 +210,9 @@ bool pt_tune_json_truthy(const json_t *v);
  * The reference's allocation (utils.generatePayloads, power-tuning.md 1.4): counts[i] =
  * floor(weight_i x num / total), each >= 1, the last replaced by num - sum of the others.
  * Errors, verbatim: 'You have <n> payloads and only "num"=<num>. Please increase "num".',
- * 'Invalid payload weight (num is too small)'.
+ * 'Invalid payload weight (num is too small)'; ours, where the reference overflows (weight x num
+ * = Infinity): 'Invalid payload weight (payload[i].weight ... leaves the other payloads less
+ * than one invocation each ...)'.
  */
 int pt_tune_payload_allocate(const double *weights, size_t n, long num, long *counts,
                              struct pt_error *err);

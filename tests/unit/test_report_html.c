@@ -404,12 +404,26 @@ static void test_compare_reference_and_refusals(void **state)
         {"[1, 2]", "JSON object"},
         {"{\"power\": 128}", "stateMachine.visualization"},
         {"{\"stateMachine\": {\"visualization\": \"https://x/#a;b\"}}", "parts"},
+        /* Powers outside Lambda's range: the message used to read the freed points (found
+         * by fuzz_tune_compare; a crash for any point but the first). */
+        {"{\"stateMachine\": {\"visualization\": \"AQACAAMA;AAAAQAAAAEAAAIA/;AABAQAAAAEAAAABA\"}}",
+         "point 0 (power 1)"},
+        {"{\"stateMachine\": {\"visualization\": \"https://x/#gAABAA==;AAAAQAAAAEA=;AAAAQAAAAEA=\"}}",
+         "point 1 (power 1)"},
         {"{\"powertune\": {\"powers\": [{\"power\": 64, \"averageDuration\": 1, "
          "\"averagePrice\": 1}]}}",
          "powers[0].power"},
         {"{\"powertune\": {\"powers\": [{\"power\": 128, \"averageDuration\": \"1\", "
          "\"averagePrice\": 1}]}}",
          "powers[0].averageDuration"},
+        /* Past float32: the charts' axis arithmetic overflowed to Infinity and converted it
+         * to an int (found by fuzz_tune_compare). */
+        {"{\"powertune\": {\"powers\": [{\"power\": 128, \"averageDuration\": 1.7976931348623157e308, "
+         "\"averagePrice\": 0}]}}",
+         "powers[0].averageDuration"},
+        {"{\"powertune\": {\"powers\": [{\"power\": 128, \"averageDuration\": 1, "
+         "\"averagePrice\": 3.5e38}]}}",
+         "powers[0].averagePrice"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         int rc = pt_report_html_run_parse(bad[i].text, strlen(bad[i].text), "o.json", &r, &err);
@@ -418,6 +432,80 @@ static void test_compare_reference_and_refusals(void **state)
             fail_msg("%s: message \"%s\" lacks \"%s\"", bad[i].text, err.msg, bad[i].want);
         assert_null(r.points);
     }
+}
+
+/* A run of one sample per power from the given durations (analyze of a samples file). */
+static void fixture_samples(struct fixture *f, const int *powers, const double *durations,
+                            size_t n)
+{
+    struct pt_error err;
+    pt_tune_input_init(&f->in);
+    pt_strlcpy(f->in.function, "examples/cpu-c", sizeof(f->in.function));
+    f->in.num = 1;
+    free(f->in.powers);
+    f->in.powers = malloc(n * sizeof(int));
+    assert_non_null(f->in.powers);
+    memcpy(f->in.powers, powers, n * sizeof(int));
+    f->in.n_powers = n;
+    pt_strlcpy(f->in.region, "us-east-1", sizeof(f->in.region));
+    assert_int_equal(
+        pt_price_model_init(&f->price, PT_PRICING_EXACT, "us-east-1", "x86_64", 0, &err), 0);
+    f->n = n;
+    f->samples = calloc(n, sizeof(*f->samples));
+    assert_non_null(f->samples);
+    for (size_t i = 0; i < n; i++) {
+        f->samples[i].power = powers[i];
+        f->samples[i].duration_ms = durations[i];
+        f->samples[i].billed_ms = 1;
+        f->samples[i].init_ms = i == 0 ? 0 : -1;
+    }
+    assert_int_equal(pt_tune_analyze(&f->in, &f->price, f->in.powers, f->in.n_powers, f->samples,
+                                     f->n, NULL, &f->a, &err),
+                     0);
+}
+
+/* Figures the axes cannot divide into ticks: a denormal duration used to give a step of 0
+ * (an infinite log10 converted to int), durations one double apart a step too small to
+ * advance the tick loop, which then never ended (both found by fuzz_tune_samples_file). */
+static void test_axes_degenerate_figures(void **state)
+{
+    (void)state;
+    static const int powers[] = {128, 256};
+    static const double tiny[] = {5e-324, 5e-324};
+    static const double close[] = {86400000.0, 86399999.99999999};
+    const double *cases[] = {tiny, close};
+    for (size_t c = 0; c < 2; c++) {
+        struct fixture f;
+        fixture_samples(&f, powers, cases[c], 2);
+        char *page = render(&f, NULL, 0, NULL, NULL);
+        assert_numbers_finite(page);
+        char *svg = svg_of(page, "chart-frontier");
+        assert_true(count(svg, "<text") < 40); /* a handful of ticks per axis */
+        free(svg);
+        free(page);
+        fixture_free(&f);
+    }
+}
+
+/* The largest figures --compare takes still draw finite charts. */
+static void test_compare_extreme_figures(void **state)
+{
+    (void)state;
+    const char *text = "{\"powertune\": {\"powers\": [{\"power\": 128, \"averageDuration\": "
+                       "3.4028234663852886e38, \"averagePrice\": 3.4028234663852886e38}, "
+                       "{\"power\": 10240, \"averageDuration\": 0, \"averagePrice\": 0}]}}";
+    struct pt_report_html_run other;
+    struct pt_error err;
+    assert_int_equal(pt_report_html_run_parse(text, strlen(text), "big.json", &other, &err), 0);
+    assert_int_equal(other.n, 2);
+    const int powers[] = {128, 512};
+    struct fixture f;
+    fixture_build(&f, "examples/cpu-c", powers, 2, 5, 0, "");
+    char *page = render(&f, NULL, 0, &other, NULL);
+    assert_numbers_finite(page);
+    free(page);
+    fixture_free(&f);
+    pt_report_html_run_free(&other);
 }
 
 static void test_write_atomic(void **state)
@@ -462,6 +550,8 @@ int main(void)
         cmocka_unit_test(test_single_power),
         cmocka_unit_test(test_compare_ours),
         cmocka_unit_test(test_compare_reference_and_refusals),
+        cmocka_unit_test(test_compare_extreme_figures),
+        cmocka_unit_test(test_axes_degenerate_figures),
         cmocka_unit_test(test_write_atomic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

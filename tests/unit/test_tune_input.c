@@ -177,6 +177,23 @@ static void test_clamping_and_warnings(void **state)
     pt_tune_input_free(&in);
 }
 
+/* Idempotent: the CLI validates --input's document, then again after its flags, and the
+ * second pass used to drop the onlyColdStarts warning (found by fuzz_tune_input). */
+static void test_validate_twice_keeps_warnings(void **state)
+{
+    (void)state;
+    struct pt_tune_input in;
+    struct pt_error err;
+    assert_int_equal(parse(&in, "{\"lambdaARN\": \"fn\", \"num\": 10, \"onlyColdStarts\": true,"
+                                " \"discardTopBottom\": 0.3, \"balancedWeight\": 2}", &err), 0);
+    unsigned first = in.warnings;
+    assert_true(first & PT_TUNE_WARN_DISCARD_COLD);
+    assert_int_equal(pt_tune_input_validate(&in, &err), 0);
+    assert_int_equal(in.warnings, first);
+    assert_true(in.discard_top_bottom == 0);
+    pt_tune_input_free(&in);
+}
+
 /* The reference fails on these only after every invocation ran (or never). */
 static void test_validation_messages(void **state)
 {
@@ -331,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_all_presets),
         cmocka_unit_test(test_full_input),
         cmocka_unit_test(test_clamping_and_warnings),
+        cmocka_unit_test(test_validate_twice_keeps_warnings),
         cmocka_unit_test(test_validation_messages),
         cmocka_unit_test(test_payload_s3),
         cmocka_unit_test(test_cli_setters),

@@ -48,6 +48,13 @@ static void test_js_numbers(void **state)
     check_number(5e-324, "5e-324");
     check_number(88.51, "88.51");
     check_number(4.4166666666666670, "4.416666666666667");
+    /* Powers of two, whose closest 16-digit decimal does not read back but the next one up
+     * does: node prints 16 digits, the old loop went on to 17 (found comparing with node). */
+    check_number(0x1p-24, "5.960464477539063e-8");
+    check_number(-0x1p-44, "-5.684341886080802e-14");
+    check_number(0x1p89, "6.189700196426902e+26");
+    check_number(0x1p-1017, "7.120236347223045e-307");
+    check_number(0x1p976, "6.386688990511104e+293");
 }
 
 static char *stringify(const char *json, int indent)
@@ -204,6 +211,39 @@ static void test_allocation_vectors(void **state)
     assert_string_equal(err.msg, "You have 3 payloads and only \"num\"=2. Please increase \"num\".");
 }
 
+/* weight x num overflowing to Infinity used to be cast to a long (undefined behaviour, a
+ * garbage count for payload_of): found by fuzz_tune_payload. */
+static void test_allocation_overflow(void **state)
+{
+    (void)state;
+    long counts[2];
+    struct pt_error err;
+    assert_int_equal(pt_tune_payload_allocate((double[]){1.6853364567265354e+308, 1}, 2, 24575,
+                                              counts, &err),
+                     PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "payload[0].weight"));
+    assert_int_equal(pt_tune_payload_allocate((double[]){1e308, 1e300}, 2, 5, counts, &err),
+                     PT_EUSAGE);
+    /* Every share overflows: the old code "succeeded" with garbage counts. */
+    assert_int_equal(pt_tune_payload_allocate((double[]){1e308, 5e307}, 2, 5, counts, &err),
+                     PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "payload[0].weight"));
+    /* The same proportions in smaller numbers are fine (refused as the reference does). */
+    assert_int_equal(pt_tune_payload_allocate((double[]){1e8, 1}, 2, 5, counts, &err), PT_EUSAGE);
+    assert_string_equal(err.msg, "Invalid payload weight (num is too small)");
+    expect_alloc((double[]){1e300, 1e300}, 2, 10, (long[]){5, 5});
+
+    json_error_t jerr;
+    json_t *v = json_loads("[{\"payload\": 1, \"weight\": 1e308}, {\"payload\": 2, \"weight\": 5e307}]",
+                           JSON_DECODE_INT_AS_REAL, &jerr);
+    assert_non_null(v);
+    struct pt_tune_payloads p;
+    assert_int_equal(pt_tune_payloads_generate(v, 5, &p, &err), PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "payload[0].weight"));
+    assert_null(p.payload_of);
+    json_decref(v);
+}
+
 static void test_generate_weighted_blocks(void **state)
 {
     (void)state;
@@ -281,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_convert_plain_string),
         cmocka_unit_test(test_truthy_and_weighted),
         cmocka_unit_test(test_allocation_vectors),
+        cmocka_unit_test(test_allocation_overflow),
         cmocka_unit_test(test_generate_weighted_blocks),
         cmocka_unit_test(test_generate_plain_and_falsy),
         cmocka_unit_test(test_s3_body),
