@@ -87,6 +87,7 @@ int cmd_analyze(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
                *price_gb_s = NULL, *region = NULL, *arch = NULL, *allowed = NULL, *output = NULL;
     bool json = false, include = false, only_cold = false;
     int *powers = NULL;
+    long *per_power = NULL;
     int rc = 0;
     struct cli_args args;
     if ((rc = cli_args_begin(&args, argc, argv, "analyze", analyze_options, NULL, NULL, err)))
@@ -126,25 +127,22 @@ int cmd_analyze(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
         rc = pt_error_set(err, PT_EUSAGE, "%s holds no samples", argv[optind]);
         goto out;
     }
-    /* The powers in the order they were run, and num = the most samples of one power. */
+    /* The powers in the order they were run, and num = the most samples of one power: one
+     * pass, counted by power (the reader keeps powers within Lambda's range). */
     powers = calloc(file.n, sizeof(*powers));
+    per_power = calloc(PT_TUNE_POWER_MAX - PT_TUNE_POWER_MIN + 1, sizeof(*per_power));
     size_t n_powers = 0;
     long num = 0;
-    if (!powers) {
+    if (!powers || !per_power) {
         rc = pt_error_set(err, PT_ENOMEM, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < file.n; i++) {
-        size_t k = 0;
-        while (k < n_powers && powers[k] != file.samples[i].power)
-            k++;
-        if (k == n_powers)
+        long *count = &per_power[file.samples[i].power - PT_TUNE_POWER_MIN];
+        if ((*count)++ == 0)
             powers[n_powers++] = file.samples[i].power;
-        long count = 0;
-        for (size_t j = 0; j < file.n; j++)
-            count += file.samples[j].power == powers[k];
-        if (count > num)
-            num = count;
+        if (*count > num)
+            num = *count;
     }
     if ((rc = pt_tune_input_set_function(&in, file.header.function, err)))
         goto out;
@@ -205,6 +203,7 @@ out:
     if (analysed)
         pt_tune_analysis_free(&analysis);
     free(powers);
+    free(per_power);
     pt_samples_file_free(&file);
     cli_tune_notes_free(&notes);
     cli_tune_report_free(&rep);
