@@ -25,6 +25,12 @@ bool pt_str_ends_with(const char *s, const char *suffix);
 /* The value of one hexadecimal digit (either case), or -1. */
 int pt_hex_value(int c);
 
+/*
+ * Length of the well-formed UTF-8 sequence starting s[0] (n bytes left), 0 if ill-formed
+ * (RFC 3629: no overlong forms, surrogates or code points past U+10FFFF; what jansson accepts).
+ */
+size_t pt_utf8_seq(const unsigned char *s, size_t n);
+
 /* Formats an unsigned value in base 10 without libc (async-signal-safe); returns length. */
 size_t pt_utoa(unsigned long v, char *out);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/str.h"
 #include "logs/logs_internal.h"
 
 void pt_logs_format_time(int64_t ticks, char *out, size_t size)
@@ -35,41 +36,6 @@ void pt_logs_format_time(int64_t ticks, char *out, size_t size)
 
 /* ---------------------------------------------------------------- JSON */
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms, surrogates or
- * code points past U+10FFFF, as jansson checks), or 0 when the byte at p does not start one. */
-static size_t utf8_len(const unsigned char *p)
-{
-    unsigned char c = p[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf; /* the range of the second byte */
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return 0;
-    }
-    /* A NUL ends the string before any continuation byte is missed. */
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xbf)
-            return 0;
-    return n;
-}
-
 /*
  * Text that came from outside (paths, function names from a file name, a logGroup or
  * --function, notes quoting a line, a --region label) as valid UTF-8, malloc'd. jansson refuses
@@ -86,14 +52,14 @@ static char *utf8_text(const char *s)
         return NULL;
     const unsigned char *p = (const unsigned char *)s;
     size_t o = 0;
-    while (*p) {
-        size_t k = utf8_len(p);
+    for (size_t i = 0; i < n;) {
+        size_t k = pt_utf8_seq(p + i, n - i);
         if (k) {
-            memcpy(out + o, p, k);
+            memcpy(out + o, p + i, k);
             o += k;
-            p += k;
+            i += k;
         } else {
-            snprintf(out + o, 5, "\\x%02X", *p++);
+            snprintf(out + o, 5, "\\x%02X", p[i++]);
             o += 4;
         }
     }

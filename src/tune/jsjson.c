@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/str.h"
+
 /* JSON nesting deeper than this is refused rather than recursed into (stack safety). */
 #define JS_DEPTH_MAX 512
 /* "%.*e" of a double with up to 17 digits: "d.dddddddddddddddde-308" and its NUL. */
@@ -117,35 +119,6 @@ size_t pt_js_number(double x, char out[PT_JS_NUMBER_MAX])
     }
     *o = '\0';
     return (size_t)(o - out);
-}
-
-/* Length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629), 0 if ill-formed. */
-size_t pt_utf8_seq(const unsigned char *s, size_t n)
-{
-    size_t len;
-    unsigned min;
-    unsigned cp;
-    if (s[0] < 0x80)
-        return 1;
-    if ((s[0] & 0xe0) == 0xc0) {
-        len = 2, min = 0x80, cp = s[0] & 0x1f;
-    } else if ((s[0] & 0xf0) == 0xe0) {
-        len = 3, min = 0x800, cp = s[0] & 0x0f;
-    } else if ((s[0] & 0xf8) == 0xf0) {
-        len = 4, min = 0x10000, cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
 }
 
 int pt_js_quote(const char *s, size_t n, struct pt_buf *out, struct pt_error *err)

@@ -24,8 +24,6 @@ int pt_js_quote(const char *s, size_t n, struct pt_buf *out, struct pt_error *er
 /* JSON.stringify(v, null, indent); integers and reals both print as JavaScript numbers,
  * non-finite reals as null. */
 int pt_js_stringify(const json_t *v, int indent, struct pt_buf *out, struct pt_error *err);
-/* Length of the well-formed UTF-8 sequence starting s[0] (n bytes left), 0 if ill-formed. */
-size_t pt_utf8_seq(const unsigned char *s, size_t n);
 /* A JSON number as a double (integer or real). */
 double pt_js_json_number(const json_t *v);
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/str.h"
 #include "tune/jsjson.h"
 #include "tune/tune.h"
 

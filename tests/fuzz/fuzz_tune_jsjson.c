@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/str.h"
 #include "tune/jsjson.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
