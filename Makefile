@@ -112,7 +112,7 @@ asan:
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/fuzz/%)
 fuzzers: $(FUZZ_BIN)
-$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(BUILD)/libpowertune.a $(BUILD)/libptlambda.a
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_util.h $(BUILD)/libpowertune.a $(BUILD)/libptlambda.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libpowertune.a \
 	    $(BUILD)/libptlambda.a $(LDLIBS_COMMON)

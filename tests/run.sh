@@ -18,6 +18,19 @@ count() { # $1 = name, output in $log, $2 = exit status
   if [ "$f" != 0 ]; then failed_names="$failed_names $1"; fi
 }
 
+run_tap() { # $1 = name, then the command; its output goes to $log, "ok" / "not ok" lines count
+  name=$1
+  shift
+  "$@" >"$log" 2>&1
+  st=$?
+  cat "$log"
+  p=$(grep -c '^ok ' "$log")
+  f=$(grep -c '^not ok ' "$log")
+  if [ $st != 0 ] && [ "$f" = 0 ]; then f=1; fi
+  passed=$((passed + p)); failed=$((failed + f))
+  if [ "$f" != 0 ]; then failed_names="$failed_names $name"; fi
+}
+
 run_cmocka() { # $1 = binary
   echo "== $1"
   "$1" >"$log" 2>&1
@@ -54,26 +67,12 @@ fi
 for t in tests/cli/test_*.sh; do
   [ -f "$t" ] || continue
   echo "== $t"
-  sh "$t" >"$log" 2>&1
-  st=$?
-  cat "$log"
-  p=$(grep -c '^ok ' "$log")
-  f=$(grep -c '^not ok ' "$log")
-  if [ $st != 0 ] && [ "$f" = 0 ]; then f=1; fi
-  passed=$((passed + p)); failed=$((failed + f))
-  [ "$f" != 0 ] && failed_names="$failed_names $t"
+  run_tap "$t" sh "$t"
 done
 
 # Parsers of outside input under libFuzzer with ASan+UBSan (make fuzz), FUZZ_SECONDS each.
 echo "== tests/fuzz/run.sh"
-tests/fuzz/run.sh >"$log" 2>&1
-st=$?
-cat "$log"
-p=$(grep -c '^ok ' "$log")
-f=$(grep -c '^not ok ' "$log")
-if [ $st != 0 ] && [ "$f" = 0 ]; then f=1; fi
-passed=$((passed + p)); failed=$((failed + f))
-[ "$f" != 0 ] && failed_names="$failed_names fuzz"
+run_tap fuzz tests/fuzz/run.sh
 
 # Nothing may outlive the suite: no engine cgroup, no function process.
 left=$(ls -d /sys/fs/cgroup/*/powertune/* /sys/fs/cgroup/powertune/* 2>/dev/null | head -5)

@@ -22,6 +22,7 @@
 
 #include "api/api_internal.h"
 #include "base/str.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -78,10 +79,9 @@ static bool same(const struct api_conf *a, const struct api_conf *b, bool exact)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size ? size : 1);
+    char *text = fuzz_copy(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
     json_error_t jerr;
     json_t *body = json_loadb(text, size, 0, &jerr);
     free(text);
@@ -119,10 +119,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (created) {
         static struct pt_api api;
         static struct api_function f;
-        if (!api.account[0]) {
-            pt_strlcpy(api.account, "123456789012", sizeof(api.account));
-            pt_strlcpy(api.region, "us-east-1", sizeof(api.region));
-        }
+        if (!api.account[0])
+            fuzz_api_ids(&api);
         json_t *disk = api_conf_json(&api, &f, &c, API_VIEW_DISK);
         /* Through text, as function.json is. */
         char *saved = disk ? json_dumps(disk, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;

@@ -21,51 +21,20 @@
 #include "api/api_internal.h"
 #include "base/fs.h"
 #include "base/str.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char base[PATH_MAX];
 static char state[PATH_MAX];
-
-static void cleanup_base(void)
-{
-    if (base[0])
-        api_rmtree(base);
-}
-
-static void setup(void)
-{
-    const char *roots[] = {"/dev/shm", getenv("TMPDIR"), "/tmp"};
-    for (size_t i = 0; i < 3 && !base[0]; i++) {
-        if (!roots[i])
-            continue;
-        snprintf(base, sizeof(base), "%s/pt-fuzz-ev-XXXXXX", roots[i]);
-        if (!mkdtemp(base))
-            base[0] = '\0';
-    }
-    if (!base[0])
-        abort();
-    atexit(cleanup_base);
-    snprintf(state, sizeof(state), "%s/state", base);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!base[0])
-        setup();
+    if (!state[0])
+        snprintf(state, sizeof(state), "%s/state",
+                 fuzz_tmpdir_or_abort("pt-fuzz-ev-XXXXXX", api_rmtree));
     api_rmtree(state);
-    struct pt_api *api = calloc(1, sizeof(*api));
-    if (!api)
-        abort();
+    struct pt_api *api = fuzz_api_new(state);
     api->opt.event_workers = 0; /* load only: no thread takes the event */
-    api->opt.event_retry_delay_ms = 60000;
-    pt_strlcpy(api->region, "us-east-1", sizeof(api->region));
-    pt_strlcpy(api->account, "123456789012", sizeof(api->account));
-    api->account_concurrency = 1000;
-    pthread_mutex_init(&api->lock, NULL);
-    pthread_mutex_init(&api->ev_lock, NULL);
-    pthread_cond_init(&api->ev_cond, NULL);
-    snprintf(api->root, sizeof(api->root), "%s/api", state);
     char dir[PATH_MAX + 16], path[PATH_MAX + 64];
     snprintf(dir, sizeof(dir), "%s/events", api->root);
     snprintf(path, sizeof(path), "%s/0123456789abcdef0123456789abcdef.event", dir);

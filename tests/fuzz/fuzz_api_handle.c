@@ -36,6 +36,7 @@
 #include "base/buf.h"
 #include "base/fs.h"
 #include "base/str.h"
+#include "fuzz_util.h"
 
 #define MAX_REQUESTS 8
 #define MAX_HEADERS 16
@@ -48,50 +49,17 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char base[PATH_MAX];
 static char state[PATH_MAX];
-
-static void cleanup_base(void)
-{
-    if (base[0])
-        api_rmtree(base);
-}
-
-static void setup(void)
-{
-    const char *roots[] = {"/dev/shm", getenv("TMPDIR"), "/tmp"};
-    for (size_t i = 0; i < 3 && !base[0]; i++) {
-        if (!roots[i])
-            continue;
-        snprintf(base, sizeof(base), "%s/pt-fuzz-api-XXXXXX", roots[i]);
-        if (!mkdtemp(base))
-            base[0] = '\0';
-    }
-    if (!base[0])
-        abort();
-    atexit(cleanup_base);
-    snprintf(state, sizeof(state), "%s/state", base);
-}
 
 /* pt_api_create without an engine: the registry and the Event queue, no workers. */
 static struct pt_api *api_open(void)
 {
-    struct pt_api *api = calloc(1, sizeof(*api));
-    if (!api)
-        abort();
+    struct pt_api *api = fuzz_api_new(state);
     api->opt.update_window_ms = -1; /* no Pending / InProgress window: no timing in the run */
-    api->opt.event_retry_delay_ms = 60000;
     api->opt.event_queue_max = 16;
     api->opt.event_queue_bytes = 1 << 20;
     pt_strlcpy(api->host, "127.0.0.1", sizeof(api->host));
     api->port = 9001;
-    pt_strlcpy(api->region, "us-east-1", sizeof(api->region));
-    pt_strlcpy(api->account, "123456789012", sizeof(api->account));
-    api->account_concurrency = 1000;
-    pthread_mutex_init(&api->lock, NULL);
-    pthread_mutex_init(&api->ev_lock, NULL);
-    pthread_cond_init(&api->ev_cond, NULL);
-    snprintf(api->root, sizeof(api->root), "%s/api", state);
     struct pt_error err = {0};
     char events[PATH_MAX + 16];
     snprintf(events, sizeof(events), "%s/events", api->root);
@@ -265,11 +233,9 @@ static void run_request(struct pt_api *api, struct raw_request *q)
         }
     }
     /* The body in a buffer of exactly its size. */
-    char *body = q->body_len ? malloc(q->body_len) : NULL;
+    char *body = q->body_len ? fuzz_copy(q->body, q->body_len) : NULL;
     if (q->body_len && !body)
         return;
-    if (body)
-        memcpy(body, q->body, q->body_len);
     req.body = body;
     req.body_len = q->body_len;
     call(api, &req, true, 0);
@@ -333,17 +299,16 @@ static void dump_registry(struct pt_api *api, struct pt_buf *b)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!base[0])
-        setup();
+    if (!state[0])
+        snprintf(state, sizeof(state), "%s/state",
+                 fuzz_tmpdir_or_abort("pt-fuzz-api-XXXXXX", api_rmtree));
     api_rmtree(state);
     struct pt_api *api = api_open();
     preload(api);
 
-    char *text = malloc(size + 1);
+    char *text = fuzz_cstr(data, size);
     if (!text)
         abort();
-    memcpy(text, data, size);
-    text[size] = '\0';
     char *p = text, *end = text + size;
     for (int i = 0; i < MAX_REQUESTS && p < end; i++) {
         char *sep = memmem(p, (size_t)(end - p), "\n%%\n", 4);

@@ -21,6 +21,7 @@
 
 #include "api/api_internal.h"
 #include "base/str.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -71,10 +72,9 @@ static void check_base64(const char *in, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *exact = malloc(size ? size : 1);
+    char *exact = fuzz_copy(data, size);
     if (!exact)
         return 0;
-    memcpy(exact, data, size);
 
     /* Percent-decoding into buffers of several sizes (0 included). */
     static const size_t sizes[] = {0, 1, 2, 16, 129, 4096};
@@ -107,10 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     static struct pt_api api;
-    if (!api.account[0]) {
-        pt_strlcpy(api.account, "123456789012", sizeof(api.account));
-        pt_strlcpy(api.region, "us-east-1", sizeof(api.region));
-    }
+    if (!api.account[0])
+        fuzz_api_ids(&api);
     struct pt_api_request req = {.method = "GET", .path = "/", .query = query};
     struct pt_api_response r;
     api_resp_init(&r);

@@ -26,36 +26,20 @@
 #include <unistd.h>
 
 #include "api/api_internal.h"
+#include "fuzz_util.h"
 
 #define FUZZ_ZIP_MAX (1LL << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char base[PATH_MAX];
 static char levels[4][PATH_MAX]; /* base, base/a, base/a/b, base/a/b/c */
 static char dest[PATH_MAX];
 static char dest_real[PATH_MAX];
 static long long tree_bytes;
 
-static void cleanup_base(void)
-{
-    if (base[0])
-        api_rmtree(base);
-}
-
 static void setup(void)
 {
-    const char *roots[] = {"/dev/shm", getenv("TMPDIR"), "/tmp"};
-    for (size_t i = 0; i < 3 && !base[0]; i++) {
-        if (!roots[i])
-            continue;
-        snprintf(base, sizeof(base), "%s/pt-fuzz-zip-XXXXXX", roots[i]);
-        if (!mkdtemp(base))
-            base[0] = '\0';
-    }
-    if (!base[0])
-        abort();
-    atexit(cleanup_base);
+    const char *base = fuzz_tmpdir_or_abort("pt-fuzz-zip-XXXXXX", api_rmtree);
     snprintf(levels[0], sizeof(levels[0]), "%s", base);
     snprintf(levels[1], sizeof(levels[1]), "%s/a", base);
     snprintf(levels[2], sizeof(levels[2]), "%s/a/b", base);
@@ -128,17 +112,15 @@ static int check_one(const char *path, const struct stat *st, int flag, struct F
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!base[0])
+    if (!dest[0])
         setup();
-    void *zip = malloc(size ? size : 1);
+    void *zip = fuzz_copy(data, size);
     if (!zip)
         return 0;
-    memcpy(zip, data, size);
     struct pt_error err = {0};
     int rc = api_zip_extract(zip, size, dest, FUZZ_ZIP_MAX, &err);
     free(zip);
-    if (rc > 0 || (rc < 0 && !err.msg[0]))
-        abort();
+    fuzz_check_rc(rc, &err);
     /* Only the archive varies here: whatever it holds, a refusal is the client's (400), never a
      * ServiceException (500) that SDKs would retry with the same upload. */
     if (rc != 0 && rc != PT_EUSAGE) {

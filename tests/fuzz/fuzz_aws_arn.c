@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "aws/arn.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,11 +28,9 @@ static int name_chars(const char *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *s = malloc(size + 1);
+    char *s = fuzz_cstr(data, size);
     if (!s)
         return 0;
-    memcpy(s, data, size);
-    s[size] = '\0';
     struct pt_aws_lambda_arn a;
     struct pt_error err;
     if (pt_aws_lambda_arn_parse(s, &a, &err) == 0) {

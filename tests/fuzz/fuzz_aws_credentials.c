@@ -19,13 +19,14 @@
 #include <unistd.h>
 
 #include "aws/credentials.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[64], cred_path[128], conf_path[128];
-static char cred_env[160], conf_env[160], home_env[96];
+static char cred_path[PATH_MAX + 16], conf_path[PATH_MAX + 16];
+static char cred_env[PATH_MAX + 48], conf_env[PATH_MAX + 32], home_env[PATH_MAX + 8];
 
-static void remove_files(void)
+static void remove_files(const char *dir)
 {
     unlink(cred_path);
     unlink(conf_path);
@@ -34,34 +35,18 @@ static void remove_files(void)
 
 static int setup(void)
 {
-    if (dir[0])
+    if (cred_path[0])
         return 0;
     /* tmpfs when there is one: two files are written per input. */
-    snprintf(dir, sizeof(dir), "%s/fuzz_aws_credentials.XXXXXX",
-             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-    if (!mkdtemp(dir)) {
-        dir[0] = '\0';
+    const char *dir = fuzz_tmpdir("fuzz_aws_credentials.XXXXXX", remove_files);
+    if (!dir)
         return -1;
-    }
     snprintf(cred_path, sizeof(cred_path), "%s/credentials", dir);
     snprintf(conf_path, sizeof(conf_path), "%s/config", dir);
     snprintf(cred_env, sizeof(cred_env), "AWS_SHARED_CREDENTIALS_FILE=%s", cred_path);
     snprintf(conf_env, sizeof(conf_env), "AWS_CONFIG_FILE=%s", conf_path);
     snprintf(home_env, sizeof(home_env), "HOME=%s", dir);
-    atexit(remove_files);
     return 0;
-}
-
-static int write_file(const char *path, const uint8_t *p, size_t n)
-{
-    /* A new file, not a truncated one: ext4 flushes a file rewritten through O_TRUNC at close
-     * (auto_da_alloc), which made every input wait for the disk. */
-    unlink(path);
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    int ok = fwrite(p, 1, n, f) == n;
-    return (fclose(f) == 0 && ok) ? 0 : -1;
 }
 
 static int alnum(const char *s)
@@ -85,19 +70,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (n < MAX_PARTS && p <= end) {
         const uint8_t *z = memchr(p, '\0', (size_t)(end - p));
         size_t len = z ? (size_t)(z - p) : (size_t)(end - p);
-        if (!(part[n] = malloc(len + 1)))
+        if (!(part[n] = fuzz_cstr(p, len)))
             goto out;
-        memcpy(part[n], p, len);
-        part[n][len] = '\0';
         part_len[n++] = len;
         if (!z)
             break;
         p = z + 1;
     }
-    if (write_file(cred_path, (const uint8_t *)part[0], part_len[0]) != 0)
+    if (fuzz_write_file(cred_path, part[0], part_len[0]) != 0)
         goto out;
     if (n > 1) {
-        if (write_file(conf_path, (const uint8_t *)part[1], part_len[1]) != 0)
+        if (fuzz_write_file(conf_path, part[1], part_len[1]) != 0)
             goto out;
     } else {
         unlink(conf_path); /* a missing file is a case of its own */

@@ -12,25 +12,22 @@
 #include <string.h>
 
 #include "aws/client.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size == 0)
-        return 0;
     static const size_t sizes[] = {PT_AWS_URL_MAX, 300, 64, 16, 8, 2, 1};
-    size_t n_sizes = sizeof(sizes) / sizeof(sizes[0]);
-    size_t base_size = sizes[(data[0] & 0x0f) % n_sizes];
-    size_t host_size = sizes[(data[0] >> 4) % n_sizes];
-    data++, size--;
-    char *url = malloc(size + 1);
+    size_t base_size, host_size;
+    char *url = fuzz_sized_cstr(data, size, sizes, sizeof(sizes) / sizeof(sizes[0]), &base_size,
+                                &host_size);
+    if (!url)
+        return 0;
     char *base = malloc(base_size);
     char *host = malloc(host_size);
-    if (!url || !base || !host)
+    if (!base || !host)
         goto out;
-    memcpy(url, data, size);
-    url[size] = '\0';
     struct pt_error err;
     if (pt_aws_endpoint_parse(url, base, base_size, host, host_size, &err) == 0) {
         size_t hl = strlen(host), bl = strlen(base);

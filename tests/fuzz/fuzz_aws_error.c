@@ -15,31 +15,26 @@
 
 #include "aws/client.h"
 #include "aws/s3.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const uint8_t *nl = memchr(data, '\n', size);
-    size_t hlen = nl ? (size_t)(nl - data) : 0;
-    const uint8_t *b = nl ? nl + 1 : data;
-    size_t blen = size - (size_t)(b - data);
+    size_t hlen, blen;
+    const uint8_t *b;
+    bool nl = fuzz_cut(data, size, '\n', &hlen, &b, &blen);
     int small = hlen > 0 && (data[hlen - 1] & 1);
     size_t code_size = small ? 4 : PT_AWS_ERROR_CODE_MAX;
     size_t msg_size = small ? 3 : PT_AWS_ERROR_MESSAGE_MAX;
     size_t reason_size = small ? 2 : 64;
 
-    char *header = nl ? malloc(hlen + 1) : NULL;
-    char *body = malloc(blen ? blen : 1);
+    char *header = nl ? fuzz_cstr(data, hlen) : NULL;
+    char *body = fuzz_copy(b, blen);
     char *code = malloc(code_size), *msg = malloc(msg_size), *reason = malloc(reason_size);
     char *s3msg = malloc(msg_size);
     if ((nl && !header) || !body || !code || !msg || !reason || !s3msg)
         goto out;
-    if (header) {
-        memcpy(header, data, hlen);
-        header[hlen] = '\0';
-    }
-    memcpy(body, b, blen);
     pt_aws_error_parse(header, body, blen, code, code_size, msg, msg_size, reason, reason_size);
     if (strnlen(code, code_size) >= code_size || strnlen(msg, msg_size) >= msg_size ||
         strnlen(reason, reason_size) >= reason_size)

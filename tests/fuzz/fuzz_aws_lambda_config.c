@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "aws/lambda_api.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,10 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *body = malloc(size ? size : 1);
+    char *body = fuzz_copy(data, size);
     if (!body)
         return 0;
-    memcpy(body, data, size);
     struct pt_lambda_function_config c;
     struct pt_error err;
     int rc = pt_lambda_parse_configuration(body, size, &c, &err);

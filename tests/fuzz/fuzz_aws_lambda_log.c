@@ -14,15 +14,15 @@
 #include <string.h>
 
 #include "aws/lambda_api.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *log = malloc(size ? size : 1);
+    char *log = fuzz_copy(data, size);
     if (!log)
         return 0;
-    memcpy(log, data, size);
     struct pt_lambda_report r;
     memset(&r, 0, sizeof(r));
     if (pt_lambda_report_from_log(log, size, &r) == 0) {

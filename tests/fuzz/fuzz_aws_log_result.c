@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "aws/lambda_api.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -52,12 +53,10 @@ static long reference_decode(const uint8_t *in, size_t n, uint8_t *out)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *in = malloc(size + 1);
+    char *in = fuzz_cstr(data, size);
     uint8_t *ref = malloc(size / 4 * 3 + 1);
     if (!in || !ref)
         goto out;
-    memcpy(in, data, size);
-    in[size] = '\0';
     long ref_len = reference_decode(data, size, ref);
     char *dec = NULL;
     size_t dec_len = 0;

@@ -27,6 +27,7 @@
 #include <strings.h>
 
 #include "aws/sigv4.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -47,16 +48,6 @@ static int init_keys(void)
         return -1;
     done = 1;
     return 0;
-}
-
-static char *dup_n(const uint8_t *p, size_t n)
-{
-    char *s = malloc(n + 1);
-    if (s) {
-        memcpy(s, p, n);
-        s[n] = '\0';
-    }
-    return s;
 }
 
 static int hex(int c)
@@ -130,9 +121,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!sp)
         return 0;
     const uint8_t *t = sp + 1, *qm = memchr(t, '?', (size_t)(p + ll - t));
-    if (!(method = dup_n(p, (size_t)(sp - p))) ||
-        !(path = dup_n(t, (size_t)((qm ? qm : p + ll) - t))) ||
-        (qm && !(query = dup_n(qm + 1, (size_t)(p + ll - qm - 1)))))
+    if (!(method = fuzz_cstr(p, (size_t)(sp - p))) ||
+        !(path = fuzz_cstr(t, (size_t)((qm ? qm : p + ll) - t))) ||
+        (qm && !(query = fuzz_cstr(qm + 1, (size_t)(p + ll - qm - 1)))))
         goto out;
     p = nl ? nl + 1 : end;
     /* Headers, up to the empty line. */
@@ -153,7 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const uint8_t *v = colon ? colon + 1 : p + ll;
         while (v < p + ll && *v == ' ')
             v++;
-        char *name = dup_n(p, nlen), *value = dup_n(v, (size_t)(p + ll - v));
+        char *name = fuzz_cstr(p, nlen), *value = fuzz_cstr(v, (size_t)(p + ll - v));
         if (name)
             strs[ns++] = name;
         if (value)
@@ -164,9 +155,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p = nl ? nl + 1 : end;
     }
     body_len = (size_t)(end - p);
-    if (!(body = malloc(body_len ? body_len : 1)))
+    if (!(body = fuzz_copy(p, body_len)))
         goto out;
-    memcpy(body, p, body_len);
 
     unsigned flags = (mode & 1 ? PT_SIGV4_S3 : 0) | (mode & 2 ? PT_SIGV4_NO_NORMALIZE : 0);
     struct pt_sigv4_request req = {.method = method, .path = path, .query = query,

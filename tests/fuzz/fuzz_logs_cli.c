@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "logs/logs.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,11 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (i < size && argc <= MAX_ARGS) {
         const uint8_t *nul = memchr(data + i, 0, size - i);
         size_t n = nul ? (size_t)(nul - (data + i)) : size - i;
-        char *a = malloc(n + 1);
+        char *a = fuzz_cstr(data + i, n);
         if (!a)
             abort();
-        memcpy(a, data + i, n);
-        a[n] = '\0';
         owned[nowned++] = a;
         argv[argc++] = a;
         i += n + 1;

@@ -16,25 +16,21 @@
 #include <string.h>
 
 #include "logs/logs_internal.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *ev = malloc(size ? size : 1);
+    char *ev = fuzz_copy(data, size);
     if (!ev)
         return 0;
-    memcpy(ev, data, size);
 
     struct pt_logs_options o;
     pt_logs_options_init(&o);
     o.max_line = 300;
     struct pt_logs_run run;
-    memset(&run, 0, sizeof(run));
-    run.opt = &o;
-    atomic_init(&run.next_task, 0);
-    atomic_init(&run.invocations, 0);
-    atomic_init(&run.stop, false);
+    fuzz_logs_run_init(&run, &o);
     static struct pt_logs_task task;
     memset(&task, 0, sizeof(task));
     struct pt_logs_scan s;
@@ -51,8 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (task.ninv != task.counts.invocations)
         abort();
 
-    free(task.invs);
-    free(task.colds);
+    fuzz_logs_task_free(&task);
     free(ev);
     return 0;
 }

@@ -15,7 +15,6 @@
  *     wording of overlong-line notes;
  *   - the JSON has one entry per input and per function (none silently dropped).
  */
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include <unistd.h>
 
 #include "logs/logs_internal.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,17 +45,7 @@ static void write_input(const uint8_t *data, size_t size)
     } else if (mkdir(dir, 0700) != 0) {
         abort();
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        abort();
-    size_t off = 0;
-    while (off < size) {
-        ssize_t k = write(fd, data + off, size - off);
-        if (k <= 0)
-            abort();
-        off += (size_t)k;
-    }
-    if (close(fd) != 0)
+    if (fuzz_write_file(path, data, size) != 0)
         abort();
 }
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "logs/logs_internal.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,17 +34,8 @@ static void state_init(struct state *st)
     memset(st, 0, sizeof(*st));
     pt_logs_options_init(&st->o);
     st->o.max_line = 300;
-    st->run.opt = &st->o;
-    atomic_init(&st->run.next_task, 0);
-    atomic_init(&st->run.invocations, 0);
-    atomic_init(&st->run.stop, false);
+    fuzz_logs_run_init(&st->run, &st->o);
     pt_logs_scan_init(&st->s, &st->run, &st->task);
-}
-
-static void state_free(struct state *st)
-{
-    free(st->task.invs);
-    free(st->task.colds);
 }
 
 static bool same_counts(const struct pt_logs_counts *a, const struct pt_logs_counts *b)
@@ -66,10 +58,9 @@ static bool same_counts(const struct pt_logs_counts *a, const struct pt_logs_cou
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *buf = malloc(size ? size : 1);
+    char *buf = fuzz_copy(data, size);
     if (!buf)
         return 0;
-    memcpy(buf, data, size);
 
     static struct state a, b;
     state_init(&a);
@@ -114,8 +105,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ta->ninv != ta->counts.invocations)
         abort();
 
-    state_free(&a);
-    state_free(&b);
+    fuzz_logs_task_free(&a.task);
+    fuzz_logs_task_free(&b.task);
     free(buf);
     return 0;
 }

@@ -19,15 +19,15 @@
 #include <string.h>
 
 #include "logs/logs.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int scan_copy(const char *p, size_t n, struct pt_logs_report *r)
 {
-    char *copy = malloc(n ? n : 1);
+    char *copy = fuzz_copy(p, n);
     if (!copy)
         abort();
-    memcpy(copy, p, n);
     memset(r, 0, sizeof(*r));
     int rc = pt_logs_scan_report(copy, n, r);
     free(copy);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "logs/logs_internal.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -60,11 +61,7 @@ static void check_scan_line(const char *ts, size_t n, int rc, int64_t want)
     struct pt_logs_options o;
     pt_logs_options_init(&o);
     struct pt_logs_run run;
-    memset(&run, 0, sizeof(run));
-    run.opt = &o;
-    atomic_init(&run.next_task, 0);
-    atomic_init(&run.invocations, 0);
-    atomic_init(&run.stop, false);
+    fuzz_logs_run_init(&run, &o);
     struct pt_logs_task task;
     memset(&task, 0, sizeof(task));
     struct pt_logs_scan s;
@@ -88,16 +85,14 @@ static void check_scan_line(const char *ts, size_t n, int rc, int64_t want)
             abort();
     }
     free(line);
-    free(task.invs);
-    free(task.colds);
+    fuzz_logs_task_free(&task);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *p = malloc(size ? size : 1);
+    char *p = fuzz_copy(data, size);
     if (!p)
         return 0;
-    memcpy(p, data, size);
     int64_t t = 0;
     int rc = pt_logs_parse_time(p, size, &t);
     if (rc == 0)

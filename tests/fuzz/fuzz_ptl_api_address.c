@@ -15,24 +15,22 @@
 
 #include "powertune_lambda.h"
 #include "powertune_lambda_internal.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size == 0)
-        return 0;
     static const size_t sizes[] = {PTL_HTTP_HOST_MAX, 8, 64, 16, 6, 2, 1};
-    size_t n_sizes = sizeof(sizes) / sizeof(sizes[0]);
-    size_t host_cap = sizes[(data[0] & 0x0f) % n_sizes];
-    size_t port_cap = sizes[(data[0] >> 4) % n_sizes];
-    data++, size--;
-    char *api = malloc(size + 1), *host = malloc(host_cap), *port = malloc(port_cap);
+    size_t host_cap, port_cap;
+    char *api = fuzz_sized_cstr(data, size, sizes, sizeof(sizes) / sizeof(sizes[0]), &host_cap,
+                                &port_cap);
+    if (!api)
+        return 0;
+    char *host = malloc(host_cap), *port = malloc(port_cap);
     struct ptl_http *c = malloc(sizeof(*c));
-    if (!api || !host || !port || !c)
+    if (!host || !port || !c)
         goto out;
-    memcpy(api, data, size);
-    api[size] = '\0';
     if (ptl_api_address(api, host, host_cap, port, port_cap) == 0) {
         size_t hl = strnlen(host, host_cap), pl = strnlen(port, port_cap);
         long long pv;

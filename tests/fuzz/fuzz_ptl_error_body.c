@@ -16,27 +16,21 @@
 
 #include "powertune_lambda.h"
 #include "powertune_lambda_internal.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const uint8_t *z = memchr(data, '\0', size);
-    size_t tlen = z ? (size_t)(z - data) : 0;
-    const uint8_t *m = z ? z + 1 : data;
-    size_t mlen = size - (size_t)(m - data);
-    char *type = z ? malloc(tlen + 1) : NULL;
-    char *msg = malloc(mlen + 1);
+    size_t tlen, mlen;
+    const uint8_t *m;
+    bool z = fuzz_cut(data, size, '\0', &tlen, &m, &mlen);
+    char *type = z ? fuzz_cstr(data, tlen) : NULL;
+    char *msg = fuzz_cstr(m, mlen);
     char *out = NULL;
     size_t out_len = 0;
     if ((z && !type) || !msg)
         goto done;
-    if (type) {
-        memcpy(type, data, tlen);
-        type[tlen] = '\0';
-    }
-    memcpy(msg, m, mlen);
-    msg[mlen] = '\0';
     mlen = strlen(msg); /* a NUL inside the message ends it, as for any C string */
     if (ptl_error_body(type, msg, &out, &out_len) != 0)
         goto done;

@@ -18,6 +18,7 @@
 
 #include "powertune_lambda.h"
 #include "powertune_lambda_internal.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -42,10 +43,9 @@ static void on_line(void *arg, const char *line, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *head = malloc(size ? size : 1);
+    char *head = fuzz_copy(data, size);
     if (!head)
         return 0;
-    memcpy(head, data, size);
     struct seen *s = malloc(sizeof(*s));
     if (!s)
         goto out;

@@ -12,15 +12,15 @@
 #include <string.h>
 
 #include "engine/report.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *line = malloc(size ? size : 1);
+    char *line = fuzz_copy(data, size);
     if (!line)
         return 0;
-    memcpy(line, data, size);
     struct pt_report r;
     memset(&r, 0, sizeof(r));
     if (pt_report_parse(line, size, &r) == 0) {

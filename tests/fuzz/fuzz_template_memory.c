@@ -26,44 +26,17 @@
 #include "base/buf.h"
 #include "base/fs.h"
 #include "engine/template.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char base[PATH_MAX];
 static char tpl[PATH_MAX + 32];
 static char backup[PATH_MAX + 32];
 
-static void rm_base(void)
-{
-    if (base[0])
-        api_rmtree(base);
-}
-
-static void write_all(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || (n && fwrite(data, 1, n, f) != n) || fclose(f) != 0)
-        abort();
-}
-
 static void setup(void)
 {
-    const char *roots[] = {"/dev/shm", getenv("TMPDIR"), "/tmp"};
-    for (size_t i = 0; i < 3 && !base[0]; i++) {
-        if (!roots[i])
-            continue;
-        snprintf(base, sizeof(base), "%s/pt-fuzz-mem-XXXXXX", roots[i]);
-        if (!mkdtemp(base))
-            base[0] = '\0';
-    }
-    if (!base[0])
-        abort();
-    atexit(rm_base);
-    char p[PATH_MAX + 64];
-    snprintf(p, sizeof(p), "%s/src", base);
-    mkdir(p, 0755);
-    snprintf(p, sizeof(p), "%s/src/lambda_function.py", base);
-    write_all(p, "def lambda_handler(e, c):\n    return e\n", 38);
+    const char *base = fuzz_tmpdir_or_abort("pt-fuzz-mem-XXXXXX", api_rmtree);
+    fuzz_handler_file(base, "src", "lambda_function.py");
     snprintf(tpl, sizeof(tpl), "%s/template.yaml", base);
     snprintf(backup, sizeof(backup), "%s/backup.yaml", base);
 }
@@ -113,9 +86,10 @@ static int load(const char *id, struct pt_function_config *c)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!base[0])
+    if (!tpl[0])
         setup();
-    write_all(tpl, data, size);
+    if (fuzz_write_file(tpl, data, size) != 0)
+        abort();
     unlink(backup);
     char idbuf[301], *id = NULL;
     if (size > 6 && memcmp(data, "# id: ", 6) == 0) {

@@ -20,6 +20,7 @@
 #include "base/str.h"
 #include "tune/report_html.h"
 #include "tune/tune.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -103,15 +104,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!run.ready)
         run_build();
-    char *text = malloc(size ? size : 1);
+    char *text = fuzz_copy(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
     struct pt_report_html_run other;
-    struct pt_error err;
-    memset(&err, 0, sizeof(err));
+    struct pt_error err = {0};
     int rc = pt_report_html_run_parse(text, size, "other.json", &other, &err);
-    if (rc > 0 || (rc < 0 && (!err.msg[0] || other.points || other.n)))
+    fuzz_check_rc(rc, &err);
+    if (rc < 0 && (other.points || other.n))
         abort();
     if (rc == 0) {
         if (!memchr(other.function, 0, sizeof(other.function)))

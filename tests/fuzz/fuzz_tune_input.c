@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "tune/tune.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -63,19 +64,14 @@ static void check(const struct pt_tune_input *in)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size ? size : 1);
+    char *text = fuzz_copy(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
     struct pt_tune_input in;
     pt_tune_input_init(&in);
-    struct pt_error err;
-    memset(&err, 0, sizeof(err));
+    struct pt_error err = {0};
     int rc = pt_tune_input_parse_json(&in, text, size, &err);
-    if (rc > 0)
-        abort(); /* the idiom: 0 or negative */
-    if (rc < 0 && !err.msg[0])
-        abort(); /* every refusal says why */
+    fuzz_check_rc(rc, &err); /* the idiom: 0 or negative, every refusal says why */
     if (rc == 0) {
         check(&in);
         unsigned warnings = in.warnings;

@@ -23,6 +23,7 @@
 
 #include "base/str.h"
 #include "tune/jsjson.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -167,10 +168,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         number(data, size);
         return 0;
     }
-    char *text = malloc(size ? size : 1);
+    char *text = fuzz_copy(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
     if (mode == 1)
         stringify(text, size, indent);
     else if (mode == 2)

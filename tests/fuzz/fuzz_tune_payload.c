@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "tune/tune.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -50,11 +51,9 @@ static void check_payloads(const struct pt_tune_payloads *p, long num)
 static void generate(const json_t *payload, long num)
 {
     struct pt_tune_payloads p;
-    struct pt_error err;
-    memset(&err, 0, sizeof(err));
+    struct pt_error err = {0};
     int rc = pt_tune_payloads_generate(payload, num, &p, &err);
-    if (rc > 0 || (rc < 0 && !err.msg[0]))
-        abort();
+    fuzz_check_rc(rc, &err);
     if (rc < 0) {
         if (p.texts || p.payload_of || p.n_texts)
             abort(); /* freed on error */
@@ -79,11 +78,9 @@ static void allocate(const uint8_t *data, size_t size, long num)
     }
     if (n == 0 || num < 1)
         return;
-    struct pt_error err;
-    memset(&err, 0, sizeof(err));
+    struct pt_error err = {0};
     int rc = pt_tune_payload_allocate(w, n, num, counts, &err);
-    if (rc > 0 || (rc < 0 && !err.msg[0]))
-        abort();
+    fuzz_check_rc(rc, &err);
     if (rc == 0) {
         long sum = 0;
         for (size_t i = 0; i < n; i++) {
@@ -115,10 +112,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         allocate(data, size, num);
         return 0;
     }
-    char *text = malloc(size ? size : 1);
+    char *text = fuzz_copy(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
     if (mode == 0) {
         /* The execution input's "payload": a parsed JSON value, numbers as doubles. */
         json_error_t jerr;

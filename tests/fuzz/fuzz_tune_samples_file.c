@@ -19,17 +19,9 @@
 #include "base/str.h"
 #include "tune/report_html.h"
 #include "tune/tune.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static bool same_sample(const struct pt_tune_sample *a, const struct pt_tune_sample *b)
-{
-    return a->power == b->power && a->duration_ms == b->duration_ms &&
-           a->billed_ms == b->billed_ms && a->init_ms == b->init_ms &&
-           a->max_memory_used_mb == b->max_memory_used_mb && a->cpu_time_ms == b->cpu_time_ms &&
-           a->cold_start == b->cold_start && strcmp(a->error, b->error) == 0 &&
-           a->payload_index == b->payload_index && a->t_ms == b->t_ms;
-}
 
 static bool same_file(const struct pt_samples_file *a, const struct pt_samples_file *b)
 {
@@ -38,7 +30,7 @@ static bool same_file(const struct pt_samples_file *a, const struct pt_samples_f
         strcmp(a->header.architecture, b->header.architecture) != 0 || a->n != b->n)
         return false;
     for (size_t i = 0; i < a->n; i++)
-        if (!same_sample(&a->samples[i], &b->samples[i]))
+        if (!fuzz_same_sample(&a->samples[i], &b->samples[i]))
             return false;
     return true;
 }
@@ -150,16 +142,13 @@ static void analyze(const struct pt_samples_file *file)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size ? size : 1);
+    char *text = fuzz_copy(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
     struct pt_samples_file file;
-    struct pt_error err;
-    memset(&err, 0, sizeof(err));
+    struct pt_error err = {0};
     int rc = read_bytes(text, size, &file, &err);
-    if (rc > 0 || (rc < 0 && !err.msg[0]))
-        abort();
+    fuzz_check_rc(rc, &err);
     if (rc < 0 && (file.samples || file.n))
         abort(); /* freed on error */
     if (rc == 0) {

@@ -13,30 +13,19 @@
 #include <string.h>
 
 #include "tune/tune.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static bool same(const struct pt_tune_sample *a, const struct pt_tune_sample *b)
-{
-    return a->power == b->power && a->duration_ms == b->duration_ms &&
-           a->billed_ms == b->billed_ms && a->init_ms == b->init_ms &&
-           a->max_memory_used_mb == b->max_memory_used_mb && a->cpu_time_ms == b->cpu_time_ms &&
-           a->cold_start == b->cold_start && strcmp(a->error, b->error) == 0 &&
-           a->payload_index == b->payload_index && a->t_ms == b->t_ms;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *line = malloc(size ? size : 1);
+    char *line = fuzz_copy(data, size);
     if (!line)
         return 0;
-    memcpy(line, data, size);
     struct pt_tune_sample s;
-    struct pt_error err;
-    memset(&err, 0, sizeof(err));
+    struct pt_error err = {0};
     int rc = pt_samples_parse_line(line, size, &s, &err);
-    if (rc > 0 || (rc < 0 && !err.msg[0]))
-        abort();
+    fuzz_check_rc(rc, &err);
     if (rc == 0) {
         if (s.power < PT_TUNE_POWER_MIN || s.power > PT_TUNE_POWER_MAX ||
             !isfinite(s.duration_ms) || s.duration_ms < 0 || !isfinite(s.billed_ms) ||
@@ -50,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         struct pt_tune_sample back;
         if (b.len > PT_SAMPLES_LINE_MAX || pt_samples_parse_line(b.data, b.len, &back, &err) != 0 ||
-            !same(&s, &back))
+            !fuzz_same_sample(&s, &back))
             abort();
         pt_buf_free(&b);
     }

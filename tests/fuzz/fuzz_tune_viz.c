@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "tune/tune.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -52,16 +53,14 @@ static void same_points(const struct pt_viz_point *want, size_t nw, const struct
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *url = malloc(size + 1);
+    char *url = fuzz_cstr(data, size);
     if (!url)
         return 0;
-    memcpy(url, data, size);
-    url[size] = '\0';
     struct pt_viz_decoded d;
-    struct pt_error err;
-    memset(&err, 0, sizeof(err));
+    struct pt_error err = {0};
     int rc = pt_viz_decode(url, &d, &err);
-    if (rc > 0 || (rc < 0 && (!err.msg[0] || d.a || d.b || d.legend1 || d.legend2)))
+    fuzz_check_rc(rc, &err);
+    if (rc < 0 && (d.a || d.b || d.legend1 || d.legend2))
         abort();
     if (rc == 0) {
         bool compare = d.legend1 != NULL;
