@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,4 +106,15 @@ size_t pt_utf8_seq(const unsigned char *s, size_t n)
     if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
         return 0;
     return len;
+}
+
+void pt_getopt_refused(int argc, char *const argv[], int ind, int opt, char *out, size_t size)
+{
+    if (opt > ' ' && opt < 0x7f) {
+        snprintf(out, size, "-%c", opt);
+        return;
+    }
+    const char *arg = ind > 0 && ind <= argc && argv[ind - 1] ? argv[ind - 1] : "?";
+    const char *eq = strchr(arg, '=');
+    snprintf(out, size, "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
 }

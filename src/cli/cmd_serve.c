@@ -98,9 +98,10 @@ int cmd_serve(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     struct option *opts = cli_options_merge(serve_options);
     if (!opts)
         return pt_error_set(err, PT_ENOMEM, "out of memory");
-    optind = 1;
+    optind = 0; /* as cli_args_begin does, and why */
+    opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         int took = cli_engine_flag(c, optarg, &eo, err);
         if (took < 0) {
             rc = took;
@@ -133,9 +134,15 @@ int cmd_serve(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
             break;
         case OPT_QUIET: quiet = true; break;
         case OPT_HELP: serve_usage(stdout); goto out;
-        default:
-            rc = pt_error_set(err, PT_EUSAGE, "unknown option (see powertune serve --help)");
+        default: {
+            char name[128];
+            pt_getopt_refused(argc, argv, optind, optopt, name, sizeof(name));
+            rc = c == ':' ? pt_error_set(err, PT_EUSAGE, "option \"%s\" needs a value", name)
+                          : pt_error_set(err, PT_EUSAGE,
+                                         "unknown option \"%s\" (see powertune serve --help)",
+                                         name);
             goto out;
+        }
         }
     }
     if (optind != argc) {

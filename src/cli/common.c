@@ -105,20 +105,27 @@ int cli_args_begin(struct cli_args *a, int argc, char **argv, const char *comman
             return pt_error_set(err, PT_ENOMEM, "out of memory");
         memcpy(a->options, own, n * sizeof(*own));
     }
-    optind = 1;
+    /* 0, not 1: glibc's getopt then forgets a previous parse's place inside a short option
+     * cluster; opterr 0: the refusals are ours, printed by main. */
+    optind = 0;
+    opterr = 0;
     return 0;
 }
 
 int cli_args_next(struct cli_args *a, int *opt, struct pt_error *err)
 {
     for (;;) {
-        int c = getopt_long(a->argc, a->argv, "", a->options, NULL);
+        int c = getopt_long(a->argc, a->argv, ":", a->options, NULL);
         if (c == -1)
             return 0;
-        if (c == '?' || c == ':')
-            return pt_error_set(err, PT_EUSAGE, "unknown option or missing value (see powertune %s "
-                                                "--help)",
-                                a->command);
+        if (c == '?' || c == ':') {
+            char name[128];
+            pt_getopt_refused(a->argc, a->argv, optind, optopt, name, sizeof(name));
+            return c == ':' ? pt_error_set(err, PT_EUSAGE, "option \"%s\" needs a value", name)
+                            : pt_error_set(err, PT_EUSAGE,
+                                           "unknown option \"%s\" (see powertune %s --help)",
+                                           name, a->command);
+        }
         int took = 0;
         if (a->fo)
             took = cli_function_flag(c, optarg, a->fo, err);

@@ -154,11 +154,17 @@ int pt_logs_cli_parse(int argc, char **argv, struct pt_logs_cli *cli, struct pt_
             break;
         case OPT_HELP: cli->help = true; break;
         case ':':
-            rc = pt_error_set(err, PT_EUSAGE, "option \"%s\" needs a value", argv[optind - 1]);
+        case '?': {
+            char name[128];
+            pt_getopt_refused(argc, argv, optind, optopt, name, sizeof(name));
+            rc = c == ':' ? pt_error_set(err, PT_EUSAGE, "option \"%s\" needs a value", name)
+                          : pt_error_set(err, PT_EUSAGE,
+                                         "unknown option \"%s\" (see powertune logs --help)",
+                                         name);
             break;
+        }
         default:
-            rc = pt_error_set(err, PT_EUSAGE, "unknown option \"%s\" (see powertune logs --help)",
-                              argv[optind - 1]);
+            rc = pt_error_set(err, PT_EUSAGE, "unknown option (see powertune logs --help)");
             break;
         }
     }

@@ -30,7 +30,9 @@ expect_usage "reserved env key" "AWS_REGION" invoke examples/noop-c --env AWS_RE
 expect_usage "invalid JSON payload" "--payload is not valid JSON" invoke examples/noop-c --payload '{bad'
 expect_usage "missing directory" "no such directory" invoke examples/does-not-exist
 expect_usage "missing FUNCTION" "missing FUNCTION" invoke
-expect_usage "unknown option" "unknown option" invoke examples/noop-c --frobnicate
+expect_usage "unknown option" 'unknown option "--frobnicate"' invoke examples/noop-c --frobnicate
+expect_usage "unknown option in a short cluster" 'unknown option "-x"' invoke examples/noop-c --json -xq
+expect_usage "option without its value" 'option "--memory" needs a value' invoke examples/noop-c --memory
 expect_usage "unknown command" "unknown command" frobnicate
 expect_usage "payload file missing" "--payload-file" invoke examples/noop-c --payload-file /nonexistent.json
 

@@ -365,8 +365,13 @@ static void test_cli_after_short_option_cluster(void **state)
     (void)state;
     struct pt_logs_cli cli;
     struct pt_error err;
-    const char *bad[] = {"-xq", "f.log", NULL};
+    const char *bad[] = {"--json", "-xq", "f.log", NULL};
     assert_int_equal(parse(bad, &cli, &err), PT_EUSAGE);
+    /* The refused letter, not the argument before its cluster. */
+    assert_non_null(strstr(err.msg, "unknown option \"-x\""));
+    const char *no_value[] = {"f.log", "--quota", NULL};
+    assert_int_equal(parse(no_value, &cli, &err), PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "option \"--quota\" needs a value"));
     const char *good[] = {"--json", "g.log", NULL};
     assert_int_equal(parse(good, &cli, &err), 0);
     assert_true(cli.json);
