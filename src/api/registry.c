@@ -15,6 +15,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -813,8 +814,10 @@ static int function_load(struct pt_api *api, const char *name, const char *dir,
     for (size_t i = 0; i < na; i++)
         if (alias_load(json_array_get(aliases, i), &f->aliases[f->alias_count]) == 0)
             f->alias_count++;
+    /* Our own file, but read as any file: a value no PutFunctionConcurrency could have set
+     * (negative, or beyond int) leaves the function unreserved rather than wrapping around. */
     json_t *r = json_object_get(j, "ReservedConcurrentExecutions");
-    if (json_is_integer(r))
+    if (json_is_integer(r) && json_integer_value(r) >= 0 && json_integer_value(r) <= INT_MAX)
         f->reserved = (int)json_integer_value(r);
 out:
     json_decref(j);

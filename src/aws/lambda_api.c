@@ -93,6 +93,10 @@ int pt_lambda_parse_configuration(const char *json, size_t len,
     json_decref(j);
     if (mv <= 0)
         return pt_error_set(err, PT_EPROTO, "FunctionConfiguration: no MemorySize");
+    if (tv < 0)
+        return pt_error_set(err, PT_EPROTO,
+                            "FunctionConfiguration: Timeout %" JSON_INTEGER_FORMAT
+                            " is negative: allowed 1 to 900 (or absent)", tv);
     /* Beyond int they would wrap around into a plausible figure (2^32 + 128 -> 128). */
     if (mv > INT_MAX)
         return pt_error_set(err, PT_EPROTO, "FunctionConfiguration: MemorySize %"
@@ -536,10 +540,12 @@ static int report_from_text_line(const char *s, size_t n, struct pt_lambda_repor
     return 0;
 }
 
+/* A figure of the record's metrics; a negative one counts as absent, as in the text form. */
 static double metric(json_t *m, const char *key, double absent)
 {
     json_t *v = json_object_get(m, key);
-    return json_is_number(v) ? json_number_value(v) : absent;
+    double x = json_is_number(v) ? json_number_value(v) : absent;
+    return x >= 0 ? x : absent;
 }
 
 static int report_from_json_record(json_t *j, struct pt_lambda_report *out)

@@ -98,6 +98,9 @@ static void test_parse_configuration_out_of_int_range(void **state)
     j = "{\"MemorySize\":128,\"Timeout\":-4294967296}";
     assert_int_equal(pt_lambda_parse_configuration(j, strlen(j), &c, &err), PT_EPROTO);
     assert_non_null(strstr(err.msg, "Timeout"));
+    j = "{\"MemorySize\":128,\"Timeout\":-3}";
+    assert_int_equal(pt_lambda_parse_configuration(j, strlen(j), &c, &err), PT_EPROTO);
+    assert_non_null(strstr(err.msg, "Timeout -3 is negative"));
     j = "{\"MemorySize\":2147483647,\"Timeout\":900}";
     assert_int_equal(pt_lambda_parse_configuration(j, strlen(j), &c, &err), 0);
     assert_int_equal(c.memory_mb, 2147483647);
@@ -309,6 +312,13 @@ static void test_report_figures_out_of_range(void **state)
     assert_int_equal(pt_lambda_report_from_log(log, strlen(log), &r), 0);
     assert_int_equal(r.memory_mb, 0);
     assert_int_equal(r.max_memory_used_mb, 0);
+    /* Negative figures count as absent, as in the text form. */
+    log = "{\"type\":\"platform.report\",\"record\":{\"metrics\":{\"durationMs\":-5,"
+          "\"billedDurationMs\":-6,\"initDurationMs\":-7}}}";
+    assert_int_equal(pt_lambda_report_from_log(log, strlen(log), &r), 0);
+    assert_true(r.duration_ms == 0);
+    assert_true(r.billed_ms == 0);
+    assert_true(r.init_ms < 0); /* warm */
     log = "REPORT x\tDuration: 1e999 ms\n";
     assert_int_equal(pt_lambda_report_from_log(log, strlen(log), &r), PT_ENOTFOUND);
     log = "REPORT x\tDuration: inf ms\tBilled Duration: nan ms\n";
