@@ -1066,6 +1066,11 @@ void api_op_update_alias(struct pt_api *api, const struct api_target *t, const c
                   "routing configuration.",
                   next.version, next.version);
         goto out;
+    } else if (next.extra_version[0] && strcmp(next.version, "$LATEST") == 0) {
+        /* The weights it keeps would route part of the traffic next to $LATEST. */
+        api_error(r, "InvalidParameterValueException",
+                  "$LATEST is not supported for an alias pointing to more than 1 version");
+        goto out;
     }
     pt_uuid4(next.revision_id);
     struct api_alias old = *a;

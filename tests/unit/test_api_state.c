@@ -155,6 +155,40 @@ static void test_put_concurrency_huge_value(void **state)
     assert_int_equal(fx->api->reserved_sum, 900);
 }
 
+/*
+ * An alias with a weighted second version cannot be moved to $LATEST by an UpdateAlias that
+ * leaves RoutingConfig out: the weights it keeps would route beside $LATEST (found by reading,
+ * after fuzz_api_handle: the check was only in routing_apply). Nothing changes on refusal.
+ */
+static void test_weighted_alias_not_moved_to_latest(void **state)
+{
+    struct fixture *fx = *state;
+    char msg[2048];
+    create_fn(fx, "fn");
+    assert_int_equal(call(fx, "POST", "/2015-03-31/functions/fn/versions", "{}", NULL, 0), 201);
+    assert_int_equal(call(fx, "PUT", "/2015-03-31/functions/fn/configuration",
+                          "{\"Description\":\"second\"}", NULL, 0),
+                     200);
+    assert_int_equal(call(fx, "POST", "/2015-03-31/functions/fn/versions", "{}", NULL, 0), 201);
+    assert_int_equal(call(fx, "POST", "/2015-03-31/functions/fn/aliases",
+                          "{\"Name\":\"live\",\"FunctionVersion\":\"1\",\"RoutingConfig\":"
+                          "{\"AdditionalVersionWeights\":{\"2\":0.1}}}",
+                          msg, sizeof(msg)),
+                     201);
+    assert_int_equal(call(fx, "PUT", "/2015-03-31/functions/fn/aliases/live",
+                          "{\"FunctionVersion\":\"$LATEST\"}", msg, sizeof(msg)),
+                     400);
+    assert_non_null(strstr(msg, "$LATEST is not supported for an alias pointing to more than 1"));
+    assert_int_equal(call(fx, "GET", "/2015-03-31/functions/fn/aliases/live", NULL, msg,
+                          sizeof(msg)),
+                     200);
+    assert_non_null(strstr(msg, "\"FunctionVersion\":\"1\""));
+    /* Dropping the weights in the same call is allowed. */
+    assert_int_equal(call(fx, "PUT", "/2015-03-31/functions/fn/aliases/live",
+                          "{\"FunctionVersion\":\"$LATEST\",\"RoutingConfig\":{}}", NULL, 0),
+                     200);
+}
+
 static void write_event(struct fixture *fx, const char *id, const char *text)
 {
     char path[PATH_MAX + 64];
@@ -202,6 +236,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_put_concurrency_huge_value, setup, teardown),
         cmocka_unit_test_setup_teardown(test_saved_events_any_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_weighted_alias_not_moved_to_latest, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
