@@ -52,6 +52,27 @@ static bool alias_name_ok(const char *s)
     return true;
 }
 
+/*
+ * A function ARN of another region or account is not this server's to find or make: Lambda
+ * answers "Functions from 'us-east-1' are not reachable in this region ('us-east-2')" for the
+ * region, and does not find it in another account. True when r holds that answer.
+ */
+static bool arn_elsewhere(const struct pt_api *api, const struct pt_aws_lambda_arn *arn,
+                          const char *as_given, struct pt_api_response *r)
+{
+    if (arn->region[0] && strcmp(arn->region, api->region) != 0) {
+        api_error(r, "ResourceNotFoundException",
+                  "Functions from '%s' are not reachable in this region ('%s')", arn->region,
+                  api->region);
+        return true;
+    }
+    if (arn->account[0] && strcmp(arn->account, api->account) != 0) {
+        api_error(r, "ResourceNotFoundException", "Function not found: %s", as_given);
+        return true;
+    }
+    return false;
+}
+
 int api_target_parse(struct pt_api *api, const char *segment, const struct pt_api_request *req,
                      struct api_target *t, struct pt_api_response *r)
 {
@@ -67,11 +88,8 @@ int api_target_parse(struct pt_api *api, const char *segment, const struct pt_ap
                   segment);
         return -1;
     }
-    if ((arn.account[0] && strcmp(arn.account, api->account) != 0) ||
-        (arn.region[0] && strcmp(arn.region, api->region) != 0)) {
-        api_error(r, "ResourceNotFoundException", "Function not found: %s", decoded);
+    if (arn_elsewhere(api, &arn, decoded, r))
         return -1;
-    }
     pt_strlcpy(t->name, arn.name, sizeof(t->name));
     pt_strlcpy(t->qualifier, arn.qualifier, sizeof(t->qualifier));
     char q[PT_AWS_QUALIFIER_MAX];
@@ -389,6 +407,8 @@ void api_op_create_function(struct pt_api *api, const struct pt_api_request *req
                   name_in ? name_in : "null");
         goto out;
     }
+    if (arn_elsewhere(api, &arn, name_in, r))
+        goto out;
     const char *ptype = json_string_value(json_object_get(body, "PackageType"));
     if (ptype && strcmp(ptype, "Zip") != 0) {
         api_error(r, "InvalidParameterValueException",

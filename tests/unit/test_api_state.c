@@ -189,6 +189,38 @@ static void test_weighted_alias_not_moved_to_latest(void **state)
                      200);
 }
 
+/* ARNs of another region or account: not found, with Lambda's answer for the region; and
+ * CreateFunction does not make a function of another region under this one's ARN. */
+static void test_arn_of_another_region_or_account(void **state)
+{
+    struct fixture *fx = *state;
+    char msg[2048];
+    create_fn(fx, "fn");
+    assert_int_equal(call(fx, "GET", "/2015-03-31/functions/"
+                                     "arn:aws:lambda:us-east-2:123456789012:function:fn",
+                          NULL, msg, sizeof(msg)),
+                     404);
+    assert_non_null(strstr(msg, "Functions from 'us-east-2' are not reachable in this region "
+                                "('us-east-1')"));
+    assert_int_equal(call(fx, "GET", "/2015-03-31/functions/"
+                                     "arn:aws:lambda:us-east-1:210987654321:function:fn",
+                          NULL, msg, sizeof(msg)),
+                     404);
+    assert_non_null(strstr(msg, "Function not found: arn:aws:lambda:us-east-1:210987654321"));
+    assert_int_equal(call(fx, "GET", "/2015-03-31/functions/"
+                                     "arn:aws:lambda:us-east-1:123456789012:function:fn",
+                          NULL, NULL, 0),
+                     200);
+    assert_int_equal(call(fx, "POST", "/2015-03-31/functions",
+                          "{\"FunctionName\":\"arn:aws:lambda:eu-west-1:123456789012:function:g\","
+                          "\"Runtime\":\"python3.12\",\"Handler\":\"a.b\",\"Role\":"
+                          "\"arn:aws:iam::123456789012:role/r\",\"Code\":{\"ZipFile\":\"\"}}",
+                          msg, sizeof(msg)),
+                     404);
+    assert_non_null(strstr(msg, "Functions from 'eu-west-1' are not reachable"));
+    assert_int_equal(call(fx, "GET", "/2015-03-31/functions/g", NULL, NULL, 0), 404);
+}
+
 static void write_event(struct fixture *fx, const char *id, const char *text)
 {
     char path[PATH_MAX + 64];
@@ -237,6 +269,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_put_concurrency_huge_value, setup, teardown),
         cmocka_unit_test_setup_teardown(test_saved_events_any_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_weighted_alias_not_moved_to_latest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_arn_of_another_region_or_account, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
