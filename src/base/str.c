@@ -108,13 +108,19 @@ size_t pt_utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
-void pt_getopt_refused(int argc, char *const argv[], int ind, int opt, char *out, size_t size)
+int pt_getopt_refused(struct pt_error *err, int c, int argc, char *const argv[], int ind, int opt,
+                      const char *command)
 {
+    char name[128];
     if (opt > ' ' && opt < 0x7f) {
-        snprintf(out, size, "-%c", opt);
-        return;
+        snprintf(name, sizeof(name), "-%c", opt);
+    } else {
+        const char *arg = ind > 0 && ind <= argc && argv[ind - 1] ? argv[ind - 1] : "?";
+        const char *eq = strchr(arg, '=');
+        snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
     }
-    const char *arg = ind > 0 && ind <= argc && argv[ind - 1] ? argv[ind - 1] : "?";
-    const char *eq = strchr(arg, '=');
-    snprintf(out, size, "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
+    if (c == ':')
+        return pt_error_set(err, PT_EUSAGE, "option \"%s\" needs a value", name);
+    return pt_error_set(err, PT_EUSAGE, "unknown option \"%s\" (see powertune %s --help)", name,
+                        command);
 }

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/error.h"
+
 /* Copies at most size-1 bytes and always terminates; returns strlen(src). */
 size_t pt_strlcpy(char *dst, const char *src, size_t size);
 
@@ -32,12 +34,14 @@ int pt_hex_value(int c);
 size_t pt_utf8_seq(const unsigned char *s, size_t n);
 
 /*
- * The option getopt_long just refused ('?' or ':'), as the user wrote it, into out: a short
- * one by its letter (opt = optopt: it may sit inside a cluster such as "-xq", where optind has
- * not moved past it), a long one from argv[ind - 1] (ind = optind) up to any "=value". Long
- * options must have ids outside printable ASCII (ours start at 1000).
+ * The usage error for an option getopt_long refused (c = ':' for a missing value, else '?'),
+ * naming it as the user wrote it: a short one by its letter (opt = optopt: it may sit inside
+ * a cluster such as "-xq", where optind has not moved past it), a long one from argv[ind - 1]
+ * (ind = optind) up to any "=value". Long options must have ids outside printable ASCII (ours
+ * start at 1000). command names the --help to see. Returns PT_EUSAGE.
  */
-void pt_getopt_refused(int argc, char *const argv[], int ind, int opt, char *out, size_t size);
+int pt_getopt_refused(struct pt_error *err, int c, int argc, char *const argv[], int ind, int opt,
+                      const char *command);
 
 /* Formats an unsigned value in base 10 without libc (async-signal-safe); returns length. */
 size_t pt_utoa(unsigned long v, char *out);

@@ -134,15 +134,9 @@ int cmd_serve(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
             break;
         case OPT_QUIET: quiet = true; break;
         case OPT_HELP: serve_usage(stdout); goto out;
-        default: {
-            char name[128];
-            pt_getopt_refused(argc, argv, optind, optopt, name, sizeof(name));
-            rc = c == ':' ? pt_error_set(err, PT_EUSAGE, "option \"%s\" needs a value", name)
-                          : pt_error_set(err, PT_EUSAGE,
-                                         "unknown option \"%s\" (see powertune serve --help)",
-                                         name);
+        default:
+            rc = pt_getopt_refused(err, c, argc, argv, optind, optopt, "serve");
             goto out;
-        }
         }
     }
     if (optind != argc) {

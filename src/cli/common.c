@@ -118,14 +118,8 @@ int cli_args_next(struct cli_args *a, int *opt, struct pt_error *err)
         int c = getopt_long(a->argc, a->argv, ":", a->options, NULL);
         if (c == -1)
             return 0;
-        if (c == '?' || c == ':') {
-            char name[128];
-            pt_getopt_refused(a->argc, a->argv, optind, optopt, name, sizeof(name));
-            return c == ':' ? pt_error_set(err, PT_EUSAGE, "option \"%s\" needs a value", name)
-                            : pt_error_set(err, PT_EUSAGE,
-                                           "unknown option \"%s\" (see powertune %s --help)",
-                                           name, a->command);
-        }
+        if (c == '?' || c == ':')
+            return pt_getopt_refused(err, c, a->argc, a->argv, optind, optopt, a->command);
         int took = 0;
         if (a->fo)
             took = cli_function_flag(c, optarg, a->fo, err);

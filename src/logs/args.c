@@ -154,15 +154,9 @@ int pt_logs_cli_parse(int argc, char **argv, struct pt_logs_cli *cli, struct pt_
             break;
         case OPT_HELP: cli->help = true; break;
         case ':':
-        case '?': {
-            char name[128];
-            pt_getopt_refused(argc, argv, optind, optopt, name, sizeof(name));
-            rc = c == ':' ? pt_error_set(err, PT_EUSAGE, "option \"%s\" needs a value", name)
-                          : pt_error_set(err, PT_EUSAGE,
-                                         "unknown option \"%s\" (see powertune logs --help)",
-                                         name);
+        case '?':
+            rc = pt_getopt_refused(err, c, argc, argv, optind, optopt, "logs");
             break;
-        }
         default:
             rc = pt_error_set(err, PT_EUSAGE, "unknown option (see powertune logs --help)");
             break;
