@@ -14,7 +14,9 @@
  *     visible under its private /tmp, work this tree's runtime does not cost.
  *
  * Usage (from the repository root, as root for cgroups):
- *   build/bench/bench_python [--quick] [--reps N] [--compare DIR]
+ *   build/bench/bench_python [--quick] [--reps N] [--compare DIR] [--split-only]
+ * --split-only: only the table of where the engine's time outside the runtime goes, N cold
+ * starts per size (a quick A/B of engine changes: run two builds in turns).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -452,12 +454,14 @@ static void bench_compare(struct pt_engine *cur, const char *cur_dir, struct pt_
 
 int main(int argc, char **argv)
 {
-    bool quick = false;
+    bool quick = false, split_only = false;
     const char *old_dir = NULL;
     int reps = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             quick = true;
+        else if (strcmp(argv[i], "--split-only") == 0)
+            split_only = true;
         else if (strcmp(argv[i], "--compare") == 0 && i + 1 < argc)
             old_dir = argv[++i];
         else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc &&
@@ -466,7 +470,7 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr,
                     "usage: %s [--quick] [--reps N (5..1000, cold starts per size; default 20)] "
-                    "[--compare RUNTIMES_DIR]\n",
+                    "[--compare RUNTIMES_DIR] [--split-only]\n",
                     argv[0]);
             return 2;
         }
@@ -520,14 +524,18 @@ int main(int argc, char **argv)
            "the start; %s; %s.\n\n",
            date, version, cpu, sysconf(_SC_NPROCESSORS_ONLN), u.release, load,
            pt_engine_describe(e), pt_engine_sandbox_note(e) ? "not sandboxed" : "sandboxed");
-    bench_cold(e, rt_dir, reps);
-    bench_split(e, quick ? 5 : 20);
-    struct pt_engine *old = old_dir ? bench_engine(old_state, old_dir) : NULL;
-    if (old)
-        bench_compare(e, rt_dir, old, old_dir, quick ? 5 : 30);
-    bench_first_error(e, old, quick ? 5 : 20);
-    if (old)
-        pt_engine_destroy(old);
+    if (split_only) {
+        bench_split(e, reps);
+    } else {
+        bench_cold(e, rt_dir, reps);
+        bench_split(e, quick ? 5 : 20);
+        struct pt_engine *old = old_dir ? bench_engine(old_state, old_dir) : NULL;
+        if (old)
+            bench_compare(e, rt_dir, old, old_dir, quick ? 5 : 30);
+        bench_first_error(e, old, quick ? 5 : 20);
+        if (old)
+            pt_engine_destroy(old);
+    }
     f = fopen("/proc/loadavg", "r");
     if (f) {
         double l1, l5, l15;

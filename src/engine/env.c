@@ -293,7 +293,7 @@ static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
     env->boosted = boost;
     env->initialized = false;
     struct pt_rapi_hooks hooks = {.init_done = env_hook_init_done, .arg = env};
-    rc = pt_rapi_start(&env->rapi, &hooks, false, err);
+    rc = pt_rapi_bind(&env->rapi, &hooks, false, err);
     if (rc)
         return rc;
     snprintf(env->api_var, sizeof(env->api_var), "AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d",
@@ -321,9 +321,8 @@ static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
     if (stack != MAP_FAILED) {
         pid = clone(env_child_main, (char *)stack + ENV_CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD,
                     &args);
-        int saved = errno;
-        munmap(stack, ENV_CHILD_STACK); /* the child has exec'd or exited: its stack is free */
-        errno = saved;
+        if (pid < 0)
+            munmap(stack, ENV_CHILD_STACK);
     }
 #endif
     if (pid < 0) {
@@ -339,10 +338,17 @@ static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
     char c;
     while (read(execfd[0], &c, 1) < 0 && errno == EINTR) {
     }
+    env->spawn_ns = pt_mono_ns();
+    /* Everything from here on runs beside the runtime's start, not before it. */
     close(execfd[0]);
     env->pid = pid;
-    env->spawn_ns = pt_mono_ns();
     env->out_fd = pipefd[0];
+#ifndef ENV_SPAWN_BY_FORK
+    munmap(stack, ENV_CHILD_STACK); /* the child has exec'd or exited: its stack is free */
+#endif
+    rc = pt_rapi_serve(env->rapi, err);
+    if (rc)
+        return rc;
     fcntl(env->out_fd, F_SETFL, fcntl(env->out_fd, F_GETFL) | O_NONBLOCK);
     rc = pt_cgroup_adopt(env->cg, pid, err);
     if (rc)
@@ -943,7 +949,7 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
         rc = pt_error_set(err, PT_ENOMEM, "out of memory for the environment variables");
         goto fail;
     }
-    rc = pt_logstream_open(&env->log, cfg->log_dir, cfg->version, cfg->output_cap, err);
+    rc = pt_logstream_init(&env->log, cfg->log_dir, cfg->version, cfg->output_cap, err);
     if (rc)
         goto fail;
     snprintf(env->stream_var, sizeof(env->stream_var), "AWS_LAMBDA_LOG_STREAM_NAME=%s",
@@ -965,6 +971,10 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
     if (rc)
         goto fail;
     rc = env_spawn(env, cfg->init_boost, err);
+    if (rc)
+        goto fail;
+    /* While the runtime starts: nothing reads its output before pt_env_invoke. */
+    rc = pt_logstream_create_file(&env->log, err);
     if (rc)
         goto fail;
     env->usable = true;

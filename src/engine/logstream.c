@@ -11,33 +11,34 @@
 #include "base/rand.h"
 #include "engine/limits.h"
 
-int pt_logstream_open(struct pt_logstream *ls, const char *log_dir, const char *version,
+int pt_logstream_init(struct pt_logstream *ls, const char *log_dir, const char *version,
                       size_t output_cap, struct pt_error *err)
 {
     memset(ls, 0, sizeof(*ls));
     ls->fd = -1;
     ls->at_line_start = true;
     ls->cap = output_cap ? output_cap : PT_LOG_OUTPUT_CAP_DEFAULT;
-    char date[16], hex[33], dir[PATH_MAX];
+    char date[16], hex[33];
     pt_format_date_slashes(pt_epoch_ms(), date, sizeof(date));
     pt_random_hex(hex, 32);
     snprintf(ls->name, sizeof(ls->name), "%s/[%s]%s", date, version, hex);
-    if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", log_dir, date) >= sizeof(dir) ||
+    if ((size_t)snprintf(ls->dir, sizeof(ls->dir), "%s/%s", log_dir, date) >= sizeof(ls->dir) ||
         (size_t)snprintf(ls->path, sizeof(ls->path), "%s/%s.log", log_dir, ls->name) >=
             sizeof(ls->path))
         return pt_error_set(err, PT_ELIMIT, "log directory path too long: %s", log_dir);
-    int rc = pt_mkdir_p(dir, 0755, err);
-    if (rc)
-        return rc;
-    rc = pt_tail_init(&ls->tail, PT_LOG_TAIL_BYTES, err);
+    return pt_tail_init(&ls->tail, PT_LOG_TAIL_BYTES, err);
+}
+
+int pt_logstream_create_file(struct pt_logstream *ls, struct pt_error *err)
+{
+    if (ls->fd >= 0)
+        return 0;
+    int rc = pt_mkdir_p(ls->dir, 0755, err);
     if (rc)
         return rc;
     ls->fd = open(ls->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (ls->fd < 0) {
-        rc = pt_error_errno(err, PT_ESYS, errno, "cannot open log stream %s", ls->path);
-        pt_tail_free(&ls->tail);
-        return rc;
-    }
+    if (ls->fd < 0)
+        return pt_error_errno(err, PT_ESYS, errno, "cannot open log stream %s", ls->path);
     return 0;
 }
 

@@ -29,6 +29,7 @@ struct pt_logstream {
     int fd;
     bool at_line_start;
     char name[96]; /* the stream name Lambda would show */
+    char dir[PATH_MAX];  /* the day's directory */
     char path[PATH_MAX];
     struct pt_tail tail;
     size_t cap;
@@ -39,8 +40,16 @@ struct pt_logstream {
     size_t pending_len;
 };
 
-int pt_logstream_open(struct pt_logstream *ls, const char *log_dir, const char *version,
+/*
+ * Names the stream (what the runtime gets as AWS_LAMBDA_LOG_STREAM_NAME) and allocates its tail,
+ * without touching the disk; pt_logstream_create_file then creates the file (and the day's
+ * directory). The environment does the second once its runtime has started: creating them
+ * before the exec added ~0.1-0.2 ms to every cold start. Lines written before the file exists
+ * reach only the tail. pt_logstream_close undoes either.
+ */
+int pt_logstream_init(struct pt_logstream *ls, const char *log_dir, const char *version,
                       size_t output_cap, struct pt_error *err);
+int pt_logstream_create_file(struct pt_logstream *ls, struct pt_error *err);
 /* Resets the tail and the output cap for a new invocation. */
 void pt_logstream_begin_invocation(struct pt_logstream *ls);
 /* Function output, any chunking; lines are timestamped as they start. */

@@ -39,7 +39,8 @@ struct rapi_request {
 struct pt_rapi {
     struct MHD_Daemon *daemon;
     bool own_thread;
-    int epoll_fd; /* driven mode: the daemon's epoll descriptor */
+    int epoll_fd;  /* driven mode: the daemon's epoll descriptor */
+    int listen_fd; /* bound, not yet served (-1 once the daemon has it) */
     int port;
     int efd;
     pthread_mutex_t lock;
@@ -350,8 +351,22 @@ static void rapi_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     *con_cls = NULL;
 }
 
-int pt_rapi_start(struct pt_rapi **out, const struct pt_rapi_hooks *hooks, bool own_thread,
-                  struct pt_error *err)
+/* Frees a server that never ran or whose daemon has stopped. */
+static void rapi_free(struct pt_rapi *r)
+{
+    if (r->listen_fd >= 0)
+        close(r->listen_fd);
+    rapi_free_invocation_strings(r);
+    pt_rapi_result_free(&r->result);
+    pt_rapi_result_free(&r->init_error);
+    if (r->efd >= 0)
+        close(r->efd);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}
+
+int pt_rapi_bind(struct pt_rapi **out, const struct pt_rapi_hooks *hooks, bool own_thread,
+                 struct pt_error *err)
 {
     struct pt_rapi *r = calloc(1, sizeof(*r));
     if (!r)
@@ -362,44 +377,57 @@ int pt_rapi_start(struct pt_rapi **out, const struct pt_rapi_hooks *hooks, bool 
     r->own_thread = own_thread;
     r->epoll_fd = -1;
     r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (r->efd < 0) {
-        int rc = pt_error_errno(err, PT_ESYS, errno, "cannot create an eventfd");
-        pthread_mutex_destroy(&r->lock);
-        free(r);
-        return rc;
-    }
+    r->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    int rc = 0;
+    if (r->efd < 0)
+        rc = pt_error_errno(err, PT_ESYS, errno, "cannot create an eventfd");
+    else if (r->listen_fd < 0 || bind(r->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
+             listen(r->listen_fd, RAPI_CONNECTION_LIMIT) != 0 ||
+             getsockname(r->listen_fd, (struct sockaddr *)&addr, &len) != 0)
+        rc = pt_error_errno(err, PT_ESYS, errno, "cannot listen for the Runtime API on 127.0.0.1");
+    if (rc) {
+        rapi_free(r);
+        return rc;
+    }
+    r->port = ntohs(addr.sin_port);
+    *out = r;
+    return 0;
+}
+
+int pt_rapi_serve(struct pt_rapi *r, struct pt_error *err)
+{
     /* epoll either way: descriptors past FD_SETSIZE (many environments) are normal here. */
     unsigned int flags = MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_EPOLL |
-                         (own_thread ? MHD_USE_INTERNAL_POLLING_THREAD : 0);
+                         (r->own_thread ? MHD_USE_INTERNAL_POLLING_THREAD : 0);
     r->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, rapi_access, r, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        flags, 0, NULL, NULL, rapi_access, r, MHD_OPTION_LISTEN_SOCKET, r->listen_fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)RAPI_CONNECTION_LIMIT,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0, MHD_OPTION_NOTIFY_COMPLETED,
         rapi_completed, r, MHD_OPTION_END);
-    if (!r->daemon) {
-        int rc = pt_error_set(err, PT_ESYS, "cannot start the Runtime API server on 127.0.0.1");
-        close(r->efd);
-        pthread_mutex_destroy(&r->lock);
-        free(r);
-        return rc;
-    }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(r->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    r->port = info ? info->port : 0;
-    if (!own_thread) {
-        info = MHD_get_daemon_info(r->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!r->daemon)
+        return pt_error_set(err, PT_ESYS, "cannot start the Runtime API server on 127.0.0.1");
+    r->listen_fd = -1; /* the daemon's now: MHD_stop_daemon closes it */
+    if (!r->own_thread) {
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(r->daemon, MHD_DAEMON_INFO_EPOLL_FD);
         r->epoll_fd = info ? info->epoll_fd : -1;
-        if (r->epoll_fd < 0) {
-            MHD_stop_daemon(r->daemon);
-            close(r->efd);
-            pthread_mutex_destroy(&r->lock);
-            free(r);
+        if (r->epoll_fd < 0)
             return pt_error_set(err, PT_ESYS, "libmicrohttpd gave no epoll descriptor");
-        }
     }
-    *out = r;
     return 0;
+}
+
+int pt_rapi_start(struct pt_rapi **out, const struct pt_rapi_hooks *hooks, bool own_thread,
+                  struct pt_error *err)
+{
+    int rc = pt_rapi_bind(out, hooks, own_thread, err);
+    if (!rc && (rc = pt_rapi_serve(*out, err)) != 0) {
+        pt_rapi_stop(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 int pt_rapi_port(const struct pt_rapi *r)
@@ -573,11 +601,7 @@ void pt_rapi_stop(struct pt_rapi *r)
         r->parked_req = NULL;
     }
     pthread_mutex_unlock(&r->lock);
-    MHD_stop_daemon(r->daemon);
-    rapi_free_invocation_strings(r);
-    pt_rapi_result_free(&r->result);
-    pt_rapi_result_free(&r->init_error);
-    close(r->efd);
-    pthread_mutex_destroy(&r->lock);
-    free(r);
+    if (r->daemon)
+        MHD_stop_daemon(r->daemon);
+    rapi_free(r);
 }
