@@ -17,6 +17,7 @@
 #include <sys/pidfd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -170,12 +171,13 @@ static bool env_keep_restore(const char *path, int fd)
 
 static const char *env_sandbox_enter(const struct pt_env *env)
 {
-    static const char *const nodes[] = {"null", "zero", "full", "random", "urandom"};
+    /* Linux's fixed numbers for the memory devices (major 1), as on Lambda. */
     static const char *const node_src[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random",
                                            "/dev/urandom"};
     static const char *const node_dst[] = {ENV_NEWDEV "/null", ENV_NEWDEV "/zero",
                                            ENV_NEWDEV "/full", ENV_NEWDEV "/random",
                                            ENV_NEWDEV "/urandom"};
+    static const unsigned node_minor[] = {3, 5, 7, 8, 9};
     const struct pt_sandbox *sb = &env->cfg.sandbox;
     const char *code = env->cfg.fn->code_dir;
     if (unshare(CLONE_NEWNS) != 0)
@@ -194,7 +196,12 @@ static const char *env_sandbox_enter(const struct pt_env *env)
     if (mkdir(ENV_NEWDEV, 0755) != 0 ||
         mount("tmpfs", ENV_NEWDEV, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=755") != 0)
         return "cannot prepare the private /dev";
-    for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+    /* One mknod per node; where device nodes cannot be made (no CAP_MKNOD, as in some
+     * containers) the host's node is bind-mounted onto an empty file instead (three calls). */
+    mode_t umask_was = umask(0);
+    for (size_t i = 0; i < sizeof(node_src) / sizeof(node_src[0]); i++) {
+        if (mknod(node_dst[i], S_IFCHR | 0666, makedev(1, node_minor[i])) == 0)
+            continue;
         int fd = open(node_dst[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
         if (fd < 0)
             return "cannot create a node in the private /dev";
@@ -202,6 +209,7 @@ static const char *env_sandbox_enter(const struct pt_env *env)
         if (mount(node_src[i], node_dst[i], NULL, MS_BIND, NULL) != 0)
             return "cannot bind a device into the private /dev";
     }
+    umask(umask_was);
     if (symlink("/proc/self/fd", ENV_NEWDEV "/fd") != 0 ||
         symlink("/proc/self/fd/0", ENV_NEWDEV "/stdin") != 0 ||
         symlink("/proc/self/fd/1", ENV_NEWDEV "/stdout") != 0 ||

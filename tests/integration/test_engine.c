@@ -263,6 +263,8 @@ static void test_sandbox(void **state)
     assert_non_null(strstr(r.payload, "\"code_dir_write\": \"EROFS\""));
     assert_non_null(strstr(r.payload, "\"dev_shm\": false"));
     assert_non_null(strstr(r.payload, "\"dev_null\": true"));
+    assert_non_null(strstr(r.payload, "\"devices\": \"null ok, full ENOSPC, zero ok, random ok, "
+                                      "urandom ok\""));
     assert_null(strstr(r.payload, "\"pool\": \"ok\""));
     pt_invoke_result_free(&r);
     tu_engine_free(e);

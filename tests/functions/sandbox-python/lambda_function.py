@@ -26,6 +26,26 @@ def _write_code_dir():
         f.write("x")
 
 
+def _devices():
+    """Each of Lambda's /dev nodes used as the unprivileged user would: null and full written
+    (full answers ENOSPC), zero, random and urandom read."""
+    def write(name):
+        fd = os.open("/dev/" + name, os.O_WRONLY)
+        try:
+            os.write(fd, b"x")
+        finally:
+            os.close(fd)
+
+    def read(name):
+        with open("/dev/" + name, "rb") as f:
+            if len(f.read(8)) != 8:
+                raise OSError(errno.EIO, "short read")
+
+    out = [n + " " + _try(lambda: write(n)) for n in ("null", "full")]
+    out += [n + " " + _try(lambda: read(n)) for n in ("zero", "random", "urandom")]
+    return ", ".join(out)
+
+
 def _pool():
     with multiprocessing.Pool(2) as p:
         p.map(abs, [1, 2])
@@ -44,6 +64,7 @@ def lambda_handler(event, context):
         "code_dir_write": _try(_write_code_dir),
         "dev_shm": os.path.exists("/dev/shm"),
         "dev_null": os.path.exists("/dev/null"),
+        "devices": _devices(),
         "pool": pool,
     }
     try:
