@@ -713,6 +713,7 @@ int pt_cgroup_manager_open(struct pt_cgroup_manager **out,
     if (!m)
         return pt_error_set(err, PT_ENOMEM, "out of memory for the cgroup manager");
     m->fake_tree = opt->fake_tree;
+    pthread_mutex_init(&m->spare_mu, NULL);
     for (int c = 0; c < PT_CG_V1_NCTL; c++)
         m->v1_hier_of[c] = -1;
 
@@ -823,6 +824,7 @@ none:
     return 0;
 
 fail:
+    pthread_mutex_destroy(&m->spare_mu);
     free(m);
     return rc;
 }
@@ -846,12 +848,60 @@ void pt_cgroup_manager_close(struct pt_cgroup_manager *m)
 {
     if (!m)
         return;
+    pt_cgroup_destroy(m->spare, NULL);
     m->ops->close_instance(m);
+    pthread_mutex_destroy(&m->spare_mu);
     free(m);
 }
 
 static int cgroup_check_cpu(unsigned long long quota_us, unsigned long long period_us,
                             struct pt_error *err);
+
+/* A new group: its directories, descriptors and limits (the backend's create). */
+static int cgroup_make(struct pt_cgroup_manager *m, const char *name,
+                       const struct pt_cgroup_limits *lim, struct pt_cgroup **out,
+                       struct pt_error *err)
+{
+    struct pt_cgroup *cg = calloc(1, sizeof(*cg));
+    if (!cg)
+        return pt_error_set(err, PT_ENOMEM, "out of memory for cgroup %s", name);
+    cg->m = m;
+    pt_strlcpy(cg->name, name, sizeof(cg->name));
+    for (int i = 0; i < PT_CG_MAX_HIER; i++)
+        cg->procs_fd[i] = -1;
+    for (int i = 0; i < PT_CG_STAT_SLOTS; i++)
+        cg->stat_fd[i] = -1;
+    cg->lim = *lim;
+    int rc = m->ops->create(cg, lim, err);
+    if (rc) {
+        pt_error_wrap(err, "cannot create cgroup %s", name);
+        pt_cgroup_close_fds(cg);
+        free(cg);
+        return rc;
+    }
+    *out = cg;
+    return 0;
+}
+
+/* The spare, with the limits applied, or NULL when there is none (or they could not be set:
+ * then it is removed, and the caller makes a group of its own). */
+static struct pt_cgroup *cgroup_take_spare(struct pt_cgroup_manager *m,
+                                           const struct pt_cgroup_limits *lim)
+{
+    if (!m->ops->set_limits)
+        return NULL;
+    pthread_mutex_lock(&m->spare_mu);
+    struct pt_cgroup *cg = m->spare;
+    m->spare = NULL;
+    pthread_mutex_unlock(&m->spare_mu);
+    if (cg && m->ops->set_limits(cg, lim, NULL) != 0) {
+        pt_cgroup_destroy(cg, NULL);
+        cg = NULL;
+    }
+    if (cg)
+        cg->lim = *lim;
+    return cg;
+}
 
 int pt_cgroup_create(struct pt_cgroup_manager *m, const char *name,
                      const struct pt_cgroup_limits *lim, struct pt_cgroup **out,
@@ -872,25 +922,31 @@ int pt_cgroup_create(struct pt_cgroup_manager *m, const char *name,
         if (rc)
             return pt_error_wrap(err, "cgroup %s", name);
     }
-    struct pt_cgroup *cg = calloc(1, sizeof(*cg));
-    if (!cg)
-        return pt_error_set(err, PT_ENOMEM, "out of memory for cgroup %s", name);
-    cg->m = m;
-    pt_strlcpy(cg->name, name, sizeof(cg->name));
-    for (int i = 0; i < PT_CG_MAX_HIER; i++)
-        cg->procs_fd[i] = -1;
-    for (int i = 0; i < PT_CG_STAT_SLOTS; i++)
-        cg->stat_fd[i] = -1;
-    cg->lim = *lim;
-    int rc = m->ops->create(cg, lim, err);
-    if (rc) {
-        pt_error_wrap(err, "cannot create cgroup %s", name);
-        pt_cgroup_close_fds(cg);
-        free(cg);
-        return rc;
-    }
-    *out = cg;
-    return 0;
+    *out = cgroup_take_spare(m, lim);
+    return *out ? 0 : cgroup_make(m, name, lim, out, err);
+}
+
+int pt_cgroup_prepare_spare(struct pt_cgroup_manager *m, struct pt_error *err)
+{
+    if (!m->ops->set_limits)
+        return 0;
+    pthread_mutex_lock(&m->spare_mu);
+    bool wanted = !m->spare && !m->spare_making;
+    unsigned seq = wanted ? ++m->spare_seq : 0;
+    m->spare_making = wanted;
+    pthread_mutex_unlock(&m->spare_mu);
+    if (!wanted)
+        return 0;
+    char name[32];
+    snprintf(name, sizeof(name), "spare-%u", seq);
+    static const struct pt_cgroup_limits none_lim = {0};
+    struct pt_cgroup *cg = NULL;
+    int rc = cgroup_make(m, name, &none_lim, &cg, err);
+    pthread_mutex_lock(&m->spare_mu);
+    m->spare = cg;
+    m->spare_making = false;
+    pthread_mutex_unlock(&m->spare_mu);
+    return rc;
 }
 
 /* The kernel's CFS bounds, checked here so every backend refuses the same input. */

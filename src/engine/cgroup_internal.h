@@ -5,8 +5,8 @@
  *
  * The manager resolves the hierarchies and the instance name once, then
  * dispatches every call through the backend's ops table; a manager is
- * read-only after open, which is what lets several threads create groups
- * on it without a lock.
+ * read-only after open except for its one spare group (under spare_mu), which
+ * is what lets several threads create groups on it without a lock.
  */
 #ifndef PT_ENGINE_CGROUP_INTERNAL_H
 #define PT_ENGINE_CGROUP_INTERNAL_H
@@ -49,6 +49,9 @@ struct pt_cgroup_ops {
     /* Kills and removes this instance's groups and directories. */
     void (*close_instance)(struct pt_cgroup_manager *m);
     int (*create)(struct pt_cgroup *cg, const struct pt_cgroup_limits *lim, struct pt_error *err);
+    /* Applies limits to a group create made with none. NULL = no spare groups (none backend). */
+    int (*set_limits)(struct pt_cgroup *cg, const struct pt_cgroup_limits *lim,
+                      struct pt_error *err);
     int (*set_cpu)(struct pt_cgroup *cg, unsigned long long quota_us,
                    unsigned long long period_us, struct pt_error *err);
     int (*enter_child)(const struct pt_cgroup *cg);
@@ -84,6 +87,11 @@ struct pt_cgroup_manager {
     char inst_dir[PT_CG_MAX_HIER][PATH_MAX];
     /* v2: "+cpu +memory +pids" limited to what the root offers. */
     char v2_enable[64];
+    /* A group made ahead of need by pt_cgroup_prepare_spare (NULL: none). */
+    pthread_mutex_t spare_mu;
+    struct pt_cgroup *spare;
+    bool spare_making;
+    unsigned spare_seq;
 };
 
 #define PT_CG_STAT_SLOTS 4

@@ -265,6 +265,7 @@ const struct pt_cgroup_ops pt_cgroup_v1_ops = {
     .cleanup_stale = cgroup_v1_cleanup_stale,
     .close_instance = cgroup_v1_close_instance,
     .create = cgroup_v1_create,
+    .set_limits = cgroup_v1_set_limits,
     .set_cpu = cgroup_v1_set_cpu,
     .enter_child = cgroup_v1_enter_child,
     .adopt = cgroup_v1_adopt,

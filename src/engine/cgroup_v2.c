@@ -238,6 +238,7 @@ const struct pt_cgroup_ops pt_cgroup_v2_ops = {
     .cleanup_stale = cgroup_v2_cleanup_stale,
     .close_instance = cgroup_v2_close_instance,
     .create = cgroup_v2_create,
+    .set_limits = cgroup_v2_set_limits,
     .set_cpu = cgroup_v2_set_cpu,
     .enter_child = cgroup_v2_enter_child,
     .adopt = cgroup_v2_adopt,

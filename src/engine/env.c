@@ -985,6 +985,9 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
     rc = pt_logstream_create_file(&env->log, err);
     if (rc)
         goto fail;
+    /* The next environment's groups, also while this runtime starts (an optimization: a
+     * failure here leaves the next one to make its own). */
+    pt_cgroup_prepare_spare(cfg->cgroups, NULL);
     env->usable = true;
     env->last_used_ns = pt_mono_ns();
     *out = env;

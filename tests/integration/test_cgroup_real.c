@@ -398,6 +398,48 @@ static void test_memory_limit_oom_kills(void **state)
     assert_no_instance_dirs();
 }
 
+/* A group made ahead (pt_cgroup_prepare_spare) is what the next create returns, limits and all. */
+static void test_spare_group_is_taken_with_limits(void **state)
+{
+    (void)state;
+    SKIP_UNLESS_CGROUPS();
+    struct pt_cgroup_manager *m = open_manager(PT_CGROUP_AUTO);
+    struct pt_error err;
+    if (pt_cgroup_prepare_spare(m, &err) != 0)
+        fail_msg("prepare_spare: %s", err.msg);
+    assert_int_equal(pt_cgroup_prepare_spare(m, &err), 0); /* one is waiting: nothing made */
+    char inst[64], path[PATH_MAX], text[64];
+    own_instance(inst, sizeof(inst));
+    for (size_t i = 0; i < sizeof(v1_hiers) / sizeof(v1_hiers[0]); i++) {
+        pathf(path, CG "/%s/powertune/%s/spare-1", v1_hiers[i], inst);
+        assert_true(exists(path));
+        pathf(path, CG "/%s/powertune/%s/spare-2", v1_hiers[i], inst);
+        assert_false(exists(path));
+    }
+    unsigned long long limit = 64 * MIB;
+    struct pt_cgroup *cg = create(m, "oom", 5000, limit);
+    pathf(path, CG "/memory/powertune/%s/oom", inst);
+    assert_false(exists(path)); /* the spare was taken */
+    pathf(path, CG "/memory/powertune/%s/spare-1/memory.limit_in_bytes", inst);
+    assert_int_equal(pt_file_read_small(path, text, sizeof(text), NULL), 0);
+    assert_string_equal(text, "67108864\n");
+    pathf(path, CG "/cpu/powertune/%s/spare-1/cpu.cfs_quota_us", inst);
+    assert_int_equal(pt_file_read_small(path, text, sizeof(text), NULL), 0);
+    assert_string_equal(text, "5000\n");
+    pid_t pid = spawn(cg, WORK_ALLOC_200MB, limit);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    leftover.pid = 0;
+    if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
+        fail_msg("child was not OOM-killed (status 0x%x)", status);
+    assert_true(stats(cg).oom_kills >= 1);
+    destroy(cg);
+    /* The next spare waits unused: closing the manager removes it too. */
+    assert_int_equal(pt_cgroup_prepare_spare(m, &err), 0);
+    close_manager(m);
+    assert_no_instance_dirs();
+}
+
 static void test_freeze_stops_cpu(void **state)
 {
     (void)state;
@@ -614,6 +656,7 @@ int main(void)
         cmocka_unit_test_teardown(test_auto_unprivileged_falls_back_to_none, teardown),
         cmocka_unit_test_teardown(test_cpu_quota_quarter, teardown),
         cmocka_unit_test_teardown(test_memory_limit_oom_kills, teardown),
+        cmocka_unit_test_teardown(test_spare_group_is_taken_with_limits, teardown),
         cmocka_unit_test_teardown(test_freeze_stops_cpu, teardown),
         cmocka_unit_test_teardown(test_kill_all_empties_group, teardown),
         cmocka_unit_test_teardown(test_stale_cleanup, teardown),

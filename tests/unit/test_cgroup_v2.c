@@ -178,6 +178,32 @@ static void test_create_writes_limits(void **state)
     assert_false(exists(f->inst, "fn-1"));
 }
 
+/* pt_cgroup_prepare_spare: one group made ahead, taken (and limited) by the next create. */
+static void test_spare_is_taken_by_the_next_create(void **state)
+{
+    struct fixture *f = *state;
+    struct pt_error err;
+    assert_int_equal(pt_cgroup_prepare_spare(f->m, &err), 0);
+    assert_int_equal(pt_cgroup_prepare_spare(f->m, &err), 0);
+    assert_true(exists(f->inst, "spare-1"));
+    assert_false(exists(f->inst, "spare-2")); /* one was already waiting */
+    char dir[PATH_MAX];
+    pathf(dir, "%s/spare-1", f->inst);
+    assert_false(exists(dir, "memory.max")); /* made without limits */
+    struct pt_cgroup *cg = create_128(f, "fn-1");
+    assert_false(exists(f->inst, "fn-1"));
+    assert_file(dir, "cpu.max", "1447 20000");
+    assert_file(dir, "memory.max", "134217728");
+    assert_file(dir, "pids.max", "1024");
+    struct pt_cgroup *cg2 = create_128(f, "fn-2"); /* none waiting: a group of its own */
+    assert_true(exists(f->inst, "fn-2"));
+    destroy(cg);
+    assert_false(exists(f->inst, "spare-1"));
+    destroy(cg2);
+    assert_int_equal(pt_cgroup_prepare_spare(f->m, &err), 0); /* left for teardown's close */
+    assert_true(exists(f->inst, "spare-2"));
+}
+
 static void test_create_existing_name_refused(void **state)
 {
     struct fixture *f = *state;
@@ -455,6 +481,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_enables_controllers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_writes_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spare_is_taken_by_the_next_create, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_existing_name_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_names_and_cpu_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_cpu_changes_cpu_max, setup, teardown),
