@@ -65,6 +65,10 @@ static inline __attribute__((always_inline)) bool same_bytes(const char *a, cons
 
 /* ---------------------------------------------------------------- time */
 
+/* The years a timestamp may have (epoch ms are held to the same): 1970 is the epoch. */
+#define SCAN_YEAR_FIRST 1970
+#define SCAN_YEAR_LAST 2199
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
@@ -93,11 +97,13 @@ static int parse_time_prefix(const char *p, int64_t *secs)
         (p[10] != 'T' && p[10] != ' ') || !two_digits(p + 11, &h) || p[13] != ':' ||
         !two_digits(p + 14, &mi) || p[16] != ':' || !two_digits(p + 17, &s))
         return -1;
-    /* 1970..2199: outside is a damaged line, and the concurrency bins rely on the bound. */
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || y1 < 19 ||
-        y1 > 21 || (y1 == 19 && y2 < 70))
+    /* SCAN_YEAR_FIRST..SCAN_YEAR_LAST: outside is a damaged line, and the concurrency bins
+     * rely on the bound. */
+    unsigned year = y1 * 100 + y2;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 ||
+        year < SCAN_YEAR_FIRST || year > SCAN_YEAR_LAST)
         return -1;
-    *secs = days_from_civil((int64_t)(y1 * 100 + y2), mo, d) * 86400 + h * 3600 + mi * 60 + s;
+    *secs = days_from_civil((int64_t)year, mo, d) * 86400 + h * 3600 + mi * 60 + s;
     return 0;
 }
 
@@ -892,14 +898,14 @@ int pt_logs_scan_event(struct pt_logs_scan *s, const char *p, size_t n)
     }
     s->default_time = PT_LOGS_NO_TIME;
     if (json_is_integer(tsv)) {
-        /* Epoch ms from outside: held to the years text timestamps may have (1970..2199, see
-         * parse_time_prefix), which the concurrency bins rely on; an unchecked value could also
-         * overflow when scaled to ticks. Like a REPORT line with a bad timestamp, the event is
-         * not read. */
+        /* Epoch ms from outside: held to the years text timestamps may have (SCAN_YEAR_FIRST
+         * .. SCAN_YEAR_LAST, see parse_time_prefix), which the concurrency bins rely on; an
+         * unchecked value could also overflow when scaled to ticks. Like a REPORT line with a
+         * bad timestamp, the event is not read. */
         json_int_t ms = json_integer_value(tsv);
-        if (ms < 0 || ms >= days_from_civil(2200, 1, 1) * 86400 * 1000) {
-            pt_logs_scan_unparsed(s, "log event with a \"timestamp\" outside 1970..2199: %lld",
-                                  (long long)ms);
+        if (ms < 0 || ms >= days_from_civil(SCAN_YEAR_LAST + 1, 1, 1) * 86400 * 1000) {
+            pt_logs_scan_unparsed(s, "log event with a \"timestamp\" outside %d..%d: %lld",
+                                  SCAN_YEAR_FIRST, SCAN_YEAR_LAST, (long long)ms);
             goto out;
         }
         s->default_time = (int64_t)ms * PT_LOGS_TICKS_PER_MS;
