@@ -41,13 +41,16 @@ all: $(BUILD)/powertune $(BUILD)/libptlambda.a tests examples benches
 
 examples: $(C_EXAMPLE_BINS)
 
-# The Python runtime client's .pyc for the interpreter functions run under (bootstrap.py says
-# why); checked-hash, so a stale one is never used. No python3, no .pyc: the runtime compiles.
+# The Python runtime client's .pyc files for the interpreter functions run under (bootstrap.py
+# says why): the client and its rare half, loaded at its first need (_powertune_runtime_rare.py
+# says why); checked-hash, so a stale one is never used. No python3, no .pyc: the runtime
+# compiles. (make clean removes them with runtimes/python/__pycache__.)
 PYTHON3 ?= $(or $(POWERTUNE_PYTHON),/usr/bin/python3)
 PY_CACHE_TAG := $(shell $(PYTHON3) -c 'import sys; print(sys.implementation.cache_tag)' 2>/dev/null)
-PY_RUNTIME_PYC := $(if $(PY_CACHE_TAG),runtimes/python/__pycache__/_powertune_runtime.$(PY_CACHE_TAG).pyc)
+PY_RUNTIME_MODULES := _powertune_runtime _powertune_runtime_rare
+PY_RUNTIME_PYC := $(if $(PY_CACHE_TAG),$(PY_RUNTIME_MODULES:%=runtimes/python/__pycache__/%.$(PY_CACHE_TAG).pyc))
 all: $(PY_RUNTIME_PYC)
-$(PY_RUNTIME_PYC): runtimes/python/_powertune_runtime.py
+$(PY_RUNTIME_PYC): runtimes/python/__pycache__/%.$(PY_CACHE_TAG).pyc: runtimes/python/%.py
 	$(PYTHON3) -c 'import py_compile as c, sys; c.compile(sys.argv[1], sys.argv[2], doraise=True, invalidation_mode=c.PycInvalidationMode.CHECKED_HASH)' $< $@
 
 $(BUILD)/obj/%.o: %.c

@@ -13,7 +13,9 @@ invocation needs is imported during INIT, so it costs no imports. Two things
 are imported only when first needed, as they cost a cold start milliseconds
 that most functions would pay for nothing: logging (configured when the
 function's code imports it; see _LoggingImportHook) and traceback (the first
-error document; see _traceback).
+error document; see _traceback). The same goes for this client's own code that
+a successful invocation never runs: it is in _powertune_runtime_rare.py, loaded
+at its first need (see _rare).
 
 Optional: POWERTUNE_PYTHON_PROFILE_DIR=<dir> writes cProfile statistics of the
 INIT (handler module import) to <dir>/init.prof and of every invocation to
@@ -21,6 +23,7 @@ INIT (handler module import) to <dir>/init.prof and of every invocation to
 """
 
 import _socket
+import _thread
 import io
 import os
 import sys
@@ -29,21 +32,37 @@ _THIS_FILE = os.path.abspath(__file__)
 _RUNTIME_DIR = os.path.dirname(_THIS_FILE)
 _USER_AGENT = "powertune-python/%d.%d.%d" % sys.version_info[:3]
 
-# Lambda's reserved text (awslambdaric lambda_literals.py), logged at WARNING
-# level before an INIT error is reported.
-_UNHANDLED_WARNING = (
-    "LAMBDA_WARNING: Unhandled exception. "
-    "The most likely cause is an issue in the function code. "
-    "However, in rare cases, a Lambda runtime update can cause unexpected function behavior. "
-    "For functions using managed runtimes, runtime updates can be triggered by a function change, "
-    "or can be applied automatically. "
-    "To determine if the runtime has been updated, check the runtime version in the INIT_START log entry. "
-    "If this error correlates with a change in the runtime version, you may be able to mitigate this "
-    "error by temporarily rolling back to the previous runtime version. "
-    "For more information, see https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html"
-)
 
-_NBSP = "\u00a0"  # Lambda indents logged tracebacks with NO-BREAK SPACEs
+# --------------------------------------------------------------------------
+# The rare half: _powertune_runtime_rare.py
+# --------------------------------------------------------------------------
+
+# Error documents and their log records, FaultException, logging's set-up, the
+# profiler, client contexts and chunked bodies are in _powertune_runtime_rare.py:
+# importing this module is ~1.1-1.3 ms of every cold start, most of it reading and
+# unmarshalling its .pyc, and that code was a third of the .pyc (57 -> 38 KB; the
+# import -0.33 ms, median of 60 fresh processes in pairs; loading the rest at its
+# first need costs ~0.37 ms once). Its code runs in this module's namespace (that
+# file says why), the first time _rare() is called; the code here calls _rare()
+# before it names anything defined there.
+_rare_lock = _thread.allocate_lock()
+_rare_loaded = False
+
+
+def _rare():
+    global _rare_loaded
+    if _rare_loaded:
+        return
+    # Loaded by path, not imported: sys.path no longer holds this directory (the
+    # function's code directory is first on it), and sys.modules gains nothing. The
+    # loader uses the checked-hash .pyc `make` builds, as an import would.
+    from importlib.machinery import SourceFileLoader
+    with _rare_lock:  # the function's threads may need it at once (an error, a logging import)
+        if not _rare_loaded:
+            name = "_powertune_runtime_rare"
+            code = SourceFileLoader(name, os.path.join(_RUNTIME_DIR, name + ".py")).get_code(name)
+            exec(code, globals())
+            _rare_loaded = True
 
 
 # --------------------------------------------------------------------------
@@ -234,7 +253,8 @@ class RuntimeAPIClient(object):
         if method == "HEAD" or status in (204, 304):
             body = b""
         elif "chunked" in headers.get("transfer-encoding", "").lower():
-            body = self._read_chunked()
+            _rare()  # the engine's Runtime API sends none
+            body = _read_chunked(self)
         elif "content-length" in headers:
             try:
                 n = int(headers["content-length"])
@@ -252,28 +272,7 @@ class RuntimeAPIClient(object):
             self.close()
         return _Response(status, headers, body)
 
-    def _read_chunked(self):
-        chunks = []
-        while True:
-            line = self._readline()
-            if not line:
-                raise RuntimeAPIError("Runtime API closed the connection inside a chunked body")
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise RuntimeAPIError("Runtime API sent a bad chunk size")
-            if size == 0:
-                while True:  # trailers
-                    t = self._readline()
-                    if not t or t in (b"\r\n", b"\n"):
-                        return b"".join(chunks)
-            data = self.rfile.read(size)
-            if len(data) != size:
-                raise RuntimeAPIError("Runtime API closed the connection inside a chunk")
-            chunks.append(data)
-            self._readline()  # CRLF after the chunk
-
-    # -- Runtime API calls -------------------------------------------------
+    # -- Runtime API calls (error documents: _post_error, _post_init_error) --
     def next(self):
         return self.request("GET", "/2018-06-01/runtime/invocation/next")
 
@@ -282,20 +281,10 @@ class RuntimeAPIClient(object):
                             % _quote_path_segment(request_id), body,
                             (("Content-Type", content_type),))
 
-    def post_error(self, request_id, error_doc_json, error_type):
-        return self.request("POST", "/2018-06-01/runtime/invocation/%s/error"
-                            % _quote_path_segment(request_id), error_doc_json.encode("utf-8"),
-                            (("Content-Type", "application/json"),
-                             ("Lambda-Runtime-Function-Error-Type", error_type)))
-
-    def post_init_error(self, error_doc_json, error_type):
-        return self.request("POST", "/2018-06-01/runtime/init/error", error_doc_json.encode("utf-8"),
-                            (("Content-Type", "application/json"),
-                             ("Lambda-Runtime-Function-Error-Type", error_type)))
-
 
 # --------------------------------------------------------------------------
-# Context object (attribute names and types as in awslambdaric)
+# Context object (attribute names and types as in awslambdaric; ClientContext
+# is in the rare half)
 # --------------------------------------------------------------------------
 
 class CognitoIdentity(object):
@@ -308,31 +297,6 @@ class CognitoIdentity(object):
     def __repr__(self):
         return "CognitoIdentity([cognito_identity_id=%s,cognito_identity_pool_id=%s])" % (
             self.cognito_identity_id, self.cognito_identity_pool_id)
-
-
-class Client(object):
-    __slots__ = ("installation_id", "app_title", "app_version_name", "app_version_code",
-                 "app_package_name")
-
-    def __init__(self, d):
-        for name in self.__slots__:
-            setattr(self, name, d.get(name))
-
-    def __repr__(self):
-        return "Client([%s])" % ",".join("%s=%s" % (n, getattr(self, n)) for n in self.__slots__)
-
-
-class ClientContext(object):
-    __slots__ = ("custom", "env", "client")
-
-    def __init__(self, d):
-        self.custom = d.get("custom")
-        self.env = d.get("env")
-        client = d.get("client")
-        self.client = Client(client) if isinstance(client, dict) else client
-
-    def __repr__(self):
-        return "ClientContext([custom=%s,env=%s,client=%s])" % (self.custom, self.env, self.client)
 
 
 class LambdaContext(object):
@@ -348,7 +312,11 @@ class LambdaContext(object):
         self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION")
         self.invoked_function_arn = invoked_function_arn
         self.tenant_id = tenant_id
-        self.client_context = ClientContext(client_context) if isinstance(client_context, dict) else None
+        if isinstance(client_context, dict):
+            _rare()  # only the mobile SDKs send a client context
+            self.client_context = ClientContext(client_context)
+        else:
+            self.client_context = None
         if isinstance(cognito_identity, dict):
             self.identity = CognitoIdentity(cognito_identity.get("cognitoIdentityId"),
                                             cognito_identity.get("cognitoIdentityPoolId"))
@@ -373,125 +341,10 @@ class LambdaContext(object):
 
 
 # --------------------------------------------------------------------------
-# Errors
-# --------------------------------------------------------------------------
-
-class FaultException(Exception):
-    MARSHAL_ERROR = "Runtime.MarshalError"
-    UNMARSHAL_ERROR = "Runtime.UnmarshalError"
-    USER_CODE_SYNTAX_ERROR = "Runtime.UserCodeSyntaxError"
-    HANDLER_NOT_FOUND = "Runtime.HandlerNotFound"
-    IMPORT_MODULE_ERROR = "Runtime.ImportModuleError"
-    BUILT_IN_MODULE_CONFLICT = "Runtime.BuiltInModuleConflict"
-    MALFORMED_HANDLER_NAME = "Runtime.MalformedHandlerName"
-    LAMBDA_CONTEXT_UNMARSHAL_ERROR = "Runtime.LambdaContextUnmarshalError"
-
-    def __init__(self, exception_type, msg, trace=None):
-        Exception.__init__(self, msg)
-        self.exception_type = exception_type
-        self.msg = msg
-        self.trace = trace
-
-
-def make_error(error_message, error_type, stack_trace, request_id=None):
-    return {
-        "errorMessage": error_message if error_message else "",
-        "errorType": error_type if error_type else "",
-        "requestId": request_id if request_id is not None else "",
-        "stackTrace": stack_trace if stack_trace else [],
-    }
-
-
-def _traceback():
-    """The traceback module, imported at the first error rather than at every
-    start (with linecache, tokenize, re's users and textwrap it costs ~2-3 ms of
-    a cold start; an error document costs that once, see tests/python)."""
-    import traceback
-    return traceback
-
-
-def _user_frames(tb):
-    """The traceback's frames from the first one outside this file on, as
-    (filename, lineno, name, line) tuples."""
-    frames = _traceback().extract_tb(tb)
-    for i, frame in enumerate(frames):
-        if frame.filename != _THIS_FILE:
-            return frames[i:]
-    return frames
-
-
-def error_from_exception(exc, request_id=None):
-    """Lambda's error document for an exception raised by user code."""
-    try:
-        message = str(exc)
-    except Exception:
-        message = "<exception str() failed>"
-    try:
-        stack = _traceback().format_list(_user_frames(exc.__traceback__))
-    except Exception:
-        stack = []
-    return make_error(message, type(exc).__name__, stack, request_id)
-
-
-def _write_stdout(text):
-    try:
-        sys.stdout.write(text)
-    except Exception:
-        try:
-            os.write(1, text.encode("utf-8", "replace"))
-        except OSError:
-            pass
-
-
-def _indent_nbsp(line):
-    stripped = line.lstrip(" ")
-    return _NBSP * (len(line) - len(stripped)) + stripped
-
-
-def format_error_log_text(error):
-    """The log record Lambda writes for an error document (text format)."""
-    description = "[ERROR]"
-    etype = error.get("errorType")
-    emsg = error.get("errorMessage")
-    if etype:
-        description += " " + etype
-    if emsg:
-        if etype:
-            description += ":"
-        description += " " + emsg
-    lines = [description]
-    stack = error.get("stackTrace")
-    if stack is not None:
-        lines.append("Traceback (most recent call last):")
-        for element in stack:
-            if element == "":
-                lines.append("")
-            else:
-                lines.extend(_indent_nbsp(l) for l in element.splitlines())
-    return "\n".join(lines) + "\n"
-
-
-def format_error_log_json(error):
-    doc = {"timestamp": _time_strftime("%Y-%m-%dT%H:%M:%S", _gmtime(_time())), "level": "ERROR"}
-    doc.update(error)
-    return _json_dumps(doc) + "\n"
-
-
-# --------------------------------------------------------------------------
-# Logging
+# Logging (its set-up and the rest of the hook are in the rare half)
 # --------------------------------------------------------------------------
 
 _current = {"request_id": None, "tenant_id": None}
-
-_TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n"
-_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
-
-_JSON_RESERVED = frozenset((
-    "name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module", "exc_info",
-    "exc_text", "stack_info", "lineno", "funcName", "created", "msecs", "relativeCreated",
-    "thread", "threadName", "processName", "process", "aws_request_id", "tenant_id",
-    "taskName",
-))
 
 
 # Lambda's root log handler is installed the moment anything imports logging (the
@@ -503,126 +356,23 @@ _JSON_RESERVED = frozenset((
 _logging_config = None  # (log_format_json, log_level) until logging is configured
 
 
-def _configure_logging(logging):
-    global _logging_config
-    config, _logging_config = _logging_config, None
-    if config is not None:
-        _setup_logging(logging, *config)
-    return logging
-
-
-def _ensure_logging():
-    import logging
-    return _configure_logging(logging)
-
-
-class _ConfigureAfterLoad(object):
-    def __init__(self, loader):
-        self.loader = loader
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module):
-        # logging sees its own loader, as if imported without this hook
-        module.__loader__ = self.loader
-        if getattr(module, "__spec__", None) is not None:
-            module.__spec__.loader = self.loader
-        self.loader.exec_module(module)
-        _configure_logging(module)
-
-
 class _LoggingImportHook(object):
+    # Asked first about every import until logging's: the others cost only this test.
     def find_spec(self, name, path=None, target=None):
         if name != "logging":
             return None
-        try:
-            sys.meta_path.remove(self)
-        except ValueError:
-            pass
-        for finder in sys.meta_path:
-            find = getattr(finder, "find_spec", None)
-            spec = find(name, path, target) if find is not None else None
-            if spec is not None:
-                break
-        else:
-            return None
-        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _ConfigureAfterLoad(spec.loader)
-        return spec
+        _rare()
+        return _logging_spec(self, name, path, target)
 
 
 def _defer_logging(log_format_json, log_level):
     global _logging_config
     _logging_config = (log_format_json, log_level)
     if "logging" in sys.modules:  # already imported (by a .pth file, sitecustomize)
+        _rare()
         _configure_logging(sys.modules["logging"])
     else:
         sys.meta_path.insert(0, _LoggingImportHook())
-
-
-def _setup_logging(logging, log_format_json, log_level):
-    class RequestIdFilter(logging.Filter):
-        def filter(self, record):
-            record.aws_request_id = _current["request_id"] or ""
-            record.tenant_id = _current["tenant_id"]
-            return True
-
-    class StdoutHandler(logging.Handler):
-        """Writes each record to the current sys.stdout, one write per record."""
-
-        def emit(self, record):
-            try:
-                msg = self.format(record)
-                if not msg.endswith("\n"):
-                    msg += "\n"
-                sys.stdout.write(msg)
-            except RecursionError:
-                raise
-            except Exception:
-                self.handleError(record)
-
-    class JsonFormatter(logging.Formatter):
-        def format(self, record):
-            level = min(50, max(0, record.levelno)) // 10 * 10
-            exc_info = record.exc_info
-            created = record.created
-            doc = {
-                "timestamp": _time_strftime(_DATE_FORMAT, _gmtime(created))
-                + ".%03dZ" % (int(created * 1000) % 1000),
-                "level": logging.getLevelName(level),
-                "message": record.getMessage(),
-                "logger": record.name,
-            }
-            if exc_info and exc_info[0] is not None:
-                doc["stackTrace"] = _traceback().format_tb(exc_info[2])
-                doc["errorType"] = exc_info[0].__name__
-                doc["errorMessage"] = str(exc_info[1])
-            rid = getattr(record, "aws_request_id", None)
-            if rid is not None:
-                doc["requestId"] = rid
-            if exc_info and exc_info[0] is not None:
-                doc["location"] = "%s:%s:%s" % (record.pathname, record.funcName, record.lineno)
-            tenant = getattr(record, "tenant_id", None)
-            if tenant is not None:
-                doc["tenantId"] = tenant
-            for key, value in record.__dict__.items():
-                if key not in _JSON_RESERVED and key not in doc and value is not None:
-                    doc[key] = value
-            return _json_dumps_log(doc)
-
-    logging.Formatter.converter = _gmtime  # as Lambda does: UTC timestamps everywhere
-    handler = StdoutHandler()
-    if log_format_json:
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter(_TEXT_FORMAT, _DATE_FORMAT))
-    handler.addFilter(RequestIdFilter())
-    root = logging.getLogger()
-    if log_level and log_level in logging._nameToLevel:
-        root.setLevel(log_level)
-    root.addHandler(handler)
-    return logging
 
 
 # --------------------------------------------------------------------------
@@ -718,6 +468,7 @@ def marshal_response(result):
     try:
         return _response_encoder(result).encode("utf-8"), "application/json"
     except Exception as e:
+        _rare()
         raise FaultException(FaultException.MARSHAL_ERROR, "Unable to marshal response: %s" % e)
 
 
@@ -725,6 +476,7 @@ def unmarshal_request(body):
     try:
         return _json_loads(body)
     except Exception as e:
+        _rare()
         raise FaultException(FaultException.UNMARSHAL_ERROR, "Unable to unmarshal input: %s" % e)
 
 
@@ -732,6 +484,7 @@ def _parse_json_header(value, name):
     try:
         return _json_loads(value)
     except Exception as e:
+        _rare()
         raise FaultException(FaultException.LAMBDA_CONTEXT_UNMARSHAL_ERROR,
                              "Unable to parse %s JSON: %s" % (name, e))
 
@@ -744,55 +497,30 @@ def load_handler(handler):
     try:
         modname, fname = handler.rsplit(".", 1)
     except ValueError as e:
+        _rare()
         raise FaultException(FaultException.MALFORMED_HANDLER_NAME,
                              "Bad handler '%s': %s" % (handler, e))
     try:
         if modname.split(".")[0] in sys.builtin_module_names:
+            _rare()
             raise FaultException(FaultException.BUILT_IN_MODULE_CONFLICT,
                                  "Cannot use built-in module %s as a handler module" % modname)
         module = _importlib.import_module(modname.replace("/", "."))
     except ImportError as e:
+        _rare()
         raise FaultException(FaultException.IMPORT_MODULE_ERROR,
                              "Unable to import module '%s': %s" % (modname, e))
     except SyntaxError as e:
+        _rare()
         trace = ['  File "%s" Line %s\n    %s' % (e.filename, e.lineno, e.text)]
         raise FaultException(FaultException.USER_CODE_SYNTAX_ERROR,
                              "Syntax error in module '%s': %s" % (modname, e), trace)
     try:
         return getattr(module, fname)
     except AttributeError:
+        _rare()
         raise FaultException(FaultException.HANDLER_NOT_FOUND,
                              "Handler '%s' missing on module '%s'" % (fname, modname))
-
-
-# --------------------------------------------------------------------------
-# Profiling (only when POWERTUNE_PYTHON_PROFILE_DIR is set)
-# --------------------------------------------------------------------------
-
-class _Profiler(object):
-    def __init__(self, directory):
-        import cProfile
-        self.cProfile = cProfile
-        self.directory = directory
-        os.makedirs(directory, exist_ok=True)
-
-    def start(self):
-        prof = self.cProfile.Profile()
-        try:
-            prof.enable()
-        except ValueError:  # another profiler is active (python >= 3.12)
-            return None
-        return prof
-
-    def save(self, prof, name):
-        if prof is None:
-            return
-        try:
-            prof.disable()
-            safe = "".join(c if (c.isalnum() or c in "-_.") else "_" for c in name)
-            prof.dump_stats(os.path.join(self.directory, safe + ".prof"))
-        except Exception as e:
-            sys.stderr.write("powertune runtime: cannot write profile %s: %s\n" % (name, e))
 
 
 # --------------------------------------------------------------------------
@@ -841,7 +569,6 @@ def main():
     if log_level == "TRACE":
         log_level = "DEBUG"
     _defer_logging(log_format_json, log_level)
-    format_error_log = format_error_log_json if log_format_json else format_error_log_text
 
     address = os.environ.get("AWS_LAMBDA_RUNTIME_API")
     if not address:
@@ -854,6 +581,7 @@ def main():
     profile_dir = os.environ.get("POWERTUNE_PYTHON_PROFILE_DIR")
     profiler = None
     if profile_dir:
+        _rare()
         try:
             profiler = _Profiler(profile_dir)
         except Exception as e:
@@ -864,24 +592,18 @@ def main():
     try:
         handler = load_handler(os.environ.get("_HANDLER", ""))
         init_error = None
-    except FaultException as e:
-        init_error = make_error(e.msg, e.exception_type, e.trace)
     except Exception as e:
-        init_error = error_from_exception(e)
+        _rare()
+        init_error = error_document(e)
     finally:
         if prof is not None:
             profiler.save(prof, "init")
-    if "logging" in sys.modules:  # imported past the hook (a finder ahead of it): configure now
+    # imported past the hook (a finder ahead of it): configure now
+    if _logging_config is not None and "logging" in sys.modules:
+        _rare()
         _configure_logging(sys.modules["logging"])
     if init_error is not None:
-        _ensure_logging().warning(_UNHANDLED_WARNING)
-        _write_stdout(format_error_log(init_error))
-        _flush_output()
-        try:
-            api.post_init_error(_json_dumps(init_error), init_error["errorType"])
-        except Exception as e:
-            sys.stderr.write("powertune runtime: cannot post the init error: %s\n" % e)
-        _flush_output()
+        _report_init_error(api, init_error, log_format_json)
         sys.exit(1)
 
     # ---- invocations ----
@@ -926,20 +648,16 @@ def main():
             event = unmarshal_request(resp.body)
             result = handler(event, context)
             payload, content_type = marshal_response(result)
-        except FaultException as e:
-            error = make_error(e.msg, e.exception_type, e.trace, request_id)
         except Exception as e:
-            error = error_from_exception(e, request_id)
+            _rare()
+            error = error_document(e, request_id)
         finally:
             if prof is not None:
                 prof.disable()
 
         try:
             if error is not None:
-                _write_stdout(format_error_log(error))
-                _flush_output()
-                _check_post(api.post_error(request_id, _json_dumps(error), error["errorType"]),
-                            "POST /error")
+                _report_error(api, request_id, error, log_format_json)
             else:
                 _flush_output()
                 _check_post(api.post_response(request_id, payload, content_type), "POST /response")

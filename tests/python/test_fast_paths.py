@@ -5,6 +5,9 @@ as the plain way it replaces.
   _json driven directly, without importing the json package) against json.
 - bootstrap.py loads the client from the checked-hash .pyc `make` builds; a
   missing, stale or foreign .pyc falls back to the source.
+- The client's rare half (_powertune_runtime_rare.py) is not loaded by a
+  successful invocation, and is loaded, from its own built .pyc, at the first
+  error.
 
 Run: /usr/bin/python3 -m unittest discover -s tests/python
 """
@@ -23,6 +26,7 @@ import unittest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUNTIME_DIR = os.path.join(ROOT, "runtimes", "python")
 CLIENT = os.path.join(RUNTIME_DIR, "_powertune_runtime.py")
+RARE = os.path.join(RUNTIME_DIR, "_powertune_runtime_rare.py")
 PYTHON = os.environ.get("POWERTUNE_TEST_PYTHON") or sys.executable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -205,7 +209,7 @@ class PycTest(RuntimeTestCase):
         """A copy of runtimes/python without __pycache__, for this test to shape."""
         rt = os.path.join(self.tmp, "runtimes", "python")
         os.makedirs(rt)
-        for name in ("bootstrap.py", "_powertune_runtime.py"):
+        for name in ("bootstrap.py", "_powertune_runtime.py", "_powertune_runtime_rare.py"):
             shutil.copy(os.path.join(RUNTIME_DIR, name), rt)
         return rt
 
@@ -213,8 +217,8 @@ class PycTest(RuntimeTestCase):
         return subprocess.check_output(
             [PYTHON, "-c", "import sys; print(sys.implementation.cache_tag)"]).decode().strip()
 
-    def pyc_path(self, rt):
-        return os.path.join(rt, "__pycache__", "_powertune_runtime.%s.pyc" % self.cache_tag())
+    def pyc_path(self, rt, module="_powertune_runtime"):
+        return os.path.join(rt, "__pycache__", "%s.%s.pyc" % (module, self.cache_tag()))
 
     def compile_pyc(self, source, pyc):
         """A checked-hash .pyc of source (a path) at pyc, by the runtime's interpreter."""
@@ -262,16 +266,62 @@ class PycTest(RuntimeTestCase):
             "print(s.loader.get_code('_powertune_runtime') is not None)"), RUNTIME_DIR],
             capture_output=True)
         self.assertEqual(out.stdout, b"True\n")
-        with open(pyc, "rb") as f:
-            header = f.read(16)
-        with open(CLIENT, "rb") as f:
-            source = f.read()
-        expected = subprocess.check_output([PYTHON, "-c", (
+        for module, source_path in (("_powertune_runtime", CLIENT),
+                                    ("_powertune_runtime_rare", RARE)):
+            pyc = self.pyc_path(RUNTIME_DIR, module)
+            self.assertTrue(os.path.exists(pyc), "%s is missing: run make" % pyc)
+            with open(pyc, "rb") as f:
+                header = f.read(16)
+            with open(source_path, "rb") as f:
+                source = f.read()
+            expected = subprocess.check_output([PYTHON, "-c", (
+                "import _imp, importlib.util, sys; "
+                "sys.stdout.buffer.write(importlib.util.MAGIC_NUMBER + b'\\x03\\x00\\x00\\x00' + "
+                "_imp.source_hash(importlib.util._RAW_MAGIC_NUMBER, sys.stdin.buffer.read()))")],
+                input=source)
+            self.assertEqual(header, expected,
+                             "%s is not of the current source: run make" % pyc)
+
+    def test_rare_half_loaded_at_the_first_error_from_its_pyc(self):
+        # The client's namespace, reached through bootstrap.py's `main` (the client itself is
+        # not in sys.modules): FaultException is defined by the rare half only.
+        handler = {"lambda_function.py": """\
+            import sys
+            def lambda_handler(event, context):
+                rare = "FaultException" in sys.modules["__main__"].main.__globals__
+                if event.get("fail"):
+                    raise ValueError("boom")
+                return {"rare": rare, "modules": sorted(
+                    m for m in sys.modules if m.startswith("_powertune_runtime"))}
+            """}
+        rt = self.runtime_copy()
+        self.compile_pyc(os.path.join(rt, "_powertune_runtime.py"), self.pyc_path(rt))
+        # A rare half whose .pyc marks every error type, with the real source's hash: used only
+        # if the loader takes the .pyc.
+        marked = os.path.join(self.tmp, "marked_rare.py")
+        with open(RARE) as f:
+            text = f.read()
+        marker = '"errorType": error_type if error_type else "",'
+        self.assertIn(marker, text)
+        text = text.replace(marker, '"errorType": "Marked" + error_type,', 1)
+        with open(marked, "w") as f:
+            f.write(text)
+        rare_pyc = self.pyc_path(rt, "_powertune_runtime_rare")
+        self.compile_pyc(marked, rare_pyc)
+        header = subprocess.check_output([PYTHON, "-c", (
             "import _imp, importlib.util, sys; "
-            "sys.stdout.buffer.write(importlib.util.MAGIC_NUMBER + b'\\x03\\x00\\x00\\x00' + "
-            "_imp.source_hash(importlib.util._RAW_MAGIC_NUMBER, sys.stdin.buffer.read()))")],
-            input=source)
-        self.assertEqual(header, expected, "the built .pyc is not of the current source: run make")
+            "sys.stdout.buffer.write(_imp.source_hash(importlib.util._RAW_MAGIC_NUMBER, "
+            "open(sys.argv[1], 'rb').read()))"), os.path.join(rt, "_powertune_runtime_rare.py")])
+        with open(rare_pyc, "r+b") as f:
+            f.seek(8)
+            f.write(header)
+        run = self.run_runtime(handler, [Event("r1"), Event("r2", {"fail": True}), Event("r3")],
+                               bootstrap=os.path.join(rt, "bootstrap.py"))
+        self.assertEqual(run.rc, 1, run.stderr)  # the fake API's 500 after the events
+        posts = run.posts()
+        self.assertEqual(posts[0].json(), {"rare": False, "modules": []})
+        self.assertEqual(posts[1].json()["errorType"], "MarkedValueError")
+        self.assertEqual(posts[2].json(), {"rare": True, "modules": []})
 
     def test_no_json_re_traceback_or_logging_at_start(self):
         rt = self.runtime_copy()
@@ -298,7 +348,8 @@ class PycTest(RuntimeTestCase):
     def test_missing_pyc_compiles_and_writes_nothing(self):
         rt = self.runtime_copy()
         self.assertEqual(self.invoke(rt), self.started_bare())
-        self.assertEqual(sorted(os.listdir(rt)), ["_powertune_runtime.py", "bootstrap.py"])
+        self.assertEqual(sorted(os.listdir(rt)),
+                         ["_powertune_runtime.py", "_powertune_runtime_rare.py", "bootstrap.py"])
 
 
 if __name__ == "__main__":
