@@ -3,7 +3,7 @@
  *
  * Runs the function N times (one environment: a cold start, then warm
  * invocations) with the runtime's profiler on (POWERTUNE_PYTHON_PROFILE_DIR:
- * cProfile, see runtimes/python/_powertune_runtime.py; POWERTUNE_NODE_PROFILE_DIR: V8's
+ * cProfile, see runtimes/python/_powertune_runtime_rare.py; POWERTUNE_NODE_PROFILE_DIR: V8's
  * CPU profiler, see runtimes/node/bootstrap.mjs), then hands the files to
  * runtimes/python/pstats2callgrind.py, which writes
  * callgrind.out.<function> (+ .init), <function>.flame.svg (+ .init) and prints
