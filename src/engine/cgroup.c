@@ -93,6 +93,11 @@ void pt_cgroup_close_fds(struct pt_cgroup *cg)
             close(cg->stat_fd[i]);
         cg->stat_fd[i] = -1;
     }
+    for (int i = 0; i < PT_CG_WRITE_SLOTS; i++) {
+        if (cg->write_fd[i] >= 0)
+            close(cg->write_fd[i]);
+        cg->write_fd[i] = -1;
+    }
 }
 
 int pt_cgroup_open_procs(struct pt_cgroup *cg, int i, const char *file, struct pt_error *err)
@@ -129,6 +134,35 @@ int pt_cgroup_write(const char *dir, const char *file, const char *s, struct pt_
     if (rc)
         return rc;
     return pt_file_write_str(path, s, err);
+}
+
+int pt_cgroup_write_kept(struct pt_cgroup *cg, int slot, const char *dir, const char *file,
+                         const char *s, struct pt_error *err)
+{
+    char path[PATH_MAX];
+    int rc = pt_cgroup_path(path, dir, file, err);
+    if (rc)
+        return rc;
+    int *fd = &cg->write_fd[slot];
+    if (*fd < 0) {
+        /* O_CREAT for fake trees, as pt_file_write_str; the kernel's files exist. */
+        *fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (*fd < 0)
+            return pt_error_errno(err, errno == EACCES || errno == EPERM ? PT_EPERM : PT_ESYS,
+                                  errno, "cannot open %s", path);
+    }
+    size_t n = strlen(s);
+    ssize_t w;
+    do {
+        w = pwrite(*fd, s, n, 0);
+    } while (w < 0 && errno == EINTR);
+    if (w < 0 || (size_t)w != n)
+        return pt_error_errno(err, PT_ESYS, w < 0 ? errno : EIO, "cannot write '%s' to %s", s,
+                              path);
+    /* A fake tree's plain file keeps a longer old value's tail ("-1" over "1447"). */
+    if (cg->m->fake_tree && ftruncate(*fd, (off_t)n) != 0)
+        return pt_error_errno(err, PT_ESYS, errno, "cannot truncate %s", path);
+    return 0;
 }
 
 static int cgroup_read_text(int *fd, const char *dir, const char *file, char *out, size_t size,
@@ -871,6 +905,8 @@ static int cgroup_make(struct pt_cgroup_manager *m, const char *name,
         cg->procs_fd[i] = -1;
     for (int i = 0; i < PT_CG_STAT_SLOTS; i++)
         cg->stat_fd[i] = -1;
+    for (int i = 0; i < PT_CG_WRITE_SLOTS; i++)
+        cg->write_fd[i] = -1;
     cg->lim = *lim;
     int rc = m->ops->create(cg, lim, err);
     if (rc) {

@@ -95,6 +95,7 @@ struct pt_cgroup_manager {
 };
 
 #define PT_CG_STAT_SLOTS 4
+#define PT_CG_WRITE_SLOTS 2
 
 struct pt_cgroup {
     struct pt_cgroup_manager *m;
@@ -110,6 +111,12 @@ struct pt_cgroup {
      * engine reads them around every invocation. Slots are the backend's.
      */
     int stat_fd[PT_CG_STAT_SLOTS];
+    /*
+     * The same for the files written around invocations (the CPU quota at INIT's end, the
+     * freezer before and after each one): pwrite at offset 0, where open+write+close cost
+     * ~20-40 us more on the runtime's first /next. Slots are the backend's.
+     */
+    int write_fd[PT_CG_WRITE_SLOTS];
     struct pt_cgroup_limits lim;
     /* What the kernel holds now; 0 quota = unlimited. */
     unsigned long long quota_us;
@@ -145,6 +152,9 @@ int pt_cgroup_path(char *out, const char *a, const char *b, struct pt_error *err
 bool pt_cgroup_exists(const char *dir, const char *file);
 /* Writes s to <dir>/<file>. */
 int pt_cgroup_write(const char *dir, const char *file, const char *s, struct pt_error *err);
+/* The same through cg->write_fd[slot], opened at the first write and kept (pwrite at 0). */
+int pt_cgroup_write_kept(struct pt_cgroup *cg, int slot, const char *dir, const char *file,
+                         const char *s, struct pt_error *err);
 /*
  * Reads <dir>/<file> as one unsigned integer ("max" is refused). fd may be
  * NULL (open, read, close) or a stat_fd slot (opened once, then pread).

@@ -79,6 +79,9 @@ static void cgroup_v1_close_instance(struct pt_cgroup_manager *m)
  * period); when it shrinks, writing the quota first does (new quota / old
  * period). Either way the intermediate ratio is below the old or the new one.
  */
+/* write_fd slots */
+enum { V1_W_QUOTA, V1_W_FREEZER };
+
 static int cgroup_v1_set_cpu(struct pt_cgroup *cg, unsigned long long quota_us,
                              unsigned long long period_us, struct pt_error *err)
 {
@@ -94,13 +97,13 @@ static int cgroup_v1_set_cpu(struct pt_cgroup *cg, unsigned long long quota_us,
         /* The usual change (INIT boost on and off): the period stays, one write. */
         if (quota_us == cg->quota_us)
             return 0;
-        rc = pt_cgroup_write(dir, "cpu.cfs_quota_us", q, err);
+        rc = pt_cgroup_write_kept(cg, V1_W_QUOTA, dir, "cpu.cfs_quota_us", q, err);
     } else if (period_us > cg->period_us) {
         rc = pt_cgroup_write(dir, "cpu.cfs_period_us", p, err);
         if (!rc)
-            rc = pt_cgroup_write(dir, "cpu.cfs_quota_us", q, err);
+            rc = pt_cgroup_write_kept(cg, V1_W_QUOTA, dir, "cpu.cfs_quota_us", q, err);
     } else {
-        rc = pt_cgroup_write(dir, "cpu.cfs_quota_us", q, err);
+        rc = pt_cgroup_write_kept(cg, V1_W_QUOTA, dir, "cpu.cfs_quota_us", q, err);
         if (!rc)
             rc = pt_cgroup_write(dir, "cpu.cfs_period_us", p, err);
     }
@@ -204,8 +207,8 @@ static int cgroup_v1_adopt(struct pt_cgroup *cg, pid_t leader, struct pt_error *
 
 static int cgroup_v1_freeze(struct pt_cgroup *cg, bool frozen, struct pt_error *err)
 {
-    return pt_cgroup_write(cgroup_v1_dir(cg, PT_CG_V1_FREEZER), "freezer.state",
-                           frozen ? "FROZEN" : "THAWED", err);
+    return pt_cgroup_write_kept(cg, V1_W_FREEZER, cgroup_v1_dir(cg, PT_CG_V1_FREEZER),
+                                "freezer.state", frozen ? "FROZEN" : "THAWED", err);
 }
 
 enum { V1_SLOT_CPU, V1_SLOT_PEAK, V1_SLOT_CURRENT, V1_SLOT_OOM };

@@ -75,6 +75,9 @@ static void cgroup_v2_close_instance(struct pt_cgroup_manager *m)
     pt_cgroup_remove_instance(m->hier[0], m->inst_dir[0], m->fake_tree);
 }
 
+/* write_fd slots */
+enum { V2_W_CPU_MAX, V2_W_FREEZE };
+
 /* One write carries quota and period, so v2 has no intermediate-ratio problem. */
 static int cgroup_v2_set_cpu(struct pt_cgroup *cg, unsigned long long quota_us,
                              unsigned long long period_us, struct pt_error *err)
@@ -84,7 +87,7 @@ static int cgroup_v2_set_cpu(struct pt_cgroup *cg, unsigned long long quota_us,
         snprintf(text, sizeof(text), "%llu %llu", quota_us, period_us);
     else
         snprintf(text, sizeof(text), "max %llu", period_us);
-    int rc = pt_cgroup_write(cg->dir[0], "cpu.max", text, err);
+    int rc = pt_cgroup_write_kept(cg, V2_W_CPU_MAX, cg->dir[0], "cpu.max", text, err);
     if (rc)
         return rc;
     cg->quota_us = quota_us;
@@ -160,11 +163,13 @@ static int cgroup_v2_adopt(struct pt_cgroup *cg, pid_t leader, struct pt_error *
 
 static int cgroup_v2_freeze(struct pt_cgroup *cg, bool frozen, struct pt_error *err)
 {
-    if (!cg->m->fake_tree && !pt_cgroup_exists(cg->dir[0], "cgroup.freeze"))
+    if (cg->write_fd[V2_W_FREEZE] < 0 && !cg->m->fake_tree &&
+        !pt_cgroup_exists(cg->dir[0], "cgroup.freeze"))
         return pt_error_set(err, PT_ENOTFOUND,
                             "%s/cgroup.freeze does not exist (the v2 freezer needs Linux 5.2)",
                             cg->dir[0]);
-    return pt_cgroup_write(cg->dir[0], "cgroup.freeze", frozen ? "1" : "0", err);
+    return pt_cgroup_write_kept(cg, V2_W_FREEZE, cg->dir[0], "cgroup.freeze", frozen ? "1" : "0",
+                                err);
 }
 
 enum { V2_SLOT_CPU, V2_SLOT_PEAK, V2_SLOT_CURRENT, V2_SLOT_OOM };
