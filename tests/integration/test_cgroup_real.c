@@ -102,6 +102,17 @@ static void assert_no_instance_dirs(void)
     }
 }
 
+/* The text of <hier>/powertune/<this test's instance>/<group>/<file>. */
+static void assert_group_file(const char *hier, const char *group, const char *file,
+                              const char *want)
+{
+    char inst[64], path[PATH_MAX], text[64];
+    own_instance(inst, sizeof(inst));
+    pathf(path, CG "/%s/powertune/%s/%s/%s", hier, inst, group, file);
+    assert_int_equal(pt_file_read_small(path, text, sizeof(text), NULL), 0);
+    assert_string_equal(text, want);
+}
+
 static bool have_real_cgroups(void)
 {
     return geteuid() == 0 && exists(CG "/cpu/cpu.cfs_quota_us") &&
@@ -340,14 +351,8 @@ static void test_cpu_quota_quarter(void **state)
     SKIP_UNLESS_CGROUPS();
     struct pt_cgroup_manager *m = open_manager(PT_CGROUP_AUTO);
     struct pt_cgroup *cg = create(m, "cpu-quarter", 5000, 0);
-    char inst[64], path[PATH_MAX], text[64];
-    own_instance(inst, sizeof(inst));
-    pathf(path, CG "/cpu/powertune/%s/cpu-quarter/cpu.cfs_quota_us", inst);
-    assert_int_equal(pt_file_read_small(path, text, sizeof(text), NULL), 0);
-    assert_string_equal(text, "5000\n");
-    pathf(path, CG "/cpu/powertune/%s/cpu-quarter/cpu.cfs_period_us", inst);
-    assert_int_equal(pt_file_read_small(path, text, sizeof(text), NULL), 0);
-    assert_string_equal(text, "20000\n");
+    assert_group_file("cpu", "cpu-quarter", "cpu.cfs_quota_us", "5000\n");
+    assert_group_file("cpu", "cpu-quarter", "cpu.cfs_period_us", "20000\n");
 
     pid_t pid = spawn(cg, WORK_BUSY, 0);
     pt_sleep_ms(100);
@@ -364,14 +369,23 @@ static void test_cpu_quota_quarter(void **state)
     assert_true(share > 0.5 * 0.85 && share < 0.5 * 1.15);
     if (pt_cgroup_set_cpu(cg, 0, 100000, &err) != 0)
         fail_msg("set_cpu unlimited: %s", err.msg);
-    pathf(path, CG "/cpu/powertune/%s/cpu-quarter/cpu.cfs_quota_us", inst);
-    assert_int_equal(pt_file_read_small(path, text, sizeof(text), NULL), 0);
-    assert_string_equal(text, "-1\n");
+    assert_group_file("cpu", "cpu-quarter", "cpu.cfs_quota_us", "-1\n");
 
     destroy(cg);
     reap_killed(pid);
     close_manager(m);
     assert_no_instance_dirs();
+}
+
+/* Runs a child allocating 200 MB in cg (limited to limit) and expects the OOM killer's SIGKILL. */
+static void expect_oom_kill(struct pt_cgroup *cg, unsigned long long limit)
+{
+    pid_t pid = spawn(cg, WORK_ALLOC_200MB, limit);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    leftover.pid = 0;
+    if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
+        fail_msg("child was not OOM-killed (status 0x%x)", status);
 }
 
 static void test_memory_limit_oom_kills(void **state)
@@ -381,12 +395,7 @@ static void test_memory_limit_oom_kills(void **state)
     struct pt_cgroup_manager *m = open_manager(PT_CGROUP_AUTO);
     unsigned long long limit = 64 * MIB;
     struct pt_cgroup *cg = create(m, "oom", 0, limit);
-    pid_t pid = spawn(cg, WORK_ALLOC_200MB, limit);
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    leftover.pid = 0;
-    if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
-        fail_msg("child was not OOM-killed (status 0x%x)", status);
+    expect_oom_kill(cg, limit);
     struct pt_cgroup_stats s = stats(cg);
     print_message("oom_kills %llu, peak %llu MiB (limit 64)\n", s.oom_kills,
                   s.memory_peak_bytes / MIB);
@@ -408,7 +417,7 @@ static void test_spare_group_is_taken_with_limits(void **state)
     if (pt_cgroup_prepare_spare(m, &err) != 0)
         fail_msg("prepare_spare: %s", err.msg);
     assert_int_equal(pt_cgroup_prepare_spare(m, &err), 0); /* one is waiting: nothing made */
-    char inst[64], path[PATH_MAX], text[64];
+    char inst[64], path[PATH_MAX];
     own_instance(inst, sizeof(inst));
     for (size_t i = 0; i < sizeof(v1_hiers) / sizeof(v1_hiers[0]); i++) {
         pathf(path, CG "/%s/powertune/%s/spare-1", v1_hiers[i], inst);
@@ -420,18 +429,9 @@ static void test_spare_group_is_taken_with_limits(void **state)
     struct pt_cgroup *cg = create(m, "oom", 5000, limit);
     pathf(path, CG "/memory/powertune/%s/oom", inst);
     assert_false(exists(path)); /* the spare was taken */
-    pathf(path, CG "/memory/powertune/%s/spare-1/memory.limit_in_bytes", inst);
-    assert_int_equal(pt_file_read_small(path, text, sizeof(text), NULL), 0);
-    assert_string_equal(text, "67108864\n");
-    pathf(path, CG "/cpu/powertune/%s/spare-1/cpu.cfs_quota_us", inst);
-    assert_int_equal(pt_file_read_small(path, text, sizeof(text), NULL), 0);
-    assert_string_equal(text, "5000\n");
-    pid_t pid = spawn(cg, WORK_ALLOC_200MB, limit);
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    leftover.pid = 0;
-    if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
-        fail_msg("child was not OOM-killed (status 0x%x)", status);
+    assert_group_file("memory", "spare-1", "memory.limit_in_bytes", "67108864\n");
+    assert_group_file("cpu", "spare-1", "cpu.cfs_quota_us", "5000\n");
+    expect_oom_kill(cg, limit);
     assert_true(stats(cg).oom_kills >= 1);
     destroy(cg);
     /* The next spare waits unused: closing the manager removes it too. */
