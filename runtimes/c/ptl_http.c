@@ -140,8 +140,9 @@ int ptl_http_parse_head(const char *head, size_t len, struct ptl_http_head *out,
     for (int i = 9; i < 12; i++)
         if (head[i] < '0' || head[i] > '9')
             return -1;
-    /* No status class 0 (RFC 9110 §15): "0xx" would pass below as a final response without a body. */
-    if (head[9] == '0')
+    /* Status codes are 100..599 (RFC 9110 §15): "0xx" would pass below as a final response
+     * without a body, and a 6xx-9xx is no server's answer this client can act on. */
+    if (head[9] == '0' || head[9] > '5')
         return -1;
     if (head + 12 < eol && head[12] != ' ' && head[12] != '\r')
         return -1;

@@ -8,8 +8,8 @@
  *
  * The input is copied into a buffer of exactly its size (no NUL after it): the parsers take
  * (ptr, len), so AddressSanitizer catches any read past it. Lines handed to the callback must lie
- * inside the input, the status line first; a parsed head must be self-consistent (a 3-digit
- * status, chunked framing without a length, no body for 1xx/204/304); every header value must
+ * inside the input, the status line first; a parsed head must be self-consistent (a status
+ * in 100..599, chunked framing without a length, no body for 1xx/204/304); every header value must
  * be terminated inside its buffer, and one flagged too long must be empty.
  */
 #include <stdint.h>
@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s->lines = 0;
     struct ptl_http_head h;
     if (ptl_http_parse_head(head, size, &h, on_line, s) == 0) {
-        if (h.status < 100 || h.status > 999 || h.content_length < -1 ||
+        if (h.status < 100 || h.status > 599 || h.content_length < -1 ||
             (h.chunked && h.content_length != -1) || (h.chunked != 0 && h.chunked != 1) ||
             (h.keep_alive != 0 && h.keep_alive != 1) || s->lines < 1)
             abort();

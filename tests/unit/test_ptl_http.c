@@ -102,7 +102,8 @@ static void test_parse_head_refusals(void **state)
 }
 
 /* Fuzz finding (tests/fuzz/corpus/ptl_http_head/crash-status-below-100): "HTTP/1.1 050" was taken
- * for a final response without a body, neither interim nor framed; no status class 0 exists. */
+ * for a final response without a body, neither interim nor framed; no status class 0 exists.
+ * Nor above 5 (RFC 9110 §15: 100..599). */
 static void test_parse_head_status_below_100(void **state)
 {
     (void)state;
@@ -112,8 +113,11 @@ static void test_parse_head_status_below_100(void **state)
     assert_int_equal(parse("HTTP/1.1 000\r\n\r\n", &h), -1);
     assert_int_equal(parse("HTTP/1.1 100 Continue\r\n\r\n", &h), 0);
     assert_int_equal(h.status, 100);
-    assert_int_equal(parse("HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\n", &h), 0);
+    assert_int_equal(parse("HTTP/1.1 599 Odd\r\nContent-Length: 2\r\n\r\n", &h), 0);
     assert_int_equal(h.content_length, 2);
+    /* and none above 599 */
+    assert_int_equal(parse("HTTP/1.1 600 Odd\r\nContent-Length: 2\r\n\r\n", &h), -1);
+    assert_int_equal(parse("HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\n", &h), -1);
 }
 
 static void test_chunk_size(void **state)
