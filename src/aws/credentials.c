@@ -123,6 +123,17 @@ static int ini_read(const char *path, int is_config, const char *profile, struct
         goto out;
     if (!b.data)
         goto out;
+    /* A NUL would end the line scan there and hide the rest of the file (its profiles, later
+     * keys): not a text file botocore would read this way, so it is refused. */
+    const char *nul = memchr(b.data, '\0', b.len);
+    if (nul) {
+        size_t line = 1;
+        for (const char *p = b.data; p < nul; p++)
+            line += *p == '\n';
+        rc = pt_error_set(err, PT_EUSAGE, "%s: line %zu holds a NUL byte (not a text file)", path,
+                          line);
+        goto out;
+    }
     bool in_section = false;
     char *save = NULL;
     for (char *line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {

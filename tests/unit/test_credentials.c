@@ -335,6 +335,15 @@ static void test_ini_lookup(void **state)
     /* A missing file is "not found", not an I/O error. */
     assert_int_equal(pt_aws_ini_lookup("/nonexistent/x", 1, "default", "region", v, sizeof(v),
                                        &found, &err), PT_ENOTFOUND);
+    /* A NUL byte would have hidden the rest of the file (here the profile that has the key). */
+    static const char with_nul[] = "[default]\nregion = eu-west-1\n#\0\n[profile dev]\n"
+                                   "region = us-east-2\n";
+    assert_int_equal(pt_path_join(path, sizeof(path), f->home, "nul-config"), 0);
+    assert_int_equal(pt_file_write_atomic(path, with_nul, sizeof(with_nul) - 1, &err), 0);
+    assert_int_equal(pt_aws_ini_lookup(path, 1, "dev", "region", v, sizeof(v), &found, &err),
+                     PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "line 3 holds a NUL byte"));
+    assert_non_null(strstr(err.msg, "nul-config"));
 }
 
 /* ------------------------------------------------------------------ */
