@@ -239,7 +239,33 @@ static int parse_alias(json_t *j, struct pt_lambda_alias *out)
 {
     jstr(j, "Name", out->name, sizeof(out->name));
     jstr(j, "FunctionVersion", out->function_version, sizeof(out->function_version));
+    json_t *routing = json_object_get(j, "RoutingConfig");
+    json_t *weights = json_is_object(routing)
+                          ? json_object_get(routing, "AdditionalVersionWeights")
+                          : NULL;
+    const char *version;
+    json_t *weight;
+    if (json_is_object(weights))
+        json_object_foreach(weights, version, weight) {
+            pt_strlcpy(out->routing_version, version, sizeof(out->routing_version));
+            break;
+        }
     return out->name[0] ? 0 : -1;
+}
+
+int pt_lambda_parse_alias(const char *json, size_t len, struct pt_lambda_alias *out)
+{
+    json_t *j = json_loadb(json ? json : "", len, 0, NULL);
+    memset(out, 0, sizeof(*out));
+    int rc = json_is_object(j) ? parse_alias(j, out) : -1;
+    json_decref(j);
+    return rc;
+}
+
+bool pt_lambda_alias_uses(const struct pt_lambda_alias *a, const char *version)
+{
+    return strcmp(a->function_version, version) == 0 ||
+           (a->routing_version[0] && strcmp(a->routing_version, version) == 0);
 }
 
 int pt_lambda_get_alias(struct pt_aws_client *c, const char *function, const char *name,
@@ -250,13 +276,8 @@ int pt_lambda_get_alias(struct pt_aws_client *c, const char *function, const cha
     struct pt_aws_response resp;
     pt_aws_response_init(&resp);
     int rc = lambda_call(c, "GetAlias", "GET", function, suffix, NULL, NULL, NULL, &resp, err);
-    if (!rc) {
-        json_t *j = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, NULL);
-        memset(out, 0, sizeof(*out));
-        if (!json_is_object(j) || parse_alias(j, out) < 0)
-            rc = pt_error_set(err, PT_EPROTO, "GetAlias %s: not an AliasConfiguration", name);
-        json_decref(j);
-    }
+    if (!rc && pt_lambda_parse_alias(resp.body.data, resp.body.len, out) < 0)
+        rc = pt_error_set(err, PT_EPROTO, "GetAlias %s: not an AliasConfiguration", name);
     pt_aws_response_free(&resp);
     return rc;
 }

@@ -41,7 +41,15 @@ struct pt_lambda_function_config {
 struct pt_lambda_alias {
     char name[PT_LAMBDA_ALIAS_MAX];
     char function_version[PT_LAMBDA_VERSION_MAX];
+    /* The version RoutingConfig.AdditionalVersionWeights sends a share to ("" if none; Lambda
+     * allows one): it is in use by this alias as much as function_version is. */
+    char routing_version[PT_LAMBDA_VERSION_MAX];
 };
+
+/* An AliasConfiguration document (GetAlias, an item of ListAliases): 0, or -1 without a Name. */
+int pt_lambda_parse_alias(const char *json, size_t len, struct pt_lambda_alias *out);
+/* Does the alias send any invocation to version? */
+bool pt_lambda_alias_uses(const struct pt_lambda_alias *a, const char *version);
 
 /* What a REPORT line (either log format) says. */
 struct pt_lambda_report {

@@ -246,7 +246,7 @@ static int lambda_cleanup_power(struct pt_lambda_target *t, struct lambda_power 
         const char *v = p->slots[i].version;
         bool keep = !version_is_ours(t, v);
         for (size_t k = 0; k < n_aliases && !keep; k++)
-            keep = strcmp(aliases[k].function_version, v) == 0 && !alias_in(p, aliases[k].name);
+            keep = pt_lambda_alias_uses(&aliases[k], v) && !alias_in(p, aliases[k].name);
         for (size_t k = 0; k < i && !keep; k++)
             keep = strcmp(p->slots[k].version, v) == 0; /* deleted already */
         if (!keep) {

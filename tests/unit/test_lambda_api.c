@@ -107,6 +107,35 @@ static void test_parse_configuration_out_of_int_range(void **state)
     assert_int_equal(c.timeout_s, 900);
 }
 
+/* An alias is in use of its FunctionVersion and of the version its RoutingConfig weights:
+ * tune's cleanup must keep both (Lambda refuses to delete either). */
+static void test_parse_alias_and_its_versions(void **state)
+{
+    (void)state;
+    static const char weighted[] =
+        "{\"AliasArn\":\"arn:aws:lambda:us-east-1:123456789012:function:f:canary\","
+        "\"Name\":\"canary\",\"FunctionVersion\":\"2\",\"Description\":\"\","
+        "\"RoutingConfig\":{\"AdditionalVersionWeights\":{\"7\":0.1}},\"RevisionId\":\"r\"}";
+    struct pt_lambda_alias a;
+    assert_int_equal(pt_lambda_parse_alias(weighted, strlen(weighted), &a), 0);
+    assert_string_equal(a.name, "canary");
+    assert_string_equal(a.function_version, "2");
+    assert_string_equal(a.routing_version, "7");
+    assert_true(pt_lambda_alias_uses(&a, "2"));
+    assert_true(pt_lambda_alias_uses(&a, "7"));
+    assert_false(pt_lambda_alias_uses(&a, "3"));
+    assert_false(pt_lambda_alias_uses(&a, ""));
+    static const char plain[] = "{\"Name\":\"live\",\"FunctionVersion\":\"4\"}";
+    assert_int_equal(pt_lambda_parse_alias(plain, strlen(plain), &a), 0);
+    assert_string_equal(a.routing_version, "");
+    assert_true(pt_lambda_alias_uses(&a, "4"));
+    assert_false(pt_lambda_alias_uses(&a, ""));
+    assert_int_equal(pt_lambda_parse_alias("[]", 2, &a), -1);
+    static const char nameless[] = "{\"FunctionVersion\":\"1\"}";
+    assert_int_equal(pt_lambda_parse_alias(nameless, strlen(nameless), &a), -1);
+    assert_int_equal(pt_lambda_parse_alias(NULL, 0, &a), -1);
+}
+
 static void test_error_parse(void **state)
 {
     (void)state;
@@ -396,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_update_body),
         cmocka_unit_test(test_parse_configuration),
         cmocka_unit_test(test_parse_configuration_out_of_int_range),
+        cmocka_unit_test(test_parse_alias_and_its_versions),
         cmocka_unit_test(test_error_parse),
         cmocka_unit_test(test_error_map),
         cmocka_unit_test(test_backoff),
