@@ -139,12 +139,13 @@ int pt_cgroup_write(const char *dir, const char *file, const char *s, struct pt_
 int pt_cgroup_write_kept(struct pt_cgroup *cg, int slot, const char *dir, const char *file,
                          const char *s, struct pt_error *err)
 {
-    char path[PATH_MAX];
-    int rc = pt_cgroup_path(path, dir, file, err);
-    if (rc)
-        return rc;
+    /* Around every invocation: the path is only formatted to open the file. */
     int *fd = &cg->write_fd[slot];
     if (*fd < 0) {
+        char path[PATH_MAX];
+        int rc = pt_cgroup_path(path, dir, file, err);
+        if (rc)
+            return rc;
         /* O_CREAT for fake trees, as pt_file_write_str; the kernel's files exist. */
         *fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         if (*fd < 0)
@@ -157,11 +158,11 @@ int pt_cgroup_write_kept(struct pt_cgroup *cg, int slot, const char *dir, const 
         w = pwrite(*fd, s, n, 0);
     } while (w < 0 && errno == EINTR);
     if (w < 0 || (size_t)w != n)
-        return pt_error_errno(err, PT_ESYS, w < 0 ? errno : EIO, "cannot write '%s' to %s", s,
-                              path);
+        return pt_error_errno(err, PT_ESYS, w < 0 ? errno : EIO, "cannot write '%s' to %s/%s", s,
+                              dir, file);
     /* A fake tree's plain file keeps a longer old value's tail ("-1" over "1447"). */
     if (cg->m->fake_tree && ftruncate(*fd, (off_t)n) != 0)
-        return pt_error_errno(err, PT_ESYS, errno, "cannot truncate %s", path);
+        return pt_error_errno(err, PT_ESYS, errno, "cannot truncate %s/%s", dir, file);
     return 0;
 }
 

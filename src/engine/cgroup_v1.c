@@ -72,6 +72,9 @@ static void cgroup_v1_close_instance(struct pt_cgroup_manager *m)
         pt_cgroup_remove_instance(m->hier[h], m->inst_dir[h], m->fake_tree);
 }
 
+/* write_fd slots */
+enum { V1_W_QUOTA, V1_W_FREEZER };
+
 /*
  * The kernel checks quota/period against the parent's and children's ratios
  * after each single write, so the intermediate state must be valid too: when
@@ -79,9 +82,6 @@ static void cgroup_v1_close_instance(struct pt_cgroup_manager *m)
  * period); when it shrinks, writing the quota first does (new quota / old
  * period). Either way the intermediate ratio is below the old or the new one.
  */
-/* write_fd slots */
-enum { V1_W_QUOTA, V1_W_FREEZER };
-
 static int cgroup_v1_set_cpu(struct pt_cgroup *cg, unsigned long long quota_us,
                              unsigned long long period_us, struct pt_error *err)
 {
