@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -90,7 +91,8 @@ static double bare_python_ms(const char *dir)
 /*
  * runtimes/python/bootstrap.py started bare: spawned against a Runtime API server holding the
  * event, no cgroup, no sandbox, no log stream (output to /dev/null), the variables the runtime
- * reads. Timed from the spawn to the stored response; *first_next gets spawn to the first /next.
+ * reads, and its connection handed over as the engine hands it (descriptor 3). Timed from the
+ * spawn to the stored response; *first_next gets spawn to the first /next.
  */
 static double bare_bootstrap_ms(const char *rt, const char *dir, double *first_next)
 {
@@ -105,6 +107,12 @@ static double bare_bootstrap_ms(const char *rt, const char *dir, double *first_n
     char api[64], task[4200];
     snprintf(api, sizeof(api), "AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d", pt_rapi_port(r));
     snprintf(task, sizeof(task), "LAMBDA_TASK_ROOT=%s", dir);
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 ||
+        pt_rapi_add_connection(r, sv[0], &err) != 0) {
+        fprintf(stderr, "runtime api connection: %s\n", err.msg[0] ? err.msg : strerror(errno));
+        exit(1);
+    }
     struct pt_rapi_invocation inv = {.request_id = "bare", .payload = "{}", .payload_len = 2,
                                      .timeout_ms = 10000, .invoked_arn = "arn:aws:lambda:x"};
     settle();
@@ -113,13 +121,14 @@ static double bare_bootstrap_ms(const char *rt, const char *dir, double *first_n
     /* spawned as bare python is (posix_spawn: no copy of this process's page tables, which a
      * fork costs and the split would charge to the runtime) */
     char *argv[] = {(char *)python, boot, NULL};
-    char *envp[] = {api, task, "_HANDLER=lambda_function.lambda_handler",
+    char *envp[] = {api, task, "_POWERTUNE_RUNTIME_API_FD=3", "_HANDLER=lambda_function.lambda_handler",
                     "AWS_LAMBDA_FUNCTION_NAME=noop", "AWS_EXECUTION_ENV=AWS_Lambda_python3.12",
                     "PATH=/usr/local/bin:/usr/bin/:/bin", "LANG=en_US.UTF-8", "TZ=:UTC", NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    posix_spawn_file_actions_adddup2(&fa, sv[1], 3); /* sv[1] > 3: the server's end is below */
     posix_spawn_file_actions_addchdir_np(&fa, dir);
     pid_t pid;
     if (posix_spawn(&pid, python, &fa, NULL, argv, envp) != 0) {
@@ -127,6 +136,7 @@ static double bare_bootstrap_ms(const char *rt, const char *dir, double *first_n
         exit(1);
     }
     posix_spawn_file_actions_destroy(&fa);
+    close(sv[1]);
     struct pt_rapi_status st = {0};
     int64_t limit = t0 + 10 * 1000000000LL;
     while (!st.result_ready && pt_mono_ns() < limit) {

@@ -22,7 +22,6 @@ INIT (handler module import) to <dir>/init.prof and of every invocation to
 <dir>/invoke-<request id>.prof (pstats format).
 """
 
-import _socket
 import _thread
 import io
 import os
@@ -110,7 +109,40 @@ def _flush_output():
 # (http.client would pull in ssl and email at every cold start, ~30 ms, and
 # the socket module another ~8 ms: the C module _socket is enough. AWS's own
 # client avoids these imports too: it talks HTTP from C++.)
+# The engine hands this client its first connection already made (descriptor
+# _POWERTUNE_RUNTIME_API_FD, one end of a socketpair the Runtime API serves):
+# importing _socket and connecting cost ~0.4-0.5 ms of a ~30 ms cold start
+# (bench/RESULTS.md). Reads and writes go through the descriptor either way;
+# _socket is imported only for a TCP connection to AWS_LAMBDA_RUNTIME_API,
+# which is used when nothing was handed over or the handed one was closed.
 # --------------------------------------------------------------------------
+
+_S_IFMT, _S_IFSOCK = 0o170000, 0o140000
+
+
+def _take_handed_connection(environ):
+    """The handed connection's descriptor, or None; its variable leaves the
+    function's environment (Lambda's has no such variable) and the descriptor
+    is not inherited by the function's child processes."""
+    value = environ.pop("_POWERTUNE_RUNTIME_API_FD", None)
+    if value is None or not value.isdigit():
+        return None
+    fd = int(value)
+    try:
+        if os.fstat(fd).st_mode & _S_IFMT != _S_IFSOCK:
+            return None
+        os.set_inheritable(fd, False)
+    except (OSError, OverflowError):
+        return None
+    return fd
+
+
+def _write_all(fd, data):
+    n = os.write(fd, data)
+    if n < len(data):
+        view = memoryview(data)[n:]
+        while view:
+            view = view[os.write(fd, view):]
 
 class RuntimeAPIError(Exception):
     pass
@@ -144,33 +176,41 @@ def _header_value(v):
 
 
 class RuntimeAPIClient(object):
-    def __init__(self, address):
+    def __init__(self, address, handed_fd=None):
         self.address = address
         host, sep, port = address.rpartition(":")
         if not sep or not port.isdigit():
             raise RuntimeAPIError("AWS_LAMBDA_RUNTIME_API must be host:port, got %r" % address)
         self.host = host.strip("[]") or "127.0.0.1"
         self.port = int(port)
-        self.sock = None
+        self.handed_fd = handed_fd
+        self.fd = None
+        self.sock = None  # the TCP connection's socket object (None: the handed one)
         self.rfile = None
         self.prefix = ("Host: %s\r\nUser-Agent: %s\r\n" % (address, _USER_AGENT)).encode("latin-1")
 
     # -- connection ------------------------------------------------------
     def _open(self):
-        family = _socket.AF_INET6 if ":" in self.host else _socket.AF_INET
-        sock = _socket.socket(family, _socket.SOCK_STREAM)
-        try:
-            sock.connect((self.host, self.port))  # blocking, no timeout: /next long-polls
-        except OSError:
-            sock.close()
-            raise
-        try:
-            sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
-        self.sock = sock
-        # reads go through a buffered file on the socket's fd, writes through sendall
-        self.rfile = io.open(sock.fileno(), "rb", closefd=False)
+        if self.handed_fd is not None:
+            # once: should the engine close it, the next connection is made over TCP
+            self.fd, self.handed_fd = self.handed_fd, None
+        else:
+            import _socket
+            family = _socket.AF_INET6 if ":" in self.host else _socket.AF_INET
+            sock = _socket.socket(family, _socket.SOCK_STREAM)
+            try:
+                sock.connect((self.host, self.port))  # blocking, no timeout: /next long-polls
+            except OSError:
+                sock.close()
+                raise
+            try:
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+            self.sock = sock
+            self.fd = sock.fileno()
+        # reads go through a buffered file on the descriptor, writes straight to it
+        self.rfile = io.open(self.fd, "rb", closefd=False)
 
     def close(self):
         if self.rfile is not None:
@@ -178,11 +218,14 @@ class RuntimeAPIClient(object):
                 self.rfile.close()
             except OSError:
                 pass
-        if self.sock is not None:
-            try:
+        try:
+            if self.sock is not None:
                 self.sock.close()
-            except OSError:
-                pass
+            elif self.fd is not None:
+                os.close(self.fd)
+        except OSError:
+            pass
+        self.fd = None
         self.sock = None
         self.rfile = None
 
@@ -197,11 +240,11 @@ class RuntimeAPIClient(object):
             parts.append(body)
         data = b"".join(parts)
         while True:
-            reused = self.sock is not None
+            reused = self.fd is not None
             if not reused:
                 self._open()
             try:
-                self.sock.sendall(data)
+                _write_all(self.fd, data)
                 return self._read_response(method)
             except _Stale:
                 self.close()
@@ -574,7 +617,7 @@ def main():
     if not address:
         _fatal("AWS_LAMBDA_RUNTIME_API is not set")
     try:
-        api = RuntimeAPIClient(address)
+        api = RuntimeAPIClient(address, _take_handed_connection(os.environ))
     except RuntimeAPIError as e:
         _fatal(str(e))
 

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <sys/pidfd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -51,8 +52,13 @@ struct pt_env {
     char tmp_opts[64]; /* mount options of the private /tmp */
     char api_var[64];
     char stream_var[160];
-    char **envp; /* api_var, stream_var, then cfg.envp */
+    char **envp; /* api_var, stream_var, [ENV_HANDED_VAR,] then cfg.envp */
 };
+
+/* Where a runtime that takes a connected Runtime API socket (cfg.hand_connection) finds it. */
+#define ENV_HANDED_FD 3
+#define ENV_HANDED_VAR "_POWERTUNE_RUNTIME_API_FD=3"
+
 
 /* What ended a wait. */
 enum env_outcome {
@@ -228,7 +234,7 @@ static const char *env_sandbox_enter(const struct pt_env *env)
     return NULL;
 }
 
-__attribute__((noreturn)) static void env_child(const struct pt_env *env, int out_w)
+__attribute__((noreturn)) static void env_child(const struct pt_env *env, int out_w, int conn)
 {
     sigset_t none;
     sigemptyset(&none);
@@ -238,6 +244,9 @@ __attribute__((noreturn)) static void env_child(const struct pt_env *env, int ou
     dfl.sa_handler = SIG_DFL;
     sigaction(SIGPIPE, &dfl, NULL);
     setsid();
+    /* Above the standard streams' numbers before they are set (the engine's may be closed). */
+    if (conn >= 0 && (conn = fcntl(conn, F_DUPFD, ENV_HANDED_FD)) < 0)
+        env_child_fail(out_w, "cannot keep the Runtime API connection", NULL);
     if (pt_cgroup_enter_child(env->cg) != 0)
         env_child_fail(out_w, "cannot enter the environment's cgroup", NULL);
     if (env->cfg.sandbox.enabled) {
@@ -248,7 +257,9 @@ __attribute__((noreturn)) static void env_child(const struct pt_env *env, int ou
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(out_w, 2) < 0)
         env_child_fail(out_w, "cannot set up standard streams", NULL);
-    close_range(3, ~0U, 0);
+    if (conn >= 0 && conn != ENV_HANDED_FD && dup2(conn, ENV_HANDED_FD) < 0)
+        env_child_fail(1, "cannot hand over the Runtime API connection", NULL);
+    close_range(conn >= 0 ? ENV_HANDED_FD + 1 : 3, ~0U, 0);
     if (chdir(env->cfg.fn->code_dir) != 0)
         env_child_fail(1, "cannot enter the code directory ", env->cfg.fn->code_dir);
     struct rlimit nofile = {PT_NOFILE_MAX, PT_NOFILE_MAX};
@@ -286,17 +297,20 @@ __attribute__((noreturn)) static void env_child(const struct pt_env *env, int ou
 struct env_child_args {
     const struct pt_env *env;
     int out_w;
+    int conn; /* the runtime's end of its handed connection, or -1 */
 };
 
 static int env_child_main(void *arg)
 {
     const struct env_child_args *a = arg;
-    env_child(a->env, a->out_w);
+    env_child(a->env, a->out_w, a->conn);
 }
 
 static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
 {
     int pipefd[2] = {-1, -1};
+    int execfd[2] = {-1, -1};
+    int conn[2] = {-1, -1}; /* [0] the server's end, [1] the runtime's */
     unsigned long long quota = boost ? env->boost_quota_us : env->share.quota_us;
     int rc = pt_cgroup_set_cpu(env->cg, quota, env->share.period_us, err);
     if (rc)
@@ -309,18 +323,22 @@ static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
         return rc;
     snprintf(env->api_var, sizeof(env->api_var), "AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d",
              pt_rapi_port(env->rapi));
-    if (pipe2(pipefd, O_CLOEXEC) != 0)
-        return pt_error_errno(err, PT_ESYS, errno, "cannot create the output pipe");
+    if (pipe2(pipefd, O_CLOEXEC) != 0) {
+        rc = pt_error_errno(err, PT_ESYS, errno, "cannot create the output pipe");
+        goto out;
+    }
     /* Closed by exec: its EOF is the moment the runtime starts (Init Duration's zero, as
      * Lambda measures it), after cgroup entry and sandbox set-up. */
-    int execfd[2];
     if (pipe2(execfd, O_CLOEXEC) != 0) {
         rc = pt_error_errno(err, PT_ESYS, errno, "cannot create the exec pipe");
-        close(pipefd[0]);
-        close(pipefd[1]);
-        return rc;
+        goto out;
     }
-    struct env_child_args args = {.env = env, .out_w = pipefd[1]};
+    if (env->cfg.hand_connection &&
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, conn) != 0) {
+        rc = pt_error_errno(err, PT_ESYS, errno, "cannot create the Runtime API connection");
+        goto out;
+    }
+    struct env_child_args args = {.env = env, .out_w = pipefd[1], .conn = conn[1]};
 #ifdef ENV_SPAWN_BY_FORK
     pid_t pid = fork();
     if (pid == 0)
@@ -332,33 +350,42 @@ static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
 #endif
     if (pid < 0) {
         rc = pt_error_errno(err, PT_ESYS, errno, "cannot start the runtime's process");
-        close(pipefd[0]);
-        close(pipefd[1]);
-        close(execfd[0]);
-        close(execfd[1]);
-        return rc;
+        goto out;
     }
-    close(pipefd[1]);
     close(execfd[1]);
+    execfd[1] = -1;
     char c;
     while (read(execfd[0], &c, 1) < 0 && errno == EINTR) {
     }
     env->spawn_ns = pt_mono_ns();
     /* Everything from here on runs beside the runtime's start, not before it. */
-    close(execfd[0]);
     env->pid = pid;
     env->out_fd = pipefd[0];
+    pipefd[0] = -1;
     rc = pt_rapi_serve(env->rapi, err);
+    if (!rc && conn[0] >= 0) {
+        rc = pt_rapi_add_connection(env->rapi, conn[0], err);
+        conn[0] = -1; /* the server's now, or closed */
+    }
     if (rc)
-        return rc;
+        goto out;
     fcntl(env->out_fd, F_SETFL, fcntl(env->out_fd, F_GETFL) | O_NONBLOCK);
     rc = pt_cgroup_adopt(env->cg, pid, err);
     if (rc)
-        return rc;
+        goto out;
     env->pidfd = pidfd_open(pid, 0);
     if (env->pidfd < 0)
-        return pt_error_errno(err, PT_ESYS, errno, "cannot open a pidfd for the runtime");
-    return 0;
+        rc = pt_error_errno(err, PT_ESYS, errno, "cannot open a pidfd for the runtime");
+out:
+    for (int i = 0; i < 2; i++) {
+        if (pipefd[i] >= 0)
+            close(pipefd[i]);
+        if (execfd[i] >= 0)
+            close(execfd[i]);
+        if (conn[i] >= 0)
+            close(conn[i]);
+    }
+    return rc;
 }
 
 static void env_drain_output(struct pt_env *env)
@@ -946,7 +973,7 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
     while (cfg->envp[n])
         n++;
     int rc = 0;
-    env->envp = calloc(n + 3, sizeof(char *));
+    env->envp = calloc(n + 4, sizeof(char *));
     if (!env->envp) {
         rc = pt_error_set(err, PT_ENOMEM, "out of memory for the environment variables");
         goto fail;
@@ -956,10 +983,13 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
         goto fail;
     snprintf(env->stream_var, sizeof(env->stream_var), "AWS_LAMBDA_LOG_STREAM_NAME=%s",
              env->log.name);
-    env->envp[0] = env->api_var;
-    env->envp[1] = env->stream_var;
+    size_t k = 0;
+    env->envp[k++] = env->api_var;
+    env->envp[k++] = env->stream_var;
+    if (cfg->hand_connection)
+        env->envp[k++] = (char *)ENV_HANDED_VAR;
     for (size_t i = 0; i < n; i++)
-        env->envp[i + 2] = cfg->envp[i];
+        env->envp[k++] = cfg->envp[i];
 
     char name[64];
     snprintf(name, sizeof(name), "env-%u", id);

@@ -48,6 +48,9 @@ struct pt_env_config {
     bool init_boost;
     bool freeze;
     bool freeze_immediately; /* in the invoke call, rather than by the engine's janitor */
+    /* The runtime also gets a connected Runtime API socket as descriptor 3, named by
+     * _POWERTUNE_RUNTIME_API_FD (our Python client: see pt_rapi_add_connection). */
+    bool hand_connection;
     enum pt_billing_mode billing;
     size_t output_cap;
     int init_timeout_ms;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -400,8 +401,9 @@ int pt_rapi_bind(struct pt_rapi **out, const struct pt_rapi_hooks *hooks, bool o
 int pt_rapi_serve(struct pt_rapi *r, struct pt_error *err)
 {
     /* epoll either way: descriptors past FD_SETSIZE (many environments) are normal here. */
+    /* ITC with its own thread: a connection added from another thread is served at once. */
     unsigned int flags = MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_EPOLL |
-                         (r->own_thread ? MHD_USE_INTERNAL_POLLING_THREAD : 0);
+                         (r->own_thread ? MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC : 0);
     r->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, rapi_access, r, MHD_OPTION_LISTEN_SOCKET, r->listen_fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)RAPI_CONNECTION_LIMIT,
@@ -428,6 +430,17 @@ int pt_rapi_start(struct pt_rapi **out, const struct pt_rapi_hooks *hooks, bool 
         *out = NULL;
     }
     return rc;
+}
+
+int pt_rapi_add_connection(struct pt_rapi *r, int fd, struct pt_error *err)
+{
+    /* libmicrohttpd keeps the address only to report it; a socketpair's peer has none. */
+    struct sockaddr_un peer = {.sun_family = AF_UNIX};
+    if (MHD_add_connection(r->daemon, fd, (const struct sockaddr *)&peer,
+                           (socklen_t)sizeof(peer.sun_family)) != MHD_YES)
+        return pt_error_errno(err, PT_ESYS, errno,
+                              "cannot serve the Runtime API on the runtime's handed connection");
+    return 0;
 }
 
 int pt_rapi_port(const struct pt_rapi *r)

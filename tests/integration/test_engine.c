@@ -166,6 +166,27 @@ static void test_fork_bomb_hits_pids_limit(void **state)
     assert_int_equal(tu_count_instance_cgroups(), 0);
 }
 
+/* The Python client is handed its Runtime API connection (descriptor 3): it makes no TCP
+ * connection, and neither the descriptor nor its variable reaches the function's children. */
+static void test_python_runtime_handed_connection(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "tests/functions/misbehave-python", 128, 10);
+    for (int i = 0; i < 2; i++) { /* cold, then warm */
+        struct pt_invoke_result r;
+        tu_invoke(e, fn, "{\"action\": \"descriptors\"}", &r);
+        print_message("descriptors: %.*s\n", (int)r.payload_len, r.payload);
+        assert_false(r.function_error);
+        assert_int_equal(r.cold_start, i == 0);
+        assert_non_null(strstr(r.payload, "\"3\": [\"socket\", false]"));
+        assert_null(strstr(r.payload, "\"4\": ["));
+        assert_non_null(strstr(r.payload, "\"private_vars\": []"));
+        pt_invoke_result_free(&r);
+    }
+    tu_engine_free(e);
+}
+
 static void test_output_is_capped(void **state)
 {
     (void)state;
@@ -612,6 +633,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_init_over_limit_is_retried_in_invoke, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_idle_environments_are_reclaimed, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_fork_bomb_hits_pids_limit, require_cgroups, tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_python_runtime_handed_connection, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_output_is_capped, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_oversize_response_is_a_function_error, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_sandbox, require_cgroups, tu_teardown_engines),

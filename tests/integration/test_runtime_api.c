@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -383,6 +385,51 @@ static void test_stop_releases_parked_poll(void **state)
     reply_free(&pl.reply);
 }
 
+/* One HTTP exchange written and read by hand on a connected descriptor; the reply's text. */
+static void raw_exchange(int fd, const char *request, char *out, size_t size)
+{
+    assert_int_equal(write(fd, request, strlen(request)), (ssize_t)strlen(request));
+    size_t n = 0;
+    for (;;) {
+        ssize_t got = read(fd, out + n, size - 1 - n);
+        assert_true(got > 0);
+        n += (size_t)got;
+        out[n] = '\0';
+        const char *end = strstr(out, "\r\n\r\n");
+        const char *cl = strcasestr(out, "Content-Length:");
+        if (end && cl && n >= (size_t)(end + 4 - out) + strtoul(cl + 15, NULL, 10))
+            return;
+    }
+}
+
+/* A connection the caller made (the engine's handed socketpair) is served like an accepted one. */
+static void test_handed_connection(void **state)
+{
+    struct fixture *f = *state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    struct pt_error err = {0};
+    assert_int_equal(pt_rapi_add_connection(f->r, sv[0], &err), 0);
+    deliver(f, "req-h", "{\"h\":1}", NULL);
+    char reply[4096];
+    raw_exchange(sv[1], "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n",
+                 reply, sizeof(reply));
+    assert_true(strncmp(reply, "HTTP/1.1 200", 12) == 0);
+    assert_non_null(strstr(reply, "Lambda-Runtime-Aws-Request-Id: req-h\r\n"));
+    assert_non_null(strstr(reply, "\r\n\r\n{\"h\":1}"));
+    /* the same connection, kept alive, for the result */
+    raw_exchange(sv[1],
+                 "POST /2018-06-01/runtime/invocation/req-h/response HTTP/1.1\r\nHost: x\r\n"
+                 "Content-Length: 4\r\n\r\n\"ok\"",
+                 reply, sizeof(reply));
+    assert_true(strncmp(reply, "HTTP/1.1 202", 12) == 0);
+    struct pt_rapi_result res;
+    assert_int_equal(pt_rapi_take_result(f->r, &res), 0);
+    assert_string_equal(res.body, "\"ok\"");
+    pt_rapi_result_free(&res);
+    close(sv[1]);
+}
+
 static int teardown_maybe_stopped(void **state)
 {
     struct fixture *f = *state;
@@ -406,6 +453,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_init_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_error_after_init_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_paths, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_handed_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_releases_parked_poll, setup, teardown_maybe_stopped),
     };
     int rc = cmocka_run_group_tests_name("runtime_api", tests, NULL, NULL);

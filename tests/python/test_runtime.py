@@ -12,6 +12,7 @@ import json
 import os
 import pstats
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -122,6 +123,13 @@ class FakeRuntimeAPI(object):
     def address(self):
         return "127.0.0.1:%d" % self.server.server_address[1]
 
+    def hand_connection(self):
+        """A connection already made, as the engine hands one over: the server serves one
+        end (its requests are recorded with client "handed"); the other is returned."""
+        server_end, runtime_end = socket.socketpair()
+        self.server.process_request(server_end, "handed")
+        return runtime_end
+
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
@@ -159,7 +167,7 @@ class RuntimeTestCase(unittest.TestCase):
         return code
 
     def run_runtime(self, files=None, events=(), handler="lambda_function.lambda_handler",
-                    env=None, code_dir=None, timeout=30, bootstrap=BOOTSTRAP):
+                    env=None, code_dir=None, timeout=30, bootstrap=BOOTSTRAP, handed=False):
         if code_dir is None:
             code_dir = self.write_code(files or {})
         out_path = os.path.join(self.tmp, "stdout")
@@ -184,9 +192,16 @@ class RuntimeTestCase(unittest.TestCase):
             "AWS_DEFAULT_REGION": "us-east-1",
         }
         full_env.update(env or {})
+        conn = api.hand_connection() if handed else None
+        if conn is not None:
+            full_env["_POWERTUNE_RUNTIME_API_FD"] = str(conn.fileno())
+            full_env["TEST_HANDED_FD"] = str(conn.fileno())
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             proc = subprocess.Popen([PYTHON, bootstrap], cwd=code_dir, env=full_env,
-                                    stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+                                    stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                    pass_fds=(conn.fileno(),) if conn is not None else ())
+            if conn is not None:
+                conn.close()
             try:
                 rc = proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -579,6 +594,59 @@ class LifecycleTest(RuntimeTestCase):
         self.assertEqual([p.path for p in run.posts()],
                          [PREFIX + "/invocation/r1/response", PREFIX + "/invocation/r2/response"])
         self.assertGreaterEqual(len({r.client for r in run.requests}), 2)
+
+
+HANDED_CODE = {"lambda_function.py": """\
+    import os
+
+    def lambda_handler(event, context):
+        fd = os.environ.get("TEST_HANDED_FD")
+        try:
+            inherited = os.get_inheritable(int(fd)) if fd else None
+        except OSError:
+            inherited = "closed"
+        return {
+            "variable": os.environ.get("_POWERTUNE_RUNTIME_API_FD"),
+            "inherited_by_children": inherited,
+            "_socket_imported": "_socket" in __import__("sys").modules,
+        }
+    """}
+
+
+class HandedConnectionTest(RuntimeTestCase):
+    """The engine hands the client a connected socket (_POWERTUNE_RUNTIME_API_FD)."""
+
+    def test_every_call_on_the_handed_connection(self):
+        run = self.run_runtime(HANDED_CODE, [Event("r1"), Event("r2")], handed=True)
+        self.assertEqual(run.rc, 1, run.stderr)
+        self.assertEqual(len(run.requests), 5)  # 3 GETs, 2 POSTs
+        self.assertEqual({r.client for r in run.requests}, {"handed"})
+        for post in run.posts():
+            # the function sees neither the variable nor a descriptor its children inherit
+            self.assertEqual(post.json(), {"variable": None, "inherited_by_children": False,
+                                           "_socket_imported": False})
+
+    def test_tcp_after_the_handed_connection_closes(self):
+        events = [Event("r1", {}, {"Connection": "close"}), Event("r2")]
+        run = self.run_runtime(HANDED_CODE, events, handed=True)
+        self.assertEqual([p.path for p in run.posts()],
+                         [PREFIX + "/invocation/r1/response", PREFIX + "/invocation/r2/response"])
+        clients = [r.client for r in run.requests]
+        self.assertEqual(clients[0], "handed")
+        self.assertTrue(all(c != "handed" for c in clients[1:]), clients)
+        self.assertEqual(len(set(clients[1:])), 1)  # then one TCP connection, kept alive
+        self.assertEqual(run.posts()[0].json()["_socket_imported"], False)
+        self.assertEqual(run.posts()[1].json()["inherited_by_children"], "closed")
+        self.assertEqual(run.posts()[1].json()["_socket_imported"], True)  # only for TCP
+
+    def test_a_descriptor_that_is_no_socket_is_ignored(self):
+        for value in ("0", "99", "x", "99999999999999999999"):
+            run = self.run_runtime(HANDED_CODE, [Event("r1")],
+                                   env={"_POWERTUNE_RUNTIME_API_FD": value})
+            self.assertEqual(run.rc, 1, run.stderr)
+            self.assertEqual(len(run.posts()), 1, (value, run.stderr))
+            self.assertNotIn("handed", {r.client for r in run.requests})
+            self.assertIsNone(run.posts()[0].json()["variable"])
 
 
 LOGGING_CODE = {"lambda_function.py": """\

@@ -2,6 +2,8 @@
 #   {"action": "forkbomb"}       forks until the kernel refuses (the pids limit), returns the count
 #   {"action": "print", "mb": N} prints N MB of output (the per-invocation output cap)
 #   {"action": "big", "mb": N}   returns an N MB response (the 6 MB response limit)
+#   {"action": "descriptors"}    what the process has open and whether its children would inherit
+#                                it, and the runtime's private variables it can see
 import os
 import time
 
@@ -27,4 +29,14 @@ def lambda_handler(event, context):
         return {"printed_mb": event.get("mb", 1)}
     if action == "big":
         return "y" * (int(event.get("mb", 7)) * 1024 * 1024)
+    if action == "descriptors":
+        open_fds = {}
+        for name in os.listdir("/proc/self/fd"):
+            try:
+                target = os.readlink("/proc/self/fd/" + name)
+                open_fds[name] = [target.split(":")[0], os.get_inheritable(int(name))]
+            except OSError:  # the listing's own descriptor, closed by now
+                pass
+        return {"fds": open_fds,
+                "private_vars": sorted(k for k in os.environ if k.startswith("_POWERTUNE"))}
     return {"ok": True}
