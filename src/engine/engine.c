@@ -84,6 +84,7 @@ struct pt_engine {
     char account_id[16];
     char describe[512];
     struct pt_sandbox sandbox;
+    struct pt_sandbox_spare *sandbox_spare; /* the next cold start's mount namespace */
     char sandbox_note[512];
 };
 
@@ -337,6 +338,8 @@ int pt_engine_create(struct pt_engine **out, const struct pt_engine_options *opt
         goto fail;
     snprintf(e->describe, sizeof(e->describe), "%s", pt_cgroup_manager_describe(e->cgroups));
     engine_plan_sandbox(e);
+    if (e->sandbox.enabled && (rc = pt_sandbox_spare_new(&e->sandbox_spare, err)) != 0)
+        goto fail;
     if (pthread_create(&e->janitor, NULL, engine_janitor, e) != 0) {
         rc = pt_error_set(err, PT_ESYS, "cannot start the keep-alive thread");
         goto fail;
@@ -400,6 +403,7 @@ void pt_engine_destroy(struct pt_engine *e)
     }
     if (e->cgroups)
         pt_cgroup_manager_close(e->cgroups);
+    pt_sandbox_spare_free(e->sandbox_spare);
     if (e->abort_fd >= 0)
         close(e->abort_fd);
     pthread_cond_destroy(&e->janitor_wake);
@@ -864,6 +868,7 @@ int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
             .output_cap = e->opt.output_cap,
             .init_timeout_ms = e->opt.init_timeout_ms,
             .sandbox = e->sandbox,
+            .sandbox_spare = e->sandbox_spare,
             .abort_fd = e->abort_fd,
         };
         rc = pt_env_start(&env, &cfg, id, err);
@@ -940,4 +945,5 @@ void pt_engine_counts(struct pt_engine *e, struct pt_engine_counts *out)
     }
     out->busy = e->busy_total;
     pthread_mutex_unlock(&e->lock);
+    out->sandboxes_made_ahead = e->sandbox_spare ? pt_sandbox_spare_taken(e->sandbox_spare) : 0;
 }

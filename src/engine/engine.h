@@ -139,6 +139,7 @@ struct pt_engine_counts {
     int environments; /* alive */
     int busy;         /* invocations in flight */
     int frozen;       /* idle environments frozen */
+    unsigned sandboxes_made_ahead; /* cold starts that entered a spare mount namespace */
 };
 void pt_engine_counts(struct pt_engine *e, struct pt_engine_counts *out);
 

@@ -9,15 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <grp.h>
 #include <sched.h>
-#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/pidfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,6 +47,7 @@ struct pt_env {
     int64_t spawn_ns;
     int64_t last_used_ns;
     char tmp_opts[64]; /* mount options of the private /tmp */
+    struct pt_sandbox_spec sandbox_spec;
     char api_var[64];
     char stream_var[160];
     char **envp; /* api_var, stream_var, [ENV_HANDED_VAR,] then cfg.envp */
@@ -112,129 +110,8 @@ static void env_child_fail(int fd, const char *what, const char *detail)
     _exit(127);
 }
 
-/*
- * The sandbox, in the child before exec (async-signal-safe syscalls only).
- * Lambda's /dev has no shm: without it Python's multiprocessing.Pool fails
- * (glibc 2.36 says ENOENT; the source article's older glibc said ENOSYS).
- */
-#define ENV_NEWDEV "/tmp/.powertune-dev"
-#ifndef OPEN_TREE_CLONE
-#define OPEN_TREE_CLONE 1
-#endif
-#ifndef AT_RECURSIVE
-#define AT_RECURSIVE 0x8000
-#endif
-#ifndef MOVE_MOUNT_F_EMPTY_PATH
-#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
-#endif
-
-static bool env_under_tmp(const char *path)
-{
-    return path && strncmp(path, "/tmp/", 5) == 0;
-}
-
-/* mkdir -p on a copy of path (async-signal-safe: a stack buffer and mkdir(2) only). */
-static int env_mkdir_p(const char *path)
-{
-    char buf[PATH_MAX];
-    size_t n = strlen(path);
-    if (n >= sizeof(buf))
-        return -1;
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        char c = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return -1;
-        buf[i] = c;
-    }
-    return 0;
-}
-
-/*
- * The private /tmp would hide a code or runtime directory that lives under /tmp (tests,
- * scratch builds): its mount tree is cloned first (open_tree) and moved back to the same
- * path inside the new /tmp afterwards (move_mount).
- */
-static int env_keep_open(const char *path)
-{
-    if (!env_under_tmp(path))
-        return -1;
-    return (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE);
-}
-
-static bool env_keep_restore(const char *path, int fd)
-{
-    if (fd < 0)
-        return true;
-    if (env_mkdir_p(path) != 0)
-        return false;
-    return syscall(SYS_move_mount, fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) == 0;
-}
-
-static const char *env_sandbox_enter(const struct pt_env *env)
-{
-    /* Linux's fixed numbers for the memory devices (major 1), as on Lambda. */
-    static const char *const node_src[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random",
-                                           "/dev/urandom"};
-    static const char *const node_dst[] = {ENV_NEWDEV "/null", ENV_NEWDEV "/zero",
-                                           ENV_NEWDEV "/full", ENV_NEWDEV "/random",
-                                           ENV_NEWDEV "/urandom"};
-    static const unsigned node_minor[] = {3, 5, 7, 8, 9};
-    const struct pt_sandbox *sb = &env->cfg.sandbox;
-    const char *code = env->cfg.fn->code_dir;
-    if (unshare(CLONE_NEWNS) != 0)
-        return "cannot create a mount namespace";
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-        return "cannot make the mounts private";
-    int keep_code = env_keep_open(code);
-    int keep_runtime = env_keep_open(env->cfg.runtime_dir);
-    if ((env_under_tmp(code) && keep_code < 0) ||
-        (env_under_tmp(env->cfg.runtime_dir) && keep_runtime < 0))
-        return "cannot keep a directory under /tmp visible";
-    if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, env->tmp_opts) != 0)
-        return "cannot mount the private /tmp";
-    if (!env_keep_restore(code, keep_code) || !env_keep_restore(env->cfg.runtime_dir, keep_runtime))
-        return "cannot put a directory under /tmp back";
-    if (mkdir(ENV_NEWDEV, 0755) != 0 ||
-        mount("tmpfs", ENV_NEWDEV, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=755") != 0)
-        return "cannot prepare the private /dev";
-    /* One mknod per node; where device nodes cannot be made (no CAP_MKNOD, as in some
-     * containers) the host's node is bind-mounted onto an empty file instead (three calls). */
-    mode_t umask_was = umask(0);
-    for (size_t i = 0; i < sizeof(node_src) / sizeof(node_src[0]); i++) {
-        if (mknod(node_dst[i], S_IFCHR | 0666, makedev(1, node_minor[i])) == 0)
-            continue;
-        int fd = open(node_dst[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
-        if (fd < 0)
-            return "cannot create a node in the private /dev";
-        close(fd);
-        if (mount(node_src[i], node_dst[i], NULL, MS_BIND, NULL) != 0)
-            return "cannot bind a device into the private /dev";
-    }
-    umask(umask_was);
-    if (symlink("/proc/self/fd", ENV_NEWDEV "/fd") != 0 ||
-        symlink("/proc/self/fd/0", ENV_NEWDEV "/stdin") != 0 ||
-        symlink("/proc/self/fd/1", ENV_NEWDEV "/stdout") != 0 ||
-        symlink("/proc/self/fd/2", ENV_NEWDEV "/stderr") != 0)
-        return "cannot link /dev/fd";
-    if (mount(ENV_NEWDEV, "/dev", NULL, MS_MOVE, NULL) != 0 || rmdir(ENV_NEWDEV) != 0)
-        return "cannot install the private /dev";
-    if (mount(code, code, NULL, MS_BIND | MS_REC, NULL) != 0 ||
-        mount(NULL, code, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) !=
-            0)
-        return "cannot make the code directory read-only";
-    /* Raw system calls: glibc's wrappers would make every thread of the engine, whose memory
-     * this child shares (env_spawn), change its credentials too. */
-    if (syscall(SYS_setgroups, 0, NULL) != 0 || syscall(SYS_setresgid, sb->gid, sb->gid, sb->gid) != 0 ||
-        syscall(SYS_setresuid, sb->uid, sb->uid, sb->uid) != 0)
-        return "cannot drop privileges";
-    return NULL;
-}
-
-__attribute__((noreturn)) static void env_child(const struct pt_env *env, int out_w, int conn)
+__attribute__((noreturn)) static void env_child(const struct pt_env *env, int out_w, int conn,
+                                                 int ns_fd)
 {
     sigset_t none;
     sigemptyset(&none);
@@ -250,7 +127,7 @@ __attribute__((noreturn)) static void env_child(const struct pt_env *env, int ou
     if (pt_cgroup_enter_child(env->cg) != 0)
         env_child_fail(out_w, "cannot enter the environment's cgroup", NULL);
     if (env->cfg.sandbox.enabled) {
-        const char *why = env_sandbox_enter(env);
+        const char *why = pt_sandbox_enter(&env->cfg.sandbox, &env->sandbox_spec, ns_fd);
         if (why)
             env_child_fail(out_w, "sandbox: ", why);
     }
@@ -297,13 +174,14 @@ __attribute__((noreturn)) static void env_child(const struct pt_env *env, int ou
 struct env_child_args {
     const struct pt_env *env;
     int out_w;
-    int conn; /* the runtime's end of its handed connection, or -1 */
+    int conn;  /* the runtime's end of its handed connection, or -1 */
+    int ns_fd; /* a mount namespace made ahead (pt_sandbox_spare_take), or -1 */
 };
 
 static int env_child_main(void *arg)
 {
     const struct env_child_args *a = arg;
-    env_child(a->env, a->out_w, a->conn);
+    env_child(a->env, a->out_w, a->conn, a->ns_fd);
 }
 
 static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
@@ -311,6 +189,7 @@ static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
     int pipefd[2] = {-1, -1};
     int execfd[2] = {-1, -1};
     int conn[2] = {-1, -1}; /* [0] the server's end, [1] the runtime's */
+    int ns_fd = -1;
     unsigned long long quota = boost ? env->boost_quota_us : env->share.quota_us;
     int rc = pt_cgroup_set_cpu(env->cg, quota, env->share.period_us, err);
     if (rc)
@@ -338,7 +217,9 @@ static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
         rc = pt_error_errno(err, PT_ESYS, errno, "cannot create the Runtime API connection");
         goto out;
     }
-    struct env_child_args args = {.env = env, .out_w = pipefd[1], .conn = conn[1]};
+    if (env->cfg.sandbox.enabled && env->cfg.sandbox_spare)
+        ns_fd = pt_sandbox_spare_take(env->cfg.sandbox_spare, &env->sandbox_spec);
+    struct env_child_args args = {.env = env, .out_w = pipefd[1], .conn = conn[1], .ns_fd = ns_fd};
 #ifdef ENV_SPAWN_BY_FORK
     pid_t pid = fork();
     if (pid == 0)
@@ -377,6 +258,8 @@ static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
     if (env->pidfd < 0)
         rc = pt_error_errno(err, PT_ESYS, errno, "cannot open a pidfd for the runtime");
 out:
+    if (ns_fd >= 0)
+        close(ns_fd);
     for (int i = 0; i < 2; i++) {
         if (pipefd[i] >= 0)
             close(pipefd[i]);
@@ -967,6 +850,8 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
     env->log.fd = -1;
     pt_cpu_share_for_memory(cfg->fn->memory_mb, cfg->host_cpus, &env->share);
     snprintf(env->tmp_opts, sizeof(env->tmp_opts), "size=%dm,mode=1777", cfg->fn->ephemeral_mb);
+    env->sandbox_spec = (struct pt_sandbox_spec){
+        .code_dir = cfg->fn->code_dir, .runtime_dir = cfg->runtime_dir, .tmp_opts = env->tmp_opts};
     env->boost_quota_us = pt_cpu_boost_quota_us(&env->share, cfg->host_cpus);
 
     size_t n = 0;
@@ -1012,6 +897,9 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
     /* The next environment's groups, also while this runtime starts (an optimization: a
      * failure here leaves the next one to make its own). */
     pt_cgroup_prepare_spare(cfg->cgroups, NULL);
+    /* And its mount namespace, for the function's next cold start (the same, likely). */
+    if (cfg->sandbox.enabled && cfg->sandbox_spare)
+        pt_sandbox_spare_prepare(cfg->sandbox_spare, &env->sandbox_spec, NULL);
     /* Opens the group's accounting files now (they stay open): the runtime's first /next then
      * reads INIT's counters with preads only, where opening the four files took ~0.1 ms of
      * the time between INIT's end and the event's hand-over. */

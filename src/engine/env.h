@@ -24,17 +24,7 @@
 #include "engine/cgroup.h"
 #include "engine/engine.h"
 #include "engine/function.h"
-
-/*
- * Lambda's sandbox, prepared by the engine (root only): a private mount
- * namespace with a tmpfs /tmp of EphemeralStorage size, a read-only code
- * directory, a minimal /dev without /dev/shm, and an unprivileged user.
- */
-struct pt_sandbox {
-    bool enabled;
-    unsigned uid;
-    unsigned gid;
-};
+#include "engine/sandbox.h"
 
 struct pt_env_config {
     struct pt_cgroup_manager *cgroups;
@@ -55,6 +45,7 @@ struct pt_env_config {
     size_t output_cap;
     int init_timeout_ms;
     struct pt_sandbox sandbox;
+    struct pt_sandbox_spare *sandbox_spare; /* NULL: every cold start builds its namespace */
     int abort_fd; /* readable once the engine shuts down */
 };
 

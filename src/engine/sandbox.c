@@ -1,0 +1,326 @@
+#include "engine/sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/str.h"
+
+/* ---- building a namespace: system calls only (it runs in a child that shares our memory) ---- */
+
+#define SANDBOX_NEWDEV "/tmp/.powertune-dev"
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+
+static bool sandbox_under_tmp(const char *path)
+{
+    return path && strncmp(path, "/tmp/", 5) == 0;
+}
+
+/* mkdir -p on a copy of path (a stack buffer and mkdir(2) only). */
+static int sandbox_mkdir_p(const char *path)
+{
+    char buf[PATH_MAX];
+    size_t n = strlen(path);
+    if (n >= sizeof(buf))
+        return -1;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -1;
+        buf[i] = c;
+    }
+    return 0;
+}
+
+/*
+ * The private /tmp would hide a code or runtime directory that lives under /tmp (tests,
+ * scratch builds): its mount tree is cloned first (open_tree) and moved back to the same
+ * path inside the new /tmp afterwards (move_mount).
+ */
+static int sandbox_keep_open(const char *path)
+{
+    if (!sandbox_under_tmp(path))
+        return -1;
+    return (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE);
+}
+
+static bool sandbox_keep_restore(const char *path, int fd)
+{
+    if (fd < 0)
+        return true;
+    if (sandbox_mkdir_p(path) != 0)
+        return false;
+    return syscall(SYS_move_mount, fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) == 0;
+}
+
+/* /tmp, /dev and the code directory of a new mount namespace; NULL or what failed. */
+static const char *sandbox_mount(const struct pt_sandbox_spec *spec, int keep_code,
+                                 int keep_runtime)
+{
+    /* Linux's fixed numbers for the memory devices (major 1), as on Lambda. */
+    static const char *const node_src[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+                                           "/dev/urandom"};
+    static const char *const node_dst[] = {SANDBOX_NEWDEV "/null", SANDBOX_NEWDEV "/zero",
+                                           SANDBOX_NEWDEV "/full", SANDBOX_NEWDEV "/random",
+                                           SANDBOX_NEWDEV "/urandom"};
+    static const unsigned node_minor[] = {3, 5, 7, 8, 9};
+    const char *code = spec->code_dir;
+    if ((sandbox_under_tmp(code) && keep_code < 0) ||
+        (sandbox_under_tmp(spec->runtime_dir) && keep_runtime < 0))
+        return "cannot keep a directory under /tmp visible";
+    if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, spec->tmp_opts) != 0)
+        return "cannot mount the private /tmp";
+    if (!sandbox_keep_restore(code, keep_code) ||
+        !sandbox_keep_restore(spec->runtime_dir, keep_runtime))
+        return "cannot put a directory under /tmp back";
+    if (mkdir(SANDBOX_NEWDEV, 0755) != 0 ||
+        mount("tmpfs", SANDBOX_NEWDEV, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=755") != 0)
+        return "cannot prepare the private /dev";
+    /* One mknod per node; where device nodes cannot be made (no CAP_MKNOD, as in some
+     * containers) the host's node is bind-mounted onto an empty file instead (three calls). */
+    mode_t umask_was = umask(0);
+    for (size_t i = 0; i < sizeof(node_src) / sizeof(node_src[0]); i++) {
+        if (mknod(node_dst[i], S_IFCHR | 0666, makedev(1, node_minor[i])) == 0)
+            continue;
+        int fd = open(node_dst[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0)
+            return "cannot create a node in the private /dev";
+        close(fd);
+        if (mount(node_src[i], node_dst[i], NULL, MS_BIND, NULL) != 0)
+            return "cannot bind a device into the private /dev";
+    }
+    umask(umask_was);
+    if (symlink("/proc/self/fd", SANDBOX_NEWDEV "/fd") != 0 ||
+        symlink("/proc/self/fd/0", SANDBOX_NEWDEV "/stdin") != 0 ||
+        symlink("/proc/self/fd/1", SANDBOX_NEWDEV "/stdout") != 0 ||
+        symlink("/proc/self/fd/2", SANDBOX_NEWDEV "/stderr") != 0)
+        return "cannot link /dev/fd";
+    if (mount(SANDBOX_NEWDEV, "/dev", NULL, MS_MOVE, NULL) != 0 || rmdir(SANDBOX_NEWDEV) != 0)
+        return "cannot install the private /dev";
+    if (mount(code, code, NULL, MS_BIND | MS_REC, NULL) != 0 ||
+        mount(NULL, code, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) !=
+            0)
+        return "cannot make the code directory read-only";
+    return NULL;
+}
+
+/* A new mount namespace for spec, entered by the calling process; NULL or what failed. */
+static const char *sandbox_build(const struct pt_sandbox_spec *spec)
+{
+    if (unshare(CLONE_NEWNS) != 0)
+        return "cannot create a mount namespace";
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        return "cannot make the mounts private";
+    int keep_code = sandbox_keep_open(spec->code_dir);
+    int keep_runtime = sandbox_keep_open(spec->runtime_dir);
+    const char *why = sandbox_mount(spec, keep_code, keep_runtime);
+    /* The spare's helper shares the engine's descriptor table: nothing may stay open there. */
+    if (keep_code >= 0)
+        close(keep_code);
+    if (keep_runtime >= 0)
+        close(keep_runtime);
+    return why;
+}
+
+const char *pt_sandbox_enter(const struct pt_sandbox *sb, const struct pt_sandbox_spec *spec,
+                             int ns_fd)
+{
+    if (ns_fd >= 0) {
+        if (setns(ns_fd, CLONE_NEWNS) != 0)
+            return "cannot enter the prepared mount namespace";
+    } else {
+        const char *why = sandbox_build(spec);
+        if (why)
+            return why;
+    }
+    /* Raw system calls: glibc's wrappers would make every thread of the engine, whose memory
+     * this child shares, change its credentials too. */
+    if (syscall(SYS_setgroups, 0, NULL) != 0 || syscall(SYS_setresgid, sb->gid, sb->gid, sb->gid) != 0 ||
+        syscall(SYS_setresuid, sb->uid, sb->uid, sb->uid) != 0)
+        return "cannot drop privileges";
+    return NULL;
+}
+
+/* ---- the spare ---- */
+
+/*
+ * The helper shares the engine's memory and descriptor table and the calling thread sleeps
+ * until it exits (CLONE_VFORK), as the runtime's own child does (env.c): its stack is a buffer
+ * on the caller's stack, and the namespace's descriptor it opens is the engine's. The sanitizer
+ * build, whose runtimes are forked (env.c says why), makes no spares.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANDBOX_SPARES 0
+#else
+#define SANDBOX_SPARES 1
+#endif
+#define SANDBOX_HELPER_STACK (64 * 1024)
+
+struct sandbox_dir_id {
+    dev_t dev;
+    ino_t ino;
+};
+
+struct pt_sandbox_spare {
+    pthread_mutex_t mu;
+    bool making;
+    int fd; /* the kept namespace, or -1 */
+    char code_dir[PATH_MAX];
+    char runtime_dir[PATH_MAX];
+    char tmp_opts[64];
+    struct sandbox_dir_id code_id, runtime_id;
+    unsigned taken;
+};
+
+struct sandbox_helper_args {
+    const struct pt_sandbox_spec *spec;
+    int ns_fd;
+};
+
+static int sandbox_helper_main(void *arg)
+{
+    struct sandbox_helper_args *a = arg;
+    if (!sandbox_build(a->spec))
+        a->ns_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    _exit(0);
+}
+
+/* The directory's identity; zeros when it cannot be seen (e.g. no runtime directory). */
+static struct sandbox_dir_id sandbox_dir_id(const char *path)
+{
+    struct stat st;
+    struct sandbox_dir_id id = {0, 0};
+    if (path && *path && stat(path, &st) == 0) {
+        id.dev = st.st_dev;
+        id.ino = st.st_ino;
+    }
+    return id;
+}
+
+static bool sandbox_spec_fits(const struct pt_sandbox_spec *spec)
+{
+    return strlen(spec->code_dir) < PATH_MAX &&
+           (!spec->runtime_dir || strlen(spec->runtime_dir) < PATH_MAX) &&
+           strlen(spec->tmp_opts) < sizeof(((struct pt_sandbox_spare *)0)->tmp_opts);
+}
+
+int pt_sandbox_spare_new(struct pt_sandbox_spare **out, struct pt_error *err)
+{
+    struct pt_sandbox_spare *s = calloc(1, sizeof(*s));
+    if (!s)
+        return pt_error_set(err, PT_ENOMEM, "out of memory for the spare sandbox");
+    pthread_mutex_init(&s->mu, NULL);
+    s->fd = -1;
+    *out = s;
+    return 0;
+}
+
+void pt_sandbox_spare_free(struct pt_sandbox_spare *s)
+{
+    if (!s)
+        return;
+    if (s->fd >= 0)
+        close(s->fd);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+int pt_sandbox_spare_prepare(struct pt_sandbox_spare *s, const struct pt_sandbox_spec *spec,
+                             struct pt_error *err)
+{
+    if (!SANDBOX_SPARES)
+        return 0;
+    if (!sandbox_spec_fits(spec))
+        return pt_error_set(err, PT_EUSAGE, "sandbox: a path too long for a spare");
+    pthread_mutex_lock(&s->mu);
+    bool wanted = s->fd < 0 && !s->making;
+    s->making = wanted;
+    pthread_mutex_unlock(&s->mu);
+    if (!wanted)
+        return 0;
+    struct sandbox_helper_args args = {.spec = spec, .ns_fd = -1};
+    _Alignas(64) char stack[SANDBOX_HELPER_STACK];
+    pid_t pid = clone(sandbox_helper_main, stack + SANDBOX_HELPER_STACK,
+                      CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &args);
+    int rc = 0;
+    if (pid < 0)
+        rc = pt_error_errno(err, PT_ESYS, errno, "sandbox: cannot start the spare's helper");
+    else
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+    if (!rc && args.ns_fd < 0)
+        rc = pt_error_set(err, PT_ESYS, "sandbox: the spare namespace could not be made");
+    pthread_mutex_lock(&s->mu);
+    s->making = false;
+    if (!rc) {
+        s->fd = args.ns_fd;
+        pt_strlcpy(s->code_dir, spec->code_dir, sizeof(s->code_dir));
+        pt_strlcpy(s->runtime_dir, spec->runtime_dir ? spec->runtime_dir : "",
+                   sizeof(s->runtime_dir));
+        pt_strlcpy(s->tmp_opts, spec->tmp_opts, sizeof(s->tmp_opts));
+        s->code_id = sandbox_dir_id(spec->code_dir);
+        s->runtime_id = sandbox_dir_id(spec->runtime_dir);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int pt_sandbox_spare_take(struct pt_sandbox_spare *s, const struct pt_sandbox_spec *spec)
+{
+    pthread_mutex_lock(&s->mu);
+    int fd = s->fd;
+    s->fd = -1;
+    bool same = fd >= 0 && strcmp(s->code_dir, spec->code_dir) == 0 &&
+                strcmp(s->runtime_dir, spec->runtime_dir ? spec->runtime_dir : "") == 0 &&
+                strcmp(s->tmp_opts, spec->tmp_opts) == 0;
+    struct sandbox_dir_id code_id = s->code_id, runtime_id = s->runtime_id;
+    pthread_mutex_unlock(&s->mu);
+    if (same) {
+        /* A directory replaced since (a new one renamed into place) would still be the old one
+         * in the spare's bind mounts. */
+        struct sandbox_dir_id c = sandbox_dir_id(spec->code_dir);
+        struct sandbox_dir_id r = sandbox_dir_id(spec->runtime_dir);
+        same = c.dev == code_id.dev && c.ino == code_id.ino && r.dev == runtime_id.dev &&
+               r.ino == runtime_id.ino;
+    }
+    if (!same) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->taken++;
+    pthread_mutex_unlock(&s->mu);
+    return fd;
+}
+
+unsigned pt_sandbox_spare_taken(struct pt_sandbox_spare *s)
+{
+    pthread_mutex_lock(&s->mu);
+    unsigned n = s->taken;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}

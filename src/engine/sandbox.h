@@ -1,0 +1,58 @@
+/*
+ * sandbox.h - Lambda's sandbox for one execution environment (root only).
+ *
+ * A private mount namespace with a tmpfs /tmp of EphemeralStorage size, a read-only code
+ * directory, a minimal /dev without /dev/shm (so Python's multiprocessing.Pool fails as on
+ * Lambda), and an unprivileged user. pt_sandbox_enter runs in the runtime's child between
+ * clone and exec, so it makes system calls only (no malloc, no stdio, no locks).
+ *
+ * Building the namespace is ~0.2 ms of each cold start's critical path (unshare, a dozen
+ * mounts and nodes). So a spare is made ahead, as the spare cgroup is: right after a
+ * runtime's exec, for the same code directory, runtime directory and /tmp size, by a helper
+ * process that keeps only the namespace's descriptor; the next cold start of the same
+ * function takes it, and its child enters it with one setns. A spare for anything else (or
+ * whose code directory was replaced since) is dropped and the child builds its own.
+ */
+#ifndef PT_ENGINE_SANDBOX_H
+#define PT_ENGINE_SANDBOX_H
+
+#include <stdbool.h>
+
+#include "base/error.h"
+
+struct pt_sandbox {
+    bool enabled;
+    unsigned uid;
+    unsigned gid;
+};
+
+/* What one environment's mount namespace is made of (the strings are borrowed). */
+struct pt_sandbox_spec {
+    const char *code_dir;    /* bound read-only at its own path */
+    const char *runtime_dir; /* kept visible when it lies under /tmp */
+    const char *tmp_opts;    /* the private /tmp's mount options: "size=512m,mode=1777" */
+};
+
+/*
+ * In the runtime's child: enters ns_fd (a namespace from pt_sandbox_spare_take), or builds the
+ * namespace when ns_fd < 0, then drops to the unprivileged user. NULL, or what failed.
+ */
+const char *pt_sandbox_enter(const struct pt_sandbox *sb, const struct pt_sandbox_spec *spec,
+                             int ns_fd);
+
+/* One namespace made ahead; thread-safe. */
+struct pt_sandbox_spare;
+
+int pt_sandbox_spare_new(struct pt_sandbox_spare **out, struct pt_error *err);
+void pt_sandbox_spare_free(struct pt_sandbox_spare *s); /* s may be NULL */
+/* Makes a namespace for spec unless one is kept or being made (an optimization: on failure
+ * there is just no spare). */
+int pt_sandbox_spare_prepare(struct pt_sandbox_spare *s, const struct pt_sandbox_spec *spec,
+                             struct pt_error *err);
+/* The kept namespace's descriptor (close-on-exec, the caller's to close) if it was made for
+ * spec and the directories are still the ones it holds; else -1, and a kept one is dropped. */
+int pt_sandbox_spare_take(struct pt_sandbox_spare *s, const struct pt_sandbox_spec *spec);
+/* Spares taken so far (tests, benchmarks). */
+unsigned pt_sandbox_spare_taken(struct pt_sandbox_spare *s);
+
+#endif

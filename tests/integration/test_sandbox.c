@@ -1,0 +1,201 @@
+/*
+ * test_sandbox.c - the mount namespace made ahead (pt_sandbox_spare_*): what a process that
+ * enters it sees, when a spare is taken and when it is dropped, and that the helper leaves no
+ * descriptor behind but the namespace's. Root only; skipped in the sanitizer build, which
+ * makes no spares (sandbox.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "engine/sandbox.h"
+
+#define TMPFS_MAGIC_NUMBER 0x01021994
+
+struct fixture {
+    struct pt_sandbox_spare *spare;
+    char base[PATH_MAX]; /* holds code/ */
+    char code[PATH_MAX + 8];
+};
+
+static int setup_in(void **state, const char *parent)
+{
+    if (geteuid() != 0)
+        return 0; /* the tests skip */
+    struct fixture *f = calloc(1, sizeof(*f));
+    snprintf(f->base, sizeof(f->base), "%s/pt-sandbox-XXXXXX", parent);
+    assert_non_null(mkdtemp(f->base));
+    assert_int_equal(chmod(f->base, 0755), 0); /* the unprivileged user looks into code/ */
+    snprintf(f->code, sizeof(f->code), "%s/code", f->base);
+    assert_int_equal(mkdir(f->code, 0755), 0);
+    struct pt_error err = {0};
+    assert_int_equal(pt_sandbox_spare_new(&f->spare, &err), 0);
+    *state = f;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_in(state, "/var/tmp");
+}
+
+/* A code directory under /tmp: the helper keeps it visible under the private /tmp. */
+static int setup_under_tmp(void **state)
+{
+    return setup_in(state, "/tmp");
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    if (!f)
+        return 0;
+    pt_sandbox_spare_free(f->spare);
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->base);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+static int open_descriptors(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1; /* the listing's own */
+}
+
+static bool skip_here(void)
+{
+#ifdef __SANITIZE_ADDRESS__
+    return true;
+#else
+    return geteuid() != 0;
+#endif
+}
+
+/*
+ * In a child: enters ns_fd and checks Lambda's view. Exit status: 0 fine, else the number of
+ * the check that failed.
+ */
+static int check_namespace(int ns_fd, const char *code, unsigned long long tmp_bytes)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct pt_sandbox sb = {.enabled = true, .uid = 65534, .gid = 65534};
+        struct pt_sandbox_spec none = {0};
+        if (pt_sandbox_enter(&sb, &none, ns_fd) != NULL)
+            _exit(1);
+        struct statfs fs;
+        if (statfs("/tmp", &fs) != 0 || fs.f_type != TMPFS_MAGIC_NUMBER ||
+            (unsigned long long)fs.f_blocks * (unsigned long long)fs.f_bsize != tmp_bytes)
+            _exit(2);
+        char path[PATH_MAX + 16];
+        snprintf(path, sizeof(path), "%s/written", code);
+        if (open(path, O_WRONLY | O_CREAT, 0644) >= 0 || errno != EROFS)
+            _exit(3);
+        struct stat st;
+        if (stat("/dev/shm", &st) == 0 || stat("/dev/null", &st) != 0 || stat(code, &st) != 0)
+            _exit(4);
+        if (getuid() != 65534)
+            _exit(5);
+        /* nothing from the host's /tmp */
+        DIR *d = opendir("/tmp");
+        int entries = 0;
+        for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+            entries += e->d_name[0] != '.';
+        if (!d || entries > 1) /* the kept code directory's first component, if under /tmp */
+            _exit(6);
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void test_spare_taken_for_the_same_spec(void **state)
+{
+    if (skip_here())
+        skip();
+    struct fixture *f = *state;
+    struct pt_sandbox_spec spec = {.code_dir = f->code, .runtime_dir = "", .tmp_opts = "size=8m,mode=1777"};
+    struct pt_error err = {0};
+    int before = open_descriptors();
+    if (pt_sandbox_spare_prepare(f->spare, &spec, &err) != 0)
+        fail_msg("prepare: %s", err.msg);
+    assert_int_equal(open_descriptors(), before + 1); /* the namespace's, nothing else */
+    assert_int_equal(pt_sandbox_spare_prepare(f->spare, &spec, &err), 0); /* one is kept: no-op */
+    assert_int_equal(open_descriptors(), before + 1);
+    int fd = pt_sandbox_spare_take(f->spare, &spec);
+    assert_true(fd >= 0);
+    assert_int_equal(pt_sandbox_spare_take(f->spare, &spec), -1); /* once */
+    assert_int_equal(check_namespace(fd, f->code, 8ULL << 20), 0);
+    close(fd);
+    assert_int_equal(open_descriptors(), before);
+    assert_int_equal(pt_sandbox_spare_taken(f->spare), 1);
+}
+
+static void test_spare_for_another_spec_is_dropped(void **state)
+{
+    if (skip_here())
+        skip();
+    struct fixture *f = *state;
+    struct pt_sandbox_spec spec = {.code_dir = f->code, .runtime_dir = "", .tmp_opts = "size=8m,mode=1777"};
+    struct pt_sandbox_spec bigger = spec;
+    bigger.tmp_opts = "size=16m,mode=1777";
+    struct pt_error err = {0};
+    int before = open_descriptors();
+    assert_int_equal(pt_sandbox_spare_prepare(f->spare, &spec, &err), 0);
+    assert_int_equal(pt_sandbox_spare_take(f->spare, &bigger), -1);
+    assert_int_equal(open_descriptors(), before); /* dropped, not kept for later */
+    assert_int_equal(pt_sandbox_spare_take(f->spare, &spec), -1);
+    assert_int_equal(pt_sandbox_spare_taken(f->spare), 0);
+}
+
+static void test_spare_dropped_when_the_code_directory_was_replaced(void **state)
+{
+    if (skip_here())
+        skip();
+    struct fixture *f = *state;
+    struct pt_sandbox_spec spec = {.code_dir = f->code, .runtime_dir = "", .tmp_opts = "size=8m,mode=1777"};
+    struct pt_error err = {0};
+    assert_int_equal(pt_sandbox_spare_prepare(f->spare, &spec, &err), 0);
+    char old[sizeof(f->code) + 8];
+    snprintf(old, sizeof(old), "%s.old", f->code);
+    assert_int_equal(rename(f->code, old), 0);
+    assert_int_equal(mkdir(f->code, 0755), 0); /* new code, same path */
+    assert_int_equal(pt_sandbox_spare_take(f->spare, &spec), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_spare_taken_for_the_same_spec, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spare_taken_for_the_same_spec, setup_under_tmp, teardown),
+        cmocka_unit_test_setup_teardown(test_spare_for_another_spec_is_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spare_dropped_when_the_code_directory_was_replaced,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
