@@ -940,6 +940,9 @@ static struct pt_cgroup *cgroup_take_spare(struct pt_cgroup_manager *m,
     return cg;
 }
 
+/* A group without limits (a spare's, until it is taken). */
+static const struct pt_cgroup_limits cgroup_no_limits = {0};
+
 int pt_cgroup_create(struct pt_cgroup_manager *m, const char *name,
                      const struct pt_cgroup_limits *lim, struct pt_cgroup **out,
                      struct pt_error *err)
@@ -950,9 +953,8 @@ int pt_cgroup_create(struct pt_cgroup_manager *m, const char *name,
                             "invalid cgroup name '%s' (letters, digits, '-', '_', '.'; at most "
                             "%d characters)",
                             name ? name : "(null)", PT_CG_NAME_MAX);
-    static const struct pt_cgroup_limits none_lim = {0};
     if (!lim)
-        lim = &none_lim;
+        lim = &cgroup_no_limits;
     if (lim->cpu_quota_us) {
         int rc = cgroup_check_cpu(lim->cpu_quota_us,
                                   lim->cpu_period_us ? lim->cpu_period_us : PT_CFS_PERIOD_US, err);
@@ -976,9 +978,8 @@ int pt_cgroup_prepare_spare(struct pt_cgroup_manager *m, struct pt_error *err)
         return 0;
     char name[32];
     snprintf(name, sizeof(name), "spare-%u", seq);
-    static const struct pt_cgroup_limits none_lim = {0};
     struct pt_cgroup *cg = NULL;
-    int rc = cgroup_make(m, name, &none_lim, &cg, err);
+    int rc = cgroup_make(m, name, &cgroup_no_limits, &cg, err);
     pthread_mutex_lock(&m->spare_mu);
     m->spare = cg;
     m->spare_making = false;
@@ -1023,6 +1024,13 @@ int pt_cgroup_adopt(struct pt_cgroup *cg, pid_t leader, struct pt_error *err)
 int pt_cgroup_freeze(struct pt_cgroup *cg, bool frozen, struct pt_error *err)
 {
     return cg->m->ops->freeze(cg, frozen, err);
+}
+
+int pt_cgroup_open_stats(struct pt_cgroup *cg, struct pt_error *err)
+{
+    /* A read opens each slot's file, which then stays open. */
+    struct pt_cgroup_stats discarded;
+    return pt_cgroup_read_stats(cg, &discarded, err);
 }
 
 int pt_cgroup_read_stats(struct pt_cgroup *cg, struct pt_cgroup_stats *out, struct pt_error *err)

@@ -100,6 +100,8 @@ int pt_cgroup_adopt(struct pt_cgroup *cg, pid_t leader, struct pt_error *err);
 int pt_cgroup_freeze(struct pt_cgroup *cg, bool frozen, struct pt_error *err);
 /* The first call opens the accounting files, later ones only pread them (cgroup_internal.h). */
 int pt_cgroup_read_stats(struct pt_cgroup *cg, struct pt_cgroup_stats *out, struct pt_error *err);
+/* Opens the accounting files ahead (they stay open): later reads are preads only. */
+int pt_cgroup_open_stats(struct pt_cgroup *cg, struct pt_error *err);
 /* Only the CPU counter (user+system ns): what the engine reads before every invocation. */
 int pt_cgroup_read_cpu(struct pt_cgroup *cg, unsigned long long *ns, struct pt_error *err);
 /* SIGKILLs every process in the group (thawing first) and waits, bounded, until it is empty. */

@@ -903,8 +903,7 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
     /* Opens the group's accounting files now (they stay open): the runtime's first /next then
      * reads INIT's counters with preads only, where opening the four files took ~0.1 ms of
      * the time between INIT's end and the event's hand-over. */
-    struct pt_cgroup_stats opened;
-    pt_cgroup_read_stats(env->cg, &opened, NULL);
+    pt_cgroup_open_stats(env->cg, NULL);
     env->usable = true;
     env->last_used_ns = pt_mono_ns();
     *out = env;
