@@ -57,7 +57,6 @@ struct pt_env {
 #define ENV_HANDED_FD 3
 #define ENV_HANDED_VAR "_POWERTUNE_RUNTIME_API_FD=3"
 
-
 /* What ended a wait. */
 enum env_outcome {
     ENV_RESULT,

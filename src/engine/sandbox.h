@@ -3,7 +3,8 @@
  *
  * A private mount namespace with a tmpfs /tmp of EphemeralStorage size, a read-only code
  * directory, a minimal /dev without /dev/shm (so Python's multiprocessing.Pool fails as on
- * Lambda), and an unprivileged user. pt_sandbox_enter runs in the runtime's child between
+ * Lambda: glibc 2.36 says ENOENT, the source article's older glibc said ENOSYS), and an
+ * unprivileged user. pt_sandbox_enter runs in the runtime's child between
  * clone and exec, so it makes system calls only (no malloc, no stdio, no locks).
  *
  * Building the namespace is ~0.2 ms of each cold start's critical path (unshare, a dozen
