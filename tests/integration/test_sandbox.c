@@ -31,6 +31,7 @@ struct fixture {
     struct pt_sandbox_spare *spare;
     char base[PATH_MAX]; /* holds code/ */
     char code[PATH_MAX + 8];
+    struct pt_sandbox_spec spec; /* code/, no runtime directory, an 8 MB /tmp */
 };
 
 static int setup_in(void **state, const char *parent)
@@ -43,6 +44,8 @@ static int setup_in(void **state, const char *parent)
     assert_int_equal(chmod(f->base, 0755), 0); /* the unprivileged user looks into code/ */
     snprintf(f->code, sizeof(f->code), "%s/code", f->base);
     assert_int_equal(mkdir(f->code, 0755), 0);
+    f->spec = (struct pt_sandbox_spec){.code_dir = f->code, .runtime_dir = "",
+                                       .tmp_opts = "size=8m,mode=1777"};
     struct pt_error err = {0};
     assert_int_equal(pt_sandbox_spare_new(&f->spare, &err), 0);
     *state = f;
@@ -82,6 +85,13 @@ static int open_descriptors(void)
         n += e->d_name[0] != '.';
     closedir(d);
     return n - 1; /* the listing's own */
+}
+
+static void prepare_spare(struct fixture *f)
+{
+    struct pt_error err = {0};
+    if (pt_sandbox_spare_prepare(f->spare, &f->spec, &err) != 0)
+        fail_msg("prepare: %s", err.msg);
 }
 
 static bool skip_here(void)
@@ -139,17 +149,14 @@ static void test_spare_taken_for_the_same_spec(void **state)
     if (skip_here())
         skip();
     struct fixture *f = *state;
-    struct pt_sandbox_spec spec = {.code_dir = f->code, .runtime_dir = "", .tmp_opts = "size=8m,mode=1777"};
-    struct pt_error err = {0};
     int before = open_descriptors();
-    if (pt_sandbox_spare_prepare(f->spare, &spec, &err) != 0)
-        fail_msg("prepare: %s", err.msg);
+    prepare_spare(f);
     assert_int_equal(open_descriptors(), before + 1); /* the namespace's, nothing else */
-    assert_int_equal(pt_sandbox_spare_prepare(f->spare, &spec, &err), 0); /* one is kept: no-op */
+    prepare_spare(f); /* one is kept: no-op */
     assert_int_equal(open_descriptors(), before + 1);
-    int fd = pt_sandbox_spare_take(f->spare, &spec);
+    int fd = pt_sandbox_spare_take(f->spare, &f->spec);
     assert_true(fd >= 0);
-    assert_int_equal(pt_sandbox_spare_take(f->spare, &spec), -1); /* once */
+    assert_int_equal(pt_sandbox_spare_take(f->spare, &f->spec), -1); /* once */
     assert_int_equal(check_namespace(fd, f->code, 8ULL << 20), 0);
     close(fd);
     assert_int_equal(open_descriptors(), before);
@@ -161,15 +168,13 @@ static void test_spare_for_another_spec_is_dropped(void **state)
     if (skip_here())
         skip();
     struct fixture *f = *state;
-    struct pt_sandbox_spec spec = {.code_dir = f->code, .runtime_dir = "", .tmp_opts = "size=8m,mode=1777"};
-    struct pt_sandbox_spec bigger = spec;
+    struct pt_sandbox_spec bigger = f->spec;
     bigger.tmp_opts = "size=16m,mode=1777";
-    struct pt_error err = {0};
     int before = open_descriptors();
-    assert_int_equal(pt_sandbox_spare_prepare(f->spare, &spec, &err), 0);
+    prepare_spare(f);
     assert_int_equal(pt_sandbox_spare_take(f->spare, &bigger), -1);
     assert_int_equal(open_descriptors(), before); /* dropped, not kept for later */
-    assert_int_equal(pt_sandbox_spare_take(f->spare, &spec), -1);
+    assert_int_equal(pt_sandbox_spare_take(f->spare, &f->spec), -1);
     assert_int_equal(pt_sandbox_spare_taken(f->spare), 0);
 }
 
@@ -178,14 +183,12 @@ static void test_spare_dropped_when_the_code_directory_was_replaced(void **state
     if (skip_here())
         skip();
     struct fixture *f = *state;
-    struct pt_sandbox_spec spec = {.code_dir = f->code, .runtime_dir = "", .tmp_opts = "size=8m,mode=1777"};
-    struct pt_error err = {0};
-    assert_int_equal(pt_sandbox_spare_prepare(f->spare, &spec, &err), 0);
+    prepare_spare(f);
     char old[sizeof(f->code) + 8];
     snprintf(old, sizeof(old), "%s.old", f->code);
     assert_int_equal(rename(f->code, old), 0);
     assert_int_equal(mkdir(f->code, 0755), 0); /* new code, same path */
-    assert_int_equal(pt_sandbox_spare_take(f->spare, &spec), -1);
+    assert_int_equal(pt_sandbox_spare_take(f->spare, &f->spec), -1);
 }
 
 int main(void)
