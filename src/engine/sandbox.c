@@ -167,10 +167,14 @@ const char *pt_sandbox_enter(const struct pt_sandbox *sb, const struct pt_sandbo
 /* ---- the spare ---- */
 
 /*
- * The helper shares the engine's memory and descriptor table and the calling thread sleeps
- * until it exits (CLONE_VFORK), as the runtime's own child does (env.c): its stack is a buffer
- * on the caller's stack, and the namespace's descriptor it opens is the engine's. The sanitizer
- * build, whose runtimes are forked (env.c says why), makes no spares.
+ * The spare is built by the spare's own thread, never by an invoking one: right after a
+ * runtime's exec the invoking thread must be free to answer the runtime's first /next (its
+ * arrival ends Init Duration, and a C runtime gets there in ~1.5 ms), and building took 0.2-0.4
+ * ms, at times 4 ms when the CPUs were busy (marks, C no-op cold starts). That thread starts a
+ * helper sharing the engine's memory and descriptor table and sleeps until it exits
+ * (CLONE_VFORK), as the runtime's own child does (env.c): the helper's stack is a buffer on the
+ * thread's stack, and the namespace's descriptor it opens is the engine's. The sanitizer build,
+ * whose runtimes are forked (env.c says why), makes no spares.
  */
 #if defined(__SANITIZE_ADDRESS__)
 #define SANDBOX_SPARES 0
@@ -178,19 +182,30 @@ const char *pt_sandbox_enter(const struct pt_sandbox *sb, const struct pt_sandbo
 #define SANDBOX_SPARES 1
 #endif
 #define SANDBOX_HELPER_STACK (64 * 1024)
+#define SANDBOX_OPTS_MAX 64
 
 struct sandbox_dir_id {
     dev_t dev;
     ino_t ino;
 };
 
-struct pt_sandbox_spare {
-    pthread_mutex_t mu;
-    bool making;
-    int fd; /* the kept namespace, or -1 */
+/* A spec with its own copies of the strings. */
+struct sandbox_spec_copy {
     char code_dir[PATH_MAX];
     char runtime_dir[PATH_MAX];
-    char tmp_opts[64];
+    char tmp_opts[SANDBOX_OPTS_MAX];
+};
+
+struct pt_sandbox_spare {
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* a request, a finished build, or stop */
+    pthread_t thread;
+    bool stop;
+    bool requested;
+    bool making;
+    struct sandbox_spec_copy request;
+    int fd; /* the kept namespace, or -1 */
+    struct sandbox_spec_copy kept;
     struct sandbox_dir_id code_id, runtime_id;
     unsigned taken;
 };
@@ -208,6 +223,20 @@ static int sandbox_helper_main(void *arg)
     _exit(0);
 }
 
+/* A namespace for spec, or -1. */
+static int sandbox_make_namespace(const struct pt_sandbox_spec *spec)
+{
+    struct sandbox_helper_args args = {.spec = spec, .ns_fd = -1};
+    _Alignas(64) char stack[SANDBOX_HELPER_STACK];
+    pid_t pid = clone(sandbox_helper_main, stack + SANDBOX_HELPER_STACK,
+                      CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &args);
+    if (pid < 0)
+        return -1;
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    return args.ns_fd;
+}
+
 /* The directory's identity; zeros when it cannot be seen (e.g. no runtime directory). */
 static struct sandbox_dir_id sandbox_dir_id(const char *path)
 {
@@ -220,11 +249,45 @@ static struct sandbox_dir_id sandbox_dir_id(const char *path)
     return id;
 }
 
-static bool sandbox_spec_fits(const struct pt_sandbox_spec *spec)
+static bool sandbox_spec_copy(struct sandbox_spec_copy *out, const struct pt_sandbox_spec *spec)
 {
-    return strlen(spec->code_dir) < PATH_MAX &&
-           (!spec->runtime_dir || strlen(spec->runtime_dir) < PATH_MAX) &&
-           strlen(spec->tmp_opts) < sizeof(((struct pt_sandbox_spare *)0)->tmp_opts);
+    const char *runtime = spec->runtime_dir ? spec->runtime_dir : "";
+    return pt_strlcpy(out->code_dir, spec->code_dir, sizeof(out->code_dir)) < sizeof(out->code_dir) &&
+           pt_strlcpy(out->runtime_dir, runtime, sizeof(out->runtime_dir)) < sizeof(out->runtime_dir) &&
+           pt_strlcpy(out->tmp_opts, spec->tmp_opts, sizeof(out->tmp_opts)) < sizeof(out->tmp_opts);
+}
+
+static void *sandbox_spare_thread(void *arg)
+{
+    struct pt_sandbox_spare *s = arg;
+    struct sandbox_spec_copy want;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->stop && !s->requested)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (s->stop)
+            break;
+        want = s->request;
+        s->requested = false;
+        s->making = true;
+        pthread_mutex_unlock(&s->mu);
+        struct pt_sandbox_spec spec = {
+            .code_dir = want.code_dir, .runtime_dir = want.runtime_dir, .tmp_opts = want.tmp_opts};
+        int fd = sandbox_make_namespace(&spec);
+        struct sandbox_dir_id code_id = sandbox_dir_id(want.code_dir);
+        struct sandbox_dir_id runtime_id = sandbox_dir_id(want.runtime_dir);
+        pthread_mutex_lock(&s->mu);
+        s->making = false;
+        if (fd >= 0) {
+            s->fd = fd;
+            s->kept = want;
+            s->code_id = code_id;
+            s->runtime_id = runtime_id;
+        }
+        pthread_cond_broadcast(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
 }
 
 int pt_sandbox_spare_new(struct pt_sandbox_spare **out, struct pt_error *err)
@@ -233,7 +296,14 @@ int pt_sandbox_spare_new(struct pt_sandbox_spare **out, struct pt_error *err)
     if (!s)
         return pt_error_set(err, PT_ENOMEM, "out of memory for the spare sandbox");
     pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
     s->fd = -1;
+    if (pthread_create(&s->thread, NULL, sandbox_spare_thread, s) != 0) {
+        pthread_cond_destroy(&s->cv);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return pt_error_set(err, PT_ESYS, "cannot start the spare sandbox's thread");
+    }
     *out = s;
     return 0;
 }
@@ -242,8 +312,14 @@ void pt_sandbox_spare_free(struct pt_sandbox_spare *s)
 {
     if (!s)
         return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
     if (s->fd >= 0)
         close(s->fd);
+    pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -253,39 +329,26 @@ int pt_sandbox_spare_prepare(struct pt_sandbox_spare *s, const struct pt_sandbox
 {
     if (!SANDBOX_SPARES)
         return 0;
-    if (!sandbox_spec_fits(spec))
-        return pt_error_set(err, PT_EUSAGE, "sandbox: a path too long for a spare");
-    pthread_mutex_lock(&s->mu);
-    bool wanted = s->fd < 0 && !s->making;
-    s->making = wanted;
-    pthread_mutex_unlock(&s->mu);
-    if (!wanted)
-        return 0;
-    struct sandbox_helper_args args = {.spec = spec, .ns_fd = -1};
-    _Alignas(64) char stack[SANDBOX_HELPER_STACK];
-    pid_t pid = clone(sandbox_helper_main, stack + SANDBOX_HELPER_STACK,
-                      CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &args);
     int rc = 0;
-    if (pid < 0)
-        rc = pt_error_errno(err, PT_ESYS, errno, "sandbox: cannot start the spare's helper");
-    else
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
-        }
-    if (!rc && args.ns_fd < 0)
-        rc = pt_error_set(err, PT_ESYS, "sandbox: the spare namespace could not be made");
     pthread_mutex_lock(&s->mu);
-    s->making = false;
-    if (!rc) {
-        s->fd = args.ns_fd;
-        pt_strlcpy(s->code_dir, spec->code_dir, sizeof(s->code_dir));
-        pt_strlcpy(s->runtime_dir, spec->runtime_dir ? spec->runtime_dir : "",
-                   sizeof(s->runtime_dir));
-        pt_strlcpy(s->tmp_opts, spec->tmp_opts, sizeof(s->tmp_opts));
-        s->code_id = sandbox_dir_id(spec->code_dir);
-        s->runtime_id = sandbox_dir_id(spec->runtime_dir);
+    if (s->fd < 0 && !s->making && !s->requested) {
+        if (sandbox_spec_copy(&s->request, spec)) {
+            s->requested = true;
+            pthread_cond_broadcast(&s->cv);
+        } else {
+            rc = pt_error_set(err, PT_EUSAGE, "sandbox: a path too long for a spare");
+        }
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+void pt_sandbox_spare_settle(struct pt_sandbox_spare *s)
+{
+    pthread_mutex_lock(&s->mu);
+    while (s->requested || s->making)
+        pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
 }
 
 int pt_sandbox_spare_take(struct pt_sandbox_spare *s, const struct pt_sandbox_spec *spec)
@@ -293,9 +356,9 @@ int pt_sandbox_spare_take(struct pt_sandbox_spare *s, const struct pt_sandbox_sp
     pthread_mutex_lock(&s->mu);
     int fd = s->fd;
     s->fd = -1;
-    bool same = fd >= 0 && strcmp(s->code_dir, spec->code_dir) == 0 &&
-                strcmp(s->runtime_dir, spec->runtime_dir ? spec->runtime_dir : "") == 0 &&
-                strcmp(s->tmp_opts, spec->tmp_opts) == 0;
+    bool same = fd >= 0 && strcmp(s->kept.code_dir, spec->code_dir) == 0 &&
+                strcmp(s->kept.runtime_dir, spec->runtime_dir ? spec->runtime_dir : "") == 0 &&
+                strcmp(s->kept.tmp_opts, spec->tmp_opts) == 0;
     struct sandbox_dir_id code_id = s->code_id, runtime_id = s->runtime_id;
     pthread_mutex_unlock(&s->mu);
     if (same) {

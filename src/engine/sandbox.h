@@ -8,11 +8,12 @@
  * clone and exec, so it makes system calls only (no malloc, no stdio, no locks).
  *
  * Building the namespace is ~0.2 ms of each cold start's critical path (unshare, a dozen
- * mounts and nodes). So a spare is made ahead, as the spare cgroup is: right after a
- * runtime's exec, for the same code directory, runtime directory and /tmp size, by a helper
- * process that keeps only the namespace's descriptor; the next cold start of the same
- * function takes it, and its child enters it with one setns. A spare for anything else (or
- * whose code directory was replaced since) is dropped and the child builds its own.
+ * mounts and nodes). So a spare is made ahead, as the spare cgroup is: asked for right after a
+ * runtime's exec, for the same code directory, runtime directory and /tmp size, and built by
+ * the spare's own thread through a helper process that leaves only the namespace's
+ * descriptor; the next cold start of the same function takes it, and its child enters it with
+ * one setns. A spare for anything else (or whose code directory was replaced since), or one
+ * not finished yet, is not used: the child builds its own.
  */
 #ifndef PT_ENGINE_SANDBOX_H
 #define PT_ENGINE_SANDBOX_H
@@ -41,15 +42,17 @@ struct pt_sandbox_spec {
 const char *pt_sandbox_enter(const struct pt_sandbox *sb, const struct pt_sandbox_spec *spec,
                              int ns_fd);
 
-/* One namespace made ahead; thread-safe. */
+/* One namespace made ahead, by a thread of its own; thread-safe. */
 struct pt_sandbox_spare;
 
 int pt_sandbox_spare_new(struct pt_sandbox_spare **out, struct pt_error *err);
 void pt_sandbox_spare_free(struct pt_sandbox_spare *s); /* s may be NULL */
-/* Makes a namespace for spec unless one is kept or being made (an optimization: on failure
- * there is just no spare). */
+/* Asks for a namespace for spec unless one is kept or on its way; returns at once (the spec is
+ * copied). An optimization: a build that fails just leaves no spare. */
 int pt_sandbox_spare_prepare(struct pt_sandbox_spare *s, const struct pt_sandbox_spec *spec,
                              struct pt_error *err);
+/* Waits until no spare is asked for or being built (tests, benchmarks). */
+void pt_sandbox_spare_settle(struct pt_sandbox_spare *s);
 /* The kept namespace's descriptor (close-on-exec, the caller's to close) if it was made for
  * spec and the directories are still the ones it holds; else -1, and a kept one is dropped. */
 int pt_sandbox_spare_take(struct pt_sandbox_spare *s, const struct pt_sandbox_spec *spec);

@@ -1,7 +1,8 @@
 /*
  * test_sandbox.c - the mount namespace made ahead (pt_sandbox_spare_*): what a process that
  * enters it sees, when a spare is taken and when it is dropped, and that the helper leaves no
- * descriptor behind but the namespace's. Root only; skipped in the sanitizer build, which
+ * descriptor behind but the namespace's. The spare's thread builds it; the tests wait for it
+ * (pt_sandbox_spare_settle). Root only; skipped in the sanitizer build, which
  * makes no spares (sandbox.c).
  */
 #include <setjmp.h>
@@ -87,11 +88,13 @@ static int open_descriptors(void)
     return n - 1; /* the listing's own */
 }
 
+/* Asks for a spare and waits until the spare's thread has built it. */
 static void prepare_spare(struct fixture *f)
 {
     struct pt_error err = {0};
     if (pt_sandbox_spare_prepare(f->spare, &f->spec, &err) != 0)
         fail_msg("prepare: %s", err.msg);
+    pt_sandbox_spare_settle(f->spare);
 }
 
 static bool skip_here(void)
