@@ -156,7 +156,8 @@ static int walk_dir(const char *dir, int depth, struct path_list *l, struct pt_e
             break;
     }
     closedir(d);
-    if (!rc)
+    /* An empty directory leaves here.v NULL, which qsort must not get even for no elements. */
+    if (!rc && here.n)
         qsort(here.v, here.n, sizeof(*here.v), cmp_str);
     for (size_t i = 0; i < here.n; i++) {
         struct stat st;

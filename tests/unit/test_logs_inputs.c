@@ -430,6 +430,35 @@ static void test_empty_file(void **state)
     free(d);
 }
 
+/* Empty directories: one inside a log layout is skipped; one given alone has no log files. */
+static void test_empty_directory(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    char sub[PATH_MAX + 16], p[PATH_MAX + 16];
+    snprintf(sub, sizeof(sub), "%s/empty", d);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    snprintf(p, sizeof(p), "%s/fn.log", d);
+    write_file(p, "REPORT RequestId: a1\tDuration: 10.00 ms\tBilled Duration: 10 ms\t"
+                  "Memory Size: 128 MB\tMax Memory Used: 60 MB\t\n");
+    const char *in = d;
+    struct pt_logs_options o;
+    pt_logs_options_init(&o);
+    json_t *j = run_opt(&in, 1, &o);
+    assert_int_equal(json_array_size(at(j, "inputs")), 1);
+    assert_int_equal(ival(j, "invocations"), 1);
+    json_decref(j);
+
+    struct pt_logs_result *r = NULL;
+    struct pt_error err = {0};
+    in = sub;
+    assert_int_equal(pt_logs_analyze(&in, 1, &o, &r, &err), PT_ENOTFOUND);
+    assert_null(r);
+    assert_non_null(strstr(err.msg, "no log files"));
+    rmrf(d);
+    free(d);
+}
+
 static void test_cold_start_article_vector(void **state)
 {
     (void)state;
@@ -865,6 +894,7 @@ int main(void)
         cmocka_unit_test(test_json_invalid_utf8),
         cmocka_unit_test(test_truncated_lines),
         cmocka_unit_test(test_empty_file),
+        cmocka_unit_test(test_empty_directory),
         cmocka_unit_test(test_cold_start_article_vector),
         cmocka_unit_test(test_gzip),
         cmocka_unit_test(test_gzip_many_buffers),
