@@ -575,6 +575,9 @@ static int tpl_sub(struct tpl *t, const struct tpl_call *call, const char *path,
         ((!call->short_form || tmpl != call->arg) && !tpl_std_tag(tmpl)))
         return tpl_fail(t, tmpl, path, "Fn::Sub: the template must be a literal string");
     rc = tpl_scalar(t, tmpl, path, "Fn::Sub's string", &s);
+    /* Returned as is: the tpl_buf_fail at the end would turn it into "out of memory". */
+    if (rc)
+        return rc;
     while (!rc && *s) {
         const char *open = strstr(s, "${");
         if (!open) {

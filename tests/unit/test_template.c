@@ -578,6 +578,9 @@ static void test_intrinsics_reported_with_location(void **state)
                    "Ref Missing: no such parameter");
     expect_fail_at(fx, ENVFN("", "          T: !Sub \"a-${Missing\"\n"), NULL, "!Sub", 0,
                    "without its closing");
+    /* A "\0" escape is the template's fault: once reported as out of memory (PT_ENOMEM). */
+    expect_fail_at(fx, ENVFN("", "          T: !Sub \"a\\0b\"\n"), NULL, "!Sub", 0,
+                   "Fn::Sub's string contains a NUL character");
     expect_fail_at(fx, ENVFN("", "          T: !If [Nope, a, b]\n"), NULL, "Nope", 0,
                    "condition Nope is not defined in Conditions");
     expect_fail_at(fx, ENVFN("Mappings:\n  M: {k: {v: 1}}\n", "          T: !FindInMap [M, k, w]\n"),
