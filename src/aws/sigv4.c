@@ -1238,11 +1238,10 @@ static int split_credential(char *cred, char *parts[5], struct pt_sigv4_verdict 
     int n = 0;
     char *s = cred;
     for (;;) {
-        char *slash = strchr(s, '/');
-        if (n == 5)
-            break;
         parts[n++] = s;
-        if (!slash)
+        char *slash = strchr(s, '/');
+        /* The fifth part keeps whatever follows it: a sixth is refused below. */
+        if (!slash || n == 5)
             break;
         *slash = '\0';
         s = slash + 1;

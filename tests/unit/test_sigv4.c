@@ -674,6 +674,10 @@ static void test_verify_malformed_authorization(void **state)
     set_header(&lr, "Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260102/lambda, "
                                      "SignedHeaders=host, Signature=00");
     expect_refusal(&lr, NULL, PT_SIGV4_MALFORMED, "Credential");
+    /* A sixth part after the terminator (the scope's end was once cut there and accepted). */
+    set_header(&lr, "Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260102/us-east-1/"
+                                     "lambda/aws4_request/junk, SignedHeaders=host, Signature=00");
+    expect_refusal(&lr, NULL, PT_SIGV4_MALFORMED, "aws4_request/junk");
     set_header(&lr, "Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260102/us-east-1/"
                                      "lambda/aws4_request, SignedHeaders=content-type, "
                                      "Signature=00");
