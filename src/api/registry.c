@@ -549,9 +549,11 @@ int api_conf_apply(struct api_conf *c, json_t *j, const char **etype, struct pt_
                      "currently not supported for modification. Reserved keys used in this "
                      "request: %s",
                      key);
-            if (pt_function_set_env(cfg, key, json_string_value(val), err) != 0) {
-                *etype = "InvalidParameterValueException";
-                return PT_EUSAGE;
+            rc = pt_function_set_env(cfg, key, json_string_value(val), err);
+            if (rc != 0) {
+                /* Out of memory is the server's fault (500: SDKs retry it), not the caller's. */
+                *etype = rc == PT_ENOMEM ? "ServiceException" : "InvalidParameterValueException";
+                return rc;
             }
         }
     }
