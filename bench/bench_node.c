@@ -4,7 +4,7 @@
  *
  *   cold start of the Node no-op through the engine vs `node` started bare on the same file:
  *     goal: engine overhead (engine cold start - bare node) under 10 % of the cold start;
- *     split into the runtime client's own part (runtimes/node/bootstrap.mjs against a minimal
+ *     split into the runtime client's own part (runtimes/node/bootstrap.cjs against a minimal
  *     Runtime API in this process, no engine) and the engine's (the rest)
  *   INIT boost: examples/tla-node (the work in a top-level await, i.e. in INIT) vs
  *     examples/handler-node (the same work in the handler), both at 128 MB:
@@ -13,7 +13,7 @@
  * Usage (from the repository root, as root for cgroups):
  *   build/bench/bench_node [--quick] [--reps N] [--baseline RUNTIMES_DIR]
  * --baseline: also runs the engine cold starts with another runtimes directory (e.g. an older
- * runtimes/node/bootstrap.mjs from git), interleaved with the current one: a before/after A/B.
+ * runtimes/node/bootstrap.cjs from git), interleaved with the current one: a before/after A/B.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,6 +38,20 @@
 
 static char root[4096];
 static const char *node = "/usr/bin/node";
+
+/*
+ * The no-op in both module systems: node loads them by different loaders (an ES module through
+ * the ESM loader, whose code is compiled from source at each start; a CommonJS one by require),
+ * so the runtime client's start costs each differently.
+ */
+struct noop_form {
+    const char *label, *dir, *file;
+    bool esm;
+};
+static const struct noop_form noop_forms[] = {
+    {"ES module", "bench/functions/noop-node", "index.mjs", true},
+    {"CommonJS", "bench/functions/noop-node-cjs", "index.js", false},
+};
 
 /* The flags Lambda's bootstrap (and the engine) give node: V8's heap sized from the memory. */
 struct heap_flags {
@@ -75,9 +89,12 @@ static struct pt_function *bench_function(struct pt_engine *e, const char *dir, 
  * The result goes out with fs.writeSync: process.stdout on a pipe would load node:net and the
  * streams stack (~9 ms under these V8 flags), which the runtime client does not load either.
  */
-static double bare_node_ms(const char *file, int memory)
+static double bare_node_ms(const char *file, bool esm, int memory)
 {
-    static const char driver[] =
+    static const char cjs_driver[] =
+        "const m = require(process.argv[1]);"
+        "m.handler({}, {}).then((r) => require('node:fs').writeSync(1, JSON.stringify(r) + '\\n'));";
+    static const char esm_driver[] =
         "const m = await import(process.argv[1]);"
         "const fs = (process.getBuiltinModule ?? (await import('node:module'))"
         ".createRequire(process.argv[1]))('node:fs');"
@@ -85,7 +102,13 @@ static double bare_node_ms(const char *file, int memory)
     struct heap_flags f;
     heap_flags_for(memory, &f);
     char *argv[] = {(char *)node, "--expose-gc", "--max-http-header-size=81920", f.semi, f.old,
-                    "--input-type=module", "-e", (char *)driver, (char *)file, NULL};
+                    "--input-type=module", "-e", (char *)esm_driver, (char *)file, NULL};
+    if (!esm) { /* no --input-type: CommonJS */
+        argv[5] = "-e";
+        argv[6] = (char *)cjs_driver;
+        argv[7] = (char *)file;
+        argv[8] = NULL;
+    }
     return bench_bare_start_ms(argv);
 }
 
@@ -113,7 +136,7 @@ static bool read_request(int fd, char *buf, size_t cap)
 }
 
 /*
- * The runtime client alone: <runtimes>/node/bootstrap.mjs started with the engine's flags and
+ * The runtime client alone: <runtimes>/node/bootstrap.cjs started with the engine's flags and
  * Lambda's variables, but by this process and against a minimal Runtime API on a loopback socket
  * here (no cgroup, sandbox or engine): from the spawn to the POST of the no-op's result. *cpu_ms:
  * the CPU time node used until then (it is killed at the POST), a figure contention moves less.
@@ -129,7 +152,7 @@ static double client_only_ms(const char *runtimes, const char *fn_dir, int memor
         exit(1);
     }
     char boot[4300], api[64], handler_root[4300], name[64], mem[64], node_path[4400];
-    snprintf(boot, sizeof(boot), "%s/node/bootstrap.mjs", runtimes);
+    snprintf(boot, sizeof(boot), "%s/node/bootstrap.cjs", runtimes);
     snprintf(api, sizeof(api), "AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d", ntohs(a.sin_port));
     snprintf(handler_root, sizeof(handler_root), "LAMBDA_TASK_ROOT=%s", fn_dir);
     snprintf(name, sizeof(name), "AWS_LAMBDA_FUNCTION_NAME=noop-node");
@@ -249,15 +272,16 @@ struct ab_row {
     double base_wall, wall, base_client, client, base_cpu, cpu;
 };
 
-static void bench_cold(struct pt_engine *e, struct pt_engine *base, const char *base_dir, int n)
+static void bench_cold(struct pt_engine *e, struct pt_engine *base, const char *base_dir, int n,
+                       const struct noop_form *form)
 {
     char file[4200], fn_dir[4200], runtimes[4200];
-    snprintf(file, sizeof(file), "%s/bench/functions/noop-node/index.mjs", root);
-    snprintf(fn_dir, sizeof(fn_dir), "%s/bench/functions/noop-node", root);
+    snprintf(file, sizeof(file), "%s/%s/%s", root, form->dir, form->file);
+    snprintf(fn_dir, sizeof(fn_dir), "%s/%s", root, form->dir);
     snprintf(runtimes, sizeof(runtimes), "%s/runtimes", root);
-    printf("**Cold start of the Node.js no-op** (bench/functions/noop-node, medians of %d, all "
-           "runs interleaved): the invoke call with a fresh environment (cgroup, sandbox, Runtime "
-           "API server, node, runtimes/node/bootstrap.mjs, INIT, the invocation, END/REPORT) "
+    printf("**Cold start of the Node.js no-op, %s** (%s, medians of %d, all runs interleaved): "
+           "the invoke call with a fresh environment (cgroup, sandbox, Runtime "
+           "API server, node, runtimes/node/bootstrap.cjs, INIT, the invocation, END/REPORT) "
            "against node started bare on the same file with the same flags (start-up, the "
            "module's loading and one handler call, timed to the result's first byte on a pipe). "
            "Overhead = engine - bare (median of the pairs' differences, as the runtime client's "
@@ -266,11 +290,11 @@ static void bench_cold(struct pt_engine *e, struct pt_engine *base, const char *
            "*Outside* = engine cold start - Init Duration - Duration "
            "(the engine before exec: cgroup, Runtime API server, fork, sandbox; and after the "
            "result: the wait for the runtime's next GET, REPORT). *Runtime client alone* = "
-           "runtimes/node/bootstrap.mjs with the same flags and variables against a minimal "
+           "runtimes/node/bootstrap.cjs with the same flags and variables against a minimal "
            "Runtime API in the bench process (no engine), spawn to its POST of the result: its "
            "excess over bare node is the runtime client's share of the overhead, the rest of the "
            "overhead is the engine's.\n\n",
-           n);
+           form->label, form->dir, n);
     printf("| Memory | bare node | engine cold start | of which Init Duration | Duration | "
            "outside | runtime client alone | overhead (95 %% CI) | of which runtime client | "
            "overhead / cold start (95 %% CI) | goal |\n"
@@ -282,18 +306,16 @@ static void bench_cold(struct pt_engine *e, struct pt_engine *base, const char *
     for (int c = 0; c < S_COUNT; c++)
         v[c] = calloc((size_t)n, sizeof(double));
     for (size_t m = 0; m < NMEM; m++) {
-        struct pt_function *fn = bench_function(e, "bench/functions/noop-node", "nodejs20.x",
-                                                mems[m], 10, NULL);
-        struct pt_function *bfn = base ? bench_function(base, "bench/functions/noop-node",
-                                                        "nodejs20.x", mems[m], 10, NULL)
-                                       : NULL;
+        struct pt_function *fn = bench_function(e, form->dir, "nodejs20.x", mems[m], 10, NULL);
+        struct pt_function *bfn =
+            base ? bench_function(base, form->dir, "nodejs20.x", mems[m], 10, NULL) : NULL;
         struct cold c;
         cold_start(e, fn, &c); /* page cache */
-        bare_node_ms(file, mems[m]);
+        bare_node_ms(file, form->esm, mems[m]);
         client_only_ms(runtimes, fn_dir, mems[m], NULL);
         for (int k = 0; k < n; k++) {
             settle();
-            v[S_BARE][k] = bare_node_ms(file, mems[m]);
+            v[S_BARE][k] = bare_node_ms(file, form->esm, mems[m]);
             settle();
             cold_start(e, fn, &c);
             v[S_WALL][k] = c.wall;
@@ -349,8 +371,14 @@ static void bench_cold(struct pt_engine *e, struct pt_engine *base, const char *
                    ab[m].base_cpu, ab[m].cpu, ab[m].cpu - ab[m].base_cpu);
     }
 
-    /* The official client on the same handler, when tests/peers/node-ric/setup.sh assembled its
-     * function (bootstrap, handler, launcher and node_modules, as a deployment package). */
+}
+
+/*
+ * The official client on the same handler, when tests/peers/node-ric/setup.sh assembled its
+ * function (bootstrap, handler, launcher and node_modules, as a deployment package).
+ */
+static void bench_ric(struct pt_engine *e, int n)
+{
     char ric[4200];
     snprintf(ric, sizeof(ric),
              "%s/build/peers/node-ric/function/node_modules/aws-lambda-ric/dist/index.mjs", root);
@@ -476,9 +504,9 @@ int main(int argc, char **argv)
     if (!getcwd(root, sizeof(root)))
         return 1;
     char base_boot[4200];
-    snprintf(base_boot, sizeof(base_boot), "%s/node/bootstrap.mjs", baseline ? baseline : "");
+    snprintf(base_boot, sizeof(base_boot), "%s/node/bootstrap.cjs", baseline ? baseline : "");
     if (baseline && (baseline[0] != '/' || !pt_path_is_file(base_boot))) {
-        fprintf(stderr, "--baseline: an absolute runtimes directory with node/bootstrap.mjs\n");
+        fprintf(stderr, "--baseline: an absolute runtimes directory with node/bootstrap.cjs\n");
         return 2;
     }
     if (getenv("POWERTUNE_NODE"))
@@ -509,7 +537,9 @@ int main(int argc, char **argv)
            pt_engine_sandbox_note(e) ? "not sandboxed" : "sandboxed");
     if (!reps)
         reps = quick ? 5 : 20;
-    bench_cold(e, base, baseline, reps);
+    for (size_t f = 0; f < sizeof(noop_forms) / sizeof(noop_forms[0]); f++)
+        bench_cold(e, base, baseline, reps, &noop_forms[f]);
+    bench_ric(e, reps);
     if (base)
         pt_engine_destroy(base);
     bench_warm(e, quick ? 200 : 1000);

@@ -56,7 +56,8 @@ extern const struct option cli_function_options[];
 extern const struct option cli_engine_options[];
 #define CLI_FUNCTION_OPTIONS_HELP                                                                 \
     "function:\n"                                                                                 \
-    "  --runtime NAME        provided[.al2|.al2023], python3.8..python3.14 (default: detected)\n" \
+    "  --runtime NAME        provided[.al2|.al2023], python3.8..python3.14,\n"                    \
+    "                        nodejs18.x..nodejs24.x (default: detected)\n"                        \
     "  --handler MOD.FUNC    handler (default: detected)\n"                                       \
     "  --name NAME           function name (default: the directory's name)\n"                     \
     "  --memory MB           MemorySize, 128..10240 (default 128)\n"                              \

@@ -4,7 +4,7 @@
  * Runs the function N times (one environment: a cold start, then warm
  * invocations) with the runtime's profiler on (POWERTUNE_PYTHON_PROFILE_DIR:
  * cProfile, see runtimes/python/_powertune_runtime_rare.py; POWERTUNE_NODE_PROFILE_DIR: V8's
- * CPU profiler, see runtimes/node/bootstrap.mjs), then hands the files to
+ * CPU profiler, see runtimes/node/bootstrap.cjs), then hands the files to
  * runtimes/python/pstats2callgrind.py, which writes
  * callgrind.out.<function> (+ .init), <function>.flame.svg (+ .init) and prints
  * the top functions by inclusive time, INIT and handler separately.
@@ -253,7 +253,7 @@ int cmd_profile(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
     rc = cli_function_build(function, &fo, &cfg, err);
     if (rc)
         goto out;
-    /* Python: cProfile's pstats files; Node.js: V8 CPU profiles (runtimes/node/bootstrap.mjs). */
+    /* Python: cProfile's pstats files; Node.js: V8 CPU profiles (runtimes/node/bootstrap.cjs). */
     bool node = cfg.family == PT_RUNTIME_NODE;
     if (cfg.family != PT_RUNTIME_PYTHON && !node) {
         rc = pt_error_set(err, PT_EUSAGE,

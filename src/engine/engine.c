@@ -516,11 +516,11 @@ static int engine_build_command(struct pt_engine *e, struct pt_function *fn,
         strv_add(argv, "%s", path);
         break;
     case PT_RUNTIME_NODE:
-        pt_path_join(path, sizeof(path), e->runtime_dir, "node/bootstrap.mjs");
+        pt_path_join(path, sizeof(path), e->runtime_dir, "node/bootstrap.cjs");
         if (!e->runtime_dir[0] || !pt_path_is_file(path))
             return pt_error_set(err, PT_EUSAGE,
                                 "runtime %s: the Node.js runtime client is not part of this "
-                                "build yet (runtimes/node/bootstrap.mjs not found)",
+                                "build yet (runtimes/node/bootstrap.cjs not found)",
                                 c->runtime);
         if (!e->node[0])
             return pt_error_set(err, PT_EUSAGE,

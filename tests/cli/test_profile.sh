@@ -146,7 +146,7 @@ print(len(rects))' "$d/$f" 2>&1); then ok "$ex: $f is well-formed SVG ($r rects)
   fi
 done
 
-# Node.js: V8's CPU profiler through runtimes/node/bootstrap.mjs (sampled: no call counts).
+# Node.js: V8's CPU profiler through runtimes/node/bootstrap.cjs (sampled: no call counts).
 d=$OUT/node
 if "$PT" profile examples/handler-node --num 1 --env TLA_ROUNDS=5000 --output-dir "$d" >"$OUT/node.txt" 2>"$OUT/node.err"; then
   ok "handler-node: profile exits 0"

@@ -1,5 +1,5 @@
 /*
- * The Node.js runtime (runtimes/node/bootstrap.mjs) through the engine: CommonJS, ES modules
+ * The Node.js runtime (runtimes/node/bootstrap.cjs) through the engine: CommonJS, ES modules
  * ("type": "module" too), callback handlers and callbackWaitsForEmptyEventLoop, top-level await
  * during INIT, Lambda's error documents and INIT error types, timeouts, the context object; then
  * the peer comparison: the same handler under AWS's own client (npm aws-lambda-ric 3.x, installed
@@ -624,6 +624,7 @@ static void test_peer_aws_lambda_ric(void **state)
         {"callback cold", "index.callback", "{}", true},
         {"callback error", "index.callback", "{\"fail\": \"cb\"}", false},
         {"init error", "missing.handler", "{}", true},
+        {"commonjs", "cjs.handler", "{\"n\": 5}", true},
     };
     struct pt_engine_options opt = {.init_timeout_ms = 3000};
     struct pt_engine *e = tu_engine(&opt);

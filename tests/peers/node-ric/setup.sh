@@ -14,6 +14,7 @@ fn="$dir/function"
 pkg="aws-lambda-ric@3"
 mkdir -p "$fn"
 cp "$root/tests/peers/node-ric/function/bootstrap" "$root/tests/peers/node-ric/function/index.mjs" \
+   "$root/tests/peers/node-ric/function/cjs.cjs" \
    "$root/tests/peers/node-ric/launch.mjs" "$fn/"
 chmod -R a+rX "$dir"
 if [ -f "$fn/node_modules/aws-lambda-ric/dist/index.mjs" ] &&

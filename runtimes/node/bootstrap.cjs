@@ -1,7 +1,7 @@
 /**
  * powertune Node.js runtime client.
  *
- * Started by the engine as `<node> <runtime_dir>/node/bootstrap.mjs` with the
+ * Started by the engine as `<node> <runtime_dir>/node/bootstrap.cjs` with the
  * function's code directory as cwd. Talks to the engine's Runtime API
  * (2018-06-01) at AWS_LAMBDA_RUNTIME_API and behaves like AWS Lambda's Node.js
  * runtime (npm aws-lambda-ric 3.x, which is what /var/runtime runs): same
@@ -25,20 +25,28 @@
  * stream is buffered and posted as one response: the engine has no streaming.
  */
 
-// Built-ins through process.getBuiltinModule (node >= 20.16), not ESM imports: an ESM import of a
-// built-in builds a facade of all its exports (node:fs's getters then load the whole streams
-// stack), and createRequire loads node:module, which an ESM start does not need (~2 ms of a cold
-// start without V8's code cache, which Lambda's heap flags invalidate).
-const builtin = process.getBuiltinModule ??
-  (await import("node:module")).createRequire(import.meta.url);
-const fs = builtin("node:fs");
-const path = builtin("node:path");
-const util = builtin("node:util");
+"use strict"; // as an ES module would be
+
+/*
+ * A CommonJS script, not an ES module like Lambda's /var/runtime/index.mjs: node loads an ES
+ * main module through its ESM loader, whose code (outside node's startup snapshot, so compiled
+ * from source at each start) a CommonJS handler then pays for nothing: ~15 ms of a CommonJS
+ * no-op's ~75 ms cold start here, against ~0.5 ms saved for an ES module handler, which loads
+ * the ESM loader through its own import() instead (bench/RESULTS.md, 2026-12-07). What the
+ * function could see of the difference is undone below: there is no main module (require.main
+ * is undefined in the function's modules, as under an ES main) and this script is not in
+ * require.cache.
+ */
+process.mainModule = undefined;
+delete require.cache[__filename];
+const fs = require("node:fs");
+const path = require("node:path");
+const util = require("node:util");
 
 let cjsRequire = null;
 /** The require CommonJS handlers are loaded with, as aws-lambda-ric's (made on first use). */
 function userRequire() {
-  return (cjsRequire ??= builtin("node:module").createRequire(import.meta.url));
+  return (cjsRequire ??= require("node:module").createRequire(__filename));
 }
 const USER_AGENT = `powertune-node/${process.versions.node}`;
 
@@ -242,6 +250,17 @@ function fatal(msg) {
   process.exit(1);
 }
 
+/**
+ * What a rejected top-level await does in an ES main module (the handler's INIT errors reach it
+ * that way, as in aws-lambda-ric): the error becomes an uncaught exception, which start()'s
+ * listener posts to /init/error (exit 129), or node prints if start() failed before it.
+ */
+function throwUncaught(error) {
+  process.nextTick(() => {
+    throw error;
+  });
+}
+
 // ---------------------------------------------------------------------------
 // Runtime API client: HTTP/1.1 on one persistent socket
 // ---------------------------------------------------------------------------
@@ -287,7 +306,7 @@ function openConnection(host, port, onData, onGone, readBuffer) {
     buffer: readBuffer,
     callback: (n, buf) => onData(Buffer.from(buf.subarray(0, n))),
   };
-  const sock = builtin("node:net").createConnection({ host, port, noDelay: true, onread });
+  const sock = require("node:net").createConnection({ host, port, noDelay: true, onread });
   sock.on("error", onGone);
   sock.on("close", () => onGone(null));
   return sock;
@@ -982,7 +1001,7 @@ class Runtime {
 // ---------------------------------------------------------------------------
 
 function makeProfiler(dir) {
-  const inspector = builtin("node:inspector");
+  const inspector = require("node:inspector");
   const session = new inspector.Session();
   session.connect();
   // An in-thread session answers synchronously: the callback has run when post returns.
@@ -1071,4 +1090,4 @@ async function start() {
     .scheduleIteration();
 }
 
-await start();
+start().catch(throwUncaught);
