@@ -279,7 +279,7 @@ static void bench_cold(struct pt_engine *e, struct pt_engine *base, const char *
     snprintf(file, sizeof(file), "%s/%s/%s", root, form->dir, form->file);
     snprintf(fn_dir, sizeof(fn_dir), "%s/%s", root, form->dir);
     snprintf(runtimes, sizeof(runtimes), "%s/runtimes", root);
-    printf("**Cold start of the Node.js no-op, %s** (%s, medians of %d, all runs interleaved): "
+    printf("\n**Cold start of the Node.js no-op, %s** (%s, medians of %d, all runs interleaved): "
            "the invoke call with a fresh environment (cgroup, sandbox, Runtime "
            "API server, node, runtimes/node/bootstrap.cjs, INIT, the invocation, END/REPORT) "
            "against node started bare on the same file with the same flags (start-up, the "
@@ -532,7 +532,7 @@ int main(int argc, char **argv)
     load_average(load_start, sizeof(load_start));
     struct pt_engine *e = bench_engine(state, runtimes);
     struct pt_engine *base = baseline ? bench_engine(base_state, baseline) : NULL;
-    printf("## Node.js runtime (issue 3), %s\n\nnode %s, %ld cores, Linux %s; %s; %s.\n\n", date,
+    printf("## Node.js runtime (issue 3), %s\n\nnode %s, %ld cores, Linux %s; %s; %s.\n", date,
            version, sysconf(_SC_NPROCESSORS_ONLN), u.release, pt_engine_describe(e),
            pt_engine_sandbox_note(e) ? "not sandboxed" : "sandboxed");
     if (!reps)
