@@ -920,8 +920,24 @@ static int cgroup_make(struct pt_cgroup_manager *m, const char *name,
     return 0;
 }
 
-/* The spare, with the limits applied, or NULL when there is none (or they could not be set:
- * then it is removed, and the caller makes a group of its own). */
+static bool cgroup_limits_equal(const struct pt_cgroup_limits *a, const struct pt_cgroup_limits *b)
+{
+    return a->cpu_quota_us == b->cpu_quota_us && a->cpu_period_us == b->cpu_period_us &&
+           a->memory_bytes == b->memory_bytes && a->pids_max == b->pids_max;
+}
+
+/* Whether set_limits(want) turns a group limited as `have` into one limited as `want`: it writes
+ * only the limits `want` sets, so it cannot lift one that `have` sets and `want` does not. */
+static bool cgroup_limits_reachable(const struct pt_cgroup_limits *have,
+                                    const struct pt_cgroup_limits *want)
+{
+    return (!have->cpu_quota_us || want->cpu_quota_us) &&
+           (!have->memory_bytes || want->memory_bytes) && (!have->pids_max || want->pids_max);
+}
+
+/* The spare, with the limits applied (already, when it was made with them), or NULL when there
+ * is none, or it has a limit these do not (it stays for a create it suits), or the limits could
+ * not be set (then it is removed). The caller then makes a group of its own. */
 static struct pt_cgroup *cgroup_take_spare(struct pt_cgroup_manager *m,
                                            const struct pt_cgroup_limits *lim)
 {
@@ -929,9 +945,12 @@ static struct pt_cgroup *cgroup_take_spare(struct pt_cgroup_manager *m,
         return NULL;
     pthread_mutex_lock(&m->spare_mu);
     struct pt_cgroup *cg = m->spare;
-    m->spare = NULL;
+    if (cg && !cgroup_limits_reachable(&cg->lim, lim))
+        cg = NULL;
+    else
+        m->spare = NULL;
     pthread_mutex_unlock(&m->spare_mu);
-    if (cg && m->ops->set_limits(cg, lim, NULL) != 0) {
+    if (cg && !cgroup_limits_equal(&cg->lim, lim) && m->ops->set_limits(cg, lim, NULL) != 0) {
         pt_cgroup_destroy(cg, NULL);
         cg = NULL;
     }
@@ -940,7 +959,7 @@ static struct pt_cgroup *cgroup_take_spare(struct pt_cgroup_manager *m,
     return cg;
 }
 
-/* A group without limits (a spare's, until it is taken). */
+/* No limits: a spare made without likely ones, or a create without any. */
 static const struct pt_cgroup_limits cgroup_no_limits = {0};
 
 int pt_cgroup_create(struct pt_cgroup_manager *m, const char *name,
@@ -965,10 +984,20 @@ int pt_cgroup_create(struct pt_cgroup_manager *m, const char *name,
     return *out ? 0 : cgroup_make(m, name, lim, out, err);
 }
 
-int pt_cgroup_prepare_spare(struct pt_cgroup_manager *m, struct pt_error *err)
+int pt_cgroup_prepare_spare(struct pt_cgroup_manager *m, const struct pt_cgroup_limits *likely,
+                            struct pt_error *err)
 {
     if (!m->ops->set_limits)
         return 0;
+    if (!likely)
+        likely = &cgroup_no_limits;
+    if (likely->cpu_quota_us) {
+        int rc = cgroup_check_cpu(likely->cpu_quota_us,
+                                  likely->cpu_period_us ? likely->cpu_period_us : PT_CFS_PERIOD_US,
+                                  err);
+        if (rc)
+            return pt_error_wrap(err, "spare cgroup");
+    }
     pthread_mutex_lock(&m->spare_mu);
     bool wanted = !m->spare && !m->spare_making;
     unsigned seq = wanted ? ++m->spare_seq : 0;
@@ -979,7 +1008,7 @@ int pt_cgroup_prepare_spare(struct pt_cgroup_manager *m, struct pt_error *err)
     char name[32];
     snprintf(name, sizeof(name), "spare-%u", seq);
     struct pt_cgroup *cg = NULL;
-    int rc = cgroup_make(m, name, &cgroup_no_limits, &cg, err);
+    int rc = cgroup_make(m, name, likely, &cg, err);
     pthread_mutex_lock(&m->spare_mu);
     m->spare = cg;
     m->spare_making = false;

@@ -77,14 +77,17 @@ int pt_cgroup_create(struct pt_cgroup_manager *m, const char *name,
                      const struct pt_cgroup_limits *lim, struct pt_cgroup **out,
                      struct pt_error *err);
 /*
- * Makes one group ahead of need, without limits, which the next pt_cgroup_create takes (and
- * limits) instead of making its own: the directories in every hierarchy cost ~0.3 ms (v1, five
- * mkdirs and opens), which would otherwise sit on a cold start's critical path. The engine
- * calls it right after a runtime's exec, while that runtime is starting and its own thread
- * would only wait. Not made twice at once, nor when one is waiting; the none backend has no
- * groups to make. A taken spare keeps its directory's name, "spare-<n>".
+ * Makes one group ahead of need, which the next pt_cgroup_create takes instead of making its
+ * own: the directories in every hierarchy cost ~0.3 ms (v1, five mkdirs and opens), which would
+ * otherwise sit on a cold start's critical path. The engine calls it right after a runtime's
+ * exec, while that runtime is starting and its own thread would only wait. `likely` (NULL:
+ * none) are the limits the next create will probably ask for (the same function's next cold
+ * start): they are applied now, and a create asking for exactly them writes no limit file; other
+ * limits are rewritten when it is taken. Not made twice at once, nor when one is waiting; the
+ * none backend has no groups to make. A taken spare keeps its directory's name, "spare-<n>".
  */
-int pt_cgroup_prepare_spare(struct pt_cgroup_manager *m, struct pt_error *err);
+int pt_cgroup_prepare_spare(struct pt_cgroup_manager *m, const struct pt_cgroup_limits *likely,
+                            struct pt_error *err);
 int pt_cgroup_set_cpu(struct pt_cgroup *cg, unsigned long long quota_us,
                       unsigned long long period_us, struct pt_error *err);
 /*

@@ -128,9 +128,15 @@ static int cgroup_v1_set_limits(struct pt_cgroup *cg, const struct pt_cgroup_lim
     const char *mem = cgroup_v1_dir(cg, PT_CG_V1_MEMORY);
     if (lim->memory_bytes) {
         snprintf(num, sizeof(num), "%llu", lim->memory_bytes);
-        rc = pt_cgroup_write(mem, "memory.limit_in_bytes", num, err);
-        /* memsw must stay >= the memory limit, so it goes second; equal means no swap. */
-        if (!rc && pt_cgroup_exists(mem, "memory.memsw.limit_in_bytes"))
+        /* memsw must stay >= the memory limit (equal means no swap): it goes second, unless the
+         * group already has a lower limit (a spare made for other limits): then first. */
+        bool has_memsw = pt_cgroup_exists(mem, "memory.memsw.limit_in_bytes");
+        bool raise = cg->lim.memory_bytes && lim->memory_bytes > cg->lim.memory_bytes;
+        if (has_memsw && raise)
+            rc = pt_cgroup_write(mem, "memory.memsw.limit_in_bytes", num, err);
+        if (!rc)
+            rc = pt_cgroup_write(mem, "memory.limit_in_bytes", num, err);
+        if (!rc && has_memsw && !raise)
             rc = pt_cgroup_write(mem, "memory.memsw.limit_in_bytes", num, err);
         if (rc)
             return rc;

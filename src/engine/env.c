@@ -893,9 +893,9 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
     rc = pt_logstream_create_file(&env->log, err);
     if (rc)
         goto fail;
-    /* The next environment's groups, also while this runtime starts (an optimization: a
-     * failure here leaves the next one to make its own). */
-    pt_cgroup_prepare_spare(cfg->cgroups, NULL);
+    /* The next environment's groups, also while this runtime starts, limited as this one's (an
+     * optimization: a failure here leaves the next one to make its own). */
+    pt_cgroup_prepare_spare(cfg->cgroups, &lim, NULL);
     /* And its mount namespace, for the function's next cold start (the same, likely). */
     if (cfg->sandbox.enabled && cfg->sandbox_spare)
         pt_sandbox_spare_prepare(cfg->sandbox_spare, &env->sandbox_spec, NULL);

@@ -414,9 +414,9 @@ static void test_spare_group_is_taken_with_limits(void **state)
     SKIP_UNLESS_CGROUPS();
     struct pt_cgroup_manager *m = open_manager(PT_CGROUP_AUTO);
     struct pt_error err;
-    if (pt_cgroup_prepare_spare(m, &err) != 0)
+    if (pt_cgroup_prepare_spare(m, NULL, &err) != 0)
         fail_msg("prepare_spare: %s", err.msg);
-    assert_int_equal(pt_cgroup_prepare_spare(m, &err), 0); /* one is waiting: nothing made */
+    assert_int_equal(pt_cgroup_prepare_spare(m, NULL, &err), 0); /* one is waiting: nothing made */
     char inst[64], path[PATH_MAX];
     own_instance(inst, sizeof(inst));
     for (size_t i = 0; i < sizeof(v1_hiers) / sizeof(v1_hiers[0]); i++) {
@@ -435,7 +435,58 @@ static void test_spare_group_is_taken_with_limits(void **state)
     assert_true(stats(cg).oom_kills >= 1);
     destroy(cg);
     /* The next spare waits unused: closing the manager removes it too. */
-    assert_int_equal(pt_cgroup_prepare_spare(m, &err), 0);
+    assert_int_equal(pt_cgroup_prepare_spare(m, NULL, &err), 0);
+    close_manager(m);
+    assert_no_instance_dirs();
+}
+
+/*
+ * A spare made with likely limits others than the create's: lowered (memory first, then memsw)
+ * and raised (memsw first: the kernel refuses a memory limit above memsw) in place, and they hold.
+ */
+static void test_spare_with_other_limits_is_relimited(void **state)
+{
+    (void)state;
+    SKIP_UNLESS_CGROUPS();
+    struct pt_cgroup_manager *m = open_manager(PT_CGROUP_AUTO);
+    struct pt_error err;
+    char inst[64], path[PATH_MAX];
+    own_instance(inst, sizeof(inst));
+    bool memsw = exists(CG "/memory/memory.memsw.limit_in_bytes");
+    struct pt_cgroup_limits likely = {.cpu_quota_us = 10000,
+                                      .cpu_period_us = PT_CFS_PERIOD_US,
+                                      .memory_bytes = 256 * MIB,
+                                      .pids_max = PT_PIDS_MAX};
+    if (pt_cgroup_prepare_spare(m, &likely, &err) != 0)
+        fail_msg("prepare_spare: %s", err.msg);
+    assert_group_file("memory", "spare-1", "memory.limit_in_bytes", "268435456\n");
+    struct pt_cgroup *cg = create(m, "low", 5000, 64 * MIB);
+    pathf(path, CG "/memory/powertune/%s/low", inst);
+    assert_false(exists(path)); /* the spare was taken */
+    assert_group_file("memory", "spare-1", "memory.limit_in_bytes", "67108864\n");
+    if (memsw)
+        assert_group_file("memory", "spare-1", "memory.memsw.limit_in_bytes", "67108864\n");
+    assert_group_file("cpu", "spare-1", "cpu.cfs_quota_us", "5000\n");
+    expect_oom_kill(cg, 64 * MIB);
+    destroy(cg);
+
+    likely.memory_bytes = 64 * MIB;
+    if (pt_cgroup_prepare_spare(m, &likely, &err) != 0)
+        fail_msg("prepare_spare: %s", err.msg);
+    cg = create(m, "high", 10000, 256 * MIB);
+    pathf(path, CG "/memory/powertune/%s/high", inst);
+    assert_false(exists(path));
+    assert_group_file("memory", "spare-2", "memory.limit_in_bytes", "268435456\n");
+    if (memsw)
+        assert_group_file("memory", "spare-2", "memory.memsw.limit_in_bytes", "268435456\n");
+    /* 200 MB now fits: the child exits normally */
+    pid_t pid = spawn(cg, WORK_ALLOC_200MB, 256 * MIB);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    leftover.pid = 0;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("child under a 256 MB limit: status 0x%x", status);
+    destroy(cg);
     close_manager(m);
     assert_no_instance_dirs();
 }
@@ -657,6 +708,7 @@ int main(void)
         cmocka_unit_test_teardown(test_cpu_quota_quarter, teardown),
         cmocka_unit_test_teardown(test_memory_limit_oom_kills, teardown),
         cmocka_unit_test_teardown(test_spare_group_is_taken_with_limits, teardown),
+        cmocka_unit_test_teardown(test_spare_with_other_limits_is_relimited, teardown),
         cmocka_unit_test_teardown(test_freeze_stops_cpu, teardown),
         cmocka_unit_test_teardown(test_kill_all_empties_group, teardown),
         cmocka_unit_test_teardown(test_stale_cleanup, teardown),

@@ -126,20 +126,32 @@ static int teardown(void **state)
     return 0;
 }
 
-static struct pt_cgroup *create_128(struct fixture *f, const char *name)
+/* The limits the engine gives a function of memory_mb. */
+static struct pt_cgroup_limits limits_for(int memory_mb)
 {
     struct pt_cpu_share share;
-    pt_cpu_share_for_memory(128, 2, &share);
-    struct pt_cgroup_limits lim = {.cpu_quota_us = share.quota_us,
-                                   .cpu_period_us = share.period_us,
-                                   .memory_bytes = 128ULL << 20,
-                                   .pids_max = PT_PIDS_MAX};
+    pt_cpu_share_for_memory(memory_mb, 2, &share);
+    return (struct pt_cgroup_limits){.cpu_quota_us = share.quota_us,
+                                     .cpu_period_us = share.period_us,
+                                     .memory_bytes = (unsigned long long)memory_mb << 20,
+                                     .pids_max = PT_PIDS_MAX};
+}
+
+static struct pt_cgroup *create_with(struct fixture *f, const char *name,
+                                     const struct pt_cgroup_limits *lim)
+{
     struct pt_cgroup *cg = NULL;
     struct pt_error err;
-    int rc = pt_cgroup_create(f->m, name, &lim, &cg, &err);
+    int rc = pt_cgroup_create(f->m, name, lim, &cg, &err);
     if (rc)
         fail_msg("create: %s", err.msg);
     return cg;
+}
+
+static struct pt_cgroup *create_128(struct fixture *f, const char *name)
+{
+    struct pt_cgroup_limits lim = limits_for(128);
+    return create_with(f, name, &lim);
 }
 
 static void destroy(struct pt_cgroup *cg)
@@ -183,8 +195,8 @@ static void test_spare_is_taken_by_the_next_create(void **state)
 {
     struct fixture *f = *state;
     struct pt_error err;
-    assert_int_equal(pt_cgroup_prepare_spare(f->m, &err), 0);
-    assert_int_equal(pt_cgroup_prepare_spare(f->m, &err), 0);
+    assert_int_equal(pt_cgroup_prepare_spare(f->m, NULL, &err), 0);
+    assert_int_equal(pt_cgroup_prepare_spare(f->m, NULL, &err), 0);
     assert_true(exists(f->inst, "spare-1"));
     assert_false(exists(f->inst, "spare-2")); /* one was already waiting */
     char dir[PATH_MAX];
@@ -200,8 +212,55 @@ static void test_spare_is_taken_by_the_next_create(void **state)
     destroy(cg);
     assert_false(exists(f->inst, "spare-1"));
     destroy(cg2);
-    assert_int_equal(pt_cgroup_prepare_spare(f->m, &err), 0); /* left for teardown's close */
+    assert_int_equal(pt_cgroup_prepare_spare(f->m, NULL, &err), 0); /* left for teardown's close */
     assert_true(exists(f->inst, "spare-2"));
+}
+
+/*
+ * A spare made with the likely limits: a create asking for exactly them writes no limit file (a
+ * value put there by hand stays), one asking for others rewrites them, one lacking a limit the
+ * spare has leaves it waiting and makes its own group.
+ */
+static void test_spare_made_with_likely_limits(void **state)
+{
+    struct fixture *f = *state;
+    struct pt_error err;
+    struct pt_cgroup_limits l128 = limits_for(128), l512 = limits_for(512);
+    char dir[PATH_MAX];
+    assert_int_equal(pt_cgroup_prepare_spare(f->m, &l128, &err), 0);
+    pathf(dir, "%s/spare-1", f->inst);
+    assert_file(dir, "cpu.max", "1447 20000");
+    assert_file(dir, "memory.max", "134217728");
+    assert_file(dir, "pids.max", "1024");
+    write_file(dir, "memory.max", "999");
+    struct pt_cgroup *cg = create_with(f, "fn-1", &l128);
+    assert_false(exists(f->inst, "fn-1"));
+    assert_file(dir, "memory.max", "999"); /* not written again */
+    destroy(cg);
+
+    assert_int_equal(pt_cgroup_prepare_spare(f->m, &l128, &err), 0);
+    pathf(dir, "%s/spare-2", f->inst);
+    cg = create_with(f, "fn-2", &l512);
+    assert_false(exists(f->inst, "fn-2"));
+    assert_file(dir, "memory.max", "536870912");
+    assert_file(dir, "cpu.max", "5789 20000");
+    destroy(cg);
+
+    assert_int_equal(pt_cgroup_prepare_spare(f->m, &l128, &err), 0);
+    struct pt_cgroup_limits cpu_only = {.cpu_quota_us = l128.cpu_quota_us,
+                                        .cpu_period_us = l128.cpu_period_us};
+    cg = create_with(f, "fn-3", &cpu_only);
+    assert_true(exists(f->inst, "fn-3")); /* its own: the spare's memory limit would stay */
+    assert_true(exists(f->inst, "spare-3"));
+    struct pt_cgroup *cg2 = create_with(f, "fn-4", &l128); /* the spare suits this one */
+    assert_false(exists(f->inst, "fn-4"));
+    destroy(cg);
+    destroy(cg2);
+    assert_false(exists(f->inst, "spare-3"));
+
+    struct pt_cgroup_limits bad = {.cpu_quota_us = 1, .cpu_period_us = 20000};
+    assert_int_equal(pt_cgroup_prepare_spare(f->m, &bad, &err), PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "spare cgroup"));
 }
 
 static void test_create_existing_name_refused(void **state)
@@ -482,6 +541,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_enables_controllers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_writes_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spare_is_taken_by_the_next_create, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spare_made_with_likely_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_existing_name_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_names_and_cpu_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_cpu_changes_cpu_max, setup, teardown),
