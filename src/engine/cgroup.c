@@ -974,7 +974,7 @@ int pt_cgroup_create(struct pt_cgroup_manager *m, const char *name,
                             name ? name : "(null)", PT_CG_NAME_MAX);
     if (!lim)
         lim = &cgroup_no_limits;
-    if (lim->cpu_quota_us) {
+    if (lim->cpu_quota_us || lim->cpu_period_us) {
         int rc = cgroup_check_cpu(lim->cpu_quota_us,
                                   lim->cpu_period_us ? lim->cpu_period_us : PT_CFS_PERIOD_US, err);
         if (rc)
@@ -991,7 +991,7 @@ int pt_cgroup_prepare_spare(struct pt_cgroup_manager *m, const struct pt_cgroup_
         return 0;
     if (!likely)
         likely = &cgroup_no_limits;
-    if (likely->cpu_quota_us) {
+    if (likely->cpu_quota_us || likely->cpu_period_us) {
         int rc = cgroup_check_cpu(likely->cpu_quota_us,
                                   likely->cpu_period_us ? likely->cpu_period_us : PT_CFS_PERIOD_US,
                                   err);

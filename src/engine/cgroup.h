@@ -36,7 +36,9 @@ enum pt_cgroup_kind {
 
 struct pt_cgroup_limits {
     unsigned long long cpu_quota_us;  /* runtime per period; 0 = no CPU limit */
-    unsigned long long cpu_period_us; /* CFS period */
+    /* CFS period; 0 = the default. Given without a quota (INIT's boost on a small host: no
+     * limit), it is set all the same, so that the quota set after INIT is one write. */
+    unsigned long long cpu_period_us;
     unsigned long long memory_bytes;  /* hard limit; 0 = none */
     unsigned long pids_max;           /* 0 = none */
 };

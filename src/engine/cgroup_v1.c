@@ -119,7 +119,7 @@ static int cgroup_v1_set_limits(struct pt_cgroup *cg, const struct pt_cgroup_lim
 {
     char num[32];
     int rc = 0;
-    if (lim->cpu_quota_us) {
+    if (lim->cpu_quota_us || lim->cpu_period_us) {
         unsigned long long period = lim->cpu_period_us ? lim->cpu_period_us : PT_CFS_PERIOD_US;
         rc = cgroup_v1_set_cpu(cg, lim->cpu_quota_us, period, err);
         if (rc)

@@ -82,6 +82,8 @@ enum { V2_W_CPU_MAX, V2_W_FREEZE };
 static int cgroup_v2_set_cpu(struct pt_cgroup *cg, unsigned long long quota_us,
                              unsigned long long period_us, struct pt_error *err)
 {
+    if (cg->period_us && quota_us == cg->quota_us && period_us == cg->period_us)
+        return 0; /* as written last (a period of 0: nothing written yet) */
     char text[64];
     if (quota_us)
         snprintf(text, sizeof(text), "%llu %llu", quota_us, period_us);
@@ -101,7 +103,7 @@ static int cgroup_v2_set_limits(struct pt_cgroup *cg, const struct pt_cgroup_lim
     const char *dir = cg->dir[0];
     char num[32];
     int rc = 0;
-    if (lim->cpu_quota_us) {
+    if (lim->cpu_quota_us || lim->cpu_period_us) {
         rc = cgroup_v2_set_cpu(cg, lim->cpu_quota_us,
                                lim->cpu_period_us ? lim->cpu_period_us : PT_CFS_PERIOD_US, err);
         if (rc)

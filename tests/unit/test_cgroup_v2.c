@@ -263,6 +263,28 @@ static void test_spare_made_with_likely_limits(void **state)
     assert_non_null(strstr(err.msg, "spare cgroup"));
 }
 
+/*
+ * A period without a quota (INIT's boost where it means no limit) is set at creation, so that
+ * the start's set_cpu with the same values writes nothing and the quota after INIT is one write.
+ */
+static void test_period_without_quota(void **state)
+{
+    struct fixture *f = *state;
+    struct pt_cgroup_limits boost = limits_for(128);
+    boost.cpu_quota_us = 0;
+    struct pt_cgroup *cg = create_with(f, "fn-1", &boost);
+    char dir[PATH_MAX];
+    pathf(dir, "%s/fn-1", f->inst);
+    assert_file(dir, "cpu.max", "max 20000");
+    write_file(dir, "cpu.max", "marker");
+    struct pt_error err;
+    assert_int_equal(pt_cgroup_set_cpu(cg, 0, 20000, &err), 0);
+    assert_file(dir, "cpu.max", "marker"); /* unchanged values: not written */
+    assert_int_equal(pt_cgroup_set_cpu(cg, 1447, 20000, &err), 0);
+    assert_file(dir, "cpu.max", "1447 20000");
+    destroy(cg);
+}
+
 static void test_create_existing_name_refused(void **state)
 {
     struct fixture *f = *state;
@@ -542,6 +564,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_writes_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spare_is_taken_by_the_next_create, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spare_made_with_likely_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_period_without_quota, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_existing_name_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_names_and_cpu_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_cpu_changes_cpu_max, setup, teardown),
