@@ -407,6 +407,31 @@ static void test_memory_limit_oom_kills(void **state)
     assert_no_instance_dirs();
 }
 
+/* Makes the spare (pt_cgroup_prepare_spare), failing the test if it cannot. */
+static void prepare_spare(struct pt_cgroup_manager *m, const struct pt_cgroup_limits *likely)
+{
+    struct pt_error err;
+    if (pt_cgroup_prepare_spare(m, likely, &err) != 0)
+        fail_msg("prepare_spare: %s", err.msg);
+}
+
+/* The create named `name` took the spare: no group of that name in the memory hierarchy. */
+static void assert_spare_taken(const char *name)
+{
+    char inst[64], path[PATH_MAX];
+    own_instance(inst, sizeof(inst));
+    pathf(path, CG "/memory/powertune/%s/%s", inst, name);
+    assert_false(exists(path));
+}
+
+/* The group's memory limit, and its memsw limit (no swap) where the kernel accounts swap. */
+static void assert_memory_limit(const char *group, const char *bytes_line)
+{
+    assert_group_file("memory", group, "memory.limit_in_bytes", bytes_line);
+    if (exists(CG "/memory/memory.memsw.limit_in_bytes"))
+        assert_group_file("memory", group, "memory.memsw.limit_in_bytes", bytes_line);
+}
+
 /* A group made ahead (pt_cgroup_prepare_spare) is what the next create returns, limits and all. */
 static void test_spare_group_is_taken_with_limits(void **state)
 {
@@ -414,8 +439,7 @@ static void test_spare_group_is_taken_with_limits(void **state)
     SKIP_UNLESS_CGROUPS();
     struct pt_cgroup_manager *m = open_manager(PT_CGROUP_AUTO);
     struct pt_error err;
-    if (pt_cgroup_prepare_spare(m, NULL, &err) != 0)
-        fail_msg("prepare_spare: %s", err.msg);
+    prepare_spare(m, NULL);
     assert_int_equal(pt_cgroup_prepare_spare(m, NULL, &err), 0); /* one is waiting: nothing made */
     char inst[64], path[PATH_MAX];
     own_instance(inst, sizeof(inst));
@@ -427,8 +451,7 @@ static void test_spare_group_is_taken_with_limits(void **state)
     }
     unsigned long long limit = 64 * MIB;
     struct pt_cgroup *cg = create(m, "oom", 5000, limit);
-    pathf(path, CG "/memory/powertune/%s/oom", inst);
-    assert_false(exists(path)); /* the spare was taken */
+    assert_spare_taken("oom");
     assert_group_file("memory", "spare-1", "memory.limit_in_bytes", "67108864\n");
     assert_group_file("cpu", "spare-1", "cpu.cfs_quota_us", "5000\n");
     expect_oom_kill(cg, limit);
@@ -449,36 +472,24 @@ static void test_spare_with_other_limits_is_relimited(void **state)
     (void)state;
     SKIP_UNLESS_CGROUPS();
     struct pt_cgroup_manager *m = open_manager(PT_CGROUP_AUTO);
-    struct pt_error err;
-    char inst[64], path[PATH_MAX];
-    own_instance(inst, sizeof(inst));
-    bool memsw = exists(CG "/memory/memory.memsw.limit_in_bytes");
     struct pt_cgroup_limits likely = {.cpu_quota_us = 10000,
                                       .cpu_period_us = PT_CFS_PERIOD_US,
                                       .memory_bytes = 256 * MIB,
                                       .pids_max = PT_PIDS_MAX};
-    if (pt_cgroup_prepare_spare(m, &likely, &err) != 0)
-        fail_msg("prepare_spare: %s", err.msg);
+    prepare_spare(m, &likely);
     assert_group_file("memory", "spare-1", "memory.limit_in_bytes", "268435456\n");
     struct pt_cgroup *cg = create(m, "low", 5000, 64 * MIB);
-    pathf(path, CG "/memory/powertune/%s/low", inst);
-    assert_false(exists(path)); /* the spare was taken */
-    assert_group_file("memory", "spare-1", "memory.limit_in_bytes", "67108864\n");
-    if (memsw)
-        assert_group_file("memory", "spare-1", "memory.memsw.limit_in_bytes", "67108864\n");
+    assert_spare_taken("low");
+    assert_memory_limit("spare-1", "67108864\n");
     assert_group_file("cpu", "spare-1", "cpu.cfs_quota_us", "5000\n");
     expect_oom_kill(cg, 64 * MIB);
     destroy(cg);
 
     likely.memory_bytes = 64 * MIB;
-    if (pt_cgroup_prepare_spare(m, &likely, &err) != 0)
-        fail_msg("prepare_spare: %s", err.msg);
+    prepare_spare(m, &likely);
     cg = create(m, "high", 10000, 256 * MIB);
-    pathf(path, CG "/memory/powertune/%s/high", inst);
-    assert_false(exists(path));
-    assert_group_file("memory", "spare-2", "memory.limit_in_bytes", "268435456\n");
-    if (memsw)
-        assert_group_file("memory", "spare-2", "memory.memsw.limit_in_bytes", "268435456\n");
+    assert_spare_taken("high");
+    assert_memory_limit("spare-2", "268435456\n");
     /* 200 MB now fits: the child exits normally */
     pid_t pid = spawn(cg, WORK_ALLOC_200MB, 256 * MIB);
     int status = 0;
