@@ -962,6 +962,15 @@ static struct pt_cgroup *cgroup_take_spare(struct pt_cgroup_manager *m,
 /* No limits: a spare made without likely ones, or a create without any. */
 static const struct pt_cgroup_limits cgroup_no_limits = {0};
 
+/* The CPU part of lim within the kernel's bounds (cgroup_check_cpu), when it has one. */
+static int cgroup_check_limits(const struct pt_cgroup_limits *lim, struct pt_error *err)
+{
+    if (!lim->cpu_quota_us && !lim->cpu_period_us)
+        return 0;
+    return cgroup_check_cpu(lim->cpu_quota_us,
+                            lim->cpu_period_us ? lim->cpu_period_us : PT_CFS_PERIOD_US, err);
+}
+
 int pt_cgroup_create(struct pt_cgroup_manager *m, const char *name,
                      const struct pt_cgroup_limits *lim, struct pt_cgroup **out,
                      struct pt_error *err)
@@ -974,12 +983,8 @@ int pt_cgroup_create(struct pt_cgroup_manager *m, const char *name,
                             name ? name : "(null)", PT_CG_NAME_MAX);
     if (!lim)
         lim = &cgroup_no_limits;
-    if (lim->cpu_quota_us || lim->cpu_period_us) {
-        int rc = cgroup_check_cpu(lim->cpu_quota_us,
-                                  lim->cpu_period_us ? lim->cpu_period_us : PT_CFS_PERIOD_US, err);
-        if (rc)
-            return pt_error_wrap(err, "cgroup %s", name);
-    }
+    if (cgroup_check_limits(lim, err))
+        return pt_error_wrap(err, "cgroup %s", name);
     *out = cgroup_take_spare(m, lim);
     return *out ? 0 : cgroup_make(m, name, lim, out, err);
 }
@@ -991,13 +996,8 @@ int pt_cgroup_prepare_spare(struct pt_cgroup_manager *m, const struct pt_cgroup_
         return 0;
     if (!likely)
         likely = &cgroup_no_limits;
-    if (likely->cpu_quota_us || likely->cpu_period_us) {
-        int rc = cgroup_check_cpu(likely->cpu_quota_us,
-                                  likely->cpu_period_us ? likely->cpu_period_us : PT_CFS_PERIOD_US,
-                                  err);
-        if (rc)
-            return pt_error_wrap(err, "spare cgroup");
-    }
+    if (cgroup_check_limits(likely, err))
+        return pt_error_wrap(err, "spare cgroup");
     pthread_mutex_lock(&m->spare_mu);
     bool wanted = !m->spare && !m->spare_making;
     unsigned seq = wanted ? ++m->spare_seq : 0;
