@@ -5,7 +5,9 @@
  * and fills a caller-provided struct pt_error with a human message that
  * names what went wrong (the field, the value, what is allowed). Only
  * main() prints the message and picks the exit code (2 for PT_EUSAGE).
- * Passing err == NULL is allowed: the message is then dropped.
+ * Passing err == NULL is allowed: the message is then dropped. A message is
+ * always well-formed UTF-8: a byte that is not (a user's Latin-1 file name, a
+ * character cut by a bound in the format or by the message's size) reads '?'.
  */
 #ifndef PT_BASE_ERROR_H
 #define PT_BASE_ERROR_H

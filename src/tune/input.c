@@ -121,7 +121,11 @@ void pt_tune_input_free(struct pt_tune_input *in)
     in->payload = NULL;
 }
 
-/* A short rendering of a JSON value for messages (truncated with "..."). */
+/*
+ * A short rendering of a JSON value for messages (truncated with "..."). The cut backs up to a
+ * character's first byte: the rendering keeps non-ASCII text as UTF-8, and half a character
+ * would make the message itself ill-formed (a JSON error document, a terminal).
+ */
 static const char *describe(const json_t *v, char *out, size_t size)
 {
     struct pt_buf b;
@@ -129,8 +133,11 @@ static const char *describe(const json_t *v, char *out, size_t size)
     if (pt_js_stringify(v, 0, &b, NULL) < 0 || !b.data) {
         pt_strlcpy(out, "(unprintable)", size);
     } else if (b.len >= size && size > 4) {
-        memcpy(out, b.data, size - 4);
-        memcpy(out + size - 4, "...", 4);
+        size_t cut = size - 4;
+        while (cut > 0 && ((unsigned char)b.data[cut] & 0xC0) == 0x80)
+            cut--;
+        memcpy(out, b.data, cut);
+        memcpy(out + cut, "...", 4);
     } else {
         pt_strlcpy(out, b.data, size);
     }

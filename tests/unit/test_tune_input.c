@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "base/str.h"
 #include "tune/tune.h"
 
 #define ARN "arn:aws:lambda:eu-west-1:123456789012:function:my-fn"
@@ -241,6 +242,29 @@ static void test_validation_messages(void **state)
     expect_usage("{\"lambdaARN\": \"fn\", \"num\": 10, \"pricePerGbS\": 16.6667}", "pricePerGbS", NULL);
     expect_usage("{\"lambdaARN\": \"fn\", \"num\": 10, \"concurrency\": 0}", "concurrency: 0", NULL);
     expect_usage("[1]", "not a JSON object", NULL);
+    {
+        /* A long value is shortened at a character's boundary: the message stays UTF-8. */
+        char json[512] = "{\"lambdaARN\": \"fn\", \"num\": \"";
+        for (int i = 0; i < 100; i++)
+            strcat(json, "\xc3\xa9"); /* U+00E9, two bytes: one of the two cuts splits it */
+        strcat(json, "\"}");
+        for (int shift = 0; shift < 2; shift++) {
+            struct pt_tune_input in;
+            struct pt_error err = {0};
+            if (shift)
+                memmove(json + 29, json + 28, strlen(json + 28) + 1), json[28] = 'x';
+            assert_int_equal(parse(&in, json, &err), PT_EUSAGE);
+            const char *dots = strstr(err.msg, "...");
+            assert_non_null(dots);
+            const unsigned char *q = (const unsigned char *)strstr(err.msg, "num: \"") + 6;
+            while (q < (const unsigned char *)dots) {
+                size_t n = pt_utf8_seq(q, (size_t)((const unsigned char *)dots - q));
+                assert_true(n > 0);
+                q += n;
+            }
+            pt_tune_input_free(&in);
+        }
+    }
     expect_usage("{\"lambdaARN\": ", "not valid JSON", NULL);
     /* Weighted payloads are checked against num before anything runs. */
     expect_usage("{\"lambdaARN\": \"fn\", \"num\": 5, \"payload\": [{\"payload\": 1, \"weight\": 10},"
