@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "base/str.h"
 
 struct api_error_kind {
     const char *type;
@@ -120,6 +121,7 @@ void api_error(struct pt_api_response *r, const char *type, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    pt_utf8_make_valid(msg); /* a client's name cut by a %.Ns bound: keep the message */
     unsigned status = 500;
     bool capital = true;
     for (size_t i = 0; i < sizeof(error_kinds) / sizeof(error_kinds[0]); i++) {

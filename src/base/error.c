@@ -6,30 +6,12 @@
 
 #include "base/str.h"
 
-/*
- * Every byte that does not start a well-formed UTF-8 sequence becomes '?', in place. Messages
- * quote what users gave (file names, field values) and are bounded twice over (a %.Ns in the
- * format, the buffer's size), so a cut can fall inside a character: the message still reaches a
- * JSON error document (jansson refuses ill-formed text) and a terminal whole.
- */
-static void error_make_utf8(char *msg)
-{
-    size_t n = strlen(msg);
-    for (size_t i = 0; i < n;) {
-        size_t len = pt_utf8_seq((const unsigned char *)msg + i, n - i);
-        if (len == 0) {
-            msg[i++] = '?';
-        } else {
-            i += len;
-        }
-    }
-}
-
+/* Messages quote users' text and are cut by bounds: each is made valid UTF-8 (see error.h). */
 static void error_vformat(struct pt_error *err, int code, const char *fmt, va_list ap)
 {
     err->code = code;
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-    error_make_utf8(err->msg);
+    pt_utf8_make_valid(err->msg);
 }
 
 int pt_error_set(struct pt_error *err, int code, const char *fmt, ...)
@@ -52,7 +34,7 @@ int pt_error_errno(struct pt_error *err, int code, int errnum, const char *fmt, 
         va_end(ap);
         size_t n = strlen(err->msg);
         snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", strerror(errnum));
-        error_make_utf8(err->msg);
+        pt_utf8_make_valid(err->msg);
     }
     return code;
 }
@@ -79,7 +61,7 @@ int pt_error_wrap(struct pt_error *err, const char *fmt, ...)
         n += no;
     }
     err->msg[n] = '\0';
-    error_make_utf8(err->msg);
+    pt_utf8_make_valid(err->msg);
     return err->code;
 }
 

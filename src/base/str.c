@@ -124,3 +124,16 @@ int pt_getopt_refused(struct pt_error *err, int c, int argc, char *const argv[],
     return pt_error_set(err, PT_EUSAGE, "unknown option \"%s\" (see powertune %s --help)", name,
                         command);
 }
+
+void pt_utf8_make_valid(char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        size_t len = pt_utf8_seq((const unsigned char *)s + i, n - i);
+        if (len == 0) {
+            s[i++] = '?';
+        } else {
+            i += len;
+        }
+    }
+}

@@ -34,6 +34,13 @@ int pt_hex_value(int c);
 size_t pt_utf8_seq(const unsigned char *s, size_t n);
 
 /*
+ * In place, every byte of s that does not start a well-formed sequence becomes '?': for text
+ * that quotes what users gave and that bounds may have cut inside a character, before it goes
+ * where ill-formed UTF-8 is refused (jansson) or garbled (a terminal).
+ */
+void pt_utf8_make_valid(char *s);
+
+/*
  * The usage error for an option getopt_long refused (c = ':' for a missing value, else '?'),
  * naming it as the user wrote it: a short one by its letter (opt = optopt: it may sit inside
  * a cluster such as "-xq", where optind has not moved past it), a long one from argv[ind - 1]

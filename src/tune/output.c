@@ -22,20 +22,10 @@ static json_t *str(const char *s)
     json_t *v = json_string(s);
     if (v)
         return v;
-    size_t n = strlen(s);
-    char *copy = malloc(n + 1);
+    char *copy = strdup(s);
     if (!copy)
         return NULL;
-    for (size_t i = 0; i < n;) {
-        size_t len = pt_utf8_seq((const unsigned char *)s + i, n - i);
-        if (len == 0) {
-            copy[i++] = '?';
-        } else {
-            memcpy(copy + i, s + i, len);
-            i += len;
-        }
-    }
-    copy[n] = '\0';
+    pt_utf8_make_valid(copy);
     v = json_string(copy);
     free(copy);
     return v;

@@ -263,6 +263,26 @@ static void test_saved_events_any_bytes(void **state)
     assert_int_equal(fx->api->ev_bytes, 2);
 }
 
+/*
+ * A name quoted into an error is cut at 256 bytes, which may fall inside a character: the
+ * message is still sent (with '?' for the half character), not "(message not UTF-8)".
+ */
+static void test_error_quoting_a_cut_character(void **state)
+{
+    struct fixture *fx = *state;
+    char body[2048], msg[2048];
+    for (int shift = 0; shift < 2; shift++) {
+        size_t o = (size_t)snprintf(body, sizeof(body), "{\"FunctionName\":\"%s", shift ? "x" : "");
+        for (int i = 0; i < 300; i++)
+            o += (size_t)snprintf(body + o, sizeof(body) - o, "\xc3\xa9");
+        snprintf(body + o, sizeof(body) - o, "\",\"Runtime\":\"python3.12\",\"Handler\":\"h.h\","
+                 "\"Role\":\"arn:aws:iam::123456789012:role/r\",\"Code\":{\"ZipFile\":\"\"}}");
+        assert_int_equal(call(fx, "POST", "/2015-03-31/functions", body, msg, sizeof(msg)), 400);
+        if (!strstr(msg, "at 'functionName' failed to satisfy constraint"))
+            fail_msg("CreateFunction's 400 lost its message: %s", msg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +290,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_saved_events_any_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_weighted_alias_not_moved_to_latest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arn_of_another_region_or_account, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_quoting_a_cut_character, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
