@@ -107,9 +107,7 @@ static void error_body(struct pt_api_response *r, unsigned status, const char *t
     if (reason)
         json_object_set_new(j, "Reason", json_string(reason));
     json_object_set_new(j, "Type", json_string("User"));
-    /* A message that is not UTF-8 (a client's bytes echoed back) must not lose the error. */
-    json_t *m = json_string(msg);
-    json_object_set_new(j, key, m ? m : json_string("(message not UTF-8)"));
+    json_object_set_new(j, key, json_string(msg));
     api_resp_json(r, status, j);
     api_resp_header(r, "x-amzn-ErrorType", type);
 }
@@ -121,7 +119,9 @@ void api_error(struct pt_api_response *r, const char *type, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    pt_utf8_make_valid(msg); /* a client's name cut by a %.Ns bound: keep the message */
+    /* A client's bytes echoed back, or cut inside a character by a %.Ns bound: json_string would
+     * refuse the message and the error would go without it. */
+    pt_utf8_make_valid(msg);
     unsigned status = 500;
     bool capital = true;
     for (size_t i = 0; i < sizeof(error_kinds) / sizeof(error_kinds[0]); i++) {
@@ -144,8 +144,7 @@ void api_error_raw(struct pt_api_response *r, unsigned status, const char *type,
 {
     /* Signature refusals come from the API gateway in front of Lambda: {"message": ...} only. */
     json_t *j = json_object();
-    json_t *m = json_string(msg);
-    json_object_set_new(j, "message", m ? m : json_string("(message not UTF-8)"));
+    json_object_set_new(j, "message", json_string(msg)); /* a pt_error's: UTF-8 */
     api_resp_json(r, status, j);
     api_resp_header(r, "x-amzn-ErrorType", type);
 }
