@@ -1,7 +1,10 @@
 /*
  * test_cgroup_real.c - the cgroup backends on this machine's real cgroups:
  * CPU quota, OOM kill, freezer, kill_all, stale cleanup, AUTO detection, and
- * the "none" fallback's duty cycle. Skipped when not root or without cgroups.
+ * the "none" fallback's duty cycle. They run on the hierarchy AUTO picks: the
+ * unified one when its root offers cpu and memory, else v1's (this machine's
+ * and CI's; tests/cgroup_v2_real.sh moves the controllers to cgroup2 for a
+ * run on a real v2 and back). Skipped when not root or without cgroups.
  * Every test checks that its instance's directories are gone at the end.
  */
 #include <setjmp.h>
@@ -27,6 +30,7 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/fs.h"
+#include "base/str.h"
 #include "engine/cgroup.h"
 #include "engine/limits.h"
 
@@ -36,6 +40,12 @@
 enum workload { WORK_BUSY, WORK_ALLOC_200MB, WORK_SLEEP, WORK_FORK_AND_SLEEP, WORK_RLIMIT };
 
 static const char *const v1_hiers[] = {"cpu", "cpuacct", "memory", "pids", "freezer"};
+
+/* The real hierarchy under test (found once by find_real_hierarchy). */
+static struct {
+    enum pt_cgroup_kind kind; /* PT_CGROUP_NONE: no usable real cgroups, the tests skip */
+    char v2_root[PATH_MAX];   /* the cgroup2 mount, when kind is PT_CGROUP_V2 */
+} real;
 
 /* What a failing test leaves behind, for teardown to clean up (one of each per test). */
 static struct {
@@ -90,39 +100,147 @@ static void own_instance(char *out, size_t size)
     snprintf(out, size, "%ld-%llu-test", (long)getpid(), start);
 }
 
+/* The word `name` among the blank-separated words of `list`. */
+static bool has_word(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = strstr(list, name); p; p = strstr(p + 1, name))
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || p[n] == '\0'))
+            return true;
+    return false;
+}
+
+/* What AUTO would pick, seen from outside the library: mountinfo, cgroup.controllers, v1's files. */
+static void find_real_hierarchy(void)
+{
+    real.kind = PT_CGROUP_NONE;
+    if (geteuid() != 0)
+        return;
+    FILE *f = fopen("/proc/self/mountinfo", "r");
+    char line[4096];
+    while (f && fgets(line, sizeof(line), f)) {
+        char mnt[PATH_MAX], fstype[64];
+        const char *dash = strstr(line, " - ");
+        if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+            sscanf(dash + 3, "%63s", fstype) != 1 || strcmp(fstype, "cgroup2") != 0)
+            continue;
+        char path[PATH_MAX + 32], text[512];
+        snprintf(path, sizeof(path), "%s/cgroup.controllers", mnt);
+        if (pt_file_read_small(path, text, sizeof(text), NULL) == 0 && has_word(text, "cpu") &&
+            has_word(text, "memory")) {
+            real.kind = PT_CGROUP_V2;
+            pt_strlcpy(real.v2_root, mnt, sizeof(real.v2_root));
+        }
+        break;
+    }
+    if (f)
+        fclose(f);
+    if (real.kind == PT_CGROUP_NONE && exists(CG "/cpu/cpu.cfs_quota_us") &&
+        exists(CG "/memory/memory.limit_in_bytes") && exists(CG "/freezer/cgroup.procs"))
+        real.kind = PT_CGROUP_V1;
+}
+
+/* The hierarchies a group has a directory in: v1's five, or the one unified root. */
+static size_t hier_count(void)
+{
+    return real.kind == PT_CGROUP_V2 ? 1 : sizeof(v1_hiers) / sizeof(v1_hiers[0]);
+}
+
+/* The root of hierarchy i (of hier_count()), as a path. */
+static void hier_root(char *out, size_t i)
+{
+    if (real.kind == PT_CGROUP_V2)
+        pt_strlcpy(out, real.v2_root, PATH_MAX);
+    else
+        pathf(out, CG "/%s", v1_hiers[i]);
+}
+
+/* The root of the hierarchy holding `controller` (a v1 name: "cpu", "memory", "freezer"...). */
+static void ctl_root(char *out, const char *controller)
+{
+    for (size_t i = 0; i < hier_count(); i++)
+        if (real.kind == PT_CGROUP_V2 || strcmp(v1_hiers[i], controller) == 0) {
+            hier_root(out, i);
+            return;
+        }
+    fail_msg("no hierarchy %s", controller);
+}
+
 static void assert_no_instance_dirs(void)
 {
     char inst[64];
     own_instance(inst, sizeof(inst));
-    for (size_t i = 0; i < sizeof(v1_hiers) / sizeof(v1_hiers[0]); i++) {
-        char path[PATH_MAX];
-        pathf(path, CG "/%s/powertune/%s", v1_hiers[i], inst);
+    for (size_t i = 0; i < hier_count(); i++) {
+        char root[PATH_MAX], path[PATH_MAX];
+        hier_root(root, i);
+        pathf(path, "%s/powertune/%s", root, inst);
         if (exists(path))
             fail_msg("%s still exists", path);
     }
 }
 
-/* The text of <hier>/powertune/<this test's instance>/<group>/<file>. */
-static void assert_group_file(const char *hier, const char *group, const char *file,
+/* <controller's hierarchy>/powertune/<this test's instance>/<group>[/<file>]. */
+static void group_path(char *out, const char *controller, const char *group, const char *file)
+{
+    char inst[64], root[PATH_MAX];
+    own_instance(inst, sizeof(inst));
+    ctl_root(root, controller);
+    if (file)
+        pathf(out, "%s/powertune/%s/%s/%s", root, inst, group, file);
+    else
+        pathf(out, "%s/powertune/%s/%s", root, inst, group);
+}
+
+/* The text of a group's file. */
+static void assert_group_file(const char *controller, const char *group, const char *file,
                               const char *want)
 {
-    char inst[64], path[PATH_MAX], text[64];
-    own_instance(inst, sizeof(inst));
-    pathf(path, CG "/%s/powertune/%s/%s/%s", hier, inst, group, file);
+    char path[PATH_MAX], text[64];
+    group_path(path, controller, group, file);
     assert_int_equal(pt_file_read_small(path, text, sizeof(text), NULL), 0);
     assert_string_equal(text, want);
 }
 
-static bool have_real_cgroups(void)
+/* The group's CPU limit: quota_us per period_us, quota 0 = none (v1 leaves the period as it was). */
+static void assert_cpu_limit(const char *group, unsigned long long quota_us,
+                             unsigned long long period_us)
 {
-    return geteuid() == 0 && exists(CG "/cpu/cpu.cfs_quota_us") &&
-           exists(CG "/memory/memory.limit_in_bytes") && exists(CG "/freezer/cgroup.procs");
+    char want[64];
+    if (real.kind == PT_CGROUP_V2) {
+        if (quota_us)
+            snprintf(want, sizeof(want), "%llu %llu\n", quota_us, period_us);
+        else
+            snprintf(want, sizeof(want), "max %llu\n", period_us);
+        assert_group_file("cpu", group, "cpu.max", want);
+        return;
+    }
+    if (!quota_us) {
+        assert_group_file("cpu", group, "cpu.cfs_quota_us", "-1\n");
+        return;
+    }
+    snprintf(want, sizeof(want), "%llu\n", quota_us);
+    assert_group_file("cpu", group, "cpu.cfs_quota_us", want);
+    snprintf(want, sizeof(want), "%llu\n", period_us);
+    assert_group_file("cpu", group, "cpu.cfs_period_us", want);
+}
+
+/* The group's memory limit, and no swap where the kernel accounts it. */
+static void assert_memory_limit(const char *group, unsigned long long bytes)
+{
+    char want[32], path[PATH_MAX];
+    snprintf(want, sizeof(want), "%llu\n", bytes);
+    bool v2 = real.kind == PT_CGROUP_V2;
+    assert_group_file("memory", group, v2 ? "memory.max" : "memory.limit_in_bytes", want);
+    group_path(path, "memory", group, v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes");
+    if (exists(path))
+        assert_group_file("memory", group, v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes",
+                          v2 ? "0\n" : want);
 }
 
 #define SKIP_UNLESS_CGROUPS()                                                                    \
     do {                                                                                         \
-        if (!have_real_cgroups()) {                                                              \
-            print_message("not root or no cgroup v1 hierarchies: skipped\n");                    \
+        if (real.kind == PT_CGROUP_NONE) {                                                       \
+            print_message("not root or no usable cgroup hierarchy: skipped\n");                  \
             skip();                                                                              \
         }                                                                                        \
     } while (0)
@@ -264,39 +382,48 @@ static double cpu_share(struct pt_cgroup *cg, int ms)
     return (double)(b.cpu_usage_ns - a.cpu_usage_ns) / (double)(t1 - t0);
 }
 
-static void test_auto_picks_v1(void **state)
+static void test_auto_picks_the_real_hierarchy(void **state)
 {
     (void)state;
     SKIP_UNLESS_CGROUPS();
     struct pt_cgroup_manager *m = open_manager(PT_CGROUP_AUTO);
-    assert_int_equal(pt_cgroup_manager_kind(m), PT_CGROUP_V1);
+    assert_int_equal(pt_cgroup_manager_kind(m), real.kind);
     assert_false(pt_cgroup_manager_degraded(m));
     const char *d = pt_cgroup_manager_describe(m);
     print_message("describe: %s\n", d);
-    assert_non_null(strstr(d, "cgroup v1"));
-    assert_non_null(strstr(d, "cpu=" CG "/cpu"));
-    assert_non_null(strstr(d, "memory=" CG "/memory"));
-    char inst[64], path[PATH_MAX];
+    if (real.kind == PT_CGROUP_V2) {
+        char want[PATH_MAX + 32];
+        snprintf(want, sizeof(want), "cgroup v2 at %s (+cpu +memory", real.v2_root);
+        assert_non_null(strstr(d, want));
+    } else {
+        assert_non_null(strstr(d, "cgroup v1"));
+        assert_non_null(strstr(d, "cpu=" CG "/cpu"));
+        assert_non_null(strstr(d, "memory=" CG "/memory"));
+    }
+    char inst[64], root[PATH_MAX], path[PATH_MAX];
     own_instance(inst, sizeof(inst));
-    for (size_t i = 0; i < sizeof(v1_hiers) / sizeof(v1_hiers[0]); i++) {
-        pathf(path, CG "/%s/powertune/%s", v1_hiers[i], inst);
+    for (size_t i = 0; i < hier_count(); i++) {
+        hier_root(root, i);
+        pathf(path, "%s/powertune/%s", root, inst);
         assert_true(exists(path));
     }
     close_manager(m);
     assert_no_instance_dirs();
 }
 
-static void test_forced_v2_refused_here(void **state)
+/* The controllers are bound to one version at a time: asking for the other one fails, naming it. */
+static void test_forced_other_version_refused(void **state)
 {
     (void)state;
     SKIP_UNLESS_CGROUPS();
     struct pt_cgroup_manager *m = NULL;
-    struct pt_cgroup_manager_options opt = {.kind = PT_CGROUP_V2};
+    bool v2 = real.kind == PT_CGROUP_V2;
+    struct pt_cgroup_manager_options opt = {.kind = v2 ? PT_CGROUP_V1 : PT_CGROUP_V2};
     struct pt_error err;
     assert_int_not_equal(pt_cgroup_manager_open(&m, &opt, &err), 0);
     assert_null(m);
-    print_message("forced v2: %s\n", err.msg);
-    assert_non_null(strstr(err.msg, "v2"));
+    print_message("forced %s: %s\n", v2 ? "v1" : "v2", err.msg);
+    assert_non_null(strstr(err.msg, v2 ? "v1" : "v2"));
     assert_no_instance_dirs();
 }
 
@@ -351,8 +478,7 @@ static void test_cpu_quota_quarter(void **state)
     SKIP_UNLESS_CGROUPS();
     struct pt_cgroup_manager *m = open_manager(PT_CGROUP_AUTO);
     struct pt_cgroup *cg = create(m, "cpu-quarter", 5000, 0);
-    assert_group_file("cpu", "cpu-quarter", "cpu.cfs_quota_us", "5000\n");
-    assert_group_file("cpu", "cpu-quarter", "cpu.cfs_period_us", "20000\n");
+    assert_cpu_limit("cpu-quarter", 5000, 20000);
 
     pid_t pid = spawn(cg, WORK_BUSY, 0);
     pt_sleep_ms(100);
@@ -369,7 +495,7 @@ static void test_cpu_quota_quarter(void **state)
     assert_true(share > 0.5 * 0.85 && share < 0.5 * 1.15);
     if (pt_cgroup_set_cpu(cg, 0, 100000, &err) != 0)
         fail_msg("set_cpu unlimited: %s", err.msg);
-    assert_group_file("cpu", "cpu-quarter", "cpu.cfs_quota_us", "-1\n");
+    assert_cpu_limit("cpu-quarter", 0, 100000);
 
     destroy(cg);
     reap_killed(pid);
@@ -418,18 +544,9 @@ static void prepare_spare(struct pt_cgroup_manager *m, const struct pt_cgroup_li
 /* The create named `name` took the spare: no group of that name in the memory hierarchy. */
 static void assert_spare_taken(const char *name)
 {
-    char inst[64], path[PATH_MAX];
-    own_instance(inst, sizeof(inst));
-    pathf(path, CG "/memory/powertune/%s/%s", inst, name);
+    char path[PATH_MAX];
+    group_path(path, "memory", name, NULL);
     assert_false(exists(path));
-}
-
-/* The group's memory limit, and its memsw limit (no swap) where the kernel accounts swap. */
-static void assert_memory_limit(const char *group, const char *bytes_line)
-{
-    assert_group_file("memory", group, "memory.limit_in_bytes", bytes_line);
-    if (exists(CG "/memory/memory.memsw.limit_in_bytes"))
-        assert_group_file("memory", group, "memory.memsw.limit_in_bytes", bytes_line);
 }
 
 /* A group made ahead (pt_cgroup_prepare_spare) is what the next create returns, limits and all. */
@@ -441,19 +558,20 @@ static void test_spare_group_is_taken_with_limits(void **state)
     struct pt_error err;
     prepare_spare(m, NULL);
     assert_int_equal(pt_cgroup_prepare_spare(m, NULL, &err), 0); /* one is waiting: nothing made */
-    char inst[64], path[PATH_MAX];
+    char inst[64], root[PATH_MAX], path[PATH_MAX];
     own_instance(inst, sizeof(inst));
-    for (size_t i = 0; i < sizeof(v1_hiers) / sizeof(v1_hiers[0]); i++) {
-        pathf(path, CG "/%s/powertune/%s/spare-1", v1_hiers[i], inst);
+    for (size_t i = 0; i < hier_count(); i++) {
+        hier_root(root, i);
+        pathf(path, "%s/powertune/%s/spare-1", root, inst);
         assert_true(exists(path));
-        pathf(path, CG "/%s/powertune/%s/spare-2", v1_hiers[i], inst);
+        pathf(path, "%s/powertune/%s/spare-2", root, inst);
         assert_false(exists(path));
     }
     unsigned long long limit = 64 * MIB;
     struct pt_cgroup *cg = create(m, "oom", 5000, limit);
     assert_spare_taken("oom");
-    assert_group_file("memory", "spare-1", "memory.limit_in_bytes", "67108864\n");
-    assert_group_file("cpu", "spare-1", "cpu.cfs_quota_us", "5000\n");
+    assert_memory_limit("spare-1", 64 * MIB);
+    assert_cpu_limit("spare-1", 5000, PT_CFS_PERIOD_US);
     expect_oom_kill(cg, limit);
     assert_true(stats(cg).oom_kills >= 1);
     destroy(cg);
@@ -477,11 +595,11 @@ static void test_spare_with_other_limits_is_relimited(void **state)
                                       .memory_bytes = 256 * MIB,
                                       .pids_max = PT_PIDS_MAX};
     prepare_spare(m, &likely);
-    assert_group_file("memory", "spare-1", "memory.limit_in_bytes", "268435456\n");
+    assert_memory_limit("spare-1", 256 * MIB);
     struct pt_cgroup *cg = create(m, "low", 5000, 64 * MIB);
     assert_spare_taken("low");
-    assert_memory_limit("spare-1", "67108864\n");
-    assert_group_file("cpu", "spare-1", "cpu.cfs_quota_us", "5000\n");
+    assert_memory_limit("spare-1", 64 * MIB);
+    assert_cpu_limit("spare-1", 5000, PT_CFS_PERIOD_US);
     expect_oom_kill(cg, 64 * MIB);
     destroy(cg);
 
@@ -489,7 +607,7 @@ static void test_spare_with_other_limits_is_relimited(void **state)
     prepare_spare(m, &likely);
     cg = create(m, "high", 10000, 256 * MIB);
     assert_spare_taken("high");
-    assert_memory_limit("spare-2", "268435456\n");
+    assert_memory_limit("spare-2", 256 * MIB);
     /* 200 MB now fits: the child exits normally */
     pid_t pid = spawn(cg, WORK_ALLOC_200MB, 256 * MIB);
     int status = 0;
@@ -534,9 +652,9 @@ static void test_kill_all_empties_group(void **state)
     struct pt_cgroup_manager *m = open_manager(PT_CGROUP_AUTO);
     struct pt_cgroup *cg = create(m, "ka", 0, 0);
     pid_t pid = spawn(cg, WORK_FORK_AND_SLEEP, 0);
-    char inst[64], path[PATH_MAX], text[256];
+    char inst[64], root[PATH_MAX], path[PATH_MAX], text[256];
     own_instance(inst, sizeof(inst));
-    pathf(path, CG "/pids/powertune/%s/ka/cgroup.procs", inst);
+    group_path(path, "pids", "ka", "cgroup.procs");
     for (int i = 0; i < 200; i++) {
         assert_int_equal(pt_file_read_small(path, text, sizeof(text), NULL), 0);
         int lines = 0;
@@ -551,8 +669,9 @@ static void test_kill_all_empties_group(void **state)
     if (pt_cgroup_kill_all(cg, &err) != 0)
         fail_msg("kill_all: %s", err.msg);
     print_message("kill_all took %.1f ms\n", (double)(pt_mono_ns() - t0) / 1e6);
-    for (size_t i = 0; i < sizeof(v1_hiers) / sizeof(v1_hiers[0]); i++) {
-        pathf(path, CG "/%s/powertune/%s/ka/cgroup.procs", v1_hiers[i], inst);
+    for (size_t i = 0; i < hier_count(); i++) {
+        hier_root(root, i);
+        pathf(path, "%s/powertune/%s/ka/cgroup.procs", root, inst);
         assert_int_equal(pt_file_read_small(path, text, sizeof(text), NULL), 0);
         assert_string_equal(text, "");
     }
@@ -584,12 +703,12 @@ static void write_str(const char *path, const char *s)
 }
 
 /* Best effort, for the failure path only: the test's own asserts check removal. */
-static void force_remove(const char *hier, const char *inst, const char *sub)
+static void force_remove(const char *root, const char *inst, const char *sub)
 {
     char path[PATH_MAX];
-    pathf(path, CG "/%s/powertune/%s/%s", hier, inst, sub);
+    pathf(path, "%s/powertune/%s/%s", root, inst, sub);
     rmdir(path);
-    pathf(path, CG "/%s/powertune/%s", hier, inst);
+    pathf(path, "%s/powertune/%s", root, inst);
     rmdir(path);
 }
 
@@ -598,17 +717,19 @@ static void test_stale_cleanup(void **state)
     (void)state;
     SKIP_UNLESS_CGROUPS();
     static const char *const stale = "999999999-1";
-    char live[64], reused[64], path[PATH_MAX];
+    char live[64], reused[64], root[PATH_MAX], path[PATH_MAX];
     /* pid 1 is alive: its instance must survive. Our parent with a wrong start time is stale. */
     snprintf(live, sizeof(live), "1-%llu", start_time_of(1));
     snprintf(reused, sizeof(reused), "%ld-1", (long)getppid());
-    for (size_t i = 0; i < sizeof(v1_hiers) / sizeof(v1_hiers[0]); i++) {
-        pathf(path, CG "/%s/powertune/%s/x", v1_hiers[i], stale);
+    for (size_t i = 0; i < hier_count(); i++) {
+        hier_root(root, i);
+        pathf(path, "%s/powertune/%s/x", root, stale);
         assert_int_equal(pt_mkdir_p(path, 0755, NULL), 0);
-        pathf(path, CG "/%s/powertune/%s/y", v1_hiers[i], live);
+        pathf(path, "%s/powertune/%s/y", root, live);
         assert_int_equal(pt_mkdir_p(path, 0755, NULL), 0);
     }
-    pathf(path, CG "/cpu/powertune/%s/z", reused);
+    ctl_root(root, "cpu");
+    pathf(path, "%s/powertune/%s/z", root, reused);
     assert_int_equal(pt_mkdir_p(path, 0755, NULL), 0);
 
     int p[2];
@@ -619,8 +740,9 @@ static void test_stale_cleanup(void **state)
     if (pid == 0) {
         char me[24];
         snprintf(me, sizeof(me), "%ld", (long)getpid());
-        for (size_t i = 0; i < sizeof(v1_hiers) / sizeof(v1_hiers[0]); i++) {
-            pathf(path, CG "/%s/powertune/%s/x/cgroup.procs", v1_hiers[i], stale);
+        for (size_t i = 0; i < hier_count(); i++) {
+            hier_root(root, i);
+            pathf(path, "%s/powertune/%s/x/cgroup.procs", root, stale);
             if (pt_file_write_str(path, me, NULL) != 0)
                 _exit(98);
         }
@@ -635,24 +757,28 @@ static void test_stale_cleanup(void **state)
     assert_int_equal(read(p[0], &c, 1), 1);
     close(p[0]);
     /* A frozen leftover: the cleanup has to thaw it for SIGKILL to land. */
-    pathf(path, CG "/freezer/powertune/%s/x/freezer.state", stale);
-    write_str(path, "FROZEN");
+    ctl_root(root, "freezer");
+    bool v2 = real.kind == PT_CGROUP_V2;
+    pathf(path, "%s/powertune/%s/x/%s", root, stale, v2 ? "cgroup.freeze" : "freezer.state");
+    write_str(path, v2 ? "1" : "FROZEN");
 
     struct pt_cgroup_manager *m = open_manager(PT_CGROUP_AUTO);
     reap_killed(pid);
     bool live_kept = true;
-    for (size_t i = 0; i < sizeof(v1_hiers) / sizeof(v1_hiers[0]); i++) {
-        pathf(path, CG "/%s/powertune/%s", v1_hiers[i], stale);
+    for (size_t i = 0; i < hier_count(); i++) {
+        hier_root(root, i);
+        pathf(path, "%s/powertune/%s", root, stale);
         if (exists(path)) {
-            force_remove(v1_hiers[i], stale, "x");
+            force_remove(root, stale, "x");
             fail_msg("%s survived the stale cleanup", path);
         }
-        pathf(path, CG "/%s/powertune/%s/y", v1_hiers[i], live);
+        pathf(path, "%s/powertune/%s/y", root, live);
         live_kept = live_kept && exists(path);
-        force_remove(v1_hiers[i], live, "y");
+        force_remove(root, live, "y");
     }
     assert_true(live_kept);
-    pathf(path, CG "/cpu/powertune/%s", reused);
+    ctl_root(root, "cpu");
+    pathf(path, "%s/powertune/%s", root, reused);
     assert_false(exists(path));
     close_manager(m);
     assert_no_instance_dirs();
@@ -712,9 +838,10 @@ static void test_none_applies_rlimit_data(void **state)
 
 int main(void)
 {
+    find_real_hierarchy();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_auto_picks_v1, teardown),
-        cmocka_unit_test_teardown(test_forced_v2_refused_here, teardown),
+        cmocka_unit_test_teardown(test_auto_picks_the_real_hierarchy, teardown),
+        cmocka_unit_test_teardown(test_forced_other_version_refused, teardown),
         cmocka_unit_test_teardown(test_auto_unprivileged_falls_back_to_none, teardown),
         cmocka_unit_test_teardown(test_cpu_quota_quarter, teardown),
         cmocka_unit_test_teardown(test_memory_limit_oom_kills, teardown),
