@@ -25,6 +25,7 @@
 
 #define CGROUP_MOUNTINFO_LIMIT (1024 * 1024)
 #define CGROUP_PROCS_LIMIT (4 * 1024 * 1024)
+#define CGROUP_SELF_LIMIT (64 * 1024)
 
 static const char *const cgroup_v1_ctl_names[PT_CG_V1_NCTL] = {
     [PT_CG_V1_CPU] = "cpu",         [PT_CG_V1_CPUACCT] = "cpuacct",
@@ -713,8 +714,10 @@ static void cgroup_describe_backend(struct pt_cgroup_manager *m)
 {
     int n = 0;
     if (m->kind == PT_CGROUP_V2) {
-        n = snprintf(m->describe, sizeof(m->describe), "cgroup v2 at %s (%s), instance %s",
-                     m->hier[0], m->v2_enable, m->instance);
+        n = snprintf(m->describe, sizeof(m->describe), "cgroup v2 at %s%s (%s), instance %s",
+                     m->hier[0], m->v2_delegated ? " (delegated; the engine is in its "
+                                                   "powertune-engine)" : "",
+                     m->v2_enable, m->instance);
     } else {
         n = snprintf(m->describe, sizeof(m->describe), "cgroup v1:");
         for (int c = 0; c < PT_CG_V1_NCTL && n > 0 && (size_t)n < sizeof(m->describe); c++)
@@ -727,6 +730,84 @@ static void cgroup_describe_backend(struct pt_cgroup_manager *m)
     }
     if (m->fake_tree && n > 0 && (size_t)strlen(m->describe) + 12 < sizeof(m->describe))
         strcat(m->describe, " (fake tree)");
+}
+
+/* The "0::" line of /proc/self/cgroup: this process's v2 group, relative to the root. */
+static int cgroup_v2_read_self(char *out, size_t size, struct pt_error *err)
+{
+    struct pt_buf b;
+    pt_buf_init(&b, CGROUP_SELF_LIMIT);
+    int rc = pt_file_read("/proc/self/cgroup", CGROUP_SELF_LIMIT, &b, err);
+    if (rc)
+        goto out;
+    rc = pt_error_set(err, PT_ENOTFOUND, "/proc/self/cgroup has no cgroup v2 line");
+    for (char *line = b.data, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (!pt_str_starts_with(line, "0::/"))
+            continue;
+        if (pt_strlcpy(out, line + 3, size) >= size)
+            rc = pt_error_set(err, PT_ELIMIT, "own cgroup path too long: %.200s", line + 3);
+        else
+            rc = 0;
+        break;
+    }
+out:
+    pt_buf_free(&b);
+    return rc;
+}
+
+/*
+ * The v2 hierarchy in a group delegated to this user (cgroup.h): checks the delegation, moves
+ * the engine into <own>/powertune-engine and points hier[0] and inst_dir[0] at <own>. A refusal
+ * is PT_EPERM with the reason; the caller opens the instance.
+ */
+static int cgroup_v2_use_delegated(struct pt_cgroup_manager *m, const char *mount,
+                                   const char *self, struct pt_error *err)
+{
+    char rel[PATH_MAX], own[PATH_MAX], path[PATH_MAX], why[PATH_MAX + 128];
+    int rc = 0;
+    if (self)
+        pt_strlcpy(rel, self, sizeof(rel));
+    else
+        rc = cgroup_v2_read_self(rel, sizeof(rel), err);
+    if (rc)
+        return rc;
+    if (strcmp(rel, "/") == 0 || strstr(rel, "/..") || rel[0] != '/')
+        return pt_error_set(err, PT_EPERM, "this process is in the root cgroup, not in one "
+                                           "delegated to it");
+    if (snprintf(own, sizeof(own), "%s%s", mount, rel) >= (int)sizeof(own))
+        return pt_error_set(err, PT_ELIMIT, "own cgroup path too long: %.200s", rel);
+    static const char *const needed[] = {"cgroup.procs", "cgroup.subtree_control"};
+    bool writable = access(own, W_OK) == 0;
+    for (size_t i = 0; writable && i < sizeof(needed) / sizeof(needed[0]); i++)
+        writable = pt_cgroup_path(path, own, needed[i], NULL) == 0 && access(path, W_OK) == 0;
+    if (!writable)
+        return pt_error_set(err, PT_EPERM,
+                            "its own cgroup %s is not delegated to it (`systemd-run --user "
+                            "--scope -p Delegate=yes powertune ...` makes one that is)",
+                            own);
+    if (!cgroup_v2_usable(m, own, why, sizeof(why)))
+        return pt_error_set(err, PT_EPERM, "delegated %s", why);
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+    rc = pt_cgroup_path(path, own, PT_CG_DIR "-engine", err);
+    if (!rc)
+        rc = pt_cgroup_mkdir(path, err);
+    if (!rc)
+        rc = pt_cgroup_write(path, "cgroup.procs", pid, err);
+    if (!rc && snprintf(m->inst_dir[0], PATH_MAX, "%s/" PT_CG_DIR "/%s", own, m->instance) >=
+                   PATH_MAX)
+        rc = pt_error_set(err, PT_ELIMIT, "cgroup path too long under %s", own);
+    if (rc) {
+        m->inst_dir[0][0] = '\0';
+        pt_error_wrap(err, "in the delegated cgroup %s", own);
+        return rc;
+    }
+    pt_strlcpy(m->hier[0], own, PATH_MAX);
+    m->v2_delegated = true;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- public API */
@@ -835,6 +916,23 @@ int pt_cgroup_manager_open(struct pt_cgroup_manager **out,
         m->ops->cleanup_stale(m);
     struct pt_error open_err;
     rc = m->ops->open_instance(m, &open_err);
+    if (rc == PT_EPERM && m->kind == PT_CGROUP_V2) {
+        /* Not allowed at the root: a group delegated to this user will do (cgroup.h). */
+        struct pt_error deleg_err;
+        m->ops->close_instance(m);
+        m->inst_dir[0][0] = '\0';
+        rc = cgroup_v2_use_delegated(m, v2_mount, opt->v2_self, &deleg_err);
+        if (!rc && !m->fake_tree)
+            m->ops->cleanup_stale(m);
+        if (!rc)
+            rc = m->ops->open_instance(m, &deleg_err);
+        if (rc) {
+            m->ops->close_instance(m);
+            char both[sizeof(open_err.msg)];
+            snprintf(both, sizeof(both), "%.500s; %.500s", open_err.msg, deleg_err.msg);
+            rc = pt_error_set(&open_err, rc, "%s", both);
+        }
+    }
     if (rc) {
         if (opt->kind == PT_CGROUP_AUTO && rc == PT_EPERM) {
             m->ops->close_instance(m);

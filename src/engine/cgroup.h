@@ -11,6 +11,12 @@
  *   - "none", the unprivileged fallback: CPU by a SIGSTOP/SIGCONT duty cycle
  *     on the environment's process group, memory by rlimit. It is marked
  *     degraded, and every report says so.
+ * On v2 without the right to create groups at the root (not root), a group
+ * delegated to the user will do (systemd's Delegate=yes, which
+ * `systemd-run --user --scope -p Delegate=yes powertune ...` gives): the
+ * engine moves itself into <own>/powertune-engine, since a v2 group hands
+ * controllers to its children only while it holds no process, and uses <own>
+ * as its hierarchy. Only when both fail does AUTO fall back to "none".
  * All groups live under <hierarchy>/powertune/<instance>/<name>, where
  * <instance> = "<pid>-<process start time>" of the engine, so two engines can
  * run side by side and a crashed engine's groups are recognised as stale
@@ -55,6 +61,9 @@ struct pt_cgroup_manager_options {
     const char *v1_root;   /* NULL = from /proc/self/mountinfo; tests pass a fake tree */
     const char *v2_root;   /* NULL = the cgroup2 mount from mountinfo; tests pass a fake tree */
     const char *instance;  /* NULL = "<pid>-<start time>" of this process */
+    /* v2: this process's own group, relative to the root, as /proc/self/cgroup's "0::" line
+     * gives it; NULL = from there (tests on a fake tree pass one). See "delegated" above. */
+    const char *v2_self;
     /*
      * Tests on a fake tree (plain files in a temp dir): no stale cleanup, no
      * signals to pids listed in the tree's files, cgroup.procs is created if

@@ -85,6 +85,8 @@ struct pt_cgroup_manager {
     char hier[PT_CG_MAX_HIER][PATH_MAX];
     /* <hier>/powertune/<instance>, same order as hier[]. */
     char inst_dir[PT_CG_MAX_HIER][PATH_MAX];
+    /* v2: the hierarchy is a group delegated to this user, not the root (cgroup.h). */
+    bool v2_delegated;
     /* v2: "+cpu +memory +pids" limited to what the root offers. */
     char v2_enable[64];
     /* A group made ahead of need by pt_cgroup_prepare_spare (NULL: none). */

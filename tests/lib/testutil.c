@@ -163,9 +163,10 @@ void tu_invoke(struct pt_engine *e, struct pt_function *fn, const char *payload,
 int tu_count_instance_cgroups(void)
 {
     int n = 0;
+    /* v1's hierarchies, a pure v2's root, and a hybrid machine's cgroup2 (tests/integration/real_v2.sh) */
     static const char *const hier[] = {"/sys/fs/cgroup/cpu/powertune", "/sys/fs/cgroup/memory/powertune",
                                        "/sys/fs/cgroup/pids/powertune", "/sys/fs/cgroup/freezer/powertune",
-                                       "/sys/fs/cgroup/powertune"};
+                                       "/sys/fs/cgroup/powertune", "/sys/fs/cgroup/unified/powertune"};
     char prefix[32];
     snprintf(prefix, sizeof(prefix), "%d-", (int)getpid());
     for (size_t i = 0; i < sizeof(hier) / sizeof(hier[0]); i++) {

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -557,6 +558,158 @@ static void test_bad_instance_name(void **state)
     assert_non_null(strstr(err.msg, "a/b"));
 }
 
+/*
+ * Delegation (cgroup.h): an engine that may not create groups at the root uses its own group
+ * when it is delegated to it. Runs as uid 65534 in a child, on a tree like systemd's: the root
+ * and user.slice owned by root, user.slice/deleg and its control files by the user.
+ */
+#define NOBODY 65534
+
+static void make_delegated_tree(char *root, const char *subtree_control_owner_files)
+{
+    assert_int_equal(make_root(root, "cpu memory pids\n"), 0);
+    assert_int_equal(chmod(root, 0755), 0);
+    char dir[PATH_MAX];
+    pathf(dir, "%s/user.slice", root);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    pathf(dir, "%s/user.slice/deleg", root);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    write_file(dir, "cgroup.controllers", "cpu memory pids\n");
+    write_file(dir, "cgroup.subtree_control", "");
+    write_file(dir, "cgroup.procs", "");
+    if (subtree_control_owner_files) {
+        static const char *const owned[] = {"", "cgroup.procs", "cgroup.subtree_control"};
+        for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
+            char path[PATH_MAX];
+            pathf(path, "%s/%s", dir, owned[i]);
+            assert_int_equal(chown(path, NOBODY, NOBODY), 0);
+        }
+    }
+}
+
+static void remove_delegated_tree(const char *root)
+{
+    static const char *const files[] = {
+        "user.slice/deleg/powertune-engine/cgroup.procs", "user.slice/deleg/cgroup.controllers",
+        "user.slice/deleg/cgroup.subtree_control", "user.slice/deleg/cgroup.procs"};
+    char path[PATH_MAX];
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        pathf(path, "%s/%s", root, files[i]);
+        unlink(path);
+    }
+    static const char *const dirs[] = {"user.slice/deleg/powertune-engine", "user.slice/deleg",
+                                       "user.slice"};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        pathf(path, "%s/%s", root, dirs[i]);
+        if (rmdir(path) != 0 && !(i == 0 && errno == ENOENT)) /* no engine dir if refused */
+            fail_msg("rmdir %s: %s", path, strerror(errno));
+    }
+    remove_fixture_root(root);
+}
+
+/*
+ * Opens an AUTO manager on `root` as uid 65534 with own group `self`, creates a group and
+ * closes it; the child writes the manager's description (or error) to `out`.
+ */
+static int open_as_nobody(const char *root, const char *self, char *out, size_t size)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+            setresuid(NOBODY, NOBODY, NOBODY))
+            _exit(10);
+        struct pt_cgroup_manager *m = NULL;
+        struct pt_cgroup_manager_options opt = {.kind = PT_CGROUP_AUTO, .v2_root = root,
+                                                .v2_self = self, .instance = INSTANCE,
+                                                .fake_tree = true};
+        struct pt_error err;
+        if (pt_cgroup_manager_open(&m, &opt, &err) != 0) {
+            dprintf(p[1], "%s", err.msg);
+            _exit(11);
+        }
+        dprintf(p[1], "%s", pt_cgroup_manager_describe(m));
+        struct pt_cgroup_limits lim = limits_for(128);
+        struct pt_cgroup *cg = NULL;
+        int rc = 0;
+        if (pt_cgroup_manager_kind(m) == PT_CGROUP_V2) {
+            rc = pt_cgroup_create(m, "env-1", &lim, &cg, &err);
+            if (!rc) {
+                char path[PATH_MAX];
+                pathf(path, "%s%s/powertune/%s/env-1/memory.max", root, self, INSTANCE);
+                char text[64] = "";
+                rc = pt_file_read_small(path, text, sizeof(text), NULL) || strcmp(text, "134217728")
+                         ? 13
+                         : 0;
+                pt_cgroup_destroy(cg, NULL);
+            } else {
+                dprintf(p[1], " / create: %s", err.msg);
+                rc = 12;
+            }
+        }
+        pt_cgroup_manager_close(m);
+        _exit(rc);
+    }
+    close(p[1]);
+    ssize_t n = read(p[0], out, size - 1);
+    out[n > 0 ? n : 0] = '\0';
+    close(p[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    print_message("as uid %d: %s\n", NOBODY, out);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void test_delegated_own_group_is_used(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    char root[PATH_MAX], d[2048], dir[PATH_MAX];
+    make_delegated_tree(root, "owned");
+    assert_int_equal(open_as_nobody(root, "/user.slice/deleg", d, sizeof(d)), 0);
+    pathf(dir, "%s/user.slice/deleg", root);
+    assert_non_null(strstr(d, "cgroup v2 at "));
+    assert_non_null(strstr(d, dir));
+    assert_non_null(strstr(d, "(delegated"));
+    /* The engine moved itself out of the group it hands controllers from. */
+    pathf(dir, "%s/user.slice/deleg/powertune-engine", root);
+    char pid[32];
+    read_file(dir, "cgroup.procs", pid, sizeof(pid));
+    assert_true(atoi(pid) > 0);
+    pathf(dir, "%s/user.slice/deleg", root);
+    assert_file(dir, "cgroup.subtree_control", "+cpu +memory +pids");
+    /* The root was left alone, and close removed the instance. */
+    assert_file(root, "cgroup.subtree_control", "");
+    assert_false(exists(root, "powertune"));
+    assert_false(exists(dir, "powertune"));
+    remove_delegated_tree(root);
+}
+
+static void test_undelegated_own_group_falls_back_to_none(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    char root[PATH_MAX], d[2048];
+    make_delegated_tree(root, NULL); /* deleg stays root's */
+    assert_int_equal(open_as_nobody(root, "/user.slice/deleg", d, sizeof(d)), 0);
+    assert_non_null(strstr(d, "no cgroups: cannot open "));
+    assert_non_null(strstr(d, "Permission denied"));
+    assert_non_null(strstr(d, "/user.slice/deleg is not delegated to it"));
+    assert_non_null(strstr(d, "systemd-run --user --scope -p Delegate=yes"));
+    assert_non_null(strstr(d, "(degraded)"));
+    /* In the root group there is nothing to delegate. */
+    assert_int_equal(open_as_nobody(root, "/", d, sizeof(d)), 0);
+    assert_non_null(strstr(d, "in the root cgroup"));
+    assert_non_null(strstr(d, "(degraded)"));
+    remove_delegated_tree(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -580,6 +733,8 @@ int main(void)
         cmocka_unit_test(test_v2_without_pids_skips_pids_max),
         cmocka_unit_test(test_already_enabled_controllers_left_alone),
         cmocka_unit_test(test_bad_instance_name),
+        cmocka_unit_test(test_delegated_own_group_is_used),
+        cmocka_unit_test(test_undelegated_own_group_falls_back_to_none),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
