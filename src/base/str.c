@@ -127,7 +127,11 @@ int pt_getopt_refused(struct pt_error *err, int c, int argc, char *const argv[],
 
 void pt_utf8_make_valid(char *s)
 {
-    size_t n = strlen(s);
+    pt_utf8_make_valid_n(s, strlen(s));
+}
+
+void pt_utf8_make_valid_n(char *s, size_t n)
+{
     for (size_t i = 0; i < n;) {
         size_t len = pt_utf8_seq((const unsigned char *)s + i, n - i);
         if (len == 0) {

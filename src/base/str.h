@@ -40,6 +40,9 @@ size_t pt_utf8_seq(const unsigned char *s, size_t n);
  */
 void pt_utf8_make_valid(char *s);
 
+/* The same over n bytes that may hold NULs (a function's output or response). */
+void pt_utf8_make_valid_n(char *s, size_t n);
+
 /*
  * The usage error for an option getopt_long refused (c = ':' for a missing value, else '?'),
  * naming it as the user wrote it: a short one by its letter (opt = optopt: it may sit inside

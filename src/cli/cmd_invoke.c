@@ -69,6 +69,26 @@ struct invoke_job {
     struct pt_error err;
 };
 
+/*
+ * Text a function produced as a JSON string: bytes that are not UTF-8 (binary output, or the
+ * 4 KB tail cut inside a character) become '?', as jansson refuses them and the field would
+ * otherwise be left out.
+ */
+static json_t *invoke_text_json(const char *text, size_t len)
+{
+    json_t *s = json_stringn(text, len);
+    if (s)
+        return s;
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return json_null();
+    memcpy(copy, text, len);
+    pt_utf8_make_valid_n(copy, len);
+    s = json_stringn(copy, len);
+    free(copy);
+    return s ? s : json_null();
+}
+
 static json_t *invoke_result_json(const struct pt_invoke_result *r)
 {
     json_t *o = json_object();
@@ -78,8 +98,8 @@ static json_t *invoke_result_json(const struct pt_invoke_result *r)
     json_t *payload = r->payload ? json_loadb(r->payload, r->payload_len, JSON_DECODE_ANY, NULL)
                                  : NULL;
     if (!payload)
-        payload = r->payload ? json_stringn(r->payload, r->payload_len) : json_null();
-    json_object_set_new(o, "payload", payload ? payload : json_null());
+        payload = r->payload ? invoke_text_json(r->payload, r->payload_len) : json_null();
+    json_object_set_new(o, "payload", payload);
     json_object_set_new(o, "durationMs", json_real(r->duration_ms));
     json_object_set_new(o, "billedDurationMs", json_integer((json_int_t)r->billed_ms));
     json_object_set_new(o, "memorySizeMB", json_integer(r->memory_mb));
@@ -94,7 +114,7 @@ static json_t *invoke_result_json(const struct pt_invoke_result *r)
                                                  : r->status == PT_STATUS_ERROR ? "error"
                                                                                 : "success"));
     json_object_set_new(o, "executedVersion", json_string(r->executed_version));
-    json_object_set_new(o, "logTail", json_stringn(r->log_tail, r->log_tail_len));
+    json_object_set_new(o, "logTail", invoke_text_json(r->log_tail, r->log_tail_len));
     return o;
 }
 

@@ -74,6 +74,24 @@ else
   esac
 fi
 
+# Output and a response that are not UTF-8 (binary bytes, or the 4 KB tail cut inside a
+# character) still give --json its payload and logTail, the bad bytes as '?'.
+fn=$(mktemp -d)
+chmod 755 "$fn"
+cat >"$fn/bootstrap" <<'EOF'
+#!/bin/sh
+api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation"
+id=$(curl -sS -D - -o /dev/null "$api/next" | tr -d '\r' | sed -n 's/^[Ll]ambda-[Rr]untime-[Aa]ws-[Rr]equest-[Ii]d: //p')
+printf 'bad \377\376 bytes\n'
+printf 'r\377\376' | curl -sS -o /dev/null --data-binary @- "$api/$id/response"
+exec sleep 10
+EOF
+chmod 755 "$fn/bootstrap"
+out=$("$PT" invoke "$fn" --json 2>/dev/null)
+rm -rf "$fn"
+if printf '%s' "$out" | grep -q '"payload":"r??"' && printf '%s' "$out" | grep -q '"logTail":"START .*bad ?? bytes'; then
+  ok "--json keeps a payload and logTail that are not UTF-8"; else nok "--json with bytes that are not UTF-8: $out"; fi
+
 # SIGTERM during an invocation: exit 130, no cgroup or process left.
 # The function carries a mark in its environment, so only this run's processes are looked for
 # (other checkouts and sessions may run Python functions meanwhile).
