@@ -22,8 +22,6 @@
 #define RAPI_REQUEST_ID_MAX 64
 /* A runtime needs one or two connections; more is a misbehaving function. */
 #define RAPI_CONNECTION_LIMIT 16
-/* Error documents are small; the cap only has to stop abuse. */
-#define RAPI_ERROR_BODY_MAX (1024 * 1024)
 
 enum rapi_req_kind { REQ_NEXT, REQ_RESPONSE, REQ_ERROR, REQ_INIT_ERROR, REQ_REJECTED };
 
@@ -295,8 +293,9 @@ static enum MHD_Result rapi_access(void *cls, struct MHD_Connection *conn, const
             return MHD_NO;
         *con_cls = req;
         req->refuse = rapi_classify(url, method, req);
-        size_t limit = req->kind == REQ_RESPONSE ? PT_INVOKE_RESPONSE_MAX : RAPI_ERROR_BODY_MAX;
-        pt_buf_init(&req->body, limit);
+        /* Error documents too: they are the invoker's payload, under the response's limit
+         * (an exception with a 2 MB message reaches the caller on Lambda). */
+        pt_buf_init(&req->body, PT_INVOKE_RESPONSE_MAX);
         /*
          * An oversize body is read and discarded, not refused up front: closing the
          * connection mid-upload resets it under the runtime, and some runtime clients

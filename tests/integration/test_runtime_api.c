@@ -286,6 +286,30 @@ static void test_exact_limit_accepted(void **state)
     pt_rapi_result_free(&res);
 }
 
+/* An error document is the invoker's payload, as a response is: the same 6 MB limit, not less
+ * (a Python exception with a 2 MB message reaches the caller on Lambda). */
+static void test_large_error_accepted(void **state)
+{
+    struct fixture *f = *state;
+    deliver(f, "req-7", "{}", NULL);
+    struct http_reply r;
+    http(f->port, "GET", "runtime/invocation/next", NULL, 0, NULL, &r);
+    reply_free(&r);
+    size_t n = 2 * 1024 * 1024;
+    char *big = malloc(n);
+    memset(big, 'e', n);
+    http(f->port, "POST", "runtime/invocation/req-7/error", big, n,
+         "Lambda-Runtime-Function-Error-Type: ValueError", &r);
+    free(big);
+    assert_int_equal(r.status, 202);
+    reply_free(&r);
+    struct pt_rapi_result res;
+    assert_int_equal(pt_rapi_take_result(f->r, &res), 0);
+    assert_int_equal(res.kind, PT_RAPI_ERROR);
+    assert_int_equal(res.len, n);
+    pt_rapi_result_free(&res);
+}
+
 struct poller {
     int port;
     struct http_reply reply;
@@ -449,6 +473,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_error_post, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversize_response, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exact_limit_accepted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_error_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_poll_freeze_thaw, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_error_after_init_refused, setup, teardown),
