@@ -735,6 +735,10 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
     if (res->cold_start && !suppressed && env->initialized) {
         res->init_duration_ms = env->init_ms;
     }
+    /* Before any line of the invocation's own: a runtime that exited in a retried INIT has
+     * its exit lines between START and END, as on Lambda. */
+    if (!ws.start_written)
+        env_write_start(env, &ws);
     if (out == ENV_RESULT) {
         struct pt_rapi_result r = {0};
         pt_rapi_take_result(env->rapi, &r);
@@ -787,8 +791,6 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
 
     env_read_stats(env, &after);
     env->last_stats = after;
-    if (!ws.start_written)
-        env_write_start(env, &ws);
     bool oom = after.oom_kills > before.oom_kills && !env->usable;
     unsigned long long mb = (after.memory_peak_bytes + (1ULL << 20) - 1) >> 20;
     res->max_memory_used_mb = oom || mb > (unsigned long long)fn->memory_mb ? fn->memory_mb

@@ -492,6 +492,29 @@ static void test_init_error(void **state)
     tu_engine_free(e);
 }
 
+/* A runtime that exits in INIT twice: Lambda's order, START before the exit's two lines. */
+static void test_init_exit_lines_follow_start(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "tests/functions/init-exit", 1769, 3);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{}", &r);
+    assert_true(r.function_error);
+    assert_string_equal(r.error_type, "Runtime.ExitError");
+    const char *init = strstr(r.log_tail, "\tPhase: invoke\tStatus: error\tError Type: Runtime.ExitError");
+    const char *start = strstr(r.log_tail, "START RequestId: ");
+    const char *exited = strstr(r.log_tail, "Error: Runtime exited with error: exit status 3\nRuntime.ExitError\n");
+    const char *end = strstr(r.log_tail, "END RequestId: ");
+    assert_non_null(init);
+    assert_non_null(start);
+    assert_non_null(exited);
+    assert_non_null(end);
+    assert_true(init < start && start < exited && exited < end);
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+}
+
 static void test_handled_error_keeps_environment(void **state)
 {
     (void)state;
@@ -664,6 +687,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crash_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_oom_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_init_error, require_cgroups, tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_init_exit_lines_follow_start, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_handled_error_keeps_environment, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_two_concurrent_use_two_environments, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_reserved_concurrency_throttles, require_cgroups, tu_teardown_engines),
