@@ -42,6 +42,7 @@ struct pt_env {
     bool init_reported;
     bool usable;
     double init_ms;
+    int exec_errno; /* why the last spawn's execve failed, or 0 */
     struct pt_cgroup_stats init_stats; /* at the first /next: what INIT used */
     struct pt_cgroup_stats last_stats; /* after the previous invocation */
     int64_t spawn_ns;
@@ -109,8 +110,8 @@ static void env_child_fail(int fd, const char *what, const char *detail)
     _exit(127);
 }
 
-__attribute__((noreturn)) static void env_child(const struct pt_env *env, int out_w, int conn,
-                                                 int ns_fd)
+__attribute__((noreturn)) static void env_child(const struct pt_env *env, int out_w, int exec_w,
+                                                 int conn, int ns_fd)
 {
     sigset_t none;
     sigemptyset(&none);
@@ -123,6 +124,9 @@ __attribute__((noreturn)) static void env_child(const struct pt_env *env, int ou
     /* Above the standard streams' numbers before they are set (the engine's may be closed). */
     if (conn >= 0 && (conn = fcntl(conn, F_DUPFD, ENV_HANDED_FD)) < 0)
         env_child_fail(out_w, "cannot keep the Runtime API connection", NULL);
+    /* Past the handed connection's number too; close-on-exec, so its EOF still marks the exec. */
+    if ((exec_w = fcntl(exec_w, F_DUPFD_CLOEXEC, ENV_HANDED_FD + 1)) < 0)
+        env_child_fail(out_w, "cannot keep the exec pipe", NULL);
     if (pt_cgroup_enter_child(env->cg) != 0)
         env_child_fail(out_w, "cannot enter the environment's cgroup", NULL);
     if (env->cfg.sandbox.enabled) {
@@ -135,13 +139,19 @@ __attribute__((noreturn)) static void env_child(const struct pt_env *env, int ou
         env_child_fail(out_w, "cannot set up standard streams", NULL);
     if (conn >= 0 && conn != ENV_HANDED_FD && dup2(conn, ENV_HANDED_FD) < 0)
         env_child_fail(1, "cannot hand over the Runtime API connection", NULL);
-    close_range(conn >= 0 ? ENV_HANDED_FD + 1 : 3, ~0U, 0);
+    unsigned int first = conn >= 0 ? ENV_HANDED_FD + 1 : 3;
+    if ((unsigned int)exec_w > first)
+        close_range(first, (unsigned int)exec_w - 1, 0);
+    close_range((unsigned int)exec_w + 1, ~0U, 0);
     if (chdir(env->cfg.fn->code_dir) != 0)
         env_child_fail(1, "cannot enter the code directory ", env->cfg.fn->code_dir);
     struct rlimit nofile = {PT_NOFILE_MAX, PT_NOFILE_MAX};
     setrlimit(RLIMIT_NOFILE, &nofile);
     execve(env->cfg.argv[0], env->cfg.argv, env->envp);
-    env_child_fail(1, "cannot execute ", env->cfg.argv[0]);
+    /* Lambda's Runtime.InvalidEntrypoint: the parent words it from errno (env_exit_error). */
+    int e = errno;
+    ssize_t w = write(exec_w, &e, sizeof(e));
+    (void)w;
     _exit(127);
 }
 
@@ -173,6 +183,7 @@ __attribute__((noreturn)) static void env_child(const struct pt_env *env, int ou
 struct env_child_args {
     const struct pt_env *env;
     int out_w;
+    int exec_w; /* closed by a successful exec; carries execve's errno otherwise */
     int conn;  /* the runtime's end of its handed connection, or -1 */
     int ns_fd; /* a mount namespace made ahead (pt_sandbox_spare_take), or -1 */
 };
@@ -180,7 +191,7 @@ struct env_child_args {
 static int env_child_main(void *arg)
 {
     const struct env_child_args *a = arg;
-    env_child(a->env, a->out_w, a->conn, a->ns_fd);
+    env_child(a->env, a->out_w, a->exec_w, a->conn, a->ns_fd);
 }
 
 static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
@@ -218,7 +229,8 @@ static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
     }
     if (env->cfg.sandbox.enabled && env->cfg.sandbox_spare)
         ns_fd = pt_sandbox_spare_take(env->cfg.sandbox_spare, &env->sandbox_spec);
-    struct env_child_args args = {.env = env, .out_w = pipefd[1], .conn = conn[1], .ns_fd = ns_fd};
+    struct env_child_args args = {
+        .env = env, .out_w = pipefd[1], .exec_w = execfd[1], .conn = conn[1], .ns_fd = ns_fd};
 #ifdef ENV_SPAWN_BY_FORK
     pid_t pid = fork();
     if (pid == 0)
@@ -234,9 +246,11 @@ static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
     }
     close(execfd[1]);
     execfd[1] = -1;
-    char c;
-    while (read(execfd[0], &c, 1) < 0 && errno == EINTR) {
+    int exec_errno = 0;
+    ssize_t got;
+    while ((got = read(execfd[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR) {
     }
+    env->exec_errno = got == (ssize_t)sizeof(exec_errno) ? exec_errno : 0;
     env->spawn_ns = pt_mono_ns();
     /* Everything from here on runs beside the runtime's start, not before it. */
     env->pid = pid;
@@ -583,6 +597,18 @@ static void env_read_stats(struct pt_env *env, struct pt_cgroup_stats *st)
     pt_cgroup_read_stats(env->cg, st, NULL);
 }
 
+/* The error type and message of a runtime that exited (or never started: its exec failed). */
+static const char *env_exit_error(const struct pt_env *env, const char *request_id,
+                                  int exit_status, char *msg, size_t size)
+{
+    if (env->exec_errno) {
+        pt_format_entrypoint_message(msg, size, request_id, env->cfg.argv[0], env->exec_errno);
+        return "Runtime.InvalidEntrypoint";
+    }
+    pt_format_exit_message(msg, size, request_id, exit_status);
+    return "Runtime.ExitError";
+}
+
 /* Handles an INIT that failed, exited or timed out. Returns true if a retry was started. */
 static bool env_init_failed(struct pt_env *env, enum env_outcome out, struct env_wait_state *ws,
                             bool suppressed, struct pt_invoke_result *res, struct pt_error *err,
@@ -596,7 +622,8 @@ static bool env_init_failed(struct pt_env *env, enum env_outcome out, struct env
         pt_rapi_take_init_error(env->rapi, &ierr);
         env_error_type_of(&ierr, etype, sizeof(etype));
     } else if (out == ENV_EXITED) {
-        pt_strlcpy(etype, "Runtime.ExitError", sizeof(etype));
+        pt_strlcpy(etype, env->exec_errno ? "Runtime.InvalidEntrypoint" : "Runtime.ExitError",
+                   sizeof(etype));
     } else {
         status = PT_STATUS_TIMEOUT;
     }
@@ -641,9 +668,10 @@ static bool env_init_failed(struct pt_env *env, enum env_outcome out, struct env
     } else if (out == ENV_INIT_ERROR) {
         *rc = env_set_error(res, etype, "", err);
     } else if (out == ENV_EXITED) {
-        char msg[256];
-        pt_format_exit_message(msg, sizeof(msg), ws->inv->request_id, ws->exit_status);
-        *rc = env_set_error(res, "Runtime.ExitError", msg, err);
+        char msg[PATH_MAX + 256];
+        const char *type = env_exit_error(env, ws->inv->request_id, ws->exit_status, msg,
+                                          sizeof(msg));
+        *rc = env_set_error(res, type, msg, err);
     } else {
         char msg[256];
         pt_format_timeout_message(msg, sizeof(msg), ws->inv->request_id,
@@ -779,11 +807,11 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
             env_write_line(env, line, (size_t)n);
     } else if (out == ENV_EXITED) {
         env->usable = false;
-        char msg[256], line[320];
-        pt_format_exit_message(msg, sizeof(msg), inv->request_id, ws.exit_status);
-        rc = env_set_error(res, "Runtime.ExitError", msg, err);
+        char msg[PATH_MAX + 256], line[PATH_MAX + 320];
+        const char *type = env_exit_error(env, inv->request_id, ws.exit_status, msg, sizeof(msg));
+        rc = env_set_error(res, type, msg, err);
         res->status = PT_STATUS_ERROR;
-        int n = snprintf(line, sizeof(line), "%s\nRuntime.ExitError\n", msg);
+        int n = snprintf(line, sizeof(line), "%s\n%s\n", msg, type);
         if (fn->log_format == PT_LOG_FORMAT_TEXT)
             env_write_line(env, line, (size_t)n);
     }

@@ -1,5 +1,6 @@
 #include "engine/report.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <jansson.h>
 
 #include "base/clock.h"
+#include "base/str.h"
 
 /*
  * A line built from several pieces with snprintf's contract: the full length
@@ -402,6 +404,18 @@ static void line_add_signal(struct line *l, int sig)
         line_add(l, "%s", name);
     else
         line_add(l, "signal %d", sig); /* Go's fallback for signals outside its table */
+}
+
+size_t pt_format_entrypoint_message(char *out, size_t size, const char *request_id,
+                                    const char *path, int errnum)
+{
+    struct line l = {out, size, 0};
+    char reason[128];
+    pt_strlcpy(reason, strerror(errnum), sizeof(reason));
+    reason[0] = (char)tolower((unsigned char)reason[0]);
+    line_add_request_prefix(&l, request_id);
+    line_add(&l, "Error: fork/exec %s: %s", path, reason);
+    return l.len;
 }
 
 size_t pt_format_exit_message(char *out, size_t size, const char *request_id, int wait_status)

@@ -107,6 +107,14 @@ size_t pt_format_timeout_message(char *out, size_t size, const char *request_id,
  */
 size_t pt_format_exit_message(char *out, size_t size, const char *request_id, int wait_status);
 
+/*
+ * A runtime that could not be started (execve failed with errnum), as Lambda words it for
+ * Runtime.InvalidEntrypoint: "RequestId: <id> Error: fork/exec <path>: exec format error"
+ * (Go's lower-case errno text). request_id as for pt_format_exit_message.
+ */
+size_t pt_format_entrypoint_message(char *out, size_t size, const char *request_id,
+                                    const char *path, int errnum);
+
 /* {"errorType":"...","errorMessage":"..."} (malloc'd, JSON-escaped), or NULL on ENOMEM. */
 char *pt_error_payload_json(const char *error_type, const char *error_message);
 

@@ -515,6 +515,25 @@ static void test_init_exit_lines_follow_start(void **state)
     tu_engine_free(e);
 }
 
+/* A bootstrap that cannot be executed is Lambda's Runtime.InvalidEntrypoint, not an exit. */
+static void test_exec_failure_is_invalid_entrypoint(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "tests/functions/bad-interpreter", 1769, 3);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{}", &r);
+    assert_true(r.function_error);
+    assert_string_equal(r.error_type, "Runtime.InvalidEntrypoint");
+    assert_non_null(strstr(r.payload, "\"errorType\":\"Runtime.InvalidEntrypoint\""));
+    assert_non_null(strstr(r.payload, "/bad-interpreter/bootstrap: no such file or directory\""));
+    assert_non_null(strstr(r.log_tail, "\tPhase: init\tStatus: error\tError Type: Runtime.InvalidEntrypoint"));
+    assert_non_null(strstr(r.log_tail, "\tPhase: invoke\tStatus: error\tError Type: Runtime.InvalidEntrypoint"));
+    assert_non_null(strstr(r.log_tail, "no such file or directory\nRuntime.InvalidEntrypoint\nEND RequestId: "));
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+}
+
 static void test_handled_error_keeps_environment(void **state)
 {
     (void)state;
@@ -688,6 +707,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_oom_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_init_error, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_init_exit_lines_follow_start, require_cgroups, tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_exec_failure_is_invalid_entrypoint, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_handled_error_keeps_environment, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_two_concurrent_use_two_environments, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_reserved_concurrency_throttles, require_cgroups, tu_teardown_engines),

@@ -1,4 +1,5 @@
 /* Unit tests for src/engine/report.c: Lambda's platform lines, billing, error texts, parsing. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -251,6 +252,19 @@ static void test_exit_message_truncates(void **state)
     size_t want = strlen("RequestId: " ID " Error: Runtime exited with error: exit status 1");
     assert_int_equal(pt_format_exit_message(small, sizeof(small), ID, status), want);
     assert_string_equal(small, "RequestId");
+}
+
+static void test_entrypoint_messages(void **state)
+{
+    (void)state;
+    char buf[256];
+    size_t n = pt_format_entrypoint_message(buf, sizeof(buf), ID, "/var/task/bootstrap", ENOEXEC);
+    assert_string_equal(buf, "RequestId: " ID " Error: fork/exec /var/task/bootstrap: exec format error");
+    assert_int_equal(n, strlen(buf));
+    pt_format_entrypoint_message(buf, sizeof(buf), ID, "/var/task/bootstrap", EACCES);
+    assert_string_equal(buf, "RequestId: " ID " Error: fork/exec /var/task/bootstrap: permission denied");
+    pt_format_entrypoint_message(buf, sizeof(buf), NULL, "/var/task/bootstrap", ENOENT);
+    assert_string_equal(buf, "Error: fork/exec /var/task/bootstrap: no such file or directory");
 }
 
 static void expect_payload(const char *type, const char *msg, const char *want)
@@ -691,6 +705,7 @@ int main(void)
         cmocka_unit_test(test_billed_duration),
         cmocka_unit_test(test_timeout_message),
         cmocka_unit_test(test_exit_messages),
+        cmocka_unit_test(test_entrypoint_messages),
         cmocka_unit_test(test_exit_message_truncates),
         cmocka_unit_test(test_error_payload_json),
         cmocka_unit_test(test_parse_round_trips),
