@@ -42,6 +42,31 @@ static const char *str_or_empty(const char *s)
     return s ? s : "";
 }
 
+static bool report_ascii_letter(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/*
+ * The error type a platform line carries (at most type_max bytes of it, *len set), validated
+ * as Lambda's platform does (lambda-wire.md 1.4): "Runtime." or "Function." then a capital
+ * and letters, as given; anything else is Runtime.Unknown (Function.Unknown after a
+ * "Function." prefix). A runtime's own text (a newline, a TAB) thus never splits the line.
+ */
+static const char *report_error_type(const char *type, size_t type_max, int *len)
+{
+    size_t n = type ? strnlen(type, type_max < INT_MAX ? type_max : INT_MAX) : 0;
+    size_t p = n > 8 && memcmp(type, "Runtime.", 8) == 0    ? 8
+               : n > 9 && memcmp(type, "Function.", 9) == 0 ? 9
+                                                           : 0;
+    bool valid = p && n - p >= 2 && type[p] >= 'A' && type[p] <= 'Z';
+    for (size_t i = p + 1; valid && i < n; i++)
+        valid = report_ascii_letter(type[i]);
+    const char *out = valid ? type : p == 9 ? "Function.Unknown" : "Runtime.Unknown";
+    *len = valid ? (int)n : (int)strlen(out);
+    return out;
+}
+
 /* Lambda prints the Status fields last and without the trailing TAB the other fields carry. */
 static void line_add_status(struct line *l, enum pt_report_status status, const char *error_type,
                             size_t type_max)
@@ -49,12 +74,9 @@ static void line_add_status(struct line *l, enum pt_report_status status, const 
     if (status == PT_STATUS_TIMEOUT) {
         line_add(l, "Status: timeout");
     } else if (status == PT_STATUS_ERROR) {
-        if (!error_type || !*error_type) {
-            error_type = "Runtime.Unknown";
-            type_max = SIZE_MAX;
-        }
-        int n = (int)strnlen(error_type, type_max < INT_MAX ? type_max : INT_MAX);
-        line_add(l, "Status: error\tError Type: %.*s", n, error_type);
+        int n;
+        const char *t = report_error_type(error_type, type_max, &n);
+        line_add(l, "Status: error\tError Type: %.*s", n, t);
     }
 }
 
@@ -192,8 +214,9 @@ static void line_add_json_status(struct line *l, enum pt_report_status status,
 {
     line_add(l, "\"status\":\"%s\"", status_word(status));
     if (status == PT_STATUS_ERROR) {
-        line_add_json_member(l, ",\"errorType\":",
-                             error_type && *error_type ? error_type : "Runtime.Unknown", type_max);
+        int n;
+        const char *t = report_error_type(error_type, type_max, &n);
+        line_add_json_member(l, ",\"errorType\":", t, (size_t)n);
     }
 }
 

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/str.h"
 #include "engine/report.h"
 
 #define ID "8f507cfc-xmpl-4697-b07a-ac58fc914c95"
@@ -107,11 +108,45 @@ static void test_report_oom(void **state)
     pt_format_report_line(buf, sizeof(buf), &r);
     assert_non_null(strstr(buf, "\tStatus: error\tError Type: Runtime.Unknown\n"));
     /* A full, unterminated error_type is printed up to its array size, no further. */
-    memset(r.error_type, 'E', sizeof(r.error_type));
+    memset(r.error_type, 'e', sizeof(r.error_type));
+    memcpy(r.error_type, "Runtime.E", 9);
     pt_format_report_line(buf, sizeof(buf), &r);
     const char *t = strstr(buf, "Error Type: ");
     assert_non_null(t);
     assert_int_equal(strlen(t + strlen("Error Type: ")), sizeof(r.error_type) + 1);
+}
+
+/* A runtime's error type reaches platform lines only in Lambda's form: nothing it posts (a
+ * newline and a forged REPORT line) can split or add a line. */
+static void test_report_error_type_validated(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *given, *printed;
+    } cases[] = {
+        {"Runtime.ImportModuleError", "Runtime.ImportModuleError"},
+        {"Function.ResponseSizeTooLarge", "Function.ResponseSizeTooLarge"},
+        {"Boom\nREPORT RequestId: forged\tDuration: 1.00 ms", "Runtime.Unknown"},
+        {"Runtime.Bad\nREPORT", "Runtime.Unknown"},
+        {"Function.x", "Function.Unknown"},
+        {"Function.Bad Type", "Function.Unknown"},
+        {"ValueError", "Runtime.Unknown"},
+        {"Runtime.X", "Runtime.Unknown"},
+        {"Runtime.", "Runtime.Unknown"},
+    };
+    struct pt_report r = make_report(1.0, 1, 128, 10, -1);
+    r.status = PT_STATUS_ERROR;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        pt_strlcpy(r.error_type, cases[i].given, sizeof(r.error_type));
+        char buf[512], want[160];
+        pt_format_report_line(buf, sizeof(buf), &r);
+        snprintf(want, sizeof(want), "\tStatus: error\tError Type: %s\n", cases[i].printed);
+        assert_non_null(strstr(buf, want));
+        assert_ptr_equal(strchr(buf, '\n'), buf + strlen(buf) - 1);
+        pt_format_init_report_line(buf, sizeof(buf), 5.0, "init", PT_STATUS_ERROR, cases[i].given);
+        assert_non_null(strstr(buf, want));
+        assert_ptr_equal(strchr(buf, '\n'), buf + strlen(buf) - 1);
+    }
 }
 
 static void test_report_truncation(void **state)
@@ -615,10 +650,15 @@ static void test_json_error_type_and_escaping(void **state)
     struct pt_report r = make_report(3.5, 4, 128, 128, -1);
     strcpy(r.request_id, "id");
     r.status = PT_STATUS_ERROR;
+    /* A type not in Lambda's form (quote, backslash, newline, a byte that is not UTF-8) is
+     * Runtime.Unknown, as in the text REPORT. */
     strcpy(r.error_type, "Bad\"Type\\\n\xff");
     pt_platform_end(buf, sizeof(buf), &pl, &r, -1);
-    assert_non_null(strstr(buf, "\"status\":\"error\",\"errorType\":\"Bad\\\"Type\\\\\\u000a\xEF\xBF\xBD\","
+    assert_non_null(strstr(buf, "\"status\":\"error\",\"errorType\":\"Runtime.Unknown\","
                                 "\"metrics\":{\"durationMs\":3.5}}}\n"));
+    strcpy(r.error_type, "Runtime.OutOfMemory");
+    pt_platform_end(buf, sizeof(buf), &pl, &r, -1);
+    assert_non_null(strstr(buf, "\"status\":\"error\",\"errorType\":\"Runtime.OutOfMemory\","));
     assert_non_null(strstr(buf, "\"maxMemoryUsedMB\":128},\"status\":\"error\",\"errorType\":"));
 }
 
@@ -700,6 +740,7 @@ int main(void)
         cmocka_unit_test(test_report_cold),
         cmocka_unit_test(test_report_timeout),
         cmocka_unit_test(test_report_oom),
+        cmocka_unit_test(test_report_error_type_validated),
         cmocka_unit_test(test_report_truncation),
         cmocka_unit_test(test_init_report_lines),
         cmocka_unit_test(test_billed_duration),
