@@ -322,15 +322,21 @@ static int env_reap(struct pt_env *env, bool block)
 /* Ends the runtime: server, every process of the cgroup, descriptors. The cgroup stays. */
 static void env_stop_runtime(struct pt_env *env)
 {
-    env_set_frozen(env, false);
-    pt_rapi_stop(env->rapi);
-    env->rapi = NULL;
+    /*
+     * Killed before its Runtime API server stops: a runtime parked on /next or awaiting its 202
+     * would otherwise see the connection close and could print a traceback into the log stream
+     * before the kill lands. kill_all thaws a frozen group itself; no handler runs meanwhile
+     * (the daemon runs only when this environment's owner pumps it).
+     */
     if (env->cg)
         pt_cgroup_kill_all(env->cg, NULL);
     if (env->pid > 0) {
         kill(env->pid, SIGKILL); /* in case it left the group (fallback backend) */
         env_reap(env, true);
     }
+    env_set_frozen(env, false);
+    pt_rapi_stop(env->rapi);
+    env->rapi = NULL;
     if (env->pidfd >= 0)
         close(env->pidfd);
     env->pidfd = -1;
