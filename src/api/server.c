@@ -74,6 +74,21 @@ static bool is(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
+/* Whether a raw request-target (query included) is Invoke's, as route() will decide. */
+static bool is_invoke_target(const char *uri)
+{
+    char path[API_URI_MAX], copy[API_URI_MAX];
+    char *seg[API_SEGMENTS_MAX];
+    size_t plen = strcspn(uri, "?");
+    if (plen >= sizeof(path))
+        return false;
+    memcpy(path, uri, plen);
+    path[plen] = '\0';
+    int n = split_path(path, copy, sizeof(copy), seg);
+    return n == 4 && is(seg[0], "2015-03-31") && is(seg[1], "functions") &&
+           is(seg[3], "invocations");
+}
+
 static void route(struct pt_api *api, const struct pt_api_request *req,
                   struct pt_api_response *r)
 {
@@ -301,8 +316,9 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
         return MHD_NO;
     if (!c->started) {
         c->started = true;
-        bool invoke = strstr(c->uri, "/invocations") != NULL;
-        size_t limit = invoke ? PT_API_INVOKE_SYNC_MAX : PT_API_CONTROL_BODY_MAX;
+        /* Decided from the parsed path: a function may be named "invocations-log". */
+        size_t limit = is_invoke_target(c->uri) ? PT_API_INVOKE_SYNC_MAX
+                                                : PT_API_CONTROL_BODY_MAX;
         pt_buf_init(&c->body, limit);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);

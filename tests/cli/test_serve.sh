@@ -95,6 +95,18 @@ if [ -x "$AWS" ] && "$AWS" --version 2>&1 | grep -q '^aws-cli/2'; then
   expect "delete-function --qualifier" "" $A delete-function --function-name fib --qualifier 1
   expect "delete-function" "" $A delete-function --function-name fib
   expect "delete-function (error-fn)" "" $A delete-function --function-name error-fn
+  # A function whose name starts with "invocations" still takes code up to the CreateFunction
+  # limit, not Invoke's 6 MB: the limit follows the route, not a substring of the path.
+  cp "$TMP/fib.zip" "$TMP/big.zip"
+  head -c 5000000 /dev/urandom >"$TMP/blob.bin"
+  (cd "$TMP" && zip -q -0 big.zip blob.bin)
+  expect "create-function invocations-log" "invocations-log" \
+    $A create-function --function-name invocations-log --runtime python3.12 --handler lambda_function.lambda_handler \
+      --role arn:aws:iam::123456789012:role/r --zip-file "fileb://$TMP/fib.zip" --query FunctionName --output text
+  $A wait function-active-v2 --function-name invocations-log
+  expect "update-function-code of invocations-log with a 5 MB zip (7 MB request)" "$(wc -c <"$TMP/big.zip" | tr -d ' ')" \
+    $A update-function-code --function-name invocations-log --zip-file "fileb://$TMP/big.zip" --query CodeSize --output text
+  expect "delete-function (invocations-log)" "" $A delete-function --function-name invocations-log
 else
   skip "AWS CLI v2 not at $AWS (apt-get install awscli)"
 fi
