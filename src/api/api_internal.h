@@ -39,6 +39,8 @@
 struct api_usage {
     int in_flight;
     int refs;
+    struct api_function *owner; /* NULL once the function is freed */
+    struct api_handle *live;    /* its registrations not yet buried, linked by next_live */
 };
 
 /* One engine registration of a configuration. */
@@ -49,6 +51,8 @@ struct api_handle {
     bool retired;       /* replaced or deleted: leaves the engine when refs reaches 0 */
     bool reserved_pool; /* its invocations count against the function's reservation,
                            not the account's unreserved concurrency */
+    char code_id[API_CODE_ID_MAX]; /* its environments run this code: kept while it lives */
+    struct api_handle *next_live;
     struct api_handle *next_dead;
 };
 
@@ -186,6 +190,12 @@ struct api_conf *api_function_conf_serving(struct pt_api *api, struct api_functi
                                            const char *version);
 /* Retires the $LATEST an update replaced (its window is over, or the function goes). */
 void api_function_drop_previous(struct pt_api *api, struct api_function *f);
+/*
+ * Under the lock: removes f's code that no configuration (nor the $LATEST an update
+ * replaced) refers to and no engine registration still runs, so that every
+ * UpdateFunctionCode does not leave its predecessor's zip and unpacked tree behind.
+ */
+void api_function_collect_code(struct api_function *f);
 /* Sets f's reservation, keeping the account's sum of reservations. */
 void api_function_set_reserved(struct pt_api *api, struct api_function *f, int reserved);
 struct api_alias *api_alias_find(struct api_function *f, const char *name);

@@ -624,6 +624,7 @@ void api_op_delete_function(struct pt_api *api, const struct api_target *t,
     }
     api_conf_free(api, c);
     free(c);
+    api_function_collect_code(f);
     r->status = 204;
 out:
     /* Lambda discards a deleted function's pending asynchronous invocations. Under the registry
@@ -687,6 +688,7 @@ static int update_commit(struct pt_api *api, struct api_function *f, struct api_
         api_conf_free(api, old);
         free(old);
     }
+    api_function_collect_code(f);
     return 0;
 }
 
@@ -725,6 +727,7 @@ static void update_latest(struct pt_api *api, const struct api_target *t, json_t
         goto out;
     }
     api_conf_free(api, &next);
+    api_function_collect_code(f); /* code an update installed and did not keep */
 out:
     api_unlock(api);
 }

@@ -60,6 +60,12 @@ static void usage_put(struct api_usage *u)
 /* Under the lock: h has no invocation left and is retired: off to the engine's removal. */
 static void handle_bury(struct pt_api *api, struct api_handle *h)
 {
+    for (struct api_handle **p = &h->usage->live; *p; p = &(*p)->next_live) {
+        if (*p == h) {
+            *p = h->next_live;
+            break;
+        }
+    }
     usage_put(h->usage);
     h->usage = NULL;
     h->next_dead = api->dead;
@@ -110,6 +116,7 @@ int api_conf_acquire(struct pt_api *api, struct api_function *f, struct api_conf
         if (!f->usage)
             return pt_error_set(err, PT_ENOMEM, "out of memory");
         f->usage->refs = 1;
+        f->usage->owner = f;
     }
     if (!c->handle) {
         struct api_handle *h = calloc(1, sizeof(*h));
@@ -133,6 +140,9 @@ int api_conf_acquire(struct pt_api *api, struct api_function *f, struct api_conf
         h->usage = f->usage;
         h->usage->refs++;
         h->reserved_pool = f->reserved >= 0;
+        pt_strlcpy(h->code_id, c->code_id, sizeof(h->code_id));
+        h->next_live = f->usage->live;
+        f->usage->live = h;
         c->handle = h;
     }
     c->handle->refs++;
@@ -150,8 +160,12 @@ void api_handle_release(struct pt_api *api, struct api_handle *h)
     h->usage->in_flight--;
     if (!h->reserved_pool)
         api->unreserved_in_flight--;
-    if (h->retired && h->refs == 0)
+    if (h->retired && h->refs == 0) {
+        struct api_function *owner = h->usage->owner;
         handle_bury(api, h);
+        if (owner) /* the last invocation of replaced code is over */
+            api_function_collect_code(owner);
+    }
     api_unlock(api);
 }
 
@@ -193,6 +207,8 @@ void api_function_free(struct pt_api *api, struct api_function *f)
     }
     free(f->versions);
     free(f->aliases);
+    if (f->usage)
+        f->usage->owner = NULL;
     usage_put(f->usage);
     free(f);
 }
@@ -285,8 +301,10 @@ void api_function_drop_previous(struct pt_api *api, struct api_function *f)
 struct api_conf *api_function_conf_serving(struct pt_api *api, struct api_function *f,
                                            const char *version)
 {
-    if (f->previous && f->busy_until_ms <= api_mono_ms())
+    if (f->previous && f->busy_until_ms <= api_mono_ms()) {
         api_function_drop_previous(api, f);
+        api_function_collect_code(f);
+    }
     if (f->previous && strcmp(version, "$LATEST") == 0)
         return f->previous;
     return api_function_conf(f, version);
@@ -832,22 +850,30 @@ out:
     return 0;
 }
 
+static bool code_id_is(const char *code_id, const char *entry, size_t n)
+{
+    return strlen(code_id) == n && strncmp(code_id, entry, n) == 0;
+}
+
 static bool code_referenced(const struct api_function *f, const char *entry)
 {
     size_t n = strlen(entry);
     if (n > 4 && strcmp(entry + n - 4, ".zip") == 0)
         n -= 4;
-    if (strlen(f->latest.code_id) == n && strncmp(f->latest.code_id, entry, n) == 0)
+    if (code_id_is(f->latest.code_id, entry, n) ||
+        (f->previous && code_id_is(f->previous->code_id, entry, n)))
         return true;
     for (size_t i = 0; i < f->version_count; i++)
-        if (strlen(f->versions[i]->code_id) == n &&
-            strncmp(f->versions[i]->code_id, entry, n) == 0)
+        if (code_id_is(f->versions[i]->code_id, entry, n))
+            return true;
+    for (const struct api_handle *h = f->usage ? f->usage->live : NULL; h; h = h->next_live)
+        if (code_id_is(h->code_id, entry, n))
             return true;
     return false;
 }
 
-/* Removes code no configuration of f uses (uploads cut short, code replaced since). */
-static void code_collect(const struct api_function *f)
+/* Also what a start-up finds: uploads cut short, code replaced before a crash. */
+void api_function_collect_code(struct api_function *f)
 {
     char dir[PATH_MAX + 8];
     snprintf(dir, sizeof(dir), "%s/code", f->dir);
@@ -912,7 +938,7 @@ int api_registry_load(struct pt_api *api, struct pt_error *err)
             }
             continue;
         }
-        code_collect(f);
+        api_function_collect_code(f);
         if (api_function_insert(api, f) != 0) {
             api_function_free(api, f);
             closedir(d);

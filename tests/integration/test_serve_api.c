@@ -633,6 +633,80 @@ static void test_invoke_request_id_is_the_functions(void **state)
     tu_engine_free(e);
 }
 
+/* Unpacked code trees under a function's code/ directory (each has a .zip beside it). */
+static int code_trees(struct pt_engine *e, const char *name)
+{
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/api/functions/%s/code", pt_engine_state_dir(e), name);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *de; (de = readdir(d));)
+        n += de->d_name[0] != '.' && !strstr(de->d_name, ".zip");
+    closedir(d);
+    return n;
+}
+
+static void update_code(struct pt_api *api, const char *name, const char *src)
+{
+    char *zip = zip_b64_of(src);
+    char *body = NULL, path[256];
+    assert_true(asprintf(&body, "{\"ZipFile\":\"%s\"}", zip) > 0);
+    snprintf(path, sizeof(path), "/2015-03-31/functions/%s/code", name);
+    expect_status(api, "PUT", path, body, 200);
+    free(body);
+    free(zip);
+}
+
+/*
+ * Code no configuration uses any more goes while the server runs, not only at the next start
+ * (every UpdateFunctionCode used to leave its predecessor's zip and tree behind), but not while
+ * an invocation still runs it, nor while a version was published from it.
+ */
+static void test_replaced_code_is_removed(void **state)
+{
+    (void)state;
+    struct pt_engine *e = engine_for_functions();
+    struct pt_api *api = api_new(e, NULL);
+    const char *inv = "/2015-03-31/functions/gc/invocations";
+    const char *src = "import time\n"
+                      "def lambda_handler(event, context):\n"
+                      "    time.sleep(event.get('s', 0))\n"
+                      "    return %d\n";
+    char code[256];
+    snprintf(code, sizeof(code), src, 1);
+    create_fn_with(api, "gc", code, ",\"Timeout\":10");
+    wait_settled(api, "gc");
+    assert_int_equal(code_trees(e, "gc"), 1);
+
+    struct background_invoke slow = {api, inv, "{\"s\": 1.5}", 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, background_invoke_run, &slow), 0);
+    pt_sleep_ms(500);
+    snprintf(code, sizeof(code), src, 2);
+    update_code(api, "gc", code);
+    wait_settled(api, "gc");
+    expect_status(api, "POST", inv, "{}", 200); /* the update window is over */
+    assert_int_equal(code_trees(e, "gc"), 2);   /* the slow invocation still runs code 1 */
+    pthread_join(t, NULL);
+    assert_int_equal(slow.status, 200);
+    assert_int_equal(code_trees(e, "gc"), 1);
+
+    expect_status(api, "POST", "/2015-03-31/functions/gc/versions", "{}", 201);
+    snprintf(code, sizeof(code), src, 3);
+    update_code(api, "gc", code);
+    wait_settled(api, "gc");
+    expect_status(api, "POST", inv, "{}", 200);
+    assert_int_equal(code_trees(e, "gc"), 2); /* version 1 runs code 2 */
+    struct pt_api_response r;
+    call(api, "DELETE", "/2015-03-31/functions/gc", "Qualifier=1", NULL, &r);
+    assert_int_equal(r.status, 204);
+    pt_api_response_free(&r);
+    assert_int_equal(code_trees(e, "gc"), 1);
+    pt_api_destroy(api);
+    tu_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -643,6 +717,7 @@ int main(void)
         cmocka_unit_test_teardown(test_events_survive_restart, tu_teardown_engines),
         cmocka_unit_test_teardown(test_invoke_request_id_is_the_functions, tu_teardown_engines),
         cmocka_unit_test_teardown(test_delete_function_drops_its_events, tu_teardown_engines),
+        cmocka_unit_test_teardown(test_replaced_code_is_removed, tu_teardown_engines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
