@@ -225,6 +225,12 @@ int api_staging_dir(const struct pt_api *api, char *out, size_t size);
 /* Moves an unpacked upload (dir + zip) into the function's code directory. */
 int api_code_install(struct pt_api *api, const char *staged, const char *name,
                      const char *code_id, struct pt_error *err);
+/*
+ * Clears dir for a CreateFunction: leftovers of a create never acknowledged are removed, but a
+ * function the start-up could not read (kept for inspection) is moved to <root>/unreadable/.
+ */
+int api_function_dir_claim(struct pt_api *api, const char *dir, const char *name,
+                           struct pt_error *err);
 /* Removes the function's directory (after a DeleteFunction). */
 int api_function_remove_files(struct pt_api *api, const struct api_function *f,
                               struct pt_error *err);

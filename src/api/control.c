@@ -460,7 +460,10 @@ void api_op_create_function(struct pt_api *api, const struct pt_api_request *req
         api_error(r, "ResourceConflictException", "Function already exist: %s", c->cfg.name);
         goto out;
     }
-    api_rmtree(f->dir); /* leftovers of a create that was never acknowledged */
+    if (api_function_dir_claim(api, f->dir, c->cfg.name, &err) != 0) {
+        api_error(r, "ServiceException", "%s", err.msg);
+        goto out;
+    }
     if (upload_install(api, &up, c, r))
         goto out;
     api_last_modified_now(c->last_modified);

@@ -719,6 +719,34 @@ int api_function_remove_files(struct pt_api *api, const struct api_function *f,
     return 0;
 }
 
+int api_function_dir_claim(struct pt_api *api, const char *dir, const char *name,
+                           struct pt_error *err)
+{
+    char file[PATH_MAX + 32], aside[PATH_MAX + 128], id[17];
+    snprintf(file, sizeof(file), "%s/" FUNCTION_FILE, dir);
+    if (!pt_path_is_file(file)) {
+        api_rmtree(dir);
+        return 0;
+    }
+    pt_random_hex(id, 16);
+    if ((size_t)snprintf(aside, sizeof(aside), "%s/unreadable", api->root) >= sizeof(aside))
+        return pt_error_set(err, PT_ELIMIT, "state directory path too long");
+    int rc = pt_mkdir_p(aside, 0755, err);
+    if (rc)
+        return rc;
+    size_t n = strlen(aside);
+    snprintf(aside + n, sizeof(aside) - n, "/%s-%s", name, id);
+    if (rename(dir, aside) != 0)
+        return pt_error_errno(err, PT_ESYS, errno, "cannot move %s aside", dir);
+    if (api->opt.log) {
+        char line[2 * PATH_MAX + 128];
+        snprintf(line, sizeof(line), "note: %s, unreadable at start-up, moved to %s", dir,
+                 aside);
+        api->opt.log(api->opt.log_arg, line);
+    }
+    return 0;
+}
+
 /* A saved configuration back into c (name and code directory from the function). */
 static int conf_load(struct pt_api *api, const char *name, json_t *j, struct api_conf *c,
                      struct pt_error *err)

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -283,6 +284,43 @@ static void test_error_quoting_a_cut_character(void **state)
     }
 }
 
+/*
+ * A function the start-up cannot read is skipped and kept on disk for inspection; creating a
+ * function of that name again used to rm -rf it with its versions and code. It is moved aside.
+ */
+static void test_unreadable_function_not_eaten_by_create(void **state)
+{
+    struct fixture *fx = *state;
+    struct pt_error err = {0};
+    create_fn(fx, "keep");
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof(path), "%s/functions/keep/function.json", fx->api->root);
+    assert_int_equal(pt_file_write_atomic(path, "{\"Latest\":", 10, &err), 0);
+    api_registry_free(fx->api);
+    assert_int_equal(api_registry_load(fx->api, &err), 0);
+    assert_int_equal(call(fx, "GET", "/2015-03-31/functions/keep", NULL, NULL, 0), 404);
+
+    create_fn(fx, "keep");
+    assert_int_equal(call(fx, "GET", "/2015-03-31/functions/keep", NULL, NULL, 0), 200);
+    snprintf(path, sizeof(path), "%s/unreadable", fx->api->root);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    int kept = 0;
+    for (struct dirent *de; (de = readdir(d));) {
+        if (strncmp(de->d_name, "keep-", 5) != 0)
+            continue;
+        char file[2 * PATH_MAX];
+        snprintf(file, sizeof(file), "%s/%s/function.json", path, de->d_name);
+        struct pt_buf b;
+        pt_buf_init(&b, 0);
+        assert_int_equal(pt_file_read(file, 1024, &b, &err), 0);
+        kept += b.len == 10 && memcmp(b.data, "{\"Latest\":", 10) == 0;
+        pt_buf_free(&b);
+    }
+    closedir(d);
+    assert_int_equal(kept, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +329,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_weighted_alias_not_moved_to_latest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arn_of_another_region_or_account, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_quoting_a_cut_character, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unreadable_function_not_eaten_by_create, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
