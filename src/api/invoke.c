@@ -142,7 +142,9 @@ void api_op_invoke(struct pt_api *api, const struct api_target *t,
     }
     if (req->body_len) {
         json_error_t jerr;
-        json_t *j = json_loadb(req->body, req->body_len, JSON_DECODE_ANY, &jerr);
+        /* Any JSON text, "\u0000" included (Python's json.dumps writes it for a NUL). */
+        json_t *j = json_loadb(req->body, req->body_len, JSON_DECODE_ANY | JSON_ALLOW_NUL,
+                               &jerr);
         if (!j) {
             api_error(r, "InvalidRequestContentException",
                       "Could not parse request body into json: Could not parse payload into "

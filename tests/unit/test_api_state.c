@@ -321,6 +321,24 @@ static void test_unreadable_function_not_eaten_by_create(void **state)
     assert_int_equal(kept, 1);
 }
 
+/* An Invoke payload is any JSON text: a string holding "\u0000" is one (Lambda takes it). */
+static void test_invoke_payload_with_escaped_nul(void **state)
+{
+    struct fixture *fx = *state;
+    create_fn(fx, "nul");
+    struct pt_sigv4_header h[] = {{"Host", "127.0.0.1"}, {"X-Amz-Invocation-Type", "DryRun"}};
+    static const char payload[] = "{\"s\":\"a\\u0000b\"}";
+    struct pt_api_request req = {.method = "POST",
+                                 .path = "/2015-03-31/functions/nul/invocations",
+                                 .headers = h, .header_count = 2, .body = payload,
+                                 .body_len = sizeof(payload) - 1};
+    struct pt_api_response r;
+    pt_api_handle(fx->api, &req, &r);
+    if (r.status != 204)
+        fail_msg("DryRun: %u %.*s", r.status, (int)r.body_len, r.body ? r.body : "");
+    pt_api_response_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +349,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_error_quoting_a_cut_character, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_function_not_eaten_by_create, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_invoke_payload_with_escaped_nul, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
