@@ -27,6 +27,7 @@
 #define API_SHA_B64_MAX 48
 #define API_LOG_GROUP_MAX 513
 #define API_ARN_MAX 384
+#define API_CODE_LOCATION_MAX 8192 /* a presigned URL, with a session token */
 #define API_LIST_DEFAULT 50
 #define API_LIST_MAX 10000
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/api_internal.h"
@@ -522,6 +523,35 @@ void api_op_list_functions(struct pt_api *api, const struct pt_api_request *req,
     api_resp_json(r, 200, o);
 }
 
+/*
+ * GetFunction's Code.Location. Lambda's is a presigned S3 URL a plain HTTP GET fetches for 10
+ * minutes; with --require-signature this one is likewise presigned (SigV4 query form, with the
+ * server's first key), or downloading it would need the caller to sign.
+ */
+static void code_location(const struct pt_api *api, const char *name, const char *code_id,
+                          char *out, size_t size)
+{
+    char host[sizeof(api->host) + 16], path[PT_FUNCTION_NAME_MAX + API_CODE_ID_MAX + 64];
+    snprintf(host, sizeof(host), "%s:%d",
+             strcmp(api->host, "0.0.0.0") == 0 ? "127.0.0.1" : api->host, api->port);
+    snprintf(path, sizeof(path), "/_powertune/code/%s/%s.zip", name, code_id);
+    int n = snprintf(out, size, "http://%s%s", host, path);
+    if (!api->opt.require_signature || !api->opt.key_count || n < 0 || (size_t)n >= size)
+        return;
+    struct pt_sigv4_header h[] = {{"Host", host}};
+    struct pt_sigv4_request req = {.method = "GET", .path = path, .headers = h,
+                                   .header_count = 1};
+    struct pt_sigv4_params p = {.creds = &api->opt.keys[0], .region = api->region,
+                                .service = "lambda", .time = (int64_t)time(NULL),
+                                .expires = 600};
+    struct pt_sigv4_signed sig;
+    pt_sigv4_signed_init(&sig);
+    if (pt_sigv4_presign(&req, &p, &sig, NULL) == 0 && sig.query.data &&
+        (size_t)n + 1 + sig.query.len < size)
+        snprintf(out + n, size - (size_t)n, "?%s", sig.query.data);
+    pt_sigv4_signed_free(&sig);
+}
+
 void api_op_get_function(struct pt_api *api, const struct api_target *t, bool config_only,
                          struct pt_api_response *r)
 {
@@ -541,10 +571,8 @@ void api_op_get_function(struct pt_api *api, const struct api_target *t, bool co
         } else {
             json_t *o = json_object();
             json_object_set_new(o, "Configuration", conf);
-            char loc[PATH_MAX + 512];
-            snprintf(loc, sizeof(loc), "http://%s:%d/_powertune/code/%s/%s.zip",
-                     strcmp(api->host, "0.0.0.0") == 0 ? "127.0.0.1" : api->host, api->port,
-                     t->name, c->code_id);
+            char loc[API_CODE_LOCATION_MAX];
+            code_location(api, t->name, c->code_id, loc, sizeof(loc));
             json_object_set_new(o, "Code",
                                 json_pack("{s:s,s:s}", "RepositoryType", "S3", "Location", loc));
             if (f->reserved >= 0)

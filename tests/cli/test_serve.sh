@@ -50,6 +50,11 @@ if [ -x "$AWS" ] && "$AWS" --version 2>&1 | grep -q '^aws-cli/2'; then
     $A create-function --function-name fib --runtime python3.12 --handler lambda_function.lambda_handler \
       --role arn:aws:iam::123456789012:role/r --zip-file "fileb://$TMP/fib.zip" --query '[State,FunctionName]' --output text
   expect "wait function-active-v2" "" $A wait function-active-v2 --function-name fib
+  # As Lambda's (a presigned S3 URL), Code.Location downloads with a plain GET: it is presigned.
+  loc=$($A get-function --function-name fib --query Code.Location --output text 2>&1)
+  if curl -s -f -o "$TMP/dl.zip" "$loc" && cmp -s "$TMP/dl.zip" "$TMP/fib.zip"; then
+    ok "aws cli: get-function's Code.Location downloads the zip unsigned"
+  else nok "aws cli: Code.Location $loc: $(curl -s "$loc")"; fi
   $A invoke --function-name fib --cli-binary-format raw-in-base64-out --payload '{"n": 10}' "$TMP/out.json" >"$TMP/inv.json" 2>&1
   if grep -q '"iterations": 10' "$TMP/out.json" && grep -q '"StatusCode": 200' "$TMP/inv.json"; then ok "aws cli: invoke (sync)"
   else nok "aws cli: invoke: $(cat "$TMP/inv.json" "$TMP/out.json")"; fi
