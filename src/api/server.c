@@ -74,6 +74,13 @@ static bool is(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
+/* POST /2015-03-31/functions/{name}/invocations, the one route with its own body limits. */
+static bool is_invoke_route(char **seg, int n)
+{
+    return n == 4 && is(seg[0], "2015-03-31") && is(seg[1], "functions") &&
+           is(seg[3], "invocations");
+}
+
 /* Whether a raw request-target (query included) is Invoke's, as route() will decide. */
 static bool is_invoke_target(const char *uri)
 {
@@ -84,9 +91,7 @@ static bool is_invoke_target(const char *uri)
         return false;
     memcpy(path, uri, plen);
     path[plen] = '\0';
-    int n = split_path(path, copy, sizeof(copy), seg);
-    return n == 4 && is(seg[0], "2015-03-31") && is(seg[1], "functions") &&
-           is(seg[3], "invocations");
+    return is_invoke_route(seg, split_path(path, copy, sizeof(copy), seg));
 }
 
 static void route(struct pt_api *api, const struct pt_api_request *req,
@@ -97,6 +102,13 @@ static void route(struct pt_api *api, const struct pt_api_request *req,
     int n = split_path(req->path, copy, sizeof(copy), seg);
     const char *m = req->method;
     struct api_target t;
+    /* Every operation but Invoke (which says which limit, sync or Event) refuses it here. */
+    if (req->body_too_large && !is_invoke_route(seg, n)) {
+        api_error(r, "RequestEntityTooLargeException",
+                  "Request must be smaller than %d bytes for the operation",
+                  PT_API_CONTROL_BODY_MAX);
+        return;
+    }
     if (n >= 2 && is(seg[0], "2015-03-31") && is(seg[1], "functions")) {
         if (n == 2) {
             if (is(m, "POST"))
@@ -104,12 +116,6 @@ static void route(struct pt_api *api, const struct pt_api_request *req,
             if (is(m, "GET"))
                 return api_op_list_functions(api, req, r);
         } else if (n <= 5) {
-            if (req->body_too_large && !(n == 4 && is(seg[3], "invocations"))) {
-                api_error(r, "RequestEntityTooLargeException",
-                          "Request must be smaller than %d bytes for the operation",
-                          PT_API_CONTROL_BODY_MAX);
-                return;
-            }
             if (api_target_parse(api, seg[2], req, &t, r))
                 return;
             const char *sub = n >= 4 ? seg[3] : "";

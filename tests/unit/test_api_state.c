@@ -339,6 +339,37 @@ static void test_invoke_payload_with_escaped_nul(void **state)
     pt_api_response_free(&r);
 }
 
+/*
+ * A body the transport dropped for its size is 413 RequestEntityTooLargeException for every
+ * operation: CreateFunction and PutFunctionConcurrency answered "Could not parse request body
+ * into json" (a 60 MB zip looked like a client bug), and since such a request skips SigV4 (its
+ * body cannot be hashed), DeleteFunctionConcurrency, ListFunctions and GetAccountSettings even
+ * ran unsigned under --require-signature.
+ */
+static void test_body_too_large_for_any_operation(void **state)
+{
+    struct fixture *fx = *state;
+    static const char *const routes[][2] = {
+        {"POST", "/2015-03-31/functions"},
+        {"PUT", "/2017-10-31/functions/f/concurrency"},
+        {"PUT", "/2015-03-31/functions/f/code"},
+        {"DELETE", "/2017-10-31/functions/f/concurrency"},
+        {"GET", "/2015-03-31/functions"},
+        {"GET", "/2016-08-19/account-settings"},
+    };
+    struct pt_sigv4_header h[] = {{"Host", "127.0.0.1"}};
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        struct pt_api_request req = {.method = routes[i][0], .path = routes[i][1], .headers = h,
+                                     .header_count = 1, .body_too_large = true};
+        struct pt_api_response r;
+        pt_api_handle(fx->api, &req, &r);
+        if (r.status != 413)
+            fail_msg("%s %s: %u %.*s", routes[i][0], routes[i][1], r.status, (int)r.body_len,
+                     r.body ? r.body : "");
+        pt_api_response_free(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +381,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unreadable_function_not_eaten_by_create, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_invoke_payload_with_escaped_nul, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_body_too_large_for_any_operation, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
