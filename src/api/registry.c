@@ -823,9 +823,9 @@ static int function_load(struct pt_api *api, const char *name, const char *dir,
     if (rc)
         goto out;
     json_error_t jerr;
-    j = json_loadb(text.data, text.len, 0, &jerr);
+    j = text.len ? json_loadb(text.data, text.len, 0, &jerr) : NULL;
     if (!j) {
-        rc = pt_error_set(err, PT_EPROTO, "%s: %s", path, jerr.text);
+        rc = pt_error_set(err, PT_EPROTO, "%s: %s", path, text.len ? jerr.text : "empty file");
         goto out;
     }
     rc = conf_load(api, name, json_object_get(j, "Latest"), &f->latest, err);
@@ -868,6 +868,8 @@ static int function_load(struct pt_api *api, const char *name, const char *dir,
     if (json_is_integer(r) && json_integer_value(r) >= 0 && json_integer_value(r) <= INT_MAX)
         f->reserved = (int)json_integer_value(r);
 out:
+    if (rc && j) /* read, but what it says is not a function: name the file */
+        pt_error_wrap(err, "%s", path);
     json_decref(j);
     pt_buf_free(&text);
     if (rc) {

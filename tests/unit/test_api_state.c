@@ -370,6 +370,46 @@ static void test_body_too_large_for_any_operation(void **state)
     }
 }
 
+static void log_keep(void *arg, const char *line)
+{
+    struct pt_buf *b = arg;
+    pt_buf_append_str(b, line, NULL);
+    pt_buf_append_str(b, "\n", NULL);
+}
+
+/*
+ * A function.json that cannot be read is skipped with a note naming the file and saying why:
+ * an empty one said "wrong arguments", one with a bad value ("MemorySize must be an integer")
+ * named no file at all.
+ */
+static void test_unreadable_function_note_names_the_file(void **state)
+{
+    struct fixture *fx = *state;
+    struct pt_error err = {0};
+    create_fn(fx, "empty");
+    create_fn(fx, "badmem");
+    char path[PATH_MAX + 64], want[2 * PATH_MAX];
+    snprintf(path, sizeof(path), "%s/functions/empty/function.json", fx->api->root);
+    assert_int_equal(pt_file_write_atomic(path, "", 0, &err), 0);
+    snprintf(path, sizeof(path), "%s/functions/badmem/function.json", fx->api->root);
+    static const char bad[] = "{\"Latest\":{\"MemorySize\":\"big\",\"CodeId\":\"ab\"}}";
+    assert_int_equal(pt_file_write_atomic(path, bad, sizeof(bad) - 1, &err), 0);
+    struct pt_buf log;
+    pt_buf_init(&log, 0);
+    fx->api->opt.log = log_keep;
+    fx->api->opt.log_arg = &log;
+    api_registry_free(fx->api);
+    assert_int_equal(api_registry_load(fx->api, &err), 0);
+    fx->api->opt.log = NULL;
+    snprintf(want, sizeof(want), "%s/functions/empty/function.json: empty file", fx->api->root);
+    if (!log.data || !strstr(log.data, want))
+        fail_msg("no \"%s\" in: %s", want, log.data ? log.data : "");
+    snprintf(want, sizeof(want), "%s/functions/badmem/function.json: MemorySize", fx->api->root);
+    if (!strstr(log.data, want))
+        fail_msg("no \"%s\" in: %s", want, log.data);
+    pt_buf_free(&log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,6 +422,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_invoke_payload_with_escaped_nul, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_too_large_for_any_operation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unreadable_function_note_names_the_file, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
