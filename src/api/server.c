@@ -221,6 +221,7 @@ void pt_api_handle(struct pt_api *api, const struct pt_api_request *req,
 
 struct api_conn {
     char *uri;
+    bool uri_too_long; /* uri holds only its first API_URI_MAX bytes */
     bool started;
     bool too_large;
     long long discarded;
@@ -235,7 +236,9 @@ static void *api_uri_log(void *cls, const char *uri, struct MHD_Connection *conn
     struct api_conn *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
-    c->uri = strndup(uri ? uri : "/", API_URI_MAX);
+    size_t n = uri ? strnlen(uri, API_URI_MAX + 1) : 0;
+    c->uri_too_long = n > API_URI_MAX;
+    c->uri = n ? strndup(uri, c->uri_too_long ? API_URI_MAX : n) : strdup("/");
     c->start_ns = pt_mono_ns();
     return c;
 }
@@ -367,11 +370,17 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
         .body_too_large = c->too_large,
     };
     struct pt_api_response r;
-    if (h->overflow) {
+    if (h->overflow || c->uri_too_long) {
         api_resp_init(&r);
         pt_uuid4(r.request_id);
-        api_error(&r, "InvalidParameterValueException", "more than %d headers",
-                  PT_SIGV4_MAX_HEADERS);
+        /* Refused, not served cut short: the cut could drop a Qualifier from the query. */
+        if (c->uri_too_long)
+            api_error(&r, "ValidationException",
+                      "1 validation error detected: the request URI is longer than %d bytes",
+                      API_URI_MAX);
+        else
+            api_error(&r, "InvalidParameterValueException", "more than %d headers",
+                      PT_SIGV4_MAX_HEADERS);
         api_resp_header(&r, "x-amzn-RequestId", r.request_id);
     } else {
         pt_api_handle(api, &req, &r);

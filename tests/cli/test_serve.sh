@@ -36,6 +36,13 @@ if printf '%s' "$hdr" | grep -q '^HTTP/1.1 403' && printf '%s' "$hdr" | grep -qi
   ok "unsigned request: 403 MissingAuthenticationTokenException with x-amzn-RequestId"
 else nok "unsigned request: $hdr $(cat "$TMP/body")"; fi
 
+# A request-target over 16 KB is refused, not served cut short (a Qualifier at its end was dropped).
+pad=$(head -c 16400 /dev/zero | tr '\0' x)
+hdr=$(curl -s -D - -o "$TMP/body" "$EP/2015-03-31/functions/fib/configuration?pad=$pad&Qualifier=nope")
+if printf '%s' "$hdr" | grep -q '^HTTP/1.1 400' && printf '%s' "$hdr" | grep -qi '^x-amzn-ErrorType: ValidationException'; then
+  ok "a request URI over 16 KB: 400 ValidationException"
+else nok "a request URI over 16 KB: $hdr $(cat "$TMP/body")"; fi
+
 # ---- AWS CLI v2 ----
 if [ -x "$AWS" ] && "$AWS" --version 2>&1 | grep -q '^aws-cli/2'; then
   A="$AWS lambda --endpoint-url $EP --output json --cli-read-timeout 60"
