@@ -331,7 +331,7 @@ int cli_payload_read(const char *json, const char *file, char **out, size_t *len
         return rc;
     }
     json_error_t jerr;
-    json_t *doc = json_loadb(b.data ? b.data : "", b.len, JSON_DECODE_ANY, &jerr);
+    json_t *doc = json_loadb(b.data ? b.data : "", b.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (!doc) {
         rc = pt_error_set(err, PT_EUSAGE, "%s is not valid JSON: %s (line %d, column %d)",
                           file ? "--payload-file" : "--payload", jerr.text, jerr.line,

@@ -36,6 +36,10 @@ expect_usage "option without its value" 'option "--memory" needs a value' invoke
 expect_usage "unknown command" "unknown command" frobnicate
 expect_usage "payload file missing" "--payload-file" invoke examples/noop-c --payload-file /nonexistent.json
 
+# Valid JSON with an escaped NUL in a string (Python's json.dumps writes one for "\0"): taken.
+if "$PT" invoke examples/noop-c --payload '{"a":"\u0000"}' >/dev/null 2>&1; then
+  ok "a payload with \\u0000 is taken"; else nok "a payload with \\u0000 refused"; fi
+
 out=$("$PT" invoke examples/noop-c --json --count 2 2>/dev/null); st=$?
 if [ "$st" = 0 ] && [ "$(printf '%s\n' "$out" | wc -l)" = 2 ]; then ok "--json --count 2 prints two objects"; else nok "--json --count 2 (exit $st)"; fi
 first=$(printf '%s\n' "$out" | head -1)
