@@ -134,7 +134,7 @@ static unsigned int rapi_classify(const char *url, const char *method, struct ra
         return MHD_HTTP_NOT_FOUND;
     const char *id = rest + strlen("invocation/");
     const char *slash = strchr(id, '/');
-    if (!slash || slash == id || (size_t)(slash - id) > RAPI_REQUEST_ID_MAX)
+    if (!slash || slash == id)
         return MHD_HTTP_NOT_FOUND;
     if (strcmp(slash, "/response") == 0)
         req->kind = REQ_RESPONSE;
@@ -142,8 +142,11 @@ static unsigned int rapi_classify(const char *url, const char *method, struct ra
         req->kind = REQ_ERROR;
     else
         return MHD_HTTP_NOT_FOUND;
-    memcpy(req->request_id, id, (size_t)(slash - id));
-    req->request_id[slash - id] = '\0';
+    /* A longer id is no invocation's: left empty, it gets Lambda's 400 InvalidRequestID. */
+    if ((size_t)(slash - id) <= RAPI_REQUEST_ID_MAX) {
+        memcpy(req->request_id, id, (size_t)(slash - id));
+        req->request_id[slash - id] = '\0';
+    }
     return is_post ? 0 : MHD_HTTP_METHOD_NOT_ALLOWED;
 }
 

@@ -206,6 +206,14 @@ static void test_response_codes(void **state)
                         "{\"errorMessage\":\"Invalid request ID\",\"errorType\":\"InvalidRequestID\"}");
     reply_free(&r);
 
+    /* An id longer than any invocation's is an invalid id too, not an unknown path. */
+    char longer[128 + 64];
+    snprintf(longer, sizeof(longer), "runtime/invocation/%0100d/error", 7);
+    http(f->port, "POST", longer, "1", 1, NULL, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body.data, "\"InvalidRequestID\""));
+    reply_free(&r);
+
     http(f->port, "POST", "runtime/invocation/req-3/response", "{\"ok\":true}", 11, NULL, &r);
     assert_int_equal(r.status, 202);
     assert_string_equal(r.body.data, "{\"status\":\"OK\"}");
