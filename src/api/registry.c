@@ -957,8 +957,18 @@ int api_registry_load(struct pt_api *api, struct pt_error *err)
         }
         struct api_function *f = NULL;
         struct pt_error lerr = {0};
-        if (strlen(de->d_name) > PT_FUNCTION_NAME_MAX ||
-            function_load(api, de->d_name, dir, &f, &lerr) != 0) {
+        /* A directory renamed by hand to what no request can name would be a function that
+         * cannot be invoked, updated or deleted. */
+        struct pt_aws_lambda_arn arn;
+        bool nameable = strlen(de->d_name) <= PT_FUNCTION_NAME_MAX &&
+                        pt_aws_lambda_arn_parse(de->d_name, &arn, NULL) == 0 &&
+                        arn.form == PT_AWS_ARN_NAME && !arn.qualifier[0] &&
+                        strcmp(arn.name, de->d_name) == 0;
+        if (!nameable)
+            pt_error_set(&lerr, PT_EUSAGE,
+                         "not a function name (letters, digits, '-' and '_', at most %d)",
+                         PT_FUNCTION_NAME_MAX);
+        if (!nameable || function_load(api, de->d_name, dir, &f, &lerr) != 0) {
             /* Kept on disk for inspection: a registry should never eat user data. */
             if (api->opt.log) {
                 char line[PT_ERROR_MSG_MAX + 400];

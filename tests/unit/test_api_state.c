@@ -410,6 +410,30 @@ static void test_unreadable_function_note_names_the_file(void **state)
     pt_buf_free(&log);
 }
 
+/* A function directory renamed by hand to what no request can name is skipped, saying why. */
+static void test_unnameable_function_directory_skipped(void **state)
+{
+    struct fixture *fx = *state;
+    struct pt_error err = {0};
+    create_fn(fx, "fine");
+    char from[PATH_MAX + 64], to[PATH_MAX + 64];
+    snprintf(from, sizeof(from), "%s/functions/fine", fx->api->root);
+    snprintf(to, sizeof(to), "%s/functions/bad name!", fx->api->root);
+    assert_int_equal(rename(from, to), 0);
+    struct pt_buf log;
+    pt_buf_init(&log, 0);
+    fx->api->opt.log = log_keep;
+    fx->api->opt.log_arg = &log;
+    api_registry_free(fx->api);
+    assert_int_equal(api_registry_load(fx->api, &err), 0);
+    fx->api->opt.log = NULL;
+    if (!log.data || !strstr(log.data, "skipping function bad name!: not a function name"))
+        fail_msg("no note in: %s", log.data ? log.data : "");
+    assert_null(api_function_find(fx->api, "bad name!"));
+    assert_true(pt_path_is_dir(to)); /* kept for inspection */
+    pt_buf_free(&log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -423,6 +447,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_invoke_payload_with_escaped_nul, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_too_large_for_any_operation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_function_note_names_the_file, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_unnameable_function_directory_skipped, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
