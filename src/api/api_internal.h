@@ -42,6 +42,11 @@ struct api_usage {
     int refs;
     struct api_function *owner; /* NULL once the function is freed */
     struct api_handle *live;    /* its registrations not yet buried, linked by next_live */
+    char name[PT_FUNCTION_NAME_MAX + 1];
+    /* Its function was deleted while invocations still ran: their code (and the directory
+     * holding it) stays until the last returns, beside a function re-created under the name. */
+    bool departed;
+    struct api_usage *next_departed;
 };
 
 /* One engine registration of a configuration. */
@@ -117,6 +122,7 @@ struct pt_api {
     struct api_function **fns;
     size_t fn_count, fn_cap;
     struct api_handle *dead; /* retired with no invocation left: removed after unlocking */
+    struct api_usage *departed; /* of deleted functions, linked by next_departed */
     int reserved_sum;        /* of every function's ReservedConcurrentExecutions */
     int unreserved_in_flight; /* invocations of functions without a reservation */
 
@@ -193,10 +199,11 @@ struct api_conf *api_function_conf_serving(struct pt_api *api, struct api_functi
 void api_function_drop_previous(struct pt_api *api, struct api_function *f);
 /*
  * Under the lock: removes f's code that no configuration (nor the $LATEST an update
- * replaced) refers to and no engine registration still runs, so that every
- * UpdateFunctionCode does not leave its predecessor's zip and unpacked tree behind.
+ * replaced) refers to and no engine registration still runs (nor one of a function
+ * of that name deleted before), so that every UpdateFunctionCode does not leave its
+ * predecessor's zip and unpacked tree behind.
  */
-void api_function_collect_code(struct api_function *f);
+void api_function_collect_code(struct pt_api *api, struct api_function *f);
 /* Sets f's reservation, keeping the account's sum of reservations. */
 void api_function_set_reserved(struct pt_api *api, struct api_function *f, int reserved);
 struct api_alias *api_alias_find(struct api_function *f, const char *name);
@@ -232,9 +239,14 @@ int api_code_install(struct pt_api *api, const char *staged, const char *name,
  */
 int api_function_dir_claim(struct pt_api *api, const char *dir, const char *name,
                            struct pt_error *err);
-/* Removes the function's directory (after a DeleteFunction). */
-int api_function_remove_files(struct pt_api *api, const struct api_function *f,
-                              struct pt_error *err);
+/*
+ * Under the lock: DeleteFunction of f, which it frees. Its function.json goes first (that is
+ * the deletion, on disk), then its code, but for what invocations still running use: as on
+ * Lambda, they finish with their code, which goes when the last returns.
+ */
+int api_function_delete(struct pt_api *api, struct api_function *f, struct pt_error *err);
+/* Under the lock: undoes a CreateFunction of f (not inserted) that could not complete. */
+void api_function_discard_files(struct pt_api *api, const struct api_function *f);
 
 /*
  * Applies the configuration members of a CreateFunction / UpdateFunctionConfiguration

@@ -477,7 +477,7 @@ void api_op_create_function(struct pt_api *api, const struct pt_api_request *req
     }
     if (api_function_save(api, f, &err) != 0 || api_function_insert(api, f) != 0) {
         api_error(r, "ServiceException", "%s", err.msg[0] ? err.msg : "out of memory");
-        api_rmtree(f->dir);
+        api_function_discard_files(api, f);
         goto out;
     }
     start_window(api, f, true);
@@ -597,12 +597,10 @@ void api_op_delete_function(struct pt_api *api, const struct api_target *t,
     if (!f)
         goto out;
     if (!t->qualifier[0]) {
-        if (api_function_remove_files(api, f, &err) != 0) {
+        if (api_function_delete(api, f, &err) != 0) {
             api_error(r, "ServiceException", "%s", err.msg);
             goto out;
         }
-        api_function_unlink(api, f);
-        api_function_free(api, f); /* in-flight invocations finish; their registration goes */
         r->status = 204;
         deleted = true;
         goto out;
@@ -655,7 +653,7 @@ void api_op_delete_function(struct pt_api *api, const struct api_target *t,
     }
     api_conf_free(api, c);
     free(c);
-    api_function_collect_code(f);
+    api_function_collect_code(api, f);
     r->status = 204;
 out:
     /* Lambda discards a deleted function's pending asynchronous invocations. Under the registry
@@ -719,7 +717,7 @@ static int update_commit(struct pt_api *api, struct api_function *f, struct api_
         api_conf_free(api, old);
         free(old);
     }
-    api_function_collect_code(f);
+    api_function_collect_code(api, f);
     return 0;
 }
 
@@ -758,7 +756,7 @@ static void update_latest(struct pt_api *api, const struct api_target *t, json_t
         goto out;
     }
     api_conf_free(api, &next);
-    api_function_collect_code(f); /* code an update installed and did not keep */
+    api_function_collect_code(api, f); /* code an update installed and did not keep */
 out:
     api_unlock(api);
 }

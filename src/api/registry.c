@@ -11,7 +11,11 @@
  *   staging/                         uploads being unpacked (emptied at start)
  *   trash/                           deleted functions being removed (emptied at start)
  * A code directory no configuration references (an upload that crashed before
- * its function.json was written, code replaced since) is removed at start.
+ * its function.json was written, code replaced since) is removed at start, and
+ * while serving once no invocation runs it either. Deleting a function removes
+ * its function.json; code its running invocations use stays until they return,
+ * beside that of a function created under the same name meanwhile (code ids are
+ * random, never reused).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -57,6 +61,22 @@ static void usage_put(struct api_usage *u)
         free(u);
 }
 
+static void function_dir_sweep(struct pt_api *api, const char *name,
+                               const struct api_function *f);
+
+/* Under the lock: the last invocation of a deleted function is over: its code goes. */
+static void usage_departed_end(struct pt_api *api, struct api_usage *u)
+{
+    for (struct api_usage **p = &api->departed; *p; p = &(*p)->next_departed) {
+        if (*p == u) {
+            *p = u->next_departed;
+            break;
+        }
+    }
+    u->departed = false;
+    function_dir_sweep(api, u->name, api_function_find(api, u->name));
+}
+
 /* Under the lock: h has no invocation left and is retired: off to the engine's removal. */
 static void handle_bury(struct pt_api *api, struct api_handle *h)
 {
@@ -66,6 +86,8 @@ static void handle_bury(struct pt_api *api, struct api_handle *h)
             break;
         }
     }
+    if (h->usage->departed && !h->usage->live)
+        usage_departed_end(api, h->usage);
     usage_put(h->usage);
     h->usage = NULL;
     h->next_dead = api->dead;
@@ -117,6 +139,7 @@ int api_conf_acquire(struct pt_api *api, struct api_function *f, struct api_conf
             return pt_error_set(err, PT_ENOMEM, "out of memory");
         f->usage->refs = 1;
         f->usage->owner = f;
+        pt_strlcpy(f->usage->name, f->latest.cfg.name, sizeof(f->usage->name));
     }
     if (!c->handle) {
         struct api_handle *h = calloc(1, sizeof(*h));
@@ -164,7 +187,7 @@ void api_handle_release(struct pt_api *api, struct api_handle *h)
         struct api_function *owner = h->usage->owner;
         handle_bury(api, h);
         if (owner) /* the last invocation of replaced code is over */
-            api_function_collect_code(owner);
+            api_function_collect_code(api, owner);
     }
     api_unlock(api);
 }
@@ -303,7 +326,7 @@ struct api_conf *api_function_conf_serving(struct pt_api *api, struct api_functi
 {
     if (f->previous && f->busy_until_ms <= api_mono_ms()) {
         api_function_drop_previous(api, f);
-        api_function_collect_code(f);
+        api_function_collect_code(api, f);
     }
     if (f->previous && strcmp(version, "$LATEST") == 0)
         return f->previous;
@@ -704,19 +727,32 @@ int api_function_save(struct pt_api *api, const struct api_function *f, struct p
     return rc;
 }
 
-int api_function_remove_files(struct pt_api *api, const struct api_function *f,
-                              struct pt_error *err)
+int api_function_delete(struct pt_api *api, struct api_function *f, struct pt_error *err)
 {
-    char trash[PATH_MAX + 64], id[17];
-    pt_random_hex(id, 16);
-    if ((size_t)snprintf(trash, sizeof(trash), "%s/trash/%s-%s", api->root, f->latest.cfg.name,
-                         id) >= sizeof(trash))
-        return pt_error_set(err, PT_ELIMIT, "state directory path too long");
-    /* Renamed away first: a crash in the middle of rm -rf must not leave half a function. */
-    if (rename(f->dir, trash) != 0)
-        return pt_error_errno(err, PT_ESYS, errno, "cannot remove %s", f->dir);
-    api_rmtree(trash);
+    char file[PATH_MAX + 32];
+    snprintf(file, sizeof(file), "%s/" FUNCTION_FILE, f->dir);
+    /* A function directory without its function.json is a leftover, removed at start. */
+    if (unlink(file) != 0 && errno != ENOENT)
+        return pt_error_errno(err, PT_ESYS, errno, "cannot remove %s", file);
+    api_function_unlink(api, f);
+    api_function_retire_all(api, f); /* in-flight invocations finish; their registrations go */
+    struct api_usage *u = f->usage;
+    if (u && u->live) {
+        u->departed = true;
+        u->next_departed = api->departed;
+        api->departed = u;
+    }
+    function_dir_sweep(api, f->latest.cfg.name, NULL);
+    api_function_free(api, f);
     return 0;
+}
+
+void api_function_discard_files(struct pt_api *api, const struct api_function *f)
+{
+    char file[PATH_MAX + 32];
+    snprintf(file, sizeof(file), "%s/" FUNCTION_FILE, f->dir);
+    unlink(file);
+    function_dir_sweep(api, f->latest.cfg.name, NULL);
 }
 
 int api_function_dir_claim(struct pt_api *api, const char *dir, const char *name,
@@ -725,7 +761,7 @@ int api_function_dir_claim(struct pt_api *api, const char *dir, const char *name
     char file[PATH_MAX + 32], aside[PATH_MAX + 128], id[17];
     snprintf(file, sizeof(file), "%s/" FUNCTION_FILE, dir);
     if (!pt_path_is_file(file)) {
-        api_rmtree(dir);
+        function_dir_sweep(api, name, NULL);
         return 0;
     }
     pt_random_hex(id, 16);
@@ -885,40 +921,80 @@ static bool code_id_is(const char *code_id, const char *entry, size_t n)
     return strlen(code_id) == n && strncmp(code_id, entry, n) == 0;
 }
 
-static bool code_referenced(const struct api_function *f, const char *entry)
+/* Whether an engine registration of u (NULL: none) still runs the code named entry. */
+static bool usage_runs(const struct api_usage *u, const char *entry, size_t n)
+{
+    for (const struct api_handle *h = u ? u->live : NULL; h; h = h->next_live)
+        if (code_id_is(h->code_id, entry, n))
+            return true;
+    return false;
+}
+
+/* Whether code entry (an id, or its zip) of the function called name is in use: by f, the
+ * function of that name (or NULL), or by a function of that name deleted while it ran. */
+static bool code_referenced(const struct pt_api *api, const char *name,
+                            const struct api_function *f, const char *entry)
 {
     size_t n = strlen(entry);
     if (n > 4 && strcmp(entry + n - 4, ".zip") == 0)
         n -= 4;
+    for (const struct api_usage *u = api->departed; u; u = u->next_departed)
+        if (strcmp(u->name, name) == 0 && usage_runs(u, entry, n))
+            return true;
+    if (!f)
+        return false;
     if (code_id_is(f->latest.code_id, entry, n) ||
         (f->previous && code_id_is(f->previous->code_id, entry, n)))
         return true;
     for (size_t i = 0; i < f->version_count; i++)
         if (code_id_is(f->versions[i]->code_id, entry, n))
             return true;
-    for (const struct api_handle *h = f->usage ? f->usage->live : NULL; h; h = h->next_live)
-        if (code_id_is(h->code_id, entry, n))
-            return true;
-    return false;
+    return usage_runs(f->usage, entry, n);
 }
 
-/* Also what a start-up finds: uploads cut short, code replaced before a crash. */
-void api_function_collect_code(struct api_function *f)
+/* Removes the directory of the function called name: renamed away first, so that a crash in
+ * the middle of rm -rf does not leave half of it. */
+static void function_dir_remove(const struct pt_api *api, const char *name)
 {
-    char dir[PATH_MAX + 8];
-    snprintf(dir, sizeof(dir), "%s/code", f->dir);
+    char dir[PATH_MAX + 16], trash[PATH_MAX + 64], id[17];
+    pt_random_hex(id, 16);
+    snprintf(dir, sizeof(dir), "%s/functions/%s", api->root, name);
+    snprintf(trash, sizeof(trash), "%s/trash/%s-%s", api->root, name, id);
+    api_rmtree(rename(dir, trash) == 0 ? trash : dir);
+}
+
+/*
+ * Under the lock: removes from the directory of the function called name the code that is not
+ * in use (code_referenced); without f, and with nothing in use, the whole directory.
+ */
+static void function_dir_sweep(struct pt_api *api, const char *name,
+                               const struct api_function *f)
+{
+    char dir[PATH_MAX + 16];
+    snprintf(dir, sizeof(dir), "%s/functions/%s/code", api->root, name);
+    bool in_use = false;
     DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.' || code_referenced(f, de->d_name))
+    for (struct dirent *de; d && (de = readdir(d));) {
+        if (de->d_name[0] == '.')
             continue;
+        if (code_referenced(api, name, f, de->d_name)) {
+            in_use = true;
+            continue;
+        }
         char path[PATH_MAX + 300];
         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
         api_rmtree(path);
     }
-    closedir(d);
+    if (d)
+        closedir(d);
+    if (!f && !in_use)
+        function_dir_remove(api, name);
+}
+
+/* Also what a start-up finds: uploads cut short, code replaced before a crash. */
+void api_function_collect_code(struct pt_api *api, struct api_function *f)
+{
+    function_dir_sweep(api, f->latest.cfg.name, f);
 }
 
 static int reset_dir(const char *root, const char *name, struct pt_error *err)
@@ -978,7 +1054,7 @@ int api_registry_load(struct pt_api *api, struct pt_error *err)
             }
             continue;
         }
-        api_function_collect_code(f);
+        api_function_collect_code(api, f);
         if (api_function_insert(api, f) != 0) {
             api_function_free(api, f);
             closedir(d);

@@ -402,6 +402,8 @@ struct background_invoke {
     const char *path;
     const char *body;
     unsigned status;
+    bool function_error;
+    char result[256];
 };
 
 static void *background_invoke_run(void *arg)
@@ -410,8 +412,21 @@ static void *background_invoke_run(void *arg)
     struct pt_api_response r;
     call(b->api, "POST", b->path, NULL, b->body, &r);
     b->status = r.status;
+    b->function_error = header(&r, "X-Amz-Function-Error") != NULL;
+    snprintf(b->result, sizeof(b->result), "%.*s", (int)r.body_len, r.body ? r.body : "");
     pt_api_response_free(&r);
     return NULL;
+}
+
+/* Waits (up to 10 s) until n invocations run in e. */
+static void wait_busy(struct pt_engine *e, int n)
+{
+    struct pt_engine_counts counts = {0};
+    for (int i = 0; i < 1000 && counts.busy < n; i++) {
+        pt_sleep_ms(10);
+        pt_engine_counts(e, &counts);
+    }
+    assert_int_equal(counts.busy, n);
 }
 
 /* 429 with Lambda's Reason for a reservation reached. */
@@ -448,12 +463,7 @@ static void test_reserved_spans_versions(void **state)
     struct background_invoke slow = {.api = api, .path = inv, .body = "{\"sleep\": 3}"};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, background_invoke_run, &slow), 0);
-    struct pt_engine_counts counts = {0};
-    for (int i = 0; i < 1000 && counts.busy < 1; i++) {
-        pt_sleep_ms(10);
-        pt_engine_counts(e, &counts);
-    }
-    assert_int_equal(counts.busy, 1);
+    wait_busy(e, 1);
     /* $LATEST holds the function's one reserved execution: version 1 and the alias wait. */
     expect_reserved_throttle(api, inv, "Qualifier=1");
     expect_reserved_throttle(api, "/2015-03-31/functions/res:live/invocations", NULL);
@@ -679,7 +689,7 @@ static void test_replaced_code_is_removed(void **state)
     wait_settled(api, "gc");
     assert_int_equal(code_trees(e, "gc"), 1);
 
-    struct background_invoke slow = {api, inv, "{\"s\": 1.5}", 0};
+    struct background_invoke slow = {.api = api, .path = inv, .body = "{\"s\": 1.5}"};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, background_invoke_run, &slow), 0);
     pt_sleep_ms(500);
@@ -707,6 +717,85 @@ static void test_replaced_code_is_removed(void **state)
     tu_engine_free(e);
 }
 
+/* The invocation b ran to its end with the code that returns want. */
+static void expect_finished(pthread_t t, struct background_invoke *b, const char *want)
+{
+    assert_int_equal(pthread_join(t, NULL), 0);
+    if (b->status != 200 || b->function_error || strcmp(b->result, want) != 0)
+        fail_msg("invoke %s: %u%s %s, want 200 %s", b->path, b->status,
+                 b->function_error ? " (function error)" : "", b->result, want);
+}
+
+/*
+ * As on Lambda, invocations running when their function (or version) is deleted finish with its
+ * code, read lazily here as a late import would: that code goes when the last returns, while a
+ * function re-created at once under the name runs its own. (The function's directory used to be
+ * removed at once: the running invocation failed, and a cold start of one already accepted could
+ * not find its code.)
+ */
+static void test_delete_keeps_running_code(void **state)
+{
+    (void)state;
+    struct pt_engine *e = engine_for_functions();
+    struct pt_api *api = api_new(e, NULL);
+    const char *src = "import time\n"
+                      "def lambda_handler(event, context):\n"
+                      "    time.sleep(event.get('s', 0))\n"
+                      "    open('lambda_function.py').close()\n"
+                      "    return %d\n";
+    char code[256], dir[4200];
+    snprintf(code, sizeof(code), src, 1);
+    create_fn_with(api, "del", code, ",\"Timeout\":10");
+    wait_settled(api, "del");
+    struct background_invoke slow = {.api = api, .path = "/2015-03-31/functions/del/invocations",
+                                   .body = "{\"s\": 1.5}"};
+    /* Another one accepted meanwhile: its cold start is most likely not over at the delete. */
+    struct background_invoke cold = slow;
+    pthread_t t, t_cold;
+    assert_int_equal(pthread_create(&t, NULL, background_invoke_run, &slow), 0);
+    wait_busy(e, 1);
+    assert_int_equal(pthread_create(&t_cold, NULL, background_invoke_run, &cold), 0);
+    wait_busy(e, 2);
+    expect_status(api, "DELETE", "/2015-03-31/functions/del", NULL, 204);
+    expect_status(api, "POST", slow.path, "{}", 404);
+    snprintf(code, sizeof(code), src, 2);
+    create_fn_with(api, "del", code, ",\"Timeout\":10");
+    wait_settled(api, "del");
+    struct background_invoke fresh = {.api = api, .path = slow.path, .body = "{}"};
+    background_invoke_run(&fresh);
+    assert_int_equal(fresh.status, 200);
+    assert_string_equal(fresh.result, "2");
+    assert_int_equal(code_trees(e, "del"), 2);
+    expect_finished(t, &slow, "1");
+    expect_finished(t_cold, &cold, "1");
+    assert_int_equal(code_trees(e, "del"), 1);
+    expect_status(api, "DELETE", "/2015-03-31/functions/del", NULL, 204);
+    snprintf(dir, sizeof(dir), "%s/api/functions/del", pt_engine_state_dir(e));
+    assert_false(pt_path_is_dir(dir)); /* nothing runs it: gone at once */
+
+    /* A version deleted while it runs code $LATEST has replaced since. */
+    snprintf(code, sizeof(code), src, 1);
+    create_fn_with(api, "ver", code, ",\"Timeout\":10");
+    wait_settled(api, "ver");
+    expect_status(api, "POST", "/2015-03-31/functions/ver/versions", "{}", 201);
+    snprintf(code, sizeof(code), src, 2);
+    update_code(api, "ver", code);
+    wait_settled(api, "ver");
+    struct background_invoke v1 = {.api = api, .path = "/2015-03-31/functions/ver:1/invocations",
+                                 .body = "{\"s\": 1.5}"};
+    assert_int_equal(pthread_create(&t, NULL, background_invoke_run, &v1), 0);
+    wait_busy(e, 1);
+    struct pt_api_response r;
+    call(api, "DELETE", "/2015-03-31/functions/ver", "Qualifier=1", NULL, &r);
+    assert_int_equal(r.status, 204);
+    pt_api_response_free(&r);
+    expect_status(api, "POST", v1.path, "{}", 404);
+    expect_finished(t, &v1, "1");
+    assert_int_equal(code_trees(e, "ver"), 1);
+    pt_api_destroy(api);
+    tu_engine_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -718,6 +807,7 @@ int main(void)
         cmocka_unit_test_teardown(test_invoke_request_id_is_the_functions, tu_teardown_engines),
         cmocka_unit_test_teardown(test_delete_function_drops_its_events, tu_teardown_engines),
         cmocka_unit_test_teardown(test_replaced_code_is_removed, tu_teardown_engines),
+        cmocka_unit_test_teardown(test_delete_keeps_running_code, tu_teardown_engines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
