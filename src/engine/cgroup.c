@@ -1097,9 +1097,11 @@ int pt_cgroup_prepare_spare(struct pt_cgroup_manager *m, const struct pt_cgroup_
     if (cgroup_check_limits(likely, err))
         return pt_error_wrap(err, "spare cgroup");
     pthread_mutex_lock(&m->spare_mu);
+    /* Only the thread that makes the spare clears the mark: one that finds it set leaves it. */
     bool wanted = !m->spare && !m->spare_making;
     unsigned seq = wanted ? ++m->spare_seq : 0;
-    m->spare_making = wanted;
+    if (wanted)
+        m->spare_making = true;
     pthread_mutex_unlock(&m->spare_mu);
     if (!wanted)
         return 0;

@@ -10,10 +10,12 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,6 +264,59 @@ static void test_spare_made_with_likely_limits(void **state)
     struct pt_cgroup_limits bad = {.cpu_quota_us = 1, .cpu_period_us = 20000};
     assert_int_equal(pt_cgroup_prepare_spare(f->m, &bad, &err), PT_EUSAGE);
     assert_non_null(strstr(err.msg, "spare cgroup"));
+}
+
+#define SPARE_RACE_THREADS 4
+#define SPARE_RACE_ROUNDS 200
+
+struct spare_race {
+    struct fixture *f;
+    int thread;
+    int failures;
+};
+
+/* What pt_env_start does for each cold start: take a group (the spare, if any), make the next. */
+static void *spare_race_thread(void *arg)
+{
+    struct spare_race *r = arg;
+    struct pt_cgroup_limits lim = limits_for(128);
+    for (int i = 0; i < SPARE_RACE_ROUNDS; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "env-%d-%d", r->thread, i);
+        struct pt_cgroup *cg = NULL;
+        if (pt_cgroup_create(r->f->m, name, &lim, &cg, NULL) != 0 ||
+            pt_cgroup_prepare_spare(r->f->m, &lim, NULL) != 0 || pt_cgroup_destroy(cg, NULL) != 0)
+            r->failures++;
+    }
+    return NULL;
+}
+
+/*
+ * Cold starts on several threads at once: a prepare_spare that found another one making the
+ * spare once cleared its mark, so a third made a second spare and whichever finished last
+ * replaced the other, which was never removed (the struct leaked, its directories stayed until
+ * the manager closed). Only the one spare waiting may be left once every group is destroyed.
+ */
+static void test_spare_made_by_one_thread_at_a_time(void **state)
+{
+    struct fixture *f = *state;
+    pthread_t threads[SPARE_RACE_THREADS];
+    struct spare_race races[SPARE_RACE_THREADS];
+    for (int t = 0; t < SPARE_RACE_THREADS; t++) {
+        races[t] = (struct spare_race){.f = f, .thread = t};
+        assert_int_equal(pthread_create(&threads[t], NULL, spare_race_thread, &races[t]), 0);
+    }
+    for (int t = 0; t < SPARE_RACE_THREADS; t++) {
+        pthread_join(threads[t], NULL);
+        assert_int_equal(races[t].failures, 0);
+    }
+    DIR *d = opendir(f->inst);
+    assert_non_null(d);
+    int groups = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        groups += e->d_type == DT_DIR && e->d_name[0] != '.';
+    closedir(d);
+    assert_int_equal(groups, 1);
 }
 
 /*
@@ -717,6 +772,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_writes_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spare_is_taken_by_the_next_create, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spare_made_with_likely_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spare_made_by_one_thread_at_a_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_period_without_quota, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_existing_name_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_names_and_cpu_refused, setup, teardown),
