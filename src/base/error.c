@@ -6,11 +6,15 @@
 
 #include "base/str.h"
 
-/* Messages quote users' text and are cut by bounds: each is made valid UTF-8 (see error.h). */
+/* Messages quote users' text and are cut by bounds: each is made valid UTF-8 (see error.h).
+ * Formatted aside first: callers re-label an error by quoting its own err->msg, and vsnprintf
+ * into the buffer it reads from is undefined (it garbled "No such file" into "such file"). */
 static void error_vformat(struct pt_error *err, int code, const char *fmt, va_list ap)
 {
+    char msg[sizeof(err->msg)];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    memcpy(err->msg, msg, sizeof(msg));
     err->code = code;
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
     pt_utf8_make_valid(err->msg);
 }
 

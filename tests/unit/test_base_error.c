@@ -87,6 +87,17 @@ static void test_wrap_cut_inside_a_character(void **state)
     }
 }
 
+/* A caller re-labels an error by quoting its own message (cli: "--payload-file F: <msg>"). */
+static void test_set_quoting_its_own_message(void **state)
+{
+    (void)state;
+    struct pt_error err = {0};
+    pt_error_errno(&err, PT_EUSAGE, 2, "%s", "/nonexistent");
+    pt_error_set(&err, PT_EUSAGE, "--payload-file %s: %s", "/nonexistent", err.msg);
+    assert_string_equal(err.msg, "--payload-file /nonexistent: /nonexistent: No such file or directory");
+    assert_int_equal(err.code, PT_EUSAGE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -94,6 +105,7 @@ int main(void)
         cmocka_unit_test(test_bound_inside_a_character),
         cmocka_unit_test(test_message_size_inside_a_character),
         cmocka_unit_test(test_wrap_cut_inside_a_character),
+        cmocka_unit_test(test_set_quoting_its_own_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
