@@ -109,7 +109,7 @@ int cmd_analyze(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
         case OPT_JSON: json = true; break;
         case OPT_REPORT: rep.report_path = optarg; break;
         case OPT_COMPARE: rep.compare_path = optarg; break;
-        case OPT_HELP: analyze_usage(stdout); goto out;
+        case OPT_HELP: analyze_usage(stdout); rc = 0; goto out;
         default:
             break;
         }

@@ -209,7 +209,7 @@ int cmd_invoke(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         case OPT_COLD: cold = true; break;
         case OPT_JSON: json = true; break;
         case OPT_QUIET: quiet = true; break;
-        case OPT_HELP: invoke_usage(stdout); goto out;
+        case OPT_HELP: invoke_usage(stdout); rc = 0; goto out;
         default:
             break;
         }

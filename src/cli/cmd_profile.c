@@ -237,7 +237,7 @@ int cmd_profile(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
                 goto out;
             }
             break;
-        case OPT_HELP: profile_usage(stdout); goto out;
+        case OPT_HELP: profile_usage(stdout); rc = 0; goto out;
         default: break;
         }
     }

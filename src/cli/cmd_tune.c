@@ -588,7 +588,7 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         case OPT_COMPARE: rep.compare_path = optarg; break;
         case OPT_ENDPOINT_URL: f.endpoint_url = optarg; break;
         case OPT_PROFILE: f.profile = optarg; break;
-        case OPT_HELP: tune_usage(stdout); goto out;
+        case OPT_HELP: tune_usage(stdout); rc = 0; goto out;
         default:
             break;
         }

@@ -28,6 +28,13 @@ expect_usage "timeout above range" "Timeout 901 is out of range: allowed 1 to 90
 expect_usage "unknown runtime" "python2.7" invoke examples/noop-c --runtime python2.7
 expect_usage "reserved env key" "AWS_REGION" invoke examples/noop-c --env AWS_REGION=x
 expect_usage "invalid JSON payload" "--payload is not valid JSON" invoke examples/noop-c --payload '{bad'
+
+# --help is a request, not a mistake: the usage on stdout and exit 0, for every command.
+for cmd in invoke tune analyze logs profile serve; do
+  out=$("$PT" $cmd --help 2>/dev/null); st=$?
+  if [ "$st" = 0 ] && printf '%s' "$out" | grep -q "^usage: powertune $cmd"; then ok "$cmd --help: usage, exit 0"
+  else nok "$cmd --help: exit $st"; fi
+done
 expect_usage "missing directory" "no such directory" invoke examples/does-not-exist
 expect_usage "missing FUNCTION" "missing FUNCTION" invoke
 expect_usage "unknown option" 'unknown option "--frobnicate"' invoke examples/noop-c --frobnicate
