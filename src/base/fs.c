@@ -182,6 +182,56 @@ bool pt_path_is_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* The directory part of path into out ("." for a bare name); false if it does not fit. */
+static bool path_parent(const char *path, char *out, size_t size, const char **base)
+{
+    const char *slash = strrchr(path, '/');
+    *base = slash ? slash + 1 : path;
+    if (!slash)
+        return pt_strlcpy(out, ".", size) < size;
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    if (n >= size)
+        return false;
+    memcpy(out, path, n);
+    out[n] = '\0';
+    return true;
+}
+
+bool pt_path_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    bool ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
+    if (ea || eb)
+        return ea && eb && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    /* Neither exists yet: the same name in the same directory. */
+    char da[PATH_MAX], db[PATH_MAX];
+    const char *na, *nb;
+    if (!path_parent(a, da, sizeof(da), &na) || !path_parent(b, db, sizeof(db), &nb))
+        return strcmp(a, b) == 0;
+    ea = stat(da, &sa) == 0;
+    eb = stat(db, &sb) == 0;
+    if (!ea || !eb)
+        return strcmp(a, b) == 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino && strcmp(na, nb) == 0;
+}
+
+int pt_path_check_writable(const char *path, struct pt_error *err)
+{
+    char dir[PATH_MAX];
+    const char *base;
+    if (!path[0])
+        return pt_error_set(err, PT_EUSAGE, "an empty path");
+    if (pt_path_is_dir(path))
+        return pt_error_set(err, PT_EUSAGE, "%s is a directory; allowed a file", path);
+    if (!path_parent(path, dir, sizeof(dir), &base) || !base[0])
+        return pt_error_set(err, PT_EUSAGE, "%s: not a file name", path);
+    if (!pt_path_is_dir(dir))
+        return pt_error_set(err, PT_EUSAGE, "%s: directory %s does not exist", path, dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return pt_error_errno(err, PT_EUSAGE, errno, "%s: cannot write in %s", path, dir);
+    return 0;
+}
+
 bool pt_path_is_executable(const char *path)
 {
     return pt_path_is_file(path) && access(path, X_OK) == 0;

@@ -29,6 +29,12 @@ int pt_path_join(char *out, size_t size, const char *a, const char *b);
 bool pt_path_is_dir(const char *path);
 bool pt_path_is_file(const char *path);
 bool pt_path_is_executable(const char *path);
+/* Whether a and b name the same file: the same inode, or, neither existing yet, the same name
+ * in the same directory ("./x" and "x"). */
+bool pt_path_same_file(const char *a, const char *b);
+/* Whether a file can be written (created or replaced) at path: not a directory, in an
+ * existing directory this process may write. PT_EUSAGE says which it is not. */
+int pt_path_check_writable(const char *path, struct pt_error *err);
 /* Resolves the directory holding the running executable (from /proc/self/exe). */
 int pt_self_exe_dir(char *out, size_t size, struct pt_error *err);
 

@@ -98,6 +98,18 @@ int cli_function_build(const char *path, const struct cli_function_opts *o,
 /* Reads --payload / --payload-file, refusing anything that is not JSON or is over 6 MB. */
 int cli_payload_read(const char *json, const char *file, char **out, size_t *len,
                      struct pt_error *err);
+/* A file a command reads or keeps its data in, named by the flag that gave it. */
+struct cli_file_use {
+    const char *flag;
+    const char *path; /* NULL: not given */
+};
+/*
+ * An output file (flag path) checked before anything runs: it must be writable, and must be
+ * none of the n files in `kept`, which writing it would destroy (--output over --samples).
+ * PT_EUSAGE naming both flags.
+ */
+int cli_output_check(const char *flag, const char *path, const struct cli_file_use *kept,
+                     size_t n, struct pt_error *err);
 /* Merges the command's options with the shared ones into a getopt_long table (caller frees). */
 struct option *cli_options_merge(const struct option *own);
 

@@ -615,6 +615,17 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     f.arch = fo.architecture; /* --architecture: the function's label, which pricing follows */
     if ((rc = tune_apply_flags(&f, &in, err)))
         goto out;
+    /* Where the results go, checked now: a run can take hours (and money, in AWS). */
+    const struct cli_file_use kept[] = {
+        {"--samples", f.samples},       {"--resume", f.resume},    {"--input", f.input_file},
+        {"--payload-file", f.payload_file}, {"--report", rep.report_path},
+    };
+    size_t n_kept = sizeof(kept) / sizeof(kept[0]);
+    if (f.output && (rc = cli_output_check("--output", f.output, kept, n_kept, err)))
+        goto out;
+    if (rep.report_path && (rc = cli_output_check("--report", rep.report_path, kept, n_kept - 1,
+                                                  err)))
+        goto out;
     if (!in.region[0])
         pt_strlcpy(in.region, getenv("AWS_REGION") && *getenv("AWS_REGION") ? getenv("AWS_REGION")
                                                                             : "us-east-1",

@@ -344,6 +344,20 @@ int cli_payload_read(const char *json, const char *file, char **out, size_t *len
     return 0;
 }
 
+int cli_output_check(const char *flag, const char *path, const struct cli_file_use *kept,
+                     size_t n, struct pt_error *err)
+{
+    if (pt_path_check_writable(path, err))
+        return pt_error_wrap(err, "%s", flag);
+    for (size_t i = 0; i < n; i++)
+        if (kept[i].path && pt_path_same_file(path, kept[i].path))
+            return pt_error_set(err, PT_EUSAGE,
+                                "%s %s: the same file as %s %s, which writing it would destroy; "
+                                "allowed another file",
+                                flag, path, kept[i].flag, kept[i].path);
+    return 0;
+}
+
 int cli_function_operand(int argc, char **argv, const char **function, struct pt_error *err)
 {
     if (optind != argc - 1)

@@ -37,6 +37,14 @@ expect_usage "weight out of range refused" "--balanced-weight" examples/cpu-c --
 expect_usage "unknown pricing refused" "pricing" examples/cpu-c --num 5 --pricing cheap
 expect_usage "weighted payload too small for num" "Please increase" examples/cpu-c --num 2 \
   --payload '[{"payload":{},"weight":1},{"payload":{},"weight":1},{"payload":{},"weight":1}]'
+# Where the results go is checked before the run, not after it: the run's data would be lost.
+expect_usage "--output in a missing directory refused up front" "directory $T/none does not exist" \
+  examples/cpu-c --num 5 --output "$T/none/out.json"
+expect_usage "--report naming a directory refused up front" "is a directory" examples/cpu-c --num 5 --report "$T"
+expect_usage "--output over the --samples file refused" "the same file as --samples" \
+  examples/cpu-c --num 5 --samples "$T/same.jsonl" --output "$T/../$(basename "$T")/same.jsonl"
+expect_usage "--report over --output refused" "the same file as --report" \
+  examples/cpu-c --num 5 --output "$T/same.json" --report "$T/same.json"
 
 for mode in series parallel only-cold-starts; do
   flags=""
@@ -99,6 +107,10 @@ if $PY -c "import json,sys; a=json.load(open('$T/analyze.json')); b=json.load(op
 "$PT" analyze "$T/series.jsonl" --strategy speed --output "$T/speed.json" >/dev/null 2>&1
 check "analyze --strategy speed picks the power with the lowest average duration" \
   "j['power'] == min(j['powertune']['powers'], key=lambda s: s['averageDuration'])['power']" "$T/speed.json"
+cp "$T/series.jsonl" "$T/keep.jsonl"
+out=$("$PT" analyze "$T/keep.jsonl" --output "$T/./keep.jsonl" 2>&1 >/dev/null); st=$?
+[ "$st" = 2 ] && cmp -s "$T/series.jsonl" "$T/keep.jsonl" && ok "analyze --output over its samples file refused, file kept" \
+  || nok "analyze --output over its input: exit $st $out"
 
 # Ctrl-C keeps the samples; --resume finishes the run.
 "$PT" tune examples/cpu-c --powers 128,256 --num 6 --payload "$CPU" --samples "$T/r.jsonl" >/dev/null 2>&1 &
