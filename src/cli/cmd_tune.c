@@ -687,10 +687,16 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         pt_strlcpy(h.function, in.function, sizeof(h.function));
         pt_strlcpy(h.region, in.region, sizeof(h.region));
         pt_strlcpy(h.architecture, in.architecture, sizeof(h.architecture));
-        bool append = f.resume && strcmp(samples_path, f.resume) == 0;
+        /* The same file however it is spelled (./r.jsonl, a link): opening it anew would
+         * truncate the samples being resumed. */
+        bool append = f.resume && pt_path_same_file(samples_path, f.resume);
         if ((rc = pt_samples_writer_open(&writer, samples_path, &h, append, err)))
             goto out;
         writer_open = true;
+        /* A new file gets the resumed samples too, so it holds the whole run. */
+        for (size_t i = 0; f.resume && !append && i < resume.n; i++)
+            if ((rc = pt_samples_write(&writer, &resume.samples[i], err)))
+                goto out;
     }
     for (unsigned bit = 1; bit && bit < (1u << PT_TUNE_WARN_COUNT); bit <<= 1)
         if (in.warnings & bit)

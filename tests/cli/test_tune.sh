@@ -122,6 +122,18 @@ kept=$(($(wc -l < "$T/r.jsonl") - 1))
 [ "$st" = 130 ] && [ "$kept" -ge 1 ] && [ "$kept" -lt 12 ] && ok "Ctrl-C: exit 130, $kept samples kept" || nok "Ctrl-C: exit $st, $kept samples"
 "$PT" tune examples/cpu-c --powers 128,256 --num 6 --payload "$CPU" --resume "$T/r.jsonl" >/dev/null 2>&1
 [ "$(wc -l < "$T/r.jsonl")" = 13 ] && ok "--resume completes the run (12 samples)" || nok "--resume: $(wc -l < "$T/r.jsonl") lines"
+# --samples naming the resumed file another way appends to it; a new --samples file gets the
+# resumed samples too: either way the file holds the whole run.
+head -4 "$T/r.jsonl" > "$T/r2.jsonl"
+"$PT" tune examples/cpu-c --powers 128,256 --num 6 --payload '{"iterations":1000}' --resume "$T/r2.jsonl" \
+  --samples "$T/./r2.jsonl" >/dev/null 2>&1
+[ "$(wc -l < "$T/r2.jsonl")" = 13 ] && [ "$(head -4 "$T/r.jsonl")" = "$(head -4 "$T/r2.jsonl")" ] \
+  && ok "--resume F --samples ./F keeps the resumed samples" || nok "--resume F --samples ./F: $(wc -l < "$T/r2.jsonl") lines"
+head -4 "$T/r.jsonl" > "$T/r3.jsonl"
+"$PT" tune examples/cpu-c --powers 128,256 --num 6 --payload '{"iterations":1000}' --resume "$T/r3.jsonl" \
+  --samples "$T/r4.jsonl" >/dev/null 2>&1
+[ "$(wc -l < "$T/r4.jsonl")" = 13 ] && [ "$(head -4 "$T/r.jsonl")" = "$(head -4 "$T/r4.jsonl")" ] \
+  && ok "--resume F --samples G: G holds the resumed samples and the new ones" || nok "--resume F --samples G: $(wc -l < "$T/r4.jsonl") lines in G"
 
 # autoOptimize on a SAM template: MemorySize rewritten in place, every other byte kept.
 cp -r examples/sam-app examples/fibonacci-python "$T/" && chmod 755 "$T"
