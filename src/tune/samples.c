@@ -109,19 +109,29 @@ int pt_samples_writer_open(struct pt_samples_writer *w, const char *path,
     if (strlen(path) >= sizeof(w->path))
         return pt_error_set(err, PT_EUSAGE, "samples: path too long");
     pt_strlcpy(w->path, path, sizeof(w->path));
-    int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (append ? 0 : O_TRUNC);
+    int flags = (append ? O_RDWR : O_WRONLY | O_TRUNC) | O_CREAT | O_APPEND | O_CLOEXEC;
     w->fd = open(path, flags, 0644);
     if (w->fd < 0)
         return pt_error_errno(err, errno == ENOENT || errno == EACCES ? PT_EUSAGE : PT_ESYS,
                               errno, "cannot open samples file %s", path);
     pthread_mutex_init(&w->lock, NULL);
-    if (append)
-        return 0;
+    int rc = 0;
     struct pt_buf line;
     pt_buf_init(&line, 0);
-    int rc = pt_samples_format_header(h, &line, err);
-    if (rc == 0)
-        rc = write_line(w, &line, err);
+    if (append) {
+        /* A last line without its newline (a file saved by an editor) would run into the
+         * first appended sample and make the whole file unreadable. */
+        char last = '\n';
+        off_t size = lseek(w->fd, 0, SEEK_END);
+        if (size > 0 && pread(w->fd, &last, 1, size - 1) != 1)
+            rc = pt_error_errno(err, PT_EIO, errno, "cannot read %s", path);
+        if (rc == 0 && last != '\n')
+            rc = write_all(w->fd, "\n", 1, path, err);
+    } else {
+        rc = pt_samples_format_header(h, &line, err);
+        if (rc == 0)
+            rc = write_line(w, &line, err);
+    }
     pt_buf_free(&line);
     if (rc < 0) {
         close(w->fd);

@@ -195,6 +195,35 @@ static void test_interrupted_tail(void **state)
     pt_samples_file_free(&f);
 }
 
+/* Resuming a file whose last line has no newline: the appended sample starts a line of its
+ * own, and the file still reads whole. */
+static void test_append_after_unterminated_line(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/powertune-samples-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/s.jsonl", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(HDR OK_LINE, fp);
+    fclose(fp);
+    struct pt_samples_writer w;
+    struct pt_samples_file f;
+    struct pt_error err;
+    struct pt_tune_sample s = sample(256, 5, -1, NULL);
+    assert_int_equal(pt_samples_writer_open(&w, path, &hdr, true, &err), 0);
+    assert_int_equal(pt_samples_write(&w, &s, &err), 0);
+    assert_int_equal(pt_samples_writer_close(&w, &err), 0);
+    assert_int_equal(pt_samples_read(path, &f, &err), 0);
+    assert_int_equal(f.n, 2);
+    assert_int_equal(f.samples[1].power, 256);
+    assert_false(f.unterminated);
+    pt_samples_file_free(&f);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_interrupted_tail),
+        cmocka_unit_test(test_append_after_unterminated_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
