@@ -675,6 +675,19 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
                               f.resume, resume.header.function, in.function);
             goto out;
         }
+        /* A sample of a power this run does not tune would fail the analysis, after the run. */
+        for (size_t i = 0; i < resume.n; i++) {
+            size_t j = 0;
+            while (j < in.n_powers && in.powers[j] != resume.samples[i].power)
+                j++;
+            if (j == in.n_powers) {
+                rc = pt_error_set(err, PT_EUSAGE,
+                                  "--resume %s: its samples include %d MB, which is not one of "
+                                  "the power values tuned; allowed the run's own powers",
+                                  f.resume, resume.samples[i].power);
+                goto out;
+            }
+        }
         if (resume.truncated_tail && truncate(f.resume, resume.valid_bytes) != 0) {
             rc = pt_error_set(err, PT_EIO, "--resume %s: cannot cut its unfinished last line",
                               f.resume);

@@ -129,6 +129,11 @@ head -4 "$T/r.jsonl" > "$T/r2.jsonl"
   --samples "$T/./r2.jsonl" >/dev/null 2>&1
 [ "$(wc -l < "$T/r2.jsonl")" = 13 ] && [ "$(head -4 "$T/r.jsonl")" = "$(head -4 "$T/r2.jsonl")" ] \
   && ok "--resume F --samples ./F keeps the resumed samples" || nok "--resume F --samples ./F: $(wc -l < "$T/r2.jsonl") lines"
+head -4 "$T/r.jsonl" > "$T/r5.jsonl"
+out=$("$PT" tune examples/cpu-c --powers 512,1024 --num 6 --resume "$T/r5.jsonl" 2>&1 >/dev/null); st=$?
+[ "$st" = 2 ] && printf '%s' "$out" | grep -q "its samples include 128 MB" && [ "$(wc -l < "$T/r5.jsonl")" = 4 ] \
+  && ok "--resume with samples of a power not tuned refused before running" \
+  || nok "--resume of other powers: exit $st, $(wc -l < "$T/r5.jsonl") lines: $out"
 head -4 "$T/r.jsonl" > "$T/r3.jsonl"
 "$PT" tune examples/cpu-c --powers 128,256 --num 6 --payload '{"iterations":1000}' --resume "$T/r3.jsonl" \
   --samples "$T/r4.jsonl" >/dev/null 2>&1
