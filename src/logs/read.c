@@ -453,7 +453,9 @@ int pt_logs_read_task(struct pt_logs_run *run, struct pt_logs_task *t)
             goto out;
         }
         rd.own_fd = true;
-        rd.use_pread = true;
+        /* A pipe (a FIFO, bash's <(zcat ...) as /dev/fd/63) has no offsets: read it as stdin. */
+        struct stat fst;
+        rd.use_pread = fstat(rd.fd, &fst) == 0 && S_ISREG(fst.st_mode);
         (void)posix_fadvise(rd.fd, t->begin, t->end < 0 ? 0 : t->end - t->begin,
                             POSIX_FADV_SEQUENTIAL);
     }

@@ -607,6 +607,24 @@ static void test_stdin(void **state)
     json_decref(j);
 }
 
+/* A named pipe, as bash's <(zcat ...) passes one (/dev/fd/63): read in order, no offsets. */
+static void test_pipe_path(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    const char *text = "REPORT RequestId: 1 Duration: 2.00 ms Billed Duration: 2 ms "
+                       "Memory Size: 128 MB Max Memory Used: 50 MB\n";
+    assert_int_equal(write(p[1], text, strlen(text)), (ssize_t)strlen(text));
+    close(p[1]);
+    char path[64];
+    snprintf(path, sizeof(path), "/dev/fd/%d", p[0]);
+    json_t *j = run1(path);
+    close(p[0]);
+    assert_int_equal(ival(j, "invocations"), 1);
+    json_decref(j);
+}
+
 static void test_overlong_line_and_limits(void **state)
 {
     (void)state;
@@ -899,6 +917,7 @@ int main(void)
         cmocka_unit_test(test_gzip),
         cmocka_unit_test(test_gzip_many_buffers),
         cmocka_unit_test(test_stdin),
+        cmocka_unit_test(test_pipe_path),
         cmocka_unit_test(test_overlong_line_and_limits),
         cmocka_unit_test(test_concurrency_known_answers),
         cmocka_unit_test(test_concurrency_split_sweep),
