@@ -10,6 +10,19 @@
 #include "cli/cli.h"
 #include "logs/logs.h"
 
+/* --report before reading: writable, and not one of the logs (it would be replaced). */
+static int logs_report_check(const struct pt_logs_cli *cli, struct pt_error *err)
+{
+    struct cli_file_use *inputs = calloc(cli->npaths, sizeof(*inputs));
+    if (!inputs)
+        return pt_error_set(err, PT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < cli->npaths; i++)
+        inputs[i] = (struct cli_file_use){"the input", cli->paths[i]};
+    int rc = cli_output_check("--report", cli->report_html, inputs, cli->npaths, err);
+    free(inputs);
+    return rc;
+}
+
 int cmd_logs(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
 {
     struct pt_logs_cli cli;
@@ -22,6 +35,8 @@ int cmd_logs(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         fputs(pt_logs_usage, stdout);
         goto out;
     }
+    if (cli.report_html && (rc = logs_report_check(&cli, err)))
+        goto out;
     rc = pt_logs_analyze(cli.paths, cli.npaths, &cli.opt, &r, err);
     if (rc)
         goto out;

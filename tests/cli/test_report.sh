@@ -117,6 +117,13 @@ refused "a dry run's output cannot be compared" "dry run" \
   analyze "$T/s.jsonl" --compare "$T/dry.json"
 refused "--report with --dry-run refused" "dry run" \
   tune examples/cpu-c --num 3 --dry-run --report "$T/D.html"
+printf 'REPORT RequestId: 1 Duration: 2.00 ms Billed Duration: 2 ms Memory Size: 128 MB Max Memory Used: 50 MB\n' > "$T/app.log"
+cp "$T/app.log" "$T/app.orig"
+refused "logs --report over one of its inputs refused" "the same file as the input" \
+  logs "$T/app.log" --report "$T/./app.log"
+cmp -s "$T/app.log" "$T/app.orig" && ok "logs --report refused: the log is intact" || nok "logs --report replaced its input"
+refused "logs --report naming a directory refused before reading" "is a directory" \
+  logs "$T/app.log" --report "$T"
 
 # 5. Rendering in headless Chromium.
 CHROMIUM=$(command -v chromium || command -v chromium-browser)
