@@ -224,7 +224,7 @@ static int cli_int_flag(const char *flag, const char *field, const char *arg, lo
 {
     long v;
     if (pt_parse_long(arg, min, max, &v) != 0)
-        return pt_error_set(err, PT_EUSAGE, "%s \"%s\": %s must be a whole number from %ld to %ld%s",
+        return pt_error_set(err, PT_EUSAGE, "%s \"%s\": %s must be a whole number: allowed %ld to %ld%s",
                             flag, arg, field, min, max, unit);
     *out = (int)v;
     return 0;
@@ -265,17 +265,17 @@ int cli_function_build(const char *path, const struct cli_function_opts *o,
     rc = pt_function_detect(c, path, err);
     if (rc)
         return rc;
-    /* The numeric flags are checked here with wide bounds so the message can name the flag;
-     * pt_function_validate then applies Lambda's exact ranges. */
-    if (o->memory && (rc = cli_int_flag("--memory", "MemorySize", o->memory, 1, 1000000, " (MB)",
-                                        &c->memory_mb, err)))
+    /* Lambda's ranges, so that the message names the flag and what Lambda allows (a template's
+     * values are checked by pt_function_validate, which names the field). */
+    if (o->memory && (rc = cli_int_flag("--memory", "MemorySize", o->memory, PT_MEMORY_MIN_MB,
+                                        PT_MEMORY_MAX_MB, " (MB)", &c->memory_mb, err)))
         return rc;
-    if (o->timeout && (rc = cli_int_flag("--timeout", "Timeout", o->timeout, 1, 1000000,
-                                         " (seconds)", &c->timeout_s, err)))
+    if (o->timeout && (rc = cli_int_flag("--timeout", "Timeout", o->timeout, PT_TIMEOUT_MIN_S,
+                                         PT_TIMEOUT_MAX_S, " (seconds)", &c->timeout_s, err)))
         return rc;
     if (o->ephemeral && (rc = cli_int_flag("--ephemeral-storage", "EphemeralStorage",
-                                           o->ephemeral, 1, 1000000, " (MB)", &c->ephemeral_mb,
-                                           err)))
+                                           o->ephemeral, PT_EPHEMERAL_MIN_MB, PT_EPHEMERAL_MAX_MB,
+                                           " (MB)", &c->ephemeral_mb, err)))
         return rc;
     if (o->reserved && (rc = cli_int_flag("--reserved-concurrency", "ReservedConcurrentExecutions",
                                           o->reserved, 0, 1000000, "", &c->reserved_concurrency,

@@ -21,10 +21,12 @@ expect_usage() {
   else nok "$desc (exit $st: $out)"; fi
 }
 
-expect_usage "memory below range" "MemorySize 64 is out of range: allowed 128 to 10240" invoke examples/noop-c --memory 64
+expect_usage "memory below range" "--memory \"64\": MemorySize must be a whole number: allowed 128 to 10240 (MB)" invoke examples/noop-c --memory 64
+expect_usage "memory 0: Lambda's range, not a wider one" "allowed 128 to 10240 (MB)" invoke examples/noop-c --memory 0
+expect_usage "timeout not a number: Lambda's range" "Timeout must be a whole number: allowed 1 to 900 (seconds)" invoke examples/noop-c --timeout soon
 expect_usage "memory above range" "allowed 128 to 10240" invoke examples/noop-c --memory 10241
 expect_usage "memory not a number" "--memory \"lots\"" invoke examples/noop-c --memory lots
-expect_usage "timeout above range" "Timeout 901 is out of range: allowed 1 to 900" invoke examples/noop-c --timeout 901
+expect_usage "timeout above range" "--timeout \"901\": Timeout must be a whole number: allowed 1 to 900" invoke examples/noop-c --timeout 901
 expect_usage "unknown runtime" "python2.7" invoke examples/noop-c --runtime python2.7
 expect_usage "reserved env key" "AWS_REGION" invoke examples/noop-c --env AWS_REGION=x
 expect_usage "invalid JSON payload" "--payload is not valid JSON" invoke examples/noop-c --payload '{bad'
