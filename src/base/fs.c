@@ -135,8 +135,31 @@ int pt_file_read_small(const char *path, char *out, size_t size, struct pt_error
     return rc;
 }
 
+/* Writes into an existing file that is not a regular one (a device, a pipe), in place. */
+static int file_write_in_place(const char *path, const void *data, size_t n, struct pt_error *err)
+{
+    int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return pt_error_errno(err, PT_ESYS, errno, "cannot open %s", path);
+    int rc = 0;
+    if (write_all(fd, data, n) != 0)
+        rc = pt_error_errno(err, PT_EIO, errno, "cannot write %s", path);
+    close(fd);
+    return rc;
+}
+
 int pt_file_write_atomic(const char *path, const void *data, size_t n, struct pt_error *err)
 {
+    /* /dev/null, /dev/stdout or a FIFO is written to: renaming over it would put a plain file
+     * in place of the device (as root, for the whole system). A symlink to a regular file gets
+     * its target replaced, and stays a link. */
+    struct stat st;
+    char real[PATH_MAX];
+    bool exists = stat(path, &st) == 0;
+    if (exists && !S_ISREG(st.st_mode))
+        return file_write_in_place(path, data, n, err);
+    if (exists && realpath(path, real))
+        path = real;
     char tmp[PATH_MAX];
     char suffix[17];
     pt_random_hex(suffix, 16);
