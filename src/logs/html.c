@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/fs.h"
 #include "logs/logs_internal.h"
 
 #define PT_LOGS_SVG_POINTS 1200
@@ -216,9 +217,13 @@ static void cold_chart(FILE *f, const struct pt_logs_scope *a)
 
 int pt_logs_write_html(const struct pt_logs_result *r, const char *path, struct pt_error *err)
 {
-    FILE *f = fopen(path, "w");
+    /* Built in memory, then replaced atomically: a failed write (a full disk) keeps the
+     * previous report whole instead of leaving a truncated page. */
+    char *page = NULL;
+    size_t page_len = 0;
+    FILE *f = open_memstream(&page, &page_len);
     if (!f)
-        return pt_error_errno(err, PT_EIO, errno, "cannot write %s", path);
+        return pt_error_set(err, PT_ENOMEM, "out of memory for the report");
     const struct pt_logs_scope *a = &r->all;
     fputs("<!DOCTYPE html><html><head><meta charset='utf-8'><title>powertune logs</title>"
           "<style>body{font:14px sans-serif;margin:20px;color:#222}h2{margin-top:28px}"
@@ -252,7 +257,11 @@ int pt_logs_write_html(const struct pt_logs_result *r, const char *path, struct 
     cold_chart(f, a);
     fputs("</body></html>\n", f);
     bool bad = ferror(f) != 0;
+    int rc = 0;
     if (fclose(f) != 0 || bad)
-        return pt_error_errno(err, PT_EIO, errno, "writing %s", path);
-    return 0;
+        rc = pt_error_set(err, PT_ENOMEM, "out of memory for the report");
+    else
+        rc = pt_file_write_atomic(path, page, page_len, err);
+    free(page);
+    return rc;
 }

@@ -124,6 +124,17 @@ refused "logs --report over one of its inputs refused" "the same file as the inp
 cmp -s "$T/app.log" "$T/app.orig" && ok "logs --report refused: the log is intact" || nok "logs --report replaced its input"
 refused "logs --report naming a directory refused before reading" "is a directory" \
   logs "$T/app.log" --report "$T"
+# A report that cannot be written whole (here a file size limit, as a full disk) leaves the
+# previous one as it was, and no temporary file.
+i=0; while [ $i -lt 300 ]; do
+  echo "2024-01-01T00:00:0$((i % 10)).000Z REPORT RequestId: $i Duration: $i.00 ms Billed Duration: $i ms Memory Size: 128 MB Max Memory Used: 50 MB"
+  i=$((i + 1))
+done > "$T/big.log"
+mkdir "$T/rep" && echo "previous report" > "$T/rep/L.html"
+(trap '' XFSZ; ulimit -f 4; "$PT" logs "$T/big.log" --report "$T/rep/L.html" >/dev/null 2>&1); st=$?
+[ "$st" = 1 ] && [ "$(cat "$T/rep/L.html")" = "previous report" ] && [ "$(ls "$T/rep")" = L.html ] \
+  && ok "logs --report that cannot be written keeps the previous report" \
+  || nok "logs --report failing mid-write: exit $st, $(head -c 60 "$T/rep/L.html"), $(ls "$T/rep")"
 
 # 5. Rendering in headless Chromium.
 CHROMIUM=$(command -v chromium || command -v chromium-browser)
