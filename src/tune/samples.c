@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/str.h"
@@ -411,13 +412,16 @@ out:
 
 int pt_samples_read(const char *path, struct pt_samples_file *out, struct pt_error *err)
 {
+    memset(out, 0, sizeof(*out));
     FILE *f = fopen(path, "re");
-    if (!f) {
-        memset(out, 0, sizeof(*out));
+    if (!f)
         return pt_error_errno(err, errno == ENOENT ? PT_EUSAGE : PT_ESYS, errno,
                               "cannot open samples file %s", path);
-    }
-    int rc = pt_samples_read_stream(f, path, out, err);
+    /* A directory opens, and then fails every read with a bare EISDIR. */
+    struct stat st;
+    int rc = fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)
+                 ? pt_error_set(err, PT_EUSAGE, "%s is a directory; allowed a samples file", path)
+                 : pt_samples_read_stream(f, path, out, err);
     fclose(f);
     return rc;
 }

@@ -224,6 +224,17 @@ static void test_append_after_unterminated_line(void **state)
     rmdir(dir);
 }
 
+/* --resume DIR / analyze DIR: a usage error naming it, not "read error". */
+static void test_read_directory(void **state)
+{
+    (void)state;
+    struct pt_samples_file f;
+    struct pt_error err = {0};
+    assert_int_equal(pt_samples_read("/tmp", &f, &err), PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "/tmp is a directory"));
+    assert_int_equal(f.n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_interrupted_tail),
         cmocka_unit_test(test_append_after_unterminated_line),
+        cmocka_unit_test(test_read_directory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
