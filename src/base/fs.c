@@ -14,9 +14,14 @@
 
 int pt_mkdir_p(const char *path, mode_t mode, struct pt_error *err)
 {
-    /* Mostly the directory is there already (a log directory at every cold start): one call. */
-    if (mkdir(path, mode) == 0 || errno == EEXIST)
+    /* Mostly the directory is there already (a log directory at every cold start): one call.
+     * EEXIST is also a file of that name, which is no directory to write in. */
+    if (mkdir(path, mode) == 0)
         return 0;
+    if (errno == EEXIST)
+        return pt_path_is_dir(path) ? 0
+                                    : pt_error_set(err, PT_EUSAGE, "%s exists and is not a directory",
+                                                   path);
     char tmp[PATH_MAX];
     if (pt_strlcpy(tmp, path, sizeof(tmp)) >= sizeof(tmp))
         return pt_error_set(err, PT_ELIMIT, "path too long: %s", path);

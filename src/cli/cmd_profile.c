@@ -275,8 +275,10 @@ int cmd_profile(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
         goto out;
     }
     rc = pt_mkdir_p(output_dir, 0755, err);
-    if (rc)
+    if (rc) {
+        pt_error_wrap(err, "--output-dir");
         goto out;
+    }
     if (access(output_dir, W_OK) != 0) {
         rc = pt_error_errno(err, PT_EUSAGE, errno, "--output-dir %s", output_dir);
         goto out;

@@ -38,6 +38,8 @@ expect_usage "bad memory" "allowed 128 to 10240" profile examples/boto3-clients-
 expect_usage "invalid payload" "--payload is not valid JSON" profile examples/boto3-clients-python --payload '{bad'
 expect_usage "no profiler for the runtime" "python3.x and nodejs functions only" profile examples/noop-c
 expect_usage "empty output dir" "--output-dir" profile examples/boto3-clients-python --output-dir ''
+expect_usage "output dir naming a file, refused before profiling" "--output-dir: README.md exists and is not a directory" \
+  profile examples/fibonacci-python --output-dir README.md --payload '{"n": 10}' --num 1
 
 # The reader: callgrind format 1 as powertune writes it. Prints the calls per
 # callee label (to check call counts) or exits 1 naming the first defect.

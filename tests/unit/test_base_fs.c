@@ -84,6 +84,9 @@ static void test_same_file(void **state)
     assert_non_null(strstr(err.msg, "is a directory"));
     assert_int_equal(pt_path_check_writable("/nonexistent-dir/x.json", &err), PT_EUSAGE);
     assert_non_null(strstr(err.msg, "does not exist"));
+    /* A file where a directory should be made is refused, not taken for the directory. */
+    assert_int_equal(pt_mkdir_p(a, 0755, &err), PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "is not a directory"));
     unlink(a);
     rmdir(dir);
 }
