@@ -743,6 +743,8 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         .progress = tune_progress_bar,
         .progress_arg = &tp,
         .price = &price,
+        .interrupted = tune_interrupted,
+        .interrupted_arg = ctx,
     };
     int run_rc = pt_runner_run(&in, s3_payload ? s3_payload : in.payload, &t, &ro, &report, err);
     if (tp.tty && run_rc)

@@ -88,8 +88,22 @@ static void runner_fail(struct runner *r, int rc, const struct pt_error *err)
     r->stop = true;
 }
 
+/* Sleeps ms in slices short enough for Ctrl-C to be felt at once: PT_EINTR if it came. */
+static int runner_pause(const struct runner *r, int64_t ms, struct pt_error *err)
+{
+    const int64_t slice = 100;
+    for (;;) {
+        if (r->opt->interrupted && r->opt->interrupted(r->opt->interrupted_arg))
+            return pt_error_set(err, PT_EINTR, "interrupted");
+        if (ms <= 0)
+            return 0;
+        pt_sleep_ms(ms < slice ? ms : slice);
+        ms -= slice;
+    }
+}
+
 /* Full-jitter exponential backoff: a random wait in [0, min(cap, base x 2^attempt)]. */
-static void runner_backoff(const struct runner *r, int attempt)
+static int runner_backoff(const struct runner *r, int attempt, struct pt_error *err)
 {
     long base = r->opt->backoff_base_ms > 0 ? r->opt->backoff_base_ms : RUNNER_BACKOFF_BASE_MS;
     long ceiling = base << (attempt < 16 ? attempt : 16);
@@ -98,7 +112,7 @@ static void runner_backoff(const struct runner *r, int attempt)
     char hex[9];
     pt_random_hex(hex, 8);
     unsigned long rnd = strtoul(hex, NULL, 16);
-    pt_sleep_ms((int64_t)(rnd % (unsigned long)(ceiling + 1)));
+    return runner_pause(r, (int64_t)(rnd % (unsigned long)(ceiling + 1)), err);
 }
 
 static bool runner_is_null_text(const char *p, size_t n)
@@ -170,7 +184,8 @@ static int runner_one(struct runner *r, long index, struct pt_error *err)
             pt_strlcpy(res.error_type, "TooManyRequestsException", sizeof(res.error_type));
             break;
         }
-        runner_backoff(r, attempt);
+        if ((rc = runner_backoff(r, attempt, err)))
+            break;
     }
     if (rc)
         goto out;
@@ -211,8 +226,8 @@ static int runner_one(struct runner *r, long index, struct pt_error *err)
                           (int)(res.payload_len < 500 ? res.payload_len : 500),
                           res.payload ? res.payload : "");
     }
-    if (!rc && !in->parallel && in->sleep_between_runs_ms > 0)
-        pt_sleep_ms(in->sleep_between_runs_ms); /* after the post-processor, as the reference */
+    if (!rc && !in->parallel && in->sleep_between_runs_ms > 0) /* after the post-processor */
+        rc = runner_pause(r, in->sleep_between_runs_ms, err);
 out:
     pt_target_result_free(&pre);
     pt_target_result_free(&res);

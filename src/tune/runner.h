@@ -85,6 +85,10 @@ struct pt_runner_options {
     /* --adaptive prices the cost strategy's scores with it; NULL: a model built from in's
      * pricing, region ("" = us-east-1), architecture and pricePerGbS. */
     const struct pt_price_model *price;
+    /* Ctrl-C, polled during the runner's own pauses (sleepBetweenRunsMs, throttling backoff),
+     * which otherwise hold a stop for up to an hour; NULL: never. */
+    bool (*interrupted)(void *arg);
+    void *interrupted_arg;
 };
 
 struct pt_runner_report {

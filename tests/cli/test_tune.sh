@@ -120,6 +120,17 @@ kill -INT $pid
 wait $pid; st=$?
 kept=$(($(wc -l < "$T/r.jsonl") - 1))
 [ "$st" = 130 ] && [ "$kept" -ge 1 ] && [ "$kept" -lt 12 ] && ok "Ctrl-C: exit 130, $kept samples kept" || nok "Ctrl-C: exit $st, $kept samples"
+# Ctrl-C during --sleep-between-runs-ms stops at once, not after the pause.
+"$PT" tune examples/noop-c --powers 128 --num 3 --sleep-between-runs-ms 60000 --samples "$T/sl.jsonl" >/dev/null 2>&1 &
+pid=$!
+sleep 1
+kill -INT $pid
+start=$(date +%s%N)
+wait $pid; st=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$st" = 130 ] && [ "$ms" -lt 5000 ] && [ "$(wc -l < "$T/sl.jsonl")" = 2 ] \
+  && ok "Ctrl-C during sleepBetweenRunsMs: exit 130 in ${ms} ms, the sample kept" \
+  || nok "Ctrl-C during sleepBetweenRunsMs: exit $st after ${ms} ms, $(wc -l < "$T/sl.jsonl") lines"
 "$PT" tune examples/cpu-c --powers 128,256 --num 6 --payload "$CPU" --resume "$T/r.jsonl" >/dev/null 2>&1
 [ "$(wc -l < "$T/r.jsonl")" = 13 ] && ok "--resume completes the run (12 samples)" || nok "--resume: $(wc -l < "$T/r.jsonl") lines"
 # --samples naming the resumed file another way appends to it; a new --samples file gets the
