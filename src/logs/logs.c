@@ -203,6 +203,54 @@ static int expand_inputs(const char *const *paths, size_t npaths, struct path_li
     return 0;
 }
 
+struct file_id {
+    dev_t dev;
+    ino_t ino;
+    size_t index;
+};
+
+static int cmp_file_id(const void *a, const void *b)
+{
+    const struct file_id *x = a, *y = b;
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino)
+        return x->ino < y->ino ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * One file reached twice (a symlink to a log or to a parent directory, `logs *.log app.log`,
+ * a directory and a file in it) is read once: read twice, its invocations would be counted
+ * twice, inflating every figure. The first occurrence keeps its place.
+ */
+static int drop_duplicate_files(struct path_list *l, struct pt_error *err)
+{
+    struct file_id *ids = calloc(l->n ? l->n : 1, sizeof(*ids));
+    if (!ids)
+        return pt_error_set(err, PT_ENOMEM, "out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        struct stat st;
+        if (strcmp(l->v[i], "-") != 0 && stat(l->v[i], &st) == 0)
+            ids[n++] = (struct file_id){st.st_dev, st.st_ino, i};
+    }
+    if (n)
+        qsort(ids, n, sizeof(*ids), cmp_file_id);
+    for (size_t k = 1; k < n; k++)
+        if (ids[k].dev == ids[k - 1].dev && ids[k].ino == ids[k - 1].ino) {
+            free(l->v[ids[k].index]);
+            l->v[ids[k].index] = NULL;
+        }
+    size_t kept = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i])
+            l->v[kept++] = l->v[i];
+    l->n = kept;
+    free(ids);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- planning */
 
 static int plan_tasks(struct pt_logs_run *run, int threads, struct pt_error *err)
@@ -558,6 +606,8 @@ int pt_logs_analyze(const char *const *paths, size_t npaths, const struct pt_log
         r->price_requests = o->price_requests;
 
     rc = expand_inputs(paths, npaths, &pl, err);
+    if (!rc)
+        rc = drop_duplicate_files(&pl, err);
     if (rc)
         goto out;
     r->sources = calloc(pl.n, sizeof(*r->sources));

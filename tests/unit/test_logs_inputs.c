@@ -625,6 +625,30 @@ static void test_pipe_path(void **state)
     json_decref(j);
 }
 
+/* One file reached several ways (given twice, through a symlink loop in its directory) is
+ * read once: its invocation is counted once. */
+static void test_same_file_read_once(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    char log[PATH_MAX], loop[PATH_MAX], dot[PATH_MAX];
+    snprintf(log, sizeof(log), "%s/app.log", d);
+    snprintf(loop, sizeof(loop), "%s/self", d);
+    snprintf(dot, sizeof(dot), "%s/./app.log", d);
+    write_file(log, "REPORT RequestId: 1 Duration: 2.00 ms Billed Duration: 2 ms "
+                    "Memory Size: 128 MB Max Memory Used: 50 MB\n");
+    assert_int_equal(symlink(".", loop), 0);
+    const char *paths[] = {log, d, dot};
+    struct pt_logs_options o;
+    pt_logs_options_init(&o);
+    json_t *j = run_opt(paths, 3, &o);
+    assert_int_equal(ival(j, "invocations"), 1);
+    assert_int_equal(json_array_size(at(j, "inputs")), 1);
+    json_decref(j);
+    rmrf(d);
+    free(d);
+}
+
 static void test_overlong_line_and_limits(void **state)
 {
     (void)state;
@@ -918,6 +942,7 @@ int main(void)
         cmocka_unit_test(test_gzip_many_buffers),
         cmocka_unit_test(test_stdin),
         cmocka_unit_test(test_pipe_path),
+        cmocka_unit_test(test_same_file_read_once),
         cmocka_unit_test(test_overlong_line_and_limits),
         cmocka_unit_test(test_concurrency_known_answers),
         cmocka_unit_test(test_concurrency_split_sweep),
