@@ -65,6 +65,11 @@ static const struct exact_price exact[] = {
     "eu-west-2, eu-west-3, eu-north-1, eu-south-1, ap-south-1, ap-southeast-1, ap-southeast-2, " \
     "ap-northeast-1, ap-northeast-2, ap-east-1, sa-east-1, af-south-1, me-south-1, me-central-1"
 
+const char *pt_price_exact_regions(void)
+{
+    return EXACT_REGIONS;
+}
+
 /* baseCostForRegion: the region's entry if present (and truthy), else `default`. */
 static double lookup(const struct region_price *t, size_t n, const char *region, double dflt)
 {

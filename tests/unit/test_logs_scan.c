@@ -271,6 +271,11 @@ static void test_price(void **state)
     assert_float_equal(r, 0.20, 1e-12);
     assert_int_equal(pt_logs_price("eu-west-1", "arm64", &g, &r, &err), 0);
     assert_float_equal(g, 0.0000133334, 1e-12);
+    /* The same table as tune's exact pricing: regions priced there are priced here. */
+    assert_int_equal(pt_logs_price("sa-east-1", "x86_64", &g, &r, &err), 0);
+    assert_float_equal(g, 0.0000166667, 1e-12);
+    assert_int_equal(pt_logs_price("af-south-1", "arm64", &g, &r, &err), 0);
+    assert_float_equal(g, 0.00001768, 1e-12);
     assert_int_equal(pt_logs_price("mars-north-1", "x86_64", &g, &r, &err), PT_EUSAGE);
     assert_non_null(strstr(err.msg, "--region \"mars-north-1\""));
     assert_non_null(strstr(err.msg, "--price-gb-s"));
