@@ -675,6 +675,18 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
                               f.resume, resume.header.function, in.function);
             goto out;
         }
+        /* The file's header prices its samples (analyze reads it): appending a run priced
+         * for another region or architecture would leave the two disagreeing. */
+        if (strcmp(resume.header.region, in.region) != 0 ||
+            strcmp(resume.header.architecture, in.architecture) != 0) {
+            rc = pt_error_set(err, PT_EUSAGE,
+                              "--resume %s: its samples were taken for %s %s, not %s %s; "
+                              "allowed --region %s --architecture %s",
+                              f.resume, resume.header.region, resume.header.architecture,
+                              in.region, in.architecture, resume.header.region,
+                              resume.header.architecture);
+            goto out;
+        }
         /* A sample of a power this run does not tune would fail the analysis, after the run. */
         for (size_t i = 0; i < resume.n; i++) {
             size_t j = 0;

@@ -145,6 +145,11 @@ out=$("$PT" tune examples/cpu-c --powers 512,1024 --num 6 --resume "$T/r5.jsonl"
 [ "$st" = 2 ] && printf '%s' "$out" | grep -q "its samples include 128 MB" && [ "$(wc -l < "$T/r5.jsonl")" = 4 ] \
   && ok "--resume with samples of a power not tuned refused before running" \
   || nok "--resume of other powers: exit $st, $(wc -l < "$T/r5.jsonl") lines: $out"
+head -4 "$T/r.jsonl" > "$T/r6.jsonl"
+out=$("$PT" tune examples/cpu-c --powers 128,256 --num 6 --architecture arm64 --resume "$T/r6.jsonl" 2>&1 >/dev/null); st=$?
+[ "$st" = 2 ] && printf '%s' "$out" | grep -q "its samples were taken for .* x86_64, not .* arm64" && [ "$(wc -l < "$T/r6.jsonl")" = 4 ] \
+  && ok "--resume with another architecture refused before running" \
+  || nok "--resume with another architecture: exit $st, $(wc -l < "$T/r6.jsonl") lines: $out"
 head -4 "$T/r.jsonl" > "$T/r3.jsonl"
 "$PT" tune examples/cpu-c --powers 128,256 --num 6 --payload '{"iterations":1000}' --resume "$T/r3.jsonl" \
   --samples "$T/r4.jsonl" >/dev/null 2>&1
