@@ -5,7 +5,8 @@
  * SIGINT/SIGTERM/SIGHUP are blocked in every thread and taken by one signal
  * thread with sigwait, which asks the running engine to shut down: in-flight
  * invocations end, environments and cgroups are removed, and the command
- * returns PT_EINTR (exit 130). A second signal exits at once.
+ * returns PT_EINTR (exit 130). A second signal exits at once. Commands without an
+ * engine (logs, analyze) keep the default dispositions: a signal ends them.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -21,15 +22,20 @@ struct command {
     const char *name;
     int (*run)(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err);
     const char *summary;
+    /* No engine, nothing to clean up: SIGINT/SIGTERM end it the default way. The signal
+     * thread only sets a flag that such a command never reads, so the first Ctrl-C (or the
+     * single SIGTERM of `timeout`) would be ignored. */
+    bool default_signals;
 };
 
 static const struct command commands[] = {
-    {"invoke", cmd_invoke, "run a function in the local engine, as Lambda would"},
-    {"logs", cmd_logs, "concurrency, cold starts, memory and cost from Lambda logs"},
-    {"tune", cmd_tune, "find the best memory size (AWS Lambda Power Tuning, locally)"},
-    {"analyze", cmd_analyze, "recompute a tuning from its samples file, without invoking"},
-    {"profile", cmd_profile, "where a function's time goes: callgrind, flame graph, top table"},
-    {"serve", cmd_serve, "the AWS Lambda API on a local port (for the AWS CLI and SDKs)"},
+    {"invoke", cmd_invoke, "run a function in the local engine, as Lambda would", false},
+    {"logs", cmd_logs, "concurrency, cold starts, memory and cost from Lambda logs", true},
+    {"tune", cmd_tune, "find the best memory size (AWS Lambda Power Tuning, locally)", false},
+    {"analyze", cmd_analyze, "recompute a tuning from its samples file, without invoking", true},
+    {"profile", cmd_profile, "where a function's time goes: callgrind, flame graph, top table",
+     false},
+    {"serve", cmd_serve, "the AWS Lambda API on a local port (for the AWS CLI and SDKs)", false},
 };
 
 static void usage(FILE *f)
@@ -91,17 +97,19 @@ int main(int argc, char **argv)
     struct cli_ctx ctx = {.engine = NULL, .interrupted = false};
     pthread_mutex_init(&ctx.lock, NULL);
     struct signal_thread_arg sarg = {.ctx = &ctx};
-    sigemptyset(&sarg.set);
-    sigaddset(&sarg.set, SIGINT);
-    sigaddset(&sarg.set, SIGTERM);
-    sigaddset(&sarg.set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &sarg.set, NULL);
-    pthread_t tid;
-    if (pthread_create(&tid, NULL, signal_thread, &sarg) != 0) {
-        fprintf(stderr, "powertune: cannot start the signal thread\n");
-        return 1;
+    if (!cmd->default_signals) {
+        sigemptyset(&sarg.set);
+        sigaddset(&sarg.set, SIGINT);
+        sigaddset(&sarg.set, SIGTERM);
+        sigaddset(&sarg.set, SIGHUP);
+        pthread_sigmask(SIG_BLOCK, &sarg.set, NULL);
+        pthread_t tid;
+        if (pthread_create(&tid, NULL, signal_thread, &sarg) != 0) {
+            fprintf(stderr, "powertune: cannot start the signal thread\n");
+            return 1;
+        }
+        pthread_detach(tid);
     }
-    pthread_detach(tid);
 
     struct pt_error err = {0};
     int rc = cmd->run(argc - 1, argv + 1, &ctx, &err);

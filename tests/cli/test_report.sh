@@ -124,6 +124,17 @@ refused "logs --report over one of its inputs refused" "the same file as the inp
 cmp -s "$T/app.log" "$T/app.orig" && ok "logs --report refused: the log is intact" || nok "logs --report replaced its input"
 refused "logs --report naming a directory refused before reading" "is a directory" \
   logs "$T/app.log" --report "$T"
+# logs has no engine to stop: one SIGTERM (as `timeout` sends) or Ctrl-C ends it.
+"$PT" logs /dev/zero --max-line 1024 >/dev/null 2>&1 &
+pid=$!
+sleep 1
+kill -TERM $pid
+i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 $pid 2>/dev/null; then
+  nok "logs ignored SIGTERM"; kill -TERM $pid; wait $pid
+else
+  wait $pid; ok "logs ends on one SIGTERM"
+fi
 # A report that cannot be written whole (here a file size limit, as a full disk) leaves the
 # previous one as it was, and no temporary file.
 i=0; while [ $i -lt 300 ]; do
