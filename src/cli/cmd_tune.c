@@ -626,6 +626,11 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     if (rep.report_path && (rc = cli_output_check("--report", rep.report_path, kept, n_kept - 1,
                                                   err)))
         goto out;
+    /* A new samples file is created empty: it may not be one of the files the run reads
+     * (the --resume file, reached another way, is appended to instead). */
+    if (f.samples && !(f.resume && pt_path_same_file(f.samples, f.resume)) &&
+        (rc = cli_output_check("--samples", f.samples, kept + 2, 2, err)))
+        goto out;
     if (!in.region[0])
         pt_strlcpy(in.region, getenv("AWS_REGION") && *getenv("AWS_REGION") ? getenv("AWS_REGION")
                                                                             : "us-east-1",

@@ -45,6 +45,9 @@ expect_usage "--output over the --samples file refused" "the same file as --samp
   examples/cpu-c --num 5 --samples "$T/same.jsonl" --output "$T/../$(basename "$T")/same.jsonl"
 expect_usage "--report over --output refused" "the same file as --report" \
   examples/cpu-c --num 5 --output "$T/same.json" --report "$T/same.json"
+echo '{"lambdaARN": "examples/cpu-c", "num": 5}' > "$T/in-keep.json"
+expect_usage "--samples over the --input file refused" "the same file as --input" \
+  --input "$T/in-keep.json" --samples "$T/./in-keep.json"
 
 for mode in series parallel only-cold-starts; do
   flags=""
