@@ -966,6 +966,14 @@ int pt_tune_input_validate(struct pt_tune_input *in, struct pt_error *err)
         if (rc < 0)
             return rc;
     }
+    /* Every sample of the run is kept (in memory, in --samples): more than a samples file
+     * holds could be neither resumed nor analysed after days of invocations. */
+    long runs = pt_tune_input_runs_per_power(in) * (long)in->n_powers;
+    if (runs > PT_SAMPLES_MAX)
+        return pt_error_set(err, PT_EUSAGE,
+                            "num x powerValues: %ld x %zu = %ld invocations; allowed at most %d "
+                            "(what one samples file, --resume and analyze hold)",
+                            pt_tune_input_runs_per_power(in), in->n_powers, runs, PT_SAMPLES_MAX);
     if (in->is_arn) {
         char r[PT_TUNE_REGION_MAX];
         arn_region(in->function, r, sizeof(r));

@@ -32,6 +32,8 @@ expect_usage "bad strategy refused up front" "Balanced" examples/cpu-c --num 5 -
 expect_usage "power below 128 refused" "64" examples/cpu-c --num 5 --powers 64,128
 expect_usage "power above 10240 refused" "10241" examples/cpu-c --num 5 --powers 128,10241
 expect_usage "num 0 refused" "--num" examples/cpu-c --num 0
+expect_usage "more invocations than a samples file holds refused" "allowed at most 1000000" \
+  examples/cpu-c --num 100000 --powers 128,256,512,1024,1536,2048,3008,4096,6144,8192,10240
 expect_usage "missing num refused" "num" examples/cpu-c
 expect_usage "weight out of range refused" "--balanced-weight" examples/cpu-c --num 5 --balanced-weight 2
 expect_usage "unknown pricing refused" "pricing" examples/cpu-c --num 5 --pricing cheap
