@@ -711,23 +711,6 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
             goto out;
         }
     }
-    const char *samples_path = f.samples ? f.samples : f.resume;
-    if (samples_path) {
-        struct pt_samples_header h = {0};
-        pt_strlcpy(h.function, in.function, sizeof(h.function));
-        pt_strlcpy(h.region, in.region, sizeof(h.region));
-        pt_strlcpy(h.architecture, in.architecture, sizeof(h.architecture));
-        /* The same file however it is spelled (./r.jsonl, a link): opening it anew would
-         * truncate the samples being resumed. */
-        bool append = f.resume && pt_path_same_file(samples_path, f.resume);
-        if ((rc = pt_samples_writer_open(&writer, samples_path, &h, append, err)))
-            goto out;
-        writer_open = true;
-        /* A new file gets the resumed samples too, so it holds the whole run. */
-        for (size_t i = 0; f.resume && !append && i < resume.n; i++)
-            if ((rc = pt_samples_write(&writer, &resume.samples[i], err)))
-                goto out;
-    }
     for (unsigned bit = 1; bit && bit < (1u << PT_TUNE_WARN_COUNT); bit <<= 1)
         if (in.warnings & bit)
             cli_tune_note(&notes, "%s", pt_tune_warning_text(bit));
@@ -751,6 +734,25 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         if (in.post_processor[0] && (rc = tune_add_processor(target, in.post_processor, &fo, err)))
             goto out;
         pt_local_target_as_target(target, &t);
+    }
+    /* Opened last, once everything that can refuse the run (the processors, the engine) has
+     * accepted it: opening a new samples file empties it. */
+    const char *samples_path = f.samples ? f.samples : f.resume;
+    if (samples_path) {
+        struct pt_samples_header h = {0};
+        pt_strlcpy(h.function, in.function, sizeof(h.function));
+        pt_strlcpy(h.region, in.region, sizeof(h.region));
+        pt_strlcpy(h.architecture, in.architecture, sizeof(h.architecture));
+        /* The same file however it is spelled (./r.jsonl, a link): opening it anew would
+         * truncate the samples being resumed. */
+        bool append = f.resume && pt_path_same_file(samples_path, f.resume);
+        if ((rc = pt_samples_writer_open(&writer, samples_path, &h, append, err)))
+            goto out;
+        writer_open = true;
+        /* A new file gets the resumed samples too, so it holds the whole run. */
+        for (size_t i = 0; f.resume && !append && i < resume.n; i++)
+            if ((rc = pt_samples_write(&writer, &resume.samples[i], err)))
+                goto out;
     }
     struct tune_progress tp = {.tty = isatty(2), .start_ns = pt_mono_ns()};
     struct pt_runner_options ro = {

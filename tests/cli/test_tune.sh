@@ -155,6 +155,12 @@ out=$("$PT" tune examples/cpu-c --powers 128,256 --num 6 --architecture arm64 --
 [ "$st" = 2 ] && printf '%s' "$out" | grep -q "its samples were taken for .* x86_64, not .* arm64" && [ "$(wc -l < "$T/r6.jsonl")" = 4 ] \
   && ok "--resume with another architecture refused before running" \
   || nok "--resume with another architecture: exit $st, $(wc -l < "$T/r6.jsonl") lines: $out"
+# A run refused after its flags were read (a processor that does not exist) leaves an existing
+# --samples file as it was.
+cp "$T/r.jsonl" "$T/keep2.jsonl"
+out=$("$PT" tune examples/cpu-c --powers 128 --num 5 --samples "$T/keep2.jsonl" --pre-processor "$T/none" 2>&1 >/dev/null); st=$?
+[ "$st" = 2 ] && cmp -s "$T/r.jsonl" "$T/keep2.jsonl" && ok "a refused run leaves the --samples file untouched" \
+  || nok "refused run and --samples: exit $st, $(wc -l < "$T/keep2.jsonl") lines: $out"
 head -4 "$T/r.jsonl" > "$T/r3.jsonl"
 "$PT" tune examples/cpu-c --powers 128,256 --num 6 --payload '{"iterations":1000}' --resume "$T/r3.jsonl" \
   --samples "$T/r4.jsonl" >/dev/null 2>&1
