@@ -121,10 +121,13 @@ int cmd_analyze(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
                                                          : "exactly one samples file expected");
         goto out;
     }
-    const struct cli_file_use kept[] = {{"the samples file", argv[optind]}, {"--report", rep.report_path}};
-    if (output && (rc = cli_output_check("--output", output, kept, 2, err)))
+    /* --output may replace --compare (read first); --report may not: [1, 3) and [0, 2). */
+    const struct cli_file_use kept[] = {{"--compare", rep.compare_path},
+                                        {"the samples file", argv[optind]},
+                                        {"--report", rep.report_path}};
+    if (output && (rc = cli_output_check("--output", output, kept + 1, 2, err)))
         goto out;
-    if (rep.report_path && (rc = cli_output_check("--report", rep.report_path, kept, 1, err)))
+    if (rep.report_path && (rc = cli_output_check("--report", rep.report_path, kept, 2, err)))
         goto out;
     if ((rc = pt_samples_read(argv[optind], &file, err)))
         goto out;

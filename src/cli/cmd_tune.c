@@ -616,20 +616,23 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     if ((rc = tune_apply_flags(&f, &in, err)))
         goto out;
     /* Where the results go, checked now: a run can take hours (and money, in AWS). */
+    /* --output may replace --compare (the previous run's output, read before the run), so
+     * the list is ordered for three windows: --output [1, 6), --report [0, 5), --samples
+     * [3, 5). */
     const struct cli_file_use kept[] = {
-        {"--samples", f.samples},       {"--resume", f.resume},    {"--input", f.input_file},
+        {"--compare", rep.compare_path}, {"--samples", f.samples},
+        {"--resume", f.resume},          {"--input", f.input_file},
         {"--payload-file", f.payload_file}, {"--report", rep.report_path},
     };
-    size_t n_kept = sizeof(kept) / sizeof(kept[0]);
-    if (f.output && (rc = cli_output_check("--output", f.output, kept, n_kept, err)))
+    if (f.output && (rc = cli_output_check("--output", f.output, kept + 1, 5, err)))
         goto out;
-    if (rep.report_path && (rc = cli_output_check("--report", rep.report_path, kept, n_kept - 1,
-                                                  err)))
+    if (rep.report_path &&
+        (rc = cli_output_check("--report", rep.report_path, kept, 5, err)))
         goto out;
     /* A new samples file is created empty: it may not be one of the files the run reads
      * (the --resume file, reached another way, is appended to instead). */
     if (f.samples && !(f.resume && pt_path_same_file(f.samples, f.resume)) &&
-        (rc = cli_output_check("--samples", f.samples, kept + 2, 2, err)))
+        (rc = cli_output_check("--samples", f.samples, kept + 3, 2, err)))
         goto out;
     if (!in.region[0])
         pt_strlcpy(in.region, getenv("AWS_REGION") && *getenv("AWS_REGION") ? getenv("AWS_REGION")

@@ -117,6 +117,11 @@ refused "a dry run's output cannot be compared" "dry run" \
   analyze "$T/s.jsonl" --compare "$T/dry.json"
 refused "--report with --dry-run refused" "dry run" \
   tune examples/cpu-c --num 3 --dry-run --report "$T/D.html"
+cp "$T/o.json" "$T/prev.json"
+refused "--report over the --compare file refused" "the same file as --compare" \
+  analyze "$T/s.jsonl" --compare "$T/prev.json" --report "$T/./prev.json"
+cmp -s "$T/o.json" "$T/prev.json" && ok "--report over --compare refused: the compared output is intact" \
+  || nok "--report replaced the --compare file"
 printf 'REPORT RequestId: 1 Duration: 2.00 ms Billed Duration: 2 ms Memory Size: 128 MB Max Memory Used: 50 MB\n' > "$T/app.log"
 cp "$T/app.log" "$T/app.orig"
 refused "logs --report over one of its inputs refused" "the same file as the input" \
