@@ -95,7 +95,8 @@ static json_t *invoke_result_json(const struct pt_invoke_result *r)
     json_object_set_new(o, "requestId", json_string(r->request_id));
     json_object_set_new(o, "functionError", r->function_error ? json_string("Unhandled") : json_null());
     json_object_set_new(o, "errorType", r->function_error ? json_string(r->error_type) : json_null());
-    json_t *payload = r->payload ? json_loadb(r->payload, r->payload_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL)
+    json_t *payload = r->payload ? json_loadb(r->payload, r->payload_len,
+                                              JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL)
                                  : NULL;
     if (!payload)
         payload = r->payload ? invoke_text_json(r->payload, r->payload_len) : json_null();

@@ -906,7 +906,8 @@ int pt_tune_input_parse_json(struct pt_tune_input *in, const char *text, size_t 
     json_error_t jerr;
     int rc = 0;
     /* INT_AS_REAL: every number is a double, as in JavaScript (no "too big integer"). */
-    json_t *doc = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
+    json_t *doc =
+        json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
     if (!doc)
         return pt_error_set(err, PT_EUSAGE, "execution input: not valid JSON (line %d column %d: "
                             "%s)", jerr.line, jerr.column, jerr.text);
