@@ -626,7 +626,8 @@ static bool cgroup_v1_usable(const struct pt_cgroup_manager *m, char *why, size_
     return true;
 }
 
-/* Fills m->v2_enable from the root's cgroup.controllers; false without cpu+memory. */
+/* Fills m->v2_enable from the root's cgroup.controllers; false without cpu+memory (unless
+ * m->v2_any_controllers: then every controller offered, cgroup.h). */
 static bool cgroup_v2_usable(struct pt_cgroup_manager *m, const char *root, char *why,
                              size_t size)
 {
@@ -640,10 +641,18 @@ static bool cgroup_v2_usable(struct pt_cgroup_manager *m, const char *root, char
     bool has[3] = {false, false, false};
     static const char *const want[3] = {"cpu", "memory", "pids"};
     char *save = NULL;
-    for (char *t = strtok_r(text, " \n", &save); t; t = strtok_r(NULL, " \n", &save))
+    size_t n = 0;
+    m->v2_enable[0] = '\0';
+    for (char *t = strtok_r(text, " \n", &save); t; t = strtok_r(NULL, " \n", &save)) {
         for (int i = 0; i < 3; i++)
             if (strcmp(t, want[i]) == 0)
                 has[i] = true;
+        if (m->v2_any_controllers && n + strlen(t) + 2 < sizeof(m->v2_enable))
+            n += (size_t)snprintf(m->v2_enable + n, sizeof(m->v2_enable) - n, "%s+%s",
+                                  n ? " " : "", t);
+    }
+    if (m->v2_any_controllers)
+        return true;
     if (!has[0] || !has[1]) {
         snprintf(why, size, "cgroup2 at %s lacks the %s controller", root,
                  has[0] ? "memory" : "cpu");
@@ -829,6 +838,7 @@ int pt_cgroup_manager_open(struct pt_cgroup_manager **out,
     if (!m)
         return pt_error_set(err, PT_ENOMEM, "out of memory for the cgroup manager");
     m->fake_tree = opt->fake_tree;
+    m->v2_any_controllers = opt->v2_any_controllers;
     pthread_mutex_init(&m->spare_mu, NULL);
     for (int c = 0; c < PT_CG_V1_NCTL; c++)
         m->v1_hier_of[c] = -1;
@@ -934,7 +944,8 @@ int pt_cgroup_manager_open(struct pt_cgroup_manager **out,
         }
     }
     if (rc) {
-        if (opt->kind == PT_CGROUP_AUTO && rc == PT_EPERM) {
+        /* Not permitted, or the layout forbids it (cgroup_v2_enable_controllers): degrade. */
+        if (opt->kind == PT_CGROUP_AUTO && (rc == PT_EPERM || rc == PT_ESTATE)) {
             m->ops->close_instance(m);
             m->kind = PT_CGROUP_NONE;
             cgroup_describe_none(m, open_err.msg);

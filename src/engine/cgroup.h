@@ -61,6 +61,13 @@ struct pt_cgroup_manager_options {
     const char *v1_root;   /* NULL = from /proc/self/mountinfo; tests pass a fake tree */
     const char *v2_root;   /* NULL = the cgroup2 mount from mountinfo; tests pass a fake tree */
     const char *instance;  /* NULL = "<pid>-<start time>" of this process */
+    /*
+     * Tests on a real cgroup2 mount that lacks cpu and memory (a v1 machine's
+     * /sys/fs/cgroup/unified): v2 is usable with whatever controllers its root offers, for
+     * the kernel's own files (cgroup.procs, cgroup.freeze, cgroup.kill, cpu.stat), delegation
+     * and enabling controllers. Groups then take no CPU or memory limits.
+     */
+    bool v2_any_controllers;
     /* v2: this process's own group, relative to the root, as /proc/self/cgroup's "0::" line
      * gives it; NULL = from there (tests on a fake tree pass one). See "delegated" above. */
     const char *v2_self;

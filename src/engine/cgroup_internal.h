@@ -85,6 +85,8 @@ struct pt_cgroup_manager {
     char hier[PT_CG_MAX_HIER][PATH_MAX];
     /* <hier>/powertune/<instance>, same order as hier[]. */
     char inst_dir[PT_CG_MAX_HIER][PATH_MAX];
+    /* v2: usable without cpu and memory, for tests (cgroup.h). */
+    bool v2_any_controllers;
     /* v2: the hierarchy is a group delegated to this user, not the root (cgroup.h). */
     bool v2_delegated;
     /* v2: "+cpu +memory +pids" limited to what the root offers. */

@@ -44,9 +44,15 @@ static int cgroup_v2_enable_controllers(const struct pt_cgroup_manager *m, const
     if (all)
         return 0;
     rc = pt_file_write_str(path, m->v2_enable, err);
-    if (rc == PT_ESYS && errno == EBUSY)
-        pt_error_wrap(err, "cannot enable controllers (a cgroup with processes cannot delegate "
-                           "them; run powertune in a leaf cgroup)");
+    if (rc == PT_ESYS && errno == EBUSY) {
+        /* A container's root group (cgroup namespace) holding its processes, typically. */
+        rc = pt_error_set(err, PT_ESTATE,
+                          "cannot enable controllers in %s: processes live in it, and a v2 group "
+                          "hands controllers to its children only while it holds none (move them "
+                          "into a leaf group first: mkdir %s/init, then write each pid of its "
+                          "cgroup.procs into init/cgroup.procs)",
+                          dir, dir);
+    }
     return rc;
 }
 

@@ -33,6 +33,7 @@
 #include "base/str.h"
 #include "engine/cgroup.h"
 #include "engine/limits.h"
+#include "lib/testutil.h"
 
 #define CG "/sys/fs/cgroup"
 #define MIB (1024ULL * 1024ULL)
@@ -116,25 +117,13 @@ static void find_real_hierarchy(void)
     real.kind = PT_CGROUP_NONE;
     if (geteuid() != 0)
         return;
-    FILE *f = fopen("/proc/self/mountinfo", "r");
-    char line[4096];
-    while (f && fgets(line, sizeof(line), f)) {
-        char mnt[PATH_MAX], fstype[64];
-        const char *dash = strstr(line, " - ");
-        if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
-            sscanf(dash + 3, "%63s", fstype) != 1 || strcmp(fstype, "cgroup2") != 0)
-            continue;
-        char path[PATH_MAX + 32], text[512];
-        snprintf(path, sizeof(path), "%s/cgroup.controllers", mnt);
+    char path[PATH_MAX + 32], text[512];
+    if (tu_cgroup2_mount(real.v2_root)) {
+        snprintf(path, sizeof(path), "%s/cgroup.controllers", real.v2_root);
         if (pt_file_read_small(path, text, sizeof(text), NULL) == 0 && has_word(text, "cpu") &&
-            has_word(text, "memory")) {
+            has_word(text, "memory"))
             real.kind = PT_CGROUP_V2;
-            pt_strlcpy(real.v2_root, mnt, sizeof(real.v2_root));
-        }
-        break;
     }
-    if (f)
-        fclose(f);
     if (real.kind == PT_CGROUP_NONE && exists(CG "/cpu/cpu.cfs_quota_us") &&
         exists(CG "/memory/memory.limit_in_bytes") && exists(CG "/freezer/cgroup.procs"))
         real.kind = PT_CGROUP_V1;

@@ -160,6 +160,22 @@ void tu_invoke(struct pt_engine *e, struct pt_function *fn, const char *payload,
         fail_msg("invoke: %s", err.msg);
 }
 
+bool tu_cgroup2_mount(char *out)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "r");
+    char line[4096];
+    bool found = false;
+    while (f && !found && fgets(line, sizeof(line), f)) {
+        char fstype[64];
+        const char *dash = strstr(line, " - ");
+        found = dash && sscanf(line, "%*s %*s %*s %*s %4095s", out) == 1 &&
+                sscanf(dash + 3, "%63s", fstype) == 1 && strcmp(fstype, "cgroup2") == 0;
+    }
+    if (f)
+        fclose(f);
+    return found;
+}
+
 int tu_count_instance_cgroups(void)
 {
     int n = 0;

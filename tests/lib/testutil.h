@@ -30,6 +30,8 @@ struct pt_function *tu_function(struct pt_engine *e, const char *example, int me
 /* Invokes with a JSON payload; fails the test on an engine error. */
 void tu_invoke(struct pt_engine *e, struct pt_function *fn, const char *payload,
                struct pt_invoke_result *res);
+/* The first cgroup2 mount point in /proc/self/mountinfo into out (PATH_MAX); false if none. */
+bool tu_cgroup2_mount(char *out);
 /* Number of live directories under <hierarchy>/powertune/ for this process's instance. */
 int tu_count_instance_cgroups(void);
 
