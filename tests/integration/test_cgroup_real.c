@@ -2,9 +2,9 @@
  * test_cgroup_real.c - the cgroup backends on this machine's real cgroups:
  * CPU quota, OOM kill, freezer, kill_all, stale cleanup, AUTO detection, and
  * the "none" fallback's duty cycle. They run on the hierarchy AUTO picks: the
- * unified one when its root offers cpu and memory, else v1's (this machine's
- * and CI's; tests/cgroup_v2_real.sh moves the controllers to cgroup2 for a
- * run on a real v2 and back). Skipped when not root or without cgroups.
+ * unified one when its root offers cpu and memory (a pure v2 machine), else
+ * v1's (this machine's and CI's, where test_cgroup_v2_core runs the v2 backend
+ * on the cgroup2 mount without them). Skipped when not root or without cgroups.
  * Every test checks that its instance's directories are gone at the end.
  */
 #include <setjmp.h>

@@ -179,7 +179,7 @@ bool tu_cgroup2_mount(char *out)
 int tu_count_instance_cgroups(void)
 {
     int n = 0;
-    /* v1's hierarchies, a pure v2's root, and a hybrid machine's cgroup2 (tests/integration/real_v2.sh) */
+    /* v1's hierarchies, a pure v2's root, and a hybrid machine's cgroup2 (test_cgroup_v2_core) */
     static const char *const hier[] = {"/sys/fs/cgroup/cpu/powertune", "/sys/fs/cgroup/memory/powertune",
                                        "/sys/fs/cgroup/pids/powertune", "/sys/fs/cgroup/freezer/powertune",
                                        "/sys/fs/cgroup/powertune", "/sys/fs/cgroup/unified/powertune"};
