@@ -71,16 +71,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static __attribute__((format(printf, 2, 3))) void pathf(char *out, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(out, PATH_MAX, fmt, ap);
-    va_end(ap);
-    if (n < 0 || n >= PATH_MAX)
-        fail_msg("path too long");
-}
-
 static bool exists(const char *path)
 {
     return access(path, F_OK) == 0;
@@ -141,7 +131,7 @@ static void hier_root(char *out, size_t i)
     if (real.kind == PT_CGROUP_V2)
         pt_strlcpy(out, real.v2_root, PATH_MAX);
     else
-        pathf(out, CG "/%s", v1_hiers[i]);
+        tu_pathf(out, CG "/%s", v1_hiers[i]);
 }
 
 /* The root of the hierarchy holding `controller` (a v1 name: "cpu", "memory", "freezer"...). */
@@ -162,7 +152,7 @@ static void assert_no_instance_dirs(void)
     for (size_t i = 0; i < hier_count(); i++) {
         char root[PATH_MAX], path[PATH_MAX];
         hier_root(root, i);
-        pathf(path, "%s/powertune/%s", root, inst);
+        tu_pathf(path, "%s/powertune/%s", root, inst);
         if (exists(path))
             fail_msg("%s still exists", path);
     }
@@ -175,9 +165,9 @@ static void group_path(char *out, const char *controller, const char *group, con
     own_instance(inst, sizeof(inst));
     ctl_root(root, controller);
     if (file)
-        pathf(out, "%s/powertune/%s/%s/%s", root, inst, group, file);
+        tu_pathf(out, "%s/powertune/%s/%s/%s", root, inst, group, file);
     else
-        pathf(out, "%s/powertune/%s/%s", root, inst, group);
+        tu_pathf(out, "%s/powertune/%s/%s", root, inst, group);
 }
 
 /* The text of a group's file. */
@@ -393,7 +383,7 @@ static void test_auto_picks_the_real_hierarchy(void **state)
     own_instance(inst, sizeof(inst));
     for (size_t i = 0; i < hier_count(); i++) {
         hier_root(root, i);
-        pathf(path, "%s/powertune/%s", root, inst);
+        tu_pathf(path, "%s/powertune/%s", root, inst);
         assert_true(exists(path));
     }
     close_manager(m);
@@ -551,9 +541,9 @@ static void test_spare_group_is_taken_with_limits(void **state)
     own_instance(inst, sizeof(inst));
     for (size_t i = 0; i < hier_count(); i++) {
         hier_root(root, i);
-        pathf(path, "%s/powertune/%s/spare-1", root, inst);
+        tu_pathf(path, "%s/powertune/%s/spare-1", root, inst);
         assert_true(exists(path));
-        pathf(path, "%s/powertune/%s/spare-2", root, inst);
+        tu_pathf(path, "%s/powertune/%s/spare-2", root, inst);
         assert_false(exists(path));
     }
     unsigned long long limit = 64 * MIB;
@@ -660,7 +650,7 @@ static void test_kill_all_empties_group(void **state)
     print_message("kill_all took %.1f ms\n", (double)(pt_mono_ns() - t0) / 1e6);
     for (size_t i = 0; i < hier_count(); i++) {
         hier_root(root, i);
-        pathf(path, "%s/powertune/%s/ka/cgroup.procs", root, inst);
+        tu_pathf(path, "%s/powertune/%s/ka/cgroup.procs", root, inst);
         assert_int_equal(pt_file_read_small(path, text, sizeof(text), NULL), 0);
         assert_string_equal(text, "");
     }
@@ -695,9 +685,9 @@ static void write_str(const char *path, const char *s)
 static void force_remove(const char *root, const char *inst, const char *sub)
 {
     char path[PATH_MAX];
-    pathf(path, "%s/powertune/%s/%s", root, inst, sub);
+    tu_pathf(path, "%s/powertune/%s/%s", root, inst, sub);
     rmdir(path);
-    pathf(path, "%s/powertune/%s", root, inst);
+    tu_pathf(path, "%s/powertune/%s", root, inst);
     rmdir(path);
 }
 
@@ -712,13 +702,13 @@ static void test_stale_cleanup(void **state)
     snprintf(reused, sizeof(reused), "%ld-1", (long)getppid());
     for (size_t i = 0; i < hier_count(); i++) {
         hier_root(root, i);
-        pathf(path, "%s/powertune/%s/x", root, stale);
+        tu_pathf(path, "%s/powertune/%s/x", root, stale);
         assert_int_equal(pt_mkdir_p(path, 0755, NULL), 0);
-        pathf(path, "%s/powertune/%s/y", root, live);
+        tu_pathf(path, "%s/powertune/%s/y", root, live);
         assert_int_equal(pt_mkdir_p(path, 0755, NULL), 0);
     }
     ctl_root(root, "cpu");
-    pathf(path, "%s/powertune/%s/z", root, reused);
+    tu_pathf(path, "%s/powertune/%s/z", root, reused);
     assert_int_equal(pt_mkdir_p(path, 0755, NULL), 0);
 
     int p[2];
@@ -731,7 +721,7 @@ static void test_stale_cleanup(void **state)
         snprintf(me, sizeof(me), "%ld", (long)getpid());
         for (size_t i = 0; i < hier_count(); i++) {
             hier_root(root, i);
-            pathf(path, "%s/powertune/%s/x/cgroup.procs", root, stale);
+            tu_pathf(path, "%s/powertune/%s/x/cgroup.procs", root, stale);
             if (pt_file_write_str(path, me, NULL) != 0)
                 _exit(98);
         }
@@ -748,7 +738,7 @@ static void test_stale_cleanup(void **state)
     /* A frozen leftover: the cleanup has to thaw it for SIGKILL to land. */
     ctl_root(root, "freezer");
     bool v2 = real.kind == PT_CGROUP_V2;
-    pathf(path, "%s/powertune/%s/x/%s", root, stale, v2 ? "cgroup.freeze" : "freezer.state");
+    tu_pathf(path, "%s/powertune/%s/x/%s", root, stale, v2 ? "cgroup.freeze" : "freezer.state");
     write_str(path, v2 ? "1" : "FROZEN");
 
     struct pt_cgroup_manager *m = open_manager(PT_CGROUP_AUTO);
@@ -756,18 +746,18 @@ static void test_stale_cleanup(void **state)
     bool live_kept = true;
     for (size_t i = 0; i < hier_count(); i++) {
         hier_root(root, i);
-        pathf(path, "%s/powertune/%s", root, stale);
+        tu_pathf(path, "%s/powertune/%s", root, stale);
         if (exists(path)) {
             force_remove(root, stale, "x");
             fail_msg("%s survived the stale cleanup", path);
         }
-        pathf(path, "%s/powertune/%s/y", root, live);
+        tu_pathf(path, "%s/powertune/%s/y", root, live);
         live_kept = live_kept && exists(path);
         force_remove(root, live, "y");
     }
     assert_true(live_kept);
     ctl_root(root, "cpu");
-    pathf(path, "%s/powertune/%s", root, reused);
+    tu_pathf(path, "%s/powertune/%s", root, reused);
     assert_false(exists(path));
     close_manager(m);
     assert_no_instance_dirs();

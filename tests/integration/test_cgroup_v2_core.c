@@ -35,21 +35,12 @@
 #include "lib/testutil.h"
 
 #define NOBODY 65534
-#define INSTANCE_PREFIX "v2core"
+/* "v2core-<pid>-<letter>": two runs at once do not meet. */
+static char instance[4][48];
 
 static char mount_point[PATH_MAX];
 /* The root's cgroup.subtree_control before the tests, put back at the end. */
 static char root_subtree[512];
-
-static __attribute__((format(printf, 2, 3))) void pathf(char *out, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(out, PATH_MAX, fmt, ap);
-    va_end(ap);
-    if (n < 0 || n >= PATH_MAX)
-        fail_msg("path too long");
-}
 
 static bool exists(const char *path)
 {
@@ -59,7 +50,7 @@ static bool exists(const char *path)
 static void write_pid(const char *dir, pid_t pid)
 {
     char path[PATH_MAX], num[24];
-    pathf(path, "%s/cgroup.procs", dir);
+    tu_pathf(path, "%s/cgroup.procs", dir);
     snprintf(num, sizeof(num), "%ld", (long)pid);
     struct pt_error err;
     if (pt_file_write_str(path, num, &err) != 0)
@@ -69,7 +60,7 @@ static void write_pid(const char *dir, pid_t pid)
 /* A group of the test's own under the mount (removed by remove_group). */
 static void make_group(char *out, const char *name)
 {
-    pathf(out, "%s/%s-%ld", mount_point, name, (long)getpid());
+    tu_pathf(out, "%s/%s-%ld", mount_point, name, (long)getpid());
     if (mkdir(out, 0755) != 0)
         fail_msg("mkdir %s: %s", out, strerror(errno));
 }
@@ -77,7 +68,7 @@ static void make_group(char *out, const char *name)
 static void remove_group(const char *dir)
 {
     char sub[PATH_MAX];
-    pathf(sub, "%s/" "powertune-engine", dir);
+    tu_pathf(sub, "%s/" "powertune-engine", dir);
     rmdir(sub);
     if (rmdir(dir) != 0)
         fail_msg("rmdir %s: %s", dir, strerror(errno));
@@ -122,7 +113,7 @@ static struct pt_cgroup_manager *open_v2(enum pt_cgroup_kind kind, const char *i
 static unsigned long long cpu_usec(const char *group_dir)
 {
     char path[PATH_MAX], text[512];
-    pathf(path, "%s/cpu.stat", group_dir);
+    tu_pathf(path, "%s/cpu.stat", group_dir);
     assert_int_equal(pt_file_read_small(path, text, sizeof(text), NULL), 0);
     unsigned long long usec = 0;
     assert_int_equal(sscanf(text, "usage_usec %llu", &usec), 1);
@@ -158,7 +149,7 @@ static void test_enter_freeze_kill_remove(void **state)
 {
     (void)state;
     SKIP_WITHOUT_CGROUP2();
-    struct pt_cgroup_manager *m = open_v2(PT_CGROUP_V2, INSTANCE_PREFIX "-a");
+    struct pt_cgroup_manager *m = open_v2(PT_CGROUP_V2, instance[0]);
     print_message("describe: %s\n", pt_cgroup_manager_describe(m));
     struct pt_cgroup *cg = NULL;
     struct pt_error err;
@@ -183,8 +174,8 @@ static void test_enter_freeze_kill_remove(void **state)
     assert_int_equal(c, 'k');
     assert_int_equal(pt_cgroup_adopt(cg, pid, &err), 0);
     char dir[PATH_MAX], path[PATH_MAX], text[64];
-    pathf(dir, "%s/powertune/" INSTANCE_PREFIX "-a/env-1", mount_point);
-    pathf(path, "%s/cgroup.procs", dir);
+    tu_pathf(dir, "%s/powertune/%s/env-1", mount_point, instance[0]);
+    tu_pathf(path, "%s/cgroup.procs", dir);
     assert_int_equal(pt_file_read_small(path, text, sizeof(text), NULL), 0);
     assert_int_equal(atol(text), pid);
 
@@ -209,7 +200,7 @@ static void test_enter_freeze_kill_remove(void **state)
     assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     assert_int_equal(pt_cgroup_destroy(cg, &err), 0);
     pt_cgroup_manager_close(m);
-    pathf(path, "%s/powertune/" INSTANCE_PREFIX "-a", mount_point);
+    tu_pathf(path, "%s/powertune/%s", mount_point, instance[0]);
     assert_false(exists(path));
 }
 
@@ -219,20 +210,64 @@ static void test_stale_instance_removed(void **state)
     (void)state;
     SKIP_WITHOUT_CGROUP2();
     char stale[PATH_MAX];
-    pathf(stale, "%s/powertune/999999999-1/x", mount_point);
+    tu_pathf(stale, "%s/powertune/999999999-1/x", mount_point);
     assert_int_equal(pt_mkdir_p(stale, 0755, NULL), 0);
     pid_t pid = spawn_pauser();
     write_pid(stale, pid);
     char path[PATH_MAX];
-    pathf(path, "%s/cgroup.freeze", stale);
+    tu_pathf(path, "%s/cgroup.freeze", stale);
     assert_int_equal(pt_file_write_str(path, "1", NULL), 0);
-    struct pt_cgroup_manager *m = open_v2(PT_CGROUP_V2, INSTANCE_PREFIX "-b");
+    struct pt_cgroup_manager *m = open_v2(PT_CGROUP_V2, instance[1]);
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-    pathf(path, "%s/powertune/999999999-1", mount_point);
+    tu_pathf(path, "%s/powertune/999999999-1", mount_point);
     assert_false(exists(path));
     pt_cgroup_manager_close(m);
+}
+
+/*
+ * Runs child(out) in a forked process that the parent first moves into the group dir (as
+ * systemd-run, or a container runtime, puts a process in its group); the child's output is
+ * read into d. Returns its exit status (the child's return value).
+ */
+static int run_in_group(const char *dir, int (*child)(int out), char *d, size_t size)
+{
+    int p[2], go[2];
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(pipe(go), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        close(go[1]);
+        char c;
+        if (read(go[0], &c, 1) != 1)
+            _exit(9);
+        _exit(child(p[1]));
+    }
+    close(p[1]);
+    close(go[0]);
+    write_pid(dir, pid);
+    assert_int_equal(write(go[1], "g", 1), 1);
+    close(go[1]);
+    return tu_child_report(p[0], pid, d, size);
+}
+
+/* In a child: a manager on root, its description (or why it failed) written to out. */
+static struct pt_cgroup_manager *open_in_child(enum pt_cgroup_kind kind, const char *root,
+                                               const char *name, int out)
+{
+    struct pt_cgroup_manager *m = NULL;
+    struct pt_cgroup_manager_options opt = {
+        .kind = kind, .v2_root = root, .instance = name, .v2_any_controllers = true};
+    struct pt_error err;
+    if (pt_cgroup_manager_open(&m, &opt, &err) != 0) {
+        dprintf(out, "open: %s", err.msg);
+        return NULL;
+    }
+    dprintf(out, "%s", pt_cgroup_manager_describe(m));
+    return m;
 }
 
 /* Child of the delegation test: moved into `dir` by the parent, becomes uid 65534. */
@@ -241,17 +276,10 @@ static int delegated_child(int out)
     if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
         setresuid(NOBODY, NOBODY, NOBODY))
         return 10;
-    struct pt_cgroup_manager *m = NULL;
-    struct pt_cgroup_manager_options opt = {.kind = PT_CGROUP_V2,
-                                            .v2_root = mount_point,
-                                            .instance = INSTANCE_PREFIX "-c",
-                                            .v2_any_controllers = true};
-    struct pt_error err;
-    if (pt_cgroup_manager_open(&m, &opt, &err) != 0) {
-        dprintf(out, "open: %s", err.msg);
+    struct pt_cgroup_manager *m = open_in_child(PT_CGROUP_V2, mount_point, instance[2], out);
+    if (!m)
         return 11;
-    }
-    dprintf(out, "%s", pt_cgroup_manager_describe(m));
+    struct pt_error err;
     struct pt_cgroup *cg = NULL;
     int rc = 0;
     if (pt_cgroup_create(m, "env-1", NULL, &cg, &err) != 0) {
@@ -293,39 +321,16 @@ static void test_delegated_group_used(void **state)
     static const char *const owned[] = {"", "/cgroup.procs", "/cgroup.subtree_control",
                                         "/cgroup.threads"};
     for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
-        pathf(path, "%s%s", dir, owned[i]);
+        tu_pathf(path, "%s%s", dir, owned[i]);
         assert_int_equal(chown(path, NOBODY, NOBODY), 0);
     }
-    int p[2], go[2];
-    assert_int_equal(pipe(p), 0);
-    assert_int_equal(pipe(go), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(p[0]);
-        close(go[1]);
-        char c;
-        if (read(go[0], &c, 1) != 1)
-            _exit(9);
-        _exit(delegated_child(p[1]));
-    }
-    close(p[1]);
-    close(go[0]);
-    write_pid(dir, pid); /* as systemd-run puts the scope's process there */
-    assert_int_equal(write(go[1], "g", 1), 1);
-    close(go[1]);
     char d[2048];
-    ssize_t n = read(p[0], d, sizeof(d) - 1);
-    d[n > 0 ? n : 0] = '\0';
-    close(p[0]);
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
+    int status = run_in_group(dir, delegated_child, d, sizeof(d));
     print_message("as uid %d: %s\n", NOBODY, d);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(status, 0);
     assert_non_null(strstr(d, "(delegated"));
     assert_non_null(strstr(d, dir));
-    pathf(path, "%s/powertune", dir);
+    tu_pathf(path, "%s/powertune", dir);
     assert_false(exists(path));
     remove_group(dir);
 }
@@ -346,19 +351,10 @@ static int container_child(int out)
         rmdir(view);
         return 10;
     }
-    struct pt_cgroup_manager *m = NULL;
-    struct pt_cgroup_manager_options opt = {.kind = PT_CGROUP_AUTO,
-                                            .v2_root = view,
-                                            .instance = INSTANCE_PREFIX "-d",
-                                            .v2_any_controllers = true};
-    struct pt_error err;
-    if (pt_cgroup_manager_open(&m, &opt, &err) != 0) {
-        dprintf(out, "open: %s", err.msg);
-        return 11;
-    }
-    dprintf(out, "%s", pt_cgroup_manager_describe(m));
-    int rc = pt_cgroup_manager_degraded(m) ? 0 : 12;
-    pt_cgroup_manager_close(m);
+    struct pt_cgroup_manager *m = open_in_child(PT_CGROUP_AUTO, view, instance[3], out);
+    int rc = !m ? 11 : pt_cgroup_manager_degraded(m) ? 0 : 12;
+    if (m)
+        pt_cgroup_manager_close(m);
     umount(view);
     rmdir(view);
     return rc;
@@ -374,7 +370,7 @@ static void test_container_root_with_processes_degrades(void **state)
     (void)state;
     SKIP_WITHOUT_CGROUP2();
     char path[PATH_MAX], text[512] = "";
-    pathf(path, "%s/cgroup.controllers", mount_point);
+    tu_pathf(path, "%s/cgroup.controllers", mount_point);
     if (pt_file_read_small(path, text, sizeof(text), NULL) != 0 || !text[0] || text[0] == '\n') {
         print_message("the cgroup2 root offers no controller: skipped\n");
         skip();
@@ -383,35 +379,12 @@ static void test_container_root_with_processes_degrades(void **state)
     make_group(dir, "powertune-test-container");
     pid_t holder = spawn_pauser();
     write_pid(dir, holder);
-    int p[2], go[2];
-    assert_int_equal(pipe(p), 0);
-    assert_int_equal(pipe(go), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        close(p[0]);
-        close(go[1]);
-        char c;
-        if (read(go[0], &c, 1) != 1)
-            _exit(9);
-        _exit(container_child(p[1]));
-    }
-    close(p[1]);
-    close(go[0]);
-    write_pid(dir, pid);
-    assert_int_equal(write(go[1], "g", 1), 1);
-    close(go[1]);
     char d[2048];
-    ssize_t n = read(p[0], d, sizeof(d) - 1);
-    d[n > 0 ? n : 0] = '\0';
-    close(p[0]);
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
+    int status = run_in_group(dir, container_child, d, sizeof(d));
     reap(holder);
     print_message("in the container: %s\n", d);
     remove_group(dir);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(status, 0);
     assert_non_null(strstr(d, "processes live in it"));
     assert_non_null(strstr(d, "(degraded)"));
 }
@@ -423,7 +396,7 @@ static int restore_root(void **state)
     if (!mount_point[0])
         return 0;
     char path[PATH_MAX], now[512] = "", undo[600] = "";
-    pathf(path, "%s/cgroup.subtree_control", mount_point);
+    tu_pathf(path, "%s/cgroup.subtree_control", mount_point);
     if (pt_file_read_small(path, now, sizeof(now), NULL) != 0)
         return 0;
     size_t n = 0;
@@ -438,6 +411,8 @@ static int restore_root(void **state)
 
 int main(void)
 {
+    for (int i = 0; i < 4; i++)
+        snprintf(instance[i], sizeof(instance[i]), "v2core-%ld-%c", (long)getpid(), 'a' + i);
     if (geteuid() == 0 && tu_cgroup2_mount(mount_point)) {
         char path[PATH_MAX + 32];
         snprintf(path, sizeof(path), "%s/cgroup.subtree_control", mount_point);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/fs.h"
@@ -158,6 +159,26 @@ void tu_invoke(struct pt_engine *e, struct pt_function *fn, const char *payload,
     int rc = pt_engine_invoke(e, fn, &req, res, &err);
     if (rc)
         fail_msg("invoke: %s", err.msg);
+}
+
+void tu_pathf(char *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, PATH_MAX, fmt, ap);
+    va_end(ap);
+    if (n < 0 || n >= PATH_MAX)
+        fail_msg("path too long");
+}
+
+int tu_child_report(int fd, pid_t pid, char *out, size_t size)
+{
+    ssize_t n = read(fd, out, size - 1);
+    out[n > 0 ? n : 0] = '\0';
+    close(fd);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 bool tu_cgroup2_mount(char *out)

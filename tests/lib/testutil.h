@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "engine/engine.h"
 
@@ -30,6 +31,11 @@ struct pt_function *tu_function(struct pt_engine *e, const char *example, int me
 /* Invokes with a JSON payload; fails the test on an engine error. */
 void tu_invoke(struct pt_engine *e, struct pt_function *fn, const char *payload,
                struct pt_invoke_result *res);
+/* Formats a path into out (PATH_MAX bytes); a path too long fails the test. */
+void tu_pathf(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reads a child's report from fd (closed) into out, reaps the child: its exit status, or
+ * 128 + the signal that killed it. */
+int tu_child_report(int fd, pid_t pid, char *out, size_t size);
 /* The first cgroup2 mount point in /proc/self/mountinfo into out (PATH_MAX); false if none. */
 bool tu_cgroup2_mount(char *out);
 /* Number of live directories under <hierarchy>/powertune/ for this process's instance. */

@@ -377,6 +377,19 @@ static void log_keep(void *arg, const char *line)
     pt_buf_append_str(b, "\n", NULL);
 }
 
+/* Loads the registry again as serve's start does, its notes kept in *log (the caller frees). */
+static void reload_keeping_notes(struct fixture *fx, struct pt_buf *log)
+{
+    struct pt_error err = {0};
+    pt_buf_init(log, 0);
+    fx->api->opt.log = log_keep;
+    fx->api->opt.log_arg = log;
+    api_registry_free(fx->api);
+    if (api_registry_load(fx->api, &err) != 0)
+        fail_msg("reload: %s", err.msg);
+    fx->api->opt.log = NULL;
+}
+
 /*
  * A function.json that cannot be read is skipped with a note naming the file and saying why:
  * an empty one said "wrong arguments", one with a bad value ("MemorySize must be an integer")
@@ -395,12 +408,7 @@ static void test_unreadable_function_note_names_the_file(void **state)
     static const char bad[] = "{\"Latest\":{\"MemorySize\":\"big\",\"CodeId\":\"ab\"}}";
     assert_int_equal(pt_file_write_atomic(path, bad, sizeof(bad) - 1, &err), 0);
     struct pt_buf log;
-    pt_buf_init(&log, 0);
-    fx->api->opt.log = log_keep;
-    fx->api->opt.log_arg = &log;
-    api_registry_free(fx->api);
-    assert_int_equal(api_registry_load(fx->api, &err), 0);
-    fx->api->opt.log = NULL;
+    reload_keeping_notes(fx, &log);
     snprintf(want, sizeof(want), "%s/functions/empty/function.json: empty file", fx->api->root);
     if (!log.data || !strstr(log.data, want))
         fail_msg("no \"%s\" in: %s", want, log.data ? log.data : "");
@@ -414,19 +422,13 @@ static void test_unreadable_function_note_names_the_file(void **state)
 static void test_unnameable_function_directory_skipped(void **state)
 {
     struct fixture *fx = *state;
-    struct pt_error err = {0};
     create_fn(fx, "fine");
     char from[PATH_MAX + 64], to[PATH_MAX + 64];
     snprintf(from, sizeof(from), "%s/functions/fine", fx->api->root);
     snprintf(to, sizeof(to), "%s/functions/bad name!", fx->api->root);
     assert_int_equal(rename(from, to), 0);
     struct pt_buf log;
-    pt_buf_init(&log, 0);
-    fx->api->opt.log = log_keep;
-    fx->api->opt.log_arg = &log;
-    api_registry_free(fx->api);
-    assert_int_equal(api_registry_load(fx->api, &err), 0);
-    fx->api->opt.log = NULL;
+    reload_keeping_notes(fx, &log);
     if (!log.data || !strstr(log.data, "skipping function bad name!: not a function name"))
         fail_msg("no note in: %s", log.data ? log.data : "");
     assert_null(api_function_find(fx->api, "bad name!"));

@@ -27,6 +27,7 @@
 #include "base/fs.h"
 #include "engine/cgroup.h"
 #include "engine/limits.h"
+#include "lib/testutil.h"
 
 #define INSTANCE "42-4242"
 
@@ -36,28 +37,17 @@ struct fixture {
     struct pt_cgroup_manager *m;
 };
 
-/* Formats a path; the return value is checked, so a too-long path fails the test. */
-static __attribute__((format(printf, 2, 3))) void pathf(char *out, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(out, PATH_MAX, fmt, ap);
-    va_end(ap);
-    if (n < 0 || n >= PATH_MAX)
-        fail_msg("path too long");
-}
-
 static void write_file(const char *dir, const char *name, const char *text)
 {
     char path[PATH_MAX];
-    pathf(path, "%s/%s", dir, name);
+    tu_pathf(path, "%s/%s", dir, name);
     assert_int_equal(pt_file_write_str(path, text, NULL), 0);
 }
 
 static void read_file(const char *dir, const char *name, char *out, size_t size)
 {
     char path[PATH_MAX];
-    pathf(path, "%s/%s", dir, name);
+    tu_pathf(path, "%s/%s", dir, name);
     struct pt_error err;
     int rc = pt_file_read_small(path, out, size, &err);
     if (rc)
@@ -74,7 +64,7 @@ static void assert_file(const char *dir, const char *name, const char *want)
 static bool exists(const char *dir, const char *name)
 {
     char path[PATH_MAX];
-    pathf(path, "%s/%s", dir, name);
+    tu_pathf(path, "%s/%s", dir, name);
     return access(path, F_OK) == 0;
 }
 
@@ -82,16 +72,16 @@ static void remove_fixture_root(const char *root)
 {
     /* Everything the manager did not remove: only the two fixture files are expected. */
     char path[PATH_MAX];
-    pathf(path, "%s/cgroup.controllers", root);
+    tu_pathf(path, "%s/cgroup.controllers", root);
     unlink(path);
-    pathf(path, "%s/cgroup.subtree_control", root);
+    tu_pathf(path, "%s/cgroup.subtree_control", root);
     unlink(path);
     assert_int_equal(rmdir(root), 0);
 }
 
 static int make_root(char *root, const char *controllers)
 {
-    pathf(root, "/tmp/pt-cgv2-XXXXXX");
+    tu_pathf(root, "/tmp/pt-cgv2-XXXXXX");
     if (!mkdtemp(root))
         return -1;
     write_file(root, "cgroup.controllers", controllers);
@@ -104,7 +94,7 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof(*f));
     if (!f || make_root(f->root, "cpu memory pids\n") != 0)
         return -1;
-    pathf(f->inst, "%s/powertune/%s", f->root, INSTANCE);
+    tu_pathf(f->inst, "%s/powertune/%s", f->root, INSTANCE);
     struct pt_cgroup_manager_options opt = {
         .kind = PT_CGROUP_V2, .v2_root = f->root, .instance = INSTANCE, .fake_tree = true};
     struct pt_error err;
@@ -121,7 +111,7 @@ static int teardown(void **state)
     struct fixture *f = *state;
     pt_cgroup_manager_close(f->m);
     char path[PATH_MAX];
-    pathf(path, "%s/powertune", f->root);
+    tu_pathf(path, "%s/powertune", f->root);
     /* close removes the instance and the then-empty powertune dir */
     assert_false(access(path, F_OK) == 0);
     remove_fixture_root(f->root);
@@ -173,7 +163,7 @@ static void test_open_enables_controllers(void **state)
     assert_non_null(strstr(pt_cgroup_manager_describe(f->m), "cgroup v2"));
     assert_file(f->root, "cgroup.subtree_control", "+cpu +memory +pids");
     char base[PATH_MAX];
-    pathf(base, "%s/powertune", f->root);
+    tu_pathf(base, "%s/powertune", f->root);
     assert_file(base, "cgroup.subtree_control", "+cpu +memory +pids");
     assert_file(f->inst, "cgroup.subtree_control", "+cpu +memory +pids");
 }
@@ -183,7 +173,7 @@ static void test_create_writes_limits(void **state)
     struct fixture *f = *state;
     struct pt_cgroup *cg = create_128(f, "fn-1");
     char dir[PATH_MAX];
-    pathf(dir, "%s/fn-1", f->inst);
+    tu_pathf(dir, "%s/fn-1", f->inst);
     assert_file(dir, "cpu.max", "1447 20000");
     assert_file(dir, "memory.max", "134217728");
     assert_file(dir, "pids.max", "1024");
@@ -203,7 +193,7 @@ static void test_spare_is_taken_by_the_next_create(void **state)
     assert_true(exists(f->inst, "spare-1"));
     assert_false(exists(f->inst, "spare-2")); /* one was already waiting */
     char dir[PATH_MAX];
-    pathf(dir, "%s/spare-1", f->inst);
+    tu_pathf(dir, "%s/spare-1", f->inst);
     assert_false(exists(dir, "memory.max")); /* made without limits */
     struct pt_cgroup *cg = create_128(f, "fn-1");
     assert_false(exists(f->inst, "fn-1"));
@@ -231,7 +221,7 @@ static void test_spare_made_with_likely_limits(void **state)
     struct pt_cgroup_limits l128 = limits_for(128), l512 = limits_for(512);
     char dir[PATH_MAX];
     assert_int_equal(pt_cgroup_prepare_spare(f->m, &l128, &err), 0);
-    pathf(dir, "%s/spare-1", f->inst);
+    tu_pathf(dir, "%s/spare-1", f->inst);
     assert_file(dir, "cpu.max", "1447 20000");
     assert_file(dir, "memory.max", "134217728");
     assert_file(dir, "pids.max", "1024");
@@ -242,7 +232,7 @@ static void test_spare_made_with_likely_limits(void **state)
     destroy(cg);
 
     assert_int_equal(pt_cgroup_prepare_spare(f->m, &l128, &err), 0);
-    pathf(dir, "%s/spare-2", f->inst);
+    tu_pathf(dir, "%s/spare-2", f->inst);
     cg = create_with(f, "fn-2", &l512);
     assert_false(exists(f->inst, "fn-2"));
     assert_file(dir, "memory.max", "536870912");
@@ -330,7 +320,7 @@ static void test_period_without_quota(void **state)
     boost.cpu_quota_us = 0;
     struct pt_cgroup *cg = create_with(f, "fn-1", &boost);
     char dir[PATH_MAX];
-    pathf(dir, "%s/fn-1", f->inst);
+    tu_pathf(dir, "%s/fn-1", f->inst);
     assert_file(dir, "cpu.max", "max 20000");
     write_file(dir, "cpu.max", "marker");
     struct pt_error err;
@@ -375,7 +365,7 @@ static void test_set_cpu_changes_cpu_max(void **state)
     struct fixture *f = *state;
     struct pt_cgroup *cg = create_128(f, "fn");
     char dir[PATH_MAX];
-    pathf(dir, "%s/fn", f->inst);
+    tu_pathf(dir, "%s/fn", f->inst);
     struct pt_error err;
     assert_int_equal(pt_cgroup_set_cpu(cg, 40000, 20000, &err), 0);
     assert_file(dir, "cpu.max", "40000 20000");
@@ -389,7 +379,7 @@ static void test_freeze_writes_cgroup_freeze(void **state)
     struct fixture *f = *state;
     struct pt_cgroup *cg = create_128(f, "fz");
     char dir[PATH_MAX];
-    pathf(dir, "%s/fz", f->inst);
+    tu_pathf(dir, "%s/fz", f->inst);
     struct pt_error err;
     assert_int_equal(pt_cgroup_freeze(cg, true, &err), 0);
     assert_file(dir, "cgroup.freeze", "1");
@@ -403,7 +393,7 @@ static void test_read_stats_parses(void **state)
     struct fixture *f = *state;
     struct pt_cgroup *cg = create_128(f, "st");
     char dir[PATH_MAX];
-    pathf(dir, "%s/st", f->inst);
+    tu_pathf(dir, "%s/st", f->inst);
     write_file(dir, "cpu.stat",
                "usage_usec 123456\nuser_usec 100000\nsystem_usec 23456\nnr_periods 7\n");
     write_file(dir, "memory.current", "4096\n");
@@ -426,7 +416,7 @@ static void test_read_stats_samples_peak_without_memory_peak(void **state)
     struct fixture *f = *state;
     struct pt_cgroup *cg = create_128(f, "sp");
     char dir[PATH_MAX];
-    pathf(dir, "%s/sp", f->inst);
+    tu_pathf(dir, "%s/sp", f->inst);
     write_file(dir, "cpu.stat", "usage_usec 1\n");
     write_file(dir, "memory.events", "oom_kill 0\n");
     struct pt_cgroup_stats s;
@@ -446,7 +436,7 @@ static void test_read_stats_errors_are_clear(void **state)
     struct fixture *f = *state;
     struct pt_cgroup *cg = create_128(f, "bad");
     char dir[PATH_MAX];
-    pathf(dir, "%s/bad", f->inst);
+    tu_pathf(dir, "%s/bad", f->inst);
     struct pt_cgroup_stats s;
     struct pt_error err;
 
@@ -478,7 +468,7 @@ static void test_read_stats_errors_are_clear(void **state)
 
     /* Unreadable (a directory where a file should be; root ignores mode bits). */
     char path[PATH_MAX];
-    pathf(path, "%s/memory.peak", dir);
+    tu_pathf(path, "%s/memory.peak", dir);
     unlink(path);
     assert_int_equal(mkdir(path, 0755), 0);
     assert_int_not_equal(pt_cgroup_read_stats(cg, &s, &err), 0);
@@ -496,7 +486,7 @@ static void test_enter_child_writes_pid(void **state)
     struct fixture *f = *state;
     struct pt_cgroup *cg = create_128(f, "ec");
     char dir[PATH_MAX];
-    pathf(dir, "%s/ec", f->inst);
+    tu_pathf(dir, "%s/ec", f->inst);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0)
@@ -518,7 +508,7 @@ static void test_kill_all_writes_cgroup_kill(void **state)
     struct fixture *f = *state;
     struct pt_cgroup *cg = create_128(f, "k");
     char dir[PATH_MAX];
-    pathf(dir, "%s/k", f->inst);
+    tu_pathf(dir, "%s/k", f->inst);
     write_file(dir, "cgroup.kill", "");
     write_file(dir, "cgroup.freeze", "1");
     struct pt_error err;
@@ -560,7 +550,7 @@ static void test_v2_without_cpu_controller(void **state)
     assert_non_null(strstr(d, "duty cycle"));
     pt_cgroup_manager_close(m);
     char path[PATH_MAX];
-    pathf(path, "%s/powertune", root);
+    tu_pathf(path, "%s/powertune", root);
     assert_false(access(path, F_OK) == 0);
     remove_fixture_root(root);
 }
@@ -570,7 +560,7 @@ static void test_v2_without_pids_skips_pids_max(void **state)
     (void)state;
     struct fixture f;
     assert_int_equal(make_root(f.root, "cpuset cpu io memory\n"), 0);
-    pathf(f.inst, "%s/powertune/%s", f.root, INSTANCE);
+    tu_pathf(f.inst, "%s/powertune/%s", f.root, INSTANCE);
     struct pt_cgroup_manager_options opt = {
         .kind = PT_CGROUP_AUTO, .v2_root = f.root, .instance = INSTANCE, .fake_tree = true};
     struct pt_error err;
@@ -579,7 +569,7 @@ static void test_v2_without_pids_skips_pids_max(void **state)
     assert_file(f.root, "cgroup.subtree_control", "+cpu +memory");
     struct pt_cgroup *cg = create_128(&f, "np");
     char dir[PATH_MAX];
-    pathf(dir, "%s/np", f.inst);
+    tu_pathf(dir, "%s/np", f.inst);
     assert_false(exists(dir, "pids.max"));
     destroy(cg);
     pt_cgroup_manager_close(f.m);
@@ -625,9 +615,9 @@ static void make_delegated_tree(char *root, const char *subtree_control_owner_fi
     assert_int_equal(make_root(root, "cpu memory pids\n"), 0);
     assert_int_equal(chmod(root, 0755), 0);
     char dir[PATH_MAX];
-    pathf(dir, "%s/user.slice", root);
+    tu_pathf(dir, "%s/user.slice", root);
     assert_int_equal(mkdir(dir, 0755), 0);
-    pathf(dir, "%s/user.slice/deleg", root);
+    tu_pathf(dir, "%s/user.slice/deleg", root);
     assert_int_equal(mkdir(dir, 0755), 0);
     write_file(dir, "cgroup.controllers", "cpu memory pids\n");
     write_file(dir, "cgroup.subtree_control", "");
@@ -636,7 +626,7 @@ static void make_delegated_tree(char *root, const char *subtree_control_owner_fi
         static const char *const owned[] = {"", "cgroup.procs", "cgroup.subtree_control"};
         for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
             char path[PATH_MAX];
-            pathf(path, "%s/%s", dir, owned[i]);
+            tu_pathf(path, "%s/%s", dir, owned[i]);
             assert_int_equal(chown(path, NOBODY, NOBODY), 0);
         }
     }
@@ -649,13 +639,13 @@ static void remove_delegated_tree(const char *root)
         "user.slice/deleg/cgroup.subtree_control", "user.slice/deleg/cgroup.procs"};
     char path[PATH_MAX];
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        pathf(path, "%s/%s", root, files[i]);
+        tu_pathf(path, "%s/%s", root, files[i]);
         unlink(path);
     }
     static const char *const dirs[] = {"user.slice/deleg/powertune-engine", "user.slice/deleg",
                                        "user.slice"};
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-        pathf(path, "%s/%s", root, dirs[i]);
+        tu_pathf(path, "%s/%s", root, dirs[i]);
         if (rmdir(path) != 0 && !(i == 0 && errno == ENOENT)) /* no engine dir if refused */
             fail_msg("rmdir %s: %s", path, strerror(errno));
     }
@@ -694,7 +684,7 @@ static int open_as_nobody(const char *root, const char *self, char *out, size_t 
             rc = pt_cgroup_create(m, "env-1", &lim, &cg, &err);
             if (!rc) {
                 char path[PATH_MAX];
-                pathf(path, "%s%s/powertune/%s/env-1/memory.max", root, self, INSTANCE);
+                tu_pathf(path, "%s%s/powertune/%s/env-1/memory.max", root, self, INSTANCE);
                 char text[64] = "";
                 rc = pt_file_read_small(path, text, sizeof(text), NULL) || strcmp(text, "134217728")
                          ? 13
@@ -709,14 +699,9 @@ static int open_as_nobody(const char *root, const char *self, char *out, size_t 
         _exit(rc);
     }
     close(p[1]);
-    ssize_t n = read(p[0], out, size - 1);
-    out[n > 0 ? n : 0] = '\0';
-    close(p[0]);
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
+    int status = tu_child_report(p[0], pid, out, size);
     print_message("as uid %d: %s\n", NOBODY, out);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    return status;
 }
 
 static void test_delegated_own_group_is_used(void **state)
@@ -727,16 +712,16 @@ static void test_delegated_own_group_is_used(void **state)
     char root[PATH_MAX], d[2048], dir[PATH_MAX];
     make_delegated_tree(root, "owned");
     assert_int_equal(open_as_nobody(root, "/user.slice/deleg", d, sizeof(d)), 0);
-    pathf(dir, "%s/user.slice/deleg", root);
+    tu_pathf(dir, "%s/user.slice/deleg", root);
     assert_non_null(strstr(d, "cgroup v2 at "));
     assert_non_null(strstr(d, dir));
     assert_non_null(strstr(d, "(delegated"));
     /* The engine moved itself out of the group it hands controllers from. */
-    pathf(dir, "%s/user.slice/deleg/powertune-engine", root);
+    tu_pathf(dir, "%s/user.slice/deleg/powertune-engine", root);
     char pid[32];
     read_file(dir, "cgroup.procs", pid, sizeof(pid));
     assert_true(atoi(pid) > 0);
-    pathf(dir, "%s/user.slice/deleg", root);
+    tu_pathf(dir, "%s/user.slice/deleg", root);
     assert_file(dir, "cgroup.subtree_control", "+cpu +memory +pids");
     /* The root was left alone, and close removed the instance. */
     assert_file(root, "cgroup.subtree_control", "");
