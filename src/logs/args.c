@@ -169,6 +169,13 @@ int pt_logs_cli_parse(int argc, char **argv, struct pt_logs_cli *cli, struct pt_
             rc = pt_error_set(err, PT_EUSAGE, "missing FILE (a log file, a directory, or - for "
                                               "stdin)");
     }
+    /* Lambda keeps 100 of the account's concurrency unreserved (lambda-wire.md, limits). */
+    long most = cli->opt.quota > 100 ? cli->opt.quota - 100 : 0;
+    if (!rc && !cli->help && cli->opt.reserved > 0 && cli->opt.reserved > most)
+        rc = pt_error_set(err, PT_EUSAGE,
+                          "--reserved %ld: allowed 0 to %ld (--quota %ld less the 100 Lambda "
+                          "keeps unreserved)",
+                          cli->opt.reserved, most, cli->opt.quota);
     if (!rc && !cli->help && (cli->opt.price_gb_s < 0 || cli->opt.price_requests < 0)) {
         double a, b;
         rc = pt_logs_price(cli->opt.region, cli->opt.architecture, &a, &b, err);

@@ -338,6 +338,8 @@ static void test_cli_bad(void **state)
         {{"--quota", "abc", "f.log"}, "--quota \"abc\""},
         {{"--quota", "0", "f.log"}, "--quota \"0\""},
         {{"--reserved", "-1", "f.log"}, "--reserved"},
+        {{"--quota", "1000", "--reserved", "901", "f.log"}, "allowed 0 to 900"},
+        {{"--quota", "50", "--reserved", "1", "f.log"}, "allowed 0 to 0"},
         {{"--minutes", "99999", "f.log"}, "--minutes"},
         {{"--threads", "99", "f.log"}, "--threads \"99\""},
         {{"--region", "mars-north-1", "f.log"}, "--region \"mars-north-1\""},
