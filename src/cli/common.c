@@ -251,6 +251,12 @@ int cli_function_build(const char *path, const struct cli_function_opts *o,
             return rc;
         pt_strlcpy(c->runtime, o->runtime, sizeof(c->runtime));
     }
+    /* Empty, they would be ignored (detection fills an empty field), not refused as Lambda does. */
+    if (o->handler && !o->handler[0])
+        return pt_error_set(err, PT_EUSAGE, "--handler is empty: allowed module.function");
+    if (o->name && !o->name[0])
+        return pt_error_set(err, PT_EUSAGE, "--name is empty: allowed 1 to %d characters of "
+                                            "[A-Za-z0-9-_]", PT_FUNCTION_NAME_MAX);
     if (o->handler) {
         if (strlen(o->handler) > PT_HANDLER_MAX)
             return pt_error_set(err, PT_EUSAGE, "--handler: at most %d characters", PT_HANDLER_MAX);

@@ -44,6 +44,8 @@ expect_usage "unknown option in a short cluster" 'unknown option "-x"' invoke ex
 expect_usage "option without its value" 'option "--memory" needs a value' invoke examples/noop-c --memory
 expect_usage "unknown command" "unknown command" frobnicate
 expect_usage "payload file missing" "--payload-file" invoke examples/noop-c --payload-file /nonexistent.json
+expect_usage "empty --name" "--name is empty" invoke examples/noop-c --name ''
+expect_usage "empty --handler" "--handler is empty" invoke examples/noop-c --handler ''
 
 # Valid JSON with an escaped NUL in a string (Python's json.dumps writes one for "\0"): taken.
 if "$PT" invoke examples/noop-c --payload '{"a":"\u0000"}' >/dev/null 2>&1; then
