@@ -207,6 +207,8 @@ int cmd_analyze(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
     if (!rc)
         rc = cli_tune_report_emit(&rep, "powertune analyze", &in, &analysis, file.samples, file.n,
                                   &notes, json, err);
+    if (!rc)
+        rc = cli_tune_require_pick(&analysis, err);
 out:
     if (analysed)
         pt_tune_analysis_free(&analysis);

@@ -523,6 +523,28 @@ static void tune_adaptive_winner(const struct pt_adaptive *ad, struct pt_tune_an
             a->winner = (int)i;
 }
 
+/*
+ * A resumed file's function and this run's: the same string, or for a local function the same
+ * code directory or template written another way ("examples/f", "./examples/f/", its absolute
+ * path), with the same #LogicalId.
+ */
+static bool tune_same_function(const char *saved, const char *now, bool remote)
+{
+    if (strcmp(saved, now) == 0)
+        return true;
+    const char *hs = strchr(saved, '#'), *hn = strchr(now, '#');
+    size_t ns = hs ? (size_t)(hs - saved) : strlen(saved);
+    size_t nn = hn ? (size_t)(hn - now) : strlen(now);
+    if (remote || !hs != !hn || (hs && strcmp(hs, hn) != 0) || ns >= PATH_MAX || nn >= PATH_MAX)
+        return false;
+    char a[PATH_MAX], b[PATH_MAX];
+    memcpy(a, saved, ns);
+    a[ns] = '\0';
+    memcpy(b, now, nn);
+    b[nn] = '\0';
+    return pt_path_same_file(a, b);
+}
+
 int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
 {
     struct tune_flags f = {0};
@@ -677,7 +699,7 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     if (f.resume) {
         if ((rc = pt_samples_read(f.resume, &resume, err)))
             goto out;
-        if (strcmp(resume.header.function, in.function) != 0) {
+        if (!tune_same_function(resume.header.function, in.function, remote)) {
             rc = pt_error_set(err, PT_EUSAGE,
                               "--resume %s: its samples are of function \"%s\", not \"%s\"",
                               f.resume, resume.header.function, in.function);
@@ -843,6 +865,8 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     if (!rc)
         rc = cli_tune_report_emit(&rep, "powertune tune", &in, &analysis, report.samples,
                                   report.n_samples, &notes, f.json, err);
+    if (!rc)
+        rc = cli_tune_require_pick(&analysis, err);
 out:
     json_decref(adaptive_json);
     json_decref(s3_payload);

@@ -107,3 +107,15 @@ int cli_tune_emit(const struct pt_tune_input *in, const struct pt_tune_analysis 
     pt_buf_free(&text);
     return rc;
 }
+
+int cli_tune_require_pick(const struct pt_tune_analysis *a, struct pt_error *err)
+{
+    if (a->winner >= 0)
+        return 0;
+    for (size_t i = 0; i < a->n_powers; i++)
+        if (a->powers[i].excluded)
+            return pt_error_set(err, PT_ESTATE,
+                                "no memory size to recommend: all %zu were excluded (%d MB: %s)",
+                                a->n_powers, a->powers[i].power, a->powers[i].excluded_reason);
+    return pt_error_set(err, PT_ESTATE, "no memory size to recommend");
+}

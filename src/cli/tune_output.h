@@ -33,4 +33,11 @@ int cli_tune_emit(const struct pt_tune_input *in, const struct pt_tune_analysis 
                   const struct cli_tune_notes *notes, const struct cli_tune_outputs *o,
                   struct pt_error *err);
 
+/*
+ * After everything is written: an error when no memory size could be recommended (every one
+ * excluded), so that a script or CI job running tune or analyze sees the failure in the exit
+ * status, as the reference tool's execution fails; the table, report and samples stay.
+ */
+int cli_tune_require_pick(const struct pt_tune_analysis *a, struct pt_error *err);
+
 #endif

@@ -90,6 +90,21 @@ fi
 out=$("$PT" tune examples/alloc-python --powers 128,512 --num 3 --payload '{"mb": 200}' --timeout 10 --fail-fast 2>&1 >/dev/null); st=$?
 [ "$st" = 1 ] && printf '%s' "$out" | grep -q "Invocation error (running in series)" && ok "--fail-fast stops with the reference's message" || nok "--fail-fast: exit $st $out"
 
+# Every power excluded: nothing to recommend is a failure in the exit status (a CI job must see
+# it), the table, --output and the samples written all the same; analyze agrees.
+"$PT" tune examples/error-python --powers 128,256 --num 2 --samples "$T/allfail.jsonl" \
+  --output "$T/allfail.json" >"$T/allfail.txt" 2>"$T/allfail.err"; st=$?
+if [ "$st" = 1 ] && grep -q "no memory size to recommend: all 2 were excluded" "$T/allfail.err" &&
+   grep -q "128 MB excluded" "$T/allfail.txt" && [ -s "$T/allfail.json" ] &&
+   [ "$(wc -l < "$T/allfail.jsonl")" = 5 ]; then
+  ok "every power excluded: exit 1, saying so, the outputs written"
+else
+  nok "every power excluded: exit $st: $(cat "$T/allfail.err")"
+fi
+"$PT" analyze "$T/allfail.jsonl" >/dev/null 2>"$T/allfail.err"; st=$?
+[ "$st" = 1 ] && grep -q "no memory size to recommend" "$T/allfail.err" &&
+  ok "analyze: every power excluded is exit 1" || nok "analyze, every power excluded: exit $st"
+
 out=$("$PT" tune examples/cpu-c --powers 128,256 --num 5 --payload "$CPU" --dry-run --samples "$T/dry.jsonl" 2>/dev/null)
 [ "$out" = null ] && [ "$(wc -l < "$T/dry.jsonl")" = 3 ] && ok "--dry-run: one invocation per power, output null" || nok "--dry-run: $out"
 
@@ -145,6 +160,13 @@ head -4 "$T/r.jsonl" > "$T/r2.jsonl"
   --samples "$T/./r2.jsonl" >/dev/null 2>&1
 [ "$(wc -l < "$T/r2.jsonl")" = 13 ] && [ "$(head -4 "$T/r.jsonl")" = "$(head -4 "$T/r2.jsonl")" ] \
   && ok "--resume F --samples ./F keeps the resumed samples" || nok "--resume F --samples ./F: $(wc -l < "$T/r2.jsonl") lines"
+# The function written another way (./examples/cpu-c/, its absolute path) is the same function.
+head -4 "$T/r.jsonl" > "$T/r7.jsonl"
+"$PT" tune "$(pwd)/examples/cpu-c/" --powers 128,256 --num 6 --payload '{"iterations":1000}' \
+  --resume "$T/r7.jsonl" >/dev/null 2>"$T/r7.err"; st=$?
+[ "$st" = 0 ] && [ "$(wc -l < "$T/r7.jsonl")" = 13 ] \
+  && ok "--resume with the function's directory written another way" \
+  || nok "--resume, the function as an absolute path: exit $st: $(cat "$T/r7.err")"
 head -4 "$T/r.jsonl" > "$T/r5.jsonl"
 out=$("$PT" tune examples/cpu-c --powers 512,1024 --num 6 --resume "$T/r5.jsonl" 2>&1 >/dev/null); st=$?
 [ "$st" = 2 ] && printf '%s' "$out" | grep -q "its samples include 128 MB" && [ "$(wc -l < "$T/r5.jsonl")" = 4 ] \
