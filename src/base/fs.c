@@ -14,8 +14,9 @@
 
 int pt_mkdir_p(const char *path, mode_t mode, struct pt_error *err)
 {
-    /* Mostly the directory is there already (a log directory at every cold start): one call.
-     * EEXIST is also a file of that name, which is no directory to write in. */
+    /* Mostly the directory is there already (a log directory at every cold start): mkdir,
+     * then a stat, since EEXIST is also a file of that name, which is no directory to write
+     * in. */
     if (mkdir(path, mode) == 0)
         return 0;
     if (errno == EEXIST)

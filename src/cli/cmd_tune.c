@@ -637,10 +637,9 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     f.arch = fo.architecture; /* --architecture: the function's label, which pricing follows */
     if ((rc = tune_apply_flags(&f, &in, err)))
         goto out;
-    /* Where the results go, checked now: a run can take hours (and money, in AWS). */
-    /* --output may replace --compare (the previous run's output, read before the run), so
-     * the list is ordered for three windows: --output [1, 6), --report [0, 5), --samples
-     * [3, 5). */
+    /* Where the results go, checked now: a run can take hours (and money, in AWS). --output
+     * may replace --compare (the previous run's output, read before the run), so the list is
+     * ordered for three windows: --output [1, 6), --report [0, 5), --samples [3, 5). */
     const struct cli_file_use kept[] = {
         {"--compare", rep.compare_path}, {"--samples", f.samples},
         {"--resume", f.resume},          {"--input", f.input_file},

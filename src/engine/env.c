@@ -603,16 +603,21 @@ static void env_read_stats(struct pt_env *env, struct pt_cgroup_stats *st)
     pt_cgroup_read_stats(env->cg, st, NULL);
 }
 
-/* The error type and message of a runtime that exited (or never started: its exec failed). */
+/* The error type of a runtime that exited (or never started: its exec failed). */
+static const char *env_exit_type(const struct pt_env *env)
+{
+    return env->exec_errno ? "Runtime.InvalidEntrypoint" : "Runtime.ExitError";
+}
+
+/* That type, and its message into msg. */
 static const char *env_exit_error(const struct pt_env *env, const char *request_id,
                                   int exit_status, char *msg, size_t size)
 {
-    if (env->exec_errno) {
+    if (env->exec_errno)
         pt_format_entrypoint_message(msg, size, request_id, env->cfg.argv[0], env->exec_errno);
-        return "Runtime.InvalidEntrypoint";
-    }
-    pt_format_exit_message(msg, size, request_id, exit_status);
-    return "Runtime.ExitError";
+    else
+        pt_format_exit_message(msg, size, request_id, exit_status);
+    return env_exit_type(env);
 }
 
 /* Handles an INIT that failed, exited or timed out. Returns true if a retry was started. */
@@ -628,8 +633,7 @@ static bool env_init_failed(struct pt_env *env, enum env_outcome out, struct env
         pt_rapi_take_init_error(env->rapi, &ierr);
         env_error_type_of(&ierr, etype, sizeof(etype));
     } else if (out == ENV_EXITED) {
-        pt_strlcpy(etype, env->exec_errno ? "Runtime.InvalidEntrypoint" : "Runtime.ExitError",
-                   sizeof(etype));
+        pt_strlcpy(etype, env_exit_type(env), sizeof(etype));
     } else {
         status = PT_STATUS_TIMEOUT;
     }

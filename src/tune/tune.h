@@ -355,10 +355,10 @@ struct pt_price_model {
 /* price_per_gb_s > 0 overrides exact mode's table (any region accepted then). Errors:
  * unknown architecture (the reference's 'Unsupported architecture: <arch>'), exact-mode
  * region not in the table. */
-/* The regions of the exact-pricing table, comma-separated (for messages). */
-const char *pt_price_exact_regions(void);
 int pt_price_model_init(struct pt_price_model *m, enum pt_pricing_mode mode, const char *region,
                         const char *architecture, double price_per_gb_s, struct pt_error *err);
+/* The regions of the exact-pricing table, comma-separated (for messages). */
+const char *pt_price_exact_regions(void);
 /* The reference's utils.computePrice / our exact formula, for one (average) invocation. */
 double pt_price_invocation(const struct pt_price_model *m, int memory_mb, double billed_ms);
 /* Average price per invocation from the trimmed mean of billed ms. */
