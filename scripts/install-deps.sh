@@ -4,7 +4,8 @@
 set -eu
 PACKAGES="build-essential pkg-config
   libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libjansson-dev libzip-dev libyaml-dev libcmocka-dev zlib1g-dev clang libclang-rt-dev
-  python3 python3-numpy python3-boto3 awscli valgrind curl autoconf automake libtool cmake chromium"
+  python3 python3-numpy python3-boto3 awscli valgrind curl autoconf automake libtool cmake chromium
+  e2fsprogs"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 missing=""

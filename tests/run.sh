@@ -74,10 +74,12 @@ done
 echo "== tests/fuzz/run.sh"
 run_tap fuzz tests/fuzz/run.sh
 
-# Nothing may outlive the suite: no engine cgroup, no function process.
+# Nothing may outlive the suite: no engine cgroup, no function process, no loop device of a
+# disk-backed /tmp (src/engine/ephemeral.h: each detaches itself with its namespace).
 left=$(ls -d /sys/fs/cgroup/*/powertune/* /sys/fs/cgroup/powertune/* 2>/dev/null | head -5)
-if [ -n "$left" ]; then
-  echo "leftover cgroups after the suite: $left"
+loops=$(grep -l "/ephemeral/" /sys/block/loop*/loop/backing_file 2>/dev/null | head -5)
+if [ -n "$left$loops" ]; then
+  echo "leftover cgroups or loop devices after the suite: $left $loops"
   failed=$((failed + 1)); failed_names="$failed_names leftovers"
 else
   passed=$((passed + 1))

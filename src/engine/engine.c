@@ -85,6 +85,7 @@ struct pt_engine {
     char describe[512];
     struct pt_sandbox sandbox;
     struct pt_sandbox_spare *sandbox_spare; /* the next cold start's mount namespace */
+    struct pt_ephemeral *ephemeral;         /* the sandbox's disk-backed /tmp */
     char sandbox_note[512];
 };
 
@@ -338,7 +339,8 @@ int pt_engine_create(struct pt_engine **out, const struct pt_engine_options *opt
         goto fail;
     snprintf(e->describe, sizeof(e->describe), "%s", pt_cgroup_manager_describe(e->cgroups));
     engine_plan_sandbox(e);
-    if (e->sandbox.enabled && (rc = pt_sandbox_spare_new(&e->sandbox_spare, err)) != 0)
+    if (e->sandbox.enabled && ((rc = pt_sandbox_spare_new(&e->sandbox_spare, err)) != 0 ||
+                               (rc = pt_ephemeral_open(&e->ephemeral, e->state_dir, err)) != 0))
         goto fail;
     if (pthread_create(&e->janitor, NULL, engine_janitor, e) != 0) {
         rc = pt_error_set(err, PT_ESYS, "cannot start the keep-alive thread");
@@ -404,6 +406,7 @@ void pt_engine_destroy(struct pt_engine *e)
     if (e->cgroups)
         pt_cgroup_manager_close(e->cgroups);
     pt_sandbox_spare_free(e->sandbox_spare);
+    pt_ephemeral_free(e->ephemeral);
     if (e->abort_fd >= 0)
         close(e->abort_fd);
     pthread_cond_destroy(&e->janitor_wake);
@@ -423,7 +426,12 @@ const char *pt_engine_describe(const struct pt_engine *e)
 
 const char *pt_engine_sandbox_note(const struct pt_engine *e)
 {
-    return e->sandbox.enabled ? NULL : e->sandbox_note;
+    return e->sandbox.enabled ? pt_ephemeral_note(e->ephemeral) : e->sandbox_note;
+}
+
+bool pt_engine_sandboxed(const struct pt_engine *e)
+{
+    return e->sandbox.enabled;
 }
 
 const char *pt_engine_state_dir(const struct pt_engine *e)
@@ -869,6 +877,7 @@ int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
             .init_timeout_ms = e->opt.init_timeout_ms,
             .sandbox = e->sandbox,
             .sandbox_spare = e->sandbox_spare,
+            .ephemeral = e->ephemeral,
             .abort_fd = e->abort_fd,
         };
         rc = pt_env_start(&env, &cfg, id, err);

@@ -102,8 +102,11 @@ void pt_engine_destroy(struct pt_engine *e);
 void pt_engine_shutdown(struct pt_engine *e);
 bool pt_engine_degraded(const struct pt_engine *e);
 const char *pt_engine_describe(const struct pt_engine *e);
-/* NULL when functions run in Lambda's sandbox; else one line saying what is not isolated and why. */
+/* NULL when functions run in Lambda's sandbox; else one line saying what is not isolated (or,
+ * sandboxed, what differs: a tmpfs /tmp) and why. */
 const char *pt_engine_sandbox_note(const struct pt_engine *e);
+/* Whether functions run in the sandbox (sandbox.h), whatever backs its /tmp. */
+bool pt_engine_sandboxed(const struct pt_engine *e);
 const char *pt_engine_state_dir(const struct pt_engine *e);
 const char *pt_engine_region(const struct pt_engine *e);
 

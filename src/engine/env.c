@@ -47,7 +47,8 @@ struct pt_env {
     struct pt_cgroup_stats last_stats; /* after the previous invocation */
     int64_t spawn_ns;
     int64_t last_used_ns;
-    char tmp_opts[64]; /* mount options of the private /tmp */
+    char tmp_opts[64]; /* mount options of a tmpfs /tmp */
+    char tmp_image[PATH_MAX]; /* the disk-backed /tmp's template, or "" */
     struct pt_sandbox_spec sandbox_spec;
     char api_var[64];
     char stream_var[160];
@@ -889,14 +890,20 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
     env->log.fd = -1;
     pt_cpu_share_for_memory(cfg->fn->memory_mb, cfg->host_cpus, &env->share);
     snprintf(env->tmp_opts, sizeof(env->tmp_opts), "size=%dm,mode=1777", cfg->fn->ephemeral_mb);
-    env->sandbox_spec = (struct pt_sandbox_spec){
-        .code_dir = cfg->fn->code_dir, .runtime_dir = cfg->runtime_dir, .tmp_opts = env->tmp_opts};
+    env->sandbox_spec = (struct pt_sandbox_spec){.code_dir = cfg->fn->code_dir,
+                                                 .runtime_dir = cfg->runtime_dir,
+                                                 .tmp_image = env->tmp_image,
+                                                 .tmp_opts = env->tmp_opts};
     env->boost_quota_us = pt_cpu_boost_quota_us(&env->share, cfg->host_cpus);
 
     size_t n = 0;
     while (cfg->envp[n])
         n++;
     int rc = 0;
+    if (cfg->sandbox.enabled && cfg->ephemeral &&
+        (rc = pt_ephemeral_template(cfg->ephemeral, cfg->fn->ephemeral_mb, env->tmp_image,
+                                    sizeof(env->tmp_image), err)) != 0)
+        goto fail;
     env->envp = calloc(n + 4, sizeof(char *));
     if (!env->envp) {
         rc = pt_error_set(err, PT_ENOMEM, "out of memory for the environment variables");

@@ -24,6 +24,7 @@
 #include "engine/cgroup.h"
 #include "engine/engine.h"
 #include "engine/function.h"
+#include "engine/ephemeral.h"
 #include "engine/sandbox.h"
 
 struct pt_env_config {
@@ -46,6 +47,7 @@ struct pt_env_config {
     int init_timeout_ms;
     struct pt_sandbox sandbox;
     struct pt_sandbox_spare *sandbox_spare; /* NULL: every cold start builds its namespace */
+    struct pt_ephemeral *ephemeral;         /* NULL: /tmp is a tmpfs */
     int abort_fd; /* readable once the engine shuts down */
 };
 

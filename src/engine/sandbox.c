@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/str.h"
+#include "engine/ephemeral.h"
 
 /* ---- building a namespace: system calls only (it runs in a child that shares our memory) ---- */
 
@@ -91,8 +92,13 @@ static const char *sandbox_mount(const struct pt_sandbox_spec *spec, int keep_co
     if ((sandbox_under_tmp(code) && keep_code < 0) ||
         (sandbox_under_tmp(spec->runtime_dir) && keep_runtime < 0))
         return "cannot keep a directory under /tmp visible";
-    if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, spec->tmp_opts) != 0)
+    if (spec->tmp_image && spec->tmp_image[0]) {
+        const char *why = pt_ephemeral_mount(spec->tmp_image, "/tmp");
+        if (why)
+            return why;
+    } else if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, spec->tmp_opts) != 0) {
         return "cannot mount the private /tmp";
+    }
     if (!sandbox_keep_restore(code, keep_code) ||
         !sandbox_keep_restore(spec->runtime_dir, keep_runtime))
         return "cannot put a directory under /tmp back";
@@ -193,6 +199,7 @@ struct sandbox_dir_id {
 struct sandbox_spec_copy {
     char code_dir[PATH_MAX];
     char runtime_dir[PATH_MAX];
+    char tmp_image[PATH_MAX];
     char tmp_opts[SANDBOX_OPTS_MAX];
 };
 
@@ -252,8 +259,10 @@ static struct sandbox_dir_id sandbox_dir_id(const char *path)
 static bool sandbox_spec_copy(struct sandbox_spec_copy *out, const struct pt_sandbox_spec *spec)
 {
     const char *runtime = spec->runtime_dir ? spec->runtime_dir : "";
+    const char *image = spec->tmp_image ? spec->tmp_image : "";
     return pt_strlcpy(out->code_dir, spec->code_dir, sizeof(out->code_dir)) < sizeof(out->code_dir) &&
            pt_strlcpy(out->runtime_dir, runtime, sizeof(out->runtime_dir)) < sizeof(out->runtime_dir) &&
+           pt_strlcpy(out->tmp_image, image, sizeof(out->tmp_image)) < sizeof(out->tmp_image) &&
            pt_strlcpy(out->tmp_opts, spec->tmp_opts, sizeof(out->tmp_opts)) < sizeof(out->tmp_opts);
 }
 
@@ -271,8 +280,10 @@ static void *sandbox_spare_thread(void *arg)
         s->requested = false;
         s->making = true;
         pthread_mutex_unlock(&s->mu);
-        struct pt_sandbox_spec spec = {
-            .code_dir = want.code_dir, .runtime_dir = want.runtime_dir, .tmp_opts = want.tmp_opts};
+        struct pt_sandbox_spec spec = {.code_dir = want.code_dir,
+                                       .runtime_dir = want.runtime_dir,
+                                       .tmp_image = want.tmp_image,
+                                       .tmp_opts = want.tmp_opts};
         int fd = sandbox_make_namespace(&spec);
         struct sandbox_dir_id code_id = sandbox_dir_id(want.code_dir);
         struct sandbox_dir_id runtime_id = sandbox_dir_id(want.runtime_dir);
@@ -358,6 +369,7 @@ int pt_sandbox_spare_take(struct pt_sandbox_spare *s, const struct pt_sandbox_sp
     s->fd = -1;
     bool same = fd >= 0 && strcmp(s->kept.code_dir, spec->code_dir) == 0 &&
                 strcmp(s->kept.runtime_dir, spec->runtime_dir ? spec->runtime_dir : "") == 0 &&
+                strcmp(s->kept.tmp_image, spec->tmp_image ? spec->tmp_image : "") == 0 &&
                 strcmp(s->kept.tmp_opts, spec->tmp_opts) == 0;
     struct sandbox_dir_id code_id = s->code_id, runtime_id = s->runtime_id;
     pthread_mutex_unlock(&s->mu);

@@ -1,7 +1,8 @@
 /*
  * sandbox.h - Lambda's sandbox for one execution environment (root only).
  *
- * A private mount namespace with a tmpfs /tmp of EphemeralStorage size, a read-only code
+ * A private mount namespace with a /tmp of EphemeralStorage size (disk-backed: ephemeral.h;
+ * a tmpfs where that cannot be had), a read-only code
  * directory, a minimal /dev without /dev/shm (so Python's multiprocessing.Pool fails as on
  * Lambda: glibc 2.36 says ENOENT, the source article's older glibc said ENOSYS), and an
  * unprivileged user. pt_sandbox_enter runs in the runtime's child between
@@ -12,7 +13,8 @@
  * runtime's exec, for the same code directory, runtime directory and /tmp size, and built by
  * the spare's own thread through a helper process that leaves only the namespace's
  * descriptor; the next cold start of the same function takes it, and its child enters it with
- * one setns. A spare for anything else (or whose code directory was replaced since), or one
+ * one setns (its /tmp's loop device attached and mounted too, ~1 ms more off the critical
+ * path). A spare for anything else (or whose code directory was replaced since), or one
  * not finished yet, is not used: the child builds its own.
  */
 #ifndef PT_ENGINE_SANDBOX_H
@@ -32,7 +34,8 @@ struct pt_sandbox {
 struct pt_sandbox_spec {
     const char *code_dir;    /* bound read-only at its own path */
     const char *runtime_dir; /* kept visible when it lies under /tmp */
-    const char *tmp_opts;    /* the private /tmp's mount options: "size=512m,mode=1777" */
+    const char *tmp_image;   /* the /tmp template (pt_ephemeral_template); NULL or "": tmpfs */
+    const char *tmp_opts;    /* the tmpfs /tmp's mount options: "size=512m,mode=1777" */
 };
 
 /*

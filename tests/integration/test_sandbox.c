@@ -24,15 +24,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "engine/ephemeral.h"
 #include "engine/sandbox.h"
 
 #define TMPFS_MAGIC_NUMBER 0x01021994
+#define EXT4_MAGIC_NUMBER 0xEF53
 
 struct fixture {
     struct pt_sandbox_spare *spare;
     char base[PATH_MAX]; /* holds code/ */
     char code[PATH_MAX + 8];
-    struct pt_sandbox_spec spec; /* code/, no runtime directory, an 8 MB /tmp */
+    struct pt_sandbox_spec spec; /* code/, no runtime directory, an 8 MB tmpfs /tmp */
+    struct pt_ephemeral *eph;    /* with setup_disk: base is its state directory */
+    char image[PATH_MAX + 32];   /* and spec's /tmp a 512 MB disk */
+    unsigned long long tmp_bytes;
 };
 
 static int setup_in(void **state, const char *parent)
@@ -47,6 +52,7 @@ static int setup_in(void **state, const char *parent)
     assert_int_equal(mkdir(f->code, 0755), 0);
     f->spec = (struct pt_sandbox_spec){.code_dir = f->code, .runtime_dir = "",
                                        .tmp_opts = "size=8m,mode=1777"};
+    f->tmp_bytes = 8ULL << 20;
     struct pt_error err = {0};
     assert_int_equal(pt_sandbox_spare_new(&f->spare, &err), 0);
     *state = f;
@@ -64,12 +70,32 @@ static int setup_under_tmp(void **state)
     return setup_in(state, "/tmp");
 }
 
+/* The disk-backed /tmp (ephemeral.h), where this machine has loop devices. */
+static int setup_disk(void **state)
+{
+    setup_in(state, "/var/tmp");
+    struct fixture *f = *state;
+    if (!f)
+        return 0;
+    struct pt_error err = {0};
+    assert_int_equal(pt_ephemeral_open(&f->eph, f->base, &err), 0);
+    assert_int_equal(pt_ephemeral_template(f->eph, 512, f->image, sizeof(f->image), &err), 0);
+    if (pt_ephemeral_note(f->eph)) {
+        print_message("%s\n", pt_ephemeral_note(f->eph)); /* the tmpfs case again */
+        return 0;
+    }
+    f->spec.tmp_image = f->image;
+    f->tmp_bytes = 512ULL << 20;
+    return 0;
+}
+
 static int teardown(void **state)
 {
     struct fixture *f = *state;
     if (!f)
         return 0;
     pt_sandbox_spare_free(f->spare);
+    pt_ephemeral_free(f->eph);
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->base);
     if (system(cmd) != 0)
@@ -108,10 +134,12 @@ static bool skip_here(void)
 
 /*
  * In a child: enters ns_fd and checks Lambda's view. Exit status: 0 fine, else the number of
- * the check that failed.
+ * the check that failed. A disk /tmp (ext4) may show up to 1 MiB more free than asked for.
  */
-static int check_namespace(int ns_fd, const char *code, unsigned long long tmp_bytes)
+static int check_namespace(int ns_fd, const struct fixture *f)
 {
+    const char *code = f->code;
+    bool disk = f->image[0] != '\0';
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -120,14 +148,19 @@ static int check_namespace(int ns_fd, const char *code, unsigned long long tmp_b
         if (pt_sandbox_enter(&sb, &none, ns_fd) != NULL)
             _exit(1);
         struct statfs fs;
-        if (statfs("/tmp", &fs) != 0 || fs.f_type != TMPFS_MAGIC_NUMBER ||
-            (unsigned long long)fs.f_blocks * (unsigned long long)fs.f_bsize != tmp_bytes)
+        struct stat st;
+        if (statfs("/tmp", &fs) != 0)
             _exit(2);
+        unsigned long long avail = (unsigned long long)fs.f_bavail * (unsigned long long)fs.f_bsize;
+        if (fs.f_type != (disk ? EXT4_MAGIC_NUMBER : TMPFS_MAGIC_NUMBER) || avail < f->tmp_bytes ||
+            avail > f->tmp_bytes + (disk ? 1ULL << 20 : 0))
+            _exit(2);
+        if (stat("/tmp", &st) != 0 || (st.st_mode & 07777) != 01777)
+            _exit(7);
         char path[PATH_MAX + 16];
         snprintf(path, sizeof(path), "%s/written", code);
         if (open(path, O_WRONLY | O_CREAT, 0644) >= 0 || errno != EROFS)
             _exit(3);
-        struct stat st;
         if (stat("/dev/shm", &st) == 0 || stat("/dev/null", &st) != 0 || stat(code, &st) != 0)
             _exit(4);
         if (getuid() != 65534)
@@ -160,7 +193,7 @@ static void test_spare_taken_for_the_same_spec(void **state)
     int fd = pt_sandbox_spare_take(f->spare, &f->spec);
     assert_true(fd >= 0);
     assert_int_equal(pt_sandbox_spare_take(f->spare, &f->spec), -1); /* once */
-    assert_int_equal(check_namespace(fd, f->code, 8ULL << 20), 0);
+    assert_int_equal(check_namespace(fd, f), 0);
     close(fd);
     assert_int_equal(open_descriptors(), before);
     assert_int_equal(pt_sandbox_spare_taken(f->spare), 1);
@@ -178,6 +211,19 @@ static void test_spare_for_another_spec_is_dropped(void **state)
     assert_int_equal(pt_sandbox_spare_take(f->spare, &bigger), -1);
     assert_int_equal(open_descriptors(), before); /* dropped, not kept for later */
     assert_int_equal(pt_sandbox_spare_take(f->spare, &f->spec), -1);
+    assert_int_equal(pt_sandbox_spare_taken(f->spare), 0);
+}
+
+/* A disk /tmp's namespace is not a tmpfs one's (or another size's), and the other way round. */
+static void test_spare_for_another_tmp_is_dropped(void **state)
+{
+    if (skip_here())
+        skip();
+    struct fixture *f = *state;
+    struct pt_sandbox_spec other = f->spec;
+    other.tmp_image = f->image[0] ? NULL : "/var/tmp/ext4-512m-v2.img";
+    prepare_spare(f);
+    assert_int_equal(pt_sandbox_spare_take(f->spare, &other), -1);
     assert_int_equal(pt_sandbox_spare_taken(f->spare), 0);
 }
 
@@ -199,7 +245,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_spare_taken_for_the_same_spec, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spare_taken_for_the_same_spec, setup_under_tmp, teardown),
+        cmocka_unit_test_setup_teardown(test_spare_taken_for_the_same_spec, setup_disk, teardown),
         cmocka_unit_test_setup_teardown(test_spare_for_another_spec_is_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spare_for_another_tmp_is_dropped, setup_disk, teardown),
         cmocka_unit_test_setup_teardown(test_spare_dropped_when_the_code_directory_was_replaced,
                                         setup, teardown),
     };

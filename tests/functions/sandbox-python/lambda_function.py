@@ -21,6 +21,14 @@ def _fill_tmp(mb):
             os.fsync(f.fileno())
 
 
+def _tmp_fs():
+    """/tmp's file system type and the space a user may fill, in MiB (rounded down)."""
+    with open("/proc/self/mounts") as f:
+        types = [line.split()[2] for line in f if line.split()[1] == "/tmp"]
+    st = os.statvfs("/tmp")
+    return (types[-1] if types else "none"), st.f_bavail * st.f_frsize >> 20
+
+
 def _write_code_dir():
     with open(os.path.join(os.environ["LAMBDA_TASK_ROOT"], "written.txt"), "w") as f:
         f.write("x")
@@ -57,9 +65,12 @@ def lambda_handler(event, context):
         pool = "ok"
     except Exception as e:  # the article's failure: no /dev/shm
         pool = type(e).__name__
+    fs_type, avail_mb = _tmp_fs()
     result = {
         "uid": os.getuid(),
-        "tmp_small": _try(lambda: _fill_tmp(8)),
+        "tmp_fs": fs_type,
+        "tmp_avail_mb": avail_mb,
+        "tmp_small": _try(lambda: _fill_tmp(event.get("tmp_small_mb", 8))),
         "tmp_over": _try(lambda: _fill_tmp(event.get("tmp_mb", 600))),
         "code_dir_write": _try(_write_code_dir),
         "dev_shm": os.path.exists("/dev/shm"),

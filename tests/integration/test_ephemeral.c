@@ -1,0 +1,253 @@
+/*
+ * test_ephemeral.c - the disk-backed /tmp (ephemeral.h) on this machine's kernel: templates
+ * made once per size, what a mounted copy looks like to a function (ext4, EphemeralStorage's
+ * size free, 1777, empty), that the loop device and the image go away with the namespace,
+ * and the tmpfs fallback with its note. Root only.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <glob.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/fs.h"
+#include "engine/ephemeral.h"
+
+#define EXT4_MAGIC_NUMBER 0xEF53
+
+struct fixture {
+    char base[PATH_MAX]; /* the state directory */
+    char dir[PATH_MAX + 16]; /* its ephemeral/ */
+    struct pt_ephemeral *eph;
+};
+
+static int setup(void **state)
+{
+    if (geteuid() != 0)
+        return 0; /* the tests skip */
+    struct fixture *f = calloc(1, sizeof(*f));
+    snprintf(f->base, sizeof(f->base), "/var/tmp/pt-ephemeral-XXXXXX");
+    assert_non_null(mkdtemp(f->base));
+    snprintf(f->dir, sizeof(f->dir), "%s/ephemeral", f->base);
+    struct pt_error err = {0};
+    assert_int_equal(pt_ephemeral_open(&f->eph, f->base, &err), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    if (!f)
+        return 0;
+    pt_ephemeral_free(f->eph);
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->base);
+    if (system(cmd) != 0)
+        return -1;
+    free(f);
+    return 0;
+}
+
+/* Skips where /tmp cannot be a disk here (no loop devices: most containers), saying why. */
+static void need_disk(struct fixture *f)
+{
+    if (!f)
+        skip();
+    if (pt_ephemeral_note(f->eph)) {
+        print_message("%s\n", pt_ephemeral_note(f->eph));
+        skip();
+    }
+}
+
+/* Loop devices whose backing file lies in dir (an unnamed one shows as "dir/#123 (deleted)"). */
+static int loops_backed_in(const char *dir)
+{
+    glob_t g;
+    int n = 0;
+    if (glob("/sys/block/loop*/loop/backing_file", 0, NULL, &g) != 0)
+        return 0;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        char line[PATH_MAX + 32];
+        struct pt_error err = {0};
+        if (pt_file_read_small(g.gl_pathv[i], line, sizeof(line), &err) == 0 &&
+            strncmp(line, dir, strlen(dir)) == 0 && line[strlen(dir)] == '/')
+            n++;
+    }
+    globfree(&g);
+    return n;
+}
+
+static void test_template_made_once_per_size(void **state)
+{
+    struct fixture *f = *state;
+    need_disk(f);
+    char path[PATH_MAX + 32], again[PATH_MAX + 32];
+    struct pt_error err = {0};
+    assert_int_equal(pt_ephemeral_template(f->eph, 512, path, sizeof(path), &err), 0);
+    char want[PATH_MAX + 64];
+    snprintf(want, sizeof(want), "%s/ext4-512m-v2.img", f->dir);
+    assert_string_equal(path, want);
+    struct stat st, st2;
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(st.st_size > 512LL << 20);
+    assert_true(st.st_blocks * 512 < 4LL << 20); /* sparse: metadata only */
+    assert_int_equal(pt_ephemeral_template(f->eph, 512, again, sizeof(again), &err), 0);
+    assert_string_equal(again, path);
+    assert_int_equal(stat(path, &st2), 0);
+    assert_true(st2.st_ino == st.st_ino && st2.st_mtim.tv_sec == st.st_mtim.tv_sec &&
+                st2.st_mtim.tv_nsec == st.st_mtim.tv_nsec);
+    /* Cut short (a disk that filled up, a hand that edited it): made again. */
+    assert_int_equal(truncate(path, 4096), 0);
+    assert_int_equal(pt_ephemeral_template(f->eph, 512, again, sizeof(again), &err), 0);
+    assert_int_equal(stat(path, &st2), 0);
+    assert_true(st2.st_size == st.st_size && st2.st_ino != st.st_ino);
+    /* Nothing else left behind: no temporary image, no mount point. */
+    DIR *d = opendir(f->dir);
+    int entries = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    assert_int_equal(entries, 1);
+}
+
+static void test_sizes_outside_lambdas_refused(void **state)
+{
+    struct fixture *f = *state;
+    if (!f)
+        skip();
+    char path[PATH_MAX];
+    struct pt_error err = {0};
+    assert_int_equal(pt_ephemeral_template(f->eph, 511, path, sizeof(path), &err), PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "EphemeralStorage.Size 511: allowed 512..10240"));
+    assert_int_equal(pt_ephemeral_template(f->eph, 10241, path, sizeof(path), &err), PT_EUSAGE);
+}
+
+/*
+ * In a child with a mount namespace of its own: a copy of the template mounted at
+ * base/tmp-<mb>, as a function would see it. Exit status: 0, or the check that failed.
+ */
+static int check_mounted_copy(struct fixture *f, int mb)
+{
+    char path[PATH_MAX], target[PATH_MAX + 32];
+    struct pt_error err = {0};
+    assert_int_equal(pt_ephemeral_template(f->eph, mb, path, sizeof(path), &err), 0);
+    snprintf(target, sizeof(target), "%s/tmp-%d", f->base, mb);
+    assert_int_equal(mkdir(target, 0755), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+            _exit(1);
+        const char *why = pt_ephemeral_mount(path, target);
+        if (why) {
+            fprintf(stderr, "mount: %s\n", why);
+            _exit(2);
+        }
+        struct statfs fs;
+        if (statfs(target, &fs) != 0 || fs.f_type != EXT4_MAGIC_NUMBER)
+            _exit(3);
+        unsigned long long avail = (unsigned long long)fs.f_bavail * (unsigned long long)fs.f_bsize;
+        unsigned long long want = (unsigned long long)mb << 20;
+        fprintf(stderr, "%d MB: %llu bytes free (%llu KiB over)\n", mb, avail, (avail - want) >> 10);
+        if (avail < want || avail > want + (1ULL << 20))
+            _exit(4);
+        struct stat st;
+        if (stat(target, &st) != 0 || (st.st_mode & 07777) != 01777)
+            _exit(5);
+        DIR *d = opendir(target);
+        int entries = 0;
+        for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+            entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+        if (!d || entries != 0)
+            _exit(6);
+        closedir(d);
+        if (loops_backed_in(f->dir) != 1)
+            _exit(7);
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void test_mounted_copy_is_lambdas_tmp(void **state)
+{
+    struct fixture *f = *state;
+    need_disk(f);
+    static const int sizes[] = {512, 1000, 10240};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        assert_int_equal(check_mounted_copy(f, sizes[i]), 0);
+        /* Gone with the namespace: the loop device detached itself (autoclear), and the
+         * unnamed image went with it; the host never saw the mount. */
+        assert_int_equal(loops_backed_in(f->dir), 0);
+        char target[PATH_MAX + 32];
+        snprintf(target, sizeof(target), "%s/tmp-%d", f->base, sizes[i]);
+        struct stat mounted, parent;
+        assert_int_equal(stat(target, &mounted), 0);
+        assert_int_equal(stat(f->base, &parent), 0);
+        assert_true(mounted.st_dev == parent.st_dev);
+    }
+}
+
+/* A state directory on tmpfs would put the image back in memory: a tmpfs /tmp, and a note. */
+static void test_state_dir_on_tmpfs_falls_back(void **state)
+{
+    struct fixture *f = *state;
+    if (!f)
+        skip();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char mem[PATH_MAX + 16];
+        snprintf(mem, sizeof(mem), "%s/mem", f->base);
+        if (mkdir(mem, 0755) != 0 || unshare(CLONE_NEWNS) != 0 ||
+            mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+            mount("tmpfs", mem, "tmpfs", 0, "size=1m") != 0)
+            _exit(1);
+        struct pt_ephemeral *e = NULL;
+        struct pt_error err = {0};
+        if (pt_ephemeral_open(&e, mem, &err) != 0)
+            _exit(2);
+        const char *note = pt_ephemeral_note(e);
+        if (!note || !strstr(note, "/tmp is a tmpfs (the state directory is on tmpfs") ||
+            !strstr(note, "count against MemorySize"))
+            _exit(3);
+        char path[PATH_MAX] = "x";
+        if (pt_ephemeral_template(e, 512, path, sizeof(path), &err) != 0 || path[0] != '\0')
+            _exit(4);
+        pt_ephemeral_free(e);
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_template_made_once_per_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sizes_outside_lambdas_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mounted_copy_is_lambdas_tmp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_dir_on_tmpfs_falls_back, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
