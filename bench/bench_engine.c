@@ -8,6 +8,8 @@
  *   cpu-c at 128..1769 MB: duration x memory constant within 7 %
  *   above 1769 MB: one thread flat, two threads halve at 3538 MB
  *   INIT boost: CPU-heavy INIT at 128 MB with and without the boost
+ *
+ * --quick: fewer repetitions; --cold: the cold start rows alone (A/B runs of two builds).
  */
 #include <math.h>
 #include <spawn.h>
@@ -267,6 +269,7 @@ static void bench_boost(const char *state, int reps)
 int main(int argc, char **argv)
 {
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    bool cold_only = argc > 1 && strcmp(argv[1], "--cold") == 0;
     if (!getcwd(root, sizeof(root)))
         return 1;
     char state[] = "/tmp/powertune-bench-XXXXXX";
@@ -290,6 +293,15 @@ int main(int argc, char **argv)
     if (f)
         fclose(f);
     struct pt_engine *e = bench_engine(state, true, true);
+    if (cold_only) {
+        /* A/B runs of builds in turns: the cold start alone. */
+        printf("| Measurement | Result | Goal |\n|---|---|---|\n");
+        bench_cold_bare(200, bench_cold(e, 200));
+        pt_engine_destroy(e);
+        char rm[128];
+        snprintf(rm, sizeof(rm), "rm -rf %s", state);
+        return system(rm) == 0 ? 0 : 1;
+    }
     printf("## Engine (issue 2), %s\n\nMachine: %s, %ld cores, Linux %s; %s.\n\n", date, cpu,
            sysconf(_SC_NPROCESSORS_ONLN), u.release, pt_engine_describe(e));
     printf("| Measurement | Result | Goal |\n|---|---|---|\n");

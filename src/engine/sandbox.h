@@ -8,14 +8,14 @@
  * unprivileged user. pt_sandbox_enter runs in the runtime's child between
  * clone and exec, so it makes system calls only (no malloc, no stdio, no locks).
  *
- * Building the namespace is ~0.2 ms of each cold start's critical path (unshare, a dozen
- * mounts and nodes). So a spare is made ahead, as the spare cgroup is: asked for right after a
- * runtime's exec, for the same code directory, runtime directory and /tmp size, and built by
- * the spare's own thread through a helper process that leaves only the namespace's
- * descriptor; the next cold start of the same function takes it, and its child enters it with
- * one setns (its /tmp's loop device attached and mounted too, ~1 ms more off the critical
- * path). A spare for anything else (or whose code directory was replaced since), or one
- * not finished yet, is not used: the child builds its own.
+ * Building the namespace is ~0.2 ms with a tmpfs /tmp (unshare, a dozen mounts and nodes) and
+ * ~2 ms with a disk one (a loop device attached, an ext4 mounted). So spares are made ahead,
+ * as the spare cgroup is: asked for right after a runtime's exec, for the same code directory,
+ * runtime directory and /tmp, and built by the spare's own thread through a helper process
+ * that leaves only the namespace's descriptor; a stock of two is kept full. The next cold
+ * starts of the same function take them, and each child enters its namespace with one setns.
+ * A spare for anything else (or whose code directory was replaced since), or none ready, is
+ * not used: the child builds its own.
  */
 #ifndef PT_ENGINE_SANDBOX_H
 #define PT_ENGINE_SANDBOX_H
@@ -45,19 +45,20 @@ struct pt_sandbox_spec {
 const char *pt_sandbox_enter(const struct pt_sandbox *sb, const struct pt_sandbox_spec *spec,
                              int ns_fd);
 
-/* One namespace made ahead, by a thread of its own; thread-safe. */
+/* Namespaces made ahead, by a thread of its own; thread-safe. */
 struct pt_sandbox_spare;
 
 int pt_sandbox_spare_new(struct pt_sandbox_spare **out, struct pt_error *err);
 void pt_sandbox_spare_free(struct pt_sandbox_spare *s); /* s may be NULL */
-/* Asks for a namespace for spec unless one is kept or on its way; returns at once (the spec is
- * copied). An optimization: a build that fails just leaves no spare. */
+/* Keeps a stock of namespaces for spec (one for another spec is dropped); returns at once (the
+ * spec is copied). An optimization: a build that fails leaves no spare until asked again. */
 int pt_sandbox_spare_prepare(struct pt_sandbox_spare *s, const struct pt_sandbox_spec *spec,
                              struct pt_error *err);
-/* Waits until no spare is asked for or being built (tests, benchmarks). */
+/* Waits until the stock is full or no spare is wanted (tests, benchmarks). */
 void pt_sandbox_spare_settle(struct pt_sandbox_spare *s);
-/* The kept namespace's descriptor (close-on-exec, the caller's to close) if it was made for
- * spec and the directories are still the ones it holds; else -1, and a kept one is dropped. */
+/* A stocked namespace's descriptor (close-on-exec, the caller's to close) if the stock was made
+ * for spec and the directories are still the ones it holds; else -1, and the stock is dropped
+ * (not refilled until asked again). */
 int pt_sandbox_spare_take(struct pt_sandbox_spare *s, const struct pt_sandbox_spec *spec);
 /* Spares taken so far (tests, benchmarks). */
 unsigned pt_sandbox_spare_taken(struct pt_sandbox_spare *s);

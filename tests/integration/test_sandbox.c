@@ -187,16 +187,19 @@ static void test_spare_taken_for_the_same_spec(void **state)
     struct fixture *f = *state;
     int before = open_descriptors();
     prepare_spare(f);
-    assert_int_equal(open_descriptors(), before + 1); /* the namespace's, nothing else */
-    prepare_spare(f); /* one is kept: no-op */
-    assert_int_equal(open_descriptors(), before + 1);
+    assert_int_equal(open_descriptors(), before + 2); /* the stock's namespaces, nothing else */
+    prepare_spare(f); /* the stock is full: no-op */
+    assert_int_equal(open_descriptors(), before + 2);
     int fd = pt_sandbox_spare_take(f->spare, &f->spec);
-    assert_true(fd >= 0);
-    assert_int_equal(pt_sandbox_spare_take(f->spare, &f->spec), -1); /* once */
+    int fd2 = pt_sandbox_spare_take(f->spare, &f->spec);
+    assert_true(fd >= 0 && fd2 >= 0 && fd2 != fd);
     assert_int_equal(check_namespace(fd, f), 0);
+    assert_int_equal(check_namespace(fd2, f), 0);
     close(fd);
-    assert_int_equal(open_descriptors(), before);
-    assert_int_equal(pt_sandbox_spare_taken(f->spare), 1);
+    close(fd2);
+    assert_int_equal(pt_sandbox_spare_taken(f->spare), 2);
+    pt_sandbox_spare_settle(f->spare); /* refilled after the takes */
+    assert_int_equal(open_descriptors(), before + 2);
 }
 
 static void test_spare_for_another_spec_is_dropped(void **state)
