@@ -25,7 +25,7 @@
 extern char **environ;
 
 /* Bumped whenever the mkfs options below change: a template is never reused across them. */
-#define EPHEMERAL_FORMAT "v2"
+#define EPHEMERAL_FORMAT "v3"
 #define EPHEMERAL_MIN_MB 512
 #define EPHEMERAL_MAX_MB 10240
 #define EPHEMERAL_MKFS_OUTPUT 1024
@@ -137,8 +137,8 @@ static int ephemeral_loop_attach(int img, char *path);
 /*
  * The image's 4 KiB blocks for a file system whose free space, as statfs shows it to a user,
  * is at least mb MiB and at most ~1 MiB more: ext4 keeps back min(2 %, 4096 blocks) for
- * delayed allocation (ext4_calculate_resv_clusters), one inode table block per 256 data blocks
- * with -i 65536 and 256-byte inodes, and two bitmaps and a descriptor share per 32768-block
+ * delayed allocation (ext4_calculate_resv_clusters), one inode table block per 64 data blocks
+ * with -i 16384 and 256-byte inodes, and two bitmaps and a descriptor share per 32768-block
  * group; the root and its directory blocks take a few more.
  */
 static unsigned long long ephemeral_blocks(int mb)
@@ -147,7 +147,7 @@ static unsigned long long ephemeral_blocks(int mb)
     for (int i = 0; i < 4; i++) {
         unsigned long long reserved = total / 50 < 4096 ? total / 50 : 4096;
         unsigned long long groups = (total + 32767) / 32768;
-        total = want + reserved + total / 256 + groups * 3 + 64;
+        total = want + reserved + total / 64 + groups * 3 + 64;
     }
     return total;
 }
@@ -159,9 +159,11 @@ static int ephemeral_mkfs(const struct pt_ephemeral *e, const char *path, unsign
     char count[32];
     snprintf(count, sizeof(count), "%llu", blocks);
     /* No journal (a scratch disk thrown away with its environment), no root reserve (functions
-     * do not run as root), nothing reserved for growth. */
+     * do not run as root), nothing reserved for growth; mke2fs's own inode ratio for file
+     * systems of this size (32768 inodes in 512 MB: a function unpacking many small files
+     * there runs out of space, not of inodes, first). */
     char *const argv[] = {(char *)e->mkfs, "-q", "-F", "-t", "ext4", "-b", "4096", "-m", "0",
-                          "-i", "65536", "-O", "^has_journal,^resize_inode",
+                          "-i", "16384", "-O", "^has_journal,^resize_inode",
                           "-E", "root_owner=0:0,lazy_itable_init=1,nodiscard", (char *)path,
                           count, NULL};
     int pipefd[2] = {-1, -1};

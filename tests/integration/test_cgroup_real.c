@@ -361,6 +361,24 @@ static double cpu_share(struct pt_cgroup *cg, int ms)
     return (double)(b.cpu_usage_ns - a.cpu_usage_ns) / (double)(t1 - t0);
 }
 
+/*
+ * The share measured over ms, retried up to twice when it falls outside [lo, hi]: the "none"
+ * backend's duty cycle is user-space signals, so on a loaded 2-core machine a window can get
+ * less CPU than the duty cycle allows (seen under a parallel build). A duty cycle that does
+ * not limit, or stops for good, is outside in every window.
+ */
+static double cpu_share_within(struct pt_cgroup *cg, int ms, double lo, double hi)
+{
+    double share = 0;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        share = cpu_share(cg, ms);
+        if (share > lo && share < hi)
+            break;
+        print_message("share %.3f outside (%.3f, %.3f): measured again\n", share, lo, hi);
+    }
+    return share;
+}
+
 static void test_auto_picks_the_real_hierarchy(void **state)
 {
     (void)state;
@@ -776,7 +794,7 @@ static void test_none_duty_cycle(void **state)
     struct pt_cgroup *cg = create(m, "duty", 5000, 0);
     pid_t pid = spawn(cg, WORK_BUSY, 0);
     pt_sleep_ms(100);
-    double share = cpu_share(cg, 1000);
+    double share = cpu_share_within(cg, 1000, 0.25 * 0.75, 0.25 * 1.25);
     print_message("none, quota 25%%: measured %.3f CPU-s per s\n", share);
     assert_true(share > 0.25 * 0.75 && share < 0.25 * 1.25);
 
@@ -787,7 +805,7 @@ static void test_none_duty_cycle(void **state)
     assert_int_equal(pt_cgroup_freeze(cg, false, &err), 0);
     assert_int_equal(pt_cgroup_set_cpu(cg, 10000, 20000, &err), 0);
     pt_sleep_ms(50);
-    double half = cpu_share(cg, 1000);
+    double half = cpu_share_within(cg, 1000, 0.5 * 0.75, 0.5 * 1.25);
     print_message("none: frozen %.3f, quota 50%% %.3f\n", frozen, half);
     assert_true(frozen < 0.02);
     assert_true(half > 0.5 * 0.75 && half < 0.5 * 1.25);
