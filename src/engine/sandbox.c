@@ -398,8 +398,8 @@ int pt_sandbox_spare_take(struct pt_sandbox_spare *s, const struct pt_sandbox_sp
     pthread_mutex_lock(&s->mu);
     struct sandbox_stocked got = {.fd = -1};
     if (s->count > 0 && sandbox_spec_same(&s->spec, spec)) {
-        /* Refilled when asked (pt_sandbox_spare_prepare, after the runtime's exec), not now:
-         * a build beside this cold start's clone and exec cost it ~1 ms (Python no-op,
+        /* Refilled when asked (pt_sandbox_spare_prepare, after a cold start's response), not
+         * now: a build beside this cold start's clone and exec cost it ~1 ms (Python no-op,
          * "before the exec" 1.0 -> 2.0 ms). */
         got = s->stock[--s->count];
     } else if (s->count > 0) {

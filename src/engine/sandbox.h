@@ -10,7 +10,7 @@
  *
  * Building the namespace is ~0.2 ms with a tmpfs /tmp (unshare, a dozen mounts and nodes) and
  * ~2 ms with a disk one (a loop device attached, an ext4 mounted). So spares are made ahead,
- * as the spare cgroup is: asked for right after a runtime's exec, for the same code directory,
+ * asked for after a cold start's response (not during its INIT), for the same code directory,
  * runtime directory and /tmp, and built by the spare's own thread through a helper process
  * that leaves only the namespace's descriptor; a stock of two is kept full. The next cold
  * starts of the same function take them, and each child enters its namespace with one setns.
