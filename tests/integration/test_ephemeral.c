@@ -27,6 +27,7 @@
 
 #include "base/fs.h"
 #include "engine/ephemeral.h"
+#include "lib/testutil.h"
 
 #define EXT4_MAGIC_NUMBER 0xEF53
 
@@ -56,10 +57,7 @@ static int teardown(void **state)
     if (!f)
         return 0;
     pt_ephemeral_free(f->eph);
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->base);
-    if (system(cmd) != 0)
-        return -1;
+    tu_rmtree(f->base);
     free(f);
     return 0;
 }

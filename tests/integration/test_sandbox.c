@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "engine/ephemeral.h"
+#include "lib/testutil.h"
 #include "engine/sandbox.h"
 
 #define TMPFS_MAGIC_NUMBER 0x01021994
@@ -96,10 +97,7 @@ static int teardown(void **state)
         return 0;
     pt_sandbox_spare_free(f->spare);
     pt_ephemeral_free(f->eph);
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->base);
-    if (system(cmd) != 0)
-        return -1;
+    tu_rmtree(f->base);
     free(f);
     return 0;
 }
