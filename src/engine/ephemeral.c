@@ -81,6 +81,17 @@ done:
     return why;
 }
 
+/* Each image is an O_TMPFILE file: overlayfs before Linux 6.6, read-only mounts and some
+ * network file systems cannot make one. */
+static bool ephemeral_can_hold_unnamed(const char *dir)
+{
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
+}
+
 static bool ephemeral_on_memory(const char *dir)
 {
     struct statfs fs;
@@ -104,6 +115,8 @@ int pt_ephemeral_open(struct pt_ephemeral **out, const char *state_dir, struct p
         why = "the state directory is on tmpfs; set POWERTUNE_STATE_DIR to a disk";
     else if (!ephemeral_find_mkfs(e->mkfs, sizeof(e->mkfs)))
         why = "mkfs.ext4 not found (Debian: e2fsprogs)";
+    else if (!ephemeral_can_hold_unnamed(e->dir))
+        why = "the state directory's file system cannot hold unnamed files (O_TMPFILE)";
     else
         why = ephemeral_probe_loop();
     if (why) {

@@ -242,6 +242,36 @@ static void test_state_dir_on_tmpfs_falls_back(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* A state directory where no unnamed file can be made (read-only here; overlayfs before 6.6):
+ * the tmpfs, said why, not a cold start failing in the child. */
+static void test_state_dir_without_tmpfile_falls_back(void **state)
+{
+    struct fixture *f = *state;
+    if (!f)
+        skip();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+            mount(f->base, f->base, NULL, MS_BIND, NULL) != 0 ||
+            mount(NULL, f->base, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0)
+            _exit(1);
+        struct pt_ephemeral *e = NULL;
+        struct pt_error err = {0};
+        if (pt_ephemeral_open(&e, f->base, &err) != 0) /* its ephemeral/ exists (setup) */
+            _exit(2);
+        const char *note = pt_ephemeral_note(e);
+        if (!note || !strstr(note, "cannot hold unnamed files (O_TMPFILE)"))
+            _exit(3);
+        pt_ephemeral_free(e);
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +279,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sizes_outside_lambdas_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mounted_copy_is_lambdas_tmp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_dir_on_tmpfs_falls_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_dir_without_tmpfile_falls_back, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
