@@ -41,6 +41,12 @@ struct pt_env {
     bool initialized;
     bool init_reported;
     bool usable;
+    /* The runtime is gone after a crash or timeout (or died while idle): the environment
+     * (cgroup, mount namespace and so /tmp, log stream) stays, and the next invocation starts
+     * a new runtime in it, as Lambda resets an environment. */
+    bool reset;
+    bool reset_wanted; /* set during an invocation, carried out at its end */
+    int ns_fd;         /* the runtime's mount namespace (sandboxed), kept for a reset; or -1 */
     double init_ms;
     int exec_errno; /* why the last spawn's execve failed, or 0 */
     struct pt_cgroup_stats init_stats; /* at the first /next: what INIT used */
@@ -228,7 +234,10 @@ static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
         rc = pt_error_errno(err, PT_ESYS, errno, "cannot create the Runtime API connection");
         goto out;
     }
-    if (env->cfg.sandbox.enabled && env->cfg.sandbox_spare)
+    /* A reset or a retried INIT starts the new runtime in the environment's namespace. */
+    if (env->ns_fd >= 0)
+        ns_fd = env->ns_fd;
+    else if (env->cfg.sandbox.enabled && env->cfg.sandbox_spare)
         ns_fd = pt_sandbox_spare_take(env->cfg.sandbox_spare, &env->sandbox_spec);
     struct env_child_args args = {
         .env = env, .out_w = pipefd[1], .exec_w = execfd[1], .conn = conn[1], .ns_fd = ns_fd};
@@ -255,6 +264,13 @@ static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
     env->spawn_ns = pt_mono_ns();
     /* Everything from here on runs beside the runtime's start, not before it. */
     env->pid = pid;
+    if (env->cfg.sandbox.enabled && env->ns_fd < 0) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+        /* Failing leaves a reset to make a new namespace: an empty /tmp, nothing worse. */
+        env->ns_fd = ns_fd >= 0 ? ns_fd : open(path, O_RDONLY | O_CLOEXEC);
+        ns_fd = -1;
+    }
     env->out_fd = pipefd[0];
     pipefd[0] = -1;
     rc = pt_rapi_serve(env->rapi, err);
@@ -272,7 +288,7 @@ static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
     if (env->pidfd < 0)
         rc = pt_error_errno(err, PT_ESYS, errno, "cannot open a pidfd for the runtime");
 out:
-    if (ns_fd >= 0)
+    if (ns_fd >= 0 && ns_fd != env->ns_fd)
         close(ns_fd);
     for (int i = 0; i < 2; i++) {
         if (pipefd[i] >= 0)
@@ -345,6 +361,17 @@ static void env_stop_runtime(struct pt_env *env)
     if (env->out_fd >= 0)
         close(env->out_fd);
     env->out_fd = -1;
+}
+
+/* After a crash or timeout, or a runtime that died while idle: the runtime's processes go, the
+ * environment stays (env.reset) and the next invocation starts a new runtime in it. */
+static void env_reset(struct pt_env *env)
+{
+    env_stop_runtime(env);
+    env->reset = true;
+    env->reset_wanted = false;
+    env->initialized = false;
+    env->init_reported = false;
 }
 
 /* ---- waiting ---- */
@@ -514,7 +541,7 @@ static void env_settle(struct pt_env *env)
             return;
         if (seen == ENV_POLL_EXITED) {
             env_reap(env, true);
-            env->usable = false;
+            env_reset(env);
             return;
         }
     }
@@ -522,7 +549,7 @@ static void env_settle(struct pt_env *env)
 
 bool pt_env_settle(struct pt_env *env)
 {
-    if (env->usable && env->rapi)
+    if (env->usable && !env->reset && env->rapi)
         env_settle(env);
     return env->usable;
 }
@@ -550,15 +577,18 @@ bool pt_env_frozen(const struct pt_env *env)
 
 bool pt_env_alive(struct pt_env *env)
 {
+    if (env->reset)
+        return env->usable;
     if (env->pidfd < 0)
         return false;
     struct pollfd p = {.fd = env->pidfd, .events = POLLIN};
     if (poll(&p, 1, 0) > 0 && (p.revents & POLLIN)) {
+        /* Killed while idle (an OOM kill of a frozen group, mostly): a new environment, or
+         * its memory peak would stay at the limit in every later REPORT. */
         env_reap(env, false);
         env->usable = false;
-        return false;
     }
-    return true;
+    return env->usable;
 }
 
 /* ---- results ---- */
@@ -700,6 +730,15 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
 {
     if (!env->usable)
         return pt_error_set(err, PT_ESTATE, "environment %u is not usable", env->id);
+    if (env->reset) {
+        env_set_frozen(env, false); /* a new process would be frozen on entry */
+        int rc = env_spawn(env, env->cfg.init_boost, err);
+        if (rc) {
+            env->usable = false;
+            return rc;
+        }
+        env->reset = false;
+    }
     const struct pt_function_config *fn = env->cfg.fn;
     pt_logstream_begin_invocation(&env->log);
     pt_strlcpy(res->request_id, inv->request_id, sizeof(res->request_id));
@@ -805,7 +844,7 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
         pt_rapi_result_free(&r);
     } else if (out == ENV_TIMEOUT) {
         env_drain_output(env);
-        env->usable = false;
+        env->reset_wanted = true;
         res->status = PT_STATUS_TIMEOUT;
         end_ns = start_ns + ws.timeout_ns; /* Lambda reports the timeout exactly */
         char msg[256], line[320], ts[32];
@@ -817,7 +856,7 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
         if (fn->log_format == PT_LOG_FORMAT_TEXT) /* JSON: the records' status says it */
             env_write_line(env, line, (size_t)n);
     } else if (out == ENV_EXITED) {
-        env->usable = false;
+        env->reset_wanted = true;
         char msg[PATH_MAX + 256], line[PATH_MAX + 320];
         const char *type = env_exit_error(env, inv->request_id, ws.exit_status, msg, sizeof(msg));
         rc = env_set_error(res, type, msg, err);
@@ -830,7 +869,7 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
 
     env_read_stats(env, &after);
     env->last_stats = after;
-    bool oom = after.oom_kills > before.oom_kills && !env->usable;
+    bool oom = after.oom_kills > before.oom_kills && (!env->usable || env->reset_wanted);
     unsigned long long mb = (after.memory_peak_bytes + (1ULL << 20) - 1) >> 20;
     res->max_memory_used_mb = oom || mb > (unsigned long long)fn->memory_mb ? fn->memory_mb
                                                                              : (int)mb;
@@ -866,6 +905,12 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
     env_write_platform(env, line, n, sizeof(line));
     pt_logstream_end_invocation(&env->log);
     res->log_tail_len = pt_tail_copy(&env->log.tail, res->log_tail);
+    /* After an OOM kill the environment is replaced instead: its memory peak (cgroup v1's
+     * max_usage_in_bytes, v2's memory.peak) would stay at the limit in every later REPORT. */
+    if (env->reset_wanted && env->usable && oom)
+        env->usable = false;
+    else if (env->reset_wanted && env->usable)
+        env_reset(env);
     env->last_used_ns = pt_mono_ns();
     /* The function's next cold starts' mount namespaces are made now, after the response, not
      * while the runtime started: building one (a loop device and an ext4 mount) beside INIT
@@ -893,6 +938,7 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
     env->pid = -1;
     env->pidfd = -1;
     env->out_fd = -1;
+    env->ns_fd = -1;
     env->log.fd = -1;
     pt_cpu_share_for_memory(cfg->fn->memory_mb, cfg->host_cpus, &env->share);
     snprintf(env->tmp_opts, sizeof(env->tmp_opts), "size=%dm,mode=1777", cfg->fn->ephemeral_mb);
@@ -977,6 +1023,8 @@ void pt_env_destroy(struct pt_env *env)
     if (!env)
         return;
     env_stop_runtime(env);
+    if (env->ns_fd >= 0)
+        close(env->ns_fd);
     pt_cgroup_destroy(env->cg, NULL);
     pt_logstream_close(&env->log);
     free(env->envp);

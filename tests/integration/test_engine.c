@@ -331,6 +331,54 @@ static void test_sandbox(void **state)
     tu_engine_free(e);
 }
 
+/*
+ * A crash or a timeout resets the environment, as on Lambda (lambda-wire.md, freeze/thaw): the
+ * next invocation starts a new runtime (a cold start: globals gone) in the same environment,
+ * whose /tmp keeps its files. A new environment starts with an empty /tmp.
+ */
+static void test_reset_keeps_tmp(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    if (!pt_engine_sandboxed(e)) {
+        print_message("%s\n", pt_engine_sandbox_note(e));
+        tu_engine_free(e);
+        skip();
+    }
+    struct pt_function *fn = tu_function(e, "tests/functions/sandbox-python", 1769, 2);
+    static const char *const steps[] = {"{\"reset\": \"none\"}", "{\"reset\": \"exit\"}",
+                                        "{\"reset\": \"none\"}", "{\"reset\": \"sleep\"}",
+                                        "{\"reset\": \"none\"}"};
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        struct pt_invoke_result r;
+        tu_invoke(e, fn, steps[i], &r);
+        print_message("%zu: %s %s%s\n", i, r.cold_start ? "cold" : "warm",
+                      r.function_error ? r.error_type : "", r.payload ? r.payload : "");
+        if (i == 1 || i == 3) {
+            assert_true(r.function_error);
+            assert_string_equal(r.error_type, i == 1 ? "Runtime.ExitError" : "Sandbox.Timedout");
+        } else {
+            assert_false(r.function_error);
+            assert_true(r.cold_start); /* 0: the first; 2 and 4: after a reset */
+            assert_non_null(strstr(r.payload, i == 0 ? "\"kept\": false" : "\"kept\": true"));
+        }
+        pt_invoke_result_free(&r);
+        struct pt_engine_counts counts;
+        pt_engine_counts(e, &counts);
+        assert_int_equal(counts.environments, 1); /* the same one throughout */
+    }
+    struct pt_invoke_request fresh = {.payload = "{\"reset\": \"none\"}",
+                                      .payload_len = strlen("{\"reset\": \"none\"}"),
+                                      .new_environment = true};
+    struct pt_invoke_result r;
+    struct pt_error err = {0};
+    if (pt_engine_invoke(e, fn, &fresh, &r, &err) != 0)
+        fail_msg("invoke: %s", err.msg);
+    assert_non_null(strstr(r.payload, "\"kept\": false"));
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+}
+
 /* "<quota> <period>" as tests/functions/cpu-quota-python reports it ("max": no quota). */
 static void quota_text(char *buf, size_t n, unsigned long long quota_us,
                        unsigned long long period_us)
@@ -446,7 +494,7 @@ static void test_timeout_then_recovery(void **state)
     pt_invoke_result_free(&r);
     struct pt_engine_counts c;
     pt_engine_counts(e, &c);
-    assert_int_equal(c.environments, 0); /* reset: the timed-out environment is gone */
+    assert_int_equal(c.environments, 1); /* reset in place: a new runtime at the next invoke */
     tu_invoke(e, fn, "{\"seconds\": 0}", &r);
     assert_false(r.function_error);
     assert_true(r.cold_start);
@@ -725,6 +773,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cpu_scales_with_memory, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_init_boost_quota, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_timeout_then_recovery, require_cgroups, tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_reset_keeps_tmp, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_crash_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_oom_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_init_error, require_cgroups, tu_teardown_engines),

@@ -2,6 +2,7 @@
 import errno
 import multiprocessing
 import os
+import time
 
 
 def _try(fn):
@@ -59,7 +60,21 @@ def _pool():
         p.map(abs, [1, 2])
 
 
+def _reset(event):
+    """For the reset test: whether /tmp/kept survived, then leave it and crash or time out."""
+    kept = os.path.exists("/tmp/kept")
+    with open("/tmp/kept", "w") as f:
+        f.write("x")
+    if event["reset"] == "exit":
+        os._exit(3)
+    if event["reset"] == "sleep":
+        time.sleep(600)
+    return {"kept": kept}
+
+
 def lambda_handler(event, context):
+    if "reset" in event:
+        return _reset(event)
     try:
         _pool()
         pool = "ok"
