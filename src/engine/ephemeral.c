@@ -313,6 +313,10 @@ int pt_ephemeral_template(struct pt_ephemeral *e, int mb, char *out, size_t size
     struct stat st;
     if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && (unsigned long long)st.st_size == blocks * 4096)
         goto done;
+    /* The directory again: removed while the engine runs (a user reclaiming space), it would
+     * otherwise fail every cold start until a restart. */
+    if ((rc = pt_mkdir_p(e->dir, 0700, err)) != 0)
+        goto done;
     /* Made beside it and renamed: another engine on the same state directory sees it whole. */
     if (snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", e->dir, name) >= (int)sizeof(tmp)) {
         tmp[0] = '\0';

@@ -124,6 +124,26 @@ static void test_template_made_once_per_size(void **state)
     assert_int_equal(entries, 1);
 }
 
+/* The state directory's ephemeral/ removed while the engine runs (a user reclaiming space, as
+ * with logs/): the next template is made in a new one, not refused until a restart. */
+static void test_template_made_again_after_dir_removed(void **state)
+{
+    struct fixture *f = *state;
+    need_disk(f);
+    char path[PATH_MAX + 32];
+    struct pt_error err = {0};
+    assert_int_equal(pt_ephemeral_template(f->eph, 512, path, sizeof(path), &err), 0);
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->base);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(pt_ephemeral_template(f->eph, 512, path, sizeof(path), &err), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode) && st.st_size > 512LL << 20);
+    assert_int_equal(stat(f->dir, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0700);
+}
+
 static void test_sizes_outside_lambdas_refused(void **state)
 {
     struct fixture *f = *state;
@@ -276,6 +296,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_template_made_once_per_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_template_made_again_after_dir_removed, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_sizes_outside_lambdas_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mounted_copy_is_lambdas_tmp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_dir_on_tmpfs_falls_back, setup, teardown),
