@@ -244,17 +244,15 @@ done:
 /*
  * Makes the fresh file system in fd what each /tmp starts as (root 1777, no lost+found), so
  * that no environment spends the ~0.6 ms on it: mounted once by a child in a mount namespace
- * of its own, at an empty directory made under the template's.
+ * of its own, over the template's directory (hidden there only), so that no mount point is
+ * left behind when the engine is killed meanwhile.
  */
 static int ephemeral_prepare(const struct pt_ephemeral *e, int fd, struct pt_error *err)
 {
-    char mnt[PATH_MAX], lost[PATH_MAX];
-    if (snprintf(mnt, sizeof(mnt), "%s/.mnt.XXXXXX", e->dir) >= (int)sizeof(mnt) ||
-        snprintf(lost, sizeof(lost), "%s/.mnt.XXXXXX/lost+found", e->dir) >= (int)sizeof(lost))
+    const char *mnt = e->dir;
+    char lost[PATH_MAX];
+    if (pt_path_join(lost, sizeof(lost), mnt, "lost+found") != 0)
         return pt_error_set(err, PT_ELIMIT, "ephemeral storage: path too long under %s", e->dir);
-    if (!mkdtemp(mnt))
-        return pt_error_errno(err, PT_ESYS, errno, "ephemeral storage: cannot create %s", mnt);
-    memcpy(lost, mnt, strlen(mnt));
     int rc = 0;
     pid_t pid = fork();
     if (pid == 0) {
@@ -288,7 +286,6 @@ static int ephemeral_prepare(const struct pt_ephemeral *e, int fd, struct pt_err
                                   ? "no loop device could be attached"
                                   : "mounting it failed");
     }
-    rmdir(mnt);
     return rc;
 }
 
@@ -308,6 +305,7 @@ int pt_ephemeral_template(struct pt_ephemeral *e, int mb, char *out, size_t size
     if (pt_path_join(out, size, e->dir, name) != 0)
         return pt_error_set(err, PT_ELIMIT, "ephemeral storage: path too long under %s", e->dir);
     int rc = 0, fd = -1;
+    char fd_path[64];
     tmp[0] = '\0';
     pthread_mutex_lock(&e->mu);
     struct stat st;
@@ -317,28 +315,41 @@ int pt_ephemeral_template(struct pt_ephemeral *e, int mb, char *out, size_t size
      * otherwise fail every cold start until a restart. */
     if ((rc = pt_mkdir_p(e->dir, 0700, err)) != 0)
         goto done;
-    /* Made beside it and renamed: another engine on the same state directory sees it whole. */
-    if (snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", e->dir, name) >= (int)sizeof(tmp)) {
-        tmp[0] = '\0';
-        rc = pt_error_set(err, PT_ELIMIT, "ephemeral storage: path too long under %s", e->dir);
-        goto done;
-    }
-    fd = mkostemp(tmp, O_CLOEXEC);
+    /* Made unnamed (mkfs.ext4 writes it through /proc), so that an engine killed meanwhile
+     * leaves nothing; then named beside the template and renamed over it: another engine on
+     * the same state directory sees it whole. */
+    fd = open(e->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd < 0) {
-        rc = pt_error_errno(err, PT_ESYS, errno, "ephemeral storage: cannot create %s", tmp);
-        tmp[0] = '\0';
+        rc = pt_error_errno(err, PT_ESYS, errno, "ephemeral storage: cannot create a file in %s",
+                            e->dir);
         goto done;
     }
+    snprintf(fd_path, sizeof(fd_path), "/proc/%ld/fd/%d", (long)getpid(), fd);
     if (ftruncate(fd, (off_t)(blocks * 4096)) != 0) {
-        rc = pt_error_errno(err, PT_ESYS, errno, "ephemeral storage: cannot size %s", tmp);
+        rc = pt_error_errno(err, PT_ESYS, errno, "ephemeral storage: cannot size the template in %s",
+                            e->dir);
         goto done;
     }
-    rc = ephemeral_mkfs(e, tmp, blocks, err);
+    rc = ephemeral_mkfs(e, fd_path, blocks, err);
     if (!rc)
         rc = ephemeral_prepare(e, fd, err);
     if (rc)
         goto done;
-    if (fsync(fd) != 0 || rename(tmp, out) != 0) {
+    /* The engine's own name (one template at a time here): one a killed engine of the same
+     * pid left in the microseconds before its rename is replaced. */
+    if (snprintf(tmp, sizeof(tmp), "%s/.%s.%ld", e->dir, name, (long)getpid()) >=
+        (int)sizeof(tmp)) {
+        tmp[0] = '\0';
+        rc = pt_error_set(err, PT_ELIMIT, "ephemeral storage: path too long under %s", e->dir);
+        goto done;
+    }
+    unlink(tmp);
+    if (fsync(fd) != 0 || linkat(AT_FDCWD, fd_path, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) != 0) {
+        rc = pt_error_errno(err, PT_ESYS, errno, "ephemeral storage: cannot keep %s", out);
+        tmp[0] = '\0';
+        goto done;
+    }
+    if (rename(tmp, out) != 0) {
         rc = pt_error_errno(err, PT_ESYS, errno, "ephemeral storage: cannot keep %s", out);
         goto done;
     }

@@ -16,6 +16,7 @@
 #include <glob.h>
 #include <limits.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,63 @@ static void test_template_made_again_after_dir_removed(void **state)
     assert_true(S_ISREG(st.st_mode) && st.st_size > 512LL << 20);
     assert_int_equal(stat(f->dir, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0700);
+}
+
+/* The pid of mkfs.ext4 when it is a child of pid, else 0. */
+static pid_t mkfs_child_of(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    struct pt_error err = {0};
+    if (pt_file_read_small(path, line, sizeof(line), &err) != 0)
+        return 0;
+    for (char *tok = strtok(line, " \n"); tok; tok = strtok(NULL, " \n")) {
+        char comm_path[64], comm[64];
+        snprintf(comm_path, sizeof(comm_path), "/proc/%s/comm", tok);
+        if (pt_file_read_small(comm_path, comm, sizeof(comm), &err) == 0 &&
+            strncmp(comm, "mkfs.ext4", 9) == 0)
+            return (pid_t)atoi(tok);
+    }
+    return 0;
+}
+
+/* An engine killed (kill -9) while mkfs.ext4 makes a template leaves nothing in ephemeral/:
+ * no half-made image, no mount point (each was left forever before). */
+static void test_killed_while_making_a_template_leaves_nothing(void **state)
+{
+    struct fixture *f = *state;
+    need_disk(f);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char path[PATH_MAX + 32];
+        struct pt_error err = {0};
+        _exit(pt_ephemeral_template(f->eph, 10240, path, sizeof(path), &err) == 0 ? 0 : 1);
+    }
+    pid_t mkfs = 0;
+    int status = 0;
+    while ((mkfs = mkfs_child_of(pid)) == 0 && waitpid(pid, &status, WNOHANG) == 0)
+        usleep(200);
+    if (mkfs == 0)
+        skip(); /* done before mkfs.ext4 could be seen */
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/%d", (int)mkfs);
+    for (int i = 0; i < 10000 && access(proc, F_OK) == 0; i++)
+        usleep(1000); /* the orphaned mkfs.ext4 finishes */
+    DIR *d = opendir(f->dir);
+    assert_non_null(d);
+    int entries = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        print_message("left: %s\n", e->d_name);
+        entries++;
+    }
+    closedir(d);
+    assert_int_equal(entries, 0);
+    assert_int_equal(loops_backed_in(f->dir), 0);
 }
 
 static void test_sizes_outside_lambdas_refused(void **state)
@@ -297,6 +355,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_template_made_once_per_size, setup, teardown),
         cmocka_unit_test_setup_teardown(test_template_made_again_after_dir_removed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_killed_while_making_a_template_leaves_nothing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sizes_outside_lambdas_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mounted_copy_is_lambdas_tmp, setup, teardown),
