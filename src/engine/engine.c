@@ -721,6 +721,8 @@ void pt_engine_function_remove(struct pt_engine *e, struct pt_function *fn)
     if (fn->cfg.reserved_concurrency >= 0)
         e->reserved_sum -= fn->cfg.reserved_concurrency;
     pthread_mutex_unlock(&e->lock);
+    if (e->sandbox_spare)
+        pt_sandbox_spare_forget(e->sandbox_spare, fn->cfg.code_dir);
     engine_function_free(fn);
 }
 

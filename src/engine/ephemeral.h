@@ -12,8 +12,9 @@
  * blocks); each environment copies the template's data extents and attaches the copy with
  * LOOP_CONFIGURE and LO_FLAGS_AUTOCLEAR. The mount belongs to the environment's mount
  * namespace: when the namespace's last process ends, the file system is unmounted, the loop
- * device detaches itself and the unnamed file is freed, so there is nothing to clean up, even
- * after kill -9 of the engine.
+ * device detaches itself and the unnamed file is freed, so there is nothing to clean up. After
+ * kill -9 of the engine, a runtime left frozen keeps its namespace (and so its /tmp) until the
+ * next engine start removes the dead engine's groups and their processes.
  *
  * Where that cannot work (no loop devices, as in most containers; no mkfs.ext4; the state
  * directory itself on tmpfs), /tmp is a tmpfs of the same size and pt_ephemeral_note says why.

@@ -429,6 +429,16 @@ int pt_sandbox_spare_take(struct pt_sandbox_spare *s, const struct pt_sandbox_sp
     return got.fd;
 }
 
+void pt_sandbox_spare_forget(struct pt_sandbox_spare *s, const char *code_dir)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->wanted && strcmp(s->spec.code_dir, code_dir) == 0) {
+        sandbox_drop_stock(s);
+        s->wanted = false;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
 unsigned pt_sandbox_spare_taken(struct pt_sandbox_spare *s)
 {
     pthread_mutex_lock(&s->mu);

@@ -60,6 +60,9 @@ void pt_sandbox_spare_settle(struct pt_sandbox_spare *s);
  * for spec and the directories are still the ones it holds; else -1, and the stock is dropped
  * (not refilled until asked again). */
 int pt_sandbox_spare_take(struct pt_sandbox_spare *s, const struct pt_sandbox_spec *spec);
+/* Drops the stock if it was made for code_dir (its function is gone: two loop devices, images
+ * and a bind mount of the removed code would otherwise stay until another cold start). */
+void pt_sandbox_spare_forget(struct pt_sandbox_spare *s, const char *code_dir);
 /* Spares taken so far (tests, benchmarks). */
 unsigned pt_sandbox_spare_taken(struct pt_sandbox_spare *s);
 

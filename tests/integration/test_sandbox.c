@@ -230,6 +230,23 @@ static void test_spare_for_another_tmp_is_dropped(void **state)
     assert_int_equal(pt_sandbox_spare_taken(f->spare), 0);
 }
 
+/* A removed function's stock goes with it; another function's stays. */
+static void test_spare_forgotten_with_its_function(void **state)
+{
+    if (skip_here())
+        skip();
+    struct fixture *f = *state;
+    int before = open_descriptors();
+    prepare_spare(f);
+    pt_sandbox_spare_forget(f->spare, "/var/tmp/another-function");
+    assert_int_equal(open_descriptors(), before + 2);
+    pt_sandbox_spare_forget(f->spare, f->code);
+    assert_int_equal(open_descriptors(), before);
+    pt_sandbox_spare_settle(f->spare); /* and not refilled */
+    assert_int_equal(open_descriptors(), before);
+    assert_int_equal(pt_sandbox_spare_take(f->spare, &f->spec), -1);
+}
+
 static void test_spare_dropped_when_the_code_directory_was_replaced(void **state)
 {
     if (skip_here())
@@ -251,6 +268,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_spare_taken_for_the_same_spec, setup_disk, teardown),
         cmocka_unit_test_setup_teardown(test_spare_for_another_spec_is_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spare_for_another_tmp_is_dropped, setup_disk, teardown),
+        cmocka_unit_test_setup_teardown(test_spare_forgotten_with_its_function, setup_disk, teardown),
         cmocka_unit_test_setup_teardown(test_spare_dropped_when_the_code_directory_was_replaced,
                                         setup, teardown),
     };
