@@ -694,6 +694,15 @@ int pt_engine_function_add_version(struct pt_engine *e, const struct pt_function
                  cfg->memory_mb, share.vcpus_wanted, e->host_cpus, cfg->name, share.vcpus);
         e->opt.notice(e->opt.notice_arg, line);
     }
+    unsigned long long free_mb = e->ephemeral ? pt_ephemeral_short_of(e->ephemeral, cfg->ephemeral_mb) : 0;
+    if (free_mb && e->opt.notice) {
+        char line[PATH_MAX + 256];
+        snprintf(line, sizeof(line),
+                 "note: %s's /tmp holds %d MB, but %s has %llu MB free: what the function writes "
+                 "past that is lost (only fsync says ENOSPC)",
+                 cfg->name, cfg->ephemeral_mb, e->state_dir, free_mb);
+        e->opt.notice(e->opt.notice_arg, line);
+    }
     pthread_mutex_lock(&e->lock);
     fn->next = e->functions;
     e->functions = fn;

@@ -16,6 +16,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -144,6 +145,15 @@ const char *pt_ephemeral_note(const struct pt_ephemeral *e)
 }
 
 static int ephemeral_loop_attach(int img, char *path);
+
+unsigned long long pt_ephemeral_short_of(const struct pt_ephemeral *e, int mb)
+{
+    struct statvfs fs;
+    if (!e->mkfs[0] || statvfs(e->dir, &fs) != 0)
+        return 0;
+    unsigned long long free_mb = ((unsigned long long)fs.f_bavail * fs.f_frsize) >> 20;
+    return free_mb < (unsigned long long)mb ? (free_mb ? free_mb : 1) : 0;
+}
 
 /* ---- templates ---- */
 

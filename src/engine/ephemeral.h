@@ -41,6 +41,11 @@ const char *pt_ephemeral_note(const struct pt_ephemeral *e);
 int pt_ephemeral_template(struct pt_ephemeral *e, int mb, char *out, size_t size,
                           struct pt_error *err);
 
+/* The state directory's free space in MiB when it is less than mb (one environment's /tmp could
+ * not be filled: writes past the host's free space are lost, only fsync says ENOSPC); else 0,
+ * and always 0 when /tmp is a tmpfs. */
+unsigned long long pt_ephemeral_short_of(const struct pt_ephemeral *e, int mb);
+
 /*
  * In the runtime's child (system calls only): a private copy of template, attached to a free
  * loop device and mounted at target (mode 1777, empty). NULL, or what failed.

@@ -350,6 +350,43 @@ static void test_state_dir_without_tmpfile_falls_back(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* A state directory with less room than one /tmp: said (the engine's notice), since writes past
+ * the host's free space would be lost. Here: a 64 MB ext4 mounted in a namespace of our own. */
+static void test_short_of_room_is_told(void **state)
+{
+    struct fixture *f = *state;
+    need_disk(f);
+    assert_int_equal(pt_ephemeral_short_of(f->eph, 512), 0); /* /var/tmp has room here */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char img[PATH_MAX + 16], small[PATH_MAX + 16], cmd[4 * PATH_MAX + 128];
+        snprintf(img, sizeof(img), "%s/small.img", f->base);
+        snprintf(small, sizeof(small), "%s/small", f->base);
+        snprintf(cmd, sizeof(cmd),
+                 "truncate -s 64M '%s' && mkfs.ext4 -q -F '%s' && mount -o loop '%s' '%s'", img,
+                 img, img, small);
+        if (mkdir(small, 0755) != 0 || unshare(CLONE_NEWNS) != 0 ||
+            mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 || system(cmd) != 0)
+            _exit(1);
+        struct pt_ephemeral *e = NULL;
+        struct pt_error err = {0};
+        int status = 0;
+        if (pt_ephemeral_open(&e, small, &err) != 0 || pt_ephemeral_note(e))
+            status = 2;
+        unsigned long long free_mb = status ? 0 : pt_ephemeral_short_of(e, 512);
+        if (!status && (free_mb == 0 || free_mb > 64))
+            status = 3;
+        pt_ephemeral_free(e);
+        umount2(small, 0); /* the loop device detaches with it (mount -o loop: autoclear) */
+        _exit(status);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +400,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_state_dir_on_tmpfs_falls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_dir_without_tmpfile_falls_back, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_short_of_room_is_told, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
