@@ -82,15 +82,20 @@ done:
     return why;
 }
 
-/* Each image is an O_TMPFILE file: overlayfs before Linux 6.6, read-only mounts and some
- * network file systems cannot make one. */
-static bool ephemeral_can_hold_unnamed(const char *dir)
+/* Each image is an O_TMPFILE file (overlayfs before Linux 6.6, read-only mounts and some
+ * network file systems cannot make one) copied by its data extents: where SEEK_HOLE finds no
+ * hole in a file that is all hole, each cold start would copy the whole image (10 GB at
+ * 10240 MB). NULL, or why the directory will not do. */
+static const char *ephemeral_probe_dir(const char *dir)
 {
     int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd < 0)
-        return false;
+        return "the state directory's file system cannot hold unnamed files (O_TMPFILE)";
+    const char *why = NULL;
+    if (ftruncate(fd, 1 << 20) != 0 || lseek(fd, 0, SEEK_HOLE) != 0)
+        why = "the state directory's file system does not report holes (SEEK_HOLE)";
     close(fd);
-    return true;
+    return why;
 }
 
 static bool ephemeral_on_memory(const char *dir)
@@ -116,9 +121,7 @@ int pt_ephemeral_open(struct pt_ephemeral **out, const char *state_dir, struct p
         why = "the state directory is on tmpfs; set POWERTUNE_STATE_DIR to a disk";
     else if (!ephemeral_find_mkfs(e->mkfs, sizeof(e->mkfs)))
         why = "mkfs.ext4 not found (Debian: e2fsprogs)";
-    else if (!ephemeral_can_hold_unnamed(e->dir))
-        why = "the state directory's file system cannot hold unnamed files (O_TMPFILE)";
-    else
+    else if (!(why = ephemeral_probe_dir(e->dir)))
         why = ephemeral_probe_loop();
     if (why) {
         e->mkfs[0] = '\0';
