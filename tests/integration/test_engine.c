@@ -263,15 +263,22 @@ static void test_exit_after_error_resets_environment(void **state)
     tu_engine_free(e);
 }
 
-static void test_sandbox(void **state)
+/* An engine whose functions run in the sandbox; the test skips (saying why) where they cannot. */
+static struct pt_engine *sandboxed_engine(void)
 {
-    (void)state;
     struct pt_engine *e = tu_engine(NULL);
     if (!pt_engine_sandboxed(e)) {
         print_message("%s\n", pt_engine_sandbox_note(e));
         tu_engine_free(e);
         skip();
     }
+    return e;
+}
+
+static void test_sandbox(void **state)
+{
+    (void)state;
+    struct pt_engine *e = sandboxed_engine();
     /* /tmp on a disk (ephemeral.h) where loop devices can be had, as here; else a tmpfs. */
     bool disk = pt_engine_sandbox_note(e) == NULL;
     if (!disk)
@@ -339,12 +346,7 @@ static void test_sandbox(void **state)
 static void test_reset_keeps_tmp(void **state)
 {
     (void)state;
-    struct pt_engine *e = tu_engine(NULL);
-    if (!pt_engine_sandboxed(e)) {
-        print_message("%s\n", pt_engine_sandbox_note(e));
-        tu_engine_free(e);
-        skip();
-    }
+    struct pt_engine *e = sandboxed_engine();
     struct pt_function *fn = tu_function(e, "tests/functions/sandbox-python", 1769, 2);
     static const char *const steps[] = {"{\"reset\": \"none\"}", "{\"reset\": \"exit\"}",
                                         "{\"reset\": \"none\"}", "{\"reset\": \"sleep\"}",

@@ -260,10 +260,7 @@ static int check_mounted_copy(struct fixture *f, int mb)
             _exit(7);
         _exit(0);
     }
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    return tu_child_exit_status(pid);
 }
 
 static void test_mounted_copy_is_lambdas_tmp(void **state)
@@ -314,10 +311,7 @@ static void test_state_dir_on_tmpfs_falls_back(void **state)
         pt_ephemeral_free(e);
         _exit(0);
     }
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(tu_child_exit_status(pid), 0);
 }
 
 /* A state directory where no unnamed file can be made (read-only here; overlayfs before 6.6):
@@ -344,10 +338,7 @@ static void test_state_dir_without_tmpfile_falls_back(void **state)
         pt_ephemeral_free(e);
         _exit(0);
     }
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(tu_child_exit_status(pid), 0);
 }
 
 /* A state directory with less room than one /tmp: said (the engine's notice), since writes past
@@ -381,10 +372,7 @@ static void test_short_of_room_is_told(void **state)
         umount2(small, 0); /* the loop device detaches with it (mount -o loop: autoclear) */
         _exit(status);
     }
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(tu_child_exit_status(pid), 0);
 }
 
 int main(void)

@@ -172,10 +172,7 @@ static int check_namespace(int ns_fd, const struct fixture *f)
             _exit(6);
         _exit(0);
     }
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    return tu_child_exit_status(pid);
 }
 
 static void test_spare_taken_for_the_same_spec(void **state)

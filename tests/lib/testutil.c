@@ -171,6 +171,14 @@ void tu_pathf(char *out, const char *fmt, ...)
         fail_msg("path too long");
 }
 
+int tu_child_exit_status(pid_t pid)
+{
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
 int tu_child_report(int fd, pid_t pid, char *out, size_t size)
 {
     ssize_t n = read(fd, out, size - 1);

@@ -36,6 +36,9 @@ void tu_pathf(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 
 /* Reads a child's report from fd (closed) into out, reaps the child: its exit status, or
  * 128 + the signal that killed it. */
 int tu_child_report(int fd, pid_t pid, char *out, size_t size);
+/* Reaps a child that must exit (not be killed): its exit status (the number of a check that
+ * failed in it, by the tests' convention). */
+int tu_child_exit_status(pid_t pid);
 /* The first cgroup2 mount point in /proc/self/mountinfo into out (PATH_MAX); false if none. */
 bool tu_cgroup2_mount(char *out);
 /* Number of live directories under <hierarchy>/powertune/ for this process's instance. */
