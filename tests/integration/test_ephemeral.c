@@ -282,6 +282,27 @@ static void test_mounted_copy_is_lambdas_tmp(void **state)
     }
 }
 
+/*
+ * In a child: an ephemeral storage on state_dir chooses the tmpfs, its note says why (want) and
+ * that /tmp's files count against MemorySize, and it makes no template. 0, or the failed check.
+ */
+static int falls_back_saying(const char *state_dir, const char *want)
+{
+    struct pt_ephemeral *e = NULL;
+    struct pt_error err = {0};
+    if (pt_ephemeral_open(&e, state_dir, &err) != 0)
+        return 2;
+    const char *note = pt_ephemeral_note(e);
+    char path[PATH_MAX] = "x";
+    int status = 0;
+    if (!note || !strstr(note, want) || !strstr(note, "count against MemorySize"))
+        status = 3;
+    else if (pt_ephemeral_template(e, 512, path, sizeof(path), &err) != 0 || path[0] != '\0')
+        status = 4;
+    pt_ephemeral_free(e);
+    return status;
+}
+
 /* A state directory on tmpfs would put the image back in memory: a tmpfs /tmp, and a note. */
 static void test_state_dir_on_tmpfs_falls_back(void **state)
 {
@@ -297,19 +318,7 @@ static void test_state_dir_on_tmpfs_falls_back(void **state)
             mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
             mount("tmpfs", mem, "tmpfs", 0, "size=1m") != 0)
             _exit(1);
-        struct pt_ephemeral *e = NULL;
-        struct pt_error err = {0};
-        if (pt_ephemeral_open(&e, mem, &err) != 0)
-            _exit(2);
-        const char *note = pt_ephemeral_note(e);
-        if (!note || !strstr(note, "/tmp is a tmpfs (the state directory is on tmpfs") ||
-            !strstr(note, "count against MemorySize"))
-            _exit(3);
-        char path[PATH_MAX] = "x";
-        if (pt_ephemeral_template(e, 512, path, sizeof(path), &err) != 0 || path[0] != '\0')
-            _exit(4);
-        pt_ephemeral_free(e);
-        _exit(0);
+        _exit(falls_back_saying(mem, "/tmp is a tmpfs (the state directory is on tmpfs"));
     }
     assert_int_equal(tu_child_exit_status(pid), 0);
 }
@@ -328,15 +337,7 @@ static void test_state_dir_without_tmpfile_falls_back(void **state)
             mount(f->base, f->base, NULL, MS_BIND, NULL) != 0 ||
             mount(NULL, f->base, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0)
             _exit(1);
-        struct pt_ephemeral *e = NULL;
-        struct pt_error err = {0};
-        if (pt_ephemeral_open(&e, f->base, &err) != 0) /* its ephemeral/ exists (setup) */
-            _exit(2);
-        const char *note = pt_ephemeral_note(e);
-        if (!note || !strstr(note, "cannot hold unnamed files (O_TMPFILE)"))
-            _exit(3);
-        pt_ephemeral_free(e);
-        _exit(0);
+        _exit(falls_back_saying(f->base, "cannot hold unnamed files (O_TMPFILE)"));
     }
     assert_int_equal(tu_child_exit_status(pid), 0);
 }
