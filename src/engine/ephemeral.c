@@ -56,30 +56,32 @@ static bool ephemeral_find_mkfs(char *out, size_t size)
     return false;
 }
 
+/* A free loop device, opened (its path into path, 32 bytes), or -1; system calls only (the
+ * runtime's child uses it too). */
+static int ephemeral_open_free_loop(int ctl, char *path)
+{
+    int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+    if (n < 0)
+        return -1;
+    memcpy(path, "/dev/loop", sizeof("/dev/loop") - 1);
+    pt_utoa((unsigned long)n, path + sizeof("/dev/loop") - 1);
+    return open(path, O_RDWR | O_CLOEXEC);
+}
+
 /* Whether a loop device can be had and opened: most containers have neither the devices nor
  * the permission (device cgroup). NULL, or why not. */
 static const char *ephemeral_probe_loop(void)
 {
-    const char *why = NULL;
-    int dev = -1;
     int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
     if (ctl < 0)
         return "/dev/loop-control cannot be opened";
-    int n = ioctl(ctl, LOOP_CTL_GET_FREE);
     char path[32];
-    if (n < 0) {
-        why = "no free loop device";
-        goto done;
-    }
-    snprintf(path, sizeof(path), "/dev/loop%d", n);
-    dev = open(path, O_RDWR | O_CLOEXEC);
-    if (dev < 0)
-        why = "loop devices cannot be opened";
-done:
-    if (dev >= 0)
-        close(dev);
+    int dev = ephemeral_open_free_loop(ctl, path);
     close(ctl);
-    return why;
+    if (dev < 0)
+        return "no loop device can be had and opened";
+    close(dev);
+    return NULL;
 }
 
 /* Each image is an O_TMPFILE file (overlayfs before Linux 6.6, read-only mounts and some
@@ -186,7 +188,7 @@ static int ephemeral_mkfs(const struct pt_ephemeral *e, const char *path, unsign
     snprintf(count, sizeof(count), "%llu", blocks);
     /* No journal (a scratch disk thrown away with its environment), no root reserve (functions
      * do not run as root), nothing reserved for growth; mke2fs's own inode ratio for file
-     * systems of this size (32768 inodes in 512 MB: a function unpacking many small files
+     * systems of this size (one per 16 KiB, ~34000 in 512 MB: a function unpacking many small files
      * there runs out of space, not of inodes, first). */
     char *const argv[] = {(char *)e->mkfs, "-q", "-F", "-t", "ext4", "-b", "4096", "-m", "0",
                           "-i", "16384", "-O", "^has_journal,^resize_inode",
@@ -409,12 +411,7 @@ static int ephemeral_loop_attach(int img, char *path)
         return -1;
     int dev = -1;
     for (int tries = 0; tries < EPHEMERAL_ATTACH_TRIES && dev < 0; tries++) {
-        int n = ioctl(ctl, LOOP_CTL_GET_FREE);
-        if (n < 0)
-            break;
-        memcpy(path, "/dev/loop", sizeof("/dev/loop") - 1);
-        pt_utoa((unsigned long)n, path + sizeof("/dev/loop") - 1);
-        dev = open(path, O_RDWR | O_CLOEXEC);
+        dev = ephemeral_open_free_loop(ctl, path);
         if (dev < 0)
             break;
         /* Direct I/O: the image's blocks are cached once, by the file system on top, not a

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -211,7 +210,6 @@ struct sandbox_spec_copy {
  * more at the p50). With a stock of two the thread refills one while the other is used.
  */
 #define SANDBOX_STOCK 2
-#define SANDBOX_NICE 10
 
 struct sandbox_stocked {
     int fd;
@@ -301,7 +299,6 @@ static void *sandbox_spare_thread(void *arg)
 {
     struct pt_sandbox_spare *s = arg;
     struct sandbox_spec_copy want;
-    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SANDBOX_NICE);
     pthread_mutex_lock(&s->mu);
     for (;;) {
         while (!s->stop && !(s->wanted && s->fill && s->count < SANDBOX_STOCK))
