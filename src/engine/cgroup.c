@@ -1179,6 +1179,14 @@ int pt_cgroup_read_stats(struct pt_cgroup *cg, struct pt_cgroup_stats *out, stru
     return cg->m->ops->read_stats(cg, out, err);
 }
 
+int pt_cgroup_reset_peak(struct pt_cgroup *cg, struct pt_error *err)
+{
+    if (!cg->m->ops->reset_peak)
+        return pt_error_set(err, PT_ESTATE, "the %s backend keeps no memory peak to restart",
+                            cg->m->ops->name);
+    return cg->m->ops->reset_peak(cg, err);
+}
+
 int pt_cgroup_read_cpu(struct pt_cgroup *cg, unsigned long long *ns, struct pt_error *err)
 {
     if (cg->m->ops->read_cpu)

@@ -125,6 +125,16 @@ int pt_cgroup_read_stats(struct pt_cgroup *cg, struct pt_cgroup_stats *out, stru
 int pt_cgroup_open_stats(struct pt_cgroup *cg, struct pt_error *err);
 /* Only the CPU counter (user+system ns): what the engine reads before every invocation. */
 int pt_cgroup_read_cpu(struct pt_cgroup *cg, unsigned long long *ns, struct pt_error *err);
+/*
+ * Restarts the memory peak from the group's current usage, for an environment reset in place
+ * after an OOM kill (its peak would otherwise stay at the limit in every later REPORT). v1
+ * writes memory.max_usage_in_bytes; v2 writes memory.peak, which Linux 6.12 made writable (the
+ * restart holds for reads through the descriptor written to, which read_stats then keeps);
+ * v2 without memory.peak forgets its sampled peak. Fails where the kernel cannot (v2 before
+ * 6.12) and on the none backend, which never counts an OOM kill: the engine then replaces
+ * the environment instead.
+ */
+int pt_cgroup_reset_peak(struct pt_cgroup *cg, struct pt_error *err);
 /* SIGKILLs every process in the group (thawing first) and waits, bounded, until it is empty. */
 int pt_cgroup_kill_all(struct pt_cgroup *cg, struct pt_error *err);
 /* kill_all, then removes the group's directories and frees cg. cg may be NULL. */

@@ -60,6 +60,8 @@ struct pt_cgroup_ops {
     /* Only the CPU counter (cheap: read before every invocation). NULL = use read_stats. */
     int (*read_cpu)(struct pt_cgroup *cg, unsigned long long *ns, struct pt_error *err);
     int (*read_stats)(struct pt_cgroup *cg, struct pt_cgroup_stats *out, struct pt_error *err);
+    /* NULL = the backend cannot (none). */
+    int (*reset_peak)(struct pt_cgroup *cg, struct pt_error *err);
     int (*kill_all)(struct pt_cgroup *cg, struct pt_error *err);
     /* Releases what create acquired (dirs, fds, threads); the manager frees cg. */
     int (*destroy)(struct pt_cgroup *cg, struct pt_error *err);

@@ -246,6 +246,13 @@ static int cgroup_v1_read_stats(struct pt_cgroup *cg, struct pt_cgroup_stats *ou
     return rc;
 }
 
+/* Any write restarts max_usage_in_bytes from the current usage, for every reader. */
+static int cgroup_v1_reset_peak(struct pt_cgroup *cg, struct pt_error *err)
+{
+    return pt_cgroup_write(cgroup_v1_dir(cg, PT_CG_V1_MEMORY), "memory.max_usage_in_bytes", "0",
+                           err);
+}
+
 static int cgroup_v1_kill_all(struct pt_cgroup *cg, struct pt_error *err)
 {
     int rc = cgroup_v1_freeze(cg, false, err);
@@ -281,6 +288,7 @@ const struct pt_cgroup_ops pt_cgroup_v1_ops = {
     .freeze = cgroup_v1_freeze,
     .read_cpu = cgroup_v1_read_cpu,
     .read_stats = cgroup_v1_read_stats,
+    .reset_peak = cgroup_v1_reset_peak,
     .kill_all = cgroup_v1_kill_all,
     .destroy = cgroup_v1_destroy,
 };

@@ -4,6 +4,7 @@
  * leaf groups hold processes, which keeps the "no internal processes" rule.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -218,6 +219,44 @@ static int cgroup_v2_read_stats(struct pt_cgroup *cg, struct pt_cgroup_stats *ou
     return rc;
 }
 
+/*
+ * A write to memory.peak (Linux 6.12) restarts the peak from the current usage as seen through
+ * the descriptor written to: that descriptor becomes the one read_stats preads. Before 6.12
+ * the file has no write handler and the open for writing fails (EACCES).
+ */
+static int cgroup_v2_reset_peak(struct pt_cgroup *cg, struct pt_error *err)
+{
+    const char *dir = cg->dir[0];
+    if (!pt_cgroup_exists(dir, "memory.peak")) {
+        cg->sampled_peak = 0;
+        return 0;
+    }
+    char path[PATH_MAX];
+    int rc = pt_cgroup_path(path, dir, "memory.peak", err);
+    if (rc)
+        return rc;
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return pt_error_errno(err, PT_ESYS, errno,
+                              "cannot open %s for writing (writable from Linux 6.12)", path);
+    ssize_t w;
+    do {
+        w = pwrite(fd, "0\n", 2, 0);
+    } while (w < 0 && errno == EINTR);
+    /* A fake tree's plain file would keep the old value's tail. */
+    if (w == 2 && cg->m->fake_tree && ftruncate(fd, 2) != 0)
+        w = -1;
+    if (w != 2) {
+        rc = pt_error_errno(err, PT_ESYS, w < 0 ? errno : EIO, "cannot restart %s", path);
+        close(fd);
+        return rc;
+    }
+    if (cg->stat_fd[V2_SLOT_PEAK] >= 0)
+        close(cg->stat_fd[V2_SLOT_PEAK]);
+    cg->stat_fd[V2_SLOT_PEAK] = fd;
+    return 0;
+}
+
 static int cgroup_v2_kill_all(struct pt_cgroup *cg, struct pt_error *err)
 {
     const char *dir = cg->dir[0];
@@ -257,6 +296,7 @@ const struct pt_cgroup_ops pt_cgroup_v2_ops = {
     .adopt = cgroup_v2_adopt,
     .freeze = cgroup_v2_freeze,
     .read_stats = cgroup_v2_read_stats,
+    .reset_peak = cgroup_v2_reset_peak,
     .kill_all = cgroup_v2_kill_all,
     .destroy = cgroup_v2_destroy,
 };

@@ -905,12 +905,15 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
     env_write_platform(env, line, n, sizeof(line));
     pt_logstream_end_invocation(&env->log);
     res->log_tail_len = pt_tail_copy(&env->log.tail, res->log_tail);
-    /* After an OOM kill the environment is replaced instead: its memory peak (cgroup v1's
-     * max_usage_in_bytes, v2's memory.peak) would stay at the limit in every later REPORT. */
-    if (env->reset_wanted && env->usable && oom)
-        env->usable = false;
-    else if (env->reset_wanted && env->usable)
+    /* An OOM kill resets in place too (Lambda re-runs INIT in the same environment after a
+     * crash, timeout or out-of-memory error), once the group's memory peak restarts; where it
+     * cannot (cgroup v2 before Linux 6.12), the environment is replaced, or its peak would stay
+     * at the limit in every later REPORT. */
+    if (env->reset_wanted && env->usable) {
         env_reset(env);
+        if (oom && pt_cgroup_reset_peak(env->cg, NULL) != 0)
+            env->usable = false;
+    }
     env->last_used_ns = pt_mono_ns();
     /* The function's next cold starts' mount namespaces are made now, after the response, not
      * while the runtime started: building one (a loop device and an ext4 mount) beside INIT

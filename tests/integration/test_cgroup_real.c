@@ -525,6 +525,13 @@ static void test_memory_limit_oom_kills(void **state)
     assert_true(s.oom_kills >= 1);
     assert_true(s.memory_peak_bytes >= limit * 9 / 10);
     assert_true(s.memory_peak_bytes <= limit);
+    /* The engine's reset in place after an OOM kill: the peak restarts from what is left. */
+    struct pt_error err;
+    if (pt_cgroup_reset_peak(cg, &err) != 0)
+        fail_msg("reset_peak: %s", err.msg);
+    s = stats(cg);
+    print_message("peak after the restart %llu KiB\n", s.memory_peak_bytes >> 10);
+    assert_true(s.memory_peak_bytes < limit / 4);
     destroy(cg);
     close_manager(m);
     assert_no_instance_dirs();

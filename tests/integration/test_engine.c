@@ -381,6 +381,44 @@ static void test_reset_keeps_tmp(void **state)
     tu_engine_free(e);
 }
 
+/*
+ * An OOM kill resets in place as well (a crash to Lambda: the next invocation re-runs INIT in
+ * the same environment, /tmp kept), and the memory peak starts afresh: a REPORT after it does not
+ * say 128 MB again.
+ */
+static void test_oom_reset_keeps_tmp(void **state)
+{
+    (void)state;
+    struct pt_engine *e = sandboxed_engine();
+    struct pt_function *fn = tu_function(e, "tests/functions/sandbox-python", 128, 10);
+    static const char *const steps[] = {"{\"reset\": \"none\"}",
+                                        "{\"reset\": \"oom\", \"mb\": 400}",
+                                        "{\"reset\": \"none\"}"};
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        struct pt_invoke_result r;
+        tu_invoke(e, fn, steps[i], &r);
+        print_message("%zu: %s %s%s, max memory %d MB\n", i, r.cold_start ? "cold" : "warm",
+                      r.function_error ? r.error_type : "", r.payload ? r.payload : "",
+                      r.max_memory_used_mb);
+        if (i == 1) {
+            assert_true(r.function_error);
+            assert_non_null(strstr(r.payload, "Runtime exited with error: signal: killed"));
+            assert_non_null(strstr(r.log_tail, "\tError Type: Runtime.OutOfMemory"));
+            assert_int_equal(r.max_memory_used_mb, 128);
+        } else {
+            assert_false(r.function_error);
+            assert_true(r.cold_start);
+            assert_non_null(strstr(r.payload, i == 0 ? "\"kept\": false" : "\"kept\": true"));
+            assert_true(r.max_memory_used_mb < 100);
+        }
+        pt_invoke_result_free(&r);
+        struct pt_engine_counts counts;
+        pt_engine_counts(e, &counts);
+        assert_int_equal(counts.environments, 1);
+    }
+    tu_engine_free(e);
+}
+
 /* "<quota> <period>" as tests/functions/cpu-quota-python reports it ("max": no quota). */
 static void quota_text(char *buf, size_t n, unsigned long long quota_us,
                        unsigned long long period_us)
@@ -540,6 +578,7 @@ static void test_oom_then_recovery(void **state)
     pt_invoke_result_free(&r);
     tu_invoke(e, fn, "{\"mb\": 8}", &r);
     assert_false(r.function_error);
+    assert_true(r.cold_start); /* INIT again, in the same environment */
     assert_true(r.max_memory_used_mb < 128);
     pt_invoke_result_free(&r);
     tu_engine_free(e);
@@ -776,6 +815,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_init_boost_quota, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_timeout_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_reset_keeps_tmp, require_cgroups, tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_oom_reset_keeps_tmp, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_crash_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_oom_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_init_error, require_cgroups, tu_teardown_engines),

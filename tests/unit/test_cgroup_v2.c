@@ -431,6 +431,49 @@ static void test_read_stats_samples_peak_without_memory_peak(void **state)
     destroy(cg);
 }
 
+/*
+ * After an OOM kill the engine restarts the peak: memory.peak is written through a descriptor
+ * of its own (Linux 6.12 restarts it for that descriptor only), which later reads use; without
+ * memory.peak the sampled peak starts again from memory.current.
+ */
+static void test_reset_peak(void **state)
+{
+    struct fixture *f = *state;
+    struct pt_cgroup *cg = create_128(f, "rp");
+    char dir[PATH_MAX];
+    tu_pathf(dir, "%s/rp", f->inst);
+    write_file(dir, "cpu.stat", "usage_usec 1\n");
+    write_file(dir, "memory.current", "4096\n");
+    write_file(dir, "memory.events", "oom_kill 1\n");
+    write_file(dir, "memory.peak", "134217728\n");
+    struct pt_cgroup_stats s;
+    struct pt_error err;
+    assert_int_equal(pt_cgroup_read_stats(cg, &s, &err), 0);
+    assert_int_equal(s.memory_peak_bytes, 134217728ULL);
+    if (pt_cgroup_reset_peak(cg, &err) != 0)
+        fail_msg("reset_peak: %s", err.msg);
+    char text[32];
+    read_file(dir, "memory.peak", text, sizeof(text));
+    assert_string_equal(text, "0\n");
+    write_file(dir, "memory.peak", "8192\n"); /* what the kernel would count since */
+    assert_int_equal(pt_cgroup_read_stats(cg, &s, &err), 0);
+    assert_int_equal(s.memory_peak_bytes, 8192);
+    destroy(cg);
+
+    cg = create_128(f, "rs");
+    tu_pathf(dir, "%s/rs", f->inst);
+    write_file(dir, "cpu.stat", "usage_usec 1\n");
+    write_file(dir, "memory.events", "oom_kill 1\n");
+    write_file(dir, "memory.current", "9000\n");
+    assert_int_equal(pt_cgroup_read_stats(cg, &s, &err), 0);
+    assert_int_equal(s.memory_peak_bytes, 9000);
+    assert_int_equal(pt_cgroup_reset_peak(cg, &err), 0);
+    write_file(dir, "memory.current", "5000\n");
+    assert_int_equal(pt_cgroup_read_stats(cg, &s, &err), 0);
+    assert_int_equal(s.memory_peak_bytes, 5000);
+    destroy(cg);
+}
+
 static void test_read_stats_errors_are_clear(void **state)
 {
     struct fixture *f = *state;
@@ -766,6 +809,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_stats_parses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_stats_samples_peak_without_memory_peak, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_reset_peak, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_stats_errors_are_clear, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enter_child_writes_pid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_all_writes_cgroup_kill, setup, teardown),

@@ -61,7 +61,8 @@ def _pool():
 
 
 def _reset(event):
-    """For the reset test: whether /tmp/kept survived, then leave it and crash or time out."""
+    """For the reset tests: whether /tmp/kept survived, then leave it and crash, time out or
+    run out of memory (every byte of a buffer larger than the function's memory written)."""
     kept = os.path.exists("/tmp/kept")
     with open("/tmp/kept", "w") as f:
         f.write("x")
@@ -69,6 +70,8 @@ def _reset(event):
         os._exit(3)
     if event["reset"] == "sleep":
         time.sleep(600)
+    if event["reset"] == "oom":
+        return {"kept": kept, "bytes": len(bytearray(b"x") * (event["mb"] << 20))}
     return {"kept": kept}
 
 
