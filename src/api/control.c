@@ -108,7 +108,13 @@ int api_target_parse(struct pt_api *api, const char *segment, const struct pt_ap
                       "specified qualifier.");
             return -1;
         }
-        bool ok = q[0] != '\0';
+        if (!q[0]) {
+            api_error(r, "ValidationException",
+                      "1 validation error detected: Value '' at 'qualifier' failed to satisfy "
+                      "constraint: Member must have length greater than or equal to 1");
+            return -1;
+        }
+        bool ok = true;
         for (const char *p = q; *p && ok; p++)
             ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '$';

@@ -244,6 +244,19 @@ static void test_errors_window_throttle_restart(void **state)
     assert_int_equal(r.status, 400);
     assert_string_equal(header(&r, "x-amzn-ErrorType"), "ValidationException");
     pt_api_response_free(&r);
+    /* Qualifier: 1 to 128 characters of [a-zA-Z0-9$_-] (botocore's model); an empty one breaks
+     * the length constraint, not the pattern (which allows an empty string). */
+    call(api, "GET", "/2015-03-31/functions/f1/configuration", "Qualifier=", NULL, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "Value '' at 'qualifier' failed to satisfy constraint: Member "
+                                   "must have length greater than or equal to 1"));
+    pt_api_response_free(&r);
+    call(api, "GET", "/2015-03-31/functions/f1/configuration", "Qualifier=a%2Fb", NULL, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "Value 'a/b' at 'qualifier' failed to satisfy constraint: "
+                                   "Member must satisfy regular expression pattern: "
+                                   "(|[a-zA-Z0-9$_-]+)"));
+    pt_api_response_free(&r);
     call(api, "PUT", "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Af1/configuration",
          NULL, "{\"MemorySize\":256}", &r);
     assert_int_equal(r.status, 200);
