@@ -11,8 +11,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -24,7 +28,6 @@
 #include "engine/limits.h"
 
 #define CGROUP_MOUNTINFO_LIMIT (1024 * 1024)
-#define CGROUP_PROCS_LIMIT (4 * 1024 * 1024)
 #define CGROUP_SELF_LIMIT (64 * 1024)
 
 static const char *const cgroup_v1_ctl_names[PT_CG_V1_NCTL] = {
@@ -251,6 +254,8 @@ int pt_cgroup_read_keyed(int *fd, const char *dir, const char *file, const char 
  * One pass over <dir>/cgroup.procs: SIGKILLs every pid in it. Sets *seen when
  * the file listed any process. Our own pid is never signalled: a
  * misconfigured move of the engine itself must not make it kill itself.
+ * System calls and a stack buffer only, as pt_cgroup_remove_tree: the sentry
+ * runs them in the child of a threaded fork (cgroup_sentry_run).
  */
 static int cgroup_kill_listed(const char *dir, bool *seen, struct pt_error *err)
 {
@@ -258,32 +263,42 @@ static int cgroup_kill_listed(const char *dir, bool *seen, struct pt_error *err)
     int rc = pt_cgroup_path(path, dir, "cgroup.procs", err);
     if (rc)
         return rc;
-    struct pt_buf b;
-    pt_buf_init(&b, CGROUP_PROCS_LIMIT);
-    rc = pt_file_read(path, CGROUP_PROCS_LIMIT, &b, err);
-    if (rc == PT_ENOTFOUND) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         /* The group vanished under us: nothing left to kill. */
-        rc = 0;
-        goto out;
+        if (errno == ENOENT)
+            return 0;
+        return pt_error_errno(err, PT_ESYS, errno, "cannot open %s", path);
     }
-    if (rc)
-        goto out;
     pid_t self = getpid();
-    for (char *p = b.data; p && *p;) {
-        char *end = NULL;
-        long pid = strtol(p, &end, 10);
-        if (end == p)
+    char buf[4096];
+    long pid = -1; /* the number being read, across reads; -1: between numbers */
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = pt_error_errno(err, PT_EIO, errno, "cannot read %s", path);
             break;
-        if (pid > 0 && pid != self) {
-            *seen = true;
-            kill((pid_t)pid, SIGKILL);
         }
-        p = end;
-        while (*p == '\n' || *p == ' ')
-            p++;
+        for (ssize_t i = 0; i <= n; i++) {
+            bool digit = i < n && buf[i] >= '0' && buf[i] <= '9';
+            if (digit) {
+                pid = pid < 0 ? 0 : pid;
+                if (pid <= INT32_MAX) /* a longer number is no pid: never signalled */
+                    pid = pid * 10 + (buf[i] - '0');
+            } else if (pid >= 0 && (i < n || n == 0)) {
+                if (pid > 0 && pid <= INT32_MAX && (pid_t)pid != self) {
+                    *seen = true;
+                    kill((pid_t)pid, SIGKILL);
+                }
+                pid = -1;
+            }
+        }
+        if (n == 0)
+            break;
     }
-out:
-    pt_buf_free(&b);
+    close(fd);
     return rc;
 }
 
@@ -342,25 +357,34 @@ int pt_cgroup_remove_tree(const char *dir, bool fake_tree, struct pt_error *err)
 {
     if (!fake_tree)
         cgroup_thaw_dir(dir);
-    DIR *d = opendir(dir);
-    if (!d) {
+    /* getdents64, not opendir: no malloc (cgroup_kill_listed says why). */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
         if (errno == ENOENT)
             return 0;
         return pt_error_errno(err, PT_ESYS, errno, "cannot open directory %s", dir);
     }
     int rc = 0;
-    struct dirent *e;
+    char ents[4096] __attribute__((aligned(8)));
     char child[PATH_MAX];
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        rc = pt_cgroup_path(child, dir, e->d_name, err);
-        if (!rc)
-            rc = pt_cgroup_remove_tree(child, fake_tree, err);
-        if (rc)
+    while (!rc) {
+        ssize_t n = getdents64(dfd, ents, sizeof(ents));
+        if (n < 0)
+            rc = pt_error_errno(err, PT_ESYS, errno, "cannot read directory %s", dir);
+        if (n <= 0)
             break;
+        for (ssize_t off = 0; off < n && !rc;) {
+            const struct dirent64 *e = (const struct dirent64 *)(ents + off);
+            off += e->d_reclen;
+            if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 ||
+                strcmp(e->d_name, "..") == 0)
+                continue;
+            rc = pt_cgroup_path(child, dir, e->d_name, err);
+            if (!rc)
+                rc = pt_cgroup_remove_tree(child, fake_tree, err);
+        }
     }
-    closedir(d);
+    close(dfd);
     if (rc)
         return rc;
     if (fake_tree) {
@@ -821,6 +845,75 @@ static int cgroup_v2_use_delegated(struct pt_cgroup_manager *m, const char *moun
 
 /* ---------------------------------------------------------------- public API */
 
+/* ---------------------------------------------------------------- sentry */
+
+/*
+ * The sentry's life: asleep on a pidfd of the engine until the engine is gone,
+ * then close's removal of the instance (its processes killed, thawed first).
+ * It ignores the terminal's and the shell's signals and leaves the engine's
+ * session, so a hang-up or a kill of the process group still finds it there.
+ */
+__attribute__((noreturn)) static void cgroup_sentry_run(struct pt_cgroup_manager *m,
+                                                        int engine_fd)
+{
+    static const int ignored[] = {SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE, SIGTSTP, SIGTTIN,
+                                  SIGTTOU, SIGUSR1, SIGUSR2};
+    struct sigaction ign = {.sa_handler = SIG_IGN};
+    for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+        sigaction(ignored[i], &ign, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    setsid();
+    prctl(PR_SET_NAME, "pt-sentry");
+    /* Nothing of the engine's stays open here (listening sockets, pipes, stdout): only the
+     * pidfd, moved above the standard three, which read /dev/null. */
+    int keep = fcntl(engine_fd, F_DUPFD, 3);
+    int null = open("/dev/null", O_RDWR);
+    for (int fd = 0; fd < 3 && null >= 0; fd++)
+        dup2(null, fd);
+    if (keep > 3)
+        close_range(3, (unsigned)keep - 1, 0);
+    close_range(keep >= 3 ? (unsigned)keep + 1 : 3, ~0U, 0);
+    struct pollfd p = {.fd = keep, .events = POLLIN};
+    while (keep >= 0 && poll(&p, 1, -1) < 0 && errno == EINTR)
+        ;
+    m->ops->close_instance(m);
+    _exit(0);
+}
+
+/*
+ * An engine killed without closing (kill -9, a crash, a hang-up it does not
+ * handle) used to leave its functions' processes, frozen mostly, and its groups
+ * until the next engine's stale cleanup. A child forked here cleans up right
+ * after: forked, not exec'd (the engine may be a test binary), so it makes only
+ * calls that hold no lock another thread of a threaded fork could have held:
+ * close_instance's path is system calls, snprintf and stack buffers
+ * (cgroup_kill_listed, pt_cgroup_remove_tree). pidfd_open arrived in Linux 5.3;
+ * before it there is no sentry and the stale cleanup remains.
+ */
+static void cgroup_start_sentry(struct pt_cgroup_manager *m)
+{
+    int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    if (fd < 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0)
+        cgroup_sentry_run(m, fd);
+    close(fd);
+    m->sentry = pid > 0 ? pid : 0;
+}
+
+static void cgroup_stop_sentry(struct pt_cgroup_manager *m)
+{
+    if (m->sentry <= 0)
+        return;
+    kill(m->sentry, SIGKILL);
+    while (waitpid(m->sentry, NULL, 0) < 0 && errno == EINTR)
+        ;
+    m->sentry = 0;
+}
+
 /*
  * Resolves which backend applies: explicit kinds must work or fail; AUTO
  * prefers v2 with cpu+memory, then v1, and falls back to "none" when there is
@@ -957,6 +1050,8 @@ int pt_cgroup_manager_open(struct pt_cgroup_manager **out,
         goto fail;
     }
     cgroup_describe_backend(m);
+    if (!m->fake_tree)
+        cgroup_start_sentry(m);
     *out = m;
     return 0;
 
@@ -992,6 +1087,7 @@ void pt_cgroup_manager_close(struct pt_cgroup_manager *m)
 {
     if (!m)
         return;
+    cgroup_stop_sentry(m);
     pt_cgroup_destroy(m->spare, NULL);
     m->ops->close_instance(m);
     pthread_mutex_destroy(&m->spare_mu);

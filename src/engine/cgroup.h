@@ -20,7 +20,10 @@
  * All groups live under <hierarchy>/powertune/<instance>/<name>, where
  * <instance> = "<pid>-<process start time>" of the engine, so two engines can
  * run side by side and a crashed engine's groups are recognised as stale
- * (owner gone) and removed, processes first, by the next manager_open.
+ * (owner gone) and removed, processes first, by the next manager_open. Sooner
+ * than that, by the engine's sentry: a child forked by manager_open (Linux 5.3's
+ * pidfd) that removes them as soon as the engine dies without closing (kill -9).
+ * manager_close kills and reaps it first.
  *
  * Threading: a manager may be used from several threads; one pt_cgroup is
  * used by one thread at a time (its environment's owner).

@@ -93,6 +93,8 @@ struct pt_cgroup_manager {
     bool v2_delegated;
     /* v2: "+cpu +memory +pids" limited to what the root offers. */
     char v2_enable[64];
+    /* The child that cleans up after an engine killed without closing (cgroup.c; 0: none). */
+    pid_t sentry;
     /* A group made ahead of need by pt_cgroup_prepare_spare (NULL: none). */
     pthread_mutex_t spare_mu;
     struct pt_cgroup *spare;

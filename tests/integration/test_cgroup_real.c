@@ -788,6 +788,77 @@ static void test_stale_cleanup(void **state)
     assert_no_instance_dirs();
 }
 
+/* True once pid is gone or a zombie (a reparented one waits for init's reaping). */
+static bool process_gone(pid_t pid)
+{
+    char path[64], text[1024];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+    if (pt_file_read_small(path, text, sizeof(text), NULL) != 0)
+        return true;
+    char *p = strrchr(text, ')');
+    return p && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/*
+ * An engine killed without closing (kill -9): its sentry kills what ran in its groups (frozen
+ * here, with children) and removes the groups at once, not at the next engine's start.
+ */
+static void test_sentry_cleans_after_kill(void **state)
+{
+    (void)state;
+    SKIP_UNLESS_CGROUPS();
+    struct report {
+        pid_t worker;
+        char inst[64];
+    } got = {0};
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    pid_t engine = fork();
+    assert_true(engine >= 0);
+    if (engine == 0) {
+        struct report r = {0};
+        own_instance(r.inst, sizeof(r.inst));
+        struct pt_cgroup_manager_options opt = {.kind = PT_CGROUP_AUTO, .instance = r.inst};
+        struct pt_cgroup_manager *m = NULL;
+        struct pt_cgroup *cg = NULL;
+        struct pt_cgroup_limits lim = {.cpu_period_us = PT_CFS_PERIOD_US,
+                                       .pids_max = PT_PIDS_MAX};
+        if (pt_cgroup_manager_open(&m, &opt, NULL) != 0 ||
+            pt_cgroup_create(m, "killed", &lim, &cg, NULL) != 0)
+            _exit(97);
+        r.worker = spawn(cg, WORK_FORK_AND_SLEEP, 0);
+        pt_sleep_ms(50); /* its three children forked */
+        if (pt_cgroup_freeze(cg, true, NULL) != 0 || write(p[1], &r, sizeof(r)) != sizeof(r))
+            _exit(98);
+        raise(SIGKILL);
+    }
+    leftover.pid = engine;
+    close(p[1]);
+    assert_int_equal(read(p[0], &got, sizeof(got)), (ssize_t)sizeof(got));
+    close(p[0]);
+    reap_killed(engine);
+    int64_t t0 = pt_mono_ns();
+    char root[PATH_MAX], path[PATH_MAX];
+    bool clean = false;
+    while (!clean && pt_mono_ns() - t0 < 3000000000LL) {
+        clean = process_gone(got.worker);
+        for (size_t i = 0; i < hier_count() && clean; i++) {
+            hier_root(root, i);
+            tu_pathf(path, "%s/powertune/%s", root, got.inst);
+            clean = !exists(path);
+        }
+        if (!clean)
+            pt_sleep_ms(10);
+    }
+    print_message("cleaned up %.1f ms after the kill\n", (double)(pt_mono_ns() - t0) / 1e6);
+    if (!clean) {
+        struct pt_cgroup_manager *m = open_manager(PT_CGROUP_AUTO); /* its stale cleanup */
+        close_manager(m);
+        fail_msg("instance %s or worker %ld still there 3 s after the engine's kill", got.inst,
+                 (long)got.worker);
+    }
+}
+
 static void test_none_duty_cycle(void **state)
 {
     (void)state;
@@ -854,6 +925,7 @@ int main(void)
         cmocka_unit_test_teardown(test_freeze_stops_cpu, teardown),
         cmocka_unit_test_teardown(test_kill_all_empties_group, teardown),
         cmocka_unit_test_teardown(test_stale_cleanup, teardown),
+        cmocka_unit_test_teardown(test_sentry_cleans_after_kill, teardown),
         cmocka_unit_test_teardown(test_none_duty_cycle, teardown),
         cmocka_unit_test_teardown(test_none_applies_rlimit_data, teardown),
     };
