@@ -847,14 +847,46 @@ static int cgroup_v2_use_delegated(struct pt_cgroup_manager *m, const char *moun
 
 /* ---------------------------------------------------------------- sentry */
 
+/* The none backend's process groups a sentry can track (beyond them: not killed). */
+#define CGROUP_SENTRY_GROUPS 4096
+
+/*
+ * The none backend's groups to kill: a message is one pid_t, the group's id to add, or its
+ * negation to remove (pipe writes of 4 bytes are atomic, so reads hold whole messages).
+ * Returns false at the end of the pipe.
+ */
+static bool cgroup_sentry_read_groups(int fd, pid_t *groups, size_t *n)
+{
+    pid_t msg[256];
+    for (;;) {
+        ssize_t got = read(fd, msg, sizeof(msg));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return got < 0 && errno == EAGAIN;
+        for (size_t i = 0; i < (size_t)got / sizeof(pid_t); i++) {
+            if (msg[i] > 0 && *n < CGROUP_SENTRY_GROUPS) {
+                groups[(*n)++] = msg[i];
+                continue;
+            }
+            for (size_t j = 0; j < *n; j++)
+                if (groups[j] == -msg[i]) {
+                    groups[j] = groups[--*n];
+                    break;
+                }
+        }
+    }
+}
+
 /*
  * The sentry's life: asleep on a pidfd of the engine until the engine is gone,
- * then close's removal of the instance (its processes killed, thawed first).
+ * then close's removal of the instance (its processes killed, thawed first),
+ * and for the none backend a SIGKILL to every process group it was told of.
  * It ignores the terminal's and the shell's signals and leaves the engine's
  * session, so a hang-up or a kill of the process group still finds it there.
  */
 __attribute__((noreturn)) static void cgroup_sentry_run(struct pt_cgroup_manager *m,
-                                                        int engine_fd)
+                                                        int engine_fd, int groups_fd)
 {
     static const int ignored[] = {SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE, SIGTSTP, SIGTTIN,
                                   SIGTTOU, SIGUSR1, SIGUSR2};
@@ -867,17 +899,33 @@ __attribute__((noreturn)) static void cgroup_sentry_run(struct pt_cgroup_manager
     setsid();
     prctl(PR_SET_NAME, "pt-sentry");
     /* Nothing of the engine's stays open here (listening sockets, pipes, stdout): only the
-     * pidfd, moved above the standard three, which read /dev/null. */
-    int keep = fcntl(engine_fd, F_DUPFD, 3);
+     * pidfd (3) and the groups' pipe (4), and /dev/null as the standard three. */
+    int high_engine = fcntl(engine_fd, F_DUPFD, 100);
+    int high_groups = groups_fd >= 0 ? fcntl(groups_fd, F_DUPFD, 100) : -1;
     int null = open("/dev/null", O_RDWR);
     for (int fd = 0; fd < 3 && null >= 0; fd++)
         dup2(null, fd);
-    if (keep > 3)
-        close_range(3, (unsigned)keep - 1, 0);
-    close_range(keep >= 3 ? (unsigned)keep + 1 : 3, ~0U, 0);
-    struct pollfd p = {.fd = keep, .events = POLLIN};
-    while (keep >= 0 && poll(&p, 1, -1) < 0 && errno == EINTR)
-        ;
+    dup2(high_engine, 3);
+    if (high_groups >= 0)
+        dup2(high_groups, 4);
+    close_range(high_groups >= 0 ? 5 : 4, ~0U, 0);
+    pid_t groups[CGROUP_SENTRY_GROUPS];
+    size_t n = 0;
+    struct pollfd p[2] = {{.fd = 3, .events = POLLIN},
+                          {.fd = high_groups >= 0 ? 4 : -1, .events = POLLIN}};
+    for (;;) {
+        int ready = poll(p, 2, -1);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready < 0 || (p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+            break;
+        if (p[1].revents && !cgroup_sentry_read_groups(4, groups, &n))
+            p[1].fd = -1;
+    }
+    if (p[1].fd >= 0)
+        cgroup_sentry_read_groups(4, groups, &n);
+    for (size_t i = 0; i < n; i++)
+        kill(-groups[i], SIGKILL); /* stopped ones too */
     m->ops->close_instance(m);
     _exit(0);
 }
@@ -885,23 +933,49 @@ __attribute__((noreturn)) static void cgroup_sentry_run(struct pt_cgroup_manager
 /*
  * An engine killed without closing (kill -9, a crash, a hang-up it does not
  * handle) used to leave its functions' processes, frozen mostly, and its groups
- * until the next engine's stale cleanup. A child forked here cleans up right
- * after: forked, not exec'd (the engine may be a test binary), so it makes only
- * calls that hold no lock another thread of a threaded fork could have held:
- * close_instance's path is system calls, snprintf and stack buffers
- * (cgroup_kill_listed, pt_cgroup_remove_tree). pidfd_open arrived in Linux 5.3;
- * before it there is no sentry and the stale cleanup remains.
+ * until the next engine's stale cleanup (the none backend: stopped processes
+ * for good). A child forked here cleans up right after: forked, not exec'd
+ * (the engine may be a test binary), so it makes only calls that hold no lock
+ * another thread of a threaded fork could have held: close_instance's path is
+ * system calls, snprintf and stack buffers (cgroup_kill_listed,
+ * pt_cgroup_remove_tree). pidfd_open arrived in Linux 5.3; before it there is
+ * no sentry and the stale cleanup remains.
  */
 static void cgroup_start_sentry(struct pt_cgroup_manager *m)
 {
     int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
     if (fd < 0)
         return;
+    int groups[2] = {-1, -1};
+    if (m->kind == PT_CGROUP_NONE && pipe2(groups, O_CLOEXEC | O_NONBLOCK) != 0) {
+        close(fd);
+        return;
+    }
     pid_t pid = fork();
     if (pid == 0)
-        cgroup_sentry_run(m, fd);
+        cgroup_sentry_run(m, fd, groups[0]);
     close(fd);
-    m->sentry = pid > 0 ? pid : 0;
+    if (groups[0] >= 0)
+        close(groups[0]);
+    if (pid <= 0) {
+        if (groups[1] >= 0)
+            close(groups[1]);
+        return;
+    }
+    m->sentry = pid;
+    m->sentry_groups_fd = groups[1];
+}
+
+void pt_cgroup_sentry_watch(struct pt_cgroup_manager *m, pid_t pgid, bool watched)
+{
+    if (m->sentry_groups_fd < 0 || pgid <= 0)
+        return;
+    pid_t msg = watched ? pgid : -pgid;
+    /* Best effort: a full pipe (a sentry that cannot keep up) drops the message. */
+    ssize_t w;
+    do {
+        w = write(m->sentry_groups_fd, &msg, sizeof(msg));
+    } while (w < 0 && errno == EINTR);
 }
 
 static void cgroup_stop_sentry(struct pt_cgroup_manager *m)
@@ -912,6 +986,9 @@ static void cgroup_stop_sentry(struct pt_cgroup_manager *m)
     while (waitpid(m->sentry, NULL, 0) < 0 && errno == EINTR)
         ;
     m->sentry = 0;
+    if (m->sentry_groups_fd >= 0)
+        close(m->sentry_groups_fd);
+    m->sentry_groups_fd = -1;
 }
 
 /*
@@ -930,6 +1007,7 @@ int pt_cgroup_manager_open(struct pt_cgroup_manager **out,
     struct pt_cgroup_manager *m = calloc(1, sizeof(*m));
     if (!m)
         return pt_error_set(err, PT_ENOMEM, "out of memory for the cgroup manager");
+    m->sentry_groups_fd = -1;
     m->fake_tree = opt->fake_tree;
     m->v2_any_controllers = opt->v2_any_controllers;
     pthread_mutex_init(&m->spare_mu, NULL);
@@ -1059,6 +1137,8 @@ none:
     m->ops = &pt_cgroup_none_ops;
     m->degraded = true;
     m->nhier = 0;
+    if (!m->fake_tree)
+        cgroup_start_sentry(m);
     *out = m;
     return 0;
 

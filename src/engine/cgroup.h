@@ -22,7 +22,9 @@
  * run side by side and a crashed engine's groups are recognised as stale
  * (owner gone) and removed, processes first, by the next manager_open. Sooner
  * than that, by the engine's sentry: a child forked by manager_open (Linux 5.3's
- * pidfd) that removes them as soon as the engine dies without closing (kill -9).
+ * pidfd) that removes them as soon as the engine dies without closing (kill -9);
+ * with the none backend, which has no groups to find, it is told of each
+ * process group and SIGKILLs them (stopped ones would otherwise stay stopped).
  * manager_close kills and reaps it first.
  *
  * Threading: a manager may be used from several threads; one pt_cgroup is

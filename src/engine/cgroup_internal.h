@@ -67,6 +67,10 @@ struct pt_cgroup_ops {
     int (*destroy)(struct pt_cgroup *cg, struct pt_error *err);
 };
 
+/* The none backend: pgid's processes are to be killed by the sentry if the engine dies
+ * (watched), or no longer (their group is gone). Lock-free; one write to a pipe. */
+void pt_cgroup_sentry_watch(struct pt_cgroup_manager *m, pid_t pgid, bool watched);
+
 extern const struct pt_cgroup_ops pt_cgroup_v1_ops;
 extern const struct pt_cgroup_ops pt_cgroup_v2_ops;
 extern const struct pt_cgroup_ops pt_cgroup_none_ops;
@@ -93,8 +97,10 @@ struct pt_cgroup_manager {
     bool v2_delegated;
     /* v2: "+cpu +memory +pids" limited to what the root offers. */
     char v2_enable[64];
-    /* The child that cleans up after an engine killed without closing (cgroup.c; 0: none). */
+    /* The child that cleans up after an engine killed without closing (cgroup.c; 0: none),
+     * and for the none backend the pipe telling it which process groups to kill (-1: none). */
     pid_t sentry;
+    int sentry_groups_fd;
     /* A group made ahead of need by pt_cgroup_prepare_spare (NULL: none). */
     pthread_mutex_t spare_mu;
     struct pt_cgroup *spare;

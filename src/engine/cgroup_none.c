@@ -165,6 +165,7 @@ static void *cgroup_none_cycle(void *arg)
 
 static int cgroup_none_adopt(struct pt_cgroup *cg, pid_t leader, struct pt_error *err)
 {
+    pt_cgroup_sentry_watch(cg->m, leader, true);
     pthread_mutex_lock(&cg->mu);
     cg->leader = leader;
     if (cg->frozen)
@@ -312,6 +313,7 @@ static int cgroup_none_kill_all(struct pt_cgroup *cg, struct pt_error *err)
         kill(-pgid, SIGKILL);
         pt_sleep_ms(PT_CG_KILL_POLL_MS);
     }
+    pt_cgroup_sentry_watch(cg->m, pgid, false);
     return 0;
 }
 

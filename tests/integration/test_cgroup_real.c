@@ -859,6 +859,48 @@ static void test_sentry_cleans_after_kill(void **state)
     }
 }
 
+/*
+ * The none backend's process groups after a kill -9 of their engine: stopped (frozen) ones
+ * would stay stopped for good, and no stale cleanup finds them (no cgroups). The sentry,
+ * told of each group, kills them.
+ */
+static void test_none_sentry_kills_groups(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    pid_t engine = fork();
+    assert_true(engine >= 0);
+    if (engine == 0) {
+        struct pt_cgroup_manager_options opt = {.kind = PT_CGROUP_NONE};
+        struct pt_cgroup_manager *m = NULL;
+        struct pt_cgroup *cg = NULL;
+        struct pt_cgroup_limits lim = {.cpu_period_us = PT_CFS_PERIOD_US};
+        if (pt_cgroup_manager_open(&m, &opt, NULL) != 0 ||
+            pt_cgroup_create(m, "stopped", &lim, &cg, NULL) != 0)
+            _exit(97);
+        pid_t worker = spawn(cg, WORK_FORK_AND_SLEEP, 0);
+        if (pt_cgroup_freeze(cg, true, NULL) != 0 ||
+            write(p[1], &worker, sizeof(worker)) != sizeof(worker))
+            _exit(98);
+        raise(SIGKILL);
+    }
+    leftover.pid = engine;
+    close(p[1]);
+    pid_t worker = 0;
+    assert_int_equal(read(p[0], &worker, sizeof(worker)), (ssize_t)sizeof(worker));
+    close(p[0]);
+    reap_killed(engine);
+    int64_t t0 = pt_mono_ns();
+    while (!process_gone(worker) && pt_mono_ns() - t0 < 3000000000LL)
+        pt_sleep_ms(10);
+    print_message("worker gone %.1f ms after the kill\n", (double)(pt_mono_ns() - t0) / 1e6);
+    if (!process_gone(worker)) {
+        kill(-worker, SIGKILL);
+        fail_msg("stopped worker %ld still there 3 s after its engine's kill", (long)worker);
+    }
+}
+
 static void test_none_duty_cycle(void **state)
 {
     (void)state;
@@ -926,6 +968,7 @@ int main(void)
         cmocka_unit_test_teardown(test_kill_all_empties_group, teardown),
         cmocka_unit_test_teardown(test_stale_cleanup, teardown),
         cmocka_unit_test_teardown(test_sentry_cleans_after_kill, teardown),
+        cmocka_unit_test_teardown(test_none_sentry_kills_groups, teardown),
         cmocka_unit_test_teardown(test_none_duty_cycle, teardown),
         cmocka_unit_test_teardown(test_none_applies_rlimit_data, teardown),
     };
