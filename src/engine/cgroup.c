@@ -902,6 +902,8 @@ __attribute__((noreturn)) static void cgroup_sentry_run(struct pt_cgroup_manager
      * pidfd (3) and the groups' pipe (4), and /dev/null as the standard three. */
     int high_engine = fcntl(engine_fd, F_DUPFD, 100);
     int high_groups = groups_fd >= 0 ? fcntl(groups_fd, F_DUPFD, 100) : -1;
+    if (high_engine < 0 || (groups_fd >= 0 && high_groups < 0))
+        _exit(1); /* RLIMIT_NOFILE under 101: no sentry, the stale cleanup remains */
     int null = open("/dev/null", O_RDWR);
     for (int fd = 0; fd < 3 && null >= 0; fd++)
         dup2(null, fd);
