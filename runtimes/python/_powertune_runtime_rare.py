@@ -152,10 +152,12 @@ def _traceback():
 def _user_frames(tb):
     """The traceback's frames from the first one outside the client on, as
     (filename, lineno, name, line) tuples. (The frames of this file's code are
-    never among them: user code's exceptions are raised below the client's main.)"""
-    frames = _traceback().extract_tb(tb)
+    never among them: user code's exceptions are raised below the client's main.)
+    Plain tuples, as awslambdaric's: they carry no column positions, so python >= 3.11
+    formats them without its ~~~^^^ marker lines, as Lambda's stackTrace has them."""
+    frames = [(f.filename, f.lineno, f.name, f.line) for f in _traceback().extract_tb(tb)]
     for i, frame in enumerate(frames):
-        if frame.filename != _THIS_FILE:
+        if frame[0] != _THIS_FILE:
             return frames[i:]
     return frames
 

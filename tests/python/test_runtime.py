@@ -436,6 +436,21 @@ class ErrorTest(RuntimeTestCase):
         self.assertNotIn("bootstrap.py", post.body.decode())
         self.assertNotIn("_powertune_runtime", post.body.decode())
 
+    def test_stack_trace_has_no_position_markers(self):
+        # awslambdaric formats (file, line, name, text) tuples, which carry no column
+        # positions: python >= 3.11's ~~~^^^ lines never appear in Lambda's stackTrace
+        files = {"lambda_function.py": """\
+            def lambda_handler(event, context):
+                value = event["missing"] + 1
+                return value
+            """}
+        run = self.run_runtime(files, [Event("r1", {})])
+        doc = run.posts()[0].json()
+        path = os.path.join(run.code_dir, "lambda_function.py")
+        self.assertEqual(doc["stackTrace"], [
+            '  File "%s", line 2, in lambda_handler\n    value = event["missing"] + 1\n' % path])
+        self.assertNotIn("^", run.stdout)
+
     def test_marshal_error(self):
         files = {"lambda_function.py": """\
             def lambda_handler(event, context):
