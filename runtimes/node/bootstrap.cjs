@@ -170,13 +170,36 @@ function formatJsonMessage(requestId, timestamp, level, tenantId, ...messagePara
 function logTextToStdout(level, message, ...params) {
   const line = `${new Date().toISOString()}\t${globalThis[REQUEST_ID_SYMBOL]}\t${level.name}\t${
     util.format(message, ...params)}`;
-  process.stdout.write(line.replace(/\n/g, "\r") + "\n");
+  writeLogLine(line.replace(/\n/g, "\r") + "\n");
 }
 
 function logJsonToStdout(level, message, ...params) {
   const line = formatJsonMessage(globalThis[REQUEST_ID_SYMBOL], new Date().toISOString(), level,
     globalThis[TENANT_ID_SYMBOL], message, ...params);
-  process.stdout.write(line.replace(/\n/g, "\r") + "\n");
+  writeLogLine(line.replace(/\n/g, "\r") + "\n");
+}
+
+/*
+ * A console line goes straight to descriptor 1 while nothing has built process.stdout, as Lambda's
+ * runtime writes its lines to its telemetry descriptor (fs.writeSync): building the stream loads
+ * node:net and the streams stack, compiled from source under Lambda's V8 flags, ~20 ms of CPU
+ * (~250 ms at 128 MB) in the first invocation that logs, which Lambda's runtime has spent in INIT
+ * (it loads node:net and node:http there). Once process.stdout exists, lines go through it, in
+ * order with what the function writes there itself; so does the rest of a line that the pipe
+ * refuses (EAGAIN: building process.stderr made the pipe both share non-blocking).
+ */
+function writeLogLine(line) {
+  if (!stdoutBuilt) {
+    const buf = Buffer.from(line, "utf8");
+    let done = 0;
+    try {
+      while (done < buf.length) done += fs.writeSync(1, buf, done);
+      return;
+    } catch (_) {
+      line = buf.subarray(done);
+    }
+  }
+  process.stdout.write(line);
 }
 
 function patchConsole() {
@@ -212,10 +235,12 @@ function patchConsole() {
  * getters, with the original getter's name.
  */
 const openedOutputs = new Set();
+let stdoutBuilt = false; // see writeLogLine
 for (const name of ["stdout", "stderr"]) {
   const desc = Object.getOwnPropertyDescriptor(process, name);
   if (!desc?.get || !desc.configurable) {
     openedOutputs.add(process[name]); // not lazy here: always flushed
+    stdoutBuilt ||= name === "stdout";
     continue;
   }
   const get = desc.get;
@@ -223,6 +248,7 @@ for (const name of ["stdout", "stderr"]) {
     [get.name]() {
       const stream = get.call(this);
       openedOutputs.add(stream);
+      stdoutBuilt ||= name === "stdout";
       return stream;
     },
   }[get.name];
