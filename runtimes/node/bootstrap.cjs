@@ -424,9 +424,11 @@ class RAPIDClient {
     }
     this.host = address.slice(0, colon).replace(/^\[|\]$/g, "") || "127.0.0.1";
     this.port = port;
+    this.address = address;
     this.prefix = `Host: ${address}\r\nUser-Agent: ${USER_AGENT}\r\n`;
     this.sock = null;
     this.pending = null;
+    this.spare = null; // see request
     this.readBuffer = Buffer.allocUnsafe(65536);
   }
 
@@ -528,6 +530,14 @@ class RAPIDClient {
 
   /** One request; resolves to {status, headers, body: Buffer}. */
   request(method, urlPath, headers, body) {
+    // One exchange at a time per connection. A request made while another is in flight (an
+    // uncaught exception or unhandled rejection posting its error while GET /next long-polls,
+    // or before /response has its reply) goes on a connection of its own, as aws-lambda-ric's
+    // posts go beside its native client's /next: on the busy one it took the other's reply.
+    if (this.pending) {
+      this.spare ??= new RAPIDClient(this.address);
+      return this.spare.request(method, urlPath, headers, body);
+    }
     let head = `${method} ${urlPath} HTTP/1.1\r\n${this.prefix}`;
     for (const name in headers) head += `${name}: ${String(headers[name]).replace(/[\r\n]/g, " ")}\r\n`;
     if (body !== undefined) head += `Content-Length: ${body.length}\r\n`;

@@ -306,6 +306,44 @@ static void test_init_errors(void **state)
     tu_engine_free(e);
 }
 
+/*
+ * An unhandled rejection reported while GET /next is in flight: the runtime posts the error on a
+ * connection of its own, as aws-lambda-ric does, and exits 128. Its post used to share the
+ * connection of the pending GET, which then took the post's 202 for the event ("GET /next
+ * answered 202", exit 1). Which of the two requests the engine sees first is a race, under
+ * aws-lambda-ric as here: the invocation gets the INIT error, the exit, or (the event first) the
+ * handler's result; never a runtime that misread a reply.
+ */
+static void test_rejection_while_next_is_pending(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = node_fn(e, "tests/functions/node-init-rejection", "nodejs20.x", NULL,
+                                     MEM, 5, NULL, NULL);
+    for (int i = 0; i < 3; i++) {
+        struct pt_invoke_result r;
+        tu_invoke(e, fn, "{}", &r);
+        if (strstr(r.log_tail, "powertune runtime:"))
+            fail_msg("the runtime misread a reply:\n%s", r.log_tail);
+        assert_non_null(strstr(r.log_tail, "\tERROR\tUnhandled Promise Rejection \t{"));
+        if (!r.function_error) {
+            assert_string_equal(r.payload, "\"handled the event\"");
+        } else if (strcmp(r.error_type, "Runtime.ExitError") == 0) {
+            assert_non_null(strstr(r.payload, "Error: Runtime exited with error: exit status 128"));
+        } else {
+            assert_string_equal(r.error_type, "Runtime.UnhandledPromiseRejection");
+            json_t *p = payload_json(&r);
+            assert_string_equal(jstr(p, "errorMessage"), "Error: nobody catches this");
+            json_decref(p);
+        }
+        pt_invoke_result_free(&r);
+        pt_engine_function_remove(e, fn);
+        fn = node_fn(e, "tests/functions/node-init-rejection", "nodejs20.x", NULL, MEM, 5, NULL,
+                     NULL);
+    }
+    tu_engine_free(e);
+}
+
 static void test_timeout_then_cold_start(void **state)
 {
     (void)state;
@@ -698,6 +736,7 @@ int main(void)
         cmocka_unit_test_setup(test_callback_handlers, require_node),
         cmocka_unit_test_setup(test_handler_errors, require_node),
         cmocka_unit_test_setup(test_init_errors, require_node),
+        cmocka_unit_test_setup(test_rejection_while_next_is_pending, require_node),
         cmocka_unit_test_setup(test_timeout_then_cold_start, require_node),
         cmocka_unit_test_setup(test_context_fields, require_node),
         cmocka_unit_test_setup(test_output_and_builtins_fallback, require_node),
