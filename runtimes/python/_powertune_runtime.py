@@ -433,33 +433,61 @@ def _json_not_serializable(obj):
     raise TypeError("Object of type %s is not JSON serializable" % obj.__class__.__name__)
 
 
+class _RawNumber(str):
+    """A number's own text, which the encoder writes as is (see _json_encoder)."""
+    __slots__ = ()
+
+
+class _RawNumberMet(Exception):
+    pass
+
+
 def _json_default(obj):
+    """awslambdaric's: a Decimal is simplejson's RawJSON(str(d)), its exact text (1.10, 1E+2, 38
+    digits), not a float's; a NaN Decimal is NaN."""
     decimal = sys.modules.get("decimal")
     if decimal is not None and isinstance(obj, decimal.Decimal):
         if obj.is_nan():
             return float("nan")
-        if obj.is_finite() and obj == obj.to_integral_value() and obj.as_tuple().exponent >= 0:
-            return int(obj)
-        return float(obj)
+        return _RawNumber(obj)
     return _json_not_serializable(obj)
 
 
 def _json_encoder(ensure_ascii, default=_json_not_serializable):
-    """json.JSONEncoder(ensure_ascii=ensure_ascii, default=default).encode"""
+    """json.JSONEncoder(ensure_ascii=ensure_ascii, default=default).encode, but a _RawNumber
+    that default returns is written as is"""
     try:
         import _json
         quote = _json.encode_basestring_ascii if ensure_ascii else _json.encode_basestring
 
-        def new_encoder():
+        def quote_or_raw(s):
+            return s if type(s) is _RawNumber else quote(s)
+
+        def fast_default(obj):
+            value = default(obj)
+            if type(value) is _RawNumber:
+                raise _RawNumberMet()
+            return value
+
+        def new_encoder(default, quote):
             # fresh markers per document, as json: a failed encode leaves ids behind
             return _json.make_encoder({}, default, quote, None, ": ", ", ", False, False, True)
-        new_encoder()
+        new_encoder(fast_default, quote)
     except (ImportError, AttributeError, TypeError):
         import json
-        return json.JSONEncoder(ensure_ascii=ensure_ascii, default=default).encode
+
+        def float_default(obj):  # no _json: no raw text, the number's float
+            value = default(obj)
+            return float(value) if type(value) is _RawNumber else value
+        return json.JSONEncoder(ensure_ascii=ensure_ascii, default=float_default).encode
 
     def encode(obj):
-        return "".join(new_encoder()(obj, 0))
+        # With C's quoting of strings, unless the document has a raw number: quoting through
+        # Python costs every string a call, so only such documents pay it (encoded twice).
+        try:
+            return "".join(new_encoder(fast_default, quote)(obj, 0))
+        except _RawNumberMet:
+            return "".join(new_encoder(default, quote_or_raw)(obj, 0))
     return encode
 
 

@@ -352,6 +352,22 @@ class SuccessTest(RuntimeTestCase):
         run = self.run_runtime(files, [Event("r1")])
         self.assertEqual(run.posts()[0].body, b'{"i": 12, "f": 1.5, "n": NaN}')
 
+    def test_decimal_written_as_its_own_text(self):
+        # awslambdaric encodes a Decimal as simplejson's RawJSON(str(d)): its exact text, not
+        # a float's (DynamoDB's numbers reach handlers as Decimals of up to 38 digits)
+        files = {"lambda_function.py": """\
+            from decimal import Decimal
+            def lambda_handler(event, context):
+                return {"a": Decimal("1.10"), "b": Decimal("1E+2"), "s": "\u00e9 1.10",
+                        "c": [Decimal("0.1000000000000000000000000001"), Decimal("-0")],
+                        "d": Decimal("-Infinity"), "n": Decimal("NaN"), "i": Decimal("12")}
+            """}
+        run = self.run_runtime(files, [Event("r1")])
+        self.assertEqual(run.posts()[0].body,
+                         b'{"a": 1.10, "b": 1E+2, "s": "\\u00e9 1.10", '
+                         b'"c": [0.1000000000000000000000000001, -0], "d": -Infinity, "n": NaN, '
+                         b'"i": 12}')
+
     def test_handler_in_package_path_forms(self):
         files = {"pkg/__init__.py": "", "pkg/mod.py": """\
             def func(event, context):
