@@ -444,7 +444,10 @@ class _RawNumberMet(Exception):
 
 def _json_default(obj):
     """awslambdaric's: a Decimal is simplejson's RawJSON(str(d)), its exact text (1.10, 1E+2, 38
-    digits), not a float's; a NaN Decimal is NaN."""
+    digits), not a float's; a NaN Decimal is NaN. bytes are the text they hold in UTF-8
+    (simplejson's encoding="utf-8")."""
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8")
     decimal = sys.modules.get("decimal")
     if decimal is not None and isinstance(obj, decimal.Decimal):
         if obj.is_nan():

@@ -368,6 +368,22 @@ class SuccessTest(RuntimeTestCase):
                          b'"c": [0.1000000000000000000000000001, -0], "d": -Infinity, "n": NaN, '
                          b'"i": 12}')
 
+    def test_nested_bytes_are_utf8_text(self):
+        # awslambdaric's simplejson encodes bytes as the text they hold in UTF-8 (its
+        # encoding="utf-8"); bytes that are not UTF-8 are a marshal error
+        files = {"lambda_function.py": """\
+            def lambda_handler(event, context):
+                if event.get("bad"):
+                    return [b"\\xff"]
+                return {"body": b"caf\\xc3\\xa9", "list": [b"", b"x"]}
+            """}
+        run = self.run_runtime(files, [Event("r1"), Event("r2", {"bad": True})])
+        ok, bad = run.posts()
+        self.assertEqual(ok.body, b'{"body": "caf\\u00e9", "list": ["", "x"]}')
+        self.assertEqual(bad.json()["errorType"], "Runtime.MarshalError")
+        self.assertEqual(bad.json()["errorMessage"], "Unable to marshal response: 'utf-8' codec "
+                         "can't decode byte 0xff in position 0: invalid start byte")
+
     def test_handler_in_package_path_forms(self):
         files = {"pkg/__init__.py": "", "pkg/mod.py": """\
             def func(event, context):
