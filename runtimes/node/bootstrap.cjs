@@ -429,6 +429,7 @@ class RAPIDClient {
     this.sock = null;
     this.pending = null;
     this.spare = null; // see request
+    this.posted = Promise.resolve(); // see _post
     this.readBuffer = Buffer.allocUnsafe(65536);
   }
 
@@ -576,7 +577,18 @@ class RAPIDClient {
     });
   }
 
-  async _post(urlPath, body, headers, what) {
+  /**
+   * Posts in the order they are made, each once the one before has its reply and its callback has
+   * run, as aws-lambda-ric's posts (synchronous, through its native client) are; GET /next waits
+   * for them too. So an error posted just after a result (an exception thrown right after the
+   * callback) follows the result, and an error callback's exit comes before the next GET /next:
+   * made after that GET, it ended the next invocation instead (Runtime.ExitError).
+   */
+  _post(urlPath, body, headers, what, callback) {
+    this.posted = this.posted.then(() => this._postNow(urlPath, body, headers, what)).then(callback);
+  }
+
+  async _postNow(urlPath, body, headers, what) {
     let resp;
     try {
       await flushOutput();
@@ -593,6 +605,7 @@ class RAPIDClient {
   async nextInvocation() {
     let resp;
     try {
+      await this.posted;
       await flushOutput();
       resp = await this.request("GET", "/2018-06-01/runtime/invocation/next", {});
     } catch (e) {
@@ -611,7 +624,7 @@ class RAPIDClient {
   postInvocationResponse(response, id, callback) {
     const body = Buffer.from(_trySerializeResponse(response), "utf8");
     this._post(`/2018-06-01/runtime/invocation/${encodeURIComponent(id)}/response`, body,
-      { "Content-Type": "application/json" }, "POST /response").then(callback);
+      { "Content-Type": "application/json" }, "POST /response", callback);
   }
 
   postInvocationError(error, id, callback) {
@@ -619,7 +632,7 @@ class RAPIDClient {
     const body = Buffer.from(_trySerializeResponse(response), "utf8");
     this._post(`/2018-06-01/runtime/invocation/${encodeURIComponent(id)}/error`, body,
       { "Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": response.errorType },
-      "POST /error").then(callback);
+      "POST /error", callback);
   }
 
   postInitError(error, callback) {
@@ -627,7 +640,7 @@ class RAPIDClient {
     const body = Buffer.from(_trySerializeResponse(response), "utf8");
     this._post("/2018-06-01/runtime/init/error", body,
       { "Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": response.errorType },
-      "POST /init/error").then(callback);
+      "POST /init/error", callback);
   }
 }
 

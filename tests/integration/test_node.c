@@ -206,6 +206,24 @@ static void test_callback_handlers(void **state)
                         "{\"errorType\":\"string\",\"errorMessage\":\"plain string error\",\"trace\":[]}");
     assert_false(r.cold_start); /* handled errors keep the environment */
     pt_invoke_result_free(&r);
+    /*
+     * An exception thrown just after the callback, while the result is being posted: as under
+     * aws-lambda-ric (whose posts are synchronous), the result goes first and stands, then the
+     * error (refused: the invocation is over), then the exit (129), before the next GET /next;
+     * so the next invocation starts a new runtime instead of failing with Runtime.ExitError.
+     */
+    for (int round = 0; round < 3; round++) { /* the old way lost the race most times */
+        tu_invoke(e, fn, "{\"mode\": \"throw\"}", &r);
+        if (r.function_error)
+            fail_msg("%.*s\n%s", (int)r.payload_len, r.payload, r.log_tail);
+        assert_string_equal(r.payload, "\"posted before the exception\"");
+        pt_invoke_result_free(&r);
+        tu_invoke(e, fn, "{\"mode\": \"done\"}", &r);
+        if (r.function_error)
+            fail_msg("round %d: %.*s\n%s", round, (int)r.payload_len, r.payload, r.log_tail);
+        assert_true(r.cold_start);
+        pt_invoke_result_free(&r);
+    }
     tu_engine_free(e);
 }
 
