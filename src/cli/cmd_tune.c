@@ -683,15 +683,10 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         goto out;
     struct tune_template_ref tref;
     if (!remote && in.auto_optimize && tune_template_ref(in.function, &tref)) {
-        /* Checked now, not after the run: an intrinsic MemorySize cannot be rewritten. */
-        struct pt_template_memory_site site;
-        if ((rc = pt_template_memory_site(tref.path, tref.logical_id, &site, err)))
-            goto out;
-        if (site.kind == PT_TEMPLATE_MEMORY_INTRINSIC) {
-            rc = pt_error_set(err, PT_EUSAGE,
-                              "--auto-optimize: %s:%d:%d: MemorySize is an intrinsic function "
-                              "and cannot be rewritten in place",
-                              site.file, site.line, site.column);
+        /* Checked now, not after the run (whose results the refusal would lose): an intrinsic
+         * or block scalar MemorySize, a directory that cannot be written, ... */
+        if ((rc = pt_template_check_memory(tref.path, tref.logical_id, in.powers[0], err))) {
+            pt_error_wrap(err, "--auto-optimize");
             goto out;
         }
     }

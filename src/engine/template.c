@@ -1988,8 +1988,9 @@ static int tpl_write_atomic(const char *path, const char *data, size_t n, const 
     return 0;
 }
 
-int pt_template_set_memory(const char *path, const char *logical_id, int mb,
-                           const char *backup_path, struct pt_error *err)
+/* pt_template_set_memory, or (write false) all its checks without writing anything. */
+static int tpl_set_memory(const char *path, const char *logical_id, int mb,
+                          const char *backup_path, bool write, struct pt_error *err)
 {
     struct tpl t, check;
     struct tpl_site s, after;
@@ -2014,10 +2015,11 @@ int pt_template_set_memory(const char *path, const char *logical_id, int mb,
     if (rc)
         goto out;
     if (s.pub.kind == PT_TEMPLATE_MEMORY_INTRINSIC || s.refuse) {
-        rc = pt_error_set(err, PT_EUSAGE,
-                          "%s:%d:%d: MemorySize cannot be set in place: %s; set it by hand to %d",
+        /* Before a run (!write) mb is no result yet: no size to set by hand. */
+        rc = pt_error_set(err, PT_EUSAGE, "%s:%d:%d: MemorySize cannot be set in place: %s%s%.0d",
                           t.file, s.pub.line, s.pub.column,
-                          s.refuse ? s.refuse : "it is not a literal", mb);
+                          s.refuse ? s.refuse : "it is not a literal",
+                          write ? "; set it by hand to " : "", write ? mb : 0);
         goto out;
     }
     /* The template symlinked elsewhere: write the real file, keep the link. */
@@ -2067,6 +2069,15 @@ int pt_template_set_memory(const char *path, const char *logical_id, int mb,
         }
         backup_path = backup;
     }
+    /* Both files are replaced through a temporary file beside them: their directories must be
+     * writable (a read-only one is found here, before a tuning run, not after it). */
+    if ((rc = pt_path_check_writable(backup_path, err)) ||
+        (rc = pt_path_check_writable(real, err))) {
+        pt_error_wrap(err, "%s: MemorySize cannot be set", t.file);
+        goto out;
+    }
+    if (!write)
+        goto out;
     rc = tpl_write_atomic(backup_path, t.text.data ? t.text.data : "", t.text.len, &st, err);
     if (!rc)
         rc = tpl_write_atomic(real, text.data, text.len, &st, err);
@@ -2076,4 +2087,16 @@ out:
     tpl_free(&check);
     tpl_free(&t);
     return rc;
+}
+
+int pt_template_set_memory(const char *path, const char *logical_id, int mb,
+                           const char *backup_path, struct pt_error *err)
+{
+    return tpl_set_memory(path, logical_id, mb, backup_path, true, err);
+}
+
+int pt_template_check_memory(const char *path, const char *logical_id, int mb,
+                             struct pt_error *err)
+{
+    return tpl_set_memory(path, logical_id, mb, NULL, false, err);
 }

@@ -105,4 +105,12 @@ int pt_template_memory_site(const char *path, const char *logical_id,
 int pt_template_set_memory(const char *path, const char *logical_id, int mb,
                            const char *backup_path, struct pt_error *err);
 
+/*
+ * Every check pt_template_set_memory(path, logical_id, mb, NULL) makes, nothing written: the
+ * value can be rewritten in place, the result loads, the file and its backup can be written.
+ * autoOptimize runs it before tuning, so a refusal does not come after the run.
+ */
+int pt_template_check_memory(const char *path, const char *logical_id, int mb,
+                             struct pt_error *err);
+
 #endif

@@ -201,4 +201,24 @@ if "$PT" tune "$T/sam-app/template.yaml#HelloFunction" --num 3 --powers 128,256 
     || nok "--auto-optimize on a template: $(diff "$T/original.yaml" "$T/sam-app/template.yaml")"
 else nok "tune on a SAM template failed"; fi
 
+# What would stop the rewrite is found before the run, not after it (the run's results would be
+# lost with it): a block scalar MemorySize, a directory that cannot be written.
+mkdir -p "$T/blk" && cp -r examples/noop-c "$T/blk/code"
+printf 'Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: code\n      MemorySize: >-\n        512\n' >"$T/blk/template.yaml"
+cp "$T/blk/template.yaml" "$T/blk.orig"
+out=$("$PT" tune "$T/blk" --num 2 --powers 128,256 --auto-optimize --samples "$T/blk.jsonl" 2>&1 >/dev/null); st=$?
+[ "$st" = 2 ] && [ ! -e "$T/blk.jsonl" ] && cmp -s "$T/blk.orig" "$T/blk/template.yaml" \
+  && printf '%s' "$out" | grep -qF "template.yaml:6:19: MemorySize cannot be set in place: it is a block scalar" \
+  && ! printf '%s' "$out" | grep -q "by hand to" \
+  && ok "--auto-optimize: a block scalar MemorySize is refused before the run" \
+  || nok "--auto-optimize and a block scalar: exit $st, samples $(ls "$T/blk.jsonl" 2>&1): $out"
+sed -i 's/>-/512/; /^        512$/d' "$T/blk/template.yaml"
+if chattr +i "$T/blk" 2>/dev/null; then
+  out=$("$PT" tune "$T/blk" --num 2 --powers 128,256 --auto-optimize --samples "$T/ro.jsonl" 2>&1 >/dev/null); st=$?
+  chattr -i "$T/blk"
+  [ "$st" = 2 ] && [ ! -e "$T/ro.jsonl" ] && printf '%s' "$out" | grep -qF "cannot write in $T/blk" \
+    && ok "--auto-optimize: a template in a directory that cannot be written is refused before the run" \
+    || nok "--auto-optimize and a read-only directory: exit $st, samples $(ls "$T/ro.jsonl" 2>&1): $out"
+fi
+
 [ "$fails" = 0 ]
