@@ -1745,44 +1745,77 @@ static size_t tpl_byte_offset(const struct tpl *t, size_t char_index)
 /* What set_memory needs beyond the public site. */
 struct tpl_site {
     struct pt_template_memory_site pub;
-    char quote;    /* the value's quote character, or 0 */
-    bool flow;     /* insert into a { } mapping */
-    bool empty;    /* ... which is empty */
-    int indent;    /* block insertion: the keys' column */
+    char quote;        /* the value's quote character, or 0 */
+    bool flow;         /* insert into a { } mapping */
+    bool empty;        /* ... which is empty */
+    bool own_line;     /* ... on a line of its own, before its first key's */
+    bool quote_keys;   /* its keys are "quoted" (a JSON template stays JSON) */
+    size_t indent_at;  /* a line insertion: the next key's indentation, copied from the text */
+    size_t indent_len;
     const char *eol;
     const char *refuse; /* why the value cannot be rewritten in place (NULL: it can) */
 };
+
+/*
+ * Where the line holding byte at starts (a BOM skipped); true if only spaces (and tabs, where
+ * allowed: between flow tokens they are blanks) come before at on that line.
+ */
+static bool tpl_line_start(const struct tpl *t, size_t at, bool tabs, size_t *start)
+{
+    const char *text = t->text.data;
+    size_t i = at;
+    while (i > 0 && text[i - 1] != '\n')
+        i--;
+    if (i == 0 && t->text.len >= 3 && (unsigned char)text[0] == 0xEF)
+        i = 3;
+    *start = i;
+    for (; i < at; i++)
+        if (text[i] != ' ' && !(tabs && text[i] == '\t'))
+            return false;
+    return true;
+}
+
+/* A new line before key k, indented as k's line, ended as k's line is. */
+static void tpl_line_before(const struct tpl *t, const yaml_node_t *k, size_t start, size_t at,
+                            struct tpl_site *s)
+{
+    s->pub.offset = start;
+    s->pub.line = (int)tpl_line(k);
+    s->pub.column = (int)tpl_col(k);
+    s->indent_at = start;
+    s->indent_len = at - start;
+    const char *nl = memchr(t->text.data + at, '\n', t->text.len - at);
+    s->eol = nl && nl > t->text.data && nl[-1] == '\r' ? "\r\n" : "\n";
+}
 
 /* The line of a block mapping's first key starts with spaces only: we can insert a line before it. */
 static int tpl_block_insert_at(struct tpl *t, yaml_node_t *m, const char *path,
                                struct tpl_site *s)
 {
     yaml_node_t *k = tpl_node(t, m->data.mapping.pairs.start->key);
-    size_t at = tpl_byte_offset(t, k->start_mark.index);
-    size_t start = at;
-    while (start > 0 && t->text.data[start - 1] != '\n')
-        start--;
-    if (start == 0 && t->text.len >= 3 && (unsigned char)t->text.data[0] == 0xEF)
-        start = 3;
-    for (size_t i = start; i < at; i++)
-        if (t->text.data[i] != ' ')
-            return tpl_fail(t, k, path, "cannot insert MemorySize before this key: it does not "
-                            "start its line");
-    s->pub.offset = start;
-    s->pub.line = (int)tpl_line(k);
-    s->pub.column = (int)tpl_col(k);
-    s->indent = (int)(at - start);
-    const char *nl = memchr(t->text.data + at, '\n', t->text.len - at);
-    s->eol = nl && nl > t->text.data && nl[-1] == '\r' ? "\r\n" : "\n";
+    size_t at = tpl_byte_offset(t, k->start_mark.index), start = 0;
+    if (!tpl_line_start(t, at, false, &start))
+        return tpl_fail(t, k, path, "cannot insert MemorySize before this key: it does not "
+                        "start its line");
+    tpl_line_before(t, k, start, at, s);
     return 0;
 }
 
+static bool tpl_double_quoted(const yaml_node_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE &&
+           n->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+}
+
 /*
- * Just after the '{' of a flow mapping. Its start mark is that of its properties when it has
- * some (an anchor "&p", a tag "!!map"): they are skipped with the blanks after them (each ends
- * at a blank, and they are ASCII, so columns count bytes here).
+ * Just after the '{' of a flow mapping, or, when its first key starts a later line (JSON as
+ * it is usually written), on a line of its own before that key. Keys are quoted when the
+ * mapping's are (or, empty, when the key holding it is). The mapping's start mark is that of
+ * its properties when it has some (an anchor "&p", a tag "!!map"): they are skipped with the
+ * blanks after them (each ends at a blank, and they are ASCII, so columns count bytes here).
  */
-static int tpl_flow_insert_at(struct tpl *t, yaml_node_t *m, const char *path, struct tpl_site *s)
+static int tpl_flow_insert_at(struct tpl *t, yaml_node_t *m, const yaml_node_t *holder,
+                              const char *path, struct tpl_site *s)
 {
     const char *text = t->text.data;
     size_t start = tpl_byte_offset(t, m->start_mark.index), at = start, n = t->text.len;
@@ -1797,6 +1830,16 @@ static int tpl_flow_insert_at(struct tpl *t, yaml_node_t *m, const char *path, s
                         "line of its anchor or tag");
     s->flow = true;
     s->empty = m->data.mapping.pairs.top == m->data.mapping.pairs.start;
+    yaml_node_t *first = s->empty ? NULL : tpl_node(t, m->data.mapping.pairs.start->key);
+    s->quote_keys = first ? tpl_double_quoted(first) : tpl_double_quoted(holder);
+    if (first && first->type == YAML_SCALAR_NODE) {
+        size_t kat = tpl_byte_offset(t, first->start_mark.index), kstart = 0;
+        if (tpl_line_start(t, kat, true, &kstart) && kstart > at) {
+            s->own_line = true;
+            tpl_line_before(t, first, kstart, kat, s);
+            return 0;
+        }
+    }
     s->pub.offset = at + 1;
     s->pub.line = (int)tpl_line(m);
     s->pub.column = (int)(tpl_col(m) + (at - start)) + 1;
@@ -1816,7 +1859,7 @@ static int tpl_not_shared(struct tpl *t, yaml_node_t *n, const char *path)
 static int tpl_site_find(struct tpl *t, const char *id, yaml_node_t *res, struct tpl_site *s)
 {
     struct tpl_func f;
-    yaml_node_t *props = NULL, *mem = NULL;
+    yaml_node_t *props = NULL, *pkey = NULL, *mem = NULL;
     char rpath[TPL_PATH_MAX], ppath[TPL_PATH_MAX], mpath[TPL_PATH_MAX];
     snprintf(rpath, sizeof(rpath), "Resources.%.200s", id);
     tpl_path(ppath, sizeof(ppath), rpath, "Properties");
@@ -1829,13 +1872,13 @@ static int tpl_site_find(struct tpl *t, const char *id, yaml_node_t *res, struct
     if (!rc)
         rc = tpl_not_shared(t, res, rpath);
     if (!rc)
-        rc = tpl_map_get(t, res, rpath, "Properties", &props, NULL);
+        rc = tpl_map_get(t, res, rpath, "Properties", &props, &pkey);
     if (rc)
         return rc;
     if (!props) {
         s->pub.kind = PT_TEMPLATE_MEMORY_INSERT_PROPERTIES;
         if (res->data.mapping.style == YAML_FLOW_MAPPING_STYLE)
-            return tpl_flow_insert_at(t, res, rpath, s);
+            return tpl_flow_insert_at(t, res, NULL, rpath, s);
         return tpl_block_insert_at(t, res, rpath, s);
     }
     if (props->type != YAML_MAPPING_NODE || !tpl_std_tag(props) || props != f.props) {
@@ -1854,7 +1897,7 @@ static int tpl_site_find(struct tpl *t, const char *id, yaml_node_t *res, struct
     if (!mem) {
         s->pub.kind = PT_TEMPLATE_MEMORY_INSERT;
         if (props->data.mapping.style == YAML_FLOW_MAPPING_STYLE)
-            return tpl_flow_insert_at(t, props, ppath, s);
+            return tpl_flow_insert_at(t, props, pkey, ppath, s);
         return tpl_block_insert_at(t, props, ppath, s);
     }
     s->pub.line = (int)tpl_line(mem);
@@ -1917,22 +1960,33 @@ int pt_template_memory_site(const char *path, const char *logical_id,
 }
 
 /* The new bytes for the site: the number (quotes kept), or a MemorySize entry to insert. */
-static int tpl_site_text(const struct tpl_site *s, int mb, struct pt_buf *out)
+static int tpl_site_text(const struct tpl *t, const struct tpl_site *s, int mb, struct pt_buf *out)
 {
+    const char *q = s->quote_keys ? "\"" : "";
+    int in = (int)s->indent_len;
+    const char *indent = t->text.data + s->indent_at;
     switch (s->pub.kind) {
     case PT_TEMPLATE_MEMORY_VALUE:
         if (s->quote)
             return pt_buf_printf(out, NULL, "%c%d%c", s->quote, mb, s->quote);
         return pt_buf_printf(out, NULL, "%d", mb);
     case PT_TEMPLATE_MEMORY_INSERT:
+        if (s->own_line)
+            return pt_buf_printf(out, NULL, "%.*s%sMemorySize%s: %d,%s", in, indent, q, q, mb,
+                                 s->eol);
         if (s->flow)
-            return pt_buf_printf(out, NULL, s->empty ? "MemorySize: %d" : "MemorySize: %d, ", mb);
-        return pt_buf_printf(out, NULL, "%*sMemorySize: %d%s", s->indent, "", mb, s->eol);
+            return pt_buf_printf(out, NULL, "%sMemorySize%s: %d%s", q, q, mb,
+                                 s->empty ? "" : ", ");
+        return pt_buf_printf(out, NULL, "%.*sMemorySize: %d%s", in, indent, mb, s->eol);
     case PT_TEMPLATE_MEMORY_INSERT_PROPERTIES:
+        if (s->own_line)
+            return pt_buf_printf(out, NULL, "%.*s%sProperties%s: {%sMemorySize%s: %d},%s", in,
+                                 indent, q, q, q, q, mb, s->eol);
         if (s->flow)
-            return pt_buf_printf(out, NULL, "Properties: {MemorySize: %d}, ", mb);
-        return pt_buf_printf(out, NULL, "%*sProperties:%s%*sMemorySize: %d%s", s->indent, "",
-                             s->eol, s->indent + 2, "", mb, s->eol);
+            return pt_buf_printf(out, NULL, "%sProperties%s: {%sMemorySize%s: %d}, ", q, q, q,
+                                 q, mb);
+        return pt_buf_printf(out, NULL, "%.*sProperties:%s%.*s  MemorySize: %d%s", in, indent,
+                             s->eol, in, indent, mb, s->eol);
     case PT_TEMPLATE_MEMORY_INTRINSIC: break;
     }
     return PT_EUSAGE;
@@ -2027,7 +2081,7 @@ static int tpl_set_memory(const char *path, const char *logical_id, int mb,
         rc = pt_error_errno(err, PT_ESYS, errno, "%s: cannot resolve the path", t.file);
         goto out;
     }
-    if ((rc = tpl_site_text(&s, mb, &repl)) ||
+    if ((rc = tpl_site_text(&t, &s, mb, &repl)) ||
         (rc = pt_buf_append(&text, t.text.data, s.pub.offset, NULL)) ||
         (rc = pt_buf_append(&text, repl.data, repl.len, NULL)) ||
         (rc = pt_buf_append(&text, t.text.data + s.pub.offset + s.pub.length,

@@ -1032,6 +1032,52 @@ static void test_duplicate_logical_id_refused(void **state)
     expect_file(fx->tpl, dup);
 }
 
+/*
+ * A JSON template stays JSON: an inserted key is quoted as the others are, and in a mapping
+ * written one key a line the new key gets a line of its own, indented as the next one (tabs
+ * too). It went in as "{MemorySize: 1024, " (valid YAML, no longer JSON: jq, cfn-lint and
+ * JSON parsers refused the file autoOptimize wrote).
+ */
+static void test_set_memory_json(void **state)
+{
+    struct fixture *fx = *state;
+    const char *json = "{\n"
+                       "  \"Resources\": {\n"
+                       "    \"A\": {\n"
+                       "      \"Type\": \"AWS::Serverless::Function\",\n"
+                       "      \"Properties\": {\n"
+                       "\t\t\"CodeUri\": \"src\"\n"
+                       "      }\n"
+                       "    },\n"
+                       "    \"B\": {\"Type\": \"AWS::Serverless::Function\", \"Properties\": "
+                       "{\"CodeUri\": \"src\"}},\n"
+                       "    \"C\": {\"Type\": \"AWS::Serverless::Function\"},\n"
+                       "    \"D\": {\r\n"
+                       "      \"Type\": \"AWS::Serverless::Function\"\r\n"
+                       "    },\n"
+                       "    \"E\": {\"Type\": \"AWS::Serverless::Function\", \"Properties\": {}}\n"
+                       "  }\n"
+                       "}\n";
+    char *want = replaced(json, "\t\t\"CodeUri\"", "\t\t\"MemorySize\": 512,\n\t\t\"CodeUri\"");
+    expect_rewrite(fx, json, "A", 512, want);
+    free(want);
+    want = replaced(json, "\"Properties\": {\"CodeUri\"",
+                    "\"Properties\": {\"MemorySize\": 640, \"CodeUri\"");
+    expect_rewrite(fx, json, "B", 640, want);
+    free(want);
+    want = replaced(json, "\"C\": {\"Type\"",
+                    "\"C\": {\"Properties\": {\"MemorySize\": 768}, \"Type\"");
+    expect_rewrite(fx, json, "C", 768, want);
+    free(want);
+    want = replaced(json, "    \"D\": {\r\n",
+                    "    \"D\": {\r\n      \"Properties\": {\"MemorySize\": 896},\r\n");
+    expect_rewrite(fx, json, "D", 896, want);
+    free(want);
+    want = replaced(json, "\"Properties\": {}", "\"Properties\": {\"MemorySize\": 1024}");
+    expect_rewrite(fx, json, "E", 1024, want);
+    free(want);
+}
+
 /* A BOM, multi-byte UTF-8 before the value and CRLF line ends: offsets are bytes, not chars. */
 static void test_set_memory_utf8_crlf(void **state)
 {
@@ -1132,6 +1178,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_memory_rewrites_in_place, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_memory_flow_single_quotes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_memory_utf8_crlf, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_memory_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_memory_flow_anchor_tag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_logical_id_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_memory_backup_mode_and_refusals, setup, teardown),
