@@ -362,14 +362,16 @@ static int tune_auto_optimize(const struct pt_tune_input *in, const char *name, 
                              "nothing to rewrite)", name, power);
         return 0;
     }
-    int rc = pt_template_set_memory(t.path, t.logical_id, power, NULL, err);
+    char backup[PATH_MAX];
+    int rc = pt_template_set_memory(t.path, t.logical_id, power, NULL, backup, sizeof(backup), err);
     if (rc)
         return pt_error_wrap(err, "autoOptimize");
     struct pt_template_memory_site site;
     const char *file = pt_template_memory_site(t.path, t.logical_id, &site, NULL) == 0 ? site.file
                                                                                        : t.path;
-    cli_tune_note(notes, "autoOptimize: MemorySize of %s set to %d MB in %s (the original is in %s.bak)",
-                  name, power, file, file);
+    cli_tune_note(notes,
+                  "autoOptimize: MemorySize of %s set to %d MB in %s (the original is in %s)",
+                  name, power, file, backup);
     return 0;
 }
 

@@ -2044,7 +2044,8 @@ static int tpl_write_atomic(const char *path, const char *data, size_t n, const 
 
 /* pt_template_set_memory, or (write false) all its checks without writing anything. */
 static int tpl_set_memory(const char *path, const char *logical_id, int mb,
-                          const char *backup_path, bool write, struct pt_error *err)
+                          const char *backup_path, bool write, char *backup_used,
+                          size_t backup_size, struct pt_error *err)
 {
     struct tpl t, check;
     struct tpl_site s, after;
@@ -2135,6 +2136,8 @@ static int tpl_set_memory(const char *path, const char *logical_id, int mb,
     rc = tpl_write_atomic(backup_path, t.text.data ? t.text.data : "", t.text.len, &st, err);
     if (!rc)
         rc = tpl_write_atomic(real, text.data, text.len, &st, err);
+    if (!rc && backup_used)
+        pt_strlcpy(backup_used, backup_path, backup_size);
 out:
     pt_buf_free(&text);
     pt_buf_free(&repl);
@@ -2144,13 +2147,14 @@ out:
 }
 
 int pt_template_set_memory(const char *path, const char *logical_id, int mb,
-                           const char *backup_path, struct pt_error *err)
+                           const char *backup_path, char *backup_used, size_t backup_size,
+                           struct pt_error *err)
 {
-    return tpl_set_memory(path, logical_id, mb, backup_path, true, err);
+    return tpl_set_memory(path, logical_id, mb, backup_path, true, backup_used, backup_size, err);
 }
 
 int pt_template_check_memory(const char *path, const char *logical_id, int mb,
                              struct pt_error *err)
 {
-    return tpl_set_memory(path, logical_id, mb, NULL, false, err);
+    return tpl_set_memory(path, logical_id, mb, NULL, false, NULL, 0, err);
 }

@@ -98,12 +98,15 @@ int pt_template_memory_site(const char *path, const char *logical_id,
  * bytes are replaced (its quotes kept) or a "MemorySize: mb" line is inserted
  * in the function's Properties; nothing else changes. The result is parsed
  * again and must resolve to mb before anything is written. The original is
- * first copied to backup_path (NULL: "<file>.bak"); the file is then
- * replaced atomically (temporary file beside it, fsync, rename), keeping its
- * mode. An intrinsic MemorySize is refused (PT_EUSAGE), never overwritten.
+ * first copied to backup_path (NULL: "<file>.bak" beside the real file when
+ * the template is a symlink); the file is then replaced atomically (temporary
+ * file beside it, fsync, rename), keeping its mode. backup_used (if not NULL)
+ * gets the backup's path. An intrinsic MemorySize is refused (PT_EUSAGE),
+ * never overwritten.
  */
 int pt_template_set_memory(const char *path, const char *logical_id, int mb,
-                           const char *backup_path, struct pt_error *err);
+                           const char *backup_path, char *backup_used, size_t backup_size,
+                           struct pt_error *err);
 
 /*
  * Every check pt_template_set_memory(path, logical_id, mb, NULL) makes, nothing written: the

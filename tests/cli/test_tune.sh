@@ -213,6 +213,7 @@ out=$("$PT" tune "$T/blk" --num 2 --powers 128,256 --auto-optimize --samples "$T
   && ok "--auto-optimize: a block scalar MemorySize is refused before the run" \
   || nok "--auto-optimize and a block scalar: exit $st, samples $(ls "$T/blk.jsonl" 2>&1): $out"
 sed -i 's/>-/512/; /^        512$/d' "$T/blk/template.yaml"
+cp "$T/blk/template.yaml" "$T/blk.orig.512"
 if chattr +i "$T/blk" 2>/dev/null; then
   out=$("$PT" tune "$T/blk" --num 2 --powers 128,256 --auto-optimize --samples "$T/ro.jsonl" 2>&1 >/dev/null); st=$?
   chattr -i "$T/blk"
@@ -220,5 +221,15 @@ if chattr +i "$T/blk" 2>/dev/null; then
     && ok "--auto-optimize: a template in a directory that cannot be written is refused before the run" \
     || nok "--auto-optimize and a read-only directory: exit $st, samples $(ls "$T/ro.jsonl" 2>&1): $out"
 fi
+
+# A symlinked template: the real file is rewritten (the link kept), its backup is beside it,
+# and the note names that backup, not one beside the link.
+mkdir -p "$T/lnk" && ln -s ../blk/template.yaml "$T/lnk/template.yaml"
+out=$("$PT" tune "$T/lnk/template.yaml" --num 2 --powers 128 --auto-optimize 2>&1); st=$?
+[ "$st" = 0 ] && [ -L "$T/lnk/template.yaml" ] && grep -q "MemorySize: 128$" "$T/blk/template.yaml" \
+  && cmp -s "$T/blk/template.yaml.bak" "$T/blk.orig.512" \
+  && printf '%s' "$out" | grep -qF "(the original is in $T/blk/template.yaml.bak)" \
+  && ok "--auto-optimize on a symlinked template: the note names the backup beside the real file" \
+  || nok "--auto-optimize on a symlinked template: exit $st, $(ls "$T/lnk" "$T/blk"): $out"
 
 [ "$fails" = 0 ]

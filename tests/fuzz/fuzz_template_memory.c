@@ -116,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct pt_function_config before;
     int lrc = load(id, &before);
 
-    int rc = pt_template_set_memory(tpl, id, mb, backup, &err2);
+    int rc = pt_template_set_memory(tpl, id, mb, backup, NULL, 0, &err2);
     struct pt_buf now;
     read_back(tpl, &now);
     if (rc != 0) {

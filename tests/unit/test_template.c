@@ -807,7 +807,7 @@ static void expect_rewrite(struct fixture *fx, const char *before, const char *i
     unlink(backup);
     write_file(fx->tpl, before, strlen(before));
     pt_error_clear(&err);
-    int rc = pt_template_set_memory(fx->tpl, id, mb, backup, &err);
+    int rc = pt_template_set_memory(fx->tpl, id, mb, backup, NULL, 0, &err);
     if (rc)
         fail_msg("set_memory: %s", err.msg);
     expect_file(fx->tpl, after);
@@ -1001,7 +1001,7 @@ static void test_set_memory_flow_anchor_tag(void **state)
     /* The '{' on a line of its own: refused (set by hand), the file untouched, no backup. */
     struct pt_error err;
     put(fx, flow);
-    assert_int_equal(pt_template_set_memory(fx->tpl, "D", 1024, NULL, &err), PT_EUSAGE);
+    assert_int_equal(pt_template_set_memory(fx->tpl, "D", 1024, NULL, NULL, 0, &err), PT_EUSAGE);
     assert_contains(err.msg, "cannot insert MemorySize");
     expect_file(fx->tpl, flow);
 }
@@ -1027,7 +1027,7 @@ static void test_duplicate_logical_id_refused(void **state)
     assert_contains(err.msg, "duplicate key A");
     assert_int_equal(load(fx, "A", &c, &err), PT_EUSAGE);
     pt_function_config_free(&c);
-    assert_int_equal(pt_template_set_memory(fx->tpl, NULL, 512, NULL, &err), PT_EUSAGE);
+    assert_int_equal(pt_template_set_memory(fx->tpl, NULL, 512, NULL, NULL, 0, &err), PT_EUSAGE);
     assert_contains(err.msg, "duplicate key A");
     expect_file(fx->tpl, dup);
 }
@@ -1113,7 +1113,7 @@ static void test_set_memory_backup_mode_and_refusals(void **state)
     put(fx, one);
     chmod(fx->tpl, 0640);
     /* Default backup beside the file; the only function needs no id; the mode is kept. */
-    assert_int_equal(pt_template_set_memory(fx->dir, NULL, 1024, NULL, &err), 0);
+    assert_int_equal(pt_template_set_memory(fx->dir, NULL, 1024, NULL, NULL, 0, &err), 0);
     snprintf(bak, sizeof(bak), "%s.bak", fx->tpl);
     expect_file(bak, one);
     char *want = replaced(one, "128", "1024");
@@ -1125,15 +1125,16 @@ static void test_set_memory_backup_mode_and_refusals(void **state)
     /* Out of range: refused with the usual message, nothing written. */
     put(fx, one);
     unlink(bak);
-    assert_int_equal(pt_template_set_memory(fx->tpl, NULL, 64, NULL, &err), PT_EUSAGE);
+    assert_int_equal(pt_template_set_memory(fx->tpl, NULL, 64, NULL, NULL, 0, &err), PT_EUSAGE);
     assert_contains(err.msg, "MemorySize 64 is out of range: allowed 128 to 10240");
-    assert_int_equal(pt_template_set_memory(fx->tpl, NULL, 10241, NULL, &err), PT_EUSAGE);
+    assert_int_equal(pt_template_set_memory(fx->tpl, NULL, 10241, NULL, NULL, 0, &err), PT_EUSAGE);
     expect_file(fx->tpl, one);
     assert_int_not_equal(access(bak, F_OK), 0);
 
     /* An intrinsic is never overwritten. */
     put(fx, site_yaml);
-    assert_int_equal(pt_template_set_memory(fx->tpl, "Intrinsic", 512, NULL, &err), PT_EUSAGE);
+    assert_int_equal(pt_template_set_memory(fx->tpl, "Intrinsic", 512, NULL, NULL, 0, &err),
+                     PT_EUSAGE);
     assert_contains(err.msg, "MemorySize cannot be set in place: it is an intrinsic function");
     loc_of(site_yaml, "!If [Big", 0, where, sizeof(where));
     assert_contains(err.msg, where);
@@ -1147,13 +1148,13 @@ static void test_set_memory_backup_mode_and_refusals(void **state)
                               "  B:\n    Type: AWS::Serverless::Function\n"
                               "    Properties: *props\n";
     put(fx, shared);
-    assert_int_equal(pt_template_set_memory(fx->tpl, "A", 512, NULL, &err), PT_EUSAGE);
+    assert_int_equal(pt_template_set_memory(fx->tpl, "A", 512, NULL, NULL, 0, &err), PT_EUSAGE);
     assert_contains(err.msg, "shared through a YAML alias");
     expect_file(fx->tpl, shared);
 
     /* A broken template is reported as such. */
     put(fx, "Resources: [\n");
-    assert_int_equal(pt_template_set_memory(fx->tpl, NULL, 512, NULL, &err), PT_EUSAGE);
+    assert_int_equal(pt_template_set_memory(fx->tpl, NULL, 512, NULL, NULL, 0, &err), PT_EUSAGE);
     assert_contains(err.msg, "YAML syntax error");
 }
 
