@@ -22,6 +22,7 @@
 #define TPL_LIST_MAX 1024    /* items of one resolved list */
 #define TPL_VARIABLES_MAX 4096 /* more could never fit Lambda's 4 KB of variables */
 #define TPL_STD_TAG "tag:yaml.org,2002:"
+#define TPL_BACKUPS_MAX 99     /* <file>.bak.1 .. .bak.99 after <file>.bak */
 
 /* One parsed template. Everything the resolver needs travels in here (no globals). */
 struct tpl {
@@ -2042,6 +2043,45 @@ static int tpl_write_atomic(const char *path, const char *data, size_t n, const 
     return 0;
 }
 
+/*
+ * The default backup of real: "<real>.bak", or, when that holds something other than the
+ * template as it is now (an earlier run's original), the first "<real>.bak.N" that is free or
+ * holds it: a backup is never replaced by different data.
+ */
+static int tpl_backup_name(const char *real, const struct pt_buf *text, char *out, size_t size,
+                           struct pt_error *err)
+{
+    struct pt_buf old;
+    struct stat st;
+    int rc = 0;
+    pt_buf_init(&old, 0);
+    for (int i = 0; i <= TPL_BACKUPS_MAX; i++) {
+        int n = i ? snprintf(out, size, "%s.bak.%d", real, i) : snprintf(out, size, "%s.bak", real);
+        if (n < 0 || (size_t)n >= size) {
+            rc = pt_error_set(err, PT_ELIMIT, "%s: path too long for a backup", real);
+            goto out;
+        }
+        if (lstat(out, &st) != 0) {
+            if (errno != ENOENT)
+                rc = pt_error_errno(err, PT_ESYS, errno, "cannot look at %s", out);
+            goto out;
+        }
+        if (!S_ISREG(st.st_mode) || (size_t)st.st_size != text->len)
+            continue;
+        pt_buf_reset(&old);
+        if (pt_file_read(out, text->len, &old, NULL) == 0 && old.len == text->len &&
+            (!old.len || memcmp(old.data, text->data, old.len) == 0))
+            goto out;
+    }
+    rc = pt_error_set(err, PT_EUSAGE,
+                      "%s.bak and %s.bak.1 to .bak.%d all hold other versions of the template: "
+                      "move some away",
+                      real, real, TPL_BACKUPS_MAX);
+out:
+    pt_buf_free(&old);
+    return rc;
+}
+
 /* pt_template_set_memory, or (write false) all its checks without writing anything. */
 static int tpl_set_memory(const char *path, const char *logical_id, int mb,
                           const char *backup_path, bool write, char *backup_used,
@@ -2118,10 +2158,8 @@ static int tpl_set_memory(const char *path, const char *logical_id, int mb,
         goto out;
     }
     if (!backup_path) {
-        if ((size_t)snprintf(backup, sizeof(backup), "%s.bak", real) >= sizeof(backup)) {
-            rc = pt_error_set(err, PT_ELIMIT, "%s: path too long for a backup", t.file);
+        if ((rc = tpl_backup_name(real, &t.text, backup, sizeof(backup), err)))
             goto out;
-        }
         backup_path = backup;
     }
     /* Both files are replaced through a temporary file beside them: their directories must be

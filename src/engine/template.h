@@ -99,7 +99,9 @@ int pt_template_memory_site(const char *path, const char *logical_id,
  * in the function's Properties; nothing else changes. The result is parsed
  * again and must resolve to mb before anything is written. The original is
  * first copied to backup_path (NULL: "<file>.bak" beside the real file when
- * the template is a symlink); the file is then replaced atomically (temporary
+ * the template is a symlink, or, if that holds other data, the first
+ * "<file>.bak.N" free or holding the template as it is: an earlier backup is
+ * never replaced by different data); the file is then replaced atomically (temporary
  * file beside it, fsync, rename), keeping its mode. backup_used (if not NULL)
  * gets the backup's path. An intrinsic MemorySize is refused (PT_EUSAGE),
  * never overwritten.

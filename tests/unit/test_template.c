@@ -1158,6 +1158,42 @@ static void test_set_memory_backup_mode_and_refusals(void **state)
     assert_contains(err.msg, "YAML syntax error");
 }
 
+/*
+ * A second autoOptimize run replaced <file>.bak with the first run's output: the original
+ * template, the one backup a user would want, was gone without a word. A backup that holds
+ * something else is kept now; the next free <file>.bak.N is used instead, and reported.
+ */
+static void test_set_memory_keeps_previous_backup(void **state)
+{
+    struct fixture *fx = *state;
+    struct pt_error err;
+    char bak[PATH_MAX + 8], bak1[PATH_MAX + 8], used[PATH_MAX];
+    const char *one = HEAD "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+                           "    Properties:\n      CodeUri: src\n      MemorySize: 128\n";
+    char *first = replaced(one, "128", "1024");
+    char *second = replaced(one, "128", "2048");
+    snprintf(bak, sizeof(bak), "%s.bak", fx->tpl);
+    snprintf(bak1, sizeof(bak1), "%s.bak.1", fx->tpl);
+    put(fx, one);
+    assert_int_equal(pt_template_set_memory(fx->tpl, NULL, 1024, NULL, used, sizeof(used), &err),
+                     0);
+    assert_string_equal(used, bak);
+    assert_int_equal(pt_template_set_memory(fx->tpl, NULL, 2048, NULL, used, sizeof(used), &err),
+                     0);
+    assert_string_equal(used, bak1);
+    expect_file(bak, one);
+    expect_file(bak1, first);
+    expect_file(fx->tpl, second);
+    /* A backup that holds the template as it is loses nothing: it is reused. */
+    put(fx, first);
+    assert_int_equal(pt_template_set_memory(fx->tpl, NULL, 640, NULL, used, sizeof(used), &err),
+                     0);
+    assert_string_equal(used, bak1);
+    expect_file(bak, one);
+    free(first);
+    free(second);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1183,6 +1219,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_memory_flow_anchor_tag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_logical_id_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_memory_backup_mode_and_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_memory_keeps_previous_backup, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
