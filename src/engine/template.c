@@ -1629,6 +1629,24 @@ static int tpl_logging(struct tpl *t, const struct tpl_func *f, struct pt_functi
     return rc;
 }
 
+/* PackageType, resolved like any property: Zip (or absent) runs, Image is refused. */
+static int tpl_package_type(struct tpl *t, const struct tpl_func *f)
+{
+    char path[TPL_PATH_MAX];
+    yaml_node_t *node = NULL;
+    bool set = false;
+    struct pt_buf b;
+    pt_buf_init(&b, TPL_VALUE_MAX);
+    int rc = tpl_prop_str(t, f, "PackageType", &b, &set, path, sizeof(path), &node);
+    if (!rc && set && strcmp(tpl_bstr(&b), "Image") == 0)
+        rc = tpl_fail(t, node, path, "container images are not run: PackageType must be Zip");
+    else if (!rc && set && strcmp(tpl_bstr(&b), "Zip") != 0)
+        rc = tpl_fail(t, node, path, "PackageType \"%.64s\" is not valid: allowed Zip, Image",
+                      tpl_bstr(&b));
+    pt_buf_free(&b);
+    return rc;
+}
+
 static int tpl_fill(struct tpl *t, const char *id, yaml_node_t *res, struct pt_function_config *c)
 {
     struct tpl_func f;
@@ -1641,9 +1659,7 @@ static int tpl_fill(struct tpl *t, const char *id, yaml_node_t *res, struct pt_f
         return tpl_fail(t, res, id, "the logical id is longer than %d characters (set FunctionName)",
                         PT_FUNCTION_NAME_MAX);
     pt_strlcpy(c->name, id, sizeof(c->name));
-    rc = tpl_prop(t, &f, "PackageType", &node, path, sizeof(path));
-    if (!rc && node && node->type == YAML_SCALAR_NODE && strcmp(tpl_text(node), "Image") == 0)
-        return tpl_fail(t, node, path, "container images are not run: PackageType must be Zip");
+    rc = tpl_package_type(t, &f);
     if (!rc)
         rc = tpl_strings(t, &f, c);
     if (!rc)

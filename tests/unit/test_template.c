@@ -334,6 +334,23 @@ static void test_code_refused(void **state)
                    "inline code is not run");
     expect_fail_at(fx, FN("      PackageType: Image\n"), NULL, "Image", 0,
                    "container images are not run");
+    /* PackageType written any other way was not looked at: an intrinsic giving Image ran the
+     * function as Zip, one that cannot be resolved was dropped, a misspelling was taken. */
+    expect_fail_at(fx,
+                   "Parameters:\n  Kind: {Type: String, Default: Image}\n"
+                   FN("      CodeUri: src\n      PackageType: !Ref Kind\n"),
+                   NULL, "!Ref Kind", 0,
+                   "Resources.Fn.Properties.PackageType: container images are not run");
+    expect_fail_at(fx, FN("      CodeUri: src\n      PackageType: !GetAtt X.Kind\n"), NULL,
+                   "!GetAtt", 0, "!GetAtt X.Kind cannot be resolved locally");
+    expect_fail_at(fx, FN("      CodeUri: src\n      PackageType: zip\n"), NULL, "zip", 0,
+                   "PackageType \"zip\" is not valid: allowed Zip, Image");
+    struct pt_function_config c;
+    struct pt_error err;
+    put(fx, FN("      CodeUri: src\n      PackageType: !If [No, Image, Zip]\n")
+            "Conditions:\n  No: !Equals [a, b]\n");
+    assert_int_equal(load(fx, NULL, &c, &err), 0);
+    pt_function_config_free(&c);
     expect_fail_at(fx, LFN("      Code:\n        ZipFile: |\n          def h(e, c): pass\n"), NULL,
                    "ZipFile", 0, "inline ZipFile code is not run");
     expect_fail_at(fx, LFN("      Code: {S3Bucket: b, S3Key: k}\n"), NULL, "{S3", 0,
