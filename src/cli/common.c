@@ -272,7 +272,7 @@ int cli_function_build(const char *path, const struct cli_function_opts *o,
     if (rc)
         return rc;
     /* Lambda's ranges, so that the message names the flag and what Lambda allows (a template's
-     * values are checked by pt_function_validate, which names the field). */
+     * values are refused by the loader, at their file:line:column). */
     if (o->memory && (rc = cli_int_flag("--memory", "MemorySize", o->memory, PT_MEMORY_MIN_MB,
                                         PT_MEMORY_MAX_MB, " (MB)", &c->memory_mb, err)))
         return rc;

@@ -1317,23 +1317,47 @@ static int tpl_prop_str(struct tpl *t, const struct tpl_func *f, const char *key
     return rc;
 }
 
-/* A whole number as written; the range is pt_function_validate's to check. */
-static int tpl_prop_int(struct tpl *t, const struct tpl_func *f, const char *key, int *out)
+/* Lambda's range of a number property; max TPL_NO_MAX: no upper bound. */
+struct tpl_range {
+    long min, max;
+    const char *unit;
+};
+
+#define TPL_NO_MAX 1000000000L
+
+/*
+ * text (the value of node, at path) as a whole number within r (NULL: as written), refused
+ * where it is written: the same refusal from pt_function_validate could not say whether the
+ * value came from Globals or from which function.
+ */
+static int tpl_number(struct tpl *t, const yaml_node_t *node, const char *path,
+                      const char *label, const char *text, const struct tpl_range *r, int *out)
+{
+    long v = 0;
+    if (pt_parse_long(text, -TPL_NO_MAX, TPL_NO_MAX, &v) != 0)
+        return tpl_fail(t, node, path, "%s \"%s\" is not a whole number", label, text);
+    if (r && r->max == TPL_NO_MAX && v < r->min)
+        return tpl_fail(t, node, path, "%s %ld is out of range: allowed %ld and more", label, v,
+                        r->min);
+    if (r && (v < r->min || v > r->max))
+        return tpl_fail(t, node, path, "%s %ld is out of range: allowed %ld to %ld%s", label, v,
+                        r->min, r->max, r->unit);
+    *out = (int)v;
+    return 0;
+}
+
+/* A whole number property, within r unless r is NULL (a value about to be rewritten). */
+static int tpl_prop_int(struct tpl *t, const struct tpl_func *f, const char *key,
+                        const struct tpl_range *r, int *out)
 {
     struct pt_buf b;
     char path[TPL_PATH_MAX];
     yaml_node_t *node = NULL;
     bool set = false;
-    long v = 0;
     pt_buf_init(&b, TPL_VALUE_MAX);
     int rc = tpl_prop_str(t, f, key, &b, &set, path, sizeof(path), &node);
-    if (!rc && set) {
-        if (pt_parse_long(tpl_bstr(&b), -1000000000L, 1000000000L, &v) != 0)
-            rc = tpl_fail(t, node, path, "%s \"%s\" is not a whole number", key,
-                          tpl_bstr(&b));
-        else
-            *out = (int)v;
-    }
+    if (!rc && set)
+        rc = tpl_number(t, node, path, key, tpl_bstr(&b), r, out);
     pt_buf_free(&b);
     return rc;
 }
@@ -1649,6 +1673,12 @@ static int tpl_package_type(struct tpl *t, const struct tpl_func *f)
 
 static int tpl_fill(struct tpl *t, const char *id, yaml_node_t *res, struct pt_function_config *c)
 {
+    static const struct tpl_range memory = {PT_MEMORY_MIN_MB, PT_MEMORY_MAX_MB,
+                                            " (MB, 1 MB steps)"};
+    static const struct tpl_range timeout = {PT_TIMEOUT_MIN_S, PT_TIMEOUT_MAX_S, " (seconds)"};
+    static const struct tpl_range ephemeral = {PT_EPHEMERAL_MIN_MB, PT_EPHEMERAL_MAX_MB,
+                                               " (MB, 1 MB steps)"};
+    static const struct tpl_range reserved = {0, TPL_NO_MAX, ""};
     struct tpl_func f;
     char path[TPL_PATH_MAX];
     yaml_node_t *node = NULL;
@@ -1665,11 +1695,12 @@ static int tpl_fill(struct tpl *t, const char *id, yaml_node_t *res, struct pt_f
     if (!rc)
         rc = tpl_code(t, &f, c);
     if (!rc)
-        rc = tpl_prop_int(t, &f, "MemorySize", &c->memory_mb);
+        rc = tpl_prop_int(t, &f, "MemorySize", &memory, &c->memory_mb);
     if (!rc)
-        rc = tpl_prop_int(t, &f, "Timeout", &c->timeout_s);
+        rc = tpl_prop_int(t, &f, "Timeout", &timeout, &c->timeout_s);
     if (!rc)
-        rc = tpl_prop_int(t, &f, "ReservedConcurrentExecutions", &c->reserved_concurrency);
+        rc = tpl_prop_int(t, &f, "ReservedConcurrentExecutions", &reserved,
+                          &c->reserved_concurrency);
     if (!rc)
         rc = tpl_arch(t, &f, c);
     if (!rc)
@@ -1677,16 +1708,11 @@ static int tpl_fill(struct tpl *t, const char *id, yaml_node_t *res, struct pt_f
     if (!rc && node) {
         struct pt_buf b;
         bool novalue = false;
-        long v = 0;
         pt_buf_init(&b, TPL_VALUE_MAX);
         rc = tpl_str(t, node, path, 0, false, &b, &novalue);
-        if (!rc && !novalue) {
-            if (pt_parse_long(tpl_bstr(&b), -1000000000L, 1000000000L, &v) != 0)
-                rc = tpl_fail(t, node, path, "EphemeralStorage.Size \"%s\" is not a whole number",
-                              tpl_bstr(&b));
-            else
-                c->ephemeral_mb = (int)v;
-        }
+        if (!rc && !novalue)
+            rc = tpl_number(t, node, path, "EphemeralStorage.Size", tpl_bstr(&b), &ephemeral,
+                            &c->ephemeral_mb);
         pt_buf_free(&b);
     }
     if (!rc)
@@ -1885,7 +1911,7 @@ static int tpl_site_find(struct tpl *t, const char *id, yaml_node_t *res, struct
     s->eol = "\n";
     int rc = tpl_func_init(t, id, res, &f);
     if (!rc)
-        rc = tpl_prop_int(t, &f, "MemorySize", &s->pub.memory_mb);
+        rc = tpl_prop_int(t, &f, "MemorySize", NULL, &s->pub.memory_mb);
     if (!rc)
         rc = tpl_not_shared(t, res, rpath);
     if (!rc)

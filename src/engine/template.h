@@ -15,7 +15,9 @@
  * (as in SAM): a function's own property replaces the global one,
  * Environment.Variables and EphemeralStorage merge key by key (the
  * function's keys win), Architectures is replaced, not concatenated.
- * Numbers are taken as written; pt_function_validate checks the ranges.
+ * MemorySize, Timeout, EphemeralStorage.Size and ReservedConcurrentExecutions
+ * out of Lambda's ranges are refused at their file:line:column (the same
+ * refusal from pt_function_validate could not say where the value is).
  * The caller then runs pt_function_detect(c, c->code_dir) (fills a missing
  * Runtime/Handler) and pt_function_validate.
  *

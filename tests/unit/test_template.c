@@ -670,20 +670,38 @@ static void test_values_and_validation(void **state)
     struct fixture *fx = *state;
     struct pt_function_config c;
     struct pt_error err;
-    /* Out-of-range numbers pass the template and are caught by pt_function_validate. */
+    /* Out of Lambda's ranges: refused where the value is written (it was refused later by
+     * pt_function_validate, which cannot say where: Globals or which function). */
+    expect_fail_at(fx,
+                   HEAD "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+                        "    Properties: {CodeUri: src, Runtime: python3.12, MemorySize: 64}\n",
+                   NULL, "64}", 0,
+                   "Resources.Fn.Properties.MemorySize: MemorySize 64 is out of range: allowed "
+                   "128 to 10240 (MB, 1 MB steps)");
+    expect_fail_at(fx,
+                   HEAD "Globals:\n  Function:\n    Timeout: 901\n"
+                        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+                        "    Properties: {CodeUri: src, Runtime: python3.12}\n",
+                   NULL, "901", 0,
+                   "Globals.Function.Timeout: Timeout 901 is out of range: allowed 1 to 900");
+    expect_fail_at(fx,
+                   HEAD "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+                        "    Properties: {CodeUri: src, EphemeralStorage: {Size: 20000}}\n",
+                   NULL, "20000", 0,
+                   "EphemeralStorage.Size: EphemeralStorage.Size 20000 is out of range: allowed "
+                   "512 to 10240");
+    expect_fail_at(fx,
+                   HEAD "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+                        "    Properties: {CodeUri: src, ReservedConcurrentExecutions: -1}\n",
+                   NULL, "-1}", 0,
+                   "ReservedConcurrentExecutions -1 is out of range: allowed 0 and more");
     put(fx, HEAD "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
-               "    Properties: {CodeUri: src, Runtime: python3.12, MemorySize: 64}\n");
+               "    Properties: {CodeUri: src, MemorySize: 10240, Timeout: 900,\n"
+               "                 EphemeralStorage: {Size: 512},\n"
+               "                 ReservedConcurrentExecutions: 0}\n");
     assert_int_equal(load(fx, NULL, &c, &err), 0);
-    assert_int_equal(pt_function_detect(&c, c.code_dir, &err), 0);
-    assert_int_equal(pt_function_validate(&c, &err), PT_EUSAGE);
-    assert_contains(err.msg, "MemorySize 64 is out of range: allowed 128 to 10240");
-    pt_function_config_free(&c);
-    put(fx, HEAD "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
-               "    Properties: {CodeUri: src, Runtime: python3.12, Timeout: 901}\n");
-    assert_int_equal(load(fx, NULL, &c, &err), 0);
-    assert_int_equal(pt_function_detect(&c, c.code_dir, &err), 0);
-    assert_int_equal(pt_function_validate(&c, &err), PT_EUSAGE);
-    assert_contains(err.msg, "Timeout 901 is out of range");
+    assert_int_equal(c.memory_mb, 10240);
+    assert_int_equal(c.reserved_concurrency, 0);
     pt_function_config_free(&c);
 
     const char *nan = HEAD "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
