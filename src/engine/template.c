@@ -1851,6 +1851,30 @@ static bool tpl_double_quoted(const yaml_node_t *n)
 }
 
 /*
+ * Past a node's properties (an anchor "&a", a tag "!!str"), where its start mark is, to its
+ * content: each property ends at a blank and is followed by blanks, and, where lines allows,
+ * line breaks and comments. Content never starts with '!' or '&' (they are indicators).
+ */
+static size_t tpl_skip_properties(const struct tpl *t, size_t at, bool lines)
+{
+    const char *text = t->text.data;
+    size_t n = t->text.len;
+    while (at < n && (text[at] == '!' || text[at] == '&')) {
+        while (at < n && !strchr(" \t\r\n", text[at]))
+            at++;
+        while (at < n && (text[at] == ' ' || text[at] == '\t' ||
+                          (lines && (text[at] == '\r' || text[at] == '\n' || text[at] == '#')))) {
+            if (text[at] == '#')
+                while (at < n && text[at] != '\n')
+                    at++;
+            else
+                at++;
+        }
+    }
+    return at;
+}
+
+/*
  * Just after the '{' of a flow mapping, or, when its first key starts a later line (JSON as
  * it is usually written), on a line of its own before that key. Keys are quoted when the
  * mapping's are (or, empty, when the key holding it is). The mapping's start mark is that of
@@ -1861,13 +1885,8 @@ static int tpl_flow_insert_at(struct tpl *t, yaml_node_t *m, const yaml_node_t *
                               const char *path, struct tpl_site *s)
 {
     const char *text = t->text.data;
-    size_t start = tpl_byte_offset(t, m->start_mark.index), at = start, n = t->text.len;
-    while (at < n && (text[at] == '!' || text[at] == '&')) {
-        while (at < n && !strchr(" \t\r\n", text[at]))
-            at++;
-        while (at < n && (text[at] == ' ' || text[at] == '\t'))
-            at++;
-    }
+    size_t start = tpl_byte_offset(t, m->start_mark.index), n = t->text.len;
+    size_t at = tpl_skip_properties(t, start, false);
     if (at >= n || text[at] != '{')
         return tpl_fail(t, m, path, "cannot insert MemorySize: this mapping's '{' is not on the "
                         "line of its anchor or tag");
@@ -1955,6 +1974,12 @@ static int tpl_site_find(struct tpl *t, const char *id, yaml_node_t *res, struct
         s->pub.kind = PT_TEMPLATE_MEMORY_INTRINSIC;
         s->refuse = "it is an intrinsic function, not a number";
         return 0;
+    }
+    /* A tag or anchor before the number is kept: only the number (and its quotes) is replaced. */
+    size_t value_at = tpl_skip_properties(t, s->pub.offset, true);
+    if (value_at < s->pub.offset + s->pub.length) {
+        s->pub.length -= value_at - s->pub.offset;
+        s->pub.offset = value_at;
     }
     s->pub.kind = PT_TEMPLATE_MEMORY_VALUE;
     switch (mem->data.scalar.style) {

@@ -1113,6 +1113,28 @@ static void test_set_memory_json(void **state)
     free(want);
 }
 
+/*
+ * A tag or an anchor before the value is the user's and stays: the value's start mark is that
+ * of its properties, so "!!str 512" was replaced whole by "1024" (the tag, and the string type
+ * it gives, gone), "&m 512" lost its anchor.
+ */
+static void test_set_memory_keeps_tag_anchor(void **state)
+{
+    struct fixture *fx = *state;
+    const char *props = HEAD "Resources:\n"
+                             "  A:\n    Type: AWS::Serverless::Function\n"
+                             "    Properties: {CodeUri: src, MemorySize: !!str \"512\"}\n"
+                             "  B:\n    Type: AWS::Serverless::Function\n"
+                             "    Properties:\n      CodeUri: src\n      MemorySize: &m !!int\n"
+                             "        # the size\n        256\n";
+    char *want = replaced(props, "!!str \"512\"", "!!str \"1024\"");
+    expect_rewrite(fx, props, "A", 1024, want);
+    free(want);
+    want = replaced(props, "        256\n", "        2048\n");
+    expect_rewrite(fx, props, "B", 2048, want);
+    free(want);
+}
+
 /* A BOM, multi-byte UTF-8 before the value and CRLF line ends: offsets are bytes, not chars. */
 static void test_set_memory_utf8_crlf(void **state)
 {
@@ -1251,6 +1273,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_memory_flow_single_quotes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_memory_utf8_crlf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_memory_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_memory_keeps_tag_anchor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_memory_flow_anchor_tag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_logical_id_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_memory_backup_mode_and_refusals, setup, teardown),
