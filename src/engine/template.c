@@ -1264,6 +1264,31 @@ static int tpl_pick(struct tpl *t, const char *id, const char **out_id, yaml_nod
     return 0;
 }
 
+/*
+ * An intrinsic written as a key among properties: Fn::Transform (a macro, AWS::Include) adds
+ * properties that exist only once CloudFormation has run it; we would read the rest without
+ * them (a MemorySize or Runtime from the include, lost without a word).
+ */
+static int tpl_no_key_call(struct tpl *t, yaml_node_t *m, const char *path)
+{
+    if (!m || m->type != YAML_MAPPING_NODE)
+        return 0;
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = tpl_node(t, p->key);
+        if (!k || k->type != YAML_SCALAR_NODE || !pt_str_starts_with(tpl_text(k), "Fn::"))
+            continue;
+        struct tpl_call call = {.arg = tpl_node(t, p->value), .at = k};
+        char d[256];
+        snprintf(call.name, sizeof(call.name), "%.63s", tpl_text(k));
+        tpl_describe(t, &call, d, sizeof(d));
+        return tpl_fail(t, k, path,
+                        "%s cannot be resolved locally: what it adds to these properties exists "
+                        "only once CloudFormation has run it",
+                        d);
+    }
+    return 0;
+}
+
 static int tpl_func_init(struct tpl *t, const char *id, yaml_node_t *res, struct tpl_func *f)
 {
     const char *type = NULL;
@@ -1282,6 +1307,10 @@ static int tpl_func_init(struct tpl *t, const char *id, yaml_node_t *res, struct
     rc = tpl_map_get(t, res, path, "Properties", &props, NULL);
     if (!rc)
         rc = tpl_mapping(t, props, path, &f->props);
+    if (!rc)
+        rc = tpl_no_key_call(t, f->props, path);
+    if (!rc)
+        rc = tpl_no_key_call(t, f->globals, "Globals.Function");
     return rc;
 }
 

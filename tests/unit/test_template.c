@@ -611,6 +611,21 @@ static void test_intrinsics_reported_with_location(void **state)
     expect_fail(fx, ENVFN("", "          T:\n"), "template.yaml:11:13: "
                                             "Resources.Fn.Properties.Environment.Variables.T: has "
                                             "no value");
+    /* Fn::Transform (AWS::Include) among the properties adds properties we cannot see (the
+     * MemorySize, the Runtime): it was silently ignored. */
+    expect_fail_at(fx,
+                   HEAD "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+                        "      CodeUri: src\n"
+                        "      Fn::Transform:\n"
+                        "        {Name: AWS::Include, Parameters: {Location: s3://b/k}}\n",
+                   NULL, "Fn::Transform", 0,
+                   "Resources.Fn.Properties: Fn::Transform: {...} cannot be resolved locally");
+    expect_fail_at(fx,
+                   HEAD "Globals:\n  Function:\n    Timeout: 3\n"
+                        "    'Fn::Transform': {Name: AWS::Include}\n"
+                        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+                        "      CodeUri: src\n",
+                   NULL, "'Fn::Transform'", 0, "Globals.Function: Fn::Transform: {...} cannot be");
     /* The condition's own location is reported when it is the one that fails. */
     expect_fail_at(fx,
                    ENVFN("Conditions:\n  C: !Equals [!GetAtt Table.Arn, x]\n",
