@@ -1391,6 +1391,27 @@ static int tpl_prop_int(struct tpl *t, const struct tpl_func *f, const char *key
     return rc;
 }
 
+/*
+ * Whether the function's own value of key in m (a mapping or NULL) is an intrinsic (Fn::If,
+ * AWS::NoValue, ...). SAM merges a function's mappings with Globals' key by key, but takes an
+ * intrinsic as a plain value: the global value it stands in place of is then not merged in.
+ */
+static int tpl_is_call_at(struct tpl *t, yaml_node_t *m, const char *path, const char *key,
+                          bool *is_call)
+{
+    yaml_node_t *v = NULL;
+    struct tpl_call call;
+    *is_call = false;
+    int rc = tpl_map_get(t, m, path, key, &v, NULL);
+    if (rc || !v)
+        return rc;
+    rc = tpl_call_of(t, v, path, false, false, &call);
+    if (rc < 0)
+        return rc;
+    *is_call = rc == 1;
+    return 0;
+}
+
 /* A nested property (EphemeralStorage.Size): the function's mapping first, then the global one. */
 static int tpl_nested(struct tpl *t, const struct tpl_func *f, const char *outer,
                       const char *inner, yaml_node_t **node, char *path, size_t size)
@@ -1407,19 +1428,39 @@ static int tpl_nested(struct tpl *t, const struct tpl_func *f, const char *outer
         else
             snprintf(base, sizeof(base), "Globals.Function");
         tpl_path(opath, sizeof(opath), base, outer);
+        bool replaces = false;
         int rc = tpl_map_get(t, srcs[i], base, outer, &o, NULL);
         if (!rc)
             rc = tpl_mapping(t, o, opath, &m);
         if (!rc)
             rc = tpl_map_get(t, m, opath, inner, node, NULL);
+        if (!rc && i == 0)
+            rc = tpl_is_call_at(t, srcs[i], base, outer, &replaces);
         if (rc)
             return rc;
         if (*node) {
             tpl_path(path, size, opath, inner);
             return 0;
         }
+        if (replaces) /* the function's intrinsic stands for the whole global mapping */
+            return 0;
     }
     return 0;
+}
+
+/* An intrinsic as the function's Environment, or as its Variables, replaces the global ones. */
+static int tpl_env_replaces_globals(struct tpl *t, const struct tpl_func *f, bool *replaces)
+{
+    char base[TPL_PATH_MAX], epath[TPL_PATH_MAX];
+    yaml_node_t *own = NULL;
+    snprintf(base, sizeof(base), "Resources.%.200s.Properties", f->id);
+    tpl_path(epath, sizeof(epath), base, "Environment");
+    int rc = tpl_is_call_at(t, f->props, base, "Environment", replaces);
+    if (!rc && !*replaces)
+        rc = tpl_map_get(t, f->props, base, "Environment", &own, NULL);
+    if (!rc && own && own->type == YAML_MAPPING_NODE)
+        rc = tpl_is_call_at(t, own, epath, "Variables", replaces);
+    return rc;
 }
 
 /* Environment.Variables: Globals' first, then the function's (which win), as SAM merges. */
@@ -1427,8 +1468,11 @@ static int tpl_env(struct tpl *t, const struct tpl_func *f, struct pt_function_c
 {
     yaml_node_t *srcs[2] = {f->globals, f->props};
     struct pt_buf v;
-    int rc = 0;
+    bool replaces = false;
     pt_buf_init(&v, TPL_VALUE_MAX);
+    int rc = tpl_env_replaces_globals(t, f, &replaces);
+    if (replaces)
+        srcs[0] = NULL;
     for (int i = 0; !rc && i < 2; i++) {
         yaml_node_t *e = NULL, *env = NULL, *vars = NULL, *varsm = NULL;
         char base[TPL_PATH_MAX], epath[TPL_PATH_MAX], vpath[TPL_PATH_MAX];

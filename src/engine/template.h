@@ -14,7 +14,9 @@
  * Description. Globals.Function applies to AWS::Serverless::Function only
  * (as in SAM): a function's own property replaces the global one,
  * Environment.Variables and EphemeralStorage merge key by key (the
- * function's keys win), Architectures is replaced, not concatenated.
+ * function's keys win) unless the function has an intrinsic in their place
+ * (Fn::If, AWS::NoValue): SAM takes that as a plain value, replacing the
+ * global mapping whole. Architectures is replaced, not concatenated.
  * MemorySize, Timeout, EphemeralStorage.Size and ReservedConcurrentExecutions
  * out of Lambda's ranges are refused at their file:line:column (the same
  * refusal from pt_function_validate could not say where the value is).

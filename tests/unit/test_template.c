@@ -287,6 +287,33 @@ static void test_globals_merge_and_override(void **state)
     assert_int_equal(load(fx, NULL, &c, &err), 0);
     assert_int_equal(c.ephemeral_mb, 4096);
     pt_function_config_free(&c);
+
+    /* SAM merges mappings key by key, but takes an intrinsic as a plain value: in the
+     * function's place (Fn::If, AWS::NoValue) it replaces the global mapping whole. The
+     * global variables and storage were merged in anyway (A=g where SAM deploys no A). */
+    static const char *const local[] = {
+        "      Environment: !If [Yes, {Variables: {B: l}}, !Ref AWS::NoValue]\n",
+        "      Environment: !Ref AWS::NoValue\n",
+        "      Environment: {Variables: !If [Yes, {B: l}, {}]}\n",
+        "      Environment: {Variables: !Ref AWS::NoValue}\n",
+    };
+    for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+        char yaml[1024];
+        snprintf(yaml, sizeof(yaml),
+                 HEAD "Conditions:\n  Yes: !Equals [a, a]\n"
+                      "Globals:\n  Function:\n    CodeUri: src\n    Environment:\n"
+                      "      Variables: {A: g}\n    EphemeralStorage: {Size: 1024}\n"
+                      "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+                      "%s      EphemeralStorage: !If [Yes, !Ref AWS::NoValue, {Size: 2048}]\n",
+                 local[i]);
+        put(fx, yaml);
+        assert_int_equal(load(fx, NULL, &c, &err), 0);
+        if (env_get(&c, "A"))
+            fail_msg("case %zu: the global variable A was merged into %s", i, local[i]);
+        assert_string_equal(env_get(&c, "B") ? env_get(&c, "B") : "-", i % 2 ? "-" : "l");
+        assert_int_equal(c.ephemeral_mb, PT_EPHEMERAL_MIN_MB);
+        pt_function_config_free(&c);
+    }
 }
 
 static void test_code_uri_default_and_detection(void **state)
