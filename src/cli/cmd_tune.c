@@ -330,25 +330,6 @@ static void tune_progress_bar(void *arg, const struct pt_runner_progress *p)
         fputc('\n', stderr);
 }
 
-/* A template FUNCTION ("path[#LogicalId]") split into its file and its logical id. */
-struct tune_template_ref {
-    char path[PATH_MAX];
-    const char *logical_id; /* into path's buffer, or NULL */
-};
-
-static bool tune_template_ref(const char *spec, struct tune_template_ref *t)
-{
-    if (!pt_template_is_template(spec) || pt_strlcpy(t->path, spec, sizeof(t->path)) >= sizeof(t->path))
-        return false;
-    char *hash = strrchr(t->path, '#');
-    t->logical_id = NULL;
-    if (hash) {
-        *hash = '\0';
-        t->logical_id = hash + 1;
-    }
-    return true;
-}
-
 /*
  * autoOptimize for a local function: a SAM template gets its MemorySize rewritten in place
  * (every other byte kept, a .bak beside it); a code directory only gets the advice.
@@ -356,19 +337,21 @@ static bool tune_template_ref(const char *spec, struct tune_template_ref *t)
 static int tune_auto_optimize(const struct pt_tune_input *in, const char *name, int power,
                               struct cli_tune_notes *notes, struct pt_error *err)
 {
-    struct tune_template_ref t;
-    if (!tune_template_ref(in->function, &t)) {
+    /* The spec goes whole to the template code, which splits "path#LogicalId" as the load
+     * did (an existing path holding '#' is a path). */
+    if (!pt_template_is_template(in->function)) {
         cli_tune_note(notes, "autoOptimize: set MemorySize of %s to %d MB (a code directory: "
                              "nothing to rewrite)", name, power);
         return 0;
     }
     char backup[PATH_MAX];
-    int rc = pt_template_set_memory(t.path, t.logical_id, power, NULL, backup, sizeof(backup), err);
+    int rc = pt_template_set_memory(in->function, NULL, power, NULL, backup, sizeof(backup), err);
     if (rc)
         return pt_error_wrap(err, "autoOptimize");
     struct pt_template_memory_site site;
-    const char *file = pt_template_memory_site(t.path, t.logical_id, &site, NULL) == 0 ? site.file
-                                                                                       : t.path;
+    const char *file = pt_template_memory_site(in->function, NULL, &site, NULL) == 0
+                           ? site.file
+                           : in->function;
     cli_tune_note(notes,
                   "autoOptimize: MemorySize of %s set to %d MB in %s (the original is in %s)",
                   name, power, file, backup);
@@ -683,11 +666,10 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         goto out;
     if (!remote && (rc = cli_function_build(in.function, &fo, &cfg, err)))
         goto out;
-    struct tune_template_ref tref;
-    if (!remote && in.auto_optimize && tune_template_ref(in.function, &tref)) {
+    if (!remote && in.auto_optimize && pt_template_is_template(in.function)) {
         /* Checked now, not after the run (whose results the refusal would lose): an intrinsic
          * or block scalar MemorySize, a directory that cannot be written, ... */
-        if ((rc = pt_template_check_memory(tref.path, tref.logical_id, in.powers[0], err))) {
+        if ((rc = pt_template_check_memory(in.function, NULL, in.powers[0], err))) {
             pt_error_wrap(err, "--auto-optimize");
             goto out;
         }

@@ -91,8 +91,10 @@ struct pt_template_memory_site {
 };
 
 /*
- * Where MemorySize of the function logical_id (NULL: the only function) of
- * the template at path (a file or a directory holding one) is, or goes.
+ * Where MemorySize of the function logical_id of the template at path (a
+ * file or a directory holding one) is, or goes. logical_id NULL: path is a
+ * FUNCTION spec, split as pt_template_load splits it ("path#LogicalId", an
+ * existing path holding '#' being a path), else the only function.
  */
 int pt_template_memory_site(const char *path, const char *logical_id,
                             struct pt_template_memory_site *site, struct pt_error *err);

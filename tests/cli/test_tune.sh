@@ -232,4 +232,12 @@ out=$("$PT" tune "$T/lnk/template.yaml" --num 2 --powers 128 --auto-optimize 2>&
   && ok "--auto-optimize on a symlinked template: the note names the backup beside the real file" \
   || nok "--auto-optimize on a symlinked template: exit $st, $(ls "$T/lnk" "$T/blk"): $out"
 
+# A directory whose name holds '#' is a path, not "path#LogicalId", when it exists (as invoke
+# and tune without --auto-optimize take it): --auto-optimize split it and refused the run.
+mkdir -p "$T/a#b" && cp -r examples/noop-c "$T/a#b/code" && cp "$T/blk.orig.512" "$T/a#b/template.yaml"
+out=$("$PT" tune "$T/a#b" --num 2 --powers 256 --auto-optimize 2>&1 >/dev/null); st=$?
+[ "$st" = 0 ] && grep -q "MemorySize: 256$" "$T/a#b/template.yaml" && cmp -s "$T/a#b/template.yaml.bak" "$T/blk.orig.512" \
+  && ok "--auto-optimize on a template directory whose name holds '#'" \
+  || nok "--auto-optimize and a '#' in the directory name: exit $st: $out"
+
 [ "$fails" = 0 ]
