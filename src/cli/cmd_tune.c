@@ -347,7 +347,7 @@ static int tune_auto_optimize(const struct pt_tune_input *in, const char *name, 
     char backup[PATH_MAX];
     int rc = pt_template_set_memory(in->function, NULL, power, NULL, backup, sizeof(backup), err);
     if (rc)
-        return pt_error_wrap(err, "autoOptimize");
+        return rc;
     struct pt_template_memory_site site;
     const char *file = pt_template_memory_site(in->function, NULL, &site, NULL) == 0
                            ? site.file
@@ -554,7 +554,8 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     json_t *s3_payload = NULL;
     struct cli_tune_notes notes = {0};
     struct cli_tune_report rep = {0};
-    int rc = 0;
+    struct pt_error rewrite_err = {0};
+    int rc = 0, rewrite_rc = 0;
     struct cli_args args;
     if ((rc = cli_args_begin(&args, argc, argv, "tune", tune_options, &fo, &eo, err)))
         return rc;
@@ -828,10 +829,14 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         if (best && version[0])
             cli_tune_note(&notes, "autoOptimizeAlias %s now points at version %s",
                           in.auto_optimize_alias, version);
-    } else if (in.auto_optimize && analysis.winner >= 0 &&
-               (rc = tune_auto_optimize(&in, cfg.name, analysis.powers[analysis.winner].power,
-                                        &notes, err))) {
-        goto out;
+    } else if (in.auto_optimize && analysis.winner >= 0) {
+        /* Checked before the run, it can still fail now (the template edited meanwhile): the
+         * run's results are written all the same, the failure is a note and the exit code. */
+        rewrite_rc = tune_auto_optimize(&in, cfg.name, analysis.powers[analysis.winner].power,
+                                        &notes, &rewrite_err);
+        if (rewrite_rc)
+            cli_tune_note(&notes, "autoOptimize: MemorySize not set to %d MB: %s",
+                          analysis.powers[analysis.winner].power, rewrite_err.msg);
     }
     if (!remote && in.auto_optimize && in.auto_optimize_alias[0])
         cli_tune_note(&notes, "autoOptimizeAlias %s: aliases exist only for functions in AWS or "
@@ -845,6 +850,8 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
                                   report.n_samples, &notes, f.json, err);
     if (!rc)
         rc = cli_tune_require_pick(&analysis, err);
+    if (!rc && rewrite_rc)
+        rc = pt_error_set(err, rewrite_rc, "autoOptimize: %s", rewrite_err.msg);
 out:
     json_decref(adaptive_json);
     json_decref(s3_payload);

@@ -240,4 +240,18 @@ out=$("$PT" tune "$T/a#b" --num 2 --powers 256 --auto-optimize 2>&1 >/dev/null);
   && ok "--auto-optimize on a template directory whose name holds '#'" \
   || nok "--auto-optimize and a '#' in the directory name: exit $st: $out"
 
+# The template changed during the run (an editor, a checkout) so that the rewrite fails at the
+# end: the run's table and --output are still written, the failure is a note and the exit code.
+mkdir -p "$T/chg" && cp -r examples/handler-sleep-python "$T/chg/code"
+printf 'Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: code\n      MemorySize: 512\n' >"$T/chg/template.yaml"
+( while [ ! -s "$T/chg.jsonl" ]; do sleep 0.05; done; printf 'broken: [\n' >>"$T/chg/template.yaml" ) &
+breaker=$!
+"$PT" tune "$T/chg" --num 3 --powers 128 --payload '{"seconds": 1}' --auto-optimize \
+  --samples "$T/chg.jsonl" --output "$T/chg.json" >"$T/chg.out" 2>&1; st=$?
+kill "$breaker" 2>/dev/null; wait "$breaker" 2>/dev/null
+[ "$st" = 2 ] && [ -s "$T/chg.json" ] && grep -q "recommendation:" "$T/chg.out" \
+  && grep -q "note: autoOptimize: MemorySize not set to 128 MB: .*YAML syntax error" "$T/chg.out" \
+  && ok "--auto-optimize failing at the end still writes the run's results" \
+  || nok "--auto-optimize failing at the end: exit $st, output $(ls "$T/chg.json" 2>&1): $(cat "$T/chg.out")"
+
 [ "$fails" = 0 ]
