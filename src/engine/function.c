@@ -545,11 +545,13 @@ int pt_function_validate(const struct pt_function_config *c, struct pt_error *er
                             "steps)",
                             c->ephemeral_mb, PT_EPHEMERAL_MIN_MB, PT_EPHEMERAL_MAX_MB);
     size_t alen = strnlen(c->architecture, sizeof(c->architecture));
-    if (alen == sizeof(c->architecture) ||
-        (strcmp(c->architecture, "x86_64") != 0 && strcmp(c->architecture, "arm64") != 0))
+    if (alen == sizeof(c->architecture))
         return pt_error_set(err, PT_EUSAGE,
                             "Architecture \"%.*s\" is not supported: allowed x86_64, arm64",
                             (int)alen, c->architecture);
+    rc = pt_function_check_architecture(c->architecture, err);
+    if (rc)
+        return rc;
     rc = validate_env(c, err);
     if (rc)
         return rc;
@@ -559,6 +561,20 @@ int pt_function_validate(const struct pt_function_config *c, struct pt_error *er
                             "set) or 0 and more",
                             c->reserved_concurrency);
     return validate_logging(c, err);
+}
+
+int pt_function_check_name(const char *name, struct pt_error *err)
+{
+    return validate_name(name, strlen(name) + 1, err);
+}
+
+int pt_function_check_architecture(const char *arch, struct pt_error *err)
+{
+    if (strcmp(arch, "x86_64") != 0 && strcmp(arch, "arm64") != 0)
+        return pt_error_set(err, PT_EUSAGE,
+                            "Architecture \"%.64s\" is not supported: allowed x86_64, arm64",
+                            arch);
+    return 0;
 }
 
 /* Lambda function names allow [A-Za-z0-9-_]; anything else in a directory name becomes '-'. */

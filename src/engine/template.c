@@ -1659,8 +1659,11 @@ static int tpl_strings(struct tpl *t, const struct tpl_func *f, struct pt_functi
             break;
         }
         memcpy(dst, b.data, b.len + 1);
-        if (strcmp(fields[i].key, "Runtime") == 0 &&
-            (rc = pt_runtime_parse(c->runtime, &c->family, t->err)))
+        if (strcmp(fields[i].key, "Runtime") == 0)
+            rc = pt_runtime_parse(c->runtime, &c->family, t->err);
+        else if (strcmp(fields[i].key, "FunctionName") == 0)
+            rc = pt_function_check_name(c->name, t->err);
+        if (rc)
             pt_error_wrap(t->err, "%s:%zu:%zu: %s", t->file, tpl_line(node), tpl_col(node), path);
     }
     pt_buf_free(&b);
@@ -1683,10 +1686,8 @@ static int tpl_arch(struct tpl *t, const struct tpl_func *f, struct pt_function_
             rc = tpl_fail(t, node, path, "Architectures must list exactly one (x86_64 or arm64), "
                           "not %zu",
                           l.n);
-        else if (strlen(l.items[0]) >= sizeof(c->architecture))
-            rc = tpl_fail(t, node, path,
-                          "Architecture \"%.64s\" is not supported: allowed x86_64, arm64",
-                          l.items[0]);
+        else if ((rc = pt_function_check_architecture(l.items[0], t->err)))
+            pt_error_wrap(t->err, "%s:%zu:%zu: %s", t->file, tpl_line(node), tpl_col(node), path);
         else
             pt_strlcpy(c->architecture, l.items[0], sizeof(c->architecture));
     }

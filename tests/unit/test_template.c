@@ -737,6 +737,20 @@ static void test_values_and_validation(void **state)
                         "    Properties: {CodeUri: src, ReservedConcurrentExecutions: -1}\n",
                    NULL, "-1}", 0,
                    "ReservedConcurrentExecutions -1 is out of range: allowed 0 and more");
+    /* So are an Architectures or FunctionName Lambda refuses. */
+    expect_fail_at(fx,
+                   HEAD "Globals:\n  Function:\n    Architectures: [arm65]\n"
+                        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+                        "    Properties: {CodeUri: src}\n",
+                   NULL, "[arm65]", 0,
+                   "Globals.Function.Architectures: Architecture \"arm65\" is not supported: "
+                   "allowed x86_64, arm64");
+    expect_fail_at(fx,
+                   HEAD "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+                        "    Properties: {CodeUri: src, FunctionName: !Sub '${AWS::StackName}.fn'}\n",
+                   NULL, "!Sub", 0,
+                   "Resources.Fn.Properties.FunctionName: FunctionName \"powertune.fn\" is not "
+                   "valid");
     put(fx, HEAD "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
                "    Properties: {CodeUri: src, MemorySize: 10240, Timeout: 900,\n"
                "                 EphemeralStorage: {Size: 512},\n"
