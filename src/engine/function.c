@@ -460,17 +460,23 @@ static int validate_runtime_handler(const struct pt_function_config *c, struct p
     if (hlen == sizeof(c->handler))
         return pt_error_set(err, PT_EUSAGE, "Handler is too long: allowed at most %d characters",
                             PT_HANDLER_MAX);
+    return pt_function_check_handler(c->runtime, family, c->handler, err);
+}
+
+int pt_function_check_handler(const char *runtime, enum pt_runtime_family family,
+                              const char *handler, struct pt_error *err)
+{
     if (family == PT_RUNTIME_PROVIDED) {
-        if (!handler_chars_ok(c->handler))
+        if (!handler_chars_ok(handler))
             return pt_error_set(err, PT_EUSAGE,
                                 "Handler \"%s\" is not valid for %s: no whitespace allowed",
-                                c->handler, c->runtime);
+                                handler, runtime);
         return 0;
     }
-    if (!handler_shape_ok(c->handler))
+    if (!handler_shape_ok(handler))
         return pt_error_set(err, PT_EUSAGE,
                             "Handler \"%s\" is not valid for %s: expected module.function",
-                            c->handler, c->runtime);
+                            handler, runtime);
     return 0;
 }
 

@@ -121,9 +121,11 @@ int pt_function_set_env(struct pt_function_config *c, const char *key, const cha
  */
 int pt_function_validate(const struct pt_function_config *c, struct pt_error *err);
 
-/* Two of those rules alone, for callers that can say where the value is written (templates). */
+/* Some of those rules alone, for callers that can say where the value is written (templates). */
 int pt_function_check_name(const char *name, struct pt_error *err);
 int pt_function_check_architecture(const char *arch, struct pt_error *err);
+int pt_function_check_handler(const char *runtime, enum pt_runtime_family family,
+                              const char *handler, struct pt_error *err);
 
 /* Lambda's reserved environment keys (AWS_REGION, _HANDLER, ...): users may not set them. */
 bool pt_env_key_is_reserved(const char *key);

@@ -1663,6 +1663,8 @@ static int tpl_strings(struct tpl *t, const struct tpl_func *f, struct pt_functi
             rc = pt_runtime_parse(c->runtime, &c->family, t->err);
         else if (strcmp(fields[i].key, "FunctionName") == 0)
             rc = pt_function_check_name(c->name, t->err);
+        else if (strcmp(fields[i].key, "Handler") == 0 && c->family != PT_RUNTIME_UNSET)
+            rc = pt_function_check_handler(c->runtime, c->family, c->handler, t->err);
         if (rc)
             pt_error_wrap(t->err, "%s:%zu:%zu: %s", t->file, tpl_line(node), tpl_col(node), path);
     }

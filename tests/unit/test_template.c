@@ -737,7 +737,14 @@ static void test_values_and_validation(void **state)
                         "    Properties: {CodeUri: src, ReservedConcurrentExecutions: -1}\n",
                    NULL, "-1}", 0,
                    "ReservedConcurrentExecutions -1 is out of range: allowed 0 and more");
-    /* So are an Architectures or FunctionName Lambda refuses. */
+    /* So are an Architectures, FunctionName or (its Runtime known) Handler Lambda refuses. */
+    expect_fail_at(fx,
+                   HEAD "Globals:\n  Function:\n    Runtime: python3.12\n"
+                        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
+                        "    Properties: {CodeUri: src, Handler: lambda_handler}\n",
+                   NULL, "lambda_handler}", 0,
+                   "Resources.Fn.Properties.Handler: Handler \"lambda_handler\" is not valid for "
+                   "python3.12: expected module.function");
     expect_fail_at(fx,
                    HEAD "Globals:\n  Function:\n    Architectures: [arm65]\n"
                         "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
