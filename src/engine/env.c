@@ -846,6 +846,10 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
         env_drain_output(env);
         env->reset_wanted = true;
         res->status = PT_STATUS_TIMEOUT;
+        /* An event never picked up (the runtime did not come back to /next) timed out all
+         * the same: its wait counted from the queueing (env_wait). */
+        if (!start_ns)
+            start_ns = end_ns - ws.timeout_ns;
         end_ns = start_ns + ws.timeout_ns; /* Lambda reports the timeout exactly */
         char msg[256], line[320], ts[32];
         pt_format_timeout_message(msg, sizeof(msg), inv->request_id, (double)fn->timeout_s);

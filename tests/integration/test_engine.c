@@ -542,6 +542,26 @@ static void test_timeout_then_recovery(void **state)
     tu_engine_free(e);
 }
 
+/* Regression: an event the runtime never picked up (it answered the previous one and did not
+ * come back to /next) timed out with Duration: 0.00 ms; Lambda reports the timeout exactly. */
+static void test_timeout_of_unclaimed_event_is_the_timeout(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "tests/functions/respond-then-linger", 1769, 1);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{}", &r);
+    assert_false(r.function_error);
+    pt_invoke_result_free(&r);
+    tu_invoke(e, fn, "{}", &r);
+    assert_string_equal(r.error_type, "Sandbox.Timedout");
+    assert_int_equal(r.status, PT_STATUS_TIMEOUT);
+    assert_true(r.duration_ms == 1000.0);
+    assert_non_null(strstr(r.log_tail, "\tDuration: 1000.00 ms\t"));
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+}
+
 static void test_crash_then_recovery(void **state)
 {
     (void)state;
@@ -816,6 +836,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_timeout_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_reset_keeps_tmp, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_oom_reset_keeps_tmp, require_cgroups, tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_timeout_of_unclaimed_event_is_the_timeout, require_cgroups,
+                                        tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_crash_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_oom_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_init_error, require_cgroups, tu_teardown_engines),
