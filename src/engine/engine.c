@@ -35,6 +35,12 @@
  * such load the grace is longer; an environment idle past it is still frozen.
  */
 #define ENGINE_FREEZE_GRACE_BUSY_MS 20
+/*
+ * A runtime not back on /next this long after its result (env.c's settle bound) may never
+ * come (a task outliving the handler): it is looked at again only at the janitor's
+ * once-a-second pass, not every grace, which woke the janitor ~500 times a second.
+ */
+#define ENGINE_PARK_WAIT_MS 1000
 
 struct pt_function {
     struct pt_engine *engine;
@@ -229,11 +235,16 @@ static int64_t engine_freeze_due(struct pt_engine *e, int64_t now)
             struct pt_env *env = fn->idle[i];
             if (pt_env_frozen(env))
                 continue;
-            int64_t due = pt_env_last_used_ns(env) + grace;
-            if (due <= now)
-                pt_env_freeze_idle(env); /* a runtime not parked yet is looked at again */
-            if (!pt_env_frozen(env))
-                next = due <= now ? now + grace : (due < next ? due : next);
+            int64_t last = pt_env_last_used_ns(env);
+            int64_t due = last + grace;
+            if (due > now) {
+                next = due < next ? due : next;
+                continue;
+            }
+            /* A runtime not parked yet is looked at again: soon while it may be on its way
+             * back to /next, then at the once-a-second pass. */
+            if (!pt_env_freeze_idle(env) && now - last < (int64_t)ENGINE_PARK_WAIT_MS * 1000000)
+                next = now + grace < next ? now + grace : next;
         }
     }
     return next;

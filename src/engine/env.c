@@ -556,6 +556,8 @@ bool pt_env_settle(struct pt_env *env)
 
 bool pt_env_freeze_idle(struct pt_env *env)
 {
+    if (env->reset)
+        return true; /* no runtime until the next invocation: nothing runs, nothing to freeze */
     if (!env->cfg.freeze || !env->usable || !env->rapi)
         return false;
     if (!env->frozen) {

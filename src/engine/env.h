@@ -80,7 +80,8 @@ bool pt_env_usable(const struct pt_env *env);
 bool pt_env_settle(struct pt_env *env);
 /* False once the runtime process has exited (checked without blocking). */
 bool pt_env_alive(struct pt_env *env);
-/* Freezes an idle environment whose runtime waits on /next; true if it is frozen now. */
+/* Freezes an idle environment whose runtime waits on /next; true if it is frozen now, or has
+ * no runtime to freeze (reset: the next invocation starts one). */
 bool pt_env_freeze_idle(struct pt_env *env);
 bool pt_env_frozen(const struct pt_env *env);
 int64_t pt_env_last_used_ns(const struct pt_env *env);

@@ -8,7 +8,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <ftw.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -562,6 +564,65 @@ static void test_timeout_of_unclaimed_event_is_the_timeout(void **state)
     tu_engine_free(e);
 }
 
+/* Context switches of this process's threads so far (the engine's janitor is one of them). */
+static long process_context_switches(void)
+{
+    char path[PATH_MAX];
+    long total = 0;
+    DIR *d = opendir("/proc/self/task");
+    assert_non_null(d);
+    struct dirent *t;
+    while ((t = readdir(d)) != NULL) {
+        if (t->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/task/%s/status", t->d_name);
+        FILE *f = fopen(path, "r");
+        char line[256];
+        long v;
+        while (f && fgets(line, sizeof(line), f)) {
+            if (sscanf(line, "voluntary_ctxt_switches: %ld", &v) == 1 ||
+                sscanf(line, "nonvoluntary_ctxt_switches: %ld", &v) == 1)
+                total += v;
+        }
+        if (f)
+            fclose(f);
+    }
+    closedir(d);
+    return total;
+}
+
+/* How often the engine's threads woke up in half a second of nothing to do. */
+static long idle_wakeups(void)
+{
+    pt_sleep_ms(1500); /* past the settle bound and a spare namespace's build */
+    long before = process_context_switches();
+    pt_sleep_ms(500);
+    return process_context_switches() - before;
+}
+
+/* Regression: an idle environment the janitor could not freeze (reset after a crash, or a
+ * runtime that answered but never came back to /next) was looked at again every 2 ms until
+ * it was used or the keep-alive (5 minutes) reclaimed it: ~500 wake-ups a second. */
+static void test_unfreezable_idle_environment_does_not_wake_janitor(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *crash = tu_function(e, "crash-c", 128, 3);
+    struct pt_invoke_result r;
+    tu_invoke(e, crash, "{\"exit\": 3}", &r);
+    assert_string_equal(r.error_type, "Runtime.ExitError");
+    pt_invoke_result_free(&r);
+    long woke = idle_wakeups();
+    assert_in_range(woke, 0, 39);
+    struct pt_function *linger = tu_function(e, "tests/functions/respond-then-linger", 1769, 3);
+    tu_invoke(e, linger, "{}", &r);
+    assert_false(r.function_error);
+    pt_invoke_result_free(&r);
+    woke = idle_wakeups();
+    assert_in_range(woke, 0, 39);
+    tu_engine_free(e);
+}
+
 static void test_crash_then_recovery(void **state)
 {
     (void)state;
@@ -838,6 +899,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_oom_reset_keeps_tmp, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_timeout_of_unclaimed_event_is_the_timeout, require_cgroups,
                                         tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_unfreezable_idle_environment_does_not_wake_janitor,
+                                        require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_crash_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_oom_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_init_error, require_cgroups, tu_teardown_engines),
