@@ -382,6 +382,9 @@ struct env_wait_state {
     int64_t timeout_ns;     /* the function timeout */
     int64_t queued_ns;      /* when the event was handed to the Runtime API server */
     int64_t delivered_ns;   /* when the runtime received it (0: not yet), as env_wait last saw */
+    /* A retried INIT's start (0: none): that INIT runs in the invoke phase, under the function
+     * timeout, so the handler's deadline counts from here too, as on Lambda. */
+    int64_t invoke_start_ns;
     bool start_written;
     int exit_status;
     const char *init_phase; /* NULL: "init"; "invoke" for the retry of a failed INIT */
@@ -490,6 +493,8 @@ static enum env_outcome env_wait(struct pt_env *env, struct env_wait_state *ws)
         int64_t deadline;
         if (!env->initialized)
             deadline = ws->phase_start_ns + ws->init_limit_ns;
+        else if (ws->invoke_start_ns)
+            deadline = ws->invoke_start_ns + ws->timeout_ns;
         else if (st.delivered_ns)
             deadline = st.delivered_ns + ws->timeout_ns;
         else /* not picked up yet: count from INIT's end or the queueing, whichever is later */
@@ -696,6 +701,7 @@ static bool env_init_failed(struct pt_env *env, enum env_outcome out, struct env
         if (*rc)
             return false;
         ws->phase_start_ns = env->spawn_ns;
+        ws->invoke_start_ns = env->spawn_ns;
         ws->queued_ns = env->spawn_ns;
         ws->init_limit_ns = ws->timeout_ns;
         return true;
@@ -776,7 +782,6 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
         return rc;
     }
     bool suppressed = false;
-    int64_t invoke_start_ns = 0;
     bool init_seen = env->initialized;
     enum env_outcome out;
     for (;;) {
@@ -800,7 +805,6 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
         if (!retried)
             break;
         suppressed = true;
-        invoke_start_ns = ws.phase_start_ns;
         init_seen = false;
     }
     if (out == ENV_ABORTED) {
@@ -810,7 +814,7 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
                             inv->request_id);
     }
 
-    int64_t start_ns = suppressed ? invoke_start_ns : ws.delivered_ns;
+    int64_t start_ns = suppressed ? ws.invoke_start_ns : ws.delivered_ns;
     int64_t end_ns = pt_mono_ns();
     if (res->cold_start && !suppressed && env->initialized) {
         res->init_duration_ms = env->init_ms;

@@ -132,6 +132,27 @@ static void test_init_over_limit_is_retried_in_invoke(void **state)
     tu_engine_free(e);
 }
 
+/* Regression: after a retried INIT the handler got a whole timeout of its own, so INIT and
+ * handler together ran past the function timeout and succeeded (Duration 2.5 s with a 2 s
+ * timeout); on Lambda the retried INIT runs under the function timeout. */
+static void test_retried_init_counts_toward_timeout(void **state)
+{
+    (void)state;
+    struct pt_engine_options opt = {.init_timeout_ms = 1000};
+    struct pt_engine *e = tu_engine(&opt);
+    struct pt_function *fn = tu_function(e, "tests/functions/slow-init-and-handler", 1769, 2);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{}", &r);
+    assert_non_null(strstr(r.log_tail, "\tPhase: init\tStatus: timeout"));
+    assert_true(r.function_error);
+    assert_string_equal(r.error_type, "Sandbox.Timedout");
+    assert_int_equal(r.status, PT_STATUS_TIMEOUT);
+    assert_true(r.duration_ms == 2000.0);
+    assert_non_null(strstr(r.log_tail, "\tDuration: 2000.00 ms\t"));
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+}
+
 static void test_idle_environments_are_reclaimed(void **state)
 {
     (void)state;
@@ -883,6 +904,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_old_environment_serves_warm_invocations, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_two_engines_in_one_process, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_init_over_limit_is_retried_in_invoke, require_cgroups, tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_retried_init_counts_toward_timeout, require_cgroups,
+                                        tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_idle_environments_are_reclaimed, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_fork_bomb_hits_pids_limit, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_python_runtime_handed_connection, require_cgroups, tu_teardown_engines),
