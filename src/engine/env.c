@@ -814,7 +814,11 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
                             inv->request_id);
     }
 
-    int64_t start_ns = suppressed ? ws.invoke_start_ns : ws.delivered_ns;
+    /* An event never picked up (the runtime exited or timed out before coming back to /next)
+     * was waited for from its queueing, as env_wait's deadline counts. */
+    int64_t start_ns = suppressed        ? ws.invoke_start_ns
+                       : ws.delivered_ns ? ws.delivered_ns
+                                         : ws.queued_ns;
     int64_t end_ns = pt_mono_ns();
     if (res->cold_start && !suppressed && env->initialized) {
         res->init_duration_ms = env->init_ms;
@@ -852,10 +856,6 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
         env_drain_output(env);
         env->reset_wanted = true;
         res->status = PT_STATUS_TIMEOUT;
-        /* An event never picked up (the runtime did not come back to /next) timed out all
-         * the same: its wait counted from the queueing (env_wait). */
-        if (!start_ns)
-            start_ns = end_ns - ws.timeout_ns;
         end_ns = start_ns + ws.timeout_ns; /* Lambda reports the timeout exactly */
         char msg[256], line[320], ts[32];
         pt_format_timeout_message(msg, sizeof(msg), inv->request_id, (double)fn->timeout_s);
@@ -889,7 +889,7 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
     res->cpu_time_ms = after.cpu_usage_ns > before.cpu_usage_ns
                            ? (double)(after.cpu_usage_ns - before.cpu_usage_ns) / 1e6
                            : 0.0;
-    res->duration_ms = start_ns ? (double)(end_ns - start_ns) / 1e6 : 0.0;
+    res->duration_ms = (double)(end_ns - start_ns) / 1e6;
     if (res->duration_ms < 0)
         res->duration_ms = 0;
     res->billed_ms = pt_billed_duration_ms(res->duration_ms, res->init_duration_ms,

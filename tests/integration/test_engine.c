@@ -585,6 +585,29 @@ static void test_timeout_of_unclaimed_event_is_the_timeout(void **state)
     tu_engine_free(e);
 }
 
+/* Regression: a runtime that exited before picking up the event queued for it (it answered
+ * the previous one and never came back to /next) gave that invocation Duration: 0.00 ms, though
+ * its caller waited from the queueing to the exit. */
+static void test_exit_before_pickup_counts_the_wait(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "tests/functions/respond-then-linger", 1769, 5);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{\"exit\": true}", &r);
+    assert_false(r.function_error);
+    pt_invoke_result_free(&r);
+    int64_t t0 = pt_mono_ns();
+    tu_invoke(e, fn, "{}", &r); /* queued after the 1 s settle bound; the runtime exits at 1.5 s */
+    double waited_ms = (double)(pt_mono_ns() - t0) / 1e6;
+    assert_string_equal(r.error_type, "Runtime.ExitError");
+    assert_true(r.duration_ms >= 100.0);
+    assert_true(r.duration_ms <= waited_ms);
+    assert_null(strstr(r.log_tail, "\tDuration: 0.00 ms\t"));
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+}
+
 /* Context switches of this process's threads so far (the engine's janitor is one of them). */
 static long process_context_switches(void)
 {
@@ -921,6 +944,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reset_keeps_tmp, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_oom_reset_keeps_tmp, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_timeout_of_unclaimed_event_is_the_timeout, require_cgroups,
+                                        tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_exit_before_pickup_counts_the_wait, require_cgroups,
                                         tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_unfreezable_idle_environment_does_not_wake_janitor,
                                         require_cgroups, tu_teardown_engines),
