@@ -132,7 +132,8 @@ int pt_cgroup_open_stats(struct pt_cgroup *cg, struct pt_error *err);
 int pt_cgroup_read_cpu(struct pt_cgroup *cg, unsigned long long *ns, struct pt_error *err);
 /*
  * Restarts the memory peak from the group's current usage, for an environment reset in place
- * after an OOM kill (its peak would otherwise stay at the limit in every later REPORT). v1
+ * after a crash, a timeout or an OOM kill (its peak would otherwise stay the old runtime's, at
+ * the limit after an OOM kill, in every later REPORT). v1
  * writes memory.max_usage_in_bytes; v2 writes memory.peak, which Linux 6.12 made writable (the
  * restart holds for reads through the descriptor written to, which read_stats then keeps);
  * v2 without memory.peak forgets its sampled peak. Fails where the kernel cannot (v2 before

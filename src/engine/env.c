@@ -364,14 +364,17 @@ static void env_stop_runtime(struct pt_env *env)
 }
 
 /* After a crash or timeout, or a runtime that died while idle: the runtime's processes go, the
- * environment stays (env.reset) and the next invocation starts a new runtime in it. */
-static void env_reset(struct pt_env *env)
+ * environment stays (env.reset) and the next invocation starts a new runtime in it. Its memory
+ * peak restarts, or the new runtime's REPORTs would say the old one's Max Memory Used; false
+ * where the kernel cannot restart it (cgroup v2 before Linux 6.12). */
+static bool env_reset(struct pt_env *env)
 {
     env_stop_runtime(env);
     env->reset = true;
     env->reset_wanted = false;
     env->initialized = false;
     env->init_reported = false;
+    return pt_cgroup_reset_peak(env->cg, NULL) == 0;
 }
 
 /* ---- waiting ---- */
@@ -918,12 +921,9 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
     /* An OOM kill resets in place too (Lambda re-runs INIT in the same environment after a
      * crash, timeout or out-of-memory error), once the group's memory peak restarts; where it
      * cannot (cgroup v2 before Linux 6.12), the environment is replaced, or its peak would stay
-     * at the limit in every later REPORT. */
-    if (env->reset_wanted && env->usable) {
-        env_reset(env);
-        if (oom && pt_cgroup_reset_peak(env->cg, NULL) != 0)
-            env->usable = false;
-    }
+     * at the limit in every later REPORT (after a crash or timeout the old peak is kept there). */
+    if (env->reset_wanted && env->usable && !env_reset(env) && oom)
+        env->usable = false;
     env->last_used_ns = pt_mono_ns();
     /* The function's next cold starts' mount namespaces are made now, after the response, not
      * while the runtime started: building one (a loop device and an ext4 mount) beside INIT

@@ -409,6 +409,36 @@ static void test_reset_keeps_tmp(void **state)
  * the same environment, /tmp kept), and the memory peak starts afresh: a REPORT after it does not
  * say 128 MB again.
  */
+/* Regression: a crash or a timeout reset the environment in place but kept its memory peak, so
+ * every later REPORT of the new runtime said the old one's Max Memory Used (150+ MB here for a
+ * runtime using ~10), as an OOM kill's did before its peak was restarted. */
+static void test_reset_restarts_memory_peak(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "tests/functions/sandbox-python", 1769, 3);
+    static const char *const steps[] = {"{\"reset\": \"exit\", \"hold_mb\": 150}",
+                                        "{\"reset\": \"none\"}",
+                                        "{\"reset\": \"sleep\", \"hold_mb\": 150}",
+                                        "{\"reset\": \"none\"}"};
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        struct pt_invoke_result r;
+        tu_invoke(e, fn, steps[i], &r);
+        print_message("%zu: %s %s, max memory %d MB\n", i, r.cold_start ? "cold" : "warm",
+                      r.function_error ? r.error_type : "ok", r.max_memory_used_mb);
+        assert_true(r.cold_start == (i != 2)); /* cold after each reset */
+        if (i % 2 == 0) {
+            assert_true(r.function_error);
+            assert_in_range(r.max_memory_used_mb, 150, 1769);
+        } else {
+            assert_false(r.function_error);
+            assert_in_range(r.max_memory_used_mb, 1, 99);
+        }
+        pt_invoke_result_free(&r);
+    }
+    tu_engine_free(e);
+}
+
 static void test_oom_reset_keeps_tmp(void **state)
 {
     (void)state;
@@ -943,6 +973,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_timeout_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_reset_keeps_tmp, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_oom_reset_keeps_tmp, require_cgroups, tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_reset_restarts_memory_peak, require_cgroups,
+                                        tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_timeout_of_unclaimed_event_is_the_timeout, require_cgroups,
                                         tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_exit_before_pickup_counts_the_wait, require_cgroups,

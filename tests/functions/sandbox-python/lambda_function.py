@@ -62,17 +62,19 @@ def _pool():
 
 def _reset(event):
     """For the reset tests: whether /tmp/kept survived, then leave it and crash, time out or
-    run out of memory (every byte of a buffer larger than the function's memory written)."""
+    run out of memory (every byte of a buffer larger than the function's memory written);
+    "hold_mb" first fills a buffer of that size, kept until the end."""
     kept = os.path.exists("/tmp/kept")
     with open("/tmp/kept", "w") as f:
         f.write("x")
+    held = bytearray(b"x") * (event.get("hold_mb", 0) << 20)
     if event["reset"] == "exit":
         os._exit(3)
     if event["reset"] == "sleep":
         time.sleep(600)
     if event["reset"] == "oom":
         return {"kept": kept, "bytes": len(bytearray(b"x") * (event["mb"] << 20))}
-    return {"kept": kept}
+    return {"kept": kept, "held": len(held)}
 
 
 def lambda_handler(event, context):
