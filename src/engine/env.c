@@ -932,9 +932,10 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
     if (res->cold_start && env->cfg.sandbox.enabled && env->cfg.sandbox_spare)
         pt_sandbox_spare_prepare(env->cfg.sandbox_spare, &env->sandbox_spec, NULL);
     /* Otherwise the engine settles it when it takes the environment again: the caller has
-     * its result without waiting for the runtime's next /next. */
-    if (env->usable && !rc && env->cfg.freeze_immediately)
-        env_settle(env);
+     * its result without waiting for the runtime's next /next. A reset one has no runtime
+     * (nor Runtime API server) until its next invocation: pt_env_settle leaves it alone. */
+    if (!rc && env->cfg.freeze_immediately)
+        pt_env_settle(env);
     return rc;
 }
 

@@ -697,6 +697,26 @@ static void test_unfreezable_idle_environment_does_not_wake_janitor(void **state
     tu_engine_free(e);
 }
 
+/* Regression: with freeze_immediately the invoke call settled the environment right after a
+ * crash or a timeout had reset it, and settling a reset environment (no Runtime API server
+ * left) dereferenced a null pointer: the engine crashed. */
+static void test_freeze_immediately_survives_reset(void **state)
+{
+    (void)state;
+    struct pt_engine_options opt = {.freeze_immediately = true};
+    struct pt_engine *e = tu_engine(&opt);
+    struct pt_function *fn = tu_function(e, "crash-c", 1769, 3);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{\"exit\": 3}", &r);
+    assert_string_equal(r.error_type, "Runtime.ExitError");
+    pt_invoke_result_free(&r);
+    tu_invoke(e, fn, "{\"exit\": 4}", &r); /* a new runtime in the reset environment */
+    assert_true(r.cold_start);
+    assert_non_null(strstr(r.payload, "Runtime exited with error: exit status 4"));
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+}
+
 static void test_crash_then_recovery(void **state)
 {
     (void)state;
@@ -981,6 +1001,8 @@ int main(void)
                                         tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_unfreezable_idle_environment_does_not_wake_janitor,
                                         require_cgroups, tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_freeze_immediately_survives_reset, require_cgroups,
+                                        tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_crash_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_oom_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_init_error, require_cgroups, tu_teardown_engines),
