@@ -10,7 +10,11 @@
  * INIT that fails or passes 10 s is reported (INIT_REPORT) and retried once
  * inside the invocation, under the function timeout ("suppressed init").
  * Between invocations the runtime is frozen. A timeout, a crash or an OOM
- * kill leaves the environment unusable: the pool destroys it.
+ * kill resets the environment in place, as on Lambda: its runtime is killed,
+ * its cgroup (memory peak restarted), log stream and /tmp stay, and the next
+ * invocation starts a new runtime (a cold start). Where the peak cannot be
+ * restarted (cgroup v2 before Linux 6.12) an OOM-killed environment is
+ * unusable instead, and the pool destroys it, as one whose runtime died idle.
  *
  * One thread at a time uses an environment (its pool guarantees it).
  */
