@@ -1012,32 +1012,26 @@ static char *replaced(const char *before, const char *from, const char *to)
     return out;
 }
 
+/* expect_rewrite with the one change `from` -> `to` in before as the wanted text. */
+static void expect_replaced(struct fixture *fx, const char *before, const char *id, int mb,
+                            const char *from, const char *to)
+{
+    char *want = replaced(before, from, to);
+    expect_rewrite(fx, before, id, mb, want);
+    free(want);
+}
+
 static void test_set_memory_rewrites_in_place(void **state)
 {
     struct fixture *fx = *state;
-    char *want;
-
-    want = replaced(site_yaml, "MemorySize: 512 # tuned", "MemorySize: 1769 # tuned");
-    expect_rewrite(fx, site_yaml, "WithValue", 1769, want);
-    free(want);
-
-    want = replaced(site_yaml, "MemorySize: \"1024\"", "MemorySize: \"3008\"");
-    expect_rewrite(fx, site_yaml, "Quoted", 3008, want);
-    free(want);
-
-    want = replaced(site_yaml, "      Handler: lambda_function",
+    expect_replaced(fx, site_yaml, "WithValue", 1769, "MemorySize: 512 # tuned",
+                    "MemorySize: 1769 # tuned");
+    expect_replaced(fx, site_yaml, "Quoted", 3008, "MemorySize: \"1024\"", "MemorySize: \"3008\"");
+    expect_replaced(fx, site_yaml, "FromGlobals", 640, "      Handler: lambda_function",
                     "      MemorySize: 640\n      Handler: lambda_function");
-    expect_rewrite(fx, site_yaml, "FromGlobals", 640, want);
-    free(want);
-
-    want = replaced(site_yaml, "    Metadata: {x: 1}",
-                    "    Properties:\n      MemorySize: 2048\n    Metadata: {x: 1}");
     /* Type comes first in NoProperties: the new Properties goes before it. */
-    free(want);
-    want = replaced(site_yaml, "  NoProperties:\n    Type:",
+    expect_replaced(fx, site_yaml, "NoProperties", 2048, "  NoProperties:\n    Type:",
                     "  NoProperties:\n    Properties:\n      MemorySize: 2048\n    Type:");
-    expect_rewrite(fx, site_yaml, "NoProperties", 2048, want);
-    free(want);
 }
 
 static void test_set_memory_flow_single_quotes(void **state)
@@ -1052,19 +1046,11 @@ static void test_set_memory_flow_single_quotes(void **state)
                             "  D:\n"
                             "    Type: AWS::Serverless::Function\n"
                             "    Properties: {}\n";
-    char *want = replaced(flow, "Properties: {CodeUri: src}}",
-                          "Properties: {MemorySize: 300, CodeUri: src}}");
-    expect_rewrite(fx, flow, "A", 300, want);
-    free(want);
-    want = replaced(flow, "B: {Type", "B: {Properties: {MemorySize: 400}, Type");
-    expect_rewrite(fx, flow, "B", 400, want);
-    free(want);
-    want = replaced(flow, "MemorySize: '128'", "MemorySize: '10240'");
-    expect_rewrite(fx, flow, "C", 10240, want);
-    free(want);
-    want = replaced(flow, "Properties: {}", "Properties: {MemorySize: 128}");
-    expect_rewrite(fx, flow, "D", 128, want);
-    free(want);
+    expect_replaced(fx, flow, "A", 300, "Properties: {CodeUri: src}}",
+                    "Properties: {MemorySize: 300, CodeUri: src}}");
+    expect_replaced(fx, flow, "B", 400, "B: {Type", "B: {Properties: {MemorySize: 400}, Type");
+    expect_replaced(fx, flow, "C", 10240, "MemorySize: '128'", "MemorySize: '10240'");
+    expect_replaced(fx, flow, "D", 128, "Properties: {}", "Properties: {MemorySize: 128}");
 }
 
 /*
@@ -1087,15 +1073,9 @@ static void test_set_memory_flow_anchor_tag(void **state)
                             "    Type: AWS::Serverless::Function\n"
                             "    Properties: &q\n"
                             "      {CodeUri: src}\n";
-    char *want = replaced(flow, "!!map {CodeUri", "!!map {MemorySize: 512, CodeUri");
-    expect_rewrite(fx, flow, "A", 512, want);
-    free(want);
-    want = replaced(flow, "&p  {CodeUri", "&p  {MemorySize: 640, CodeUri");
-    expect_rewrite(fx, flow, "B", 640, want);
-    free(want);
-    want = replaced(flow, "&c {Type", "&c {Properties: {MemorySize: 768}, Type");
-    expect_rewrite(fx, flow, "C", 768, want);
-    free(want);
+    expect_replaced(fx, flow, "A", 512, "!!map {CodeUri", "!!map {MemorySize: 512, CodeUri");
+    expect_replaced(fx, flow, "B", 640, "&p  {CodeUri", "&p  {MemorySize: 640, CodeUri");
+    expect_replaced(fx, flow, "C", 768, "&c {Type", "&c {Properties: {MemorySize: 768}, Type");
     /* The '{' on a line of its own: refused (set by hand), the file untouched, no backup. */
     struct pt_error err;
     put(fx, flow);
@@ -1156,24 +1136,16 @@ static void test_set_memory_json(void **state)
                        "    \"E\": {\"Type\": \"AWS::Serverless::Function\", \"Properties\": {}}\n"
                        "  }\n"
                        "}\n";
-    char *want = replaced(json, "\t\t\"CodeUri\"", "\t\t\"MemorySize\": 512,\n\t\t\"CodeUri\"");
-    expect_rewrite(fx, json, "A", 512, want);
-    free(want);
-    want = replaced(json, "\"Properties\": {\"CodeUri\"",
+    expect_replaced(fx, json, "A", 512, "\t\t\"CodeUri\"",
+                    "\t\t\"MemorySize\": 512,\n\t\t\"CodeUri\"");
+    expect_replaced(fx, json, "B", 640, "\"Properties\": {\"CodeUri\"",
                     "\"Properties\": {\"MemorySize\": 640, \"CodeUri\"");
-    expect_rewrite(fx, json, "B", 640, want);
-    free(want);
-    want = replaced(json, "\"C\": {\"Type\"",
+    expect_replaced(fx, json, "C", 768, "\"C\": {\"Type\"",
                     "\"C\": {\"Properties\": {\"MemorySize\": 768}, \"Type\"");
-    expect_rewrite(fx, json, "C", 768, want);
-    free(want);
-    want = replaced(json, "    \"D\": {\r\n",
+    expect_replaced(fx, json, "D", 896, "    \"D\": {\r\n",
                     "    \"D\": {\r\n      \"Properties\": {\"MemorySize\": 896},\r\n");
-    expect_rewrite(fx, json, "D", 896, want);
-    free(want);
-    want = replaced(json, "\"Properties\": {}", "\"Properties\": {\"MemorySize\": 1024}");
-    expect_rewrite(fx, json, "E", 1024, want);
-    free(want);
+    expect_replaced(fx, json, "E", 1024, "\"Properties\": {}",
+                    "\"Properties\": {\"MemorySize\": 1024}");
 }
 
 /*
@@ -1190,12 +1162,8 @@ static void test_set_memory_keeps_tag_anchor(void **state)
                              "  B:\n    Type: AWS::Serverless::Function\n"
                              "    Properties:\n      CodeUri: src\n      MemorySize: &m !!int\n"
                              "        # the size\n        256\n";
-    char *want = replaced(props, "!!str \"512\"", "!!str \"1024\"");
-    expect_rewrite(fx, props, "A", 1024, want);
-    free(want);
-    want = replaced(props, "        256\n", "        2048\n");
-    expect_rewrite(fx, props, "B", 2048, want);
-    free(want);
+    expect_replaced(fx, props, "A", 1024, "!!str \"512\"", "!!str \"1024\"");
+    expect_replaced(fx, props, "B", 2048, "        256\n", "        2048\n");
 }
 
 /* A BOM, multi-byte UTF-8 before the value and CRLF line ends: offsets are bytes, not chars. */
@@ -1214,12 +1182,9 @@ static void test_set_memory_utf8_crlf(void **state)
                          "    Type: AWS::Serverless::Function\r\n"
                          "    Properties:\r\n"
                          "      CodeUri: src # \xf0\x9f\x98\x80\r\n";
-    char *want = replaced(before, "MemorySize: 512", "MemorySize: 2000");
-    expect_rewrite(fx, before, "Fn", 2000, want);
-    free(want);
-    want = replaced(before, "      CodeUri: src # ", "      MemorySize: 999\r\n      CodeUri: src # ");
-    expect_rewrite(fx, before, "G", 999, want);
-    free(want);
+    expect_replaced(fx, before, "Fn", 2000, "MemorySize: 512", "MemorySize: 2000");
+    expect_replaced(fx, before, "G", 999, "      CodeUri: src # ",
+                    "      MemorySize: 999\r\n      CodeUri: src # ");
 }
 
 static void test_set_memory_backup_mode_and_refusals(void **state)
