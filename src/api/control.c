@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "api/api_internal.h"
+#include "aws/arn.h"
 #include "base/fs.h"
 #include "base/rand.h"
 #include "base/str.h"
@@ -36,20 +37,6 @@ static bool all_digits(const char *s)
     for (; *s; s++)
         if (*s < '0' || *s > '9')
             return false;
-    return true;
-}
-
-static bool alias_name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 128 || all_digits(s))
-        return false;
-    for (; *s; s++) {
-        char c = *s;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_'))
-            return false;
-    }
     return true;
 }
 
@@ -1043,7 +1030,7 @@ void api_op_create_alias(struct pt_api *api, const struct api_target *t,
     struct api_alias a;
     memset(&a, 0, sizeof(a));
     const char *name = json_string_value(json_object_get(body, "Name"));
-    if (!name || !alias_name_ok(name)) {
+    if (!name || !pt_aws_lambda_alias_name_ok(name)) {
         api_error(r, "ValidationException",
                   "1 validation error detected: Value '%s' at 'name' failed to satisfy "
                   "constraint: Member must satisfy regular expression pattern: "

@@ -33,6 +33,12 @@ static bool partition_char(char c)
     return (c >= 'a' && c <= 'z') || c == '-';
 }
 
+bool pt_aws_lambda_alias_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n < PT_AWS_QUALIFIER_MAX && all_of(s, n, name_char) && !all_of(s, n, digit);
+}
+
 /* Splits s at ':' into at most max fields (pointers into copy); returns the field count. */
 static size_t split_colons(char *copy, char **f, size_t max)
 {

@@ -13,6 +13,7 @@
 #ifndef PT_AWS_ARN_H
 #define PT_AWS_ARN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "aws/credentials.h"
@@ -39,6 +40,9 @@ struct pt_aws_lambda_arn {
 };
 
 int pt_aws_lambda_arn_parse(const char *s, struct pt_aws_lambda_arn *out, struct pt_error *err);
+
+/* An alias name Lambda accepts: 1-128 of [A-Za-z0-9-_], not all digits (that is a version). */
+bool pt_aws_lambda_alias_name_ok(const char *s);
 
 /*
  * The unqualified full ARN (with the qualifier when with_qualifier), using region/account when

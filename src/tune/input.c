@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/arn.h"
 #include "base/str.h"
 #include "tune/jsjson.h"
 #include "tune/tune.h"
@@ -962,6 +963,12 @@ int pt_tune_input_validate(struct pt_tune_input *in, struct pt_error *err)
                             in->adaptive_tolerance * 100, PT_TUNE_ADAPTIVE_TOLERANCE_MAX);
     if (in->region[0] && !valid_region(in->region))
         return set_region(in, in->region, err);
+    /* Checked now: CreateAlias would refuse it only after every invocation ran. */
+    if (in->auto_optimize_alias[0] && !pt_aws_lambda_alias_name_ok(in->auto_optimize_alias))
+        return pt_error_set(err, PT_EUSAGE,
+                            "autoOptimizeAlias: \"%.128s\"; allowed 1 to %d characters of "
+                            "[A-Za-z0-9-_], not all digits (a Lambda alias name)",
+                            in->auto_optimize_alias, PT_AWS_QUALIFIER_MAX - 1);
     if (in->n_powers == 0) {
         int rc = set_powers_copy(in, default_powers, ARRAY_LEN(default_powers), err);
         if (rc < 0)

@@ -266,6 +266,12 @@ static void test_validation_messages(void **state)
         }
     }
     expect_usage("{\"lambdaARN\": ", "not valid JSON", NULL);
+    /* Lambda's alias names, checked before the run rather than by CreateAlias after it. */
+    expect_usage("{\"lambdaARN\": \"fn\", \"num\": 5, \"autoOptimize\": true, "
+                 "\"autoOptimizeAlias\": \"a/b?c\"}", "autoOptimizeAlias: \"a/b?c\"",
+                 "[A-Za-z0-9-_]");
+    expect_usage("{\"lambdaARN\": \"fn\", \"num\": 5, \"autoOptimize\": true, "
+                 "\"autoOptimizeAlias\": \"123\"}", "autoOptimizeAlias: \"123\"", "not all digits");
     /* Weighted payloads are checked against num before anything runs. */
     expect_usage("{\"lambdaARN\": \"fn\", \"num\": 5, \"payload\": [{\"payload\": 1, \"weight\": 10},"
                  " {\"payload\": 2, \"weight\": 60}, {\"payload\": 3, \"weight\": 30}]}",
