@@ -124,13 +124,44 @@ static bool runner_is_null_text(const char *p, size_t n)
     return n == 0 || (n >= 4 && memcmp(p, "null", 4) == 0);
 }
 
-/* A pre/post-processor; any failure fails the run, as in the reference. */
+/*
+ * A throttle answered: counted, then a backoff unless attempt was the last one allowed
+ * (*give_up). PT_EINTR if Ctrl-C came during the backoff.
+ */
+static int runner_throttled(struct runner *r, int attempt, bool *give_up, struct pt_error *err)
+{
+    int max = r->opt->max_throttle_retries > 0 ? r->opt->max_throttle_retries
+                                               : RUNNER_THROTTLE_RETRIES_DEFAULT;
+    pthread_mutex_lock(&r->lock);
+    r->rep->throttles++;
+    *give_up = attempt + 1 >= max || r->stop;
+    if (*give_up)
+        r->rep->throttle_failures++;
+    pthread_mutex_unlock(&r->lock);
+    return *give_up ? 0 : runner_backoff(r, attempt, err);
+}
+
+/*
+ * A pre/post-processor; any failure fails the run, as in the reference. Throttles are backed
+ * off as for the function (the reference's SDK retries them), and fail the run once given up.
+ */
 static int runner_processor(struct runner *r, const char *which, const char *function,
                             const char *payload, size_t len, struct pt_target_result *out,
                             struct pt_error *err)
 {
-    memset(out, 0, sizeof(*out));
-    int rc = r->target->ops->invoke_processor(r->target->ctx, function, payload, len, out, err);
+    int rc;
+    for (int attempt = 0;; attempt++) {
+        memset(out, 0, sizeof(*out));
+        rc = r->target->ops->invoke_processor(r->target->ctx, function, payload, len, out, err);
+        if (rc != PT_ETHROTTLED)
+            break;
+        bool give_up;
+        int brc = runner_throttled(r, attempt, &give_up, err);
+        if (brc)
+            return brc;
+        if (give_up)
+            break;
+    }
     if (rc)
         return pt_error_wrap(err, "%s %s failed", which, function);
     if (out->function_error) {
@@ -169,23 +200,15 @@ static int runner_one(struct runner *r, long index, struct pt_error *err)
                                     err);
         if (rc != PT_ETHROTTLED)
             break;
-        int max = r->opt->max_throttle_retries > 0 ? r->opt->max_throttle_retries
-                                                   : RUNNER_THROTTLE_RETRIES_DEFAULT;
-        pthread_mutex_lock(&r->lock);
-        r->rep->throttles++;
-        bool give_up = attempt + 1 >= max || r->stop;
-        if (give_up)
-            r->rep->throttle_failures++;
-        pthread_mutex_unlock(&r->lock);
+        bool give_up;
+        if ((rc = runner_throttled(r, attempt, &give_up, err)))
+            break;
         if (give_up) {
             /* Recorded as a failed invocation of this power: the run goes on. */
-            rc = 0;
             res.function_error = true;
             pt_strlcpy(res.error_type, "TooManyRequestsException", sizeof(res.error_type));
             break;
         }
-        if ((rc = runner_backoff(r, attempt, err)))
-            break;
     }
     if (rc)
         goto out;

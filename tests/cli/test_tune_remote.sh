@@ -3,7 +3,7 @@
 # (serve runs with --require-signature): the same recommendation as tuning the local directory,
 # RAM aliases and their versions gone afterwards, a user's alias and version untouched (#124),
 # MemorySize restored without a leaked version, onlyColdStarts, autoOptimizeAlias, and a
-# throttled --parallel run that completes with backoff.
+# throttled --parallel run (and a throttled pre-processor) that completes with backoff.
 # Prints "ok N - ..." / "not ok N - ..." lines.
 cd "$(dirname "$0")/../.."
 . tests/cli/lib.sh
@@ -81,6 +81,21 @@ if "$PT" tune "$ARN" --endpoint-url "$EP" --powers 128 --num 3 --parallel \
   else nok "throttled run: no throttle retried: $(cat "$TMP/thr.out" "$TMP/thr.err")"; fi
 else nok "throttled run failed: $(tail -3 "$TMP/thr.err")"; fi
 $A delete-function-concurrency --function-name cpu-c >/dev/null 2>&1
+
+# A throttled pre-processor is backed off too (the reference's SDK retries its 429s), not a
+# failed run: reserved concurrency 1 on it and 3 invocations at once.
+mkdir "$TMP/pre" && printf 'import time\ndef handler(event, context):\n    time.sleep(0.5)\n    return event\n' \
+  >"$TMP/pre/pre.py" && (cd "$TMP/pre" && zip -q "$TMP/pre.zip" pre.py)
+$A create-function --function-name pre --runtime python3.12 --handler pre.handler \
+  --role arn:aws:iam::123456789012:role/r --zip-file "fileb://$TMP/pre.zip" >/dev/null 2>&1
+$A wait function-active --function-name pre >/dev/null 2>&1
+$A put-function-concurrency --function-name pre --reserved-concurrent-executions 1 >/dev/null 2>&1
+if "$PT" tune "$ARN" --endpoint-url "$EP" --powers 128 --num 3 --parallel --pre-processor pre \
+     --payload '{"iterations": 1000}' >"$TMP/prethr.out" 2>"$TMP/prethr.err"; then
+  if grep -q 'throttled invocations were retried with backoff (0 gave up)' "$TMP/prethr.out" "$TMP/prethr.err"; then
+    ok "a throttled pre-processor is retried with backoff"
+  else nok "throttled pre-processor: no throttle counted: $(cat "$TMP/prethr.out" "$TMP/prethr.err")"; fi
+else nok "throttled pre-processor failed the run: $(tail -3 "$TMP/prethr.err")"; fi
 
 # autoOptimize + autoOptimizeAlias: $LATEST at the winner, the alias on a version of it.
 if "$PT" tune "$ARN" --endpoint-url "$EP" --powers 128,1769 --num 2 --strategy speed \
