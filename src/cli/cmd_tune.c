@@ -853,6 +853,13 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     if (!rc && rewrite_rc)
         rc = pt_error_set(err, rewrite_rc, "autoOptimize: %s", rewrite_err.msg);
 out:
+    if (ltarget && rc) {
+        /* A failed or interrupted run: the cleanup and the restore still run, and when they
+         * fail too the user learns what is left and the configuration to put back. */
+        struct pt_error fe = {0}, first = *err;
+        if (pt_lambda_target_finish(ltarget, 0, NULL, NULL, &fe))
+            pt_error_set(err, rc, "%.400s; then %.600s", first.msg, fe.msg);
+    }
     json_decref(adaptive_json);
     json_decref(s3_payload);
     if (analysed)

@@ -2,6 +2,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +36,28 @@ struct pt_lambda_target {
     size_t n_powers, cap_powers;
     pthread_mutex_t lock; /* guards the slots' `used` flags across invoking threads */
     struct pt_error cleanup_err; /* first failure of finish_power (which cannot return one) */
+    char left[PT_ERROR_MSG_MAX / 2]; /* what the cleanup could not remove, for the error */
     bool finished;
     bool (*interrupted)(void *arg);
     void *interrupted_arg;
 };
+
+/* Notes an alias or version the cleanup could not remove (a bounded list, "..." once full). */
+static void lambda_left(struct pt_lambda_target *t, const char *fmt, ...)
+{
+    size_t n = strlen(t->left);
+    if (n + 4 >= sizeof(t->left))
+        return;
+    char item[PT_LAMBDA_ALIAS_MAX + 16];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(item, sizeof(item), fmt, ap);
+    va_end(ap);
+    if (n + 2 + strlen(item) + 4 >= sizeof(t->left))
+        snprintf(t->left + n, sizeof(t->left) - n, "%s...", n ? ", " : "");
+    else
+        snprintf(t->left + n, sizeof(t->left) - n, "%s%s", n ? ", " : "", item);
+}
 
 static int lambda_check_interrupt(const struct pt_lambda_target *t, struct pt_error *err)
 {
@@ -229,8 +248,11 @@ static int lambda_cleanup_power(struct pt_lambda_target *t, struct lambda_power 
         if (!p->slots[i].created)
             continue;
         int rc = pt_lambda_delete_alias(t->client, t->function, p->slots[i].alias, &e);
-        if (rc && rc != PT_ENOTFOUND && !first)
-            first = pt_error_set(err, rc, "%s", e.msg);
+        if (rc && rc != PT_ENOTFOUND) {
+            lambda_left(t, "alias %s", p->slots[i].alias);
+            if (!first)
+                first = pt_error_set(err, rc, "%s", e.msg);
+        }
         p->slots[i].created = false;
     }
     struct pt_lambda_alias *aliases = NULL;
@@ -238,6 +260,9 @@ static int lambda_cleanup_power(struct pt_lambda_target *t, struct lambda_power 
     int rc = pt_lambda_list_aliases(t->client, t->function, &aliases, &n_aliases, &e);
     if (rc) {
         /* Without the list no version can be proven unused: keep them all. */
+        for (size_t i = 0; i < p->n_slots; i++)
+            if (version_is_ours(t, p->slots[i].version))
+                lambda_left(t, "version %s", p->slots[i].version);
         if (!first)
             first = pt_error_set(err, rc, "versions kept: %s", e.msg);
         return first;
@@ -251,8 +276,11 @@ static int lambda_cleanup_power(struct pt_lambda_target *t, struct lambda_power 
             keep = strcmp(p->slots[k].version, v) == 0; /* deleted already */
         if (!keep) {
             rc = pt_lambda_delete_version(t->client, t->function, v, &e);
-            if (rc && rc != PT_ENOTFOUND && !first)
-                first = pt_error_set(err, rc, "%s", e.msg);
+            if (rc && rc != PT_ENOTFOUND) {
+                lambda_left(t, "version %s", v);
+                if (!first)
+                    first = pt_error_set(err, rc, "%s", e.msg);
+            }
         }
     }
     free(aliases);
@@ -346,7 +374,10 @@ int pt_lambda_target_finish(struct pt_lambda_target *t, int optimize_power,
     if (!rc)
         rc = pt_lambda_wait_updated(t->client, t->function, t->poll_ms, t->wait_ms, err);
     if (rc) {
-        pt_error_wrap(err, "restoring %s to %d MB", t->function, memory);
+        /* The user has to restore it: the original values are known only to this run. */
+        pt_error_wrap(err, "%s: $LATEST not restored to MemorySize %d MB, Description \"%.200s\"%s%s",
+                      t->function, memory, t->original.description, t->left[0] ? "; left behind: " : "",
+                      t->left);
         goto out;
     }
     if (optimize_power > 0 && optimize_alias && optimize_alias[0]) {
@@ -362,8 +393,8 @@ int pt_lambda_target_finish(struct pt_lambda_target *t, int optimize_power,
             pt_strlcpy(version_out, version, PT_LAMBDA_VERSION_MAX);
     }
     if (t->cleanup_err.code)
-        rc = pt_error_set(err, t->cleanup_err.code, "cleaning up aliases and versions: %s",
-                          t->cleanup_err.msg);
+        rc = pt_error_set(err, t->cleanup_err.code, "cleaning up aliases and versions%s%s: %s",
+                          t->left[0] ? ", left behind: " : "", t->left, t->cleanup_err.msg);
 out:
     return rc;
 }

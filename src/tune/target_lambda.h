@@ -52,7 +52,8 @@ const struct pt_lambda_function_config *pt_lambda_target_original(const struct p
  * finish_power left, then restores the original configuration, or with optimize_power > 0
  * applies it (and with optimize_alias publishes a version and points that alias at it;
  * version_out, PT_LAMBDA_VERSION_MAX bytes or NULL, gets the version). The first cleanup error
- * of the run is reported here.
+ * of the run is reported here, with the aliases and versions left behind; a failed restore names
+ * the original MemorySize and Description, which the user then has to put back.
  */
 int pt_lambda_target_finish(struct pt_lambda_target *t, int optimize_power,
                             const char *optimize_alias, char *version_out, struct pt_error *err);

@@ -127,3 +127,19 @@ if [ $st != 0 ] && printf '%s' "$out" | grep -q 'InvalidSignatureException\|Sign
    && ! printf '%s' "$out" | grep -q 'wrongwrong'; then
   ok "a bad secret: refused with AWS's code, the secret not printed"
 else nok "bad secret (exit $st): $out"; fi
+
+# serve killed mid-run: the error says what was left behind and the configuration to restore
+# (the original MemorySize 128 MB would otherwise be lost: $LATEST stays at a tuned size).
+$A update-function-configuration --function-name cpu-c --memory-size 128 >/dev/null 2>&1
+$A wait function-updated --function-name cpu-c >/dev/null 2>&1
+"$PT" tune "$ARN" --endpoint-url "$EP" --powers 256,512 --num 200 --samples "$TMP/kill.jsonl" \
+  --payload '{"iterations": 2000000}' >"$TMP/kill.out" 2>"$TMP/kill.err" &
+TUNE_PID=$!
+i=0
+while [ $i -lt 300 ] && [ "$(cat "$TMP/kill.jsonl" 2>/dev/null | wc -l)" -lt 3 ]; do sleep 0.1; i=$((i + 1)); done
+kill -9 "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=
+wait "$TUNE_PID"; st=$?
+if [ $st = 1 ] && grep -q 'not restored to MemorySize 128 MB' "$TMP/kill.err" \
+   && grep -q 'left behind: alias RAM256' "$TMP/kill.err"; then
+  ok "serve killed mid-run: exit 1, the original MemorySize and what is left behind are named"
+else nok "serve killed mid-run (exit $st): $(cat "$TMP/kill.err")"; fi
