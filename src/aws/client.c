@@ -25,6 +25,8 @@ struct pt_aws_client {
     struct pt_aws_credentials creds;
     long connect_timeout_ms, timeout_ms;
     int max_attempts, backoff_base_ms, backoff_max_ms;
+    bool (*interrupted)(void *arg);
+    void *interrupted_arg;
     /* Idle easy handles: one request at a time each, handed out under the lock, so parallel
      * invocations reuse connections instead of a TCP (and TLS) handshake per request. */
     pthread_mutex_t lock;
@@ -114,6 +116,8 @@ int pt_aws_client_create(struct pt_aws_client **out, const struct pt_aws_client_
     c->max_attempts = o->max_attempts > 0 ? o->max_attempts : 5;
     c->backoff_base_ms = o->backoff_base_ms > 0 ? o->backoff_base_ms : 100;
     c->backoff_max_ms = o->backoff_max_ms > 0 ? o->backoff_max_ms : 5000;
+    c->interrupted = o->interrupted;
+    c->interrupted_arg = o->interrupted_arg;
     pthread_mutex_init(&c->lock, NULL);
     *out = c;
     return 0;
@@ -334,6 +338,15 @@ static int add_header(struct curl_slist **l, const char *name, const char *value
 
 enum attempt_outcome { ATTEMPT_DONE, ATTEMPT_RETRY };
 
+/* curl's progress callback: non-zero aborts the transfer (CURLE_ABORTED_BY_CALLBACK). */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    const struct pt_aws_client *c = arg;
+    return c->interrupted(c->interrupted_arg) ? 1 : 0;
+}
+
 /*
  * One signed request. Returns 0 with resp filled (any status), or a transport error code;
  * *retryable says whether a connection-level failure may be retried.
@@ -406,11 +419,20 @@ static int attempt_once(struct pt_aws_client *c, const struct pt_aws_request *re
     curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, hc);
+    if (req->interruptible && c->interrupted) {
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
     if (req->body_len || strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     }
     CURLcode cc = curl_easy_perform(h);
+    if (cc == CURLE_ABORTED_BY_CALLBACK) {
+        rc = pt_error_set(err, PT_EINTR, "interrupted");
+        goto out;
+    }
     if (cc == CURLE_WRITE_ERROR) {
         rc = pt_error_set(err, PT_ELIMIT, "response body larger than %zu bytes", resp->body.limit);
         goto out;

@@ -44,6 +44,10 @@ struct pt_aws_client_options {
     int max_attempts;                  /* <= 0: 5 (first try included) */
     int backoff_base_ms;               /* <= 0: 100 (doubling, full jitter) */
     int backoff_max_ms;                /* <= 0: 5000 */
+    /* Asked about once a second during an interruptible request (an invocation, which may
+     * last 15 minutes): true abandons it with PT_EINTR. NULL: never. */
+    bool (*interrupted)(void *arg);
+    void *interrupted_arg;
 };
 
 struct pt_aws_client;
@@ -66,6 +70,7 @@ struct pt_aws_request {
     size_t response_limit;     /* 0: PT_AWS_CONTROL_RESPONSE_MAX */
     long timeout_ms;           /* 0: the client's */
     bool no_throttle_retry;    /* 429 comes back at once as PT_ETHROTTLED */
+    bool interruptible;        /* the client's interrupted() may abandon it (PT_EINTR) */
 };
 
 struct pt_aws_response {

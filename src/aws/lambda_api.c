@@ -664,6 +664,7 @@ int pt_lambda_invoke(struct pt_aws_client *c, const char *function, const char *
             .response_limit = PT_AWS_INVOKE_RESPONSE_MAX,
             .timeout_ms = 960000, /* the longest function (900 s) plus INIT */
             .no_throttle_retry = true,
+            .interruptible = true, /* Ctrl-C need not wait for a 15-minute function */
         };
         rc = pt_aws_request_send(c, "Invoke", &req, &resp, err);
         if (rc == PT_ETHROTTLED && throttle_reason)

@@ -435,7 +435,8 @@ static int tune_remote_open(struct cli_ctx *ctx, const struct pt_tune_input *in,
         goto out;
     }
     struct pt_aws_client_options o = {.endpoint_url = f->endpoint_url, .region = region,
-                                      .service = "lambda", .creds = &creds};
+                                      .service = "lambda", .creds = &creds,
+                                      .interrupted = tune_interrupted, .interrupted_arg = ctx};
     if ((rc = pt_aws_client_create(client, &o, err)))
         goto out;
     if (a.form == PT_AWS_ARN_NAME)

@@ -128,6 +128,25 @@ if [ $st != 0 ] && printf '%s' "$out" | grep -q 'InvalidSignatureException\|Sign
   ok "a bad secret: refused with AWS's code, the secret not printed"
 else nok "bad secret (exit $st): $out"; fi
 
+# Ctrl-C during a long invocation: tune stops waiting for it at once (not after the function's
+# 30 s), deletes its alias and version and restores MemorySize.
+printf 'import time\ndef handler(event, context):\n    time.sleep(30)\n    return 1\n' \
+  >"$TMP/pre/slow.py" && (cd "$TMP/pre" && zip -q "$TMP/slow.zip" slow.py)
+$A create-function --function-name slow --runtime python3.12 --handler slow.handler --timeout 60 \
+  --role arn:aws:iam::123456789012:role/r --memory-size 256 --zip-file "fileb://$TMP/slow.zip" >/dev/null 2>&1
+$A wait function-active --function-name slow >/dev/null 2>&1
+"$PT" tune slow --endpoint-url "$EP" --powers 128 --num 2 >"$TMP/int.out" 2>"$TMP/int.err" &
+TUNE_PID=$!
+sleep 4
+t0=$(date +%s); kill -INT "$TUNE_PID"; wait "$TUNE_PID"; st=$?; t1=$(date +%s)
+aliases=$($A list-aliases --function-name slow --query 'Aliases[].Name' 2>&1)
+versions=$($A list-versions-by-function --function-name slow --query 'Versions[].Version' 2>&1)
+mem=$($A get-function-configuration --function-name slow --query MemorySize 2>&1)
+if [ $st = 130 ] && [ $((t1 - t0)) -le 10 ] && [ -z "$aliases" ] && [ "$versions" = "\$LATEST" ] \
+   && [ "$mem" = 256 ]; then
+  ok "Ctrl-C during a 30 s invocation: exit 130 in $((t1 - t0)) s, alias and version gone, MemorySize restored"
+else nok "Ctrl-C (exit $st after $((t1 - t0)) s): aliases '$aliases' versions '$versions' memory '$mem': $(cat "$TMP/int.err")"; fi
+
 # serve killed mid-run: the error says what was left behind and the configuration to restore
 # (the original MemorySize 128 MB would otherwise be lost: $LATEST stays at a tuned size).
 $A update-function-configuration --function-name cpu-c --memory-size 128 >/dev/null 2>&1
