@@ -38,6 +38,7 @@ struct pt_lambda_target {
     struct pt_error cleanup_err; /* first failure of finish_power (which cannot return one) */
     char left[PT_ERROR_MSG_MAX / 2]; /* what the cleanup could not remove, for the error */
     bool finished;
+    bool changed; /* an UpdateFunctionConfiguration was sent: $LATEST needs restoring */
     bool (*interrupted)(void *arg);
     void *interrupted_arg;
 };
@@ -84,6 +85,7 @@ static bool version_is_ours(const struct pt_lambda_target *t, const char *versio
 static int lambda_publish_alias(struct pt_lambda_target *t, int power, const char *description,
                                 struct lambda_alias_slot *slot, struct pt_error *err)
 {
+    t->changed = true; /* before the call: a failed one may still have been applied */
     int rc = pt_lambda_update_configuration(t->client, t->function, power, description, NULL, err);
     if (!rc)
         rc = pt_lambda_wait_updated(t->client, t->function, t->poll_ms, t->wait_ms, err);
@@ -353,10 +355,37 @@ const struct pt_lambda_function_config *pt_lambda_target_original(const struct p
     return &t->original;
 }
 
+/* $LATEST back to the original configuration, or to the optimum (and its alias). */
+static int lambda_restore(struct pt_lambda_target *t, int optimize_power,
+                          const char *optimize_alias, char *version_out, struct pt_error *err)
+{
+    int memory = optimize_power > 0 ? optimize_power : t->original.memory_mb;
+    /* No PublishVersion here: restoring must not leave a version behind (the reference's does). */
+    int rc = pt_lambda_update_configuration(t->client, t->function, memory,
+                                            t->original.description, NULL, err);
+    if (!rc)
+        rc = pt_lambda_wait_updated(t->client, t->function, t->poll_ms, t->wait_ms, err);
+    if (rc)
+        /* The user has to restore it: the original values are known only to this run. */
+        return pt_error_wrap(err, "%s: $LATEST not restored to MemorySize %d MB, Description "
+                             "\"%.200s\"%s%s", t->function, memory, t->original.description,
+                             t->left[0] ? "; left behind: " : "", t->left);
+    if (optimize_power > 0 && optimize_alias && optimize_alias[0]) {
+        char version[PT_LAMBDA_VERSION_MAX];
+        rc = pt_lambda_publish_version(t->client, t->function, NULL, version, err);
+        if (!rc)
+            rc = pt_lambda_point_alias(t->client, t->function, optimize_alias, version, err);
+        if (rc)
+            return pt_error_wrap(err, "autoOptimizeAlias %s", optimize_alias);
+        if (version_out)
+            pt_strlcpy(version_out, version, PT_LAMBDA_VERSION_MAX);
+    }
+    return 0;
+}
+
 int pt_lambda_target_finish(struct pt_lambda_target *t, int optimize_power,
                             const char *optimize_alias, char *version_out, struct pt_error *err)
 {
-    int rc = 0;
     struct pt_error e = {0};
     /* What finish_power did not get to (a failed prepare, an interrupted run). */
     while (t->n_powers) {
@@ -367,35 +396,13 @@ int pt_lambda_target_finish(struct pt_lambda_target *t, int optimize_power,
     if (t->finished)
         return 0;
     t->finished = true;
-    int memory = optimize_power > 0 ? optimize_power : t->original.memory_mb;
-    /* No PublishVersion here: restoring must not leave a version behind (the reference's does). */
-    rc = pt_lambda_update_configuration(t->client, t->function, memory, t->original.description,
-                                        NULL, err);
-    if (!rc)
-        rc = pt_lambda_wait_updated(t->client, t->function, t->poll_ms, t->wait_ms, err);
-    if (rc) {
-        /* The user has to restore it: the original values are known only to this run. */
-        pt_error_wrap(err, "%s: $LATEST not restored to MemorySize %d MB, Description \"%.200s\"%s%s",
-                      t->function, memory, t->original.description, t->left[0] ? "; left behind: " : "",
-                      t->left);
-        goto out;
-    }
-    if (optimize_power > 0 && optimize_alias && optimize_alias[0]) {
-        char version[PT_LAMBDA_VERSION_MAX];
-        rc = pt_lambda_publish_version(t->client, t->function, NULL, version, err);
-        if (!rc)
-            rc = pt_lambda_point_alias(t->client, t->function, optimize_alias, version, err);
-        if (rc) {
-            pt_error_wrap(err, "autoOptimizeAlias %s", optimize_alias);
-            goto out;
-        }
-        if (version_out)
-            pt_strlcpy(version_out, version, PT_LAMBDA_VERSION_MAX);
-    }
-    if (t->cleanup_err.code)
+    /* A run refused before its first update (payloadS3 unreadable, Ctrl-C) writes nothing. */
+    int rc = t->changed || optimize_power > 0
+                 ? lambda_restore(t, optimize_power, optimize_alias, version_out, err)
+                 : 0;
+    if (!rc && t->cleanup_err.code)
         rc = pt_error_set(err, t->cleanup_err.code, "cleaning up aliases and versions%s%s: %s",
                           t->left[0] ? ", left behind: " : "", t->left, t->cleanup_err.msg);
-out:
     return rc;
 }
 

@@ -17,7 +17,8 @@
  *                 version when nothing changed: it is not ours to delete).
  *   finish        restore MemorySize/Description without publishing (the reference leaks a
  *                 version here), or autoOptimize: set the winner's MemorySize and, with
- *                 autoOptimizeAlias, publish and point that alias at it.
+ *                 autoOptimizeAlias, publish and point that alias at it. A run that ended
+ *                 before its first update writes nothing.
  */
 #ifndef PT_TUNE_TARGET_LAMBDA_H
 #define PT_TUNE_TARGET_LAMBDA_H

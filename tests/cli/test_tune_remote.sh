@@ -128,6 +128,15 @@ if [ $st != 0 ] && printf '%s' "$out" | grep -q 'InvalidSignatureException\|Sign
   ok "a bad secret: refused with AWS's code, the secret not printed"
 else nok "bad secret (exit $st): $out"; fi
 
+# A run refused before its first change (payloadS3 unreadable) does not write the function.
+rev0=$($A get-function-configuration --function-name cpu-c --query RevisionId 2>&1)
+out=$("$PT" tune cpu-c --endpoint-url "$EP" --powers 128 --num 1 --payload-s3 s3://b/k \
+  --s3-endpoint-url http://127.0.0.1:1 2>&1); st=$?
+rev1=$($A get-function-configuration --function-name cpu-c --query RevisionId 2>&1)
+if [ $st = 1 ] && [ "$rev0" = "$rev1" ]; then
+  ok "a run refused before any change leaves the function's configuration untouched"
+else nok "refused run (exit $st): RevisionId $rev0 -> $rev1: $out"; fi
+
 # Ctrl-C during a long invocation: tune stops waiting for it at once (not after the function's
 # 30 s), deletes its alias and version and restores MemorySize.
 printf 'import time\ndef handler(event, context):\n    time.sleep(30)\n    return 1\n' \
