@@ -320,10 +320,14 @@ int pt_lambda_update_alias(struct pt_aws_client *c, const char *function, const 
 }
 
 int pt_lambda_point_alias(struct pt_aws_client *c, const char *function, const char *name,
-                          const char *version, struct pt_error *err)
+                          const char *version, char *previous, struct pt_error *err)
 {
     struct pt_lambda_alias a;
+    if (previous)
+        previous[0] = '\0';
     int rc = pt_lambda_get_alias(c, function, name, &a, err);
+    if (rc == 0 && previous)
+        pt_strlcpy(previous, a.function_version, PT_LAMBDA_VERSION_MAX);
     if (rc == 0)
         return strcmp(a.function_version, version) == 0
                    ? 0

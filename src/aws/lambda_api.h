@@ -98,9 +98,13 @@ int pt_lambda_create_alias(struct pt_aws_client *c, const char *function, const 
                            const char *version, struct pt_error *err);
 int pt_lambda_update_alias(struct pt_aws_client *c, const char *function, const char *name,
                            const char *version, struct pt_error *err);
-/* GetAlias, then UpdateAlias, or CreateAlias when it does not exist (the reference's Publisher). */
+/*
+ * GetAlias, then UpdateAlias, or CreateAlias when it does not exist (the reference's Publisher).
+ * previous (PT_LAMBDA_VERSION_MAX bytes, or NULL) gets the version the alias pointed at before,
+ * "" if this call created it.
+ */
 int pt_lambda_point_alias(struct pt_aws_client *c, const char *function, const char *name,
-                          const char *version, struct pt_error *err);
+                          const char *version, char *previous, struct pt_error *err);
 int pt_lambda_delete_alias(struct pt_aws_client *c, const char *function, const char *name,
                            struct pt_error *err);
 /* DeleteFunction with Qualifier=version (refuses an empty or $LATEST version: PT_EUSAGE). */

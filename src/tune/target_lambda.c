@@ -13,7 +13,8 @@
 struct lambda_alias_slot {
     char alias[PT_LAMBDA_ALIAS_MAX];
     char version[PT_LAMBDA_VERSION_MAX]; /* "" until published */
-    bool created;                         /* the alias exists (so it must be deleted) */
+    char previous[PT_LAMBDA_VERSION_MAX]; /* the alias's version before the run, "" if ours */
+    bool created;                         /* the alias is pointed by the run (so must be undone) */
     bool used;                            /* onlyColdStarts: already invoked */
 };
 
@@ -49,7 +50,7 @@ static void lambda_left(struct pt_lambda_target *t, const char *fmt, ...)
     size_t n = strlen(t->left);
     if (n + 4 >= sizeof(t->left))
         return;
-    char item[PT_LAMBDA_ALIAS_MAX + 16];
+    char item[PT_LAMBDA_ALIAS_MAX + PT_LAMBDA_VERSION_MAX + 32];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(item, sizeof(item), fmt, ap);
@@ -92,7 +93,8 @@ static int lambda_publish_alias(struct pt_lambda_target *t, int power, const cha
     if (!rc)
         rc = pt_lambda_publish_version(t->client, t->function, NULL, slot->version, err);
     if (!rc)
-        rc = pt_lambda_point_alias(t->client, t->function, slot->alias, slot->version, err);
+        rc = pt_lambda_point_alias(t->client, t->function, slot->alias, slot->version,
+                                   slot->previous, err);
     if (!rc)
         slot->created = true;
     return rc;
@@ -249,9 +251,18 @@ static int lambda_cleanup_power(struct pt_lambda_target *t, struct lambda_power 
     for (size_t i = 0; i < p->n_slots; i++) {
         if (!p->slots[i].created)
             continue;
-        int rc = pt_lambda_delete_alias(t->client, t->function, p->slots[i].alias, &e);
+        /* An alias that existed before the run (a user's, or left by an interrupted run) is
+         * pointed back, not deleted as the reference's Cleaner does: it is not ours. */
+        int rc = p->slots[i].previous[0]
+                     ? pt_lambda_update_alias(t->client, t->function, p->slots[i].alias,
+                                              p->slots[i].previous, &e)
+                     : pt_lambda_delete_alias(t->client, t->function, p->slots[i].alias, &e);
         if (rc && rc != PT_ENOTFOUND) {
-            lambda_left(t, "alias %s", p->slots[i].alias);
+            if (p->slots[i].previous[0])
+                lambda_left(t, "alias %s (was on version %s)", p->slots[i].alias,
+                            p->slots[i].previous);
+            else
+                lambda_left(t, "alias %s", p->slots[i].alias);
             if (!first)
                 first = pt_error_set(err, rc, "%s", e.msg);
         }
@@ -374,7 +385,8 @@ static int lambda_restore(struct pt_lambda_target *t, int optimize_power,
         char version[PT_LAMBDA_VERSION_MAX];
         rc = pt_lambda_publish_version(t->client, t->function, NULL, version, err);
         if (!rc)
-            rc = pt_lambda_point_alias(t->client, t->function, optimize_alias, version, err);
+            rc = pt_lambda_point_alias(t->client, t->function, optimize_alias, version, NULL,
+                                       err);
         if (rc)
             return pt_error_wrap(err, "autoOptimizeAlias %s", optimize_alias);
         if (version_out)

@@ -14,7 +14,9 @@
  *   finish_power  DeleteAlias for each alias, then DeleteFunction(Qualifier) for its version,
  *                 unless another alias still points at that version (the reference's #124) or
  *                 the version existed before the run (PublishVersion hands back the latest
- *                 version when nothing changed: it is not ours to delete).
+ *                 version when nothing changed: it is not ours to delete). An alias that
+ *                 existed before the run is pointed back at its version instead of deleted
+ *                 (the reference deletes it).
  *   finish        restore MemorySize/Description without publishing (the reference leaks a
  *                 version here), or autoOptimize: set the winner's MemorySize and, with
  *                 autoOptimizeAlias, publish and point that alias at it. A run that ended

@@ -128,6 +128,20 @@ if [ $st != 0 ] && printf '%s' "$out" | grep -q 'InvalidSignatureException\|Sign
   ok "a bad secret: refused with AWS's code, the secret not printed"
 else nok "bad secret (exit $st): $out"; fi
 
+# An alias RAM512 of the user's (or left by an interrupted run) on version $V1: the run points it
+# at its own version, then back at $V1 rather than deleting it.
+$A create-alias --function-name cpu-c --name RAM512 --function-version "$V1" >/dev/null 2>&1
+versions0=$($A list-versions-by-function --function-name cpu-c --query 'Versions[].Version' 2>&1)
+if "$PT" tune cpu-c --endpoint-url "$EP" --powers 512 --num 2 --payload '{"iterations": 1000}' \
+     >"$TMP/ram.out" 2>"$TMP/ram.err"; then
+  rv=$($A get-alias --function-name cpu-c --name RAM512 --query FunctionVersion 2>&1)
+  versions1=$($A list-versions-by-function --function-name cpu-c --query 'Versions[].Version' 2>&1)
+  if [ "$rv" = "$V1" ] && [ "$versions0" = "$versions1" ]; then
+    ok "an alias RAM512 that existed before the run is pointed back at version $V1, no version left"
+  else nok "pre-existing RAM512: now on '$rv', versions '$versions0' -> '$versions1'"; fi
+else nok "run with a pre-existing RAM512: $(tail -3 "$TMP/ram.err")"; fi
+$A delete-alias --function-name cpu-c --name RAM512 >/dev/null 2>&1
+
 # A run refused before its first change (payloadS3 unreadable) does not write the function.
 rev0=$($A get-function-configuration --function-name cpu-c --query RevisionId 2>&1)
 out=$("$PT" tune cpu-c --endpoint-url "$EP" --powers 128 --num 1 --payload-s3 s3://b/k \
