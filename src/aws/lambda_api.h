@@ -22,6 +22,7 @@
 
 #define PT_LAMBDA_VERSION_MAX 32
 #define PT_LAMBDA_DESCRIPTION_MAX 1025 /* 256 characters, UTF-8 */
+#define PT_LAMBDA_DESCRIPTION_CHARS 256 /* Lambda's limit, in UTF-16 units */
 #define PT_LAMBDA_ALIAS_MAX 129
 
 struct pt_lambda_function_config {

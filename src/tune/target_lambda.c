@@ -82,6 +82,26 @@ static bool version_is_ours(const struct pt_lambda_target *t, const char *versio
     return pt_parse_long(version, 1, 1L << 40, &v) == 0 && v > t->max_version_before;
 }
 
+/*
+ * onlyColdStarts' "<original> - <alias>", the original shortened (at a character) so that the
+ * whole fits Lambda's 256 characters: a long Description would make every update fail.
+ */
+static void lambda_cold_description(const char *original, const char *alias, char *out,
+                                    size_t size)
+{
+    size_t room = PT_LAMBDA_DESCRIPTION_CHARS - (strlen(alias) + 3), units = 0, at = 0;
+    size_t n = strlen(original);
+    while (at < n) {
+        size_t k = pt_utf8_seq((const unsigned char *)original + at, n - at);
+        size_t u = k == 4 ? 2 : 1; /* Lambda counts UTF-16 units: astral characters are 2 */
+        if (units + u > room)
+            break;
+        units += u;
+        at += k ? k : 1;
+    }
+    snprintf(out, size, "%.*s - %s", (int)at, original, alias);
+}
+
 /* Update, wait, publish, point the alias (the reference's Publisher, one configuration). */
 static int lambda_publish_alias(struct pt_lambda_target *t, int power, const char *description,
                                 struct lambda_alias_slot *slot, struct pt_error *err)
@@ -130,7 +150,7 @@ static int lambda_prepare_power(void *ctx, int power, struct pt_error *err)
             char desc[PT_LAMBDA_DESCRIPTION_MAX + PT_LAMBDA_ALIAS_MAX + 8];
             snprintf(s->alias, sizeof(s->alias), "RAM%d-%zu", power, i);
             /* A distinct Description makes PublishVersion create a distinct version. */
-            snprintf(desc, sizeof(desc), "%s - %s", t->original.description, s->alias);
+            lambda_cold_description(t->original.description, s->alias, desc, sizeof(desc));
             rc = lambda_publish_alias(t, power, desc, s, err);
         } else {
             snprintf(s->alias, sizeof(s->alias), "RAM%d", power);

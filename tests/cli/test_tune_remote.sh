@@ -142,6 +142,20 @@ if "$PT" tune cpu-c --endpoint-url "$EP" --powers 512 --num 2 --payload '{"itera
 else nok "run with a pre-existing RAM512: $(tail -3 "$TMP/ram.err")"; fi
 $A delete-alias --function-name cpu-c --name RAM512 >/dev/null 2>&1
 
+# onlyColdStarts with a 250-character Description: "<description> - RAM256-0" must still fit
+# Lambda's 256 characters (the original part is shortened), and the original comes back.
+D250=$(printf '%0250d' 0 | tr 0 d)
+$A update-function-configuration --function-name cpu-c --description "$D250" >/dev/null 2>&1
+$A wait function-updated --function-name cpu-c >/dev/null 2>&1
+if "$PT" tune cpu-c --endpoint-url "$EP" --powers 256 --num 2 --only-cold-starts \
+     --payload '{"iterations": 1000}' >"$TMP/desc.out" 2>"$TMP/desc.err"; then
+  d=$($A get-function-configuration --function-name cpu-c --query Description 2>&1)
+  [ "$d" = "$D250" ] && ok "onlyColdStarts with a 250-character Description completes, Description restored" \
+    || nok "Description after the run: $d"
+else nok "onlyColdStarts with a long Description: $(tail -3 "$TMP/desc.err")"; fi
+$A update-function-configuration --function-name cpu-c --description "cpu bound" >/dev/null 2>&1
+$A wait function-updated --function-name cpu-c >/dev/null 2>&1
+
 # A run refused before its first change (payloadS3 unreadable) does not write the function.
 rev0=$($A get-function-configuration --function-name cpu-c --query RevisionId 2>&1)
 out=$("$PT" tune cpu-c --endpoint-url "$EP" --powers 128 --num 1 --payload-s3 s3://b/k \
