@@ -553,6 +553,8 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     bool analysed = false;
     json_t *adaptive_json = NULL;
     json_t *s3_payload = NULL;
+    struct pt_error finish_err = {0};
+    int finish_rc = 0;
     struct cli_tune_notes notes = {0};
     struct cli_tune_report rep = {0};
     struct pt_error rewrite_err = {0};
@@ -823,8 +825,13 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         int best = in.auto_optimize && analysis.winner >= 0 ? analysis.powers[analysis.winner].power
                                                             : 0;
         char version[PT_LAMBDA_VERSION_MAX] = "";
-        if ((rc = pt_lambda_target_finish(ltarget, best, in.auto_optimize_alias, version, err)))
-            goto out;
+        /* A failed cleanup or restore does not cost the run its measurements: they are printed
+         * and written first, then the failure is returned. */
+        if ((finish_rc = pt_lambda_target_finish(ltarget, best, in.auto_optimize_alias, version,
+                                                 &finish_err))) {
+            best = 0;
+            version[0] = '\0';
+        }
         if (best)
             cli_tune_note(&notes, "autoOptimize: MemorySize of %s set to %d MB", in.function, best);
         if (best && version[0])
@@ -849,6 +856,8 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     if (!rc)
         rc = cli_tune_report_emit(&rep, "powertune tune", &in, &analysis, report.samples,
                                   report.n_samples, &notes, f.json, err);
+    if (!rc && finish_rc)
+        rc = pt_error_set(err, finish_rc, "%s", finish_err.msg);
     if (!rc)
         rc = cli_tune_require_pick(&analysis, err);
     if (!rc && rewrite_rc)

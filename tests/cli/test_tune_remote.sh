@@ -83,14 +83,14 @@ else nok "throttled run failed: $(tail -3 "$TMP/thr.err")"; fi
 $A delete-function-concurrency --function-name cpu-c >/dev/null 2>&1
 
 # A throttled pre-processor is backed off too (the reference's SDK retries its 429s), not a
-# failed run: reserved concurrency 1 on it and 3 invocations at once.
-mkdir "$TMP/pre" && printf 'import time\ndef handler(event, context):\n    time.sleep(0.5)\n    return event\n' \
+# failed run: reserved concurrency 1 on it and 2 invocations at once.
+mkdir "$TMP/pre" && printf 'import time\ndef handler(event, context):\n    time.sleep(0.2)\n    return event\n' \
   >"$TMP/pre/pre.py" && (cd "$TMP/pre" && zip -q "$TMP/pre.zip" pre.py)
 $A create-function --function-name pre --runtime python3.12 --handler pre.handler \
   --role arn:aws:iam::123456789012:role/r --zip-file "fileb://$TMP/pre.zip" >/dev/null 2>&1
 $A wait function-active --function-name pre >/dev/null 2>&1
 $A put-function-concurrency --function-name pre --reserved-concurrent-executions 1 >/dev/null 2>&1
-if "$PT" tune "$ARN" --endpoint-url "$EP" --powers 128 --num 3 --parallel --pre-processor pre \
+if "$PT" tune "$ARN" --endpoint-url "$EP" --powers 128 --num 2 --parallel --pre-processor pre \
      --payload '{"iterations": 1000}' >"$TMP/prethr.out" 2>"$TMP/prethr.err"; then
   if grep -q 'throttled invocations were retried with backoff (0 gave up)' "$TMP/prethr.out" "$TMP/prethr.err"; then
     ok "a throttled pre-processor is retried with backoff"
@@ -183,6 +183,29 @@ if [ $st = 130 ] && [ $((t1 - t0)) -le 10 ] && [ -z "$aliases" ] && [ "$versions
    && [ "$mem" = 256 ]; then
   ok "Ctrl-C during a 30 s invocation: exit 130 in $((t1 - t0)) s, alias and version gone, MemorySize restored"
 else nok "Ctrl-C (exit $st after $((t1 - t0)) s): aliases '$aliases' versions '$versions' memory '$mem': $(cat "$TMP/int.err")"; fi
+
+# serve gone after the last invocation (during the sleep after it): the cleanup and the restore
+# fail, but the measurements are printed and written before tune exits 1.
+$A update-function-configuration --function-name cpu-c --memory-size 128 >/dev/null 2>&1
+$A wait function-updated --function-name cpu-c >/dev/null 2>&1
+"$PT" tune "$ARN" --endpoint-url "$EP" --powers 256 --num 1 --sleep-between-runs-ms 4000 \
+  --samples "$TMP/end.jsonl" --output "$TMP/end.json" --payload '{"iterations": 1000}' \
+  >"$TMP/end.out" 2>"$TMP/end.err" &
+TUNE_PID=$!
+i=0
+while [ $i -lt 300 ] && [ "$(cat "$TMP/end.jsonl" 2>/dev/null | wc -l)" -lt 2 ]; do sleep 0.1; i=$((i + 1)); done
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+wait "$TUNE_PID"; st=$?
+if [ $st = 1 ] && [ "$(power "$TMP/end.json")" = 256 ] && grep -q 'recommendation' "$TMP/end.out" \
+   && grep -q 'not restored to MemorySize 128 MB' "$TMP/end.err"; then
+  ok "serve gone at the end: the results are printed and written, then the failed restore (exit 1)"
+else nok "serve gone at the end (exit $st): $(cat "$TMP/end.out" "$TMP/end.err")"; fi
+if ! serve_start serve2 --state-dir "$STATE" --require-signature --update-window-ms 300; then
+  nok "serve did not restart: $(cat "$TMP/serve2.err")"; exit 1
+fi
+A="$AWS lambda --endpoint-url $EP --output text --cli-read-timeout 60"
+$A update-function-configuration --function-name cpu-c --memory-size 128 >/dev/null 2>&1
+$A wait function-updated --function-name cpu-c >/dev/null 2>&1
 
 # serve killed mid-run: the error says what was left behind and the configuration to restore
 # (the original MemorySize 128 MB would otherwise be lost: $LATEST stays at a tuned size).
