@@ -150,10 +150,12 @@ void pt_price_fill(const struct pt_price_model *m, const struct pt_tune_sample *
                    struct pt_tune_power_stats *st)
 {
     st->average_price = pt_price_average(m, st->power, st->average_billed);
-    /* computeTotalCost: map to prices, then reduce((a, b) => a + b, 0) in invocation order. */
+    /* computeTotalCost: map to prices, then reduce((a, b) => a + b, 0) in invocation order.
+     * A throttled request is not billed (exact pricing would charge it the request price). */
     double total = 0;
     for (size_t i = 0; i < n; i++)
-        if (samples[i].power == st->power)
+        if (samples[i].power == st->power &&
+            strcmp(samples[i].error, PT_TUNE_THROTTLED_ERROR) != 0)
             total += pt_price_invocation(m, st->power, samples[i].billed_ms);
     st->total_cost = total;
 }

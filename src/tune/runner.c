@@ -206,7 +206,7 @@ static int runner_one(struct runner *r, long index, struct pt_error *err)
         if (give_up) {
             /* Recorded as a failed invocation of this power: the run goes on. */
             res.function_error = true;
-            pt_strlcpy(res.error_type, "TooManyRequestsException", sizeof(res.error_type));
+            pt_strlcpy(res.error_type, PT_TUNE_THROTTLED_ERROR, sizeof(res.error_type));
             break;
         }
     }

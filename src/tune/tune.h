@@ -43,6 +43,8 @@
 #define PT_TUNE_REGION_MAX 32
 #define PT_TUNE_ARCH_MAX 16
 #define PT_TUNE_ERROR_TYPE_MAX 128 /* as struct pt_invoke_result.error_type */
+/* A sample's error when every retry of a throttled invocation was throttled: never billed. */
+#define PT_TUNE_THROTTLED_ERROR "TooManyRequestsException"
 #define PT_TUNE_ALLOWED_MAX 64  /* allowedExceptions entries */
 #define PT_TUNE_SLEEP_MAX_MS 3600000L
 #define PT_TUNE_CONCURRENCY_MAX 1000 /* Lambda's default account concurrency */

@@ -155,6 +155,30 @@ static void test_exact_prices(void **state)
                      PT_EUSAGE);
 }
 
+/* A request Lambda throttled is not billed: no request charge in the run's cost for it. */
+static void test_throttled_not_charged(void **state)
+{
+    (void)state;
+    struct pt_price_model m;
+    struct pt_error err;
+    assert_int_equal(pt_price_model_init(&m, PT_PRICING_EXACT, "us-east-1", "x86_64", 0, &err), 0);
+    struct pt_tune_sample s[3];
+    memset(s, 0, sizeof(s));
+    for (int i = 0; i < 3; i++) {
+        s[i].power = 1024;
+        s[i].init_ms = -1;
+    }
+    s[0].billed_ms = 10;
+    strcpy(s[1].error, "TooManyRequestsException");
+    s[2].billed_ms = 0; /* a failed invocation that was run is still a request */
+    strcpy(s[2].error, "Runtime.ExitError");
+    struct pt_tune_power_stats st;
+    memset(&st, 0, sizeof(st));
+    st.power = 1024;
+    pt_price_fill(&m, s, 3, &st);
+    assert_true(st.total_cost == pt_price_invocation(&m, 1024, 10) + pt_price_invocation(&m, 1024, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +187,7 @@ int main(void)
         cmocka_unit_test(test_step_functions_cost),
         cmocka_unit_test(test_to_fixed),
         cmocka_unit_test(test_exact_prices),
+        cmocka_unit_test(test_throttled_not_charged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
