@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <jansson.h>
 #include <yaml.h>
 
 #include "base/buf.h"
@@ -1111,6 +1112,45 @@ out:
     return rc;
 }
 
+/*
+ * template.json is SAM CLI's third name for a directory's template, but a function's code
+ * directory may hold a data file so named: it is the template only when it is one (JSON whose
+ * Resources hold a function).
+ */
+static bool tpl_json_is_template(const char *file)
+{
+    struct pt_buf b;
+    pt_buf_init(&b, PT_TEMPLATE_MAX_BYTES);
+    bool yes = false;
+    if (pt_file_read(file, PT_TEMPLATE_MAX_BYTES, &b, NULL) == 0) {
+        json_t *j = json_loadb(b.data ? b.data : "", b.len, 0, NULL);
+        const char *key;
+        json_t *res;
+        json_object_foreach(json_object_get(j, "Resources"), key, res) {
+            const char *type = json_string_value(json_object_get(res, "Type"));
+            if (type && (strcmp(type, "AWS::Serverless::Function") == 0 ||
+                         strcmp(type, "AWS::Lambda::Function") == 0)) {
+                yes = true;
+                break;
+            }
+        }
+        json_decref(j);
+    }
+    pt_buf_free(&b);
+    return yes;
+}
+
+/* A directory's template where SAM CLI looks: template.yaml, template.yml, template.json. */
+static bool tpl_dir_template(const char *dir, char *file, size_t fsize)
+{
+    static const char *const names[] = {"template.yaml", "template.yml", "template.json"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (pt_path_join(file, fsize, dir, names[i]) == 0 && pt_path_is_file(file) &&
+            (i < 2 || tpl_json_is_template(file)))
+            return true;
+    return false;
+}
+
 /* Turns "dir", "file" or "path#Id" into the template file and the logical id. */
 static int tpl_spec(const char *spec, const char *logical_id, char *file, size_t fsize,
                     char *id, size_t isize, struct pt_error *err)
@@ -1136,15 +1176,11 @@ static int tpl_spec(const char *spec, const char *logical_id, char *file, size_t
             return pt_error_set(err, PT_EUSAGE, "FUNCTION %s: empty #LogicalId", spec);
     }
     if (pt_path_is_dir(path)) {
-        static const char *const names[] = {"template.yaml", "template.yml"};
-        for (size_t i = 0; i < 2; i++) {
-            if (pt_path_join(file, fsize, path, names[i]) != 0)
-                return pt_error_set(err, PT_EUSAGE, "FUNCTION %s: path too long", spec);
-            if (pt_path_is_file(file))
-                return 0;
-        }
+        if (tpl_dir_template(path, file, fsize))
+            return 0;
         return pt_error_set(err, PT_EUSAGE,
-                            "FUNCTION %s: no template.yaml or template.yml in the directory",
+                            "FUNCTION %s: no template.yaml, template.yml or template.json (with "
+                            "a function in Resources) in the directory",
                             path);
     }
     if (!pt_path_is_file(path))
@@ -1823,9 +1859,7 @@ bool pt_template_is_template(const char *spec)
         return tpl_is_template_name(path);
     if (!S_ISDIR(st.st_mode))
         return false;
-    return (pt_path_join(file, sizeof(file), path, "template.yaml") == 0 &&
-            pt_path_is_file(file)) ||
-           (pt_path_join(file, sizeof(file), path, "template.yml") == 0 && pt_path_is_file(file));
+    return tpl_dir_template(path, file, sizeof(file));
 }
 
 int pt_template_load(const char *spec, struct pt_function_config *c, struct pt_error *err)

@@ -2,7 +2,8 @@
  * template.h - a function from a SAM or CloudFormation template (libyaml).
  *
  * Contract. A FUNCTION spec is a template file (any path; .yaml/.yml by
- * convention) or a directory holding template.yaml or template.yml,
+ * convention) or a directory holding template.yaml, template.yml or (SAM
+ * CLI's third name) a template.json whose Resources hold a function,
  * optionally followed by "#LogicalId". pt_template_load picks the resource
  * of type AWS::Serverless::Function or AWS::Lambda::Function (the only one,
  * or the one named; several without a name: PT_EUSAGE listing them) and
@@ -66,7 +67,7 @@
 
 /*
  * True if spec names a template: an existing regular file, a directory
- * holding template.yaml/.yml, a missing path ending in .yaml/.yml, or any
+ * holding template.yaml/.yml or a template.json with a function, a missing path ending in .yaml/.yml, or any
  * of these followed by "#LogicalId". Code directories are not templates.
  */
 bool pt_template_is_template(const char *spec);

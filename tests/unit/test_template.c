@@ -459,6 +459,41 @@ static void test_is_template(void **state)
     assert_false(pt_template_is_template(NULL));
 }
 
+/*
+ * template.json is SAM CLI's third name for a directory's template (after template.yaml and
+ * template.yml), taken only when it is one: a code directory's data file of that name is not.
+ */
+static void test_dir_with_template_json(void **state)
+{
+    struct fixture *fx = *state;
+    char json[PATH_MAX + 32];
+    static const char tpl[] = "{\"Resources\": {\"Fn\": {\"Type\": \"AWS::Serverless::Function\", "
+                              "\"Properties\": {\"CodeUri\": \"src\", \"Handler\": "
+                              "\"lambda_function.lambda_handler\", \"Runtime\": \"python3.12\", "
+                              "\"MemorySize\": 640}}}}\n";
+    snprintf(json, sizeof(json), "%s/template.json", fx->dir);
+    static const char data[] = "{\"Resources\": {\"not\": \"a function\"}}\n";
+    write_file(json, data, strlen(data));
+    assert_false(pt_template_is_template(fx->dir));
+    write_file(json, tpl, strlen(tpl));
+    assert_true(pt_template_is_template(fx->dir));
+    struct pt_function_config c;
+    struct pt_error err;
+    pt_function_config_init(&c);
+    if (pt_template_load(fx->dir, &c, &err) != 0)
+        fail_msg("load: %s", err.msg);
+    assert_int_equal(c.memory_mb, 640);
+    pt_function_config_free(&c);
+    put(fx, HEAD "Resources:\n  Y:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+               "      CodeUri: src\n      Handler: lambda_function.lambda_handler\n"
+               "      Runtime: python3.12\n      MemorySize: 256\n");
+    pt_function_config_init(&c);
+    if (pt_template_load(fx->dir, &c, &err) != 0) /* template.yaml first, as SAM CLI */
+        fail_msg("load: %s", err.msg);
+    assert_int_equal(c.memory_mb, 256);
+    pt_function_config_free(&c);
+}
+
 static void test_sam_app_example(void **state)
 {
     (void)state;
@@ -1289,6 +1324,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_code_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_several_functions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_is_template, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dir_with_template_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sam_app_example, setup, teardown),
         cmocka_unit_test_setup_teardown(test_intrinsics_resolved, setup, teardown),
         cmocka_unit_test_setup_teardown(test_intrinsics_reported_with_location, setup, teardown),
