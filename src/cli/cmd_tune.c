@@ -785,8 +785,12 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         goto out;
     }
     if (report.throttles)
-        cli_tune_note(&notes, "%ld throttled invocations were retried with backoff (%ld gave up)",
-                      report.throttles, report.throttle_failures);
+        /* throttles counts every 429, the last one of an invocation that gave up too. */
+        cli_tune_note(&notes,
+                      "%ld throttled answers (429): %ld retried with backoff, %ld gave up "
+                      "(recorded as %s, not billed)",
+                      report.throttles, report.throttles - report.throttle_failures,
+                      report.throttle_failures, PT_TUNE_THROTTLED_ERROR);
     if (in.dry_run) {
         printf("null\n");
         goto out;

@@ -76,7 +76,7 @@ else nok "after onlyColdStarts: aliases '$aliases' versions '$versions' config '
 $A put-function-concurrency --function-name cpu-c --reserved-concurrent-executions 1 >/dev/null 2>&1
 if "$PT" tune "$ARN" --endpoint-url "$EP" --powers 128 --num 3 --parallel \
      --payload '{"iterations": 2000000}' >"$TMP/thr.out" 2>"$TMP/thr.err"; then
-  if grep -q 'throttled invocations were retried with backoff (0 gave up)' "$TMP/thr.out" "$TMP/thr.err"; then
+  if grep -q 'retried with backoff, 0 gave up' "$TMP/thr.out" "$TMP/thr.err"; then
     ok "throttled --parallel run completes with backoff"
   else nok "throttled run: no throttle retried: $(cat "$TMP/thr.out" "$TMP/thr.err")"; fi
 else nok "throttled run failed: $(tail -3 "$TMP/thr.err")"; fi
@@ -92,7 +92,7 @@ $A wait function-active --function-name pre >/dev/null 2>&1
 $A put-function-concurrency --function-name pre --reserved-concurrent-executions 1 >/dev/null 2>&1
 if "$PT" tune "$ARN" --endpoint-url "$EP" --powers 128 --num 2 --parallel --pre-processor pre \
      --payload '{"iterations": 1000}' >"$TMP/prethr.out" 2>"$TMP/prethr.err"; then
-  if grep -q 'throttled invocations were retried with backoff (0 gave up)' "$TMP/prethr.out" "$TMP/prethr.err"; then
+  if grep -q 'retried with backoff, 0 gave up' "$TMP/prethr.out" "$TMP/prethr.err"; then
     ok "a throttled pre-processor is retried with backoff"
   else nok "throttled pre-processor: no throttle counted: $(cat "$TMP/prethr.out" "$TMP/prethr.err")"; fi
 else nok "throttled pre-processor failed the run: $(tail -3 "$TMP/prethr.err")"; fi
