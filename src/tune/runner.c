@@ -142,6 +142,31 @@ static int runner_throttled(struct runner *r, int attempt, bool *give_up, struct
 }
 
 /*
+ * One invocation of the function tuned (processor NULL) or of a pre/post-processor, its
+ * throttles backed off (runner_throttled). *invoke_rc is the invocation's own result
+ * (PT_ETHROTTLED with *gave_up once every retry was throttled); the return value is the
+ * backoff's (PT_EINTR: Ctrl-C during it).
+ */
+static int runner_invoke_backoff(struct runner *r, const char *processor, const char *payload,
+                                 size_t len, struct pt_target_result *out, int *invoke_rc,
+                                 bool *gave_up, struct pt_error *err)
+{
+    *gave_up = false;
+    for (int attempt = 0;; attempt++) {
+        memset(out, 0, sizeof(*out));
+        *invoke_rc = processor ? r->target->ops->invoke_processor(r->target->ctx, processor,
+                                                                  payload, len, out, err)
+                               : r->target->ops->invoke(r->target->ctx, r->power, payload, len,
+                                                        r->in->only_cold_starts, out, err);
+        if (*invoke_rc != PT_ETHROTTLED)
+            return 0;
+        int rc = runner_throttled(r, attempt, gave_up, err);
+        if (rc || *gave_up)
+            return rc;
+    }
+}
+
+/*
  * A pre/post-processor; any failure fails the run, as in the reference. Throttles are backed
  * off as for the function (the reference's SDK retries them), and fail the run once given up.
  */
@@ -150,18 +175,10 @@ static int runner_processor(struct runner *r, const char *which, const char *fun
                             struct pt_error *err)
 {
     int rc;
-    for (int attempt = 0;; attempt++) {
-        memset(out, 0, sizeof(*out));
-        rc = r->target->ops->invoke_processor(r->target->ctx, function, payload, len, out, err);
-        if (rc != PT_ETHROTTLED)
-            break;
-        bool give_up;
-        int brc = runner_throttled(r, attempt, &give_up, err);
-        if (brc)
-            return brc;
-        if (give_up)
-            break;
-    }
+    bool gave_up;
+    int brc = runner_invoke_backoff(r, function, payload, len, out, &rc, &gave_up, err);
+    if (brc)
+        return brc;
     if (rc)
         return pt_error_wrap(err, "%s %s failed", which, function);
     if (out->function_error) {
@@ -193,22 +210,15 @@ static int runner_one(struct runner *r, long index, struct pt_error *err)
             payload_len = pre.payload_len;
         }
     }
-    bool cold = in->only_cold_starts;
-    for (int attempt = 0;; attempt++) {
-        memset(&res, 0, sizeof(res));
-        rc = r->target->ops->invoke(r->target->ctx, r->power, payload, payload_len, cold, &res,
-                                    err);
-        if (rc != PT_ETHROTTLED)
-            break;
-        bool give_up;
-        if ((rc = runner_throttled(r, attempt, &give_up, err)))
-            break;
-        if (give_up) {
-            /* Recorded as a failed invocation of this power: the run goes on. */
-            res.function_error = true;
-            pt_strlcpy(res.error_type, PT_TUNE_THROTTLED_ERROR, sizeof(res.error_type));
-            break;
-        }
+    int invoke_rc;
+    bool gave_up;
+    rc = runner_invoke_backoff(r, NULL, payload, payload_len, &res, &invoke_rc, &gave_up, err);
+    if (!rc && gave_up) {
+        /* Recorded as a failed invocation of this power: the run goes on. */
+        res.function_error = true;
+        pt_strlcpy(res.error_type, PT_TUNE_THROTTLED_ERROR, sizeof(res.error_type));
+    } else if (!rc) {
+        rc = invoke_rc;
     }
     if (rc)
         goto out;
