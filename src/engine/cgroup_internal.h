@@ -135,7 +135,7 @@ struct pt_cgroup {
     /* What the kernel holds now; 0 quota = unlimited. */
     unsigned long long quota_us;
     unsigned long long period_us;
-    /* v2 without memory.peak: highest memory.current seen by read_stats. */
+    /* v2 without memory.peak (known at the first read_stats): highest memory.current seen there. */
     bool peak_sampled;
     unsigned long long sampled_peak;
     /* none: the duty-cycle thread and what it needs. */

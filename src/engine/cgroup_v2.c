@@ -183,6 +183,20 @@ static int cgroup_v2_freeze(struct pt_cgroup *cg, bool frozen, struct pt_error *
 
 enum { V2_SLOT_CPU, V2_SLOT_PEAK, V2_SLOT_CURRENT, V2_SLOT_OOM };
 
+/*
+ * Whether memory.peak exists, asked of the file system once per group: read_stats runs twice
+ * per invocation, and an access() there cost a path walk every time. A kept descriptor says
+ * yes, peak_sampled (set at the first read without the file) says no.
+ */
+static bool cgroup_v2_has_peak(struct pt_cgroup *cg)
+{
+    if (cg->stat_fd[V2_SLOT_PEAK] >= 0)
+        return true;
+    if (cg->peak_sampled)
+        return false;
+    return pt_cgroup_exists(cg->dir[0], "memory.peak");
+}
+
 static int cgroup_v2_read_stats(struct pt_cgroup *cg, struct pt_cgroup_stats *out,
                                 struct pt_error *err)
 {
@@ -195,7 +209,7 @@ static int cgroup_v2_read_stats(struct pt_cgroup *cg, struct pt_cgroup_stats *ou
     rc = pt_cgroup_read_u64(&cg->stat_fd[V2_SLOT_CURRENT], dir, "memory.current", &out->memory_current_bytes, err);
     if (rc)
         return rc;
-    if (pt_cgroup_exists(dir, "memory.peak")) {
+    if (cgroup_v2_has_peak(cg)) {
         rc = pt_cgroup_read_u64(&cg->stat_fd[V2_SLOT_PEAK], dir, "memory.peak", &out->memory_peak_bytes, err);
         if (rc)
             return rc;
@@ -227,7 +241,7 @@ static int cgroup_v2_read_stats(struct pt_cgroup *cg, struct pt_cgroup_stats *ou
 static int cgroup_v2_reset_peak(struct pt_cgroup *cg, struct pt_error *err)
 {
     const char *dir = cg->dir[0];
-    if (!pt_cgroup_exists(dir, "memory.peak")) {
+    if (!cgroup_v2_has_peak(cg)) {
         cg->sampled_peak = 0;
         return 0;
     }
