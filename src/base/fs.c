@@ -280,3 +280,26 @@ int pt_self_exe_dir(char *out, size_t size, struct pt_error *err)
         return pt_error_set(err, PT_ELIMIT, "executable path too long");
     return 0;
 }
+
+static const char *fs_env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+int pt_state_dir_resolve(const char *option, char *out, size_t size, struct pt_error *err)
+{
+    const char *dir = option && *option ? option : fs_env("POWERTUNE_STATE_DIR");
+    int n;
+    if (dir)
+        n = snprintf(out, size, "%s", dir);
+    else if (fs_env("XDG_STATE_HOME"))
+        n = snprintf(out, size, "%s/powertune", fs_env("XDG_STATE_HOME"));
+    else
+        n = snprintf(out, size, "%s/.local/state/powertune",
+                     fs_env("HOME") ? fs_env("HOME") : "/tmp");
+    if (n < 0 || (size_t)n >= size)
+        return pt_error_set(err, PT_EUSAGE, "state directory path is too long (at most %zu bytes)",
+                            size - 1);
+    return pt_mkdir_p(out, 0755, err);
+}

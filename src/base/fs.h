@@ -35,6 +35,12 @@ bool pt_path_same_file(const char *a, const char *b);
 /* Whether a file can be written (created or replaced) at path: not a directory, in an
  * existing directory this process may write. PT_EUSAGE says which it is not. */
 int pt_path_check_writable(const char *path, struct pt_error *err);
+/*
+ * powertune's state directory, made if missing: option if given, else $POWERTUNE_STATE_DIR,
+ * $XDG_STATE_HOME/powertune, ~/.local/state/powertune (/tmp without HOME). One rule for the
+ * engine's logs and `tune`'s journals of remote runs, so one --state-dir moves both.
+ */
+int pt_state_dir_resolve(const char *option, char *out, size_t size, struct pt_error *err);
 /* Resolves the directory holding the running executable (from /proc/self/exe). */
 int pt_self_exe_dir(char *out, size_t size, struct pt_error *err);
 

@@ -8,6 +8,7 @@
  * complete; --resume continues an interrupted run from that file.
  */
 #include <curl/curl.h>
+#include <limits.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -405,11 +406,13 @@ static bool tune_interrupted(void *arg)
  * reads the function's configuration. region gets the resolved region (for pricing).
  */
 static int tune_remote_open(struct cli_ctx *ctx, const struct pt_tune_input *in,
-                            const struct tune_flags *f, const char *region_flag,
+                            const struct tune_flags *f, const struct pt_engine_options *eopt,
                             struct pt_aws_client **client, struct pt_lambda_target **target,
                             char *region, size_t region_size, struct cli_tune_notes *notes,
                             struct pt_error *err)
 {
+    const char *region_flag = eopt->region;
+    char journals[PATH_MAX];
     struct pt_aws_lambda_arn a;
     struct pt_aws_credentials creds;
     memset(&creds, 0, sizeof(creds));
@@ -447,11 +450,22 @@ static int tune_remote_open(struct cli_ctx *ctx, const struct pt_tune_input *in,
     if (a.qualifier[0])
         cli_tune_note(notes, "qualifier %s ignored: tuning publishes versions of $LATEST and "
                              "points RAM<power> aliases at them", a.qualifier);
+    /* The runs' journals live with the engine's state (the same --state-dir). */
+    if ((rc = pt_state_dir_resolve(eopt->state_dir, journals, sizeof(journals), err)))
+        goto out;
+    if (strlen(journals) + sizeof("/tune-journals") > sizeof(journals)) {
+        rc = pt_error_set(err, PT_EUSAGE, "--state-dir: path too long");
+        goto out;
+    }
+    strcat(journals, "/tune-journals");
     struct pt_lambda_target_options to = {.client = *client, .function = function,
                                           .num = in->num, .only_cold_starts = in->only_cold_starts,
-                                          .interrupted = tune_interrupted, .interrupted_arg = ctx};
+                                          .interrupted = tune_interrupted, .interrupted_arg = ctx,
+                                          .journal_dir = journals};
     if ((rc = pt_lambda_target_create(target, &to, err)))
         pt_error_wrap(err, "%s", in->function);
+    else if (pt_lambda_target_notice(*target))
+        cli_tune_note(notes, "%s", pt_lambda_target_notice(*target));
 out:
     pt_aws_credentials_clear(&creds);
     return rc;
@@ -650,7 +664,7 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
                    sizeof(in.region));
     if (remote) {
         char region[PT_AWS_REGION_MAX];
-        if ((rc = tune_remote_open(ctx, &in, &f, eo.opt.region, &client, &ltarget, region,
+        if ((rc = tune_remote_open(ctx, &in, &f, &eo.opt, &client, &ltarget, region,
                                    sizeof(region), &notes, err)))
             goto out;
         pt_strlcpy(in.region, region, sizeof(in.region));

@@ -105,19 +105,7 @@ static const char *engine_env_or(const char *name, const char *fallback)
 
 static int engine_resolve_state_dir(struct pt_engine *e, struct pt_error *err)
 {
-    const char *dir = e->opt.state_dir ? e->opt.state_dir : getenv("POWERTUNE_STATE_DIR");
-    int n;
-    if (dir && *dir) {
-        n = snprintf(e->state_dir, sizeof(e->state_dir), "%s", dir);
-    } else if (getenv("XDG_STATE_HOME") && *getenv("XDG_STATE_HOME")) {
-        n = snprintf(e->state_dir, sizeof(e->state_dir), "%s/powertune", getenv("XDG_STATE_HOME"));
-    } else {
-        const char *home = engine_env_or("HOME", "/tmp");
-        n = snprintf(e->state_dir, sizeof(e->state_dir), "%s/.local/state/powertune", home);
-    }
-    if (n < 0 || (size_t)n >= sizeof(e->state_dir))
-        return pt_error_set(err, PT_EUSAGE, "state directory path is too long");
-    return pt_mkdir_p(e->state_dir, 0755, err);
+    return pt_state_dir_resolve(e->opt.state_dir, e->state_dir, sizeof(e->state_dir), err);
 }
 
 int pt_engine_find_runtime_dir(const char *option, const char *marker, char *out, size_t size,

@@ -1,13 +1,23 @@
 #include "tune/target_lambda.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "base/clock.h"
+#include "base/fs.h"
 #include "base/str.h"
+#include "tune/tune.h"
 
 /* One alias the run made, and the version it points at. */
 struct lambda_alias_slot {
@@ -16,6 +26,7 @@ struct lambda_alias_slot {
     char previous[PT_LAMBDA_VERSION_MAX]; /* the alias's version before the run, "" if ours */
     bool created;                         /* the alias is pointed by the run (so must be undone) */
     bool used;                            /* onlyColdStarts: already invoked */
+    bool version_ours;                    /* published by the run (or by the journal's run) */
 };
 
 struct lambda_power {
@@ -42,6 +53,13 @@ struct pt_lambda_target {
     bool changed; /* an UpdateFunctionConfiguration was sent: $LATEST needs restoring */
     bool (*interrupted)(void *arg);
     void *interrupted_arg;
+    /* What cleanups could not remove (an alias, or a version: alias ""), kept for the journal. */
+    struct lambda_alias_slot *leftovers;
+    size_t n_leftovers;
+    /* The journal (see target_lambda.h): its path, its locked descriptor (-1: none). */
+    char journal_path[PATH_MAX];
+    int journal_fd;
+    char notice[PT_ERROR_MSG_MAX];
 };
 
 /* Notes an alias or version the cleanup could not remove (a bounded list, "..." once full). */
@@ -59,6 +77,21 @@ static void lambda_left(struct pt_lambda_target *t, const char *fmt, ...)
         snprintf(t->left + n, sizeof(t->left) - n, "%s...", n ? ", " : "");
     else
         snprintf(t->left + n, sizeof(t->left) - n, "%s%s", n ? ", " : "", item);
+}
+
+/* Keeps what a cleanup could not remove for the journal; alias_too false: only the version. */
+static void lambda_keep_leftover(struct pt_lambda_target *t, const struct lambda_alias_slot *s,
+                                 bool alias_too)
+{
+    struct lambda_alias_slot *v = realloc(t->leftovers, (t->n_leftovers + 1) * sizeof(*v));
+    if (!v)
+        return; /* the error message still names it */
+    t->leftovers = v;
+    v[t->n_leftovers] = *s;
+    v[t->n_leftovers].created = alias_too;
+    if (!alias_too)
+        v[t->n_leftovers].alias[0] = '\0';
+    t->n_leftovers++;
 }
 
 static int lambda_check_interrupt(const struct pt_lambda_target *t, struct pt_error *err)
@@ -102,6 +135,237 @@ static void lambda_cold_description(const char *original, const char *alias, cha
     snprintf(out, size, "%.*s - %s", (int)at, original, alias);
 }
 
+/* ---- the journal of a run (target_lambda.h) ---- */
+
+#define LAMBDA_JOURNAL_MAX (256 * 1024)
+
+static int lambda_cleanup_power(struct pt_lambda_target *t, struct lambda_power *p,
+                                struct pt_error *err);
+
+static json_t *lambda_journal_json(const struct pt_lambda_target *t)
+{
+    char started[32];
+    pt_format_iso8601_ms(pt_epoch_ms(), started, sizeof(started));
+    json_t *aliases = json_array();
+    json_t *j = json_pack("{s:s, s:i, s:s, s:i, s:s, s:i, s:s, s:o}", "powertune", "tune-journal",
+                          "version", 1, "functionArn", t->original.function_arn, "pid",
+                          (int)getpid(), "startedAt", started, "memorySize",
+                          t->original.memory_mb, "description", t->original.description,
+                          "aliases", aliases);
+    /* Power n_powers: the leftovers. */
+    for (size_t i = 0; j && aliases && i <= t->n_powers; i++) {
+        const struct lambda_alias_slot *slots = i < t->n_powers ? t->powers[i].slots : t->leftovers;
+        size_t n = i < t->n_powers ? t->powers[i].n_slots : t->n_leftovers;
+        for (size_t k = 0; k < n; k++) {
+            const struct lambda_alias_slot *s = &slots[k];
+            if ((s->created || (i == t->n_powers && s->version_ours)) &&
+                json_array_append_new(aliases, json_pack("{s:s, s:s, s:s, s:b}", "alias",
+                                                         s->alias, "version", s->version,
+                                                         "previous", s->previous, "ours",
+                                                         s->version_ours)) != 0) {
+                json_decref(j);
+                return NULL;
+            }
+        }
+    }
+    return j;
+}
+
+/*
+ * Rewrites the journal in place (the lock is on its descriptor, so no rename), synced before a
+ * change to the function depends on it. A torn write is refused at the next open, by name.
+ */
+static int lambda_journal_write(struct pt_lambda_target *t, struct pt_error *err)
+{
+    if (t->journal_fd < 0)
+        return 0;
+    json_t *j = lambda_journal_json(t);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    int rc = 0;
+    if (!text)
+        return pt_error_set(err, PT_ENOMEM, "out of memory for the journal %s", t->journal_path);
+    size_t n = strlen(text);
+    ssize_t w = pwrite(t->journal_fd, text, n, 0);
+    if (w != (ssize_t)n || ftruncate(t->journal_fd, (off_t)n) != 0 || fsync(t->journal_fd) != 0)
+        rc = pt_error_errno(err, PT_ESYS, w < 0 ? errno : EIO, "cannot write the journal %s",
+                            t->journal_path);
+    free(text);
+    return rc;
+}
+
+/* The journal's aliases, as a power whose slots the cleanup undoes. */
+static int lambda_journal_leftovers(json_t *aliases, struct lambda_power *p, struct pt_error *err)
+{
+    size_t n = json_array_size(aliases);
+    memset(p, 0, sizeof(*p));
+    if (n == 0)
+        return 0;
+    if (!(p->slots = calloc(n, sizeof(*p->slots))))
+        return pt_error_set(err, PT_ENOMEM, "out of memory for %zu aliases", n);
+    size_t i;
+    json_t *a;
+    json_array_foreach(aliases, i, a) {
+        struct lambda_alias_slot *s = &p->slots[p->n_slots];
+        const char *alias = NULL, *version = NULL, *previous = NULL;
+        int ours = 0;
+        if (json_unpack(a, "{s:s, s:s, s:s, s:b}", "alias", &alias, "version", &version,
+                        "previous", &previous, "ours", &ours) != 0 ||
+            pt_strlcpy(s->alias, alias, sizeof(s->alias)) >= sizeof(s->alias) ||
+            pt_strlcpy(s->version, version, sizeof(s->version)) >= sizeof(s->version) ||
+            pt_strlcpy(s->previous, previous, sizeof(s->previous)) >= sizeof(s->previous))
+            return pt_error_set(err, PT_EPROTO, "aliases[%zu]: expected {\"alias\", \"version\", "
+                                "\"previous\": strings within Lambda's limits, \"ours\": "
+                                "boolean}", i);
+        s->created = s->alias[0] != '\0'; /* "": a version left without its alias */
+        s->version_ours = ours;
+        p->n_slots++;
+    }
+    return 0;
+}
+
+/*
+ * An unfinished run's journal: its original configuration replaces the one just read (which is
+ * that run's last tuned size), and what it left is removed now.
+ */
+static int lambda_journal_recover(struct pt_lambda_target *t, const char *text,
+                                  struct pt_error *err)
+{
+    json_error_t je;
+    json_t *j = json_loads(text, 0, &je);
+    const char *arn = NULL, *description = NULL, *started = "?";
+    json_t *aliases = NULL;
+    int memory = 0, pid = 0;
+    struct lambda_power left = {0};
+    int rc = 0;
+    if (!j || json_unpack(j, "{s:s, s:i, s?s, s:i, s:s, s:o}", "functionArn", &arn, "pid", &pid,
+                          "startedAt", &started, "memorySize", &memory, "description",
+                          &description, "aliases", &aliases) != 0 ||
+        !json_is_array(aliases) || memory < PT_TUNE_POWER_MIN || memory > PT_TUNE_POWER_MAX ||
+        pt_strlcpy(t->original.description, description, sizeof(t->original.description)) >=
+            sizeof(t->original.description)) {
+        rc = pt_error_set(err, PT_EPROTO, "expected functionArn, pid, memorySize (%d..%d), "
+                          "description and aliases%s%s", PT_TUNE_POWER_MIN, PT_TUNE_POWER_MAX,
+                          j ? "" : ": ", j ? "" : je.text);
+        goto out;
+    }
+    if (strcmp(arn, t->original.function_arn) != 0) {
+        rc = pt_error_set(err, PT_EPROTO, "it is the journal of %s, not of %s", arn,
+                          t->original.function_arn);
+        goto out;
+    }
+    if ((rc = lambda_journal_leftovers(aliases, &left, err)))
+        goto out;
+    int tuned = t->original.memory_mb;
+    t->original.memory_mb = memory;
+    t->changed = true; /* $LATEST is at that run's size: restore it even if this run changes nothing */
+    struct pt_error e;
+    if (left.n_slots && lambda_cleanup_power(t, &left, &e) && !t->cleanup_err.code)
+        t->cleanup_err = e;
+    snprintf(t->notice, sizeof(t->notice),
+             "a run on this function that did not finish (pid %d, started %.40s) left $LATEST at "
+             "MemorySize %d MB; its original configuration (MemorySize %d MB, Description "
+             "\"%.200s\") is what this run restores%s (journal %.300s)", pid, started, tuned, memory,
+             t->original.description, left.n_slots ? ", and its aliases were removed" : "",
+             t->journal_path);
+out:
+    free(left.slots);
+    json_decref(j);
+    return rc;
+}
+
+/* "arn:aws:lambda:us-east-1:1:function:f" -> "arn_aws_lambda_us-east-1_1_function_f.json" */
+static int lambda_journal_path(struct pt_lambda_target *t, const char *dir, struct pt_error *err)
+{
+    char name[NAME_MAX + 1];
+    size_t n = 0;
+    size_t len = strlen(t->original.function_arn);
+    if (len > 8 && strcmp(t->original.function_arn + len - 8, ":$LATEST") == 0)
+        len -= 8; /* the function's journal, whichever way its ARN was read */
+    for (const char *c = t->original.function_arn; c < t->original.function_arn + len &&
+                                                   n + 6 < sizeof(name); c++)
+        name[n++] = (isalnum((unsigned char)*c) || *c == '-' || *c == '.') ? *c : '_';
+    snprintf(name + n, sizeof(name) - n, ".json");
+    int rc = pt_mkdir_p(dir, 0700, err);
+    if (!rc && pt_path_join(t->journal_path, sizeof(t->journal_path), dir, name) != 0)
+        rc = pt_error_set(err, PT_EUSAGE, "journal directory %s: path too long", dir);
+    return rc;
+}
+
+/*
+ * Opens and locks the function's journal. Held by a live process: another run is tuning the
+ * function, refused. Left by a dead one: recovered. Then it holds this run's original.
+ */
+static int lambda_journal_open(struct pt_lambda_target *t, const char *dir, struct pt_error *err)
+{
+    int rc = lambda_journal_path(t, dir, err);
+    char *text = NULL;
+    if (rc)
+        return rc;
+    for (;;) {
+        int fd = open(t->journal_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+            return pt_error_errno(err, PT_ESYS, errno, "cannot open the journal %s",
+                                  t->journal_path);
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int e = errno;
+            char other[512] = "";
+            ssize_t r = pread(fd, other, sizeof(other) - 1, 0);
+            other[r > 0 ? r : 0] = '\0';
+            json_t *j = json_loads(other, 0, NULL);
+            json_int_t pid = json_integer_value(json_object_get(j, "pid"));
+            json_decref(j);
+            close(fd);
+            if (e != EWOULDBLOCK)
+                return pt_error_errno(err, PT_ESYS, e, "cannot lock the journal %s",
+                                      t->journal_path);
+            return pt_error_set(err, PT_ESTATE, "another powertune tune (pid %lld) is tuning %s "
+                                "now: two runs would change each other's MemorySize (its journal: "
+                                "%s)", (long long)pid, t->original.function_arn,
+                                t->journal_path);
+        }
+        /* Unlinked by its finished owner between our open and our lock: take the new one. */
+        struct stat a, b;
+        if (fstat(fd, &a) == 0 && stat(t->journal_path, &b) == 0 && a.st_ino == b.st_ino &&
+            a.st_dev == b.st_dev) {
+            t->journal_fd = fd;
+            break;
+        }
+        close(fd);
+    }
+    struct pt_buf buf;
+    pt_buf_init(&buf, LAMBDA_JOURNAL_MAX);
+    rc = pt_file_read(t->journal_path, LAMBDA_JOURNAL_MAX, &buf, err);
+    if (!rc && buf.len > 0) {
+        text = buf.data;
+        if ((rc = lambda_journal_recover(t, text, err)))
+            pt_error_wrap(err, "the journal of an unfinished run, %s, is unreadable; put %s's "
+                          "MemorySize and Description back as they were before that run, then "
+                          "delete the file", t->journal_path, t->original.function_arn);
+    }
+    pt_buf_free(&buf);
+    if (!rc)
+        rc = lambda_journal_write(t, err);
+    if (rc) {
+        close(t->journal_fd);
+        t->journal_fd = -1;
+    }
+    return rc;
+}
+
+/* Restored: the journal goes. Not restored: it stays for the next run, which restores it. */
+static void lambda_journal_close(struct pt_lambda_target *t, bool restored)
+{
+    if (t->journal_fd < 0)
+        return;
+    if (restored)
+        unlink(t->journal_path);
+    else
+        lambda_journal_write(t, NULL);
+    close(t->journal_fd);
+    t->journal_fd = -1;
+}
+
 /* Update, wait, publish, point the alias (the reference's Publisher, one configuration). */
 static int lambda_publish_alias(struct pt_lambda_target *t, int power, const char *description,
                                 struct lambda_alias_slot *slot, struct pt_error *err)
@@ -112,11 +376,15 @@ static int lambda_publish_alias(struct pt_lambda_target *t, int power, const cha
         rc = pt_lambda_wait_updated(t->client, t->function, t->poll_ms, t->wait_ms, err);
     if (!rc)
         rc = pt_lambda_publish_version(t->client, t->function, NULL, slot->version, err);
-    if (!rc)
+    if (!rc) {
+        slot->version_ours = version_is_ours(t, slot->version);
         rc = pt_lambda_point_alias(t->client, t->function, slot->alias, slot->version,
                                    slot->previous, err);
-    if (!rc)
+    }
+    if (!rc) {
         slot->created = true;
+        rc = lambda_journal_write(t, err);
+    }
     return rc;
 }
 
@@ -283,6 +551,7 @@ static int lambda_cleanup_power(struct pt_lambda_target *t, struct lambda_power 
                             p->slots[i].previous);
             else
                 lambda_left(t, "alias %s", p->slots[i].alias);
+            lambda_keep_leftover(t, &p->slots[i], true);
             if (!first)
                 first = pt_error_set(err, rc, "%s", e.msg);
         }
@@ -294,15 +563,17 @@ static int lambda_cleanup_power(struct pt_lambda_target *t, struct lambda_power 
     if (rc) {
         /* Without the list no version can be proven unused: keep them all. */
         for (size_t i = 0; i < p->n_slots; i++)
-            if (version_is_ours(t, p->slots[i].version))
+            if (p->slots[i].version_ours) {
                 lambda_left(t, "version %s", p->slots[i].version);
+                lambda_keep_leftover(t, &p->slots[i], false);
+            }
         if (!first)
             first = pt_error_set(err, rc, "versions kept: %s", e.msg);
         return first;
     }
     for (size_t i = 0; i < p->n_slots; i++) {
         const char *v = p->slots[i].version;
-        bool keep = !version_is_ours(t, v);
+        bool keep = !p->slots[i].version_ours;
         for (size_t k = 0; k < n_aliases && !keep; k++)
             keep = pt_lambda_alias_uses(&aliases[k], v) && !alias_in(p, aliases[k].name);
         for (size_t k = 0; k < i && !keep; k++)
@@ -311,6 +582,7 @@ static int lambda_cleanup_power(struct pt_lambda_target *t, struct lambda_power 
             rc = pt_lambda_delete_version(t->client, t->function, v, &e);
             if (rc && rc != PT_ENOTFOUND) {
                 lambda_left(t, "version %s", v);
+                lambda_keep_leftover(t, &p->slots[i], false);
                 if (!first)
                     first = pt_error_set(err, rc, "%s", e.msg);
             }
@@ -336,6 +608,8 @@ static void lambda_finish_power(void *ctx, int power)
     if (lambda_cleanup_power(t, p, &e) && !t->cleanup_err.code)
         t->cleanup_err = e;
     lambda_forget(t, p);
+    /* Best effort: a stale entry only makes the next run try to remove what is gone. */
+    lambda_journal_write(t, NULL);
 }
 
 static const struct pt_target_ops lambda_ops = {
@@ -361,12 +635,15 @@ int pt_lambda_target_create(struct pt_lambda_target **out,
     t->poll_ms = o->poll_ms > 0 ? o->poll_ms : 500;
     t->interrupted = o->interrupted;
     t->interrupted_arg = o->interrupted_arg;
+    t->journal_fd = -1;
     pthread_mutex_init(&t->lock, NULL);
     if (pt_strlcpy(t->function, o->function, sizeof(t->function)) >= sizeof(t->function)) {
         rc = pt_error_set(err, PT_EUSAGE, "function name too long");
         goto fail;
     }
     if ((rc = pt_lambda_get_configuration(t->client, t->function, "$LATEST", &t->original, err)))
+        goto fail;
+    if (o->journal_dir && (rc = lambda_journal_open(t, o->journal_dir, err)))
         goto fail;
     if ((rc = pt_lambda_max_version(t->client, t->function, &t->max_version_before, err)))
         goto fail;
@@ -376,9 +653,17 @@ int pt_lambda_target_create(struct pt_lambda_target **out,
     *out = t;
     return 0;
 fail:
+    /* Nothing was changed; a recovered journal stays for the next run. */
+    lambda_journal_close(t, !t->changed);
+    free(t->leftovers);
     pthread_mutex_destroy(&t->lock);
     free(t);
     return rc;
+}
+
+const char *pt_lambda_target_notice(const struct pt_lambda_target *t)
+{
+    return t->notice[0] ? t->notice : NULL;
 }
 
 const struct pt_lambda_function_config *pt_lambda_target_original(const struct pt_lambda_target *t)
@@ -432,6 +717,13 @@ int pt_lambda_target_finish(struct pt_lambda_target *t, int optimize_power,
     int rc = t->changed || optimize_power > 0
                  ? lambda_restore(t, optimize_power, optimize_alias, version_out, err)
                  : 0;
+    /* After a failed restore, the journal lets the next run put the original back. */
+    if (rc && t->journal_fd >= 0 && err) {
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof(err->msg) - n,
+                 "; the next tune of this function restores it (journal %s)", t->journal_path);
+    }
+    lambda_journal_close(t, rc == 0);
     if (!rc && t->cleanup_err.code)
         rc = pt_error_set(err, t->cleanup_err.code, "cleaning up aliases and versions%s%s: %s",
                           t->left[0] ? ", left behind: " : "", t->left, t->cleanup_err.msg);
@@ -445,6 +737,7 @@ void pt_lambda_target_destroy(struct pt_lambda_target *t)
     if (!t->finished || t->n_powers)
         pt_lambda_target_finish(t, 0, NULL, NULL, NULL);
     free(t->powers);
+    free(t->leftovers);
     pthread_mutex_destroy(&t->lock);
     free(t);
 }

@@ -21,6 +21,13 @@
  *                 version here), or autoOptimize: set the winner's MemorySize and, with
  *                 autoOptimizeAlias, publish and point that alias at it. A run that ended
  *                 before its first update writes nothing.
+ *
+ * The journal (journal_dir/<function ARN>.json, locked for the run): the original MemorySize and
+ * Description and the aliases the run has pointed, synced before each change depends on it and
+ * deleted once $LATEST is restored. The reference keeps its original in the Step Functions
+ * state, so a crashed run's tuned size becomes the next run's "original"; here the next run
+ * finds the dead run's journal, removes its aliases and versions, and restores its original
+ * (pt_lambda_target_notice says so). A live run's lock refuses a second run on the function.
  */
 #ifndef PT_TUNE_TARGET_LAMBDA_H
 #define PT_TUNE_TARGET_LAMBDA_H
@@ -42,13 +49,17 @@ struct pt_lambda_target_options {
      * and the caller's finish/destroy still restores the function. NULL: never. */
     bool (*interrupted)(void *arg);
     void *interrupted_arg;
+    const char *journal_dir; /* NULL: no journal (no crash recovery, no lock) */
 };
 
 struct pt_lambda_target;
 
 int pt_lambda_target_create(struct pt_lambda_target **out,
                             const struct pt_lambda_target_options *o, struct pt_error *err);
-/* The configuration read at create (MemorySize, Description, architecture, ...). */
+/* What the run recovered from an unfinished run's journal, for the user; NULL if nothing. */
+const char *pt_lambda_target_notice(const struct pt_lambda_target *t);
+/* The configuration read at create (MemorySize, Description, architecture, ...); the
+ * original MemorySize and Description of an unfinished run when its journal was recovered. */
 const struct pt_lambda_function_config *pt_lambda_target_original(const struct pt_lambda_target *t);
 /*
  * After the run (always call it, also after a failed run, so $LATEST is restored): removes what

@@ -9,6 +9,9 @@ TMP=$(mktemp -d)
 chmod 755 "$TMP" # sandboxed functions run as an unprivileged user: their code must be reachable
 STATE="$TMP/state"
 mkdir -m 755 "$STATE"
+# Hermetic: the engine's logs and tune's journals of remote runs under TMP, not the user's
+# ~/.local/state (a journal left there by one test run would be recovered by the next).
+export POWERTUNE_STATE_DIR="$TMP/pt-state"
 SERVER_PID=
 n=0
 cleanup() {

@@ -3,7 +3,9 @@
 # (serve runs with --require-signature): the same recommendation as tuning the local directory,
 # RAM aliases and their versions gone afterwards, a user's alias and version untouched (#124),
 # MemorySize restored without a leaked version, onlyColdStarts, autoOptimizeAlias, and a
-# throttled --parallel run (and a throttled pre-processor) that completes with backoff.
+# throttled --parallel run (and a throttled pre-processor) that completes with backoff; a run
+# that crashed (or lost serve) is recovered by the next one from its journal, and a second run on
+# a function being tuned is refused.
 # Prints "ok N - ..." / "not ok N - ..." lines.
 cd "$(dirname "$0")/../.."
 . tests/cli/lib.sh
@@ -222,3 +224,54 @@ if [ $st = 1 ] && grep -q 'not restored to MemorySize 128 MB' "$TMP/kill.err" \
    && grep -q 'left behind: alias RAM256' "$TMP/kill.err"; then
   ok "serve killed mid-run: exit 1, the original MemorySize and what is left behind are named"
 else nok "serve killed mid-run (exit $st): $(cat "$TMP/kill.err")"; fi
+
+# The journal: the run above could not restore $LATEST (serve was gone), so the next run finds
+# its journal, removes what it left and restores MemorySize 128 MB, not the tuned size it finds.
+if ! serve_start serve3 --state-dir "$STATE" --require-signature --update-window-ms 300; then
+  nok "serve did not restart: $(cat "$TMP/serve3.err")"; exit 1
+fi
+A="$AWS lambda --endpoint-url $EP --output text --cli-read-timeout 60"
+JOURNALS="$POWERTUNE_STATE_DIR/tune-journals"
+ram_aliases() { $A list-aliases --function-name cpu-c --query 'Aliases[].Name' 2>&1 | tr '\t' '\n' | grep '^RAM' | tr '\n' ' '; }
+# $1: what happened before; checks that a run recovers from it.
+recovered_run() {
+  mem0=$($A get-function-configuration --function-name cpu-c --query MemorySize 2>&1)
+  left0=$(ram_aliases)
+  "$PT" tune cpu-c --endpoint-url "$EP" --powers 1024 --num 1 --payload '{"iterations": 1000}' \
+    >"$TMP/rec.out" 2>"$TMP/rec.err"; st=$?
+  mem=$($A get-function-configuration --function-name cpu-c --query MemorySize 2>&1)
+  left=$(ram_aliases)
+  if [ $st = 0 ] && [ "$mem0" != 128 ] && [ -n "$left0" ] && [ "$mem" = 128 ] && [ -z "$left" ] \
+     && grep -q "did not finish.*left \$LATEST at MemorySize $mem0 MB.*MemorySize 128 MB" "$TMP/rec.out" "$TMP/rec.err" \
+     && [ -z "$(ls -A "$JOURNALS")" ]; then
+    ok "$1: the next run restores MemorySize 128 MB (not $mem0) and removes aliases $left0"
+  else nok "$1: recovery (exit $st): MemorySize $mem0 -> $mem, RAM aliases '$left0' -> '$left', journals '$(ls -A "$JOURNALS")': $(cat "$TMP/rec.out" "$TMP/rec.err")"; fi
+}
+recovered_run "serve killed mid-run"
+
+# A second run while one is tuning: refused (each would restore the other's tuned size), and
+# kill -9 of the first leaves a journal the next run recovers from.
+"$PT" tune "$ARN" --endpoint-url "$EP" --powers 256,512 --num 200 --samples "$TMP/kill2.jsonl" \
+  --payload '{"iterations": 2000000}' >"$TMP/kill2.out" 2>"$TMP/kill2.err" &
+TUNE_PID=$!
+i=0
+while [ $i -lt 300 ] && [ "$(cat "$TMP/kill2.jsonl" 2>/dev/null | wc -l)" -lt 3 ]; do sleep 0.1; i=$((i + 1)); done
+out=$("$PT" tune cpu-c --endpoint-url "$EP" --powers 128 --num 1 --payload '{"iterations": 1000}' 2>&1); st=$?
+if [ $st = 1 ] && printf '%s' "$out" | grep -q "another powertune tune (pid $TUNE_PID) is tuning"; then
+  ok "a second run on a function being tuned is refused, naming the first"
+else nok "second run (exit $st): $out"; fi
+kill -9 "$TUNE_PID"; wait "$TUNE_PID" 2>/dev/null
+recovered_run "tune killed with SIGKILL mid-run"
+
+# A journal that cannot be read (a torn write, an edit) stops the run before any change: which
+# MemorySize was the original is unknown, so the error says what to put back and what to delete.
+J="$JOURNALS/arn_aws_lambda_us-east-1_123456789012_function_cpu-c.json"
+printf '{"functionArn": ' >"$J"
+rev0=$($A get-function-configuration --function-name cpu-c --query RevisionId 2>&1)
+out=$("$PT" tune cpu-c --endpoint-url "$EP" --powers 256 --num 1 --payload '{"iterations": 1000}' 2>&1); st=$?
+rev1=$($A get-function-configuration --function-name cpu-c --query RevisionId 2>&1)
+if [ $st = 1 ] && [ "$rev0" = "$rev1" ] && [ -s "$J" ] \
+   && printf '%s' "$out" | grep -q "journal of an unfinished run, $J, is unreadable.*MemorySize and Description back"; then
+  ok "an unreadable journal stops the run before any change, saying what to restore and delete"
+else nok "unreadable journal (exit $st, RevisionId $rev0 -> $rev1): $out"; fi
+rm -f "$J"
