@@ -521,38 +521,73 @@ static enum env_outcome env_wait(struct pt_env *env, struct env_wait_state *ws)
     }
 }
 
-/*
- * After the result: wait for the runtime to come back to /next or to exit (some runtimes
- * post an error and exit: the environment is then reset and the next invocation starts
- * cold), at most ENV_SETTLE_MS from the result. A parked runtime is frozen, here or (by
- * default) by the engine's janitor a moment later, so back-to-back invocations do not pay a
- * freeze and a thaw each. A runtime still busy after the bound stays thawed; the next
- * invocation's deadline covers it.
- */
-#define ENV_SETTLE_MS 1000
-static void env_settle(struct pt_env *env)
+/* Lambda's line for an invocation that ran into its deadline (JSON: the records' status). */
+static void env_log_timed_out(struct pt_env *env, const char *request_id)
 {
-    int64_t deadline = env->last_used_ns + (int64_t)ENV_SETTLE_MS * 1000000;
+    const struct pt_function_config *fn = env->cfg.fn;
+    char line[320], ts[32];
+    pt_format_iso8601_ms(pt_epoch_ms(), ts, sizeof(ts));
+    int n = snprintf(line, sizeof(line), "%s %s Task timed out after %.2f seconds\n", ts,
+                     request_id, (double)fn->timeout_s);
+    if (fn->log_format == PT_LOG_FORMAT_TEXT && n > 0 && (size_t)n < sizeof(line))
+        env_write_line(env, line, (size_t)n);
+}
+
+/* How env_await_next ended. */
+enum env_next { ENV_NEXT_PARKED, ENV_NEXT_EXITED, ENV_NEXT_LATE, ENV_NEXT_ABORTED };
+
+/*
+ * After the result: waits for the runtime to come back to /next (parked), to exit (reaped; the
+ * caller resets the environment: some runtimes post an error and exit, and the next invocation
+ * starts cold) or for the deadline. *at_ns (may be NULL) gets the monotonic time it ended.
+ */
+static enum env_next env_await_next(struct pt_env *env, int64_t deadline, bool abortable,
+                                    int64_t *at_ns)
+{
+    enum env_next how;
     for (;;) {
         int pump_ms = pt_rapi_pump(env->rapi);
         struct pt_rapi_status st;
         pt_rapi_status(env->rapi, &st);
         if (st.runtime_waiting) {
-            if (env->cfg.freeze_immediately)
-                env_set_frozen(env, true);
-            return;
+            how = ENV_NEXT_PARKED;
+            break;
         }
-        if (pt_mono_ns() >= deadline)
-            return;
-        int seen = env_poll(env, deadline, pump_ms, false);
-        if (seen == ENV_POLL_ABORTED)
-            return;
+        if (pt_mono_ns() >= deadline) {
+            how = ENV_NEXT_LATE;
+            break;
+        }
+        int seen = env_poll(env, deadline, pump_ms, abortable);
+        if (seen == ENV_POLL_ABORTED) {
+            how = ENV_NEXT_ABORTED;
+            break;
+        }
         if (seen == ENV_POLL_EXITED) {
             env_reap(env, true);
-            env_reset(env);
-            return;
+            how = ENV_NEXT_EXITED;
+            break;
         }
     }
+    if (at_ns)
+        *at_ns = how == ENV_NEXT_LATE ? deadline : pt_mono_ns();
+    return how;
+}
+
+/*
+ * The same wait for an invocation whose runtime is still busy after the function's deadline
+ * (pt_env_invoke waits that long), at most ENV_SETTLE_MS from its end: a parked runtime is
+ * frozen, here or (by default) by the engine's janitor a moment later, so back-to-back
+ * invocations do not pay a freeze and a thaw each. One still busy stays thawed.
+ */
+#define ENV_SETTLE_MS 1000
+static void env_settle(struct pt_env *env)
+{
+    enum env_next how = env_await_next(env, env->last_used_ns + (int64_t)ENV_SETTLE_MS * 1000000,
+                                       false, NULL);
+    if (how == ENV_NEXT_PARKED && env->cfg.freeze_immediately)
+        env_set_frozen(env, true);
+    else if (how == ENV_NEXT_EXITED)
+        env_reset(env);
 }
 
 bool pt_env_settle(struct pt_env *env)
@@ -833,8 +868,20 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
     if (out == ENV_RESULT) {
         struct pt_rapi_result r = {0};
         pt_rapi_take_result(env->rapi, &r);
-        end_ns = r.done_ns;
+        /*
+         * Lambda's Duration runs until the runtime is back at /next, not until its response:
+         * platform.runtimeDone's runtimeOverhead span, work done after the response, is part
+         * of durationMs and billed (a Node.js capture in lambda-wire.md §4.2: 8.7 of 11.6 ms).
+         * One still busy at the function's deadline is billed to it and reset, as a timeout.
+         */
+        enum env_next how = env_await_next(env, start_ns + ws.timeout_ns, true, &end_ns);
+        if (how == ENV_NEXT_EXITED || how == ENV_NEXT_LATE)
+            env->reset_wanted = true;
         env_drain_output(env);
+        if (how == ENV_NEXT_LATE) { /* the response stands: its caller had it */
+            res->status = PT_STATUS_TIMEOUT;
+            env_log_timed_out(env, inv->request_id);
+        }
         if (r.kind == PT_RAPI_RESPONSE) {
             rc = env_set_payload(res, r.body, r.len, err);
             r.body = NULL;
@@ -860,14 +907,10 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
         env->reset_wanted = true;
         res->status = PT_STATUS_TIMEOUT;
         end_ns = start_ns + ws.timeout_ns; /* Lambda reports the timeout exactly */
-        char msg[256], line[320], ts[32];
+        char msg[256];
         pt_format_timeout_message(msg, sizeof(msg), inv->request_id, (double)fn->timeout_s);
         rc = env_set_error(res, "Sandbox.Timedout", msg, err);
-        pt_format_iso8601_ms(pt_epoch_ms(), ts, sizeof(ts));
-        int n = snprintf(line, sizeof(line), "%s %s Task timed out after %.2f seconds\n", ts,
-                         inv->request_id, (double)fn->timeout_s);
-        if (fn->log_format == PT_LOG_FORMAT_TEXT) /* JSON: the records' status says it */
-            env_write_line(env, line, (size_t)n);
+        env_log_timed_out(env, inv->request_id);
     } else if (out == ENV_EXITED) {
         env->reset_wanted = true;
         char msg[PATH_MAX + 256], line[PATH_MAX + 320];
