@@ -330,35 +330,6 @@ static void runner_batch(struct runner *r, size_t power_index, const struct pt_t
     free(threads);
 }
 
-static int runner_power(struct runner *r, size_t power_index, const json_t *payload,
-                        struct pt_error *err)
-{
-    const struct pt_tune_input *in = r->in;
-    int power = in->powers[power_index];
-    long num = pt_tune_input_runs_per_power(in);
-    long start = runner_resumed_count(r->opt->resume, power);
-    if (start >= num)
-        return 0; /* done before the interruption */
-    struct pt_tune_payloads pl = {0};
-    int rc = pt_tune_payloads_generate(payload, num, &pl, err);
-    if (rc)
-        return rc;
-    rc = r->target->ops->prepare_power(r->target->ctx, power, err);
-    if (rc) {
-        pt_tune_payloads_free(&pl);
-        return pt_error_wrap(err, "power %d MB", power);
-    }
-    runner_batch(r, power_index, &pl, NULL, start, num);
-    r->target->ops->finish_power(r->target->ctx, power);
-    pt_tune_payloads_free(&pl);
-    pthread_mutex_lock(&r->lock);
-    r->payloads = NULL;
-    pthread_mutex_unlock(&r->lock);
-    return 0;
-}
-
-/* ------------------------------------------------------------ adaptive -- */
-
 struct interleave_item {
     double key;
     int payload;
@@ -373,15 +344,20 @@ static int interleave_cmp(const void *x, const void *y)
 }
 
 /*
- * The payload of each invocation index of a power run adaptively. A fixed run sends the
- * weighted payloads in blocks (all of the first, then the second...); a power that stops
- * early would then have seen the first block only. So, from start on, the payloads still owed
- * (the allocation minus what resumed samples already sent) are interleaved in proportion:
- * the k-th of payload p's owed invocations sits at (k + 0.5) / owed_p. Every prefix holds
- * them in proportion, and the run that reaches num sends the reference's allocation exactly.
+ * The payload of each invocation index of a power from start on: the payloads still owed
+ * (the allocation minus what the samples recorded so far - resumed ones - already sent), so
+ * that the run that reaches num sends the reference's allocation exactly. The samples say
+ * which payloads were sent, not their index: a parallel run interrupted leaves a set of
+ * finished invocations that is not a prefix, and resuming from index start would resend the
+ * payloads of the first indices and never send some others.
+ * blocks: in the reference's order, all of the first payload owed, then the second... (a
+ * fixed run). Otherwise (adaptive: a power may stop early, and would then have seen the first
+ * block only) interleaved in proportion: the k-th of payload p's owed invocations sits at
+ * (k + 0.5) / owed_p, so every prefix holds them in proportion.
  */
-static int runner_interleave(const struct pt_tune_payloads *pl, const struct pt_runner_report *rep,
-                             int power, long start, int **out, struct pt_error *err)
+static int runner_payload_order(const struct pt_tune_payloads *pl,
+                                const struct pt_runner_report *rep, int power, long start,
+                                bool blocks, int **out, struct pt_error *err)
 {
     long num = pl->num;
     int *order = malloc((size_t)(num ? num : 1) * sizeof(*order));
@@ -411,7 +387,8 @@ static int runner_interleave(const struct pt_tune_payloads *pl, const struct pt_
     size_t m = 0;
     for (size_t p = 0; p < pl->n_texts; p++)
         for (long k = 0; k < owed[p]; k++)
-            items[m++] = (struct interleave_item){((double)k + 0.5) / (double)owed[p], (int)p};
+            items[m++] = (struct interleave_item){
+                blocks ? (double)p : ((double)k + 0.5) / (double)owed[p], (int)p};
     qsort(items, total, sizeof(*items), interleave_cmp);
     for (size_t i = 0; i < total && start + (long)i < num; i++)
         order[start + (long)i] = items[i].payload;
@@ -423,6 +400,43 @@ out:
     free(items);
     return rc;
 }
+
+static int runner_power(struct runner *r, size_t power_index, const json_t *payload,
+                        struct pt_error *err)
+{
+    const struct pt_tune_input *in = r->in;
+    int power = in->powers[power_index];
+    long num = pt_tune_input_runs_per_power(in);
+    long start = runner_resumed_count(r->opt->resume, power);
+    if (start >= num)
+        return 0; /* done before the interruption */
+    struct pt_tune_payloads pl = {0};
+    int *order = NULL; /* resumed: what is still owed; else the allocation's own order */
+    int rc = pt_tune_payloads_generate(payload, num, &pl, err);
+    if (!rc && start > 0)
+        rc = runner_payload_order(&pl, r->rep, power, start, true, &order, err);
+    if (rc) {
+        pt_tune_payloads_free(&pl);
+        return rc;
+    }
+    rc = r->target->ops->prepare_power(r->target->ctx, power, err);
+    if (rc) {
+        pt_tune_payloads_free(&pl);
+        free(order);
+        return pt_error_wrap(err, "power %d MB", power);
+    }
+    runner_batch(r, power_index, &pl, order, start, num);
+    r->target->ops->finish_power(r->target->ctx, power);
+    pt_tune_payloads_free(&pl);
+    free(order);
+    pthread_mutex_lock(&r->lock);
+    r->payloads = NULL;
+    r->order = NULL;
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
+/* ------------------------------------------------------------ adaptive -- */
 
 static long runner_sample_count(const struct pt_runner_report *rep, int power)
 {
@@ -446,7 +460,7 @@ static int runner_adaptive_prepare(struct runner *r, size_t i, const json_t *pay
     int power = r->in->powers[i];
     int rc = pt_tune_payloads_generate(payload, r->rep->adaptive.num, &run->pl, err);
     if (!rc)
-        rc = runner_interleave(&run->pl, r->rep, power, done, &run->order, err);
+        rc = runner_payload_order(&run->pl, r->rep, power, done, false, &run->order, err);
     if (!rc && (rc = r->target->ops->prepare_power(r->target->ctx, power, err)))
         pt_error_wrap(err, "power %d MB", power);
     run->prepared = rc == 0;

@@ -120,6 +120,16 @@ else nok "--input run failed"; fi
   --payload '[{"payload":{"iterations":1000},"weight":1},{"payload":{"iterations":2000},"weight":3}]' >/dev/null 2>&1
 w0=$(grep -c '"payloadIndex":0' "$T/w.jsonl"); w1=$(grep -c '"payloadIndex":1' "$T/w.jsonl")
 [ "$w0" = 1 ] && [ "$w1" = 3 ] && ok "weighted payloads: 1 and 3 of num 4" || nok "weighted payloads: $w0 / $w1"
+# A parallel run interrupted keeps the invocations that finished, not the first indices: here
+# two of payload 1 (the fast one). Resuming sends what is still owed (two of payload 0); it
+# resent the payloads of indices 2 and 3 and never sent payload 0.
+WP='[{"payload":{"iterations":1000},"weight":1},{"payload":{"iterations":2000},"weight":1}]'
+"$PT" tune examples/noop-c --powers 128 --num 4 --samples "$T/wp.jsonl" --payload "$WP" >/dev/null 2>&1
+{ head -1 "$T/wp.jsonl"; grep '"payloadIndex":1' "$T/wp.jsonl"; } > "$T/wr.jsonl"
+"$PT" tune examples/noop-c --powers 128 --num 4 --parallel --resume "$T/wr.jsonl" --payload "$WP" >/dev/null 2>&1
+w0=$(grep -c '"payloadIndex":0' "$T/wr.jsonl"); w1=$(grep -c '"payloadIndex":1' "$T/wr.jsonl")
+[ "$w0" = 2 ] && [ "$w1" = 2 ] && ok "--resume of weighted payloads sends what is still owed (2 and 2 of num 4)" \
+  || nok "--resume of weighted payloads: $w0 of payload 0, $w1 of payload 1"
 
 "$PT" analyze "$T/series.jsonl" --output "$T/analyze.json" >/dev/null 2>&1
 if $PY -c "import json,sys; a=json.load(open('$T/analyze.json')); b=json.load(open('$T/series.json')); sys.exit(0 if a['power']==b['power'] and a['stateMachine']['visualization']==b['stateMachine']['visualization'] else 1)"; then
