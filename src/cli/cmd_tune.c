@@ -545,6 +545,85 @@ static bool tune_same_function(const char *saved, const char *now, bool remote)
     return pt_path_same_file(a, b);
 }
 
+/*
+ * The resumed samples must be of this run: each of a power tuned, no power with more
+ * invocations than the run makes of it (the table and the JSON would say num and count more),
+ * and none of a payload the run does not send or beyond its allocation (a run resumed with
+ * another --payload would mix two experiments under one answer).
+ */
+static int tune_check_resume(const struct pt_tune_input *in, const json_t *payload,
+                             const struct pt_samples_file *resume, const char *path,
+                             struct pt_error *err)
+{
+    long num = pt_tune_input_runs_per_power(in);
+    struct pt_tune_payloads pl = {0};
+    long *alloc = NULL, *sent = NULL;
+    int rc = pt_tune_payloads_generate(payload, num, &pl, err);
+    if (rc)
+        return rc;
+    alloc = calloc(pl.n_texts ? pl.n_texts : 1, sizeof(*alloc));
+    sent = calloc(pl.n_texts ? pl.n_texts : 1, sizeof(*sent));
+    if (!alloc || !sent) {
+        rc = pt_error_set(err, PT_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (long i = 0; i < num; i++)
+        alloc[pl.payload_of[i]]++;
+    for (size_t i = 0; i < resume->n; i++) {
+        size_t j = 0;
+        while (j < in->n_powers && in->powers[j] != resume->samples[i].power)
+            j++;
+        if (j == in->n_powers) {
+            /* It would fail the analysis, after the run. */
+            rc = pt_error_set(err, PT_EUSAGE,
+                              "--resume %s: its samples include %d MB, which is not one of "
+                              "the power values tuned; allowed the run's own powers",
+                              path, resume->samples[i].power);
+            goto out;
+        }
+        if ((size_t)resume->samples[i].payload_index >= pl.n_texts) {
+            rc = pt_error_set(err, PT_EUSAGE,
+                              "--resume %s: a sample at %d MB has payloadIndex %d, but this "
+                              "run sends %zu payload%s (payloadIndex 0 to %zu); allowed the "
+                              "payload of the run resumed",
+                              path, resume->samples[i].power, resume->samples[i].payload_index,
+                              pl.n_texts, pl.n_texts == 1 ? "" : "s", pl.n_texts - 1);
+            goto out;
+        }
+    }
+    for (size_t j = 0; j < in->n_powers; j++) {
+        long count = 0;
+        memset(sent, 0, pl.n_texts * sizeof(*sent));
+        for (size_t i = 0; i < resume->n; i++)
+            if (resume->samples[i].power == in->powers[j]) {
+                count++;
+                sent[resume->samples[i].payload_index]++;
+            }
+        if (count > num) {
+            rc = pt_error_set(err, PT_EUSAGE,
+                              "--resume %s: it holds %ld invocations at %d MB, more than the "
+                              "%ld per power value of this run; allowed --num %ld or more "
+                              "(powertune analyze recomputes a finished run)",
+                              path, count, in->powers[j], num, count);
+            goto out;
+        }
+        for (size_t p = 0; p < pl.n_texts; p++)
+            if (sent[p] > alloc[p]) {
+                rc = pt_error_set(err, PT_EUSAGE,
+                                  "--resume %s: it holds %ld invocations of payload %zu at %d "
+                                  "MB, more than the %ld its weight gets at num %ld; allowed "
+                                  "the payload of the run resumed",
+                                  path, sent[p], p, in->powers[j], alloc[p], num);
+                goto out;
+            }
+    }
+out:
+    free(alloc);
+    free(sent);
+    pt_tune_payloads_free(&pl);
+    return rc;
+}
+
 int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
 {
     struct tune_flags f = {0};
@@ -713,19 +792,9 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
                               resume.header.architecture);
             goto out;
         }
-        /* A sample of a power this run does not tune would fail the analysis, after the run. */
-        for (size_t i = 0; i < resume.n; i++) {
-            size_t j = 0;
-            while (j < in.n_powers && in.powers[j] != resume.samples[i].power)
-                j++;
-            if (j == in.n_powers) {
-                rc = pt_error_set(err, PT_EUSAGE,
-                                  "--resume %s: its samples include %d MB, which is not one of "
-                                  "the power values tuned; allowed the run's own powers",
-                                  f.resume, resume.samples[i].power);
-                goto out;
-            }
-        }
+        if ((rc = tune_check_resume(&in, s3_payload ? s3_payload : in.payload, &resume,
+                                    f.resume, err)))
+            goto out;
         if (resume.truncated_tail && truncate(f.resume, resume.valid_bytes) != 0) {
             rc = pt_error_set(err, PT_EIO, "--resume %s: cannot cut its unfinished last line",
                               f.resume);

@@ -187,6 +187,22 @@ out=$("$PT" tune examples/cpu-c --powers 128,256 --num 6 --architecture arm64 --
 [ "$st" = 2 ] && printf '%s' "$out" | grep -q "its samples were taken for .* x86_64, not .* arm64" && [ "$(wc -l < "$T/r6.jsonl")" = 4 ] \
   && ok "--resume with another architecture refused before running" \
   || nok "--resume with another architecture: exit $st, $(wc -l < "$T/r6.jsonl") lines: $out"
+# A resumed file must be of this run: not more invocations of a power than --num (the output
+# said num 3 over 6 samples), no payload the run does not send or beyond its weight's share.
+cp "$T/r.jsonl" "$T/r8.jsonl"
+out=$("$PT" tune examples/cpu-c --powers 128,256 --num 3 --resume "$T/r8.jsonl" 2>&1 >/dev/null); st=$?
+[ "$st" = 2 ] && printf '%s' "$out" | grep -q "it holds 6 invocations at 128 MB, more than the 3 per power value of this run; allowed --num 6 or more" \
+  && cmp -s "$T/r.jsonl" "$T/r8.jsonl" && ok "--resume of a file with more invocations than --num refused" \
+  || nok "--resume with more invocations than --num: exit $st: $out"
+out=$("$PT" tune examples/cpu-c --powers 128,256 --num 6 --payload "$WP" --resume "$T/r8.jsonl" 2>&1 >/dev/null); st=$?
+[ "$st" = 2 ] && printf '%s' "$out" | grep -q "it holds 6 invocations of payload 0 at 128 MB, more than the 3 its weight gets at num 6" \
+  && cmp -s "$T/r.jsonl" "$T/r8.jsonl" && ok "--resume with weighted payloads over an unweighted run refused" \
+  || nok "--resume with another payload: exit $st: $out"
+{ head -1 "$T/wp.jsonl"; grep '"payloadIndex":1' "$T/wp.jsonl"; } > "$T/wr2.jsonl"
+out=$("$PT" tune examples/noop-c --powers 128 --num 4 --resume "$T/wr2.jsonl" 2>&1 >/dev/null); st=$?
+[ "$st" = 2 ] && printf '%s' "$out" | grep -q "has payloadIndex 1, but this run sends 1 payload" \
+  && [ "$(wc -l < "$T/wr2.jsonl")" = 3 ] && ok "--resume of a weighted run without its payloads refused" \
+  || nok "--resume of a weighted run without --payload: exit $st: $out"
 # A run refused after its flags were read (a processor that does not exist) leaves an existing
 # --samples file as it was.
 cp "$T/r.jsonl" "$T/keep2.jsonl"
