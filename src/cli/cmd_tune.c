@@ -599,6 +599,13 @@ static int tune_check_resume(const struct pt_tune_input *in, const json_t *paylo
                 count++;
                 sent[resume->samples[i].payload_index]++;
             }
+        if (count > num && in->dry_run) {
+            rc = pt_error_set(err, PT_EUSAGE,
+                              "--resume %s: it holds %ld invocations at %d MB, more than the "
+                              "one per power value of a dry run; allowed a run without --dry-run",
+                              path, count, in->powers[j]);
+            goto out;
+        }
         if (count > num) {
             rc = pt_error_set(err, PT_EUSAGE,
                               "--resume %s: it holds %ld invocations at %d MB, more than the "

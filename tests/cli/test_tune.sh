@@ -194,6 +194,10 @@ out=$("$PT" tune examples/cpu-c --powers 128,256 --num 3 --resume "$T/r8.jsonl" 
 [ "$st" = 2 ] && printf '%s' "$out" | grep -q "it holds 6 invocations at 128 MB, more than the 3 per power value of this run; allowed --num 6 or more" \
   && cmp -s "$T/r.jsonl" "$T/r8.jsonl" && ok "--resume of a file with more invocations than --num refused" \
   || nok "--resume with more invocations than --num: exit $st: $out"
+out=$("$PT" tune examples/cpu-c --powers 128,256 --num 6 --dry-run --resume "$T/r8.jsonl" 2>&1 >/dev/null); st=$?
+[ "$st" = 2 ] && printf '%s' "$out" | grep -q "more than the one per power value of a dry run; allowed a run without --dry-run" \
+  && ok "--resume of a finished run with --dry-run refused, naming the dry run" \
+  || nok "--resume with --dry-run: exit $st: $out"
 out=$("$PT" tune examples/cpu-c --powers 128,256 --num 6 --payload "$WP" --resume "$T/r8.jsonl" 2>&1 >/dev/null); st=$?
 [ "$st" = 2 ] && printf '%s' "$out" | grep -q "it holds 6 invocations of payload 0 at 128 MB, more than the 3 its weight gets at num 6" \
   && cmp -s "$T/r.jsonl" "$T/r8.jsonl" && ok "--resume with weighted payloads over an unweighted run refused" \
