@@ -1375,6 +1375,9 @@ static int parse_reference(const json_t *root, const char *name, struct pt_repor
                            struct pt_error *err)
 {
     const json_t *sm = json_object_get(root, "stateMachine");
+    /* The output as the reference's README shows it (#265): {"results": {...}}. */
+    if (!sm && json_is_object(json_object_get(root, "results")))
+        sm = json_object_get(json_object_get(root, "results"), "stateMachine");
     const json_t *url = json_is_object(sm) ? json_object_get(sm, "visualization") : NULL;
     if (!json_is_string(url))
         return pt_error_set(err, PT_EUSAGE,

@@ -395,6 +395,13 @@ static void test_compare_reference_and_refusals(void **state)
     assert_int_equal(pt_report_html_run_check(&r, &cny, "ref.json", &err), PT_EUSAGE);
     assert_non_null(strstr(err.msg, "CNY"));
     pt_report_html_run_free(&r);
+    /* The same output wrapped as the reference's README shows it (#265). */
+    char wrapped[1024];
+    snprintf(wrapped, sizeof(wrapped), "{\"results\": %s}", ref);
+    assert_int_equal(pt_report_html_run_parse(wrapped, strlen(wrapped), "ref.json", &r, &err), 0);
+    assert_int_equal(r.n, 6);
+    assert_int_equal(r.points[5].power, 3008);
+    pt_report_html_run_free(&r);
 
     static const struct {
         const char *text, *want;
