@@ -154,6 +154,10 @@ int cmd_analyze(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
     }
     if ((rc = pt_tune_input_set_function(&in, file.header.function, err)))
         goto out;
+    /* Nothing is invoked: the function is a label here, and --region prices its samples in
+     * another region than its ARN's (validation would refuse that for a run). */
+    if (region)
+        in.is_arn = false;
     in.num = num;
     in.only_cold_starts = only_cold;
     in.include_output_results = include;

@@ -137,6 +137,13 @@ if $PY -c "import json,sys; a=json.load(open('$T/analyze.json')); b=json.load(op
 "$PT" analyze "$T/series.jsonl" --strategy speed --output "$T/speed.json" >/dev/null 2>&1
 check "analyze --strategy speed picks the power with the lowest average duration" \
   "j['power'] == min(j['powertune']['powers'], key=lambda s: s['averageDuration'])['power']" "$T/speed.json"
+# analyze --region prices a remote function's samples in another region: nothing is invoked,
+# so the ARN's own region does not bind it (it was refused as differing from the ARN's).
+sed '1s|"function":"[^"]*"|"function":"arn:aws:lambda:us-east-1:123456789012:function:f"|' \
+  "$T/series.jsonl" > "$T/arn.jsonl"
+"$PT" analyze "$T/arn.jsonl" --region eu-south-1 --output "$T/arn.json" >/dev/null 2>"$T/arn.err"
+check "analyze --region reprices the samples of a function given by ARN (eu-south-1's GB-s price)" \
+  "j['powertune']['region'] == 'eu-south-1' and j['powertune']['pricing']['pricePerGbS'] == 0.0000195172" "$T/arn.json"
 cp "$T/series.jsonl" "$T/keep.jsonl"
 out=$("$PT" analyze "$T/keep.jsonl" --output "$T/./keep.jsonl" 2>&1 >/dev/null); st=$?
 [ "$st" = 2 ] && cmp -s "$T/series.jsonl" "$T/keep.jsonl" && ok "analyze --output over its samples file refused, file kept" \
