@@ -1341,6 +1341,11 @@ static int parse_ours(const json_t *pt, const char *name, struct pt_report_html_
         pt_strlcpy(out->function, json_string_value(fn), sizeof(out->function));
     }
     out->cny = json_is_string(cur) && strcmp(json_string_value(cur), "CNY") == 0;
+    const json_t *mode = json_is_object(pricing) ? json_object_get(pricing, "mode") : NULL;
+    out->pricing = -1;
+    for (int m = PT_PRICING_EXACT; json_is_string(mode) && m <= PT_PRICING_POWER_TUNING; m++)
+        if (strcmp(json_string_value(mode), pt_pricing_mode_name((enum pt_pricing_mode)m)) == 0)
+            out->pricing = m;
     size_t n = json_array_size(powers);
     out->points = calloc(n ? n : 1, sizeof(*out->points));
     if (!out->points)
@@ -1402,6 +1407,7 @@ static int parse_reference(const json_t *root, const char *name, struct pt_repor
     out->points = d.a;
     out->n = d.na;
     out->cny = d.cny;
+    out->pricing = PT_PRICING_POWER_TUNING; /* the reference's own constants */
     d.a = NULL;
     pt_viz_decoded_free(&d);
     return 0;
@@ -1474,6 +1480,16 @@ int pt_report_html_run_check(const struct pt_report_html_run *other,
                             "%s: its prices are in %s and this run's in %s; the comparison has "
                             "one currency (use a region of the same currency)",
                             name, other->cny ? "CNY" : "USD", price->cny ? "CNY" : "USD");
+    /* Exact pricing adds the request charge, which dominates a fast function's cost (a 10 ms
+     * invocation at 128 MB: 2.2e-7 $ against the reference's 2.1e-8): curves priced both
+     * ways would show a difference neither run measured. */
+    if (other->pricing >= 0 && other->pricing != (int)price->mode)
+        return pt_error_set(err, PT_EUSAGE,
+                            "%s: its costs are of %s pricing and this run's of %s pricing; the "
+                            "comparison needs one (allowed --pricing %s)",
+                            name, pt_pricing_mode_name((enum pt_pricing_mode)other->pricing),
+                            pt_pricing_mode_name(price->mode),
+                            pt_pricing_mode_name((enum pt_pricing_mode)other->pricing));
     return 0;
 }
 

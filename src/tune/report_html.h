@@ -32,6 +32,7 @@ struct pt_report_html_run {
     struct pt_viz_point *points;         /* the recommendable powers, ascending by power */
     size_t n;
     bool cny; /* prices in CNY */
+    int pricing; /* enum pt_pricing_mode of its costs; -1 when the file does not say */
 };
 
 /*

@@ -329,6 +329,11 @@ static void test_compare_ours(void **state)
     assert_true(other.points[0].duration == old.a.powers[0].average_duration);
     assert_true(other.points[1].cost == old.a.powers[1].average_price);
     assert_int_equal(pt_report_html_run_check(&other, &now.price, "old.json", &err), 0);
+    struct pt_price_model pt;
+    assert_int_equal(
+        pt_price_model_init(&pt, PT_PRICING_POWER_TUNING, "us-east-1", "x86_64", 0, &err), 0);
+    assert_int_equal(pt_report_html_run_check(&other, &pt, "old.json", &err), PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "exact pricing and this run's of power-tuning pricing"));
 
     char *url = NULL;
     assert_int_equal(pt_report_html_compare_url(&now.in, &now.a, &other, &url, &err), 0);
@@ -394,6 +399,16 @@ static void test_compare_reference_and_refusals(void **state)
         pt_price_model_init(&cny, PT_PRICING_POWER_TUNING, "cn-north-1", "x86_64", 0, &err), 0);
     assert_int_equal(pt_report_html_run_check(&r, &cny, "ref.json", &err), PT_EUSAGE);
     assert_non_null(strstr(err.msg, "CNY"));
+    /* Its costs are the reference's constants: a run priced exactly (request charge
+     * included) is not compared with them. */
+    struct pt_price_model exact, pt;
+    assert_int_equal(
+        pt_price_model_init(&exact, PT_PRICING_EXACT, "us-east-1", "x86_64", 0, &err), 0);
+    assert_int_equal(pt_report_html_run_check(&r, &exact, "ref.json", &err), PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "allowed --pricing power-tuning"));
+    assert_int_equal(
+        pt_price_model_init(&pt, PT_PRICING_POWER_TUNING, "us-east-1", "x86_64", 0, &err), 0);
+    assert_int_equal(pt_report_html_run_check(&r, &pt, "ref.json", &err), 0);
     pt_report_html_run_free(&r);
     /* The same output wrapped as the reference's README shows it (#265). */
     char wrapped[1024];
