@@ -299,14 +299,6 @@ int pt_adaptive_recommendation(const struct pt_adaptive *a)
     return a->pick >= 0 ? a->powers[a->pick].power : -1;
 }
 
-static bool adaptive_allowed(const struct pt_adaptive *a, const char *type)
-{
-    for (size_t i = 0; i < a->n_allowed; i++)
-        if (strcmp(a->allowed[i], type) == 0)
-            return true;
-    return false;
-}
-
 static long adaptive_index(const struct pt_adaptive *a, int power)
 {
     for (size_t i = 0; i < a->n_powers; i++)
@@ -344,7 +336,7 @@ static void groups_free(struct adaptive_groups *g)
  * run is all cold starts). */
 static bool test_value(const struct pt_adaptive *a, const struct pt_tune_sample *s)
 {
-    if (s->error[0] && !adaptive_allowed(a, s->error))
+    if (!pt_tune_sample_counted(s, a->allowed, a->n_allowed))
         return false;
     return a->only_cold || !s->cold_start;
 }
@@ -374,7 +366,7 @@ static int groups_fill(struct pt_adaptive *a, const struct pt_tune_sample *s, si
         if (i < 0)
             continue;
         a->powers[i].invocations++;
-        if (s[j].error[0] && !adaptive_allowed(a, s[j].error))
+        if (!pt_tune_sample_counted(&s[j], a->allowed, a->n_allowed))
             g->failed[i] = true;
         g->count[i] += test_value(a, &s[j]);
     }

@@ -154,8 +154,7 @@ void pt_price_fill(const struct pt_price_model *m, const struct pt_tune_sample *
      * A throttled request is not billed (exact pricing would charge it the request price). */
     double total = 0;
     for (size_t i = 0; i < n; i++)
-        if (samples[i].power == st->power &&
-            strcmp(samples[i].error, PT_TUNE_THROTTLED_ERROR) != 0)
+        if (samples[i].power == st->power && !pt_tune_sample_throttled(&samples[i]))
             total += pt_price_invocation(m, st->power, samples[i].billed_ms);
     st->total_cost = total;
 }

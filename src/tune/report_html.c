@@ -165,12 +165,8 @@ static int cmp_pw(const void *pa, const void *pb)
 
 static bool sample_counted(const struct pt_tune_input *in, const struct pt_tune_sample *s)
 {
-    if (!s->error[0])
-        return true;
-    for (size_t i = 0; i < in->n_allowed; i++)
-        if (strcmp(in->allowed_exceptions[i], s->error) == 0)
-            return true;
-    return false;
+    return pt_tune_sample_counted(
+        s, (const char(*)[PT_TUNE_ERROR_TYPE_MAX])in->allowed_exceptions, in->n_allowed);
 }
 
 /* One entry per power of the analysis, ascending by power. The p10/p90 are over the same

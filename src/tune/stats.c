@@ -76,11 +76,21 @@ void pt_tune_init_stats_compute(double *values, size_t n, struct pt_tune_init_st
     st->max = values[n - 1];
 }
 
-static bool is_allowed(const char *type, const char (*allowed)[PT_TUNE_ERROR_TYPE_MAX],
-                       size_t n_allowed)
+bool pt_tune_sample_throttled(const struct pt_tune_sample *s)
 {
+    return strcmp(s->error, PT_TUNE_THROTTLED_ERROR) == 0 && s->billed_ms == 0 &&
+           s->duration_ms == 0;
+}
+
+bool pt_tune_sample_counted(const struct pt_tune_sample *s,
+                            const char (*allowed)[PT_TUNE_ERROR_TYPE_MAX], size_t n_allowed)
+{
+    if (!s->error[0])
+        return true;
+    if (pt_tune_sample_throttled(s))
+        return false;
     for (size_t i = 0; i < n_allowed; i++)
-        if (strcmp(type, allowed[i]) == 0)
+        if (strcmp(s->error, allowed[i]) == 0)
             return true;
     return false;
 }
@@ -157,15 +167,12 @@ int pt_tune_stats_compute(int power, const struct pt_tune_sample *samples, size_
         if (s->power != power)
             continue;
         out->invocations++;
-        bool counted = true;
+        bool counted = pt_tune_sample_counted(s, allowed, n_allowed);
         if (s->error[0]) {
-            bool ok = is_allowed(s->error, allowed, n_allowed);
-            if ((rc = count_error(out, s->error, ok, err)) < 0)
+            if ((rc = count_error(out, s->error, counted, err)) < 0)
                 goto out;
-            if (!ok) {
+            if (!counted)
                 out->failed++;
-                counted = false;
-            }
         }
         if (s->cold_start)
             out->cold_starts++;

@@ -315,6 +315,16 @@ int pt_tune_stats_compute(int power, const struct pt_tune_sample *samples, size_
                           const char (*allowed)[PT_TUNE_ERROR_TYPE_MAX], size_t n_allowed,
                           struct pt_tune_power_stats *out, struct pt_error *err);
 void pt_tune_stats_free(struct pt_tune_power_stats *st);
+/*
+ * A request the runner gave up on after every retry was throttled: recorded with the error
+ * PT_TUNE_THROTTLED_ERROR and nothing run (0 ms, nothing billed). A function's own error of
+ * that type (it called a throttled API) ran and was billed: it is not one.
+ */
+bool pt_tune_sample_throttled(const struct pt_tune_sample *s);
+/* What the statistics use: a success, or an error listed in allowed (allowedExceptions, the
+ * function's errors: never a throttled request, which the reference fails on). */
+bool pt_tune_sample_counted(const struct pt_tune_sample *s,
+                            const char (*allowed)[PT_TUNE_ERROR_TYPE_MAX], size_t n_allowed);
 
 /* ---------------------------------------------------------------- pricing -- */
 

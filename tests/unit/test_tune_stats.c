@@ -188,6 +188,42 @@ static void test_exclusion(void **state)
     pt_tune_stats_free(&st);
 }
 
+/* allowedExceptions lists the function's errors: a request given up throttled (nothing ran)
+ * is never counted, even when the function's own TooManyRequestsException is allowed; the
+ * run's cost skips the former and charges the latter, which ran. */
+static void test_throttled_never_allowed(void **state)
+{
+    (void)state;
+    static const char allowed[1][PT_TUNE_ERROR_TYPE_MAX] = {"TooManyRequestsException"};
+    struct pt_tune_sample s[4];
+    for (int i = 0; i < 3; i++)
+        s[i] = sample(1024, 100, 100, -1, NULL);
+    s[3] = sample(1024, 0, 0, -1, "TooManyRequestsException"); /* the runner gave up */
+    assert_true(pt_tune_sample_throttled(&s[3]));
+    assert_false(pt_tune_sample_counted(&s[3], allowed, 1));
+    struct pt_tune_power_stats st;
+    assert_int_equal(pt_tune_stats_compute(1024, s, 4, 0, allowed, 1, &st, NULL), 0);
+    assert_true(st.excluded);
+    assert_int_equal(st.failed, 1);
+    assert_true(st.average_duration == 100); /* not (3 x 100 + 0) / 4 */
+    pt_tune_stats_free(&st);
+
+    s[3] = sample(1024, 120, 120, -1, "TooManyRequestsException"); /* the function's own */
+    assert_false(pt_tune_sample_throttled(&s[3]));
+    assert_int_equal(pt_tune_stats_compute(1024, s, 4, 0, allowed, 1, &st, NULL), 0);
+    assert_false(st.excluded);
+    assert_int_equal(st.counted, 4);
+    assert_true(st.average_duration == 105);
+    struct pt_price_model m;
+    assert_int_equal(pt_price_model_init(&m, PT_PRICING_EXACT, "us-east-1", "x86_64", 0, NULL), 0);
+    pt_price_fill(&m, s, 4, &st);
+    assert_true(st.total_cost == ((pt_price_invocation(&m, 1024, 100) +
+                                   pt_price_invocation(&m, 1024, 100)) +
+                                  pt_price_invocation(&m, 1024, 100)) +
+                                     pt_price_invocation(&m, 1024, 120));
+    pt_tune_stats_free(&st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_percentiles),
         cmocka_unit_test(test_power_stats),
         cmocka_unit_test(test_exclusion),
+        cmocka_unit_test(test_throttled_never_allowed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
