@@ -214,8 +214,10 @@ static int runner_one(struct runner *r, long index, struct pt_error *err)
     bool gave_up;
     rc = runner_invoke_backoff(r, NULL, payload, payload_len, &res, &invoke_rc, &gave_up, err);
     if (!rc && gave_up) {
-        /* Recorded as a failed invocation of this power: the run goes on. */
+        /* Recorded as a failed invocation of this power: the run goes on. Nothing ran: no
+         * Init Duration (the result was zeroed: 0 would count as a 0 ms cold start). */
         res.function_error = true;
+        res.init_ms = -1;
         pt_strlcpy(res.error_type, PT_TUNE_THROTTLED_ERROR, sizeof(res.error_type));
     } else if (!rc) {
         rc = invoke_rc;

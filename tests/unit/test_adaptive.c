@@ -110,6 +110,7 @@ struct fake {
     double mean_ms[FAKE_POWERS];
     double cv;
     int fail_power;          /* every invocation of it fails */
+    int throttle_power;      /* every invocation of it is throttled */
     bool prepared[FAKE_POWERS];
     bool warm[FAKE_POWERS];
     int n_prepared, max_prepared, prepares, finishes;
@@ -162,6 +163,10 @@ static int fake_invoke(void *ctx, int power, const char *payload, size_t len, bo
     int i = fake_index(f, power);
     if (i < 0 || !f->prepared[i])
         f->bad_invoke = true;
+    if (power == f->throttle_power) {
+        pthread_mutex_unlock(&f->lock);
+        return PT_ETHROTTLED;
+    }
     i = i < 0 ? 0 : i;
     double d = f->mean_ms[i] * (1 + f->cv * fake_gauss(f));
     out->duration_ms = d > 0.01 ? d : 0.01;
@@ -870,6 +875,47 @@ static void test_simulated_goal(void **state)
         sim_case_run(&cases[i]);
 }
 
+/* A request given up after every retry was throttled is a failed sample of its power with
+ * nothing measured: no Init Duration (the zeroed result made it a 0 ms cold start in the
+ * cold-start table and initDurationMs 0 in the samples file), and allowedExceptions listing
+ * TooManyRequestsException does not count it. */
+static void test_throttled_sample(void **state)
+{
+    (void)state;
+    struct pt_tune_input in;
+    input_init(&in, PT_STRATEGY_COST, 3, false);
+    assert_int_equal(pt_tune_input_set_allowed_exceptions(&in, "TooManyRequestsException", NULL),
+                     0);
+    struct fake f;
+    fake_init(&f, CPU, 0.03, 5);
+    f.throttle_power = 256;
+    struct pt_target t = {.ops = &fake_ops, .ctx = &f, .description = "fake"};
+    struct pt_runner_options opt = {.max_throttle_retries = 2, .backoff_base_ms = 1};
+    struct pt_runner_report rep;
+    struct pt_error err = {0};
+    assert_int_equal(pt_runner_run(&in, in.payload, &t, &opt, &rep, &err), 0);
+    assert_int_equal(rep.throttle_failures, 3);
+    for (size_t i = 0; i < rep.n_samples; i++) {
+        if (rep.samples[i].power != 256)
+            continue;
+        assert_string_equal(rep.samples[i].error, PT_TUNE_THROTTLED_ERROR);
+        assert_true(rep.samples[i].init_ms < 0);
+        assert_false(rep.samples[i].cold_start);
+        assert_true(pt_tune_sample_throttled(&rep.samples[i]));
+    }
+    struct pt_price_model m;
+    assert_int_equal(pt_price_model_init(&m, in.pricing, "us-east-1", "x86_64", 0, NULL), 0);
+    struct pt_tune_analysis a;
+    assert_int_equal(pt_tune_analyze(&in, &m, in.powers, in.n_powers, rep.samples, rep.n_samples,
+                                     NULL, &a, &err), 0);
+    assert_true(a.powers[1].excluded);
+    assert_int_equal(a.powers[1].init.count, 0);
+    assert_true(a.powers[1].total_cost == 0);
+    pt_tune_analysis_free(&a);
+    pt_runner_report_free(&rep);
+    pt_tune_input_free(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -885,6 +931,7 @@ int main(void)
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_weighted_interleave),
         cmocka_unit_test(test_parallel),
+        cmocka_unit_test(test_throttled_sample),
         cmocka_unit_test(test_min_samples),
         cmocka_unit_test(test_decisions),
         cmocka_unit_test(test_equivalence),
