@@ -130,11 +130,15 @@ static void failure_reason(struct pt_tune_power_stats *st)
 {
     char *r = st->excluded_reason;
     size_t size = sizeof(st->excluded_reason);
+    /* allowedExceptions may list TooManyRequestsException (the function's own): requests
+     * given up throttled still fail, and the message must not say their type is not listed. */
     int n = snprintf(r, size, "%zu of %zu invocations failed with errors not in "
-                     "allowedExceptions:", st->failed, st->invocations);
+                     "allowedExceptions%s:", st->failed, st->invocations,
+                     st->throttled ? " or throttled to the end (never run)" : "");
     bool first = true;
     for (size_t i = 0; i < st->n_errors && n > 0 && (size_t)n < size; i++) {
-        if (st->errors[i].allowed)
+        if (st->errors[i].allowed &&
+            !(st->throttled && strcmp(st->errors[i].type, PT_TUNE_THROTTLED_ERROR) == 0))
             continue;
         n += snprintf(r + n, size - (size_t)n, "%s %s x%zu", first ? "" : ",", st->errors[i].type,
                       st->errors[i].count);
@@ -173,6 +177,8 @@ int pt_tune_stats_compute(int power, const struct pt_tune_sample *samples, size_
                 goto out;
             if (!counted)
                 out->failed++;
+            if (pt_tune_sample_throttled(s))
+                out->throttled++;
         }
         if (s->cold_start)
             out->cold_starts++;

@@ -274,7 +274,8 @@ struct pt_tune_power_stats {
     int power;
     size_t invocations;     /* all samples of this power */
     size_t counted;         /* successes + allowed errors: what the statistics use */
-    size_t failed;          /* errors not in allowedExceptions */
+    size_t failed;          /* errors not in allowedExceptions, and requests throttled */
+    size_t throttled;       /* of failed: requests given up throttled (pt_tune_sample_throttled) */
     size_t cold_starts;
     /* The reference's figures (trimmed means over the counted samples). */
     double average_duration; /* trim(Duration + Init) */

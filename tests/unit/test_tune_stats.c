@@ -205,6 +205,10 @@ static void test_throttled_never_allowed(void **state)
     assert_int_equal(pt_tune_stats_compute(1024, s, 4, 0, allowed, 1, &st, NULL), 0);
     assert_true(st.excluded);
     assert_int_equal(st.failed, 1);
+    assert_int_equal(st.throttled, 1);
+    assert_string_equal(st.excluded_reason, "1 of 4 invocations failed with errors not in "
+                                            "allowedExceptions or throttled to the end (never "
+                                            "run): TooManyRequestsException x1");
     assert_true(st.average_duration == 100); /* not (3 x 100 + 0) / 4 */
     pt_tune_stats_free(&st);
 
