@@ -957,6 +957,11 @@ int pt_tune_input_validate(struct pt_tune_input *in, struct pt_error *err)
     if (!(in->price_per_gb_s >= 0 && in->price_per_gb_s < 1))
         return pt_error_set(err, PT_EUSAGE, "pricePerGbS: %g; allowed a price per GB-second > 0 "
                             "and < 1 (e.g. 0.0000166667)", in->price_per_gb_s);
+    /* The reference's formula has no GB-second price: it would be ignored without a word. */
+    if (in->price_per_gb_s > 0 && in->pricing == PT_PRICING_POWER_TUNING)
+        return pt_error_set(err, PT_EUSAGE, "pricePerGbS: %g with pricing power-tuning, whose costs "
+                            "are the reference tool's constants; allowed with pricing exact",
+                            in->price_per_gb_s);
     if (!(in->adaptive_tolerance >= 0 &&
           in->adaptive_tolerance <= PT_TUNE_ADAPTIVE_TOLERANCE_MAX / 100.0))
         return pt_error_set(err, PT_EUSAGE, "adaptiveTolerance: %g %%; allowed 0 to %d",

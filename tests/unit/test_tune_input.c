@@ -98,7 +98,7 @@ static void test_full_input(void **state)
         " \"discardTopBottom\": 0.1, \"sleepBetweenRunsMs\": 50, \"onlyColdStarts\": false,"
         " \"includeOutputResults\": true, \"disablePayloadLogs\": true,"
         " \"allowedExceptions\": [\"HandledError\", \"Other\"], \"architecture\": \"arm64\","
-        " \"concurrency\": 4, \"failFast\": true, \"pricing\": \"power-tuning\","
+        " \"concurrency\": 4, \"failFast\": true, \"pricing\": \"exact\","
         " \"pricePerGbS\": 0.00002, \"adaptive\": true, \"region\": \"eu-west-1\"}";
     assert_int_equal(parse(&in, json, &err), 0);
     assert_string_equal(in.qualifier, "live"); /* the reference refuses qualified ARNs (#166) */
@@ -122,7 +122,7 @@ static void test_full_input(void **state)
     assert_string_equal(in.architecture, "arm64");
     assert_int_equal(in.concurrency, 4);
     assert_true(in.fail_fast && in.adaptive);
-    assert_int_equal(in.pricing, PT_PRICING_POWER_TUNING);
+    assert_int_equal(in.pricing, PT_PRICING_EXACT);
     assert_true(in.price_per_gb_s == 0.00002);
     /* sleep with parallel is ignored: warned. */
     assert_true(in.warnings & PT_TUNE_WARN_SLEEP_PARALLEL);
@@ -240,6 +240,10 @@ static void test_validation_messages(void **state)
                  "architecture: \"arm\"", "x86_64, arm64");
     expect_usage("{\"lambdaARN\": \"fn\", \"num\": 10, \"pricing\": \"cheap\"}", "pricing", NULL);
     expect_usage("{\"lambdaARN\": \"fn\", \"num\": 10, \"pricePerGbS\": 16.6667}", "pricePerGbS", NULL);
+    /* The reference's constants have no GB-second price: it was ignored without a word. */
+    expect_usage("{\"lambdaARN\": \"fn\", \"num\": 10, \"pricing\": \"power-tuning\", "
+                 "\"pricePerGbS\": 0.00002}",
+                 "pricePerGbS: 2e-05 with pricing power-tuning", "allowed with pricing exact");
     expect_usage("{\"lambdaARN\": \"fn\", \"num\": 10, \"concurrency\": 0}", "concurrency: 0", NULL);
     expect_usage("[1]", "not a JSON object", NULL);
     {
