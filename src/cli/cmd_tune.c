@@ -558,7 +558,8 @@ static int tune_check_resume(const struct pt_tune_input *in, const json_t *paylo
     long num = pt_tune_input_runs_per_power(in);
     struct pt_tune_payloads pl = {0};
     long *alloc = NULL, *sent = NULL;
-    int rc = pt_tune_payloads_generate(payload, num, &pl, err);
+    /* As the runner allocates: over num, of which a dry run sends the first. */
+    int rc = pt_tune_payloads_generate(payload, in->num, &pl, err);
     if (rc)
         return rc;
     alloc = calloc(pl.n_texts ? pl.n_texts : 1, sizeof(*alloc));

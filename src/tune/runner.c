@@ -414,7 +414,9 @@ static int runner_power(struct runner *r, size_t power_index, const json_t *payl
         return 0; /* done before the interruption */
     struct pt_tune_payloads pl = {0};
     int *order = NULL; /* resumed: what is still owed; else the allocation's own order */
-    int rc = pt_tune_payloads_generate(payload, num, &pl, err);
+    /* The allocation is num's (validated): a dry run sends its first payload, where the
+     * reference fails (weighted payloads cannot be allocated to one invocation). */
+    int rc = pt_tune_payloads_generate(payload, in->num, &pl, err);
     if (!rc && start > 0)
         rc = runner_payload_order(&pl, r->rep, power, start, true, &order, err);
     if (rc) {

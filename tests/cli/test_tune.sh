@@ -107,6 +107,13 @@ fi
 
 out=$("$PT" tune examples/cpu-c --powers 128,256 --num 5 --payload "$CPU" --dry-run --samples "$T/dry.jsonl" 2>/dev/null)
 [ "$out" = null ] && [ "$(wc -l < "$T/dry.jsonl")" = 3 ] && ok "--dry-run: one invocation per power, output null" || nok "--dry-run: $out"
+# Weighted payloads are allocated over num (validated): a dry run sends the first. It failed
+# after the engine started ("You have 2 payloads and only "num"=1").
+out=$("$PT" tune examples/noop-c --powers 128,256 --num 4 --dry-run --samples "$T/dryw.jsonl" \
+  --payload '[{"payload":{"a":1},"weight":1},{"payload":{"b":2},"weight":1}]' 2>&1); st=$?
+[ "$st" = 0 ] && [ "$out" = null ] && [ "$(grep -c '"payloadIndex":0' "$T/dryw.jsonl")" = 2 ] \
+  && ok "--dry-run with weighted payloads: the first payload once per power" \
+  || nok "--dry-run with weighted payloads: exit $st: $out"
 
 cat > "$T/input.json" <<JSON
 {"lambdaARN": "examples/cpu-c", "num": 5, "powerValues": [128, 512], "payload": $CPU, "strategy": "speed", "includeOutputResults": true}
