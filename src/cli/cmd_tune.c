@@ -281,6 +281,7 @@ static int tune_apply_flags(const struct tune_flags *f, struct pt_tune_input *in
                                    PT_TUNE_ADAPTIVE_TOLERANCE_MAX, &d, err)))
             return rc;
         in->adaptive_tolerance = d / 100;
+        in->tolerance_set = true;
     }
     if (f->allowed && (rc = pt_tune_input_set_allowed_exceptions(in, f->allowed, err)))
         return rc;

@@ -85,6 +85,8 @@ static const char *const warning_texts[PT_TUNE_WARN_COUNT] = {
     "autoOptimizeAlias is ignored without autoOptimize",
     "payloadS3 takes precedence: payload is ignored",
     "discardTopBottom discards nothing at this num (floor(num x discardTopBottom) = 0)",
+    "concurrency is ignored when parallelInvocation is false (invocations run one at a time)",
+    "adaptiveTolerance is ignored without adaptive (every power runs num times)",
 };
 
 const char *pt_tune_warning_text(unsigned bit)
@@ -858,6 +860,8 @@ static int f_adaptive_tolerance(struct pt_tune_input *in, const json_t *v, struc
     int rc = json_is_null(v) ? 0 : read_number(v, "adaptiveTolerance", &pct, err);
     if (rc == 0)
         in->adaptive_tolerance = pct / 100;
+    if (rc == 0 && !json_is_null(v))
+        in->tolerance_set = true;
     return rc;
 }
 
@@ -1016,6 +1020,10 @@ int pt_tune_input_validate(struct pt_tune_input *in, struct pt_error *err)
         in->warnings |= PT_TUNE_WARN_SLEEP_PARALLEL;
     if (in->auto_optimize_alias[0] && !in->auto_optimize)
         in->warnings |= PT_TUNE_WARN_ALIAS_NO_OPTIMIZE;
+    if (in->concurrency > 0 && !in->parallel)
+        in->warnings |= PT_TUNE_WARN_CONCURRENCY_SERIES;
+    if (in->tolerance_set && !in->adaptive)
+        in->warnings |= PT_TUNE_WARN_TOLERANCE_FIXED;
     if (in->payload_s3 && pt_tune_json_truthy(in->payload))
         in->warnings |= PT_TUNE_WARN_S3_OVER_PAYLOAD;
 

@@ -79,8 +79,10 @@ enum {
     PT_TUNE_WARN_ALIAS_NO_OPTIMIZE = 1u << 5, /* autoOptimizeAlias without autoOptimize */
     PT_TUNE_WARN_S3_OVER_PAYLOAD = 1u << 6,   /* payloadS3 wins over payload */
     PT_TUNE_WARN_DISCARD_NOT_ENOUGH = 1u << 7, /* floor(num x discardTopBottom) == 0: no trimming */
+    PT_TUNE_WARN_CONCURRENCY_SERIES = 1u << 8, /* concurrency without parallelInvocation */
+    PT_TUNE_WARN_TOLERANCE_FIXED = 1u << 9,    /* adaptiveTolerance without adaptive */
 };
-#define PT_TUNE_WARN_COUNT 8
+#define PT_TUNE_WARN_COUNT 10
 
 struct pt_tune_input {
     /* lambdaARN: an ARN (arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]; the
@@ -133,7 +135,7 @@ struct pt_tune_input {
     unsigned warnings;                 /* PT_TUNE_WARN_* */
 
     /* What was given explicitly (for warnings and to let CLI flags override a file). */
-    bool discard_set, weight_set, arch_set;
+    bool discard_set, weight_set, arch_set, tolerance_set;
 };
 
 /* Defaults of the reference: powers 128,256,512,1024,1536,3008, strategy cost, weight 0.5,

@@ -164,6 +164,19 @@ static void test_clamping_and_warnings(void **state)
     assert_true(in.warnings & PT_TUNE_WARN_DISCARD_NOT_ENOUGH);
     pt_tune_input_free(&in);
 
+    /* Settings of a mode not on are ignored: said, not silently. */
+    assert_int_equal(parse(&in, "{\"lambdaARN\": \"fn\", \"num\": 10, \"concurrency\": 4,"
+                                " \"adaptiveTolerance\": 10}", &err), 0);
+    assert_true(in.warnings & PT_TUNE_WARN_CONCURRENCY_SERIES);
+    assert_true(in.warnings & PT_TUNE_WARN_TOLERANCE_FIXED);
+    assert_non_null(pt_tune_warning_text(PT_TUNE_WARN_TOLERANCE_FIXED));
+    pt_tune_input_free(&in);
+    assert_int_equal(parse(&in, "{\"lambdaARN\": \"fn\", \"num\": 10, \"concurrency\": 4,"
+                                " \"parallelInvocation\": true, \"adaptiveTolerance\": 10,"
+                                " \"adaptive\": true}", &err), 0);
+    assert_false(in.warnings & (PT_TUNE_WARN_CONCURRENCY_SERIES | PT_TUNE_WARN_TOLERANCE_FIXED));
+    pt_tune_input_free(&in);
+
     /* dryRun: one invocation per power. */
     assert_int_equal(parse(&in, "{\"lambdaARN\": \"fn\", \"num\": 10, \"dryRun\": true}", &err), 0);
     assert_int_equal(pt_tune_input_runs_per_power(&in), 1);
