@@ -1,8 +1,10 @@
 /*
  * analyze.c - the figures of one scope (all inputs, or one function) from its records.
  *
- * Concurrency is a sweep over the invocations' own intervals [end - Duration, end]: the 2n
- * interval ends are radix-sorted as one key each ((time - base) << 1 | is_start, so an end sorts
+ * Concurrency is a sweep over the invocations' own intervals [end - Duration, end], widened by
+ * Init Duration for a cold start (its environment is busy, and counts against the quota, from
+ * the request's arrival: INIT runs just before the invocation). The interval ends are
+ * radix-sorted as one key each ((time - base) << 1 | is_start, so an end sorts
  * before a start at the same tick: back-to-back invocations do not overlap), then walked once,
  * filling per-second bins with the highest instantaneous concurrency, the time-weighted mean
  * and the starts. Everything is O(n + bins); the only comparison sorts are over cold starts.
@@ -225,6 +227,10 @@ static inline size_t bin_of(uint64_t v, uint64_t w, double inv)
     return (size_t)b;
 }
 
+/* The high half of a cold start's INIT-end event (an end that is no REPORT): a real end carries
+ * its Duration there, always below UINT32_MAX (read_ms_ticks, json_ticks). */
+#define EV_HANDOFF ((uint64_t)UINT32_MAX << 32)
+
 /* Sorts one bin's events by their low 32 bits (offset << 1 | is_start); tmp holds n. */
 static void sort_bin(uint64_t *a, uint64_t *tmp, size_t n, unsigned bits)
 {
@@ -281,10 +287,14 @@ static void *sweep_run(void *p)
         size_t lo = b ? w->pos[b - 1] : 0, hi = w->pos[b], nd = 0;
         sort_bin(w->ev + lo, tmp, hi - lo, w->bits);
         uint64_t prev = 0;
+        /* INITs that ended at tick prev: as many starts there are their own invocations,
+         * admitted when INIT began, so not counted again as throttled. */
+        size_t handoffs = 0;
         for (size_t i = lo; i < hi; i++) {
             uint64_t k = w->ev[i];
             uint64_t t = (uint32_t)k >> 1;
             if (t > prev) {
+                handoffs = 0;
                 /* The level cur was held over [prev, t). */
                 bn->busy += (uint64_t)cur * (t - prev);
                 if ((uint64_t)cur > bn->max)
@@ -292,8 +302,12 @@ static void *sweep_run(void *p)
                 prev = t;
             }
             if (k & 1) {
-                w->thr0 += cur >= w->lim0;
-                w->thr1 += cur >= w->lim1;
+                if (handoffs) {
+                    handoffs--;
+                } else {
+                    w->thr0 += cur >= w->lim0;
+                    w->thr1 += cur >= w->lim1;
+                }
                 cur++;
                 if ((uint64_t)cur > bn->max)
                     bn->max = (uint32_t)cur;
@@ -301,6 +315,9 @@ static void *sweep_run(void *p)
                     w->peak = cur;
                     w->peak_t = b * wt + t;
                 }
+            } else if ((k & EV_HANDOFF) == EV_HANDOFF) {
+                cur--;
+                handoffs++;
             } else {
                 cur--;
                 durs[nd++] = (uint32_t)(k >> 32);
@@ -356,6 +373,13 @@ static int concurrency(struct pt_logs_scope *s, const struct pt_logs_options *o,
         if (invs[i].end > last)
             last = invs[i].end;
     }
+    for (size_t i = 0; i < ncold; i++) {
+        if (colds[i].end == PT_LOGS_NO_TIME)
+            continue;
+        int64_t st = colds[i].end - colds[i].dur - colds[i].init;
+        if (st < first)
+            first = st;
+    }
     s->timed = timed;
     s->first = timed ? first : PT_LOGS_NO_TIME;
     s->last = timed ? last : PT_LOGS_NO_TIME;
@@ -372,13 +396,16 @@ static int concurrency(struct pt_logs_scope *s, const struct pt_logs_options *o,
     s->nbins = (size_t)((uint64_t)(last - s->bin_base) / wt) + 1;
     s->bins = calloc(s->nbins, sizeof(*s->bins));
     pos = calloc(s->nbins + 1, sizeof(*pos));
-    ev = malloc(2 * timed * sizeof(*ev));
+    size_t ntimed_cold = 0;
+    for (size_t i = 0; i < ncold; i++)
+        ntimed_cold += colds[i].end != PT_LOGS_NO_TIME;
+    ev = malloc(2 * (timed + ntimed_cold) * sizeof(*ev));
     if (!s->bins || !pos || !ev) {
         rc = pt_error_set(err, PT_ENOMEM, "out of memory (%zu bins, %zu invocations)", s->nbins,
                           timed);
         goto out;
     }
-    pt_logs_big_array(ev, 2 * timed * sizeof(*ev));
+    pt_logs_big_array(ev, 2 * (timed + ntimed_cold) * sizeof(*ev));
     struct pt_logs_bin *bins = s->bins;
     const uint64_t base = (uint64_t)s->bin_base;
     /* 1 s bins (the usual case) divide by a constant: a multiply, no correction needed. */
@@ -395,9 +422,17 @@ static int concurrency(struct pt_logs_scope *s, const struct pt_logs_options *o,
         be->ends++;
         be->dur_sum += invs[i].dur;
     }
+    /* A cold start's INIT: an interval of its own, from its start to the invocation's. */
+    for (size_t i = 0; i < ncold; i++) {
+        if (colds[i].end == PT_LOGS_NO_TIME)
+            continue;
+        uint64_t h = (uint64_t)colds[i].end - base - colds[i].dur;
+        bins[BIN_OF(h - colds[i].init)].starts++;
+        bins[BIN_OF(h)].handoffs++;
+    }
     size_t sum = 0, maxbin = 0;
     for (size_t b = 0; b < s->nbins; b++) {
-        size_t c = (size_t)bins[b].starts + bins[b].ends;
+        size_t c = (size_t)bins[b].starts + bins[b].ends + bins[b].handoffs;
         pos[b] = sum;
         sum += c;
         if (c > maxbin)
@@ -411,6 +446,14 @@ static int concurrency(struct pt_logs_scope *s, const struct pt_logs_options *o,
         size_t bs = BIN_OF(st), be = BIN_OF(e);
         ev[pos[bs]++] = (st - bs * wt) << 1 | 1;
         ev[pos[be]++] = (uint64_t)invs[i].dur << 32 | (e - be * wt) << 1;
+    }
+    for (size_t i = 0; i < ncold; i++) {
+        if (colds[i].end == PT_LOGS_NO_TIME)
+            continue;
+        uint64_t h = (uint64_t)colds[i].end - base - colds[i].dur, st = h - colds[i].init;
+        size_t bs = BIN_OF(st), bh = BIN_OF(h);
+        ev[pos[bs]++] = (st - bs * wt) << 1 | 1;
+        ev[pos[bh]++] = EV_HANDOFF | (h - bh * wt) << 1;
     }
 #undef BIN_OF
     /* pos[b] is now where bin b ends; bin b starts at pos[b - 1]. */
@@ -426,7 +469,8 @@ static int concurrency(struct pt_logs_scope *s, const struct pt_logs_options *o,
     if (timed >= 100000 && s->nbins >= 2) {
         size_t half = sum / 2;
         while (split < s->nbins && pos[split] < half) {
-            carry += (int64_t)bins[split].starts - (int64_t)bins[split].ends;
+            carry += (int64_t)bins[split].starts - (int64_t)bins[split].ends -
+                     (int64_t)bins[split].handoffs;
             split++;
         }
     }

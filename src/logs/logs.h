@@ -22,8 +22,9 @@
  * PT_ELIMIT), JSON events are capped.
  *
  * Units: durations in the results are milliseconds; an invocation's interval is
- * [end - Duration, end] where end is the timestamp of its REPORT (line prefix, CloudWatch event
- * timestamp or the JSON record's "time"). REPORT lines without any timestamp count everywhere
+ * [end - Duration - Init Duration, end] (Init Duration only on a cold start: its environment is
+ * busy from the request's arrival) where end is the timestamp of its REPORT (line prefix,
+ * CloudWatch event timestamp or the JSON record's "time"). REPORT lines without any timestamp count everywhere
  * except concurrency ("timedInvocations" says how many had one).
  *
  * Grouping: every input belongs to one function, named (first match) by --function, a

@@ -36,7 +36,7 @@ struct pt_logs_cold {
     uint32_t init;      /* Init Duration, ticks */
     uint32_t fn;
     uint32_t memory_mb;
-    uint32_t pad;
+    uint32_t dur;       /* the invocation's Duration, ticks: INIT ran just before it */
 };
 
 /* Per Memory Size: what right-sizing and cost need. */
@@ -150,6 +150,7 @@ struct pt_logs_bin {
     uint32_t max;           /* highest instantaneous concurrency in the bin */
     uint32_t starts;        /* invocations starting in the bin */
     uint32_t ends;          /* REPORTs in the bin (the article's count) */
+    uint32_t handoffs;      /* cold starts whose INIT ended (and invocation began) in the bin */
     uint32_t cold;          /* cold starts whose REPORT is in the bin */
     uint64_t busy;          /* integral of concurrency over the bin, ticks */
     uint64_t dur_sum;       /* sum of durations of REPORTs in the bin */

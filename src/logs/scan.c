@@ -227,7 +227,7 @@ static inline __attribute__((always_inline)) bool read_ms_ticks(struct cur *c, u
             return false;
         v += d1 * 10 + d2 + (d3 >= 5);
     }
-    if (v > UINT32_MAX)
+    if (v >= UINT32_MAX) /* UINT32_MAX is analyze.c's INIT-end mark */
         return false;
     *out = (uint32_t)v;
     c->p = p;
@@ -544,7 +544,7 @@ static int add_report(struct pt_logs_scan *s, const struct pt_logs_report *r, in
         cs->init = r->init_10us;
         cs->fn = s->slot;
         cs->memory_mb = r->memory_mb;
-        cs->pad = 0;
+        cs->dur = r->duration_10us;
     }
     if (++s->since_check >= PT_LOGS_FLUSH_EVERY)
         return pt_logs_scan_flush(s);

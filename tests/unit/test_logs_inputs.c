@@ -221,9 +221,12 @@ static void test_engine_dirs_group_by_function(void **state)
     assert_int_equal(ival(j, "concurrency/peak"), 3);
     assert_string_equal(sval(j, "concurrency/peakAt"), "2026-11-21T23:00:00.150Z");
     assert_int_equal(ival(j, "functions/orders/invocations"), 3);
+    /* Both of orders' environments are busy from their INIT on: a1 from .100 - 100 - 200 ms,
+     * b1 from .300 - 250 - 180 ms = 22:59:59.870. */
+    assert_string_equal(sval(j, "firstAt"), "2026-11-21T22:59:59.800Z");
     assert_int_equal(ival(j, "functions/orders/concurrency/peak"), 2);
     assert_string_equal(sval(j, "functions/orders/concurrency/peakAt"),
-                        "2026-11-21T23:00:00.050Z");
+                        "2026-11-21T22:59:59.870Z");
     assert_int_equal(ival(j, "functions/billing/concurrency/peak"), 1);
     assert_int_equal(ival(j, "functions/orders/coldStarts/count"), 2);
     assert_float_equal(dval(j, "functions/orders/coldStarts/initDurationMs/mean"), 190, 1e-9);
@@ -240,15 +243,17 @@ static void test_engine_dirs_group_by_function(void **state)
     assert_int_equal(ival(j, "functions/billing/memory/recommendation/memorySizeMB"), 384);
     json_decref(j);
 
-    /* --reserved 1: orders (2 at once) would have throttled for one second; billing not. */
+    /* --reserved 1: orders (2 at once) would have throttled in two seconds (its INITs overlap
+     * in 22:59:59, b1 and a2 at .150); billing not. */
     struct pt_logs_options o;
     pt_logs_options_init(&o);
     o.reserved = 1;
     const char *p = data("engine");
     j = run_opt(&p, 1, &o);
     assert_string_equal(sval(j, "functions/orders/concurrency/limitSource"), "reserved");
-    assert_int_equal(ival(j, "functions/orders/concurrency/throttledSeconds"), 1);
-    /* b1 starts while a1 runs, a2 while b1 runs: both over a reservation of 1. */
+    assert_int_equal(ival(j, "functions/orders/concurrency/throttledSeconds"), 2);
+    /* b1 arrives (its INIT starts) while a1 initializes, a2 while b1 runs: both over a
+     * reservation of 1; a1 and b1 are not counted again when their INIT hands over. */
     assert_int_equal(ival(j, "functions/orders/concurrency/throttledInvocations"), 2);
     assert_int_equal(ival(j, "functions/billing/concurrency/throttledSeconds"), 0);
     assert_string_equal(sval(j, "concurrency/limitSource"), "quota");
@@ -712,7 +717,8 @@ static void fmt_ts(long long ms_since_t0, char *out, size_t n)
  * peak is 35 at T0+30.050; with a quota of 30, 7 starts find 30 or more in flight (the spike's
  * last 5 and two background starts before 30.250), all in one second. REPORTs in second 30: 10 background (1000 ms) + 25 spike -> the article's estimate
  * 35 x 1000 / 1000 = 35. Minute 23:00 holds 590 + 25 REPORTs, average (590 x 1000 + 25 x 200)
- * / 615 ms, busy time 595.5 s + 5 s -> mean concurrency 600.5 / 60.
+ * / 615 ms, busy time 595.5 s + 5 s + 1.25 s of INIT (every 100th background invocation is a
+ * cold start of 250 ms; the first one's INIT begins in 22:59) -> mean concurrency 601.75 / 60.
  */
 static void write_known_log(const char *path, bool reversed)
 {
@@ -777,7 +783,8 @@ static void test_concurrency_known_answers(void **state)
     assert_float_equal(dval(j, "concurrency/beforePeak/1/avgDurationMs"),
                        (590 * 1000.0 + 25 * 200.0) / 615, 0.001);
     assert_int_equal(ival(j, "concurrency/beforePeak/1/peakConcurrency"), 35);
-    assert_float_equal(dval(j, "concurrency/beforePeak/1/meanConcurrency"), 600.5 / 60, 0.001);
+    assert_float_equal(dval(j, "concurrency/beforePeak/1/meanConcurrency"), 601.75 / 60, 0.001);
+    assert_float_equal(dval(j, "concurrency/beforePeak/0/meanConcurrency"), 0.25 / 60, 0.001);
     assert_int_equal(ival(j, "coldStarts/count"), 6);
     assert_float_equal(dval(j, "durationMs/p50"), 1000, 1e-9);
     assert_float_equal(dval(j, "durationMs/min"), 200, 1e-9);
@@ -807,6 +814,55 @@ static void test_concurrency_known_answers(void **state)
     assert_null(strstr(page, "https://"));
     assert_null(strstr(page, "<script"));
     free(page);
+    json_decref(j);
+    rmrf(d);
+    free(d);
+}
+
+/*
+ * A burst of cold starts: five requests arrive 100 ms apart from T0, each spends 500 ms in INIT
+ * and 100 ms in the handler (REPORT at arrival + 600 ms). Each environment is busy, and counts
+ * against the quota, from its request's arrival, so all five run at T0 + 400 ms; counted from
+ * Duration alone, the five invocations would run back to back (a peak of 1). A warm invocation
+ * later in the second is not widened. With a quota of 3 the arrivals at 300 and 400 ms find 3
+ * and 4 in flight: 2 would have throttled, none counted again when its INIT hands over.
+ */
+static void test_concurrency_counts_init(void **state)
+{
+    (void)state;
+    char *d = tmpdir(), p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/burst.log", d);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    char ts[40];
+    for (int i = 0; i < 5; i++) {
+        fmt_ts(i * 100LL + 600, ts, sizeof(ts));
+        fprintf(f, "%s REPORT RequestId: c%d\tDuration: 100.00 ms\tBilled Duration: 600 ms\t"
+                   "Memory Size: 128 MB\tMax Memory Used: 60 MB\tInit Duration: 500.00 ms\t\n",
+                ts, i);
+    }
+    fmt_ts(2100, ts, sizeof(ts));
+    fprintf(f, "%s REPORT RequestId: w\tDuration: 100.00 ms\tBilled Duration: 100 ms\t"
+               "Memory Size: 128 MB\tMax Memory Used: 60 MB\t\n", ts);
+    assert_int_equal(fclose(f), 0);
+    struct pt_logs_options o;
+    pt_logs_options_init(&o);
+    o.quota = 3;
+    o.minutes_before = 0;
+    const char *pp = p;
+    json_t *j = run_opt(&pp, 1, &o);
+    assert_int_equal(ival(j, "invocations"), 6);
+    assert_string_equal(sval(j, "firstAt"), T0 ".000Z");
+    assert_int_equal(ival(j, "concurrency/peak"), 5);
+    assert_string_equal(sval(j, "concurrency/peakAt"), T0 ".400Z");
+    assert_int_equal(ival(j, "concurrency/throttledInvocations"), 2);
+    assert_int_equal(ival(j, "concurrency/throttledSeconds"), 1);
+    /* 5 x 600 ms + 100 ms busy in the minute. */
+    assert_float_equal(dval(j, "concurrency/beforePeak/0/meanConcurrency"), 3.1 / 60, 0.001);
+    /* The article's estimate and the durations are Duration's alone. */
+    assert_float_equal(dval(j, "durationMs/max"), 100, 1e-9);
+    /* Second 0 holds four REPORTs of 100 ms. */
+    assert_float_equal(dval(j, "concurrency/estimate/peak"), 0.4, 1e-9);
     json_decref(j);
     rmrf(d);
     free(d);
@@ -945,6 +1001,7 @@ int main(void)
         cmocka_unit_test(test_same_file_read_once),
         cmocka_unit_test(test_overlong_line_and_limits),
         cmocka_unit_test(test_concurrency_known_answers),
+        cmocka_unit_test(test_concurrency_counts_init),
         cmocka_unit_test(test_concurrency_split_sweep),
         cmocka_unit_test(test_clock_skew_between_streams),
     };
