@@ -169,6 +169,7 @@ struct profile_run {
     size_t payload_len;
     long num;
     char (*request_ids)[40]; /* num of them */
+    char (*error_types)[128]; /* num of them, "" when the invocation succeeded */
     long function_errors;
 };
 
@@ -185,12 +186,18 @@ static int profile_invocations(struct profile_run *r, struct pt_error *err)
             pt_strlcpy(r->request_ids[i], res.request_id, sizeof(r->request_ids[i]));
             if (res.function_error) {
                 r->function_errors++;
+                /* "" is no error type: a failed invocation always has one to name. */
+                pt_strlcpy(r->error_types[i], res.error_type[0] ? res.error_type : "unknown",
+                           sizeof(r->error_types[i]));
                 fprintf(stderr, "invocation %ld/%ld: function error %s\n", i + 1, r->num,
                         res.error_type);
             }
-            if (res.cold_start)
+            if (res.cold_start && res.init_duration_ms >= 0)
                 fprintf(stderr, "invocation %ld/%ld: %.1f ms, cold start, Init Duration %.1f ms\n",
                         i + 1, r->num, res.duration_ms, res.init_duration_ms);
+            else if (res.cold_start) /* INIT failed: no Init Duration, as in Lambda's REPORT */
+                fprintf(stderr, "invocation %ld/%ld: %.1f ms, cold start\n", i + 1, r->num,
+                        res.duration_ms);
             else
                 fprintf(stderr, "invocation %ld/%ld: %.1f ms\n", i + 1, r->num, res.duration_ms);
         }
@@ -212,6 +219,7 @@ int cmd_profile(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
     size_t payload_len = 0;
     char raw_dir[PATH_MAX] = "";
     char (*ids)[40] = NULL;
+    char (*error_types)[128] = NULL;
     char **conv_argv = NULL;
     size_t conv_n = 0;
     int rc = 0;
@@ -291,9 +299,10 @@ int cmd_profile(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
     if (rc)
         goto out;
     ids = calloc((size_t)num, sizeof(*ids));
+    error_types = calloc((size_t)num, sizeof(*error_types));
     /* python, converter, 8 flag words, --init + file, num files, NULL */
     conv_argv = calloc((size_t)num + 16, sizeof(*conv_argv));
-    if (!ids || !conv_argv) {
+    if (!ids || !error_types || !conv_argv) {
         rc = pt_error_set(err, PT_ENOMEM, "out of memory");
         goto out;
     }
@@ -307,7 +316,8 @@ int cmd_profile(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
     if (rc)
         goto out;
     struct profile_run run = {.engine = engine, .fn = fn, .payload = payload,
-                              .payload_len = payload_len, .num = num, .request_ids = ids};
+                              .payload_len = payload_len, .num = num, .request_ids = ids,
+                              .error_types = error_types};
     rc = profile_invocations(&run, err);
     /* Stopping the engine ends the runtime: every profile but the extra one's is complete. */
     cli_engine_stop(ctx, engine);
@@ -333,10 +343,21 @@ int cmd_profile(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
     } else {
         fprintf(stderr, "note: no INIT profile (%s)\n", path);
     }
+    long profiled = 0, lost = 0, first_lost = -1;
     for (long i = 0; i < num; i++) {
         snprintf(file, sizeof(file), "invoke-%s.%s", ids[i], ext);
         pt_path_join(path, sizeof(path), raw_dir, file);
         if (!pt_path_is_file(path)) {
+            /* A runtime killed mid-invocation (a timeout, a crash, an OOM kill, a failed INIT)
+             * saves no profile: the others still tell where the time goes. */
+            if (error_types[i][0]) {
+                fprintf(stderr, "note: invocation %ld (%s) left no profile: not in the tables\n",
+                        i + 1, error_types[i]);
+                lost++;
+                if (first_lost < 0)
+                    first_lost = i;
+                continue;
+            }
             rc = pt_error_set(err, PT_EIO,
                               "invocation %ld wrote no profile (%s): is the runtime's profiler on?",
                               i + 1, path);
@@ -344,6 +365,14 @@ int cmd_profile(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
         }
         if (!(conv_argv[conv_n++] = strdup(path)))
             goto nomem;
+        profiled++;
+    }
+    if (profiled == 0) {
+        rc = pt_error_set(err, PT_EIO,
+                          "no invocation left a profile: every one of the %ld ended in an error "
+                          "that stopped the runtime (invocation %ld: %s)",
+                          num, first_lost + 1, error_types[first_lost]);
+        goto out;
     }
     rc = profile_run(conv_argv, err);
     if (rc)
@@ -354,6 +383,9 @@ int cmd_profile(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
     if (run.function_errors)
         fprintf(stderr, "note: %ld of %ld invocations ended in a function error\n",
                 run.function_errors, num);
+    if (lost)
+        fprintf(stderr, "note: the tables are over the %ld invocations that left a profile\n",
+                profiled);
     goto out;
 nomem:
     rc = pt_error_set(err, PT_ENOMEM, "out of memory");
@@ -366,6 +398,7 @@ out:
         free(conv_argv[i]);
     free(conv_argv);
     free(ids);
+    free(error_types);
     free(payload);
     pt_function_config_free(&cfg);
     cli_args_end(&args);

@@ -164,5 +164,37 @@ if "$PT" profile examples/handler-node --num 1 --env TLA_ROUNDS=5000 --output-di
   else nok "handler-node: handler/INIT files"; fi
 else nok "handler-node: profile failed: $(tail -3 "$OUT/node.err")"; fi
 
+# A handler that times out (its runtime killed before saving that invocation's profile) or
+# whose INIT fails: the invocations that left a profile still make the tables; none -> exit 1,
+# naming the error.
+fn=$OUT/fn-timeout
+mkdir -p "$fn"
+cat >"$fn/lambda_function.py" <<'EOF2'
+import time
+n = 0
+def slow_second(event, context):
+    global n
+    n += 1
+    if n == 2:
+        time.sleep(5)
+    return n
+EOF2
+d=$OUT/timeout
+if "$PT" profile "$fn" --handler lambda_function.slow_second --timeout 1 --num 3 --output-dir "$d" \
+     >"$OUT/timeout.txt" 2>"$OUT/timeout.err" &&
+   grep -q "invocation 2 (Sandbox.Timedout) left no profile" "$OUT/timeout.err" &&
+   grep -q "^Handler (2 invocation(s))" "$OUT/timeout.txt" &&
+   grep -q "^fn=slow_second (lambda_function.py:" "$d/callgrind.out.fn-timeout"; then
+  ok "a timed-out invocation is left out, the other two profiled"
+else nok "timed-out invocation: $(tail -3 "$OUT/timeout.err")"; fi
+fn=$OUT/fn-import
+mkdir -p "$fn"
+printf 'import no_such_module_here\ndef lambda_handler(event, context):\n    return 1\n' >"$fn/lambda_function.py"
+out=$("$PT" profile "$fn" --num 2 --output-dir "$OUT/import" 2>&1 >/dev/null); st=$?
+if [ "$st" = 1 ] && printf '%s' "$out" | grep -q "no invocation left a profile.*Runtime.ImportModuleError" &&
+   ! printf '%s' "$out" | grep -q "Init Duration -"; then
+  ok "INIT failing every time: exit 1 naming Runtime.ImportModuleError"
+else nok "INIT failing: exit $st: $out"; fi
+
 if [ -z "$(ls -A "$RAW")" ]; then ok "raw profiles removed"; else nok "raw profiles left: $(ls "$RAW")"; fi
 [ "$fails" = 0 ]
