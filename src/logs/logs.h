@@ -7,7 +7,8 @@
  * stdin), in any of the forms users have, detected per input from its first bytes:
  *   - text as Lambda writes it: START / END / REPORT / INIT_REPORT lines, with or without a
  *     leading ISO 8601 timestamp ("2026-11-21T23:15:00.123Z <message>", the engine's streams
- *     and CloudWatch exports; "<timestamp> <stream> <message>" as `aws logs tail` prints);
+ *     and CloudWatch exports; "<timestamp> <stream> <message>" as `aws logs tail` prints;
+ *     "YYYY-MM-DDTHH:MM:SS <message>", UTC to the second, as `aws logs tail --format short` does);
  *   - the JSON log format, one record per line (platform.report, platform.initStart, ...);
  *     optional fields may be missing (only record.metrics.durationMs is required);
  *   - `aws logs filter-log-events` / `get-log-events` output and CloudWatch subscription

@@ -150,10 +150,22 @@ static int parse_time_suffix(const char *p, size_t n, int64_t *out)
     return 0;
 }
 
+/*
+ * "YYYY-MM-DDTHH:MM:SS" and nothing more is how `aws logs tail --format short` prints an event's
+ * time: UTC (it converts to tzutc, then strftime drops the zone and the milliseconds). Lambda's
+ * lines are UTC too; a zone-less time with a fraction comes from nothing we know, and stays
+ * refused.
+ */
+static inline bool aws_tail_short(const char *p, size_t n)
+{
+    return n == 19 && p[10] == 'T';
+}
+
 int pt_logs_parse_time(const char *p, size_t n, int64_t *out)
 {
-    int64_t secs, rest;
-    if (n < 20 || parse_time_prefix(p, &secs) != 0 || parse_time_suffix(p + 19, n - 19, &rest))
+    int64_t secs, rest = 0;
+    if (n < 19 || parse_time_prefix(p, &secs) != 0 ||
+        (!aws_tail_short(p, n) && parse_time_suffix(p + 19, n - 19, &rest)))
         return -1;
     *out = secs * PT_LOGS_TICKS_PER_S + rest;
     return 0;
@@ -163,7 +175,7 @@ int pt_logs_parse_time(const char *p, size_t n, int64_t *out)
 static inline __attribute__((always_inline)) int parse_time_cached(struct pt_logs_scan *s, const char *p, size_t n, int64_t *out)
 {
     int64_t rest;
-    if (n < 20)
+    if (n < 19)
         return -1;
     if (!s->tkey_valid || !same_bytes(p, s->tkey, sizeof(s->tkey))) {
         if (parse_time_prefix(p, &s->tsecs) != 0)
@@ -177,6 +189,8 @@ static inline __attribute__((always_inline)) int parse_time_cached(struct pt_log
         rest = (p[20] - '0') * (PT_LOGS_TICKS_PER_S / 10) +
                (p[21] - '0') * (PT_LOGS_TICKS_PER_S / 100) +
                (p[22] - '0') * (PT_LOGS_TICKS_PER_S / 1000);
+    } else if (aws_tail_short(p, n)) {
+        rest = 0;
     } else if (parse_time_suffix(p + 19, n - 19, &rest) != 0) {
         return -1;
     }

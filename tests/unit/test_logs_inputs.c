@@ -209,6 +209,39 @@ static void test_text_plain(void **state)
     json_decref(j);
 }
 
+/*
+ * `aws logs tail` output, as awscli's own formatters print it (the fixtures were made with
+ * awscli.customizations.logs.tail): detailed, "<time with +00:00> <stream> <message>", and
+ * --format short, "<UTC time to the second, no zone> <message>". Short lines were refused as
+ * bad timestamps, so the file held no invocation at all.
+ */
+static void test_aws_logs_tail(void **state)
+{
+    (void)state;
+    json_t *j = run1(data("aws-logs-tail.log"));
+    check_schema(j);
+    assert_int_equal(ival(j, "unparsedLines"), 0);
+    assert_int_equal(ival(j, "timedInvocations"), 2);
+    /* [01.200 - 1100 - 200 ms, 01.200] and [00.500, 02.900]. */
+    assert_string_equal(sval(j, "firstAt"), "2026-11-21T22:59:59.900Z");
+    assert_int_equal(ival(j, "concurrency/peak"), 2);
+    assert_string_equal(sval(j, "concurrency/peakAt"), "2026-11-21T23:00:00.500Z");
+    json_decref(j);
+
+    j = run1(data("aws-logs-tail-short.log"));
+    check_schema(j);
+    assert_int_equal(ival(j, "unparsedLines"), 0);
+    assert_int_equal(ival(j, "invocations"), 2);
+    assert_int_equal(ival(j, "timedInvocations"), 2);
+    assert_int_equal(ival(j, "coldStarts/count"), 1);
+    /* Ends to the second (01, 02): [01 - 1100 - 200 ms, 01] and [02 - 2400 ms, 02]. */
+    assert_string_equal(sval(j, "firstAt"), "2026-11-21T22:59:59.600Z");
+    assert_string_equal(sval(j, "lastAt"), "2026-11-21T23:00:02.000Z");
+    assert_int_equal(ival(j, "concurrency/peak"), 2);
+    assert_string_equal(sval(j, "concurrency/peakAt"), "2026-11-21T22:59:59.700Z");
+    json_decref(j);
+}
+
 static void test_engine_dirs_group_by_function(void **state)
 {
     (void)state;
@@ -985,6 +1018,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_plain),
         cmocka_unit_test(test_engine_dirs_group_by_function),
+        cmocka_unit_test(test_aws_logs_tail),
         cmocka_unit_test(test_json_log_format),
         cmocka_unit_test(test_filter_log_events),
         cmocka_unit_test(test_get_log_events_compact),

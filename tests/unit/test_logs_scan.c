@@ -214,6 +214,9 @@ static void test_parse_time(void **state)
     assert_int_equal(t, want);
     assert_int_equal(T("2026-11-21T23:15:00Z"), 0);
     assert_int_equal(t, want - 12300);
+    /* `aws logs tail --format short`: UTC, to the second, without a zone. */
+    assert_int_equal(T("2026-11-21T23:15:00"), 0);
+    assert_int_equal(t, want - 12300);
     assert_int_equal(T("2026-11-21 23:15:00.12345Z"), 0);
     assert_int_equal(t, want + 45);
     assert_int_equal(T("1970-01-01T00:00:00Z"), 0);
@@ -222,6 +225,8 @@ static void test_parse_time(void **state)
     assert_int_equal(t, 1709164800LL * 100000);
     static const char *const bad[] = {
         "2026-11-21T23:15:00.123",   /* no zone */
+        "2026-11-21 23:15:00",       /* no zone, not aws logs tail's */
+        "2026-11-21T23:15:0",
         "2026-13-21T23:15:00.123Z",  /* month */
         "2026-11-21T24:15:00.123Z",  /* hour */
         "2026-11-21T23:15:00.Z",     /* empty fraction */
