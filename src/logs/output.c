@@ -440,9 +440,16 @@ void pt_logs_write_table(const struct pt_logs_result *r, FILE *f)
                 snprintf(rec, sizeof(rec), "%s to %u MB: %+.2f%% compute cost ($%+.6f)",
                          s->rec_action, s->rec_mb, s->rec_cost_change_pct,
                          s->rec_cost_change_usd);
-            fprintf(f, "%-28.28s %7s %12s %9u %9.1f %5llu  %s\n", s->name, mem, a,
-                    m->used_max_mb, m->used_reports ? (double)m->used_sum_mb / m->used_reports : 0,
-                    (unsigned long long)m->out_of_memory, rec);
+            /* No Max Memory Used in any REPORT (the JSON format's may lack it): unknown, as
+             * the JSON's null says, not 0 MB. */
+            char used_max[16] = "-", used_mean[24] = "-";
+            if (m->used_reports) {
+                snprintf(used_max, sizeof(used_max), "%u", m->used_max_mb);
+                snprintf(used_mean, sizeof(used_mean), "%.1f",
+                         (double)m->used_sum_mb / (double)m->used_reports);
+            }
+            fprintf(f, "%-28.28s %7s %12s %9s %9s %5llu  %s\n", s->name, mem, a, used_max,
+                    used_mean, (unsigned long long)m->out_of_memory, rec);
         }
     }
     fprintf(f, "  (recommendations keep 20%% over the highest Max Memory Used and assume unchanged\n"

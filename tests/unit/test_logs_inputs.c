@@ -242,6 +242,45 @@ static void test_aws_logs_tail(void **state)
     json_decref(j);
 }
 
+/*
+ * The JSON log format's platform.report may lack maxMemoryUsedMB: the table says "-" where the
+ * JSON says null (it printed "0" and "0.0", a function that used no memory at all).
+ */
+static void test_table_unknown_max_memory(void **state)
+{
+    (void)state;
+    char *d = tmpdir(), p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/nomem.log", d);
+    write_file(p, "{\"time\":\"2024-05-20T16:29:52.022Z\",\"type\":\"platform.report\",\"record\":"
+                  "{\"requestId\":\"r1\",\"metrics\":{\"durationMs\":10.0,\"memorySizeMB\":256}}}\n");
+    struct pt_logs_options o;
+    pt_logs_options_init(&o);
+    struct pt_logs_result *r = NULL;
+    struct pt_error err = {0};
+    const char *pp = p;
+    assert_int_equal(pt_logs_analyze(&pp, 1, &o, &r, &err), 0);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    pt_logs_write_table(r, f);
+    assert_int_equal(fclose(f), 0);
+    pt_logs_result_free(r);
+    const char *row = strstr(buf, "\nnomem                            256            1 ");
+    assert_non_null(row);
+    char line[160];
+    sscanf(row + 1, "%159[^\n]", line);
+    char name[32], used_max[16], used_mean[16];
+    unsigned mem, inv;
+    assert_int_equal(sscanf(line, "%31s %u %u %15s %15s", name, &mem, &inv, used_max, used_mean),
+                     5);
+    assert_string_equal(used_max, "-");
+    assert_string_equal(used_mean, "-");
+    free(buf);
+    rmrf(d);
+    free(d);
+}
+
 static void test_engine_dirs_group_by_function(void **state)
 {
     (void)state;
@@ -1019,6 +1058,7 @@ int main(void)
         cmocka_unit_test(test_text_plain),
         cmocka_unit_test(test_engine_dirs_group_by_function),
         cmocka_unit_test(test_aws_logs_tail),
+        cmocka_unit_test(test_table_unknown_max_memory),
         cmocka_unit_test(test_json_log_format),
         cmocka_unit_test(test_filter_log_events),
         cmocka_unit_test(test_get_log_events_compact),
