@@ -2,8 +2,8 @@
  * analyze.c - the figures of one scope (all inputs, or one function) from its records.
  *
  * Concurrency is a sweep over the invocations' own intervals [end - Duration, end], widened by
- * Init Duration for a cold start (its environment is busy, and counts against the quota, from
- * the request's arrival: INIT runs just before the invocation). The interval ends are
+ * Init Duration (or SnapStart's Restore Duration) for a cold start (its environment is busy, and
+ * counts against the quota, from the request's arrival: INIT runs just before the invocation). The interval ends are
  * radix-sorted as one key each ((time - base) << 1 | is_start, so an end sorts
  * before a start at the same tick: back-to-back invocations do not overlap), then walked once,
  * filling per-second bins with the highest instantaneous concurrency, the time-weighted mean
@@ -581,39 +581,46 @@ static void stats_sorted_ticks(const uint32_t *v, size_t n, struct pt_logs_stats
 static int cold_starts(struct pt_logs_scope *s, const struct pt_logs_cold *colds, size_t n,
                        bool keep, struct pt_error *err)
 {
-    s->cold = n;
-    size_t m = n ? n : 1;
+    size_t m = n ? n : 1, ni = 0, nr = 0;
     uint32_t *v = malloc(m * sizeof(*v)), *vt = malloc(m * sizeof(*vt));
+    uint32_t *rv = malloc(m * sizeof(*rv));
     uint64_t *key = malloc(m * sizeof(*key)), *kt = malloc(m * sizeof(*kt));
     int rc = 0;
-    if (!v || !vt || !key || !kt) {
+    if (!v || !vt || !rv || !key || !kt) {
         rc = pt_error_set(err, PT_ENOMEM, "out of memory (%zu cold starts)", n);
         goto out;
     }
     uint32_t maxmem = 0;
     for (size_t i = 0; i < n; i++) {
-        v[i] = colds[i].init;
-        key[i] = (uint64_t)colds[i].memory_mb << 32 | colds[i].init;
+        if (colds[i].restore) {
+            rv[nr++] = colds[i].init;
+            continue;
+        }
+        v[ni] = colds[i].init;
+        key[ni++] = (uint64_t)colds[i].memory_mb << 32 | colds[i].init;
         if (colds[i].memory_mb > maxmem)
             maxmem = colds[i].memory_mb;
     }
-    radix_u32(v, vt, n);
-    stats_sorted_ticks(v, n, &s->init);
+    s->cold = ni;
+    radix_u32(rv, vt, nr);
+    stats_sorted_ticks(rv, nr, &s->restore);
+    radix_u32(v, vt, ni);
+    stats_sorted_ticks(v, ni, &s->init);
     unsigned bits = 32;
     while (bits < 64 && (maxmem >> (bits - 32)) != 0)
         bits++;
-    radix_u64(key, kt, n, bits); /* by memory size, then Init Duration */
+    radix_u64(key, kt, ni, bits); /* by memory size, then Init Duration */
     size_t groups = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < ni; i++)
         groups += i == 0 || key[i] >> 32 != key[i - 1] >> 32;
     s->cold_by_mem = calloc(groups ? groups : 1, sizeof(*s->cold_by_mem));
     if (!s->cold_by_mem) {
         rc = pt_error_set(err, PT_ENOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n;) {
+    for (size_t i = 0; i < ni;) {
         size_t j = i;
-        while (j < n && key[j] >> 32 == key[i] >> 32) {
+        while (j < ni && key[j] >> 32 == key[i] >> 32) {
             vt[j - i] = (uint32_t)key[j];
             j++;
         }
@@ -626,7 +633,7 @@ static int cold_starts(struct pt_logs_scope *s, const struct pt_logs_cold *colds
         i = j;
     }
     if (keep) {
-        /* Times for the chart; it bins them, so no order is needed. */
+        /* Times for the chart (restores are cold starts too); it bins them, so no order. */
         s->cold_times = malloc(m * sizeof(*s->cold_times));
         if (!s->cold_times) {
             rc = pt_error_set(err, PT_ENOMEM, "out of memory");
@@ -639,6 +646,7 @@ static int cold_starts(struct pt_logs_scope *s, const struct pt_logs_cold *colds
 out:
     free(v);
     free(vt);
+    free(rv);
     free(key);
     free(kt);
     return rc;

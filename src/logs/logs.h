@@ -23,8 +23,8 @@
  * PT_ELIMIT), JSON events are capped.
  *
  * Units: durations in the results are milliseconds; an invocation's interval is
- * [end - Duration - Init Duration, end] (Init Duration only on a cold start: its environment is
- * busy from the request's arrival) where end is the timestamp of its REPORT (line prefix,
+ * [end - Duration - Init Duration, end] (Init Duration, or SnapStart's Restore Duration, only on
+ * a cold start: its environment is busy from the request's arrival) where end is the timestamp of its REPORT (line prefix,
  * CloudWatch event timestamp or the JSON record's "time"). REPORT lines without any timestamp count everywhere
  * except concurrency ("timedInvocations" says how many had one).
  *
@@ -121,10 +121,11 @@ enum pt_logs_status {
 struct pt_logs_report {
     uint32_t duration_10us;
     uint32_t init_10us;      /* valid if has_init */
+    uint32_t restore_10us;   /* valid if has_restore: SnapStart's Restore Duration */
     uint32_t billed_ms;      /* valid if has_billed */
     uint32_t memory_mb;      /* 0: unknown */
     uint32_t max_used_mb;    /* valid if has_max_used */
-    bool has_init, has_billed, has_max_used;
+    bool has_init, has_billed, has_max_used, has_restore;
     bool out_of_memory;      /* Error Type: Runtime.OutOfMemory */
     enum pt_logs_status status;
 };
@@ -134,7 +135,7 @@ struct pt_logs_report {
  * trailing TAB/CR). Hand-written: no regex, no allocation, no strtod. Requires Duration, Billed
  * Duration, Memory Size and Max Memory Used (Lambda always prints them: a line without them was
  * cut); fields in any order (RIE puts Init Duration first), TAB or space separated; unknown fields
- * (XRAY, Restore Duration, ...) are skipped. 0 or -1.
+ * (XRAY, Billed Restore Duration, ...) are skipped. 0 or -1.
  */
 int pt_logs_scan_report(const char *p, size_t n, struct pt_logs_report *out);
 

@@ -31,12 +31,14 @@ struct pt_logs_inv {
     uint32_t fn;        /* function index (source index while reading) */
 };
 
+/* A cold start: an INIT, or a SnapStart restore (which replaces INIT). */
 struct pt_logs_cold {
     int64_t end;        /* REPORT time (ticks) or PT_LOGS_NO_TIME */
-    uint32_t init;      /* Init Duration, ticks */
+    uint32_t init;      /* Init Duration (or Restore Duration), ticks */
     uint32_t fn;
     uint32_t memory_mb;
     uint32_t dur;       /* the invocation's Duration, ticks: INIT ran just before it */
+    bool restore;       /* init is a Restore Duration */
 };
 
 /* Per Memory Size: what right-sizing and cost need. */
@@ -191,9 +193,10 @@ struct pt_logs_scope {
     size_t nbins;
     struct pt_logs_minute *minutes;
     size_t nminutes;
-    /* cold starts */
+    /* cold starts (INIT), and SnapStart restores apart: their durations are not INIT's */
     uint64_t cold;
     struct pt_logs_stats init;
+    struct pt_logs_stats restore; /* restore.n: REPORTs with Restore Duration */
     struct pt_logs_cold_by_mem {
         uint32_t memory_mb;
         uint64_t invocations;

@@ -180,6 +180,10 @@ static json_t *scope_json(const struct pt_logs_scope *s, const struct pt_logs_re
     json_object_set_new(cs, "byMemorySizeMB", bym);
     json_object_set_new(cs, "initReports", jint(s->init_reports));
     json_object_set_new(cs, "initFailures", jint(s->init_failures));
+    /* SnapStart: a restore replaces INIT; counted apart, its durations are not INIT's. */
+    json_object_set_new(cs, "restores",
+                        json_pack("{s:o,s:o}", "count", jint(s->restore.n), "restoreDurationMs",
+                                  stats_json(&s->restore)));
     json_object_set_new(o, "coldStarts", cs);
 
     json_t *mem = json_object();
@@ -421,6 +425,16 @@ void pt_logs_write_table(const struct pt_logs_result *r, FILE *f)
         if (s->init_failures)
             fprintf(f, "%-28.28s   %llu failed INIT (INIT_REPORT with a Status)\n", s->name,
                     (unsigned long long)s->init_failures);
+        if (s->restore.n) {
+            char mean[24], mx[24];
+            fmt_ms(s->restore.mean, mean, sizeof(mean));
+            fmt_ms(s->restore.max, mx, sizeof(mx));
+            fprintf(f, "%-28.28s   %zu SnapStart restores (%.2f%%): Restore Duration mean %s ms, "
+                       "max %s ms\n",
+                    s->name, s->restore.n,
+                    s->invocations ? 100.0 * (double)s->restore.n / (double)s->invocations : 0.0,
+                    mean, mx);
+        }
     }
 
     fprintf(f, "\nMemory: Max Memory Used against Memory Size\n");

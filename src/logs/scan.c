@@ -376,6 +376,13 @@ int pt_logs_scan_report(const char *p, size_t n, struct pt_logs_report *out)
                 goto checked;
             }
             break;
+        case 'R':
+            if (NAME_IS(name, nn, "Restore Duration")) {
+                ok = read_ms_ticks(&c, &r.restore_10us) && eat_unit(&c, 'm', 's');
+                r.has_restore = ok;
+                goto checked;
+            }
+            break;
         case 'S':
             if (NAME_IS(name, nn, "Status")) {
                 const char *w = c.p;
@@ -407,7 +414,8 @@ int pt_logs_scan_report(const char *p, size_t n, struct pt_logs_report *out)
         default:
             break;
         }
-        /* Unknown field (XRAY TraceId, Restore Duration, ...): its value runs to the next TAB. */
+        /* Unknown field (XRAY TraceId, Billed Restore Duration, ...): its value runs to the
+         * next TAB. */
         while (c.p < c.end && *c.p != '\t')
             c.p++;
         continue;
@@ -546,7 +554,7 @@ static int add_report(struct pt_logs_scan *s, const struct pt_logs_report *r, in
         c->mem_overflow++;
     }
 
-    if (r->has_init) {
+    if (r->has_init || r->has_restore) {
         if (t->ncold == t->capcold) {
             rc = grow((void **)&t->colds, &t->capcold, t->ncold + 1, sizeof(*t->colds),
                       &t->err);
@@ -555,7 +563,8 @@ static int add_report(struct pt_logs_scan *s, const struct pt_logs_report *r, in
         }
         struct pt_logs_cold *cs = &t->colds[t->ncold++];
         cs->end = end;
-        cs->init = r->init_10us;
+        cs->restore = !r->has_init;
+        cs->init = cs->restore ? r->restore_10us : r->init_10us;
         cs->fn = s->slot;
         cs->memory_mb = r->memory_mb;
         cs->dur = r->duration_10us;
@@ -651,6 +660,7 @@ static int scan_json_record(struct pt_logs_scan *s, const char *p, size_t n, int
             r.memory_mb = 0;
         r.has_max_used = json_u32(json_object_get(m, "maxMemoryUsedMB"), &r.max_used_mb);
         r.has_init = json_ticks(json_object_get(m, "initDurationMs"), &r.init_10us);
+        r.has_restore = json_ticks(json_object_get(m, "restoreDurationMs"), &r.restore_10us);
         const char *st = json_string_value(json_object_get(rec, "status"));
         if (st && strcmp(st, "timeout") == 0)
             r.status = PT_LOGS_TIMEOUT;

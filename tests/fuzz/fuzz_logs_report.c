@@ -40,6 +40,8 @@ static bool same_report(const struct pt_logs_report *a, const struct pt_logs_rep
            a->memory_mb == b->memory_mb && a->max_used_mb == b->max_used_mb &&
            a->has_billed == b->has_billed && a->has_max_used == b->has_max_used &&
            a->has_init == b->has_init && (!a->has_init || a->init_10us == b->init_10us) &&
+           a->has_restore == b->has_restore &&
+           (!a->has_restore || a->restore_10us == b->restore_10us) &&
            a->out_of_memory == b->out_of_memory && a->status == b->status;
 }
 
@@ -55,6 +57,9 @@ static size_t format_report(char *out, size_t size, const struct pt_logs_report 
     if (r->has_init)
         n += snprintf(out + n, size - (size_t)n, "%cInit Duration: %u.%02u ms", sep2,
                       r->init_10us / 100, r->init_10us % 100);
+    if (r->has_restore)
+        n += snprintf(out + n, size - (size_t)n, "%cRestore Duration: %u.%02u ms", sep2,
+                      r->restore_10us / 100, r->restore_10us % 100);
     if (r->status != PT_LOGS_SUCCESS)
         n += snprintf(out + n, size - (size_t)n, "%cStatus: %s", sep2,
                       r->status == PT_LOGS_TIMEOUT ? "timeout" : "error");

@@ -941,6 +941,46 @@ static void test_concurrency_counts_init(void **state)
 }
 
 /*
+ * SnapStart: Restore Duration replaces Init Duration on a cold start. Two restored environments
+ * (text and JSON format), 400 ms of restore each, then 100 ms of handler: both busy at once from
+ * T0 + 100 ms, and counted as restores, apart from the INIT cold starts. They were skipped: no
+ * cold start at all, and the two invocations back to back (a peak of 1).
+ */
+static void test_snapstart_restores(void **state)
+{
+    (void)state;
+    char *d = tmpdir(), p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/snap.log", d);
+    write_file(p, T0 ".500Z REPORT RequestId: r1\tDuration: 100.00 ms\tBilled Duration: 100 ms\t"
+                  "Memory Size: 1024 MB\tMax Memory Used: 155 MB\tRestore Duration: 400.00 ms\t"
+                  "Billed Restore Duration: 75 ms\t\n"
+                  "{\"time\":\"" T0 ".600Z\",\"type\":\"platform.report\",\"record\":{\"requestId\":"
+                  "\"r2\",\"metrics\":{\"durationMs\":100.0,\"billedDurationMs\":100,"
+                  "\"memorySizeMB\":1024,\"maxMemoryUsedMB\":150,\"restoreDurationMs\":200.0}}}\n"
+                  T0 ".900Z REPORT RequestId: w\tDuration: 100.00 ms\tBilled Duration: 100 ms\t"
+                  "Memory Size: 1024 MB\tMax Memory Used: 155 MB\t\n");
+    const char *pp = p;
+    struct pt_logs_options o;
+    pt_logs_options_init(&o);
+    json_t *j = run_opt(&pp, 1, &o);
+    check_schema(j);
+    assert_int_equal(ival(j, "unparsedLines"), 0);
+    assert_int_equal(ival(j, "invocations"), 3);
+    assert_int_equal(ival(j, "coldStarts/count"), 0);
+    assert_int_equal(ival(j, "coldStarts/restores/count"), 2);
+    assert_float_equal(dval(j, "coldStarts/restores/restoreDurationMs/mean"), 300, 1e-9);
+    assert_float_equal(dval(j, "coldStarts/restores/restoreDurationMs/max"), 400, 1e-9);
+    assert_true(json_is_null(at(j, "coldStarts/initDurationMs")));
+    /* r1 [T0, .500], r2 [.300, .600], w [.800, .900]. */
+    assert_string_equal(sval(j, "firstAt"), T0 ".000Z");
+    assert_int_equal(ival(j, "concurrency/peak"), 2);
+    assert_string_equal(sval(j, "concurrency/peakAt"), T0 ".300Z");
+    json_decref(j);
+    rmrf(d);
+    free(d);
+}
+
+/*
  * Big enough (120 000 invocations) for the sweep to run as two halves on two threads, with the
  * spike where the halves meet. Background: one invocation of 10.00 ms every ms for 120 s
  * (steady 10). Spike: 25 of 1.50 ms from T0 + 60 000.5 ms. Peak 35 at 60 000.5 ms; over a quota
@@ -1059,6 +1099,7 @@ int main(void)
         cmocka_unit_test(test_engine_dirs_group_by_function),
         cmocka_unit_test(test_aws_logs_tail),
         cmocka_unit_test(test_table_unknown_max_memory),
+        cmocka_unit_test(test_snapstart_restores),
         cmocka_unit_test(test_json_log_format),
         cmocka_unit_test(test_filter_log_events),
         cmocka_unit_test(test_get_log_events_compact),

@@ -101,13 +101,18 @@ static void test_report_variants(void **state)
     assert_int_equal(r.status, PT_LOGS_ERROR);
     assert_true(r.out_of_memory);
     assert_int_equal(r.duration_10us, 37625659);
-    /* Node.js: XRAY on the same line; SnapStart: Restore Duration. Both skipped. */
+    /* Node.js: XRAY on the same line (skipped); SnapStart: Restore Duration (read; Billed
+     * Restore Duration skipped). */
     assert_int_equal(scan("REPORT RequestId: 1\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory "
                           "Size: 128 MB\tMax Memory Used: 60 MB\tXRAY TraceId: 1-5e34a614-10bd\t"
                           "SegmentId: 07f5\tSampled: true\tRestore Duration: 511.25 ms\tBilled "
                           "Restore Duration: 303 ms\t",
                           &r),
                      0);
+    assert_true(r.has_restore);
+    assert_int_equal(r.restore_10us, 51125);
+    assert_false(r.has_init);
+    assert_int_equal(r.billed_ms, 1);
     /* Three decimals (JSON-ish sources) round to 10 us. */
     assert_int_equal(scan("REPORT RequestId: 1\tDuration: 11.645 ms\tBilled Duration: 12 ms\t"
                           "Memory Size: 128 MB\tMax Memory Used: 60 MB",
