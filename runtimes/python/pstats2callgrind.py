@@ -25,6 +25,19 @@ import sys
 
 # The profiler's own stop call shows up in every profile; it is not the function's time.
 _PROFILER_NOISE = ("~", 0, "<method 'disable' of '_lsprof.Profiler' objects>")
+# The Node.js runtime drives V8's profiler through node:inspector (runtimes/node/bootstrap.cjs:
+# makeProfiler's post, begin and end, and profileInvocations' client.nextInvocation wrapper,
+# which only starts and stops it), and nothing else in it uses node:inspector.
+_NODE_PROFILER_URL = "node:inspector"
+_NODE_RUNTIME_URL_END = "/runtimes/node/bootstrap.cjs"
+_NODE_PROFILER_FUNCTIONS = ("post", "begin", "end", "client.nextInvocation")
+
+
+def _is_node_profiler(call_frame):
+    url = call_frame.get("url") or ""
+    return url == _NODE_PROFILER_URL or (
+        url.endswith(_NODE_RUNTIME_URL_END)
+        and call_frame.get("functionName") in _NODE_PROFILER_FUNCTIONS)
 
 
 def load_cpuprofile(paths):
@@ -62,15 +75,23 @@ def load_cpuprofile(paths):
                     cf.get("functionName") or "(anonymous)")
 
         def walk(nid, parent_key, stack):
+            """The subtree's inclusive seconds, or None when it is left out: idle time, and
+            the profiler's own start and stop (the runtime's inspector calls, ~25 ms per
+            invocation), which would otherwise top every handler's table, as cProfile's
+            disable() call would (see _PROFILER_NOISE)."""
             n = nodes[nid]
             name = n["callFrame"].get("functionName")
             if name == "(idle)":  # waiting, not running: no CPU time to show
-                return 0.0
+                return None
+            if _is_node_profiler(n["callFrame"]):
+                return None
             inc = self_us[nid] / 1e6
             key = key_of(n)
             kids = 0.0
             for c in n.get("children", []):
-                kids += walk(c, key, stack | {key})
+                k = walk(c, key, stack | {key})
+                if k is not None:
+                    kids += k
             inc += kids
             add(key, 1, self_us[nid] / 1e6, 0.0 if key in stack else inc)
             if parent_key is not None and key not in stack:

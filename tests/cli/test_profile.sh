@@ -162,6 +162,13 @@ if "$PT" profile examples/handler-node --num 1 --env TLA_ROUNDS=5000 --output-di
        "$d/handler-node.flame.svg" "$d/handler-node.init.flame.svg"; then
     ok "handler-node: handler apart from INIT, flame graphs well-formed"
   else nok "handler-node: handler/INIT files"; fi
+  # The profiler's own start and stop (node:inspector calls from the runtime, ~25 ms per
+  # invocation) are not the function's time: they topped every handler table.
+  if ! grep -q "node:inspector\|^fn=begin (.*bootstrap.cjs\|^fn=end (.*bootstrap.cjs" \
+       "$d/callgrind.out.handler-node" "$d/callgrind.out.handler-node.init" &&
+     ! grep -q "inspector" "$OUT/node.txt"; then
+    ok "handler-node: the profiler's own calls are left out"
+  else nok "handler-node: profiler frames in the output: $(grep -h "inspector\|^fn=begin\|^fn=end" "$d"/callgrind.out.handler-node* "$OUT/node.txt" | head -3)"; fi
 else nok "handler-node: profile failed: $(tail -3 "$OUT/node.err")"; fi
 
 # A handler that times out (its runtime killed before saving that invocation's profile) or
