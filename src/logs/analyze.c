@@ -3,10 +3,10 @@
  *
  * Concurrency is a sweep over the invocations' own intervals [end - Duration, end], widened by
  * Init Duration (or SnapStart's Restore Duration) for a cold start (its environment is busy, and
- * counts against the quota, from the request's arrival: INIT runs just before the invocation). The interval ends are
- * radix-sorted as one key each ((time - base) << 1 | is_start, so an end sorts
- * before a start at the same tick: back-to-back invocations do not overlap), then walked once,
- * filling per-second bins with the highest instantaneous concurrency, the time-weighted mean
+ * counts against the quota, from the request's arrival: INIT runs just before the invocation).
+ * The interval ends are radix-sorted as one key each ((time - base) << 1 | is_start, so an end
+ * sorts before a start at the same tick: back-to-back invocations do not overlap), then walked
+ * once, filling per-second bins with the highest instantaneous concurrency, the time-weighted mean
  * and the starts. Everything is O(n + bins); the only comparison sorts are over cold starts.
  *
  * Percentiles are nearest-rank (the value at rank ceil(p/100 n)), like CloudWatch's pct() on
