@@ -346,8 +346,21 @@ static void free_run(struct pt_logs_run *run)
     for (size_t i = 0; i < run->ntasks; i++) {
         free(run->tasks[i].invs);
         free(run->tasks[i].colds);
+        free(run->tasks[i].groups);
     }
     free(run->tasks);
+}
+
+static void counts_add(struct pt_logs_counts *dst, const struct pt_logs_counts *src)
+{
+    dst->invocations += src->invocations;
+    dst->timeouts += src->timeouts;
+    dst->errors += src->errors;
+    dst->init_reports += src->init_reports;
+    dst->init_failures += src->init_failures;
+    dst->mem_overflow += src->mem_overflow;
+    for (size_t k = 0; k < src->nmem; k++)
+        pt_logs_counts_add_mem(dst, &src->mem[k]);
 }
 
 static int merge(struct pt_logs_run *run, struct pt_logs_result *r, struct pt_error *err)
@@ -396,22 +409,30 @@ static int merge(struct pt_logs_run *run, struct pt_logs_result *r, struct pt_er
         }
     }
 
-    /* Functions: sorted unique names. */
-    names = calloc(r->nsources ? r->nsources : 1, sizeof(*names));
-    fid = calloc(r->nsources ? r->nsources : 1, sizeof(*fid));
+    /* Functions: sorted unique names, of the inputs and of the other log groups in them (not
+     * under --function, which names everything). An other group is numbered nsources + its
+     * rank among all tasks' groups. */
+    size_t nnames = r->nsources;
+    for (size_t i = 0; i < run->ntasks && !run->opt->function; i++)
+        nnames += run->tasks[i].ngroups;
+    names = calloc(nnames ? nnames : 1, sizeof(*names));
+    fid = calloc(nnames ? nnames : 1, sizeof(*fid));
     if (!names || !fid) {
         rc = pt_error_set(err, PT_ENOMEM, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < r->nsources; i++)
         names[i] = (struct fn_name){r->sources[i].name, i};
-    qsort(names, r->nsources, sizeof(*names), cmp_fn_name);
-    r->functions = calloc(r->nsources ? r->nsources : 1, sizeof(*r->functions));
+    for (size_t i = 0, n = r->nsources; i < run->ntasks && !run->opt->function; i++)
+        for (size_t k = 0; k < run->tasks[i].ngroups; k++, n++)
+            names[n] = (struct fn_name){run->tasks[i].groups[k].name, n};
+    qsort(names, nnames, sizeof(*names), cmp_fn_name);
+    r->functions = calloc(nnames ? nnames : 1, sizeof(*r->functions));
     if (!r->functions) {
         rc = pt_error_set(err, PT_ENOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < r->nsources; i++) {
+    for (size_t i = 0; i < nnames; i++) {
         if (i == 0 || strcmp(names[i].name, names[i - 1].name) != 0) {
             struct pt_logs_scope *f = &r->functions[r->nfunctions++];
             f->name = strdup(names[i].name);
@@ -422,6 +443,10 @@ static int merge(struct pt_logs_run *run, struct pt_logs_result *r, struct pt_er
         }
         fid[names[i].source] = (uint32_t)(r->nfunctions - 1);
     }
+    for (size_t i = 0, n = r->nsources; i < run->ntasks; i++)
+        for (size_t k = 0; k < run->tasks[i].ngroups; k++)
+            run->tasks[i].groups[k].fid =
+                run->opt->function ? fid[run->tasks[i].source] : fid[n++];
 
     /*
      * One array of each record kind, with function ids; task arrays are freed as we go. The
@@ -448,35 +473,33 @@ static int merge(struct pt_logs_run *run, struct pt_logs_result *r, struct pt_er
     }
     pt_logs_big_array(invs, ninv * sizeof(*invs));
     if (big_n) {
-        uint32_t f = fid[run->tasks[big].source];
+        const struct pt_logs_task *t = &run->tasks[big];
+        uint32_t f = fid[t->source];
         for (size_t k = 0; k < big_n; k++)
-            invs[k].fn = f;
+            invs[k].fn = invs[k].fn ? t->groups[invs[k].fn - 1].fid : f;
     }
     size_t ai = big_n, ac = 0;
     for (size_t i = 0; i < run->ntasks; i++) {
         struct pt_logs_task *t = &run->tasks[i];
         uint32_t f = fid[t->source];
+        /* Records are tagged 0 (the input's own function) or k + 1 (its log group k). */
         for (size_t k = 0; k < t->ninv && i != big; k++) {
             invs[ai] = t->invs[k];
-            invs[ai++].fn = f;
+            invs[ai].fn = t->invs[k].fn ? t->groups[t->invs[k].fn - 1].fid : f;
+            ai++;
         }
         for (size_t k = 0; k < t->ncold; k++) {
             colds[ac] = t->colds[k];
-            colds[ac++].fn = f;
+            colds[ac].fn = t->colds[k].fn ? t->groups[t->colds[k].fn - 1].fid : f;
+            ac++;
         }
         free(t->invs);
         t->invs = NULL;
         free(t->colds);
         t->colds = NULL;
-        struct pt_logs_counts *fc = &fcounts[f];
-        fc->invocations += t->counts.invocations;
-        fc->timeouts += t->counts.timeouts;
-        fc->errors += t->counts.errors;
-        fc->init_reports += t->counts.init_reports;
-        fc->init_failures += t->counts.init_failures;
-        fc->mem_overflow += t->counts.mem_overflow;
-        for (size_t k = 0; k < t->counts.nmem; k++)
-            pt_logs_counts_add_mem(fc, &t->counts.mem[k]);
+        counts_add(&fcounts[f], &t->counts);
+        for (size_t k = 0; k < t->ngroups; k++)
+            counts_add(&fcounts[t->groups[k].fid], &t->groups[k].counts);
     }
 
     cptr = malloc((r->nfunctions ? r->nfunctions : 1) * sizeof(*cptr));

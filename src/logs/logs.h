@@ -24,14 +24,17 @@
  *
  * Units: durations in the results are milliseconds; an invocation's interval is
  * [end - Duration - Init Duration, end] (Init Duration, or SnapStart's Restore Duration, only on
- * a cold start: its environment is busy from the request's arrival) where end is the timestamp of its REPORT (line prefix,
- * CloudWatch event timestamp or the JSON record's "time"). REPORT lines without any timestamp count everywhere
- * except concurrency ("timedInvocations" says how many had one).
+ * a cold start: its environment is busy from the request's arrival), where end is the timestamp
+ * of its REPORT (line prefix, CloudWatch event timestamp or the JSON record's "time"). REPORT
+ * lines without any timestamp count everywhere except concurrency ("timedInvocations" says how
+ * many had one).
  *
  * Grouping: every input belongs to one function, named (first match) by --function, a
  * CloudWatch "logGroup" (/aws/lambda/<name>), a platform.initStart "functionName", the engine's
  * directory layout <state>/logs/<name>/YYYY/MM/DD/<stream>.log, or the file name without its
- * extensions ("stdin" for "-"). Inputs with the same name are merged.
+ * extensions ("stdin" for "-"). Inputs with the same name are merged. A document that holds
+ * several log groups (CloudWatch subscription payloads concatenated, as Firehose delivers them
+ * to S3) is named by its first; each other group's events go to that group's function.
  *
  * Speed: big uncompressed line-format files are split at line boundaries into one byte range per
  * thread; several inputs are spread over the threads; the REPORT scanner is hand-written.

@@ -83,6 +83,18 @@ struct pt_logs_source {
     uint64_t lines;
 };
 
+/*
+ * A log group other than the input's first, in a document that holds several (CloudWatch
+ * subscription payloads delivered to S3 by Firehose, one per log group, concatenated): its
+ * records and counts go to its own function.
+ */
+#define PT_LOGS_GROUPS_MAX 256
+struct pt_logs_group {
+    char name[PT_LOGS_NAME_MAX];
+    struct pt_logs_counts counts;
+    uint32_t fid;           /* its function, set by the merge */
+};
+
 /* One unit of work: a whole input, or a byte range of a big plain file. */
 struct pt_logs_task {
     size_t source;
@@ -100,6 +112,8 @@ struct pt_logs_task {
     struct pt_logs_unparsed kept[PT_LOGS_UNPARSED_KEEP];
     size_t nkept;
     char found_name[PT_LOGS_NAME_MAX]; /* from logGroup / functionName, "" if none */
+    struct pt_logs_group *groups; /* the other log groups (record tag k + 1 is groups[k]) */
+    size_t ngroups;
     int rc;
     struct pt_error err;
 };
@@ -120,7 +134,9 @@ struct pt_logs_run {
 struct pt_logs_scan {
     struct pt_logs_task *task;
     struct pt_logs_run *run;
-    uint32_t slot;          /* source index, stored in records until the merge */
+    uint32_t slot;          /* log group tag stored in records until the merge: 0 for the
+                             * input's own name, k + 1 for task->groups[k] */
+    struct pt_logs_counts *counts; /* the counts of the current log group */
     size_t since_check;     /* invocations not yet added to run->invocations */
     int64_t default_time;   /* the enclosing CloudWatch event's time, or PT_LOGS_NO_TIME */
     uint64_t line;          /* current line number within the task (1-based) */

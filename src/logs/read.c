@@ -285,6 +285,7 @@ struct jdoc {
     char key[32];
     bool after_colon;
     bool capturing, cap_over, broken;
+    bool groups_over;        /* the note on too many log groups was made */
     int cap_depth;
     uint64_t cap_line;
     char *cbuf;
@@ -294,6 +295,54 @@ struct jdoc {
 static bool key_is(const struct jdoc *j, const char *k)
 {
     return strcmp(j->key, k) == 0;
+}
+
+/*
+ * A document's "logGroup" (before its "logEvents", as CloudWatch writes subscription payloads)
+ * names the function of the events that follow. The input's first group names the input; a file
+ * of concatenated payloads (Firehose's delivery to S3) may hold others, whose events and counts
+ * go to their own function instead of the first one's.
+ */
+static int jdoc_log_group(struct pt_logs_scan *s, struct jdoc *j, const char *group)
+{
+    struct pt_logs_task *t = s->task;
+    const char *name = group;
+    if (strncmp(name, "/aws/lambda/", 12) == 0 && name[12])
+        name += 12;
+    if (!name[0])
+        return 0; /* CloudWatch's CONTROL_MESSAGE names no group */
+    if (!t->found_name[0])
+        pt_strlcpy(t->found_name, name, sizeof(t->found_name));
+    if (strcmp(t->found_name, name) == 0) {
+        s->slot = 0;
+        s->counts = &t->counts;
+        return 0;
+    }
+    size_t k = 0;
+    while (k < t->ngroups && strcmp(t->groups[k].name, name) != 0)
+        k++;
+    if (k == t->ngroups) {
+        if (t->ngroups == PT_LOGS_GROUPS_MAX) {
+            if (!j->groups_over)
+                pt_logs_scan_unparsed(s, "more than %d log groups in one input: the events of "
+                                         "the others count under %.60s", PT_LOGS_GROUPS_MAX + 1,
+                                      t->found_name);
+            j->groups_over = true;
+            s->slot = 0;
+            s->counts = &t->counts;
+            return 0;
+        }
+        struct pt_logs_group *g = realloc(t->groups, (t->ngroups + 1) * sizeof(*g));
+        if (!g)
+            return pt_error_set(&t->err, PT_ENOMEM, "out of memory (log groups)");
+        t->groups = g;
+        memset(&g[k], 0, sizeof(g[k]));
+        pt_strlcpy(g[k].name, name, sizeof(g[k].name));
+        t->ngroups++;
+    }
+    s->slot = (uint32_t)k + 1;
+    s->counts = &t->groups[k].counts;
+    return 0;
 }
 
 static int jdoc_feed(struct pt_logs_scan *s, struct jdoc *j, const char *p, size_t n)
@@ -317,15 +366,9 @@ static int jdoc_feed(struct pt_logs_scan *s, struct jdoc *j, const char *p, size
             } else if (ch == '"') {
                 j->in_str = false;
                 j->str[j->strn] = '\0';
-                if (!j->capturing && j->str_is_value && j->depth == 1 && key_is(j, "logGroup")) {
-                    struct pt_logs_task *t = s->task;
-                    if (!t->found_name[0]) {
-                        const char *name = j->str;
-                        if (strncmp(name, "/aws/lambda/", 12) == 0 && name[12])
-                            name += 12;
-                        pt_strlcpy(t->found_name, name, sizeof(t->found_name));
-                    }
-                }
+                if (!j->capturing && j->str_is_value && j->depth == 1 &&
+                    key_is(j, "logGroup") && (rc = jdoc_log_group(s, j, j->str)) != 0)
+                    return rc;
             } else if (!j->capturing && j->strn < sizeof(j->str) - 1) {
                 j->str[j->strn++] = ch;
             }

@@ -437,7 +437,8 @@ void pt_logs_scan_init(struct pt_logs_scan *s, struct pt_logs_run *run, struct p
     memset(s, 0, sizeof(*s));
     s->task = t;
     s->run = run;
-    s->slot = (uint32_t)t->source;
+    s->slot = 0;
+    s->counts = &t->counts;
     s->default_time = PT_LOGS_NO_TIME;
 }
 
@@ -532,7 +533,7 @@ static int add_report(struct pt_logs_scan *s, const struct pt_logs_report *r, in
     inv->dur = r->duration_10us;
     inv->fn = s->slot;
 
-    struct pt_logs_counts *c = &t->counts;
+    struct pt_logs_counts *c = s->counts;
     c->invocations++;
     c->timeouts += r->status == PT_LOGS_TIMEOUT;
     c->errors += r->status == PT_LOGS_ERROR;
@@ -582,11 +583,11 @@ static void add_init_report(struct pt_logs_scan *s, const char *p, size_t n)
         pt_logs_scan_unparsed(s, "INIT_REPORT line without Init Duration");
         return;
     }
-    s->task->counts.init_reports++;
+    s->counts->init_reports++;
     /* Only a Status field marks a failed INIT (success prints none). */
     const char *st = memmem(p, n, "Status: ", 8);
     if (st && !((size_t)(p + n - st) >= 15 && memcmp(st + 8, "success", 7) == 0))
-        s->task->counts.init_failures++;
+        s->counts->init_failures++;
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -672,10 +673,10 @@ static int scan_json_record(struct pt_logs_scan *s, const char *p, size_t n, int
     } else if (strcmp(type, "platform.initStart") == 0) {
         set_found_name(s->task, json_string_value(json_object_get(rec, "functionName")));
     } else if (strcmp(type, "platform.initReport") == 0) {
-        s->task->counts.init_reports++;
+        s->counts->init_reports++;
         const char *st = json_string_value(json_object_get(rec, "status"));
         if (st && strcmp(st, "success") != 0)
-            s->task->counts.init_failures++;
+            s->counts->init_failures++;
     }
 out:
     json_decref(root);

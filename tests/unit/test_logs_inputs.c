@@ -666,6 +666,74 @@ static void test_gzip_many_buffers(void **state)
     free(d);
 }
 
+/*
+ * CloudWatch subscription payloads of two log groups, as Firehose delivers them to S3: gzip
+ * members concatenated, one payload each, a CONTROL_MESSAGE first. Each group's events go to its
+ * own function; they all went to the first group's, so billing's invocation (1024 MB, a cold
+ * start, a timeout) was counted, sized and priced as orders'.
+ */
+static void test_subscription_payloads_of_several_groups(void **state)
+{
+    (void)state;
+    char *d = tmpdir(), p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/firehose-object.gz", d);
+#define PAYLOAD(group, events)                                                                 \
+    "{\"messageType\":\"DATA_MESSAGE\",\"owner\":\"123456789012\",\"logGroup\":\"" group       \
+    "\",\"logStream\":\"2026/11/21/[$LATEST]0123\",\"subscriptionFilters\":[\"all\"],"          \
+    "\"logEvents\":[" events "]}"
+#define EVENT(ms, report)                                                                      \
+    "{\"id\":\"1\",\"timestamp\":" ms ",\"message\":\"REPORT RequestId: " report "\\t\"}"
+    const char *members[] = {
+        "{\"messageType\":\"CONTROL_MESSAGE\",\"owner\":\"CloudwatchLogs\",\"logGroup\":\"\","
+        "\"logStream\":\"\",\"subscriptionFilters\":[],\"logEvents\":[{\"id\":\"\",\"timestamp\":"
+        "1795302000000,\"message\":\"CWL CONTROL MESSAGE: Checking health of destination\"}]}",
+        PAYLOAD("/aws/lambda/orders",
+                EVENT("1795302000500", "o1\\tDuration: 300.00 ms\\tBilled Duration: 300 ms\\t"
+                                       "Memory Size: 256 MB\\tMax Memory Used: 80 MB")),
+        PAYLOAD("/aws/lambda/billing",
+                EVENT("1795302003000", "b1\\tDuration: 3000.00 ms\\tBilled Duration: 3400 ms\\t"
+                                       "Memory Size: 1024 MB\\tMax Memory Used: 300 MB\\t"
+                                       "Init Duration: 400.00 ms\\tStatus: timeout")),
+        PAYLOAD("/aws/lambda/orders",
+                EVENT("1795302001000", "o2\\tDuration: 200.00 ms\\tBilled Duration: 200 ms\\t"
+                                       "Memory Size: 256 MB\\tMax Memory Used: 90 MB")),
+    };
+#undef PAYLOAD
+#undef EVENT
+    gz_write(p, members, 4, 0);
+    const char *pp = p;
+    json_t *j = run1(pp);
+    check_schema(j);
+    assert_int_equal(ival(j, "unparsedLines"), 0);
+    assert_int_equal(ival(j, "invocations"), 3);
+    assert_string_equal(sval(j, "inputs/0/function"), "orders");
+    assert_int_equal(json_object_size(at(j, "functions")), 2);
+    assert_int_equal(ival(j, "functions/orders/invocations"), 2);
+    assert_int_equal(ival(j, "functions/orders/statuses/timeout"), 0);
+    assert_int_equal(ival(j, "functions/orders/coldStarts/count"), 0);
+    assert_int_equal(ival(j, "functions/orders/memory/bySizeMB/256/invocations"), 2);
+    assert_int_equal(json_object_size(at(j, "functions/orders/memory/bySizeMB")), 1);
+    assert_int_equal(ival(j, "functions/billing/invocations"), 1);
+    assert_int_equal(ival(j, "functions/billing/statuses/timeout"), 1);
+    assert_int_equal(ival(j, "functions/billing/coldStarts/count"), 1);
+    assert_int_equal(ival(j, "functions/billing/memory/bySizeMB/1024/maxMemoryUsedMB/max"), 300);
+    assert_float_equal(dval(j, "functions/billing/durationMs/max"), 3000, 1e-9);
+    /* The account's view is the same as before: billing's [-0.4, 3.0] s holds orders' two. */
+    assert_int_equal(ival(j, "concurrency/peak"), 2);
+    json_decref(j);
+
+    /* --function names everything: one function. */
+    struct pt_logs_options o;
+    pt_logs_options_init(&o);
+    o.function = "all";
+    j = run_opt(&pp, 1, &o);
+    assert_int_equal(json_object_size(at(j, "functions")), 1);
+    assert_int_equal(ival(j, "functions/all/invocations"), 3);
+    json_decref(j);
+    rmrf(d);
+    free(d);
+}
+
 static void test_stdin(void **state)
 {
     (void)state;
@@ -1111,6 +1179,7 @@ int main(void)
         cmocka_unit_test(test_cold_start_article_vector),
         cmocka_unit_test(test_gzip),
         cmocka_unit_test(test_gzip_many_buffers),
+        cmocka_unit_test(test_subscription_payloads_of_several_groups),
         cmocka_unit_test(test_stdin),
         cmocka_unit_test(test_pipe_path),
         cmocka_unit_test(test_same_file_read_once),
