@@ -533,6 +533,25 @@ static void env_log_timed_out(struct pt_env *env, const char *request_id)
         env_write_line(env, line, (size_t)n);
 }
 
+/* runtimeDone's spans from the monotonic instants of the invocation (report.h). */
+static void env_spans(struct pt_report *out, int64_t start_ns, int64_t post_ns, int64_t done_ns,
+                      int64_t next_ns)
+{
+    int64_t mono = pt_mono_ns(), epoch = pt_epoch_ms();
+    if (post_ns < start_ns)
+        post_ns = start_ns; /* a post begun before the hand-over was seen: no negative span */
+    int64_t at[4] = {start_ns, post_ns, done_ns > post_ns ? done_ns : post_ns, next_ns};
+    if (at[3] < at[2])
+        at[3] = at[2];
+    struct pt_report_span *span[3] = {&out->response_latency, &out->response_duration,
+                                      &out->runtime_overhead};
+    for (int i = 0; i < 3; i++) {
+        span[i]->start_epoch_ms = epoch - (mono - at[i]) / 1000000;
+        span[i]->duration_ms = (double)(at[i + 1] - at[i]) / 1e6;
+    }
+    out->has_spans = true;
+}
+
 /* How env_await_next ended. */
 enum env_next { ENV_NEXT_PARKED, ENV_NEXT_EXITED, ENV_NEXT_LATE, ENV_NEXT_ABORTED };
 
@@ -858,6 +877,7 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
                        : ws.delivered_ns ? ws.delivered_ns
                                          : ws.queued_ns;
     int64_t end_ns = pt_mono_ns();
+    struct pt_report spans = {0}; /* only its spans are used */
     if (res->cold_start && !suppressed && env->initialized) {
         res->init_duration_ms = env->init_ms;
     }
@@ -877,6 +897,8 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
         enum env_next how = env_await_next(env, start_ns + ws.timeout_ns, true, &end_ns);
         if (how == ENV_NEXT_EXITED || how == ENV_NEXT_LATE)
             env->reset_wanted = true;
+        if (r.kind == PT_RAPI_RESPONSE && how == ENV_NEXT_PARKED)
+            env_spans(&spans, start_ns, r.start_ns, r.done_ns, end_ns);
         env_drain_output(env);
         if (how == ENV_NEXT_LATE) { /* the response stands: its caller had it */
             res->status = PT_STATUS_TIMEOUT;
@@ -951,6 +973,10 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
         .status = res->status,
     };
     pt_strlcpy(rep.request_id, inv->request_id, sizeof(rep.request_id));
+    rep.has_spans = spans.has_spans;
+    rep.response_latency = spans.response_latency;
+    rep.response_duration = spans.response_duration;
+    rep.runtime_overhead = spans.runtime_overhead;
     if (res->status == PT_STATUS_ERROR)
         pt_strlcpy(rep.error_type, oom ? "Runtime.OutOfMemory" : res->error_type,
                    sizeof(rep.error_type));

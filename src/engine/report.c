@@ -311,6 +311,22 @@ size_t pt_platform_end(char *out, size_t size, const struct pt_platform_log *pl,
         line_add_json_member(&l, "\"requestId\":", id, sizeof(id));
         line_add(&l, ",");
         line_add_json_status(&l, r->status, r->error_type, sizeof(r->error_type));
+        if (r->has_spans) {
+            static const char *const names[] = {"responseLatency", "responseDuration",
+                                                "runtimeOverhead"};
+            const struct pt_report_span *spans[] = {&r->response_latency, &r->response_duration,
+                                                    &r->runtime_overhead};
+            line_add(&l, ",\"spans\":[");
+            for (int i = 0; i < 3; i++) {
+                char ts[32];
+                pt_format_iso8601_ms(spans[i]->start_epoch_ms, ts, sizeof(ts));
+                line_add(&l, "%s{\"name\":\"%s\",\"start\":\"%s\",\"durationMs\":", i ? "," : "",
+                         names[i], ts);
+                line_add_json_ms(&l, spans[i]->duration_ms);
+                line_add(&l, "}");
+            }
+            line_add(&l, "]");
+        }
         line_add(&l, ",\"metrics\":{\"durationMs\":");
         line_add_json_ms(&l, r->duration_ms);
         if (produced_bytes >= 0)

@@ -29,6 +29,12 @@ enum pt_report_status {
     PT_STATUS_ERROR,       /* Status: error\tError Type: <error_type> */
 };
 
+/* One of runtimeDone's spans: when it began (epoch ms) and how long it took. */
+struct pt_report_span {
+    int64_t start_epoch_ms;
+    double duration_ms;
+};
+
 struct pt_report {
     char request_id[40];
     double duration_ms;
@@ -38,6 +44,13 @@ struct pt_report {
     double init_duration_ms; /* < 0: absent (warm start) */
     enum pt_report_status status;
     char error_type[64];
+    /*
+     * JSON runtimeDone's spans, as in the capture (lambda-wire.md §4.2), when the runtime
+     * responded and came back to /next: responseLatency (event handed over -> the response's
+     * post began), responseDuration (its transfer), runtimeOverhead (-> /next).
+     */
+    bool has_spans;
+    struct pt_report_span response_latency, response_duration, runtime_overhead;
 };
 
 /* All return the line length (like snprintf; output truncated if size is too small). */
@@ -58,7 +71,7 @@ size_t pt_format_init_report_line(char *out, size_t size, double init_ms, const 
  * start; status success|error|timeout, errorType after it when not success.
  * A report that is not a success has metrics before status, as in the
  * timeout capture. We have no runtime version: initStart leaves
- * runtimeVersion/runtimeVersionArn out, runtimeDone its spans. Our own extras
+ * runtimeVersion/runtimeVersionArn out. Our own extras
  * (CPU time, degraded cgroups) stay in the result, never in a record.
  *
  * SystemLogLevel filters the records as Lambda maps them: initRuntimeDone and

@@ -33,6 +33,7 @@ struct rapi_request {
     bool suspended;
     bool superseded; /* a newer /next replaced this parked one: close it */
     unsigned int refuse; /* HTTP status to refuse with, once the request is read */
+    int64_t head_ns;     /* monotonic time its head was read (a post's response starts) */
 };
 
 struct pt_rapi {
@@ -225,6 +226,7 @@ static void rapi_store(struct pt_rapi_result *dst, enum pt_rapi_result_kind kind
     dst->kind = kind;
     dst->body = pt_buf_steal(&req->body, &dst->len);
     pt_strlcpy(dst->error_type, error_type ? error_type : "", sizeof(dst->error_type));
+    dst->start_ns = req->head_ns;
     dst->done_ns = pt_mono_ns();
 }
 
@@ -295,6 +297,7 @@ static enum MHD_Result rapi_access(void *cls, struct MHD_Connection *conn, const
         if (!req)
             return MHD_NO;
         *con_cls = req;
+        req->head_ns = pt_mono_ns();
         req->refuse = rapi_classify(url, method, req);
         /* Error documents too: they are the invoker's payload, under the response's limit
          * (an exception with a 2 MB message reaches the caller on Lambda). */

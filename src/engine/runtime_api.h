@@ -65,6 +65,7 @@ struct pt_rapi_result {
     char *body; /* malloc'd, NUL-terminated */
     size_t len;
     char error_type[128]; /* Lambda-Runtime-Function-Error-Type, or "" */
+    int64_t start_ns;     /* monotonic time its post began (the head read) */
     int64_t done_ns;      /* monotonic time the result arrived */
 };
 

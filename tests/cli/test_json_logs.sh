@@ -47,6 +47,16 @@ for inv, types in zip(lines, want):
                 exp.append("errorType")
             if order != exp:
                 sys.exit("report fields %s" % order)
+        if r["type"] == "platform.runtimeDone" and rec["status"] == "success":
+            # The capture's spans, end to end: responseLatency, responseDuration,
+            # runtimeOverhead, summing to the invocation's Duration (it runs to /next).
+            spans = rec.get("spans", [])
+            names = [s.get("name") for s in spans]
+            if list(rec) != ["requestId", "status", "spans", "metrics"] or \
+               names != ["responseLatency", "responseDuration", "runtimeOverhead"] or \
+               any(not TIME.match(s["start"]) or s["durationMs"] < 0 for s in spans) or \
+               abs(sum(s["durationMs"] for s in spans) - rec["metrics"]["durationMs"]) > 0.0021:
+                sys.exit("runtimeDone %s" % rec)
         if r["type"] == "platform.start" and rec != {"requestId": inv["requestId"], "version": "$LATEST"}:
             sys.exit("start %s" % rec)
 print("ok")

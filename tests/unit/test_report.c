@@ -627,6 +627,30 @@ static void test_json_debug_adds_runtime_done(void **state)
                              "\"memorySizeMB\":128,\"maxMemoryUsedMB\":67}}}\n");
 }
 
+/* The capture's runtimeDone, spans and all (its start times, its durations). */
+static void test_json_runtime_done_spans_as_captured(void **state)
+{
+    (void)state;
+    char buf[1024];
+    struct pt_platform_log pl = json_log(PT_LOG_LEVEL_DEBUG);
+    pl.epoch_ms = 1716222585019LL; /* 16:29:45.019Z */
+    struct pt_report r = make_report(11.185, 12, 128, 67, -1);
+    strcpy(r.request_id, JID);
+    r.has_spans = true;
+    r.response_latency = (struct pt_report_span){T0, 2.215};
+    r.response_duration = (struct pt_report_span){T0 + 2, 0.056};
+    r.runtime_overhead = (struct pt_report_span){T0 + 2, 8.686};
+    pt_platform_end(buf, sizeof(buf), &pl, &r, 40);
+    const char *want =
+        "{\"time\":\"2024-05-20T16:29:45.019Z\",\"type\":\"platform.runtimeDone\",\"record\":"
+        "{\"requestId\":\"" JID "\",\"status\":\"success\",\"spans\":[{\"name\":\"responseLatency\","
+        "\"start\":\"2024-05-20T16:29:45.008Z\",\"durationMs\":2.215},{\"name\":\"responseDuration\","
+        "\"start\":\"2024-05-20T16:29:45.010Z\",\"durationMs\":0.056},{\"name\":\"runtimeOverhead\","
+        "\"start\":\"2024-05-20T16:29:45.010Z\",\"durationMs\":8.686}],\"metrics\":"
+        "{\"durationMs\":11.185,\"producedBytes\":40}}}\n";
+    assert_memory_equal(buf, want, strlen(want));
+}
+
 static void test_json_timeout_shape(void **state)
 {
     (void)state;
@@ -760,6 +784,7 @@ int main(void)
         cmocka_unit_test(test_parse_stops_at_newline),
         cmocka_unit_test(test_json_start_and_report_as_captured),
         cmocka_unit_test(test_json_debug_adds_runtime_done),
+        cmocka_unit_test(test_json_runtime_done_spans_as_captured),
         cmocka_unit_test(test_json_timeout_shape),
         cmocka_unit_test(test_json_error_type_and_escaping),
         cmocka_unit_test(test_json_init_records),
