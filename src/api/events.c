@@ -355,6 +355,7 @@ static enum event_outcome event_run(struct pt_api *api, struct api_event *ev)
         .trace_id = ev->trace_id[0] ? ev->trace_id : NULL,
         .qualifier = ev->qualifier[0] ? ev->qualifier : NULL,
         .request_id = ev->request_id[0] ? ev->request_id : NULL,
+        .report_deferred = true, /* the REPORT goes to the log once the runtime is back */
     };
     struct pt_invoke_result res;
     rc = pt_engine_invoke(api->engine, h->fn, &req, &res, &err);

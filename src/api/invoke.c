@@ -77,6 +77,7 @@ static void invoke_sync(struct pt_api *api, struct api_handle *h, const char *ve
         .trace_id = pt_api_request_header(req, "X-Amzn-Trace-Id"),
         .qualifier = t->qualifier[0] ? t->qualifier : NULL,
         .request_id = r->request_id, /* Lambda answers with the invocation's own id */
+        .report_deferred = !tail,      /* the answer goes at the response; only a tail waits */
     };
     struct pt_invoke_result res;
     struct pt_error err = {0};

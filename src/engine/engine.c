@@ -912,6 +912,7 @@ int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
             .trace_id = req->trace_id,
             .client_context = req->client_context,
             .cognito_identity = req->cognito_identity,
+            .report_deferred = req->report_deferred,
         };
         rc = pt_env_invoke(env, &inv, res, err);
     }

@@ -62,6 +62,10 @@ struct pt_invoke_request {
     const char *trace_id;         /* NULL: none */
     const char *qualifier;        /* as invoked (alias or version): Invoked-Function-Arn gets it */
     bool new_environment;         /* always cold: a fresh environment, discarded after use */
+    /* Return at the function's response, as Lambda answers its caller, and write the REPORT
+     * once the runtime is back at /next: res then has no log tail, and duration_ms/billed_ms
+     * run only to the response (serve's Invoke without LogType Tail, Event invocations). */
+    bool report_deferred;
     /* The invocation's id, as Lambda's Invoke answers it in x-amzn-RequestId; NULL, or one that is
      * not 1..36 of [0-9A-Za-z-], gets a fresh UUID. */
     const char *request_id;

@@ -25,6 +25,21 @@
 #include "engine/report.h"
 #include "engine/runtime_api.h"
 
+/*
+ * What an invocation's end needs: its REPORT, the wait for the runtime's way back to /next that
+ * ends its Duration, the reset. Kept in the environment when the caller did not need the REPORT
+ * (pt_env_invocation.report_deferred): written once the runtime is back, or at the latest when
+ * the environment is taken again or destroyed.
+ */
+struct env_ending {
+    bool pending;
+    bool await_next;         /* the runtime posted a result: its /next ends the invocation */
+    int64_t start_ns, deadline_ns, end_ns;
+    int64_t post_ns, done_ns; /* the response's post (runtimeDone's spans); post_ns 0: none */
+    struct pt_cgroup_stats before;
+    struct pt_invoke_result res; /* deferred: the caller's result without its payload */
+};
+
 struct pt_env {
     unsigned id;
     struct pt_env_config cfg;
@@ -53,6 +68,7 @@ struct pt_env {
     struct pt_cgroup_stats last_stats; /* after the previous invocation */
     int64_t spawn_ns;
     int64_t last_used_ns;
+    struct env_ending ending;
     char tmp_opts[64]; /* mount options of a tmpfs /tmp */
     char tmp_image[PATH_MAX]; /* the disk-backed /tmp's template, or "" */
     struct pt_sandbox_spec sandbox_spec;
@@ -553,12 +569,13 @@ static void env_spans(struct pt_report *out, int64_t start_ns, int64_t post_ns, 
 }
 
 /* How env_await_next ended. */
-enum env_next { ENV_NEXT_PARKED, ENV_NEXT_EXITED, ENV_NEXT_LATE, ENV_NEXT_ABORTED };
+enum env_next { ENV_NEXT_PARKED, ENV_NEXT_EXITED, ENV_NEXT_LATE, ENV_NEXT_ABORTED, ENV_NEXT_CUT };
 
 /*
  * After the result: waits for the runtime to come back to /next (parked), to exit (reaped; the
  * caller resets the environment: some runtimes post an error and exit, and the next invocation
- * starts cold) or for the deadline. *at_ns (may be NULL) gets the monotonic time it ended.
+ * starts cold) or for the deadline. Deadline 0: looks once, and one still on its way is cut
+ * there. *at_ns (may be NULL) gets the monotonic time it ended.
  */
 static enum env_next env_await_next(struct pt_env *env, int64_t deadline, bool abortable,
                                     int64_t *at_ns)
@@ -570,6 +587,14 @@ static enum env_next env_await_next(struct pt_env *env, int64_t deadline, bool a
         pt_rapi_status(env->rapi, &st);
         if (st.runtime_waiting) {
             how = ENV_NEXT_PARKED;
+            break;
+        }
+        if (deadline == 0) {
+            struct pollfd p = {.fd = env->pidfd, .events = POLLIN};
+            bool exited = env->pidfd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+            if (exited)
+                env_reap(env, true);
+            how = exited ? ENV_NEXT_EXITED : ENV_NEXT_CUT;
             break;
         }
         if (pt_mono_ns() >= deadline) {
@@ -609,8 +634,12 @@ static void env_settle(struct pt_env *env)
         env_reset(env);
 }
 
+static void env_finish_pending(struct pt_env *env, bool wait);
+
 bool pt_env_settle(struct pt_env *env)
 {
+    if (env->ending.pending)
+        env_finish_pending(env, true);
     if (env->usable && !env->reset && env->rapi)
         env_settle(env);
     return env->usable;
@@ -620,6 +649,14 @@ bool pt_env_freeze_idle(struct pt_env *env)
 {
     if (env->reset)
         return true; /* no runtime until the next invocation: nothing runs, nothing to freeze */
+    if (env->ending.pending) {
+        /* Its REPORT once the runtime is back (a look, never a wait: the engine's lock is held). */
+        if (env_await_next(env, 0, false, NULL) != ENV_NEXT_PARKED)
+            return false;
+        env_finish_pending(env, false);
+        if (env->reset)
+            return true;
+    }
     if (!env->cfg.freeze || !env->usable || !env->rapi)
         return false;
     if (!env->frozen) {
@@ -790,9 +827,104 @@ static bool env_init_failed(struct pt_env *env, enum env_outcome out, struct env
     return false;
 }
 
+/*
+ * The end of an invocation: waits for the runtime's way back to /next when it posted a result
+ * (wait false: looks once; not back is cut there), then the counters, END/REPORT (or the JSON
+ * records), the reset a crash, timeout or OOM asks for, and res's figures and log tail.
+ *
+ * Lambda's Duration runs until the runtime is back at /next, not until its response:
+ * platform.runtimeDone's runtimeOverhead span, work done after the response, is part of
+ * durationMs and billed (a Node.js capture in lambda-wire.md §4.2: 8.7 of 11.6 ms). One still
+ * busy at the function's deadline is billed to it and reset, as a timeout.
+ */
+static void env_finish(struct pt_env *env, struct env_ending *end, struct pt_invoke_result *res,
+                       bool wait)
+{
+    const struct pt_function_config *fn = env->cfg.fn;
+    struct pt_report spans = {0}; /* only its spans are used */
+    if (end->await_next) {
+        enum env_next how = env_await_next(env, wait ? end->deadline_ns : 0, wait, &end->end_ns);
+        if (how == ENV_NEXT_EXITED || how == ENV_NEXT_LATE)
+            env->reset_wanted = true;
+        if (end->post_ns && how == ENV_NEXT_PARKED)
+            env_spans(&spans, end->start_ns, end->post_ns, end->done_ns, end->end_ns);
+        env_drain_output(env);
+        if (how == ENV_NEXT_LATE) { /* the response stands: its caller had it */
+            res->status = PT_STATUS_TIMEOUT;
+            env_log_timed_out(env, res->request_id);
+        }
+    }
+    struct pt_cgroup_stats after;
+    env_read_stats(env, &after);
+    env->last_stats = after;
+    bool oom = after.oom_kills > end->before.oom_kills && (!env->usable || env->reset_wanted);
+    unsigned long long mb = (after.memory_peak_bytes + (1ULL << 20) - 1) >> 20;
+    res->max_memory_used_mb = oom || mb > (unsigned long long)fn->memory_mb ? fn->memory_mb
+                                                                             : (int)mb;
+    if (oom) {
+        res->status = PT_STATUS_ERROR;
+    }
+    res->cpu_time_ms = after.cpu_usage_ns > end->before.cpu_usage_ns
+                           ? (double)(after.cpu_usage_ns - end->before.cpu_usage_ns) / 1e6
+                           : 0.0;
+    res->duration_ms = (double)(end->end_ns - end->start_ns) / 1e6;
+    if (res->duration_ms < 0)
+        res->duration_ms = 0;
+    res->billed_ms = pt_billed_duration_ms(res->duration_ms, res->init_duration_ms,
+                                           env->cfg.billing, fn->family == PT_RUNTIME_PROVIDED);
+
+    char line[1024];
+    struct pt_report rep = {
+        .duration_ms = res->duration_ms,
+        .billed_ms = res->billed_ms,
+        .memory_mb = fn->memory_mb,
+        .max_memory_used_mb = res->max_memory_used_mb,
+        .init_duration_ms = res->init_duration_ms,
+        .status = res->status,
+    };
+    pt_strlcpy(rep.request_id, res->request_id, sizeof(rep.request_id));
+    rep.has_spans = spans.has_spans;
+    rep.response_latency = spans.response_latency;
+    rep.response_duration = spans.response_duration;
+    rep.runtime_overhead = spans.runtime_overhead;
+    if (res->status == PT_STATUS_ERROR)
+        pt_strlcpy(rep.error_type, oom ? "Runtime.OutOfMemory" : res->error_type,
+                   sizeof(rep.error_type));
+    struct pt_platform_log pl = env_platform_log(env);
+    bool responded = res->status == PT_STATUS_SUCCESS && !res->function_error;
+    size_t n = pt_platform_end(line, sizeof(line), &pl, &rep,
+                               responded ? (long long)res->payload_len : -1);
+    env_write_platform(env, line, n, sizeof(line));
+    pt_logstream_end_invocation(&env->log);
+    res->log_tail_len = pt_tail_copy(&env->log.tail, res->log_tail);
+    /* An OOM kill resets in place too (Lambda re-runs INIT in the same environment after a
+     * crash, timeout or out-of-memory error), once the group's memory peak restarts; where it
+     * cannot (cgroup v2 before Linux 6.12), the environment is replaced, or its peak would stay
+     * at the limit in every later REPORT (after a crash or timeout the old peak is kept there). */
+    if (env->reset_wanted && env->usable && !env_reset(env) && oom)
+        env->usable = false;
+    env->last_used_ns = pt_mono_ns();
+    /* The function's next cold starts' mount namespaces are made now, after the response, not
+     * while the runtime started: building one (a loop device and an ext4 mount) beside INIT
+     * made the Python no-op's Init Duration ~1 ms longer (mount activity slows path lookups
+     * everywhere; Python's imports are mostly stats). */
+    if (res->cold_start && env->cfg.sandbox.enabled && env->cfg.sandbox_spare)
+        pt_sandbox_spare_prepare(env->cfg.sandbox_spare, &env->sandbox_spec, NULL);
+}
+
+/* A deferred end, written now (wait: for the runtime's /next, up to its deadline). */
+static void env_finish_pending(struct pt_env *env, bool wait)
+{
+    if (!env->ending.pending)
+        return;
+    env->ending.pending = false;
+    env_finish(env, &env->ending, &env->ending.res, wait);
+}
+
 int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
                   struct pt_invoke_result *res, struct pt_error *err)
 {
+    env_finish_pending(env, true); /* the engine settles it first; this is the backstop */
     if (!env->usable)
         return pt_error_set(err, PT_ESTATE, "environment %u is not usable", env->id);
     if (env->reset) {
@@ -817,7 +949,7 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
         env_write_init_start(env, "init");
 
     /* Before: only the CPU counter (and the OOM count already known); after: everything. */
-    struct pt_cgroup_stats before = env->last_stats, after;
+    struct pt_cgroup_stats before = env->last_stats;
     pt_cgroup_read_cpu(env->cg, &before.cpu_usage_ns, NULL);
     struct env_wait_state ws = {
         .phase_start_ns = env->spawn_ns,
@@ -876,8 +1008,8 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
     int64_t start_ns = suppressed        ? ws.invoke_start_ns
                        : ws.delivered_ns ? ws.delivered_ns
                                          : ws.queued_ns;
-    int64_t end_ns = pt_mono_ns();
-    struct pt_report spans = {0}; /* only its spans are used */
+    struct env_ending end = {.start_ns = start_ns, .deadline_ns = start_ns + ws.timeout_ns,
+                             .end_ns = pt_mono_ns()};
     if (res->cold_start && !suppressed && env->initialized) {
         res->init_duration_ms = env->init_ms;
     }
@@ -894,16 +1026,9 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
          * of durationMs and billed (a Node.js capture in lambda-wire.md §4.2: 8.7 of 11.6 ms).
          * One still busy at the function's deadline is billed to it and reset, as a timeout.
          */
-        enum env_next how = env_await_next(env, start_ns + ws.timeout_ns, true, &end_ns);
-        if (how == ENV_NEXT_EXITED || how == ENV_NEXT_LATE)
-            env->reset_wanted = true;
-        if (r.kind == PT_RAPI_RESPONSE && how == ENV_NEXT_PARKED)
-            env_spans(&spans, start_ns, r.start_ns, r.done_ns, end_ns);
-        env_drain_output(env);
-        if (how == ENV_NEXT_LATE) { /* the response stands: its caller had it */
-            res->status = PT_STATUS_TIMEOUT;
-            env_log_timed_out(env, inv->request_id);
-        }
+        end.await_next = true;
+        end.post_ns = r.kind == PT_RAPI_RESPONSE ? r.start_ns : 0;
+        end.done_ns = r.done_ns;
         if (r.kind == PT_RAPI_RESPONSE) {
             rc = env_set_payload(res, r.body, r.len, err);
             r.body = NULL;
@@ -928,7 +1053,7 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
         env_drain_output(env);
         env->reset_wanted = true;
         res->status = PT_STATUS_TIMEOUT;
-        end_ns = start_ns + ws.timeout_ns; /* Lambda reports the timeout exactly */
+        end.end_ns = end.deadline_ns; /* Lambda reports the timeout exactly */
         char msg[256];
         pt_format_timeout_message(msg, sizeof(msg), inv->request_id, (double)fn->timeout_s);
         rc = env_set_error(res, "Sandbox.Timedout", msg, err);
@@ -944,65 +1069,23 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
             env_write_line(env, line, (size_t)n);
     }
     /* INIT failures that were not retried already filled res (status, payload). */
-
-    env_read_stats(env, &after);
-    env->last_stats = after;
-    bool oom = after.oom_kills > before.oom_kills && (!env->usable || env->reset_wanted);
-    unsigned long long mb = (after.memory_peak_bytes + (1ULL << 20) - 1) >> 20;
-    res->max_memory_used_mb = oom || mb > (unsigned long long)fn->memory_mb ? fn->memory_mb
-                                                                             : (int)mb;
-    if (oom) {
-        res->status = PT_STATUS_ERROR;
+    end.before = before;
+    /* Deferred only where the janitor comes by to write it (it is the one freezing). */
+    bool janitor = env->cfg.freeze && !env->cfg.freeze_immediately;
+    if (end.await_next && inv->report_deferred && janitor && !rc &&
+        env_await_next(env, 0, false, NULL) != ENV_NEXT_PARKED) {
+        /* The caller has its result now, as Lambda's has at the response; the REPORT waits. */
+        env->ending = end;
+        env->ending.pending = true;
+        env->ending.res = *res;
+        env->ending.res.payload = NULL;
+        res->duration_ms = (double)(end.done_ns - start_ns) / 1e6; /* provisional: to the response */
+        env->last_used_ns = pt_mono_ns();
+        return 0;
     }
-    res->cpu_time_ms = after.cpu_usage_ns > before.cpu_usage_ns
-                           ? (double)(after.cpu_usage_ns - before.cpu_usage_ns) / 1e6
-                           : 0.0;
-    res->duration_ms = (double)(end_ns - start_ns) / 1e6;
-    if (res->duration_ms < 0)
-        res->duration_ms = 0;
-    res->billed_ms = pt_billed_duration_ms(res->duration_ms, res->init_duration_ms,
-                                           env->cfg.billing, fn->family == PT_RUNTIME_PROVIDED);
-
-    char line[1024];
-    struct pt_report rep = {
-        .duration_ms = res->duration_ms,
-        .billed_ms = res->billed_ms,
-        .memory_mb = fn->memory_mb,
-        .max_memory_used_mb = res->max_memory_used_mb,
-        .init_duration_ms = res->init_duration_ms,
-        .status = res->status,
-    };
-    pt_strlcpy(rep.request_id, inv->request_id, sizeof(rep.request_id));
-    rep.has_spans = spans.has_spans;
-    rep.response_latency = spans.response_latency;
-    rep.response_duration = spans.response_duration;
-    rep.runtime_overhead = spans.runtime_overhead;
-    if (res->status == PT_STATUS_ERROR)
-        pt_strlcpy(rep.error_type, oom ? "Runtime.OutOfMemory" : res->error_type,
-                   sizeof(rep.error_type));
-    struct pt_platform_log pl = env_platform_log(env);
-    bool responded = res->status == PT_STATUS_SUCCESS && !res->function_error;
-    size_t n = pt_platform_end(line, sizeof(line), &pl, &rep,
-                               responded ? (long long)res->payload_len : -1);
-    env_write_platform(env, line, n, sizeof(line));
-    pt_logstream_end_invocation(&env->log);
-    res->log_tail_len = pt_tail_copy(&env->log.tail, res->log_tail);
-    /* An OOM kill resets in place too (Lambda re-runs INIT in the same environment after a
-     * crash, timeout or out-of-memory error), once the group's memory peak restarts; where it
-     * cannot (cgroup v2 before Linux 6.12), the environment is replaced, or its peak would stay
-     * at the limit in every later REPORT (after a crash or timeout the old peak is kept there). */
-    if (env->reset_wanted && env->usable && !env_reset(env) && oom)
-        env->usable = false;
-    env->last_used_ns = pt_mono_ns();
-    /* The function's next cold starts' mount namespaces are made now, after the response, not
-     * while the runtime started: building one (a loop device and an ext4 mount) beside INIT
-     * made the Python no-op's Init Duration ~1 ms longer (mount activity slows path lookups
-     * everywhere; Python's imports are mostly stats). */
-    if (res->cold_start && env->cfg.sandbox.enabled && env->cfg.sandbox_spare)
-        pt_sandbox_spare_prepare(env->cfg.sandbox_spare, &env->sandbox_spec, NULL);
-    /* Otherwise the engine settles it when it takes the environment again: the caller has
-     * its result without waiting for the runtime's next /next. A reset one has no runtime
-     * (nor Runtime API server) until its next invocation: pt_env_settle leaves it alone. */
+    env_finish(env, &end, res, true);
+    /* Otherwise the engine settles it when it takes the environment again. A reset one has no
+     * runtime (nor Runtime API server) until its next invocation: pt_env_settle leaves it alone. */
     if (!rc && env->cfg.freeze_immediately)
         pt_env_settle(env);
     return rc;
@@ -1105,6 +1188,7 @@ void pt_env_destroy(struct pt_env *env)
 {
     if (!env)
         return;
+    env_finish_pending(env, false); /* its REPORT before the runtime goes */
     env_stop_runtime(env);
     if (env->ns_fd >= 0)
         close(env->ns_fd);

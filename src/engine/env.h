@@ -63,6 +63,10 @@ struct pt_env_invocation {
     const char *trace_id;
     const char *client_context;
     const char *cognito_identity;
+    /* The caller needs no REPORT (nor Duration, nor log tail): the call returns at the result,
+     * as Lambda answers its caller at the response, and the REPORT is written once the runtime
+     * is back at /next (res's duration_ms then runs only to the response). */
+    bool report_deferred;
 };
 
 struct pt_env;
@@ -71,8 +75,10 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
                  struct pt_error *err);
 /*
  * Runs one invocation; 0 when the function ran (res filled), PT_EINTR on shutdown, else an
- * engine error. It returns with the result: the runtime may still be on its way back to
- * /next (unless freeze_immediately), and pt_env_settle must see it there before the next one.
+ * engine error. It returns once the runtime is back at /next (its Duration ends there), or
+ * with inv->report_deferred at the result, the REPORT kept until the runtime is back:
+ * pt_env_settle (or the janitor's pt_env_freeze_idle, or pt_env_destroy) writes it, and must
+ * see the runtime there before the next invocation.
  */
 int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
                   struct pt_invoke_result *res, struct pt_error *err);

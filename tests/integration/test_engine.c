@@ -17,7 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/clock.h"
+#include "base/fs.h"
 #include "engine/limits.h"
 #include "lib/testutil.h"
 
@@ -977,6 +979,59 @@ static void test_log_stream_on_disk(void **state)
     tu_engine_free(e);
 }
 
+static char found_log[4200];
+static int find_log(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_F && strstr(path, ".log"))
+        snprintf(found_log, sizeof(found_log), "%s", path);
+    return 0;
+}
+
+/*
+ * report_deferred (serve's Invoke without a log tail): the caller has the response at once, as
+ * Lambda's has, and the REPORT, written once the runtime is back at /next, still bills the
+ * 600 ms the runtime spent after its response.
+ */
+static void test_deferred_report_answers_at_the_response(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "tests/functions/respond-then-linger", 1769, 5);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{\"after_ms\": 0}", &r); /* the cold start, out of the way */
+    pt_invoke_result_free(&r);
+    struct pt_invoke_request req = {.payload = "{\"after_ms\": 600}", .payload_len = 17,
+                                    .report_deferred = true};
+    struct pt_error err;
+    int64_t t0 = pt_mono_ns();
+    assert_int_equal(pt_engine_invoke(e, fn, &req, &r, &err), 0);
+    int64_t took_ms = (pt_mono_ns() - t0) / 1000000;
+    assert_in_range(took_ms, 0, 400);
+    assert_string_equal(r.payload, "\"ok\"");
+    char report_id[64];
+    snprintf(report_id, sizeof(report_id), "REPORT RequestId: %s\t", r.request_id);
+    pt_invoke_result_free(&r);
+    pt_sleep_ms(1200); /* back at /next after 600 ms; the janitor writes the REPORT */
+    char dir[4200];
+    snprintf(dir, sizeof(dir), "%s/logs", pt_engine_state_dir(e));
+    found_log[0] = '\0';
+    nftw(dir, find_log, 8, FTW_PHYS);
+    struct pt_buf log;
+    pt_buf_init(&log, 1 << 20);
+    assert_int_equal(pt_file_read(found_log, 1 << 20, &log, &err), 0);
+    const char *rep = strstr(log.data, report_id);
+    assert_non_null(rep);
+    double ms = strtod(strstr(rep, "Duration: ") + 10, NULL);
+    assert_true(ms >= 600.0 && ms < 1100.0);
+    pt_buf_free(&log);
+    tu_invoke(e, fn, "{\"after_ms\": 0}", &r); /* the same environment, warm */
+    assert_false(r.cold_start);
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+}
+
 static void test_shutdown_interrupts_invocation(void **state)
 {
     (void)state;
@@ -1025,6 +1080,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_response_without_next_runs_to_the_timeout,
                                         require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_exit_after_response_ends_the_invocation,
+                                        require_cgroups, tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_deferred_report_answers_at_the_response,
                                         require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_unfreezable_idle_environment_does_not_wake_janitor,
                                         require_cgroups, tu_teardown_engines),
