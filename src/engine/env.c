@@ -1038,6 +1038,13 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
                                "Response payload size exceeded maximum allowed payload size "
                                "(6291556 bytes).",
                                err);
+        } else if (r.kind == PT_RAPI_INVALID_MODE) {
+            res->status = PT_STATUS_ERROR;
+            rc = env_set_error(res, "Runtime.InvalidResponseModeHeader",
+                               "The runtime posted its response with an invalid "
+                               "Lambda-Runtime-Function-Response-Mode (allowed: streaming, or "
+                               "no header)",
+                               err);
         } else {
             res->function_error = true;
             env_error_type_of(&r, res->error_type, sizeof(res->error_type));

@@ -266,13 +266,21 @@ static enum MHD_Result rapi_post_done(struct pt_rapi *r, struct MHD_Connection *
                                      "transition is not allowed");
     }
     enum pt_rapi_result_kind kind = req->kind == REQ_ERROR ? PT_RAPI_ERROR : PT_RAPI_RESPONSE;
-    if (req->too_large)
+    /* Lambda has two modes, the default (no header) and streaming (RIE compares exactly). */
+    const char *mode = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                   "Lambda-Runtime-Function-Response-Mode");
+    if (req->kind == REQ_RESPONSE && mode && *mode && strcmp(mode, "streaming") != 0)
+        kind = PT_RAPI_INVALID_MODE;
+    else if (req->too_large)
         kind = PT_RAPI_TOO_LARGE;
     rapi_store(&r->result, kind, req, req->kind == REQ_ERROR ? etype : NULL);
     r->done = true;
     r->result_ready = true;
     rapi_notify(r);
     pthread_mutex_unlock(&r->lock);
+    if (kind == PT_RAPI_INVALID_MODE)
+        return rapi_send_error(conn, MHD_HTTP_BAD_REQUEST, "InvalidFunctionResponseMode",
+                               "Invalid function response mode");
     if (kind == PT_RAPI_TOO_LARGE)
         return rapi_send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "RequestEntityTooLarge",
                                "Exceeded maximum allowed payload size (6291556 bytes).");

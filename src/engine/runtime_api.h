@@ -58,6 +58,7 @@ enum pt_rapi_result_kind {
     PT_RAPI_RESPONSE,  /* /response */
     PT_RAPI_ERROR,     /* /error: body is the runtime's error document */
     PT_RAPI_TOO_LARGE, /* /response over the limit: answered 413 */
+    PT_RAPI_INVALID_MODE, /* /response with a response mode Lambda does not have: answered 400 */
 };
 
 struct pt_rapi_result {

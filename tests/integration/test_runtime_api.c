@@ -251,6 +251,32 @@ static void test_error_post(void **state)
     pt_rapi_result_free(&res);
 }
 
+/* Lambda's response modes are the default (no header) and streaming; any other value is refused
+ * 400 InvalidFunctionResponseMode and fails the invocation with Runtime.InvalidResponseModeHeader
+ * (RIE invocationresponse.go). It was taken as an ordinary response. */
+static void test_invalid_response_mode(void **state)
+{
+    struct fixture *f = *state;
+    deliver(f, "req-m", "{}", NULL);
+    struct http_reply r;
+    http(f->port, "GET", "runtime/invocation/next", NULL, 0, NULL, &r);
+    reply_free(&r);
+    http(f->port, "POST", "runtime/invocation/req-m/response", "{}", 2,
+         "Lambda-Runtime-Function-Response-Mode: buffered-please", &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.body.data, "{\"errorMessage\":\"Invalid function response mode\","
+                                     "\"errorType\":\"InvalidFunctionResponseMode\"}");
+    reply_free(&r);
+    struct pt_rapi_result res;
+    assert_int_equal(pt_rapi_take_result(f->r, &res), 0);
+    assert_int_equal(res.kind, PT_RAPI_INVALID_MODE);
+    pt_rapi_result_free(&res);
+    /* The invocation is over: a second try is a transition from a sent response. */
+    http(f->port, "POST", "runtime/invocation/req-m/response", "{}", 2, NULL, &r);
+    assert_int_equal(r.status, 403);
+    reply_free(&r);
+}
+
 static void test_oversize_response(void **state)
 {
     struct fixture *f = *state;
@@ -479,6 +505,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_optional_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_response_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_post, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_response_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversize_response, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exact_limit_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_error_accepted, setup, teardown),
