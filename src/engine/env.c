@@ -788,6 +788,7 @@ static bool env_init_failed(struct pt_env *env, enum env_outcome out, struct env
         struct pt_rapi_invocation inv = {
             .request_id = ws->inv->request_id, .payload = ws->inv->payload,
             .payload_len = ws->inv->payload_len, .timeout_ms = ws->timeout_ns / 1000000,
+            .start_ns = env->spawn_ns,
             .invoked_arn = ws->inv->invoked_arn, .trace_id = ws->inv->trace_id,
             .client_context = ws->inv->client_context,
             .cognito_identity = ws->inv->cognito_identity};

@@ -56,6 +56,7 @@ struct pt_rapi {
     char *payload; /* owned until handed to libmicrohttpd */
     size_t payload_len;
     int64_t timeout_ms;
+    int64_t start_ns;
     char *invoked_arn;
     char *trace_id;
     char *client_context;
@@ -161,6 +162,8 @@ static enum MHD_Result rapi_hand_over(struct pt_rapi *r, struct MHD_Connection *
     r->payload = NULL; /* libmicrohttpd owns it now */
     r->payload_len = 0;
     int64_t deadline = pt_epoch_ms() + r->timeout_ms;
+    if (r->start_ns)
+        deadline -= (pt_mono_ns() - r->start_ns) / 1000000;
     char deadline_s[24];
     pt_utoa((unsigned long)deadline, deadline_s);
     MHD_add_response_header(resp, "Lambda-Runtime-Aws-Request-Id", r->request_id);
@@ -537,6 +540,7 @@ int pt_rapi_deliver(struct pt_rapi *r, const struct pt_rapi_invocation *inv, str
     payload = NULL;
     r->payload_len = inv->payload_len;
     r->timeout_ms = inv->timeout_ms;
+    r->start_ns = inv->start_ns;
     r->invoked_arn = rapi_strdup_opt(inv->invoked_arn ? inv->invoked_arn : "", &failed);
     r->trace_id = rapi_strdup_opt(inv->trace_id, &failed);
     r->client_context = rapi_strdup_opt(inv->client_context, &failed);

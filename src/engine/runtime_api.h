@@ -47,6 +47,8 @@ struct pt_rapi_invocation {
     const char *payload;
     size_t payload_len;
     int64_t timeout_ms;          /* Deadline-Ms = the moment the runtime receives the event + this */
+    int64_t start_ns;            /* or, when not 0, this monotonic instant + timeout_ms (an INIT
+                                  * retried in the invoke phase runs under the timeout too) */
     const char *invoked_arn;
     const char *trace_id;        /* NULL or "" = header left out */
     const char *client_context;

@@ -744,6 +744,23 @@ static void test_freeze_immediately_survives_reset(void **state)
     tu_engine_free(e);
 }
 
+/* An INIT retried in the invoke phase runs under the function timeout: the event's Deadline-Ms
+ * counts from the retry's start, as the engine's own deadline does. It counted from the event's
+ * hand-over, so a runtime whose retry took 1 s of a 3 s timeout was told it had 3 s left. */
+static void test_retried_init_shortens_the_deadline(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "tests/functions/init-retry-deadline", 1769, 3);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{}", &r);
+    assert_false(r.function_error);
+    long left = atol(r.payload);
+    assert_in_range(left, 100, 2000); /* 3000 ms less the retry's second, at least */
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+}
+
 static void test_crash_then_recovery(void **state)
 {
     (void)state;
@@ -1086,6 +1103,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unfreezable_idle_environment_does_not_wake_janitor,
                                         require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_freeze_immediately_survives_reset, require_cgroups,
+                                        tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_retried_init_shortens_the_deadline, require_cgroups,
                                         tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_crash_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_oom_then_recovery, require_cgroups, tu_teardown_engines),

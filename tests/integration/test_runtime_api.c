@@ -177,6 +177,26 @@ static void test_next_headers_and_body(void **state)
     reply_free(&r);
 }
 
+/* A deadline that started before the hand-over (an INIT retried under the function timeout)
+ * is that start plus the timeout, not the hand-over's moment plus it. */
+static void test_deadline_from_an_earlier_start(void **state)
+{
+    struct fixture *f = *state;
+    struct pt_rapi_invocation inv = {
+        .request_id = "req-d", .payload = "{}", .payload_len = 2, .timeout_ms = 3000,
+        .start_ns = pt_mono_ns() - 1000 * 1000000LL, .invoked_arn = "arn"};
+    struct pt_error err = {0};
+    assert_int_equal(pt_rapi_deliver(f->r, &inv, &err), 0);
+    int64_t before = pt_epoch_ms();
+    struct http_reply r;
+    http(f->port, "GET", "runtime/invocation/next", NULL, 0, NULL, &r);
+    char v[64];
+    assert_non_null(header_value(&r, "Lambda-Runtime-Deadline-Ms", v, sizeof(v)));
+    long long deadline = atoll(v);
+    assert_true(deadline >= before + 1990 && deadline <= pt_epoch_ms() + 2000);
+    reply_free(&r);
+}
+
 static void test_optional_headers(void **state)
 {
     struct fixture *f = *state;
@@ -502,6 +522,7 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_next_headers_and_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deadline_from_an_earlier_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_optional_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_response_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_post, setup, teardown),
