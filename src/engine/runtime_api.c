@@ -22,6 +22,15 @@
 #define RAPI_REQUEST_ID_MAX 64
 /* A runtime needs one or two connections; more is a misbehaving function. */
 #define RAPI_CONNECTION_LIMIT 16
+/*
+ * A connection's memory (request line, headers, buffers). aws-lambda-go sends an error's X-Ray
+ * cause (message and stack) in the Lambda-Runtime-Function-XRay-Error-Cause header, up to 1 MiB,
+ * and Lambda takes it (keeping 64 KiB); libmicrohttpd's default, 32 KiB, reset the connection
+ * under a 40 KB one and the runtime exited instead of reporting its error. Not 1 MiB: the
+ * library zeroes the whole pool after every request, which at 1 MiB cost the engine ~75 us of
+ * CPU per invocation (~10 us at this size).
+ */
+#define RAPI_CONNECTION_MEMORY (128 * 1024)
 
 enum rapi_req_kind { REQ_NEXT, REQ_RESPONSE, REQ_ERROR, REQ_INIT_ERROR, REQ_REJECTED };
 
@@ -423,7 +432,8 @@ int pt_rapi_serve(struct pt_rapi *r, struct pt_error *err)
     r->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, rapi_access, r, MHD_OPTION_LISTEN_SOCKET, r->listen_fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)RAPI_CONNECTION_LIMIT,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0, MHD_OPTION_NOTIFY_COMPLETED,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)RAPI_CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
         rapi_completed, r, MHD_OPTION_END);
     if (!r->daemon)
         return pt_error_set(err, PT_ESYS, "cannot start the Runtime API server on 127.0.0.1");

@@ -297,6 +297,35 @@ static void test_invalid_response_mode(void **state)
     reply_free(&r);
 }
 
+/* aws-lambda-go puts an error's X-Ray cause (its message and stack) in a header of up to 1 MiB,
+ * and Lambda keeps 64 KiB of it: a 100 KB one must not reset the connection (it did above
+ * 32 KiB, and the runtime exited instead of reporting its error). */
+static void test_large_xray_cause_header(void **state)
+{
+    struct fixture *f = *state;
+    deliver(f, "req-x", "{}", NULL);
+    struct http_reply r;
+    http(f->port, "GET", "runtime/invocation/next", NULL, 0, NULL, &r);
+    reply_free(&r);
+    const char *name = "Lambda-Runtime-Function-XRay-Error-Cause: ";
+    size_t n = 100 * 1000;
+    char *header = malloc(strlen(name) + n + 64);
+    sprintf(header, "%s{\"exceptions\":[{\"message\":\"", name);
+    size_t len = strlen(header);
+    memset(header + len, 'x', n);
+    strcpy(header + len + n, "\"}]}");
+    const char *doc = "{\"errorMessage\":\"boom\",\"errorType\":\"Error\"}";
+    http(f->port, "POST", "runtime/invocation/req-x/error", doc, strlen(doc), header, &r);
+    free(header);
+    assert_int_equal(r.status, 202);
+    reply_free(&r);
+    struct pt_rapi_result res;
+    assert_int_equal(pt_rapi_take_result(f->r, &res), 0);
+    assert_int_equal(res.kind, PT_RAPI_ERROR);
+    assert_string_equal(res.body, doc);
+    pt_rapi_result_free(&res);
+}
+
 static void test_oversize_response(void **state)
 {
     struct fixture *f = *state;
@@ -527,6 +556,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_response_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_post, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_response_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_xray_cause_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversize_response, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exact_limit_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_error_accepted, setup, teardown),
