@@ -203,6 +203,13 @@ static enum MHD_Result rapi_next(struct pt_rapi *r, struct MHD_Connection *conn,
         ret = MHD_NO;
         goto out;
     }
+    if (!r->first_next_ns && r->init_error_ready) {
+        /* INIT has failed: this is no end of INIT, and no event goes to this runtime. */
+        ret = rapi_send_error(conn, MHD_HTTP_FORBIDDEN, "InvalidStateTransition",
+                              "State transition from InitError to Ready failed for runtime. "
+                              "Error: State transition is not allowed");
+        goto out;
+    }
     if (!r->first_next_ns) {
         r->first_next_ns = pt_mono_ns();
         if (r->hooks.init_done)

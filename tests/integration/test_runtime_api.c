@@ -450,6 +450,31 @@ static void test_init_error(void **state)
     pt_rapi_result_free(&res);
 }
 
+/* After /init/error INIT has failed: a /next is refused (RIE: 403, InitError to Ready), and it
+ * does not end INIT. It did: a runtime that went on to /next quickly enough (the engine pumps
+ * the server a few rounds at a time) got the event, and its INIT error was lost. */
+static void test_next_after_init_error_refused(void **state)
+{
+    struct fixture *f = *state;
+    deliver(f, "req-i", "{}", NULL);
+    struct http_reply r;
+    http(f->port, "POST", "runtime/init/error", "{}", 2, NULL, &r);
+    assert_int_equal(r.status, 202);
+    reply_free(&r);
+    http(f->port, "GET", "runtime/invocation/next", NULL, 0, NULL, &r);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(r.body.data, "{\"errorMessage\":\"State transition from InitError to Ready "
+                                     "failed for runtime. Error: State transition is not "
+                                     "allowed\",\"errorType\":\"InvalidStateTransition\"}");
+    reply_free(&r);
+    struct pt_rapi_status st;
+    pt_rapi_status(f->r, &st);
+    assert_true(st.init_error);
+    assert_int_equal(st.first_next_ns, 0);
+    assert_int_equal(st.delivered_ns, 0);
+    assert_int_equal(f->hooks.init_done, 0);
+}
+
 static void test_init_error_after_init_refused(void **state)
 {
     struct fixture *f = *state;
@@ -562,6 +587,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_large_error_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_poll_freeze_thaw, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_next_after_init_error_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_init_error_after_init_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handed_connection, setup, teardown),
