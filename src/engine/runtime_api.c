@@ -518,6 +518,11 @@ void pt_rapi_status(struct pt_rapi *r, struct pt_rapi_status *st)
     pthread_mutex_unlock(&r->lock);
 }
 
+/*
+ * A copy fit for a header value: line breaks become spaces. A client context is JSON its caller
+ * may have pretty-printed, where they are whitespace; libmicrohttpd drops a header holding one
+ * (Go's net/http, RIE's server, turns them into spaces too).
+ */
 static char *rapi_strdup_opt(const char *s, bool *failed)
 {
     if (!s)
@@ -525,6 +530,8 @@ static char *rapi_strdup_opt(const char *s, bool *failed)
     char *d = strdup(s);
     if (!d)
         *failed = true;
+    for (char *p = d; p && (p = strpbrk(p, "\r\n")) != NULL; p++)
+        *p = ' ';
     return d;
 }
 

@@ -212,6 +212,29 @@ static void test_optional_headers(void **state)
     reply_free(&r);
 }
 
+/* A client context is JSON the caller base64-encoded, and may be pretty-printed: a header value
+ * cannot hold its line breaks, and libmicrohttpd dropped the whole header. They become spaces
+ * (JSON whitespace; Go's net/http, RIE's server, does the same). */
+static void test_multiline_client_context(void **state)
+{
+    struct fixture *f = *state;
+    struct pt_rapi_invocation inv = {
+        .request_id = "req-c", .payload = "{}", .payload_len = 2, .timeout_ms = 3000,
+        .invoked_arn = "arn", .client_context = "{\r\n  \"custom\": {\"k\": \"v\"}\n}",
+        .cognito_identity = "{\n\"cognitoIdentityId\": \"i\"}"};
+    struct pt_error err = {0};
+    assert_int_equal(pt_rapi_deliver(f->r, &inv, &err), 0);
+    struct http_reply r;
+    http(f->port, "GET", "runtime/invocation/next", NULL, 0, NULL, &r);
+    assert_int_equal(r.status, 200);
+    char v[256];
+    assert_non_null(header_value(&r, "Lambda-Runtime-Client-Context", v, sizeof(v)));
+    assert_string_equal(v, "{    \"custom\": {\"k\": \"v\"} }");
+    assert_non_null(header_value(&r, "Lambda-Runtime-Cognito-Identity", v, sizeof(v)));
+    assert_string_equal(v, "{ \"cognitoIdentityId\": \"i\"}");
+    reply_free(&r);
+}
+
 static void test_response_codes(void **state)
 {
     struct fixture *f = *state;
@@ -578,6 +601,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_next_headers_and_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline_from_an_earlier_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_optional_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_multiline_client_context, setup, teardown),
         cmocka_unit_test_setup_teardown(test_response_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_post, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_response_mode, setup, teardown),
