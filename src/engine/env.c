@@ -490,6 +490,30 @@ static void env_write_start(struct pt_env *env, struct env_wait_state *ws)
     ws->start_written = true;
 }
 
+/* How long a runtime whose answer broke off may take to be seen exiting. */
+#define ENV_TRUNCATED_GRACE_MS 200
+
+/*
+ * An answer that broke off mid-body because its runtime died (a crash, an OOM kill while it
+ * wrote) is that exit, not a truncated response: the exit's error and the OOM count say what
+ * happened. True (the answer dropped) if the runtime is gone within the grace.
+ */
+static bool env_died_answering(struct pt_env *env, const struct pt_rapi_status *st)
+{
+    if (st->result_kind != PT_RAPI_TRUNCATED)
+        return false;
+    struct pollfd p = {.fd = env->pidfd, .events = POLLIN};
+    int n;
+    while ((n = poll(&p, 1, ENV_TRUNCATED_GRACE_MS)) < 0 && errno == EINTR) {
+    }
+    if (n <= 0)
+        return false;
+    struct pt_rapi_result r = {0};
+    pt_rapi_take_result(env->rapi, &r);
+    pt_rapi_result_free(&r);
+    return true;
+}
+
 static enum env_outcome env_wait(struct pt_env *env, struct env_wait_state *ws)
 {
     for (;;) {
@@ -504,6 +528,10 @@ static enum env_outcome env_wait(struct pt_env *env, struct env_wait_state *ws)
         if (st.delivered_ns && !ws->start_written) {
             env_drain_output(env); /* INIT output belongs before START */
             env_write_start(env, ws);
+        }
+        if (st.result_ready && env_died_answering(env, &st)) {
+            ws->exit_status = env_reap(env, true);
+            return ENV_EXITED;
         }
         if (st.result_ready)
             return ENV_RESULT;
@@ -527,7 +555,7 @@ static enum env_outcome env_wait(struct pt_env *env, struct env_wait_state *ws)
         if (seen == ENV_POLL_EXITED) {
             pt_rapi_status(env->rapi, &st);
             ws->delivered_ns = st.delivered_ns; /* picked up, answered, exited: all in one poll */
-            if (st.result_ready)
+            if (st.result_ready && !env_died_answering(env, &st))
                 return ENV_RESULT; /* it answered, then exited: the answer counts */
             if (st.init_error && !env->initialized)
                 return ENV_INIT_ERROR;
@@ -712,6 +740,26 @@ static int env_set_error(struct pt_invoke_result *res, const char *type, const c
     pt_strlcpy(res->error_type, type, sizeof(res->error_type));
     char *doc = pt_error_payload_json(type, message);
     return env_set_payload(res, doc, doc ? strlen(doc) : 0, err);
+}
+
+/* Lambda's error for an answer of this kind (neither a response nor an error document). */
+static void env_answer_error(enum pt_rapi_result_kind kind, const char **type, const char **msg)
+{
+    switch (kind) {
+    case PT_RAPI_TOO_LARGE:
+        *type = "Function.ResponseSizeTooLarge";
+        *msg = "Response payload size exceeded maximum allowed payload size (6291556 bytes).";
+        return;
+    case PT_RAPI_INVALID_MODE:
+        *type = "Runtime.InvalidResponseModeHeader";
+        *msg = "The runtime posted its response with an invalid "
+               "Lambda-Runtime-Function-Response-Mode (allowed: streaming, or no header)";
+        return;
+    default:
+        *type = "Runtime.TruncatedResponse";
+        *msg = "The runtime's connection closed before the end of its response's body";
+        return;
+    }
 }
 
 /* The errorType of a runtime's error document: the header, else the body's field. */
@@ -1033,19 +1081,12 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
         if (r.kind == PT_RAPI_RESPONSE) {
             rc = env_set_payload(res, r.body, r.len, err);
             r.body = NULL;
-        } else if (r.kind == PT_RAPI_TOO_LARGE) {
+        } else if (r.kind != PT_RAPI_ERROR) {
+            /* The platform's own errors about an answer it could not take. */
+            const char *type, *msg;
+            env_answer_error(r.kind, &type, &msg);
             res->status = PT_STATUS_ERROR;
-            rc = env_set_error(res, "Function.ResponseSizeTooLarge",
-                               "Response payload size exceeded maximum allowed payload size "
-                               "(6291556 bytes).",
-                               err);
-        } else if (r.kind == PT_RAPI_INVALID_MODE) {
-            res->status = PT_STATUS_ERROR;
-            rc = env_set_error(res, "Runtime.InvalidResponseModeHeader",
-                               "The runtime posted its response with an invalid "
-                               "Lambda-Runtime-Function-Response-Mode (allowed: streaming, or "
-                               "no header)",
-                               err);
+            rc = env_set_error(res, type, msg, err);
         } else {
             res->function_error = true;
             env_error_type_of(&r, res->error_type, sizeof(res->error_type));

@@ -41,6 +41,7 @@ struct rapi_request {
     bool too_large;
     bool suspended;
     bool superseded; /* a newer /next replaced this parked one: close it */
+    bool finished;   /* a POST read to its end (answered by rapi_post_done) */
     unsigned int refuse; /* HTTP status to refuse with, once the request is read */
     int64_t head_ns;     /* monotonic time its head was read (a post's response starts) */
 };
@@ -254,6 +255,7 @@ static enum MHD_Result rapi_post_done(struct pt_rapi *r, struct MHD_Connection *
 {
     const char *etype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                     "Lambda-Runtime-Function-Error-Type");
+    req->finished = true;
     pthread_mutex_lock(&r->lock);
     if (req->kind == REQ_INIT_ERROR) {
         if (r->first_next_ns || r->init_error_ready) {
@@ -368,7 +370,6 @@ static enum MHD_Result rapi_access(void *cls, struct MHD_Connection *conn, const
 static void rapi_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                            enum MHD_RequestTerminationCode toe)
 {
-    (void)toe;
     struct pt_rapi *r = cls;
     struct rapi_request *req = *con_cls;
     if (!req)
@@ -377,6 +378,17 @@ static void rapi_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     if (r->parked == conn) {
         r->parked = NULL;
         r->parked_req = NULL;
+    }
+    /* The current invocation's answer broke off mid-body (a client's send timeout, a closed
+     * socket): Lambda fails the invocation with Runtime.TruncatedResponse rather than wait. */
+    if ((req->kind == REQ_RESPONSE || req->kind == REQ_ERROR) && !req->refuse && !req->finished &&
+        toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && toe != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN &&
+        r->has_inv && r->delivered && !r->done && strcmp(req->request_id, r->request_id) == 0) {
+        pt_buf_free(&req->body);
+        rapi_store(&r->result, PT_RAPI_TRUNCATED, req, NULL);
+        r->done = true;
+        r->result_ready = true;
+        rapi_notify(r);
     }
     pthread_mutex_unlock(&r->lock);
     pt_buf_free(&req->body);
@@ -513,6 +525,7 @@ void pt_rapi_status(struct pt_rapi *r, struct pt_rapi_status *st)
     st->first_next_ns = r->first_next_ns;
     st->delivered_ns = r->delivered ? r->delivered_ns : 0;
     st->result_ready = r->result_ready;
+    st->result_kind = r->result_ready ? r->result.kind : PT_RAPI_NONE;
     st->init_error = r->init_error_ready;
     st->runtime_waiting = r->parked != NULL;
     pthread_mutex_unlock(&r->lock);

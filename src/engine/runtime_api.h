@@ -61,6 +61,7 @@ enum pt_rapi_result_kind {
     PT_RAPI_ERROR,     /* /error: body is the runtime's error document */
     PT_RAPI_TOO_LARGE, /* /response over the limit: answered 413 */
     PT_RAPI_INVALID_MODE, /* /response with a response mode Lambda does not have: answered 400 */
+    PT_RAPI_TRUNCATED,    /* /response or /error whose connection closed mid-body */
 };
 
 struct pt_rapi_result {
@@ -76,6 +77,7 @@ struct pt_rapi_status {
     int64_t first_next_ns; /* monotonic time of the first /next, 0 = INIT still running */
     int64_t delivered_ns;  /* monotonic time the current event reached the runtime, 0 = not yet */
     bool result_ready;
+    enum pt_rapi_result_kind result_kind; /* the ready result's, or PT_RAPI_NONE */
     bool init_error;
     bool runtime_waiting; /* a /next is parked: the runtime is idle, ready to be frozen */
 };

@@ -761,6 +761,35 @@ static void test_retried_init_shortens_the_deadline(void **state)
     tu_engine_free(e);
 }
 
+/* A /response that broke off mid-body (the runtime's send timed out, or it closed the socket)
+ * fails the invocation at once with Runtime.TruncatedResponse, as Lambda does (RIE
+ * TruncatedHTTPRequest); the engine waited for the function timeout and answered
+ * Sandbox.Timedout. The runtime is still there: the next event is served warm. */
+static void test_truncated_response(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "tests/functions/truncated-response", 1769, 5);
+    struct pt_invoke_result r;
+    tu_invoke(e, fn, "{\"then\": \"next\"}", &r);
+    assert_string_equal(r.error_type, "Runtime.TruncatedResponse");
+    assert_int_equal(r.status, PT_STATUS_ERROR);
+    assert_true(r.duration_ms < 2000);
+    assert_non_null(strstr(r.log_tail, "\tStatus: error\tError Type: Runtime.TruncatedResponse"));
+    pt_invoke_result_free(&r);
+    tu_invoke(e, fn, "{}", &r);
+    assert_false(r.function_error);
+    assert_false(r.cold_start);
+    assert_string_equal(r.payload, "\"whole\"");
+    pt_invoke_result_free(&r);
+    /* A runtime that died mid-body: its exit is the error, not the broken-off answer. */
+    tu_invoke(e, fn, "{\"then\": \"exit\"}", &r);
+    assert_string_equal(r.error_type, "Runtime.ExitError");
+    assert_non_null(strstr(r.payload, "Runtime exited with error: exit status 3"));
+    pt_invoke_result_free(&r);
+    tu_engine_free(e);
+}
+
 static void test_crash_then_recovery(void **state)
 {
     (void)state;
@@ -1106,6 +1135,7 @@ int main(void)
                                         tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_retried_init_shortens_the_deadline, require_cgroups,
                                         tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_truncated_response, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_crash_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_oom_then_recovery, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_init_error, require_cgroups, tu_teardown_engines),
