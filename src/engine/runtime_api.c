@@ -352,8 +352,14 @@ static enum MHD_Result rapi_access(void *cls, struct MHD_Connection *conn, const
                                refuse == MHD_HTTP_NOT_FOUND ? "No such path in the Runtime API"
                                                             : "Method not allowed on this path");
     }
-    if (req->kind == REQ_NEXT)
-        return rapi_next(r, conn, req); /* resumed after a delivery or a stop */
+    if (req->kind == REQ_NEXT) {
+        if (*upload_data_size) {
+            *upload_data_size = 0; /* a body on /next means nothing; answering before it is
+                                    * read made libmicrohttpd close the connection */
+            return MHD_YES;
+        }
+        return rapi_next(r, conn, req); /* also resumed after a delivery or a stop */
+    }
     if (req->kind == REQ_REJECTED)
         return MHD_YES;
     if (*upload_data_size) {
