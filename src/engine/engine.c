@@ -41,6 +41,8 @@
  * once-a-second pass, not every grace, which woke the janitor ~500 times a second.
  */
 #define ENGINE_PARK_WAIT_MS 1000
+/* Busy idle environments one invocation looks past before it starts a new one. */
+#define ENGINE_BUSY_SKIP_MAX 8
 
 struct pt_function {
     struct pt_engine *engine;
@@ -860,11 +862,26 @@ int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
     env = engine_take_idle(e, fn, req->new_environment, &id);
     pthread_mutex_unlock(&e->lock);
     /* The previous invocation returned before its runtime was back on /next: it has to be
-     * there (or gone) before this event is handed over, as if it had been waited for then. */
-    while (env && !pt_env_settle(env)) {
+     * there (or gone) before this event is handed over, as if it had been waited for then.
+     * One still busy (a task outliving its handler) is passed over, as Lambda gives the event
+     * to another environment, and goes back to the idle list after the choice. */
+    struct pt_env *busy[ENGINE_BUSY_SKIP_MAX];
+    size_t nbusy = 0;
+    for (enum pt_env_settled s; env && (s = pt_env_settle(env)) != PT_ENV_READY;) {
         pthread_mutex_lock(&e->lock);
-        engine_discard_idle(e, fn, env);
-        env = engine_take_idle(e, fn, false, &id);
+        if (s == PT_ENV_GONE)
+            engine_discard_idle(e, fn, env);
+        else
+            busy[nbusy++] = env;
+        env = engine_take_idle(e, fn, nbusy == ENGINE_BUSY_SKIP_MAX, &id);
+        pthread_mutex_unlock(&e->lock);
+    }
+    if (nbusy) {
+        pthread_mutex_lock(&e->lock);
+        for (size_t i = 0; i < nbusy; i++) {
+            if (engine_push_idle(fn, busy[i]) != 0)
+                engine_discard_idle(e, fn, busy[i]);
+        }
         pthread_mutex_unlock(&e->lock);
     }
 

@@ -664,13 +664,23 @@ static void env_settle(struct pt_env *env)
 
 static void env_finish_pending(struct pt_env *env, bool wait);
 
-bool pt_env_settle(struct pt_env *env)
+enum pt_env_settled pt_env_settle(struct pt_env *env)
 {
-    if (env->ending.pending)
-        env_finish_pending(env, true);
+    if (env->ending.pending && env->usable && !env->reset && env->rapi) {
+        /* A deferred end: the runtime is on its way back to /next, or busy after its
+         * response (Lambda's invoke phase holds the environment until /next). */
+        int64_t bound = env->last_used_ns + (int64_t)ENV_SETTLE_MS * 1000000;
+        if (bound > env->ending.deadline_ns)
+            bound = env->ending.deadline_ns;
+        enum env_next how = env_await_next(env, bound, false, NULL);
+        if (how == ENV_NEXT_LATE && pt_mono_ns() < env->ending.deadline_ns)
+            return PT_ENV_BUSY;
+        env_finish_pending(env, true); /* back, gone, or past its deadline (reset there) */
+    }
+    env_finish_pending(env, false);
     if (env->usable && !env->reset && env->rapi)
         env_settle(env);
-    return env->usable;
+    return env->usable ? PT_ENV_READY : PT_ENV_GONE;
 }
 
 bool pt_env_freeze_idle(struct pt_env *env)

@@ -83,11 +83,19 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
 int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
                   struct pt_invoke_result *res, struct pt_error *err);
 bool pt_env_usable(const struct pt_env *env);
+enum pt_env_settled {
+    PT_ENV_GONE,  /* cannot take another invocation */
+    PT_ENV_READY, /* parked on /next, or reset (the next invocation starts a new runtime) */
+    PT_ENV_BUSY,  /* alive but not back on /next, within its last invocation's timeout */
+};
 /*
  * Waits (at most a second from the previous result) for the runtime to park on /next again
- * or to exit; false when the environment cannot take another invocation.
+ * or to exit. Lambda's invoke phase lasts until the runtime asks for the next event, under the
+ * function timeout: a runtime still away past its last invocation's deadline is reset (killed;
+ * the next invocation starts cold in the environment), one within it is busy (Lambda would
+ * give the event to another environment).
  */
-bool pt_env_settle(struct pt_env *env);
+enum pt_env_settled pt_env_settle(struct pt_env *env);
 /* False once the runtime process has exited (checked without blocking). */
 bool pt_env_alive(struct pt_env *env);
 /* Freezes an idle environment whose runtime waits on /next; true if it is frozen now, or has

@@ -1078,6 +1078,62 @@ static void test_deferred_report_answers_at_the_response(void **state)
     tu_engine_free(e);
 }
 
+static void invoke_deferred(struct pt_engine *e, struct pt_function *fn, const char *payload,
+                            struct pt_invoke_result *r)
+{
+    struct pt_invoke_request req = {.payload = payload, .payload_len = strlen(payload),
+                                    .report_deferred = true};
+    struct pt_error err;
+    if (pt_engine_invoke(e, fn, &req, r, &err) != 0)
+        fail_msg("invoke: %s", err.msg);
+}
+
+/* Lambda's invoke phase lasts until the runtime asks for the next event, under the function
+ * timeout (lambda-wire.md 1.6): with its REPORT deferred, a runtime that answered and is not
+ * back on /next is busy, and an event goes to another environment (h4's finding: the engine
+ * handed the next event to it, and that invocation timed out though the function was fine). */
+static void test_runtime_away_from_next_gets_no_event(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "tests/functions/respond-then-linger", 1769, 5);
+    struct pt_invoke_result r;
+    invoke_deferred(e, fn, "{}", &r);
+    assert_false(r.function_error);
+    pt_invoke_result_free(&r);
+    invoke_deferred(e, fn, "{}", &r); /* the first runtime lingers: a second environment serves */
+    assert_false(r.function_error);
+    assert_string_equal(r.payload, "\"ok\"");
+    assert_true(r.cold_start);
+    pt_invoke_result_free(&r);
+    struct pt_engine_counts c;
+    pt_engine_counts(e, &c);
+    assert_int_equal(c.environments, 2);
+    tu_engine_free(e);
+}
+
+/* Past its last invocation's timeout, Lambda has timed that invoke phase out and reset the
+ * environment: the next event starts a new runtime there (a cold start), in the same one. */
+static void test_runtime_away_past_its_timeout_is_reset(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function *fn = tu_function(e, "tests/functions/respond-then-linger", 1769, 1);
+    struct pt_invoke_result r;
+    invoke_deferred(e, fn, "{}", &r);
+    assert_false(r.function_error);
+    pt_invoke_result_free(&r);
+    invoke_deferred(e, fn, "{\"after_ms\": 0}", &r); /* the settle bound (1 s) passes the timeout */
+    assert_false(r.function_error);
+    assert_int_equal(r.status, PT_STATUS_SUCCESS);
+    assert_true(r.cold_start);
+    pt_invoke_result_free(&r);
+    struct pt_engine_counts c;
+    pt_engine_counts(e, &c);
+    assert_int_equal(c.environments, 1);
+    tu_engine_free(e);
+}
+
 static void test_shutdown_interrupts_invocation(void **state)
 {
     (void)state;
@@ -1128,6 +1184,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_exit_after_response_ends_the_invocation,
                                         require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_deferred_report_answers_at_the_response,
+                                        require_cgroups, tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_runtime_away_from_next_gets_no_event,
+                                        require_cgroups, tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_runtime_away_past_its_timeout_is_reset,
                                         require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_unfreezable_idle_environment_does_not_wake_janitor,
                                         require_cgroups, tu_teardown_engines),
