@@ -744,11 +744,15 @@ const struct pt_function_config *pt_function_config_of(const struct pt_function 
 /* ---- invoke ---- */
 
 /* Called with the lock held: admits one invocation or names the limit that throttles it. */
-static int engine_admit(struct pt_engine *e, struct pt_function *fn, struct pt_invoke_result *res,
-                        struct pt_error *err)
+/*
+ * Called with the lock held: PT_ETHROTTLED when `extra` more executions of fn than the
+ * invocations in flight would pass its reserved concurrency or the account's, else 0.
+ */
+static int engine_check_limits(struct pt_engine *e, struct pt_function *fn, int extra,
+                               struct pt_invoke_result *res, struct pt_error *err)
 {
     int reserved = fn->cfg.reserved_concurrency;
-    if (reserved >= 0 && fn->busy >= reserved) {
+    if (reserved >= 0 && fn->busy + extra >= reserved) {
         pt_strlcpy(res->throttle_reason, "ReservedFunctionConcurrentInvocationLimitExceeded",
                    sizeof(res->throttle_reason));
         return pt_error_set(err, PT_ETHROTTLED,
@@ -756,13 +760,23 @@ static int engine_admit(struct pt_engine *e, struct pt_function *fn, struct pt_i
                             fn->cfg.name, reserved);
     }
     int unreserved_limit = e->opt.account_concurrency - e->reserved_sum;
-    if (reserved < 0 && e->busy_total - e->busy_reserved >= unreserved_limit) {
+    if (reserved < 0 && e->busy_total - e->busy_reserved + extra >= unreserved_limit) {
         pt_strlcpy(res->throttle_reason, "ConcurrentInvocationLimitExceeded",
                    sizeof(res->throttle_reason));
         return pt_error_set(err, PT_ETHROTTLED,
                             "Rate Exceeded. (account concurrency %d reached: %d in flight)",
-                            e->opt.account_concurrency, e->busy_total);
+                            e->opt.account_concurrency, e->busy_total + extra);
     }
+    return 0;
+}
+
+static int engine_admit(struct pt_engine *e, struct pt_function *fn, struct pt_invoke_result *res,
+                        struct pt_error *err)
+{
+    int rc = engine_check_limits(e, fn, 0, res, err);
+    if (rc)
+        return rc;
+    int reserved = fn->cfg.reserved_concurrency;
     fn->busy++;
     e->busy_total++;
     if (reserved >= 0)
@@ -882,10 +896,14 @@ int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
             if (engine_push_idle(fn, busy[i]) != 0)
                 engine_discard_idle(e, fn, busy[i]);
         }
+        /* A busy environment is an execution as much as an invocation in flight: a new one
+         * must fit the concurrency limits with them (this invocation is counted already). */
+        if (!env)
+            rc = engine_check_limits(e, fn, (int)nbusy - 1, res, err);
         pthread_mutex_unlock(&e->lock);
     }
 
-    if (!env) {
+    if (!env && !rc) {
         struct pt_env_config cfg = {
             .cgroups = e->cgroups,
             .fn = &fn->cfg,

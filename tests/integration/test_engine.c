@@ -989,6 +989,38 @@ static void test_reserved_concurrency_throttles(void **state)
     tu_engine_free(e);
 }
 
+/* A runtime not back on /next still holds its execution environment (Lambda's invoke phase
+ * lasts until /next): with a reserved concurrency of 1 the next invocation is throttled, not
+ * given a second environment. */
+static void test_busy_environment_counts_toward_concurrency(void **state)
+{
+    (void)state;
+    struct pt_engine *e = tu_engine(NULL);
+    struct pt_function_config cfg;
+    pt_function_config_init(&cfg);
+    struct pt_error err = {0};
+    assert_int_equal(pt_function_detect(&cfg, tu_example("tests/functions/respond-then-linger"),
+                                        &err), 0);
+    cfg.reserved_concurrency = 1;
+    cfg.timeout_s = 5;
+    struct pt_function *fn;
+    assert_int_equal(pt_engine_function_add(e, &cfg, &fn, &err), 0);
+    pt_function_config_free(&cfg);
+    struct pt_invoke_result r;
+    /* Deferred REPORTs (serve's Invoke without a tail): the call returns at the response. */
+    struct pt_invoke_request req = {.payload = "{}", .payload_len = 2, .report_deferred = true};
+    assert_int_equal(pt_engine_invoke(e, fn, &req, &r, &err), 0);
+    assert_false(r.function_error);
+    pt_invoke_result_free(&r);
+    int rc = pt_engine_invoke(e, fn, &req, &r, &err);
+    assert_int_equal(rc, PT_ETHROTTLED);
+    assert_string_equal(r.throttle_reason, "ReservedFunctionConcurrentInvocationLimitExceeded");
+    struct pt_engine_counts c;
+    pt_engine_counts(e, &c);
+    assert_int_equal(c.environments, 1);
+    tu_engine_free(e);
+}
+
 static void test_account_concurrency_throttles(void **state)
 {
     (void)state;
@@ -1204,6 +1236,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_handled_error_keeps_environment, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_two_concurrent_use_two_environments, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_reserved_concurrency_throttles, require_cgroups, tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_busy_environment_counts_toward_concurrency,
+                                        require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_account_concurrency_throttles, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_log_stream_on_disk, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_shutdown_interrupts_invocation, require_cgroups, tu_teardown_engines),
