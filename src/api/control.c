@@ -210,22 +210,62 @@ static void conf_error(struct pt_api_response *r, const char *etype, const struc
     api_error(r, etype ? etype : "InvalidParameterValueException", "%s", e->msg);
 }
 
-static int list_bounds(const struct pt_api_request *req, long *start, long *max,
-                       struct pt_api_response *r)
+/*
+ * One page of a List* call. Lambda's Marker is opaque; this one is the key of the first item of
+ * the next page (a function's or alias's name, then a version: "fib:$LATEST", "fib:3"), not its
+ * index, so that items deleted or created between pages shift nothing: a clean-up script that
+ * deletes what it lists while paging (boto3's paginator fetches the next page after the current
+ * one is used) skipped a page's worth of items with index markers, and left them behind.
+ * Items are visited in key order: name (strcmp), then $LATEST (0) and versions ascending.
+ */
+struct page {
+    char name[API_ALIAS_MAX]; /* the Marker's key: an alias name is the longest */
+    long ord;
+    bool from_marker;
+    bool versioned; /* NextMarker carries the version */
+    long max, taken;
+    char next[API_ALIAS_MAX + API_VERSION_MAX];
+};
+
+/* "$LATEST" is 0, a version its number; -1 if neither. */
+static long version_ord(const char *v)
 {
-    char v[32];
-    *start = 0;
-    *max = API_LIST_DEFAULT;
+    long n;
+    if (strcmp(v, "$LATEST") == 0)
+        return 0;
+    return all_digits(v) && pt_parse_long(v, 1, LONG_MAX, &n) == 0 ? n : -1;
+}
+
+static int page_start(const struct pt_api_request *req, bool versioned, struct page *p,
+                      struct pt_api_response *r)
+{
+    char v[sizeof(p->next)];
+    memset(p, 0, sizeof(*p));
+    p->versioned = versioned;
+    p->max = API_LIST_DEFAULT;
     int got = api_query_get(req->query, "Marker", v, sizeof(v));
-    if (got > 0 && pt_parse_long(v, 0, 1L << 40, start) != 0)
-        got = -1;
+    if (got > 0 && v[0]) {
+        char *colon = strrchr(v, ':');
+        if (colon) {
+            *colon = '\0';
+            p->ord = version_ord(colon + 1);
+        }
+        bool ok = p->ord >= 0 && strlen(v) < sizeof(p->name);
+        for (const char *c = v; *c && ok; c++)
+            ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                 (*c >= '0' && *c <= '9') || *c == '-' || *c == '_';
+        if (!ok)
+            got = -1;
+        pt_strlcpy(p->name, v, sizeof(p->name));
+        p->from_marker = true;
+    }
     if (got < 0) {
         api_error(r, "InvalidParameterValueException", "Invalid Marker: not one this server "
                                                        "returned");
         return -1;
     }
     got = api_query_get(req->query, "MaxItems", v, sizeof(v));
-    if (got > 0 && pt_parse_long(v, 1, API_LIST_MAX, max) != 0)
+    if (got > 0 && pt_parse_long(v, 1, API_LIST_MAX, &p->max) != 0)
         got = -1;
     if (got < 0) {
         api_error(r, "ValidationException",
@@ -237,13 +277,30 @@ static int list_bounds(const struct pt_api_request *req, long *start, long *max,
     return 0;
 }
 
-static void set_next_marker(json_t *o, long next, long total)
+/* Whether the item keyed (name, version) goes on this page; the first one past a full page
+ * becomes NextMarker. Items come in key order. */
+static bool page_take(struct page *p, const char *name, const char *version)
 {
-    if (next < total) {
-        char m[32];
-        snprintf(m, sizeof(m), "%ld", next);
-        json_object_set_new(o, "NextMarker", json_string(m));
+    long ord = version ? version_ord(version) : 0;
+    if (p->from_marker) {
+        int c = strcmp(name, p->name);
+        if (c < 0 || (c == 0 && ord < p->ord))
+            return false;
     }
+    if (p->taken < p->max) {
+        p->taken++;
+        return true;
+    }
+    if (!p->next[0])
+        snprintf(p->next, sizeof(p->next), "%s%s%s", name, p->versioned ? ":" : "",
+                 p->versioned && version ? version : "");
+    return false;
+}
+
+static void page_finish(const struct page *p, json_t *o)
+{
+    if (p->next[0])
+        json_object_set_new(o, "NextMarker", json_string(p->next));
 }
 
 /*
@@ -489,30 +546,36 @@ out:
 void api_op_list_functions(struct pt_api *api, const struct pt_api_request *req,
                            struct pt_api_response *r)
 {
-    long start, max;
-    if (list_bounds(req, &start, &max, r))
-        return;
     char fv[16];
-    bool all = api_query_get(req->query, "FunctionVersion", fv, sizeof(fv)) > 0 &&
-               strcmp(fv, "ALL") == 0;
+    int got = api_query_get(req->query, "FunctionVersion", fv, sizeof(fv));
+    if (got < 0 || (got > 0 && strcmp(fv, "ALL") != 0)) {
+        api_error(r, "ValidationException",
+                  "1 validation error detected: Value '%s' at 'functionVersion' failed to "
+                  "satisfy constraint: Member must satisfy enum value set: [ALL]",
+                  got < 0 ? "" : fv);
+        return;
+    }
+    bool all = got > 0;
+    struct page pg;
+    if (page_start(req, all, &pg, r))
+        return;
     json_t *list = json_array();
-    long index = 0;
     api_lock(api);
     for (size_t i = 0; i < api->fn_count; i++) {
         struct api_function *f = api->fns[i];
         size_t n = all ? 1 + f->version_count : 1;
-        for (size_t k = 0; k < n; k++, index++) {
-            if (index < start || index >= start + max)
-                continue;
+        for (size_t k = 0; k < n; k++) {
             const struct api_conf *c = k == 0 ? &f->latest : f->versions[k - 1];
-            json_array_append_new(
-                list, api_conf_json(api, f, c, all ? API_VIEW_QUALIFIED : API_VIEW_UNQUALIFIED));
+            if (page_take(&pg, f->latest.cfg.name, c->version))
+                json_array_append_new(list, api_conf_json(api, f, c,
+                                                          all ? API_VIEW_QUALIFIED
+                                                              : API_VIEW_UNQUALIFIED));
         }
     }
     api_unlock(api);
     json_t *o = json_object();
     json_object_set_new(o, "Functions", list);
-    set_next_marker(o, start + max, index);
+    page_finish(&pg, o);
     api_resp_json(r, 200, o);
 }
 
@@ -885,21 +948,21 @@ out:
 void api_op_list_versions(struct pt_api *api, const struct api_target *t,
                           const struct pt_api_request *req, struct pt_api_response *r)
 {
-    long start, max;
-    if (list_bounds(req, &start, &max, r))
+    struct page pg;
+    if (page_start(req, true, &pg, r))
         return;
     api_lock(api);
     struct api_function *f = find_or_404(api, t, r);
     if (f) {
         json_t *list = json_array();
-        long total = (long)f->version_count + 1;
-        for (long i = start; i < total && i < start + max; i++) {
+        for (size_t i = 0; i <= f->version_count; i++) {
             const struct api_conf *c = i == 0 ? &f->latest : f->versions[i - 1];
-            json_array_append_new(list, api_conf_json(api, f, c, API_VIEW_QUALIFIED));
+            if (page_take(&pg, f->latest.cfg.name, c->version))
+                json_array_append_new(list, api_conf_json(api, f, c, API_VIEW_QUALIFIED));
         }
         json_t *o = json_object();
         json_object_set_new(o, "Versions", list);
-        set_next_marker(o, start + max, total);
+        page_finish(&pg, o);
         api_resp_json(r, 200, o);
     }
     api_unlock(api);
@@ -1159,33 +1222,43 @@ void api_op_delete_alias(struct pt_api *api, const struct api_target *t, const c
     api_unlock(api);
 }
 
+static int alias_by_name(const void *a, const void *b)
+{
+    return strcmp((*(const struct api_alias *const *)a)->name,
+                  (*(const struct api_alias *const *)b)->name);
+}
+
 void api_op_list_aliases(struct pt_api *api, const struct api_target *t,
                          const struct pt_api_request *req, struct pt_api_response *r)
 {
-    long start, max;
-    if (list_bounds(req, &start, &max, r))
+    struct page pg;
+    if (page_start(req, false, &pg, r))
         return;
     char fv[API_VERSION_MAX];
     bool filter = api_query_get(req->query, "FunctionVersion", fv, sizeof(fv)) > 0;
     api_lock(api);
     struct api_function *f = find_or_404(api, t, r);
-    if (f) {
+    /* In name order, the order of the Marker's keys. */
+    const struct api_alias **sorted = f ? calloc(f->alias_count + 1, sizeof(*sorted)) : NULL;
+    if (f && !sorted)
+        api_error(r, "ServiceException", "out of memory");
+    if (sorted) {
+        for (size_t i = 0; i < f->alias_count; i++)
+            sorted[i] = &f->aliases[i];
+        qsort(sorted, f->alias_count, sizeof(*sorted), alias_by_name);
         json_t *list = json_array();
-        long index = 0;
         for (size_t i = 0; i < f->alias_count; i++) {
-            const struct api_alias *a = &f->aliases[i];
-            if (filter && strcmp(a->version, fv) != 0)
-                continue;
-            if (index >= start && index < start + max)
+            const struct api_alias *a = sorted[i];
+            if ((!filter || strcmp(a->version, fv) == 0) && page_take(&pg, a->name, NULL))
                 json_array_append_new(list, api_alias_json(api, f, a));
-            index++;
         }
         json_t *o = json_object();
         json_object_set_new(o, "Aliases", list);
-        set_next_marker(o, start + max, index);
+        page_finish(&pg, o);
         api_resp_json(r, 200, o);
     }
     api_unlock(api);
+    free(sorted);
 }
 
 /* ---- reserved concurrency ---- */
