@@ -1071,12 +1071,13 @@ static int alias_description_apply(json_t *v, struct api_alias *a, struct pt_api
     return 0;
 }
 
+/* GetAlias's and UpdateAlias's words differ, as Lambda's do. */
 static void alias_not_found(struct pt_api *api, const struct api_target *t, const char *alias,
-                            struct pt_api_response *r)
+                            const char *words, struct pt_api_response *r)
 {
     char arn[API_ARN_MAX];
     api_function_arn(api, t->name, alias, arn, sizeof(arn));
-    api_error(r, "ResourceNotFoundException", "Cannot find alias arn: %s", arn);
+    api_error(r, "ResourceNotFoundException", "%s %s", words, arn);
 }
 
 void api_op_create_alias(struct pt_api *api, const struct api_target *t,
@@ -1138,7 +1139,7 @@ void api_op_get_alias(struct pt_api *api, const struct api_target *t, const char
     struct api_function *f = find_or_404(api, t, r);
     struct api_alias *a = f ? api_alias_find(f, alias) : NULL;
     if (f && !a)
-        alias_not_found(api, t, alias, r);
+        alias_not_found(api, t, alias, "Cannot find alias arn:", r);
     if (a)
         api_resp_json(r, 200, api_alias_json(api, f, a));
     api_unlock(api);
@@ -1155,7 +1156,7 @@ void api_op_update_alias(struct pt_api *api, const struct api_target *t, const c
     struct api_function *f = find_or_404(api, t, r);
     struct api_alias *a = f ? api_alias_find(f, alias) : NULL;
     if (f && !a)
-        alias_not_found(api, t, alias, r);
+        alias_not_found(api, t, alias, "Alias not found:", r);
     if (!a || revision_mismatch(body, a->revision_id, r))
         goto out;
     struct api_alias next = *a;
@@ -1201,8 +1202,11 @@ void api_op_delete_alias(struct pt_api *api, const struct api_target *t, const c
     api_lock(api);
     struct api_function *f = find_or_404(api, t, r);
     struct api_alias *a = f ? api_alias_find(f, alias) : NULL;
+    /* Lambda answers 204 for an alias that is not there (its model lists no
+     * ResourceNotFoundException for DeleteAlias): deleting twice, or after someone else did,
+     * is not an error. */
     if (f && !a)
-        alias_not_found(api, t, alias, r);
+        r->status = 204;
     if (a) {
         size_t at = (size_t)(a - f->aliases);
         struct api_alias old = *a;

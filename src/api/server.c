@@ -147,6 +147,15 @@ static void route(struct pt_api *api, const struct pt_api_request *req,
                               "constraint: Member must have length less than or equal to 128");
                     return;
                 }
+                /* Before any lookup: DeleteAlias of an alias that does not exist succeeds. */
+                if (!pt_aws_lambda_alias_name_ok(alias)) {
+                    api_error(r, "ValidationException",
+                              "1 validation error detected: Value '%s' at 'name' failed to "
+                              "satisfy constraint: Member must satisfy regular expression "
+                              "pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)",
+                              alias);
+                    return;
+                }
                 if (is(m, "GET"))
                     return api_op_get_alias(api, &t, alias, r);
                 if (is(m, "PUT"))

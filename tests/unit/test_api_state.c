@@ -525,6 +525,41 @@ static void test_list_while_deleting(void **state)
     assert_non_null(strstr(msg, "enum value set: [ALL]"));
 }
 
+/*
+ * Lambda's answers for an alias that is not there (LocalStack's snapshots of AWS, and the model,
+ * which lists no ResourceNotFoundException for DeleteAlias): DeleteAlias succeeds (204),
+ * UpdateAlias says "Alias not found: ARN", GetAlias "Cannot find alias arn: ARN". DeleteAlias
+ * answered 404, so deleting an alias twice, or a clean-up after someone else's, failed. A name
+ * that cannot be an alias is refused before any lookup.
+ */
+static void test_missing_alias(void **state)
+{
+    struct fixture *fx = *state;
+    char msg[2048];
+    create_fn(fx, "fn");
+    assert_int_equal(call(fx, "DELETE", "/2015-03-31/functions/fn/aliases/gone", NULL, NULL, 0),
+                     204);
+    assert_int_equal(call(fx, "PUT", "/2015-03-31/functions/fn/aliases/gone",
+                          "{\"Description\":\"x\"}", msg, sizeof(msg)),
+                     404);
+    assert_non_null(
+        strstr(msg, "Alias not found: arn:aws:lambda:us-east-1:123456789012:function:fn:gone"));
+    assert_int_equal(call(fx, "GET", "/2015-03-31/functions/fn/aliases/gone", NULL, msg,
+                          sizeof(msg)),
+                     404);
+    assert_non_null(strstr(msg, "Cannot find alias arn: arn:aws:lambda:us-east-1:"));
+    /* The function itself must exist. */
+    assert_int_equal(call(fx, "DELETE", "/2015-03-31/functions/nope/aliases/gone", NULL, msg,
+                          sizeof(msg)),
+                     404);
+    assert_non_null(strstr(msg, "Function not found"));
+    /* All digits is a version, not an alias. */
+    assert_int_equal(call(fx, "DELETE", "/2015-03-31/functions/fn/aliases/12", NULL, msg,
+                          sizeof(msg)),
+                     400);
+    assert_non_null(strstr(msg, "at 'name' failed to satisfy constraint"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -542,6 +577,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unnameable_function_directory_skipped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_list_while_deleting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_alias, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
