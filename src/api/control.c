@@ -211,6 +211,51 @@ static void conf_error(struct pt_api_response *r, const char *etype, const struc
 }
 
 /*
+ * Role, as Lambda checks it on CreateFunction (required) and UpdateFunctionConfiguration: the
+ * model's pattern arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+. Not in
+ * api_conf_apply, which also reads saved configurations: one saved before this check still
+ * loads. true when r holds the refusal.
+ */
+static bool role_refused(json_t *body, bool required, struct pt_api_response *r)
+{
+    json_t *v = json_object_get(body, "Role");
+    if (!v && !required)
+        return false;
+    const char *s = json_string_value(v);
+    if (!s) {
+        api_error(r, "ValidationException",
+                  "1 validation error detected: Value null at 'role' failed to satisfy "
+                  "constraint: Member must not be null");
+        return true;
+    }
+    const char *p = s;
+    bool ok = strncmp(p, "arn:", 4) == 0;
+    if (ok) {
+        p += 4;
+        const char *colon = strchr(p, ':');
+        ok = colon && (colon == p || strncmp(p, "aws", 3) == 0);
+        for (const char *c = p + (colon == p ? 0 : 3); ok && c < colon; c++)
+            ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '-';
+        p = ok ? colon + 1 : p;
+    }
+    ok = ok && strncmp(p, "iam::", 5) == 0;
+    for (int i = 0; ok && i < 12; i++)
+        ok = p[5 + i] >= '0' && p[5 + i] <= '9';
+    ok = ok && strncmp(p + 17, ":role", 5) == 0 && p[22];
+    for (const char *c = ok ? p + 22 : p; ok && *c; c++)
+        ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+             strchr("_+=,.@-/", *c);
+    if (ok)
+        return false;
+    api_error(r, "ValidationException",
+              "1 validation error detected: Value '%.256s' at 'role' failed to satisfy "
+              "constraint: Member must satisfy regular expression pattern: "
+              "arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+",
+              s);
+    return true;
+}
+
+/*
  * One page of a List* call. Lambda's Marker is opaque; this one is the key of the first item of
  * the next page (a function's or alias's name, then a version: "fib:$LATEST", "fib:3"), not its
  * index, so that items deleted or created between pages shift nothing: a clean-up script that
@@ -459,6 +504,8 @@ void api_op_create_function(struct pt_api *api, const struct pt_api_request *req
         goto out;
     }
     if (arn_elsewhere(api, &arn, name_in, r))
+        goto out;
+    if (role_refused(body, true, r))
         goto out;
     const char *ptype = json_string_value(json_object_get(body, "PackageType"));
     if (ptype && strcmp(ptype, "Zip") != 0) {
@@ -825,6 +872,8 @@ static int configuration_apply(struct pt_api *api, struct api_function *f, json_
     (void)arg;
     struct pt_error err = {0};
     const char *etype = NULL;
+    if (role_refused(body, false, r))
+        return -1;
     if (api_conf_apply(next, body, &etype, &err) != 0) {
         conf_error(r, etype, &err);
         return -1;

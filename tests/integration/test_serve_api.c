@@ -191,7 +191,8 @@ static void create_fn_with(struct pt_api *api, const char *name, const char *src
     char *zip = zip_b64_of(src);
     char *body = NULL;
     assert_true(asprintf(&body,
-                         "{\"FunctionName\":\"%s\",\"Runtime\":\"python3.12\",\"Role\":\"r\","
+                         "{\"FunctionName\":\"%s\",\"Runtime\":\"python3.12\","
+                         "\"Role\":\"arn:aws:iam::123456789012:role/r\","
                          "\"Handler\":\"lambda_function.lambda_handler\",\"Code\":{\"ZipFile\":"
                          "\"%s\"}%s}",
                          name, zip, extra) > 0);

@@ -560,6 +560,60 @@ static void test_missing_alias(void **state)
     assert_non_null(strstr(msg, "at 'name' failed to satisfy constraint"));
 }
 
+/* A CreateFunction body for fn with the given Role member (a JSON value, or NULL for none). */
+static unsigned create_with_role(struct fixture *fx, const char *role, char *msg, size_t size)
+{
+    char *zip = zip_b64(fx->dir);
+    size_t n = strlen(zip) + 512;
+    char *body = malloc(n);
+    assert_non_null(body);
+    snprintf(body, n,
+             "{\"FunctionName\":\"fn\",\"Runtime\":\"python3.12\",\"Handler\":"
+             "\"lambda_function.lambda_handler\",%s%s%s\"Code\":{\"ZipFile\":\"%s\"}}",
+             role ? "\"Role\":" : "", role ? role : "", role ? "," : "", zip);
+    unsigned status = call(fx, "POST", "/2015-03-31/functions", body, msg, size);
+    free(body);
+    free(zip);
+    return status;
+}
+
+/*
+ * Role is required by CreateFunction and must be an IAM role ARN, as Lambda checks (model:
+ * arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+). serve took none, or "r", and
+ * a deployment script that worked against it failed on AWS with ValidationException.
+ */
+static void test_role_checked(void **state)
+{
+    struct fixture *fx = *state;
+    char msg[2048];
+    assert_int_equal(create_with_role(fx, NULL, msg, sizeof(msg)), 400);
+    assert_non_null(strstr(msg, "Value null at 'role' failed to satisfy constraint"));
+    static const char *const bad[] = {
+        "\"r\"", "\"arn:aws:iam::12345678901:role/r\"", "\"arn:aws:iam::123456789012:user/r\"",
+        "\"arn:aws:iam::123456789012:role\"", "\"arn:aws:iam:us-east-1:123456789012:role/r\"",
+        "\"arn:azure:iam::123456789012:role/r\"", "\"arn:aws:iam::123456789012:role/a b\"", "5",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (create_with_role(fx, bad[i], msg, sizeof(msg)) != 400 ||
+            (!strstr(msg, "at 'role' failed to satisfy constraint")))
+            fail_msg("Role %s: %s", bad[i], msg);
+    }
+    assert_null(api_function_find(fx->api, "fn"));
+    assert_int_equal(
+        create_with_role(fx, "\"arn:aws-cn:iam::123456789012:role/service-role/a+b=c,d.e@f-g_h\"",
+                         msg, sizeof(msg)),
+        201);
+    /* UpdateFunctionConfiguration checks it when given, and changes nothing on refusal. */
+    assert_int_equal(call(fx, "PUT", "/2015-03-31/functions/fn/configuration",
+                          "{\"Role\":\"role-r\",\"MemorySize\":256}", msg, sizeof(msg)),
+                     400);
+    assert_non_null(strstr(msg, "Value 'role-r' at 'role'"));
+    assert_int_equal(api_function_find(fx->api, "fn")->latest.cfg.memory_mb, 128);
+    assert_int_equal(call(fx, "PUT", "/2015-03-31/functions/fn/configuration",
+                          "{\"Role\":\"arn:aws:iam::123456789012:role/other\"}", NULL, 0),
+                     200);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -578,6 +632,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_list_while_deleting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_alias, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_role_checked, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,7 +81,8 @@ check(len(base64.b64decode(r["CodeSha256"])) == 32 and r["CodeSize"] > 0
       "CodeSha256 base64, CodeSize, LastModified, RevisionId as AWS")
 expect_error(lambda: lam.invoke(FunctionName=name), exc.ResourceConflictException,
              "Invoke while Pending")
-expect_error(lambda: lam.create_function(FunctionName=name, Runtime="python3.12", Role="arn:aws:iam::1:role/r",
+expect_error(lambda: lam.create_function(FunctionName=name, Runtime="python3.12",
+                                         Role="arn:aws:iam::123456789012:role/r",
                                          Handler="lambda_function.lambda_handler",
                                          Code={"ZipFile": make_zip(ECHO)}),
              exc.ResourceConflictException, "CreateFunction of an existing name")
