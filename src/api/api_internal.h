@@ -282,7 +282,7 @@ void api_op_create_function(struct pt_api *api, const struct pt_api_request *req
 void api_op_list_functions(struct pt_api *api, const struct pt_api_request *req,
                            struct pt_api_response *r);
 void api_op_get_function(struct pt_api *api, const struct api_target *t, bool config_only,
-                         struct pt_api_response *r);
+                         const struct pt_api_request *req, struct pt_api_response *r);
 void api_op_delete_function(struct pt_api *api, const struct api_target *t,
                             struct pt_api_response *r);
 void api_op_update_configuration(struct pt_api *api, const struct api_target *t,

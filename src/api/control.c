@@ -626,37 +626,59 @@ void api_op_list_functions(struct pt_api *api, const struct pt_api_request *req,
     api_resp_json(r, 200, o);
 }
 
+/* The Host header when it is a host[:port] (a name, an IPv4 or a bracketed IPv6 address). */
+static const char *request_host(const struct pt_api_request *req)
+{
+    const char *h = pt_api_request_header(req, "Host");
+    size_t n = h ? strlen(h) : 0;
+    if (n == 0 || n > 255)
+        return NULL;
+    for (const char *c = h; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              strchr(".-:[]", *c)))
+            return NULL;
+    return h;
+}
+
 /*
  * GetFunction's Code.Location. Lambda's is a presigned S3 URL a plain HTTP GET fetches for 10
  * minutes; with --require-signature this one is likewise presigned (SigV4 query form, with the
- * server's first key), or downloading it would need the caller to sign.
+ * server's first key), or downloading it would need the caller to sign. Its host is the one the
+ * client reached this server by (its Host header): --host 0.0.0.0 said 127.0.0.1, which another
+ * machine or container cannot reach, and an IPv6 --host lacked its brackets.
  */
-static void code_location(const struct pt_api *api, const char *name, const char *code_id,
-                          char *out, size_t size)
+static void code_location(const struct pt_api *api, const struct pt_api_request *req,
+                          const char *name, const char *code_id, char *out, size_t size)
 {
     char host[sizeof(api->host) + 16], path[PT_FUNCTION_NAME_MAX + API_CODE_ID_MAX + 64];
-    snprintf(host, sizeof(host), "%s:%d",
-             strcmp(api->host, "0.0.0.0") == 0 ? "127.0.0.1" : api->host, api->port);
+    const char *given = request_host(req);
+    const char *any = strcmp(api->host, "0.0.0.0") == 0 ? "127.0.0.1"
+                      : strcmp(api->host, "::") == 0    ? "::1"
+                                                        : api->host;
+    if (given)
+        pt_strlcpy(host, given, sizeof(host));
+    else
+        snprintf(host, sizeof(host), strchr(any, ':') ? "[%s]:%d" : "%s:%d", any, api->port);
     snprintf(path, sizeof(path), "/_powertune/code/%s/%s.zip", name, code_id);
     int n = snprintf(out, size, "http://%s%s", host, path);
     if (!api->opt.require_signature || !api->opt.key_count || n < 0 || (size_t)n >= size)
         return;
     struct pt_sigv4_header h[] = {{"Host", host}};
-    struct pt_sigv4_request req = {.method = "GET", .path = path, .headers = h,
-                                   .header_count = 1};
+    struct pt_sigv4_request sreq = {.method = "GET", .path = path, .headers = h,
+                                    .header_count = 1};
     struct pt_sigv4_params p = {.creds = &api->opt.keys[0], .region = api->region,
                                 .service = "lambda", .time = (int64_t)time(NULL),
                                 .expires = 600};
     struct pt_sigv4_signed sig;
     pt_sigv4_signed_init(&sig);
-    if (pt_sigv4_presign(&req, &p, &sig, NULL) == 0 && sig.query.data &&
+    if (pt_sigv4_presign(&sreq, &p, &sig, NULL) == 0 && sig.query.data &&
         (size_t)n + 1 + sig.query.len < size)
         snprintf(out + n, size - (size_t)n, "?%s", sig.query.data);
     pt_sigv4_signed_free(&sig);
 }
 
 void api_op_get_function(struct pt_api *api, const struct api_target *t, bool config_only,
-                         struct pt_api_response *r)
+                         const struct pt_api_request *req, struct pt_api_response *r)
 {
     api_lock(api);
     struct api_function *f = find_or_404(api, t, r);
@@ -675,7 +697,7 @@ void api_op_get_function(struct pt_api *api, const struct api_target *t, bool co
             json_t *o = json_object();
             json_object_set_new(o, "Configuration", conf);
             char loc[API_CODE_LOCATION_MAX];
-            code_location(api, t->name, c->code_id, loc, sizeof(loc));
+            code_location(api, req, t->name, c->code_id, loc, sizeof(loc));
             json_object_set_new(o, "Code",
                                 json_pack("{s:s,s:s}", "RepositoryType", "S3", "Location", loc));
             if (f->reserved >= 0)

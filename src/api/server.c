@@ -120,13 +120,13 @@ static void route(struct pt_api *api, const struct pt_api_request *req,
                 return;
             const char *sub = n >= 4 ? seg[3] : "";
             if (n == 3 && is(m, "GET"))
-                return api_op_get_function(api, &t, false, r);
+                return api_op_get_function(api, &t, false, req, r);
             if (n == 3 && is(m, "DELETE"))
                 return api_op_delete_function(api, &t, r);
             if (n == 4 && is(sub, "invocations") && is(m, "POST"))
                 return api_op_invoke(api, &t, req, r);
             if (n == 4 && is(sub, "configuration") && is(m, "GET"))
-                return api_op_get_function(api, &t, true, r);
+                return api_op_get_function(api, &t, true, req, r);
             if (n == 4 && is(sub, "configuration") && is(m, "PUT"))
                 return api_op_update_configuration(api, &t, req, r);
             if (n == 4 && is(sub, "code") && is(m, "PUT"))

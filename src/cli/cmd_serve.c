@@ -174,8 +174,11 @@ int cmd_serve(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         pt_aws_credentials_describe(creds, desc, sizeof(desc));
         fprintf(stderr, "requests must be signed: %s\n", desc);
     }
-    printf("listening on http://%s:%d (state in %s/api)\n", ao.host ? ao.host : PT_API_DEFAULT_HOST,
-           pt_api_port(api), pt_engine_state_dir(engine));
+    const char *host = ao.host ? ao.host : PT_API_DEFAULT_HOST;
+    /* An IPv6 address goes in brackets in a URL. */
+    printf(strchr(host, ':') ? "listening on http://[%s]:%d (state in %s/api)\n"
+                             : "listening on http://%s:%d (state in %s/api)\n",
+           host, pt_api_port(api), pt_engine_state_dir(engine));
     fflush(stdout);
     while (!serve_interrupted(ctx))
         pt_sleep_ms(100);

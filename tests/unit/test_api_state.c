@@ -28,6 +28,7 @@
 struct fixture {
     char *dir;
     struct pt_api *api;
+    const char *host; /* the requests' Host header; NULL: 127.0.0.1 */
 };
 
 static int setup(void **state)
@@ -95,7 +96,7 @@ static unsigned call(struct fixture *fx, const char *method, const char *target,
     char *q = strchr(path, '?');
     if (q)
         *q++ = '\0';
-    struct pt_sigv4_header h[] = {{"Host", "127.0.0.1"}};
+    struct pt_sigv4_header h[] = {{"Host", fx->host ? fx->host : "127.0.0.1"}};
     struct pt_api_request req = {.method = method, .path = path, .query = q, .headers = h,
                                  .header_count = 1, .body = body,
                                  .body_len = body ? strlen(body) : 0};
@@ -614,6 +615,33 @@ static void test_role_checked(void **state)
                      200);
 }
 
+/*
+ * GetFunction's Code.Location names the host the client reached serve by: with --host 0.0.0.0
+ * it said 127.0.0.1 whoever asked (a client in another container or machine could not
+ * download), and an IPv6 --host went without brackets.
+ */
+static void test_code_location_host(void **state)
+{
+    struct fixture *fx = *state;
+    char msg[4096];
+    create_fn(fx, "fn");
+    pt_strlcpy(fx->api->host, "0.0.0.0", sizeof(fx->api->host));
+    fx->api->port = 9001;
+    fx->host = "serve.example:19001";
+    assert_int_equal(call(fx, "GET", "/2015-03-31/functions/fn", NULL, msg, sizeof(msg)), 200);
+    assert_non_null(strstr(msg, "\"Location\":\"http://serve.example:19001/_powertune/code/fn/"));
+    fx->host = "[::1]:9001";
+    assert_int_equal(call(fx, "GET", "/2015-03-31/functions/fn", NULL, msg, sizeof(msg)), 200);
+    assert_non_null(strstr(msg, "\"Location\":\"http://[::1]:9001/_powertune/code/fn/"));
+    /* A Host that is not a host[:port] is not echoed: the address serve listens on. */
+    fx->host = "evil.example/x?";
+    assert_int_equal(call(fx, "GET", "/2015-03-31/functions/fn", NULL, msg, sizeof(msg)), 200);
+    assert_non_null(strstr(msg, "\"Location\":\"http://127.0.0.1:9001/_powertune/code/fn/"));
+    pt_strlcpy(fx->api->host, "::", sizeof(fx->api->host));
+    assert_int_equal(call(fx, "GET", "/2015-03-31/functions/fn", NULL, msg, sizeof(msg)), 200);
+    assert_non_null(strstr(msg, "\"Location\":\"http://[::1]:9001/_powertune/code/fn/"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -633,6 +661,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_while_deleting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_alias, setup, teardown),
         cmocka_unit_test_setup_teardown(test_role_checked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_code_location_host, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
