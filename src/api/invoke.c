@@ -175,12 +175,12 @@ void api_op_invoke(struct pt_api *api, const struct api_target *t,
                       "Client context must be a valid Base64-encoded JSON object.");
             return;
         }
+        /* The runtime gets it in a header (Lambda-Runtime-Client-Context): as sent, a JSON
+         * text with a line break could not go there and the function saw no client context,
+         * and UTF-8 in a header reaches runtimes that read headers as Latin-1 mangled. One line
+         * of ASCII JSON is the same object to any runtime. */
+        client_context = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
         json_decref(j);
-        client_context = malloc(raw_len + 1);
-        if (client_context) {
-            memcpy(client_context, raw, raw_len);
-            client_context[raw_len] = '\0';
-        }
         free(raw);
     }
 

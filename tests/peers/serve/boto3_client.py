@@ -100,6 +100,12 @@ check(r["ExecutedVersion"] == "$LATEST" and "FunctionError" not in r, "ExecutedV
 log = base64.b64decode(r["LogResult"]).decode()
 check("REPORT RequestId:" in log and "START RequestId:" in log, "LogType Tail: base64 of the log tail")
 check(len(r["ResponseMetadata"]["RequestId"]) == 36, "x-amzn-RequestId on the response")
+# Pretty-printed (line breaks cannot go in the runtime's header as they are) and not ASCII
+# (a header read as Latin-1 mangles UTF-8): the function saw None, then "\xc3\xa9" for "\xe9".
+cc = base64.b64encode(json.dumps({"custom": {"k": "v\u00e9"}}, indent=2, ensure_ascii=False).encode()).decode()
+out = json.loads(lam.invoke(FunctionName=name, Payload=b'{}', ClientContext=cc)["Payload"].read())
+check(out["custom"] == {"k": "v\u00e9"}, "a pretty-printed, non-ASCII ClientContext reaches the function (%r)"
+      % out["custom"])
 
 r = lam.invoke(FunctionName=name, Payload=b'{"fail": true}')
 err = json.loads(r["Payload"].read())
