@@ -71,8 +71,9 @@ struct api_conf {
     char code_sha256[API_SHA_B64_MAX];
     long long code_size;
     char last_modified[32];
-    char revision_id[37];
-    char source_revision[37]; /* versions: the $LATEST RevisionId they were published from */
+    char revision_id[37];     /* the identity of its content: see api_conf_revision */
+    char source_revision[37]; /* versions: the $LATEST revision_id they were published from */
+    int revision_epoch;       /* $LATEST: RevisionId changes since its content's (0: none) */
     char tracing_mode[16];    /* PassThrough | Active */
     char log_format[8];       /* Text | JSON */
     char app_log_level[8];    /* JSON only */
@@ -161,6 +162,8 @@ char *api_base64_encode(const void *data, size_t n); /* malloc'd, NULL on ENOMEM
 /* Strict base64 (whitespace tolerated); -1 if not base64. *out malloc'd. */
 int api_base64_decode(const char *s, size_t n, unsigned char **out, size_t *out_len);
 void api_sha256_base64(const void *data, size_t n, char out[API_SHA_B64_MAX]);
+/* A UUID derived from revision id and epoch (the same ones, the same UUID). */
+void api_revision_derive(const char *revision_id, int epoch, char out[37]);
 /* "2020-04-10T19:06:32.563+0000" (UTC), Lambda's LastModified. */
 void api_last_modified_now(char out[32]);
 /* Percent-decodes n bytes of s into out; -1 if malformed, too long or it holds a NUL. */
@@ -263,6 +266,8 @@ enum api_view {
 };
 json_t *api_conf_json(const struct pt_api *api, const struct api_function *f,
                       const struct api_conf *c, enum api_view view);
+/* The RevisionId c shows (and RevisionId preconditions compare with): see registry.c. */
+void api_conf_revision(const struct api_function *f, const struct api_conf *c, char out[37]);
 json_t *api_alias_json(const struct pt_api *api, const struct api_function *f,
                        const struct api_alias *a);
 void api_function_arn(const struct pt_api *api, const char *name, const char *qualifier,

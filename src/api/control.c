@@ -461,6 +461,8 @@ static struct api_conf *publish(struct api_function *f, const char *description,
     snprintf(c->version, sizeof(c->version), "%ld", f->next_version++);
     pt_strlcpy(c->source_revision, f->latest.revision_id, sizeof(c->source_revision));
     pt_uuid4(c->revision_id);
+    c->revision_epoch = 0;
+    f->latest.revision_epoch++; /* publishing changes $LATEST's RevisionId (api_conf_revision) */
     api_last_modified_now(c->last_modified);
     if (description)
         pt_strlcpy(c->cfg.description, description, sizeof(c->cfg.description));
@@ -476,6 +478,7 @@ static void unpublish(struct pt_api *api, struct api_function *f, struct api_con
         return;
     f->version_count--;
     f->next_version--;
+    f->latest.revision_epoch--;
     api_conf_free(api, c);
     free(c);
 }
@@ -566,6 +569,7 @@ void api_op_create_function(struct pt_api *api, const struct pt_api_request *req
         goto out;
     api_last_modified_now(c->last_modified);
     pt_uuid4(c->revision_id);
+    c->revision_epoch = 1; /* a new RevisionId once Active */
     struct api_conf *shown = c;
     json_t *pub = json_object_get(body, "Publish");
     if (json_is_true(pub) && !(shown = publish(f, NULL, &err))) {
@@ -797,7 +801,10 @@ static struct api_function *find_for_update(struct pt_api *api, const struct api
                                             json_t *body, struct pt_api_response *r)
 {
     struct api_function *f = find_or_404(api, t, r);
-    if (!f || refuse_busy(api, f, r) || revision_mismatch(body, f->latest.revision_id, r))
+    char rev[37];
+    if (f)
+        api_conf_revision(f, &f->latest, rev);
+    if (!f || refuse_busy(api, f, r) || revision_mismatch(body, rev, r))
         return NULL;
     return f;
 }
@@ -819,6 +826,7 @@ static int update_commit(struct pt_api *api, struct api_function *f, struct api_
     }
     api_last_modified_now(next->last_modified);
     pt_uuid4(next->revision_id);
+    next->revision_epoch = 1; /* a new RevisionId once Successful */
     *old = f->latest;
     f->latest = *next;
     *shown = &f->latest;

@@ -92,6 +92,24 @@ void api_sha256_base64(const void *data, size_t n, char out[API_SHA_B64_MAX])
     EVP_EncodeBlock((unsigned char *)out, md, (int)md_len);
 }
 
+void api_revision_derive(const char *revision_id, int epoch, char out[37])
+{
+    char in[64];
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    int n = snprintf(in, sizeof(in), "%.36s/%d", revision_id, epoch);
+    if (EVP_Digest(in, (size_t)n, md, &md_len, EVP_sha256(), NULL) != 1) {
+        pt_strlcpy(out, revision_id, 37);
+        return;
+    }
+    md[6] = (unsigned char)((md[6] & 0x0f) | 0x40); /* version 4, variant 1: as pt_uuid4's */
+    md[8] = (unsigned char)((md[8] & 0x3f) | 0x80);
+    snprintf(out, 37,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", md[0], md[1],
+             md[2], md[3], md[4], md[5], md[6], md[7], md[8], md[9], md[10], md[11], md[12], md[13],
+             md[14], md[15]);
+}
+
 void api_last_modified_now(char out[32])
 {
     int64_t ms = pt_epoch_ms();

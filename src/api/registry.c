@@ -371,6 +371,25 @@ static void set_str(json_t *o, const char *key, const char *v)
     json_object_set_new(o, key, s ? s : json_string(""));
 }
 
+/*
+ * Lambda changes $LATEST's RevisionId not only with each update of it but also when its update
+ * window ends (State Pending -> Active after CreateFunction, LastUpdateStatus InProgress ->
+ * Successful after an update) and when a version is published from it (LocalStack's tests of
+ * RevisionId, validated against AWS; aws/aws-sdk#377: the RevisionId an update answers no longer
+ * holds once it has completed). revision_id stays the identity of the content (what versions
+ * record as SourceRevision, so that publishing an unchanged $LATEST still finds its version); the
+ * RevisionId shown is derived from it and revision_epoch, the count of the later changes, once the
+ * window is over. A version's is its own.
+ */
+void api_conf_revision(const struct api_function *f, const struct api_conf *c, char out[37])
+{
+    if (strcmp(c->version, "$LATEST") != 0 || c->revision_epoch <= 0 ||
+        f->busy_until_ms > api_mono_ms())
+        pt_strlcpy(out, c->revision_id, 37);
+    else
+        api_revision_derive(c->revision_id, c->revision_epoch, out);
+}
+
 json_t *api_conf_json(const struct pt_api *api, const struct api_function *f,
                       const struct api_conf *c, enum api_view view)
 {
@@ -402,12 +421,17 @@ json_t *api_conf_json(const struct pt_api *api, const struct api_function *f,
     json_object_set_new(env, "Variables", vars);
     json_object_set_new(o, "Environment", env);
     json_object_set_new(o, "TracingConfig", json_pack("{s:s}", "Mode", c->tracing_mode));
-    set_str(o, "RevisionId", c->revision_id);
     if (view == API_VIEW_DISK) {
+        set_str(o, "RevisionId", c->revision_id);
+        if (c->revision_epoch > 0)
+            json_object_set_new(o, "RevisionEpoch", json_integer(c->revision_epoch));
         set_str(o, "CodeId", c->code_id);
         if (c->source_revision[0])
             set_str(o, "SourceRevision", c->source_revision);
     } else {
+        char rev[37];
+        api_conf_revision(f, c, rev);
+        set_str(o, "RevisionId", rev);
         bool latest = strcmp(c->version, "$LATEST") == 0;
         bool busy = latest && f->busy_until_ms > api_mono_ms();
         if (busy && f->creating) {
@@ -806,6 +830,8 @@ static int conf_load(struct pt_api *api, const char *name, json_t *j, struct api
         pt_strlcpy(c->revision_id, s, sizeof(c->revision_id));
     if ((s = json_string_value(json_object_get(j, "SourceRevision"))))
         pt_strlcpy(c->source_revision, s, sizeof(c->source_revision));
+    json_int_t epoch = json_integer_value(json_object_get(j, "RevisionEpoch"));
+    c->revision_epoch = epoch > 0 && epoch < INT_MAX ? (int)epoch : 0;
     c->code_size = json_integer_value(json_object_get(j, "CodeSize"));
     if (!c->code_id[0] || strchr(c->code_id, '/') || strstr(c->code_id, ".."))
         return pt_error_set(err, PT_EPROTO, "configuration %s has no valid CodeId", c->version);
