@@ -349,6 +349,26 @@ static void page_finish(const struct page *p, json_t *o)
 }
 
 /*
+ * A configuration as ListFunctions and ListVersionsByFunction show it: "a subset of the
+ * FunctionConfiguration fields", without State and LastUpdateStatus and their reasons (the
+ * model's ListFunctions documentation: GetFunction has them).
+ */
+static json_t *listed_conf_json(const struct pt_api *api, const struct api_function *f,
+                                const struct api_conf *c, enum api_view view)
+{
+    static const char *const only_get[] = {"State",
+                                           "StateReason",
+                                           "StateReasonCode",
+                                           "LastUpdateStatus",
+                                           "LastUpdateStatusReason",
+                                           "LastUpdateStatusReasonCode"};
+    json_t *o = api_conf_json(api, f, c, view);
+    for (size_t i = 0; i < sizeof(only_get) / sizeof(only_get[0]); i++)
+        json_object_del(o, only_get[i]);
+    return o;
+}
+
+/*
  * Decodes and unpacks Code.ZipFile into staging/<id> (+ .zip). Without the
  * lock: a 50 MB upload must not stall the registry. -1: r is set.
  */
@@ -618,9 +638,9 @@ void api_op_list_functions(struct pt_api *api, const struct pt_api_request *req,
         for (size_t k = 0; k < n; k++) {
             const struct api_conf *c = k == 0 ? &f->latest : f->versions[k - 1];
             if (page_take(&pg, f->latest.cfg.name, c->version))
-                json_array_append_new(list, api_conf_json(api, f, c,
-                                                          all ? API_VIEW_QUALIFIED
-                                                              : API_VIEW_UNQUALIFIED));
+                json_array_append_new(list, listed_conf_json(api, f, c,
+                                                             all ? API_VIEW_QUALIFIED
+                                                                 : API_VIEW_UNQUALIFIED));
         }
     }
     api_unlock(api);
@@ -1037,7 +1057,7 @@ void api_op_list_versions(struct pt_api *api, const struct api_target *t,
         for (size_t i = 0; i <= f->version_count; i++) {
             const struct api_conf *c = i == 0 ? &f->latest : f->versions[i - 1];
             if (page_take(&pg, f->latest.cfg.name, c->version))
-                json_array_append_new(list, api_conf_json(api, f, c, API_VIEW_QUALIFIED));
+                json_array_append_new(list, listed_conf_json(api, f, c, API_VIEW_QUALIFIED));
         }
         json_t *o = json_object();
         json_object_set_new(o, "Versions", list);

@@ -742,6 +742,32 @@ static void test_revision_id_lifecycle(void **state)
                      200);
 }
 
+/*
+ * ListFunctions and ListVersionsByFunction give "a subset of the FunctionConfiguration fields":
+ * State, LastUpdateStatus and their reasons are GetFunction's (the model's documentation). A
+ * client reading State from a listing worked against serve and found none on AWS.
+ */
+static void test_listings_leave_state_out(void **state)
+{
+    struct fixture *fx = *state;
+    char msg[8192];
+    create_fn(fx, "fn");
+    static const char *const lists[] = {"/2015-03-31/functions/",
+                                        "/2015-03-31/functions/?FunctionVersion=ALL",
+                                        "/2015-03-31/functions/fn/versions"};
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        assert_int_equal(call(fx, "GET", lists[i], NULL, msg, sizeof(msg)), 200);
+        if (!strstr(msg, "\"FunctionName\":\"fn\"") || strstr(msg, "State") ||
+            strstr(msg, "LastUpdateStatus"))
+            fail_msg("%s: %s", lists[i], msg);
+    }
+    assert_int_equal(call(fx, "GET", "/2015-03-31/functions/fn/configuration", NULL, msg,
+                          sizeof(msg)),
+                     200);
+    assert_non_null(strstr(msg, "\"State\":\"Active\""));
+    assert_non_null(strstr(msg, "\"LastUpdateStatus\":\"Successful\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -763,6 +789,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_role_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_code_location_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revision_id_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listings_leave_state_out, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
