@@ -728,8 +728,6 @@ void api_op_get_function(struct pt_api *api, const struct api_target *t, bool co
                 json_object_set_new(o, "Concurrency", json_pack("{s:i}",
                                                                 "ReservedConcurrentExecutions",
                                                                 f->reserved));
-            if (!t->qualifier[0])
-                json_object_set_new(o, "Tags", json_object());
             api_resp_json(r, 200, o);
         }
     }

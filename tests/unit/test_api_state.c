@@ -768,6 +768,21 @@ static void test_listings_leave_state_out(void **state)
     assert_non_null(strstr(msg, "\"LastUpdateStatus\":\"Successful\""));
 }
 
+/*
+ * GetFunction of a function without tags has no Tags member (AWS's answer as LocalStack's
+ * snapshots record it: Code and Configuration only). serve answered "Tags": {} (it keeps no
+ * tags), so code reading response["Tags"] worked here and failed on AWS.
+ */
+static void test_get_function_without_tags(void **state)
+{
+    struct fixture *fx = *state;
+    char msg[8192];
+    create_fn(fx, "fn");
+    assert_int_equal(call(fx, "GET", "/2015-03-31/functions/fn", NULL, msg, sizeof(msg)), 200);
+    assert_non_null(strstr(msg, "\"Configuration\":"));
+    assert_null(strstr(msg, "Tags"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -790,6 +805,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_code_location_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revision_id_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listings_leave_state_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_function_without_tags, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
