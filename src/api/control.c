@@ -348,6 +348,24 @@ static void page_finish(const struct page *p, json_t *o)
         json_object_set_new(o, "NextMarker", json_string(p->next));
 }
 
+/* A configuration's state members; from is NULL to remove them, else where they come from. */
+static void state_members_from(json_t *to, json_t *from)
+{
+    static const char *const members[] = {"State",
+                                          "StateReason",
+                                          "StateReasonCode",
+                                          "LastUpdateStatus",
+                                          "LastUpdateStatusReason",
+                                          "LastUpdateStatusReasonCode"};
+    for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+        json_t *v = from ? json_object_get(from, members[i]) : NULL;
+        if (v)
+            json_object_set(to, members[i], v);
+        else
+            json_object_del(to, members[i]);
+    }
+}
+
 /*
  * A configuration as ListFunctions and ListVersionsByFunction show it: "a subset of the
  * FunctionConfiguration fields", without State and LastUpdateStatus and their reasons (the
@@ -356,15 +374,8 @@ static void page_finish(const struct page *p, json_t *o)
 static json_t *listed_conf_json(const struct pt_api *api, const struct api_function *f,
                                 const struct api_conf *c, enum api_view view)
 {
-    static const char *const only_get[] = {"State",
-                                           "StateReason",
-                                           "StateReasonCode",
-                                           "LastUpdateStatus",
-                                           "LastUpdateStatusReason",
-                                           "LastUpdateStatusReasonCode"};
     json_t *o = api_conf_json(api, f, c, view);
-    for (size_t i = 0; i < sizeof(only_get) / sizeof(only_get[0]); i++)
-        json_object_del(o, only_get[i]);
+    state_members_from(o, NULL);
     return o;
 }
 
@@ -602,9 +613,15 @@ void api_op_create_function(struct pt_api *api, const struct pt_api_request *req
         goto out;
     }
     start_window(api, f, true);
-    api_resp_json(r, 201,
-                  api_conf_json(api, f, shown,
-                                shown == c ? API_VIEW_UNQUALIFIED : API_VIEW_QUALIFIED));
+    /* With Publish, Lambda answers version 1's configuration under the function's unqualified
+     * ARN, in the creation's state (Pending), as its recorded answers show. */
+    json_t *answer = api_conf_json(api, f, shown, API_VIEW_UNQUALIFIED);
+    if (shown != c) {
+        json_t *latest = api_conf_json(api, f, c, API_VIEW_UNQUALIFIED);
+        state_members_from(answer, latest);
+        json_decref(latest);
+    }
+    api_resp_json(r, 201, answer);
     f = NULL;
 out:
     api_function_free(api, f); /* not inserted: it holds no engine registration */

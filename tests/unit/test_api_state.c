@@ -783,6 +783,41 @@ static void test_get_function_without_tags(void **state)
     assert_null(strstr(msg, "Tags"));
 }
 
+/*
+ * CreateFunction with Publish answers version 1's configuration under the function's
+ * unqualified ARN and in the creation's state (AWS's answer as LocalStack's snapshots record it,
+ * test_publish_version_on_create). serve answered the ARN ending ":1" and State Active with
+ * LastUpdateStatus Successful, so a client keeping that FunctionArn for later calls held a
+ * qualified one.
+ */
+static void test_create_and_publish_answer(void **state)
+{
+    struct fixture *fx = *state;
+    char msg[8192], v[64];
+    fx->api->opt.update_window_ms = 60000; /* the answer is given inside the window */
+    char *zip = zip_b64(fx->dir);
+    size_t n = strlen(zip) + 512;
+    char *body = malloc(n);
+    assert_non_null(body);
+    snprintf(body, n,
+             "{\"FunctionName\":\"fn\",\"Runtime\":\"python3.12\",\"Handler\":"
+             "\"lambda_function.lambda_handler\",\"Role\":\"arn:aws:iam::123456789012:role/r\","
+             "\"Publish\":true,\"Code\":{\"ZipFile\":\"%s\"}}",
+             zip);
+    assert_int_equal(call(fx, "POST", "/2015-03-31/functions", body, msg, sizeof(msg)), 201);
+    free(body);
+    free(zip);
+    member_of(msg, "Version", v, sizeof(v));
+    assert_string_equal(v, "1");
+    member_of(msg, "FunctionArn", v, sizeof(v));
+    assert_string_equal(v, "arn:aws:lambda:us-east-1:123456789012:function:fn");
+    member_of(msg, "State", v, sizeof(v));
+    assert_string_equal(v, "Pending");
+    member_of(msg, "StateReasonCode", v, sizeof(v));
+    assert_string_equal(v, "Creating");
+    assert_null(strstr(msg, "LastUpdateStatus"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -806,6 +841,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_revision_id_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listings_leave_state_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_function_without_tags, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_and_publish_answer, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
