@@ -1122,8 +1122,19 @@ static int routing_apply(struct pt_api *api, struct api_function *f, json_t *rou
                   ver, weight);
         return -1;
     }
-    if (!all_digits(ver) || strlen(ver) >= sizeof(a->extra_version) ||
-        !api_function_conf(f, ver)) {
+    /* The key is checked as the model says (a version number, 1-1024 characters) before it
+     * is looked up: "$LATEST" or "x" is a ValidationException, not a missing function. */
+    if (!all_digits(ver) || strlen(ver) > 1024) {
+        api_error(r, "ValidationException",
+                  "1 validation error detected: Value '{%.64s=%g}' at "
+                  "'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map "
+                  "keys must satisfy constraint: [Member must have length less than or equal to "
+                  "1024, Member must have length greater than or equal to 1, Member must satisfy "
+                  "regular expression pattern: [0-9]+, Member must not be null]",
+                  ver, weight);
+        return -1;
+    }
+    if (strlen(ver) >= sizeof(a->extra_version) || !api_function_conf(f, ver)) {
         char arn[API_ARN_MAX];
         api_function_arn(api, f->latest.cfg.name, ver, arn, sizeof(arn));
         api_error(r, "ResourceNotFoundException", "Function not found: %s", arn);

@@ -818,6 +818,38 @@ static void test_create_and_publish_answer(void **state)
     assert_null(strstr(msg, "LastUpdateStatus"));
 }
 
+/*
+ * A RoutingConfig key that is not a version number is a ValidationException, as Lambda answers
+ * it (LocalStack's recorded AWS answers: '{$LATEST=0.5}' ... Map keys must satisfy constraint);
+ * serve answered 404 ResourceNotFoundException "Function not found: ...:$LATEST".
+ */
+static void test_routing_key_validated(void **state)
+{
+    struct fixture *fx = *state;
+    char msg[2048];
+    create_fn(fx, "fn");
+    assert_int_equal(call(fx, "POST", "/2015-03-31/functions/fn/versions", "{}", NULL, 0), 201);
+    static const char *const keys[] = {"$LATEST", "x", ""};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char body[256];
+        snprintf(body, sizeof(body),
+                 "{\"Name\":\"a\",\"FunctionVersion\":\"1\",\"RoutingConfig\":"
+                 "{\"AdditionalVersionWeights\":{\"%s\":0.5}}}",
+                 keys[i]);
+        if (call(fx, "POST", "/2015-03-31/functions/fn/aliases", body, msg, sizeof(msg)) != 400 ||
+            !strstr(msg, "Map keys must satisfy constraint"))
+            fail_msg("key \"%s\": %s", keys[i], msg);
+    }
+    /* A well-formed version that does not exist is still not found. */
+    assert_int_equal(call(fx, "POST", "/2015-03-31/functions/fn/aliases",
+                          "{\"Name\":\"a\",\"FunctionVersion\":\"1\",\"RoutingConfig\":"
+                          "{\"AdditionalVersionWeights\":{\"10\":0.5}}}",
+                          msg, sizeof(msg)),
+                     404);
+    assert_non_null(strstr(msg, "Function not found: arn:aws:lambda:us-east-1:123456789012:"
+                                "function:fn:10"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -842,6 +874,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_listings_leave_state_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_function_without_tags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_and_publish_answer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_routing_key_validated, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
