@@ -134,7 +134,9 @@ const struct pt_function_config *pt_function_config_of(const struct pt_function 
  * Runs one invocation. 0 when the function ran, whatever it returned
  * (res->function_error tells); PT_ETHROTTLED (res->throttle_reason),
  * PT_EINTR (shutdown), or another code when the engine itself failed.
- * On 0, free res with pt_invoke_result_free.
+ * On 0, free res with pt_invoke_result_free. It returns once the runtime is
+ * back at /next, where Lambda's Duration ends (req->report_deferred: at the
+ * response, the REPORT written later).
  */
 int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
                      const struct pt_invoke_request *req, struct pt_invoke_result *res,
