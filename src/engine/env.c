@@ -69,6 +69,9 @@ struct pt_env {
     int64_t spawn_ns;
     int64_t last_used_ns;
     struct env_ending ending;
+    /* Output before the event's hand-over is drained: what follows is the invocation's, after
+     * START (the hand-over and the invoker's wake-up are apart; the runtime prints meanwhile). */
+    bool drained_for_start;
     char tmp_opts[64]; /* mount options of a tmpfs /tmp */
     char tmp_image[PATH_MAX]; /* the disk-backed /tmp's template, or "" */
     struct pt_sandbox_spec sandbox_spec;
@@ -106,9 +109,14 @@ static void env_set_frozen(struct pt_env *env, bool frozen)
     env->frozen = frozen;
 }
 
+static void env_drain_output(struct pt_env *env);
+
 static void env_hook_init_done(void *arg)
 {
     struct pt_env *env = arg;
+    /* The event is handed over right after this hook: INIT's output goes before START. */
+    env_drain_output(env);
+    env->drained_for_start = true;
     /* Taken here, not when the invoker wakes up: by then the invocation may be over. */
     memset(&env->init_stats, 0, sizeof(env->init_stats));
     pt_cgroup_read_stats(env->cg, &env->init_stats, NULL);
@@ -526,7 +534,9 @@ static enum env_outcome env_wait(struct pt_env *env, struct env_wait_state *ws)
         }
         ws->delivered_ns = st.delivered_ns;
         if (st.delivered_ns && !ws->start_written) {
-            env_drain_output(env); /* INIT output belongs before START */
+            if (!env->drained_for_start)
+                env_drain_output(env); /* INIT output belongs before START */
+            env->drained_for_start = false;
             env_write_start(env, ws);
         }
         if (st.result_ready && env_died_answering(env, &st)) {
@@ -1024,6 +1034,8 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
         .cognito_identity = inv->cognito_identity};
     env_set_frozen(env, false);
     ws.queued_ns = pt_mono_ns();
+    env_drain_output(env); /* a parked runtime gets the event now: what it printed is before */
+    env->drained_for_start = true;
     int rc = pt_rapi_deliver(env->rapi, &rinv, err);
     if (rc) {
         env->usable = false;
