@@ -699,9 +699,9 @@ bool pt_env_freeze_idle(struct pt_env *env)
         return true; /* no runtime until the next invocation: nothing runs, nothing to freeze */
     if (env->ending.pending) {
         /* Its REPORT once the runtime is back (a look, never a wait: the engine's lock is held). */
-        if (env_await_next(env, 0, false, NULL) != ENV_NEXT_PARKED)
-            return false;
-        env_finish_pending(env, false);
+        if (env_await_next(env, 0, false, NULL) == ENV_NEXT_CUT)
+            return false; /* still on its way, or busy after its response */
+        env_finish_pending(env, false); /* back at /next, or exited (reset there) */
         if (env->reset)
             return true;
     }
