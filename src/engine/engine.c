@@ -484,6 +484,21 @@ static void strv_add(struct engine_strv *s, const char *fmt, ...)
     s->v[s->n] = NULL;
 }
 
+/* Removes the "KEY=..." entries of an environment vector. */
+static void strv_drop_var(struct engine_strv *s, const char *key)
+{
+    size_t len = strlen(key), kept = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (strncmp(s->v[i], key, len) == 0 && s->v[i][len] == '=')
+            free(s->v[i]);
+        else
+            s->v[kept++] = s->v[i];
+    }
+    s->n = kept;
+    if (s->v)
+        s->v[kept] = NULL;
+}
+
 static void strv_free(struct engine_strv *s)
 {
     for (size_t i = 0; i < s->n; i++)
@@ -625,18 +640,23 @@ static void engine_build_environment(struct pt_engine *e, struct pt_function *fn
     }
     if (c->family == PT_RUNTIME_NODE) {
         /* As Lambda's node bootstrap: layers, the runtime's modules, the code; unless set. */
-        bool user_path = false;
-        for (size_t i = 0; i < c->env_count; i++)
-            user_path |= strcmp(c->env[i].key, "NODE_PATH") == 0;
         int major = 0;
-        if (!user_path && sscanf(c->runtime, "nodejs%d", &major) == 1)
+        if (sscanf(c->runtime, "nodejs%d", &major) == 1)
             strv_add(env,
                      "NODE_PATH=/opt/nodejs/node%d/node_modules:/opt/nodejs/node_modules:"
                      "%s/node/node_modules:%s/node:%s",
                      major, e->runtime_dir, e->runtime_dir, c->code_dir);
     }
-    for (size_t i = 0; i < c->env_count; i++)
+    /*
+     * The function's variables replace the defaults of the same name (PATH, TZ, LANG,
+     * LD_LIBRARY_PATH, NODE_PATH, ...; reserved names never get this far), as on Lambda. Both
+     * in the vector, the default won: getenv, Python's os.environ and Node's process.env all
+     * take a name's first entry, so `--env TZ=Europe/Paris` ran the function in UTC.
+     */
+    for (size_t i = 0; i < c->env_count; i++) {
+        strv_drop_var(env, c->env[i].key);
         strv_add(env, "%s=%s", c->env[i].key, c->env[i].value);
+    }
 }
 
 int pt_engine_function_add(struct pt_engine *e, const struct pt_function_config *cfg,

@@ -107,6 +107,14 @@ rm -rf "$fn"
 if printf '%s' "$out" | grep -q '"payload":"r??"' && printf '%s' "$out" | grep -q '"logTail":"START .*bad ?? bytes'; then
   ok "--json keeps a payload and logTail that are not UTF-8"; else nok "--json with bytes that are not UTF-8: $out"; fi
 
+# The function's own PATH, TZ, LD_LIBRARY_PATH replace Lambda's defaults (unreserved names, as on
+# Lambda); the defaults stay for the names it does not set.
+out=$("$PT" invoke tests/functions/sandbox-python --env PATH=/opt/x/bin --env TZ=Europe/Paris \
+  --env LD_LIBRARY_PATH=/opt/x/lib --payload '{"env": ["PATH", "TZ", "LD_LIBRARY_PATH", "LANG"]}' 2>/dev/null)
+want='{"PATH": "/opt/x/bin", "TZ": "Europe/Paris", "LD_LIBRARY_PATH": "/opt/x/lib", "LANG": "en_US.UTF-8"}'
+if [ "$out" = "$want" ]; then ok "--env replaces an unreserved default"
+else nok "--env PATH/TZ/LD_LIBRARY_PATH: $out"; fi
+
 # SIGTERM during an invocation: exit 130, no cgroup or process left.
 # The function carries a mark in its environment, so only this run's processes are looked for
 # (other checkouts and sessions may run Python functions meanwhile).

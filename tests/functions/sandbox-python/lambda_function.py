@@ -78,6 +78,8 @@ def _reset(event):
 
 
 def lambda_handler(event, context):
+    if "env" in event:  # the values of the variables named, as the function sees them
+        return {k: os.environ.get(k) for k in event["env"]}
     if "reset" in event:
         return _reset(event)
     try:
