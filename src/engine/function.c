@@ -262,9 +262,10 @@ static bool is_digit(char ch)
     return ch >= '0' && ch <= '9';
 }
 
+/* Lambda's model: [a-zA-Z]([a-zA-Z0-9_])+, so at least two characters ("X" is refused). */
 static bool env_name_ok(const char *key)
 {
-    if (!is_alpha(key[0]))
+    if (!is_alpha(key[0]) || key[1] == '\0')
         return false;
     for (const char *p = key + 1; *p; p++)
         if (!is_alpha(*p) && !is_digit(*p) && *p != '_')
@@ -282,7 +283,8 @@ static int env_key_check(const char *key, struct pt_error *err)
     if (!env_name_ok(key))
         return pt_error_set(err, PT_EUSAGE,
                             "Environment: \"%s\" is not a valid variable name: allowed "
-                            "[a-zA-Z][a-zA-Z0-9_]*",
+                            "[a-zA-Z][a-zA-Z0-9_]+ (a letter, then at least one letter, digit or "
+                            "underscore)",
                             key);
     return 0;
 }
@@ -291,23 +293,56 @@ static int env_size_check(size_t total, struct pt_error *err)
 {
     if (total > PT_ENV_VARS_MAX_BYTES)
         return pt_error_set(err, PT_EUSAGE,
-                            "Environment: variables take %zu bytes: allowed at most %d (keys + "
-                            "values)",
+                            "Environment: variables take %zu bytes: allowed at most %d (as Lambda "
+                            "measures them: the JSON object {\"KEY\":\"VALUE\",...})",
                             total, PT_ENV_VARS_MAX_BYTES);
     return 0;
 }
 
-static size_t env_var_size(const struct pt_env_var *v)
+/*
+ * Lambda measures the variables as the JSON object it stores, not as keys plus values: its
+ * refusal says "exceeded the 4KB limit. String measured: {"A":"1","B":"x\"y"}" (LocalStack
+ * computes the same: compact json.dumps). So quotes, colons, commas and escapes count. Bytes
+ * beyond ASCII count as their UTF-8 bytes (how Lambda counts them is not documented).
+ */
+static size_t env_json_len(const char *s)
 {
-    return (v->key ? strlen(v->key) : 0) + (v->value ? strlen(v->value) : 0);
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\' || *p == '\b' || *p == '\f' || *p == '\n' || *p == '\r' ||
+            *p == '\t')
+            n += 2;
+        else if (*p < 0x20)
+            n += 6; /* \u00XX */
+        else
+            n++;
+    }
+    return n;
 }
 
-static size_t env_total_size(const struct pt_function_config *c)
+/* "KEY":"VALUE" and the comma after it. */
+static size_t env_var_size(const char *key, const char *value)
 {
-    size_t total = 0;
-    for (size_t i = 0; i < c->env_count; i++)
-        total += env_var_size(&c->env[i]);
-    return total;
+    return env_json_len(key) + env_json_len(value) + 6;
+}
+
+/* The JSON object's size with entry `replace` (or, when it is -1, a new one) set to key=value;
+ * key NULL: the variables as they are. */
+static size_t env_total_size(const struct pt_function_config *c, ssize_t replace, const char *key,
+                             const char *value)
+{
+    size_t total = 1, n = 0; /* "{", then each entry with its comma, the last one's is "}" */
+    for (size_t i = 0; i < c->env_count; i++) {
+        if ((ssize_t)i == replace)
+            continue;
+        total += env_var_size(c->env[i].key, c->env[i].value);
+        n++;
+    }
+    if (key) {
+        total += env_var_size(key, value);
+        n++;
+    }
+    return n ? total : 2;
 }
 
 static ssize_t env_find(const struct pt_function_config *c, const char *key, size_t keylen)
@@ -335,10 +370,7 @@ int pt_function_set_env(struct pt_function_config *c, const char *key, const cha
     if (rc)
         goto out;
     ssize_t at = env_find(c, key, strlen(key));
-    size_t total = env_total_size(c) + strlen(key) + strlen(value);
-    if (at >= 0)
-        total -= env_var_size(&c->env[at]);
-    rc = env_size_check(total, err);
+    rc = env_size_check(env_total_size(c, at, key, value), err);
     if (rc)
         goto out;
 
@@ -379,9 +411,9 @@ int pt_function_set_env_kv(struct pt_function_config *c, const char *kv, struct 
         return pt_error_set(err, PT_EUSAGE,
                             "Environment: \"%s\" is not of the form KEY=VALUE", kv ? kv : "");
     size_t keylen = (size_t)(eq - kv);
-    /* A key this long could never fit the size limit anyway. */
+    /* A key this long could never fit the size limit anyway ({"KEY":"VALUE"} alone). */
     if (keylen >= sizeof(key))
-        return env_size_check(strlen(kv) - 1, err);
+        return env_size_check(keylen + env_json_len(eq + 1) + 7, err);
     memcpy(key, kv, keylen);
     key[keylen] = '\0';
     return pt_function_set_env(c, key, eq + 1, err);
@@ -494,7 +526,7 @@ static int validate_env(const struct pt_function_config *c, struct pt_error *err
             return pt_error_set(err, PT_EUSAGE, "Environment: variable \"%s\" is set twice",
                                 key);
     }
-    return env_size_check(env_total_size(c), err);
+    return env_size_check(env_total_size(c, -1, NULL, NULL), err);
 }
 
 /*

@@ -347,7 +347,7 @@ static const char *report_src(char *out, size_t size, int code)
              "def lambda_handler(event, context):\n"
              "    if isinstance(event, dict) and event.get('sleep'):\n"
              "        time.sleep(event['sleep'])\n"
-             "    return {'code': %d, 'A': os.environ.get('A'), "
+             "    return {'code': %d, 'A': os.environ.get('AA'), "
              "'version': context.function_version}\n",
              code);
     return out;
@@ -380,12 +380,12 @@ static void test_update_window_runs_previous(void **state)
     const char *inv = "/2015-03-31/functions/upd/invocations";
     char src[512];
     create_fn_with(api, "upd", report_src(src, sizeof(src), 1),
-                   ",\"Timeout\":10,\"Environment\":{\"Variables\":{\"A\":\"v0\"}}");
+                   ",\"Timeout\":10,\"Environment\":{\"Variables\":{\"AA\":\"v0\"}}");
     wait_settled(api, "upd");
 
     struct pt_api_response r;
     call(api, "PUT", "/2015-03-31/functions/upd/configuration", NULL,
-         "{\"Environment\":{\"Variables\":{\"A\":\"v1\"}}}", &r);
+         "{\"Environment\":{\"Variables\":{\"AA\":\"v1\"}}}", &r);
     assert_int_equal(r.status, 200);
     json_t *j = body_json(&r);
     assert_string_equal(json_string_value(json_object_get(j, "LastUpdateStatus")), "InProgress");

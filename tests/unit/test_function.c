@@ -72,19 +72,19 @@ static void test_copy_is_deep(void **state)
     struct pt_function_config a, b;
     valid_config(&a);
     a.memory_mb = 1024;
-    assert_int_equal(pt_function_set_env(&a, "A", "1", NULL), 0);
-    assert_int_equal(pt_function_set_env(&a, "B", "two", NULL), 0);
+    assert_int_equal(pt_function_set_env(&a, "AA", "1", NULL), 0);
+    assert_int_equal(pt_function_set_env(&a, "BB", "two", NULL), 0);
     assert_int_equal(pt_function_config_copy(&b, &a, NULL), 0);
     assert_int_equal(b.memory_mb, 1024);
     assert_string_equal(b.name, "hello");
     assert_int_equal(b.env_count, 2);
     assert_ptr_not_equal(b.env, a.env);
     assert_ptr_not_equal(b.env[0].key, a.env[0].key);
-    assert_string_equal(b.env[1].key, "B");
+    assert_string_equal(b.env[1].key, "BB");
     assert_string_equal(b.env[1].value, "two");
 
     /* Changing the copy leaves the original alone. */
-    assert_int_equal(pt_function_set_env(&b, "A", "changed", NULL), 0);
+    assert_int_equal(pt_function_set_env(&b, "AA", "changed", NULL), 0);
     assert_string_equal(a.env[0].value, "1");
     pt_function_config_free(&a);
     assert_string_equal(b.env[0].value, "changed");
@@ -213,7 +213,11 @@ static void test_env_set_and_replace(void **state)
     assert_int_equal(pt_function_set_env_kv(&c, "1ABC=x", &err), PT_EUSAGE);
     assert_string_equal(err.msg,
                         "Environment: \"1ABC\" is not a valid variable name: allowed "
-                        "[a-zA-Z][a-zA-Z0-9_]*");
+                        "[a-zA-Z][a-zA-Z0-9_]+ (a letter, then at least one letter, digit or "
+                        "underscore)");
+    /* Lambda's pattern wants two characters at least: "X" is refused at deployment. */
+    assert_int_equal(pt_function_set_env_kv(&c, "X=1", &err), PT_EUSAGE);
+    assert_contains(err.msg, "\"X\" is not a valid variable name");
     assert_int_equal(pt_function_set_env(&c, "MY-VAR", "x", &err), PT_EUSAGE);
     assert_contains(err.msg, "\"MY-VAR\" is not a valid variable name");
     assert_int_equal(pt_function_set_env(&c, "_LEADING", "x", &err), PT_EUSAGE);
@@ -230,37 +234,56 @@ static void test_env_size_limit(void **state)
     char big[5000];
     valid_config(&c);
 
-    /* "A" + 4095 bytes = 4096: exactly at the limit. */
-    memset(big, 'x', 4095);
-    big[4095] = '\0';
-    assert_int_equal(pt_function_set_env(&c, "A", big, &err), 0);
+    /* Measured as Lambda does, the JSON object: {"AA":"x...x"} is 2 + 4 quotes + ':' + 4087
+     * = 4096, exactly at the limit (keys plus values are only 4089). */
+    memset(big, 'x', 4087);
+    big[4087] = '\0';
+    assert_int_equal(pt_function_set_env(&c, "AA", big, &err), 0);
     assert_int_equal(pt_function_validate(&c, &err), 0);
-    /* One more byte anywhere is refused and leaves the config as it was. */
-    assert_int_equal(pt_function_set_env(&c, "B", "", &err), PT_EUSAGE);
+    /* One more variable, even empty, adds ,"BB":"" and is refused, leaving the config as it
+     * was. */
+    assert_int_equal(pt_function_set_env(&c, "BB", "", &err), PT_EUSAGE);
     assert_string_equal(err.msg,
-                        "Environment: variables take 4097 bytes: allowed at most 4096 (keys + "
-                        "values)");
+                        "Environment: variables take 4104 bytes: allowed at most 4096 (as Lambda "
+                        "measures them: the JSON object {\"KEY\":\"VALUE\",...})");
     assert_int_equal(c.env_count, 1);
 
     /* Replacing counts the new value instead of the old one. */
-    assert_int_equal(pt_function_set_env(&c, "A", "small", &err), 0);
-    assert_int_equal(pt_function_set_env(&c, "B", "", &err), 0);
+    assert_int_equal(pt_function_set_env(&c, "AA", "small", &err), 0);
+    assert_int_equal(pt_function_set_env(&c, "BB", "", &err), 0);
+    pt_function_config_free(&c);
 
-    /* The brief's example: 4301 bytes. */
-    memset(big, 'y', 4290);
-    big[4290] = '\0';
-    assert_int_equal(pt_function_set_env(&c, "LONGVALUE", big, &err), PT_EUSAGE); /* 9+4290+1+5+1 */
-    assert_string_equal(err.msg,
-                        "Environment: variables take 4306 bytes: allowed at most 4096 (keys + "
-                        "values)");
+    /* What JSON escapes counts twice (a quote, a backslash, a newline), a control character
+     * six times (\u0001): {"AA":""} is 9, 4075 'q' and those four are 4075 + 12: 4096. */
+    valid_config(&c);
+    memset(big, 'q', 4076);
+    memcpy(big + 4076, "\"\\\n\001", 5);
+    assert_int_equal(pt_function_set_env(&c, "AA", big + 1, &err), 0);
+    assert_int_equal(pt_function_set_env(&c, "AA", big, &err), PT_EUSAGE); /* one 'q' more */
+    assert_contains(err.msg, "variables take 4097 bytes");
+    pt_function_config_free(&c);
+
+    /* Many small variables: 100 of 30 bytes each are 3000 bytes of keys and values, but
+     * 100 * 36 + 1 = 3601 as JSON; 114 of them are 4105. */
+    valid_config(&c);
+    int i;
+    for (i = 0; i < 200; i++) {
+        char key[16], value[32];
+        snprintf(key, sizeof(key), "VAR_%05d", i); /* 9 bytes */
+        snprintf(value, sizeof(value), "%021d", i); /* 21 bytes */
+        if (pt_function_set_env(&c, key, value, &err) != 0)
+            break;
+    }
+    assert_int_equal(i, 113);
+    assert_contains(err.msg, "variables take 4105 bytes");
     pt_function_config_free(&c);
 
     valid_config(&c);
     memset(big, 'z', 4296);
-    memcpy(big, "K=", 2);
-    big[4296] = '\0'; /* key "K" + a 4294-byte value */
+    memcpy(big, "KK=", 3);
+    big[4296] = '\0'; /* key "KK" + a 4293-byte value */
     assert_int_equal(pt_function_set_env_kv(&c, big, &err), PT_EUSAGE);
-    assert_contains(err.msg, "variables take 4295 bytes");
+    assert_contains(err.msg, "variables take 4302 bytes");
 
     /* An absurdly long key is refused on size, not overflowed. */
     char *huge = malloc(10000);
@@ -269,7 +292,7 @@ static void test_env_size_limit(void **state)
     huge[9998] = '=';
     huge[9999] = '\0';
     assert_int_equal(pt_function_set_env_kv(&c, huge, &err), PT_EUSAGE);
-    assert_contains(err.msg, "variables take 9998 bytes");
+    assert_contains(err.msg, "variables take 10005 bytes");
     free(huge);
     assert_int_equal(c.env_count, 0);
     pt_function_config_free(&c);
@@ -283,16 +306,17 @@ static void test_env_4301_bytes_via_validate(void **state)
     struct pt_env_var vars[2];
     char *big = malloc(4301);
     assert_non_null(big);
-    memset(big, 'v', 4300 - 3);
-    big[4297] = '\0';
+    memset(big, 'v', 4283);
+    big[4283] = '\0';
     vars[0].key = (char *)"ONE";
-    vars[0].value = big;       /* 3 + 4297 = 4300 */
-    vars[1].key = (char *)"Z"; /* + 1 = 4301 */
+    vars[0].value = big;        /* {"ONE":"v...v", is 1 + 5 + 1 + 4285 + 1 = 4293 */
+    vars[1].key = (char *)"ZZ"; /* ,"ZZ":""} + 8 = 4301 */
     vars[1].value = (char *)"";
     valid_config(&c);
     c.env = vars;
     c.env_count = 2;
-    expect_invalid(&c, "Environment: variables take 4301 bytes: allowed at most 4096 (keys + values)");
+    expect_invalid(&c, "Environment: variables take 4301 bytes: allowed at most 4096 (as Lambda "
+                       "measures them: the JSON object {\"KEY\":\"VALUE\",...})");
     free(big);
 }
 
@@ -306,7 +330,9 @@ static void test_validate_env_rules(void **state)
     c.env_count = 2;
     expect_invalid(&c, "Environment: variable \"AWS_REGION\" is reserved by Lambda and cannot be set");
     vars[1].key = (char *)"1ABC";
-    expect_invalid(&c, "Environment: \"1ABC\" is not a valid variable name: allowed [a-zA-Z][a-zA-Z0-9_]*");
+    expect_invalid(&c, "Environment: \"1ABC\" is not a valid variable name: allowed "
+                       "[a-zA-Z][a-zA-Z0-9_]+ (a letter, then at least one letter, digit or "
+                       "underscore)");
     vars[1].key = (char *)"OK";
     expect_invalid(&c, "Environment: variable \"OK\" is set twice");
     vars[1].key = (char *)"OK2";

@@ -226,7 +226,7 @@ static void test_every_property_lambda_function(void **state)
             "      Architectures: [x86_64]\n"
             "      EphemeralStorage: {Size: 600}\n"
             "      ReservedConcurrentExecutions: 0\n"
-            "      Environment: {Variables: {A: '1'}}\n");
+            "      Environment: {Variables: {AA: '1'}}\n");
     assert_int_equal(load(fx, NULL, &c, &err), 0);
     assert_string_equal(c.name, "Plain");
     assert_int_equal(c.memory_mb, 2048);
@@ -234,7 +234,7 @@ static void test_every_property_lambda_function(void **state)
     assert_int_equal(c.ephemeral_mb, 600);
     assert_int_equal(c.reserved_concurrency, 0);
     assert_int_equal(c.env_count, 1);
-    assert_string_equal(env_get(&c, "A"), "1");
+    assert_string_equal(env_get(&c, "AA"), "1");
     assert_true(pt_str_ends_with(c.code_dir, "/src"));
     pt_function_config_free(&c);
 }
@@ -255,7 +255,7 @@ static void test_globals_merge_and_override(void **state)
                "    EphemeralStorage: {Size: 1024}\n"
                "    ReservedConcurrentExecutions: 4\n"
                "    Environment:\n"
-               "      Variables: {A: global-a, B: global-b}\n"
+               "      Variables: {AA: global-a, BB: global-b}\n"
                "Resources:\n"
                "  Fn:\n"
                "    Type: AWS::Serverless::Function\n"
@@ -263,7 +263,7 @@ static void test_globals_merge_and_override(void **state)
                "      MemorySize: 512\n"
                "      Architectures: [x86_64]\n"
                "      Environment:\n"
-               "        Variables: {B: own-b, C: own-c}\n");
+               "        Variables: {BB: own-b, CC: own-c}\n");
     assert_int_equal(load(fx, NULL, &c, &err), 0);
     assert_int_equal(c.memory_mb, 512);                /* own value wins */
     assert_int_equal(c.timeout_s, 20);                 /* global fills in */
@@ -273,9 +273,9 @@ static void test_globals_merge_and_override(void **state)
     assert_string_equal(c.runtime, "python3.12");
     assert_true(pt_str_ends_with(c.code_dir, "/src"));
     assert_int_equal(c.env_count, 3);                  /* variables merged key by key */
-    assert_string_equal(env_get(&c, "A"), "global-a");
-    assert_string_equal(env_get(&c, "B"), "own-b");
-    assert_string_equal(env_get(&c, "C"), "own-c");
+    assert_string_equal(env_get(&c, "AA"), "global-a");
+    assert_string_equal(env_get(&c, "BB"), "own-b");
+    assert_string_equal(env_get(&c, "CC"), "own-c");
     pt_function_config_free(&c);
 
     /* EphemeralStorage merges too: the function's Size wins over the global one. */
@@ -292,9 +292,9 @@ static void test_globals_merge_and_override(void **state)
      * function's place (Fn::If, AWS::NoValue) it replaces the global mapping whole. The
      * global variables and storage were merged in anyway (A=g where SAM deploys no A). */
     static const char *const local[] = {
-        "      Environment: !If [Yes, {Variables: {B: l}}, !Ref AWS::NoValue]\n",
+        "      Environment: !If [Yes, {Variables: {BB: l}}, !Ref AWS::NoValue]\n",
         "      Environment: !Ref AWS::NoValue\n",
-        "      Environment: {Variables: !If [Yes, {B: l}, {}]}\n",
+        "      Environment: {Variables: !If [Yes, {BB: l}, {}]}\n",
         "      Environment: {Variables: !Ref AWS::NoValue}\n",
     };
     for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
@@ -302,15 +302,15 @@ static void test_globals_merge_and_override(void **state)
         snprintf(yaml, sizeof(yaml),
                  HEAD "Conditions:\n  Yes: !Equals [a, a]\n"
                       "Globals:\n  Function:\n    CodeUri: src\n    Environment:\n"
-                      "      Variables: {A: g}\n    EphemeralStorage: {Size: 1024}\n"
+                      "      Variables: {AA: g}\n    EphemeralStorage: {Size: 1024}\n"
                       "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"
                       "%s      EphemeralStorage: !If [Yes, !Ref AWS::NoValue, {Size: 2048}]\n",
                  local[i]);
         put(fx, yaml);
         assert_int_equal(load(fx, NULL, &c, &err), 0);
-        if (env_get(&c, "A"))
+        if (env_get(&c, "AA"))
             fail_msg("case %zu: the global variable A was merged into %s", i, local[i]);
-        assert_string_equal(env_get(&c, "B") ? env_get(&c, "B") : "-", i % 2 ? "-" : "l");
+        assert_string_equal(env_get(&c, "BB") ? env_get(&c, "BB") : "-", i % 2 ? "-" : "l");
         assert_int_equal(c.ephemeral_mb, PT_EPHEMERAL_MIN_MB);
         pt_function_config_free(&c);
     }
@@ -820,8 +820,8 @@ static void test_values_and_validation(void **state)
                    NULL, "arm64", 0, "expected a list");
     expect_fail_at(fx, ENVFN("", "          AWS_REGION: eu-west-1\n"), NULL, "AWS_REGION", 0,
                    "Variables.AWS_REGION: Environment: variable \"AWS_REGION\" is reserved");
-    expect_fail_at(fx, ENVFN("", "          A: x\n          A: y\n"), NULL, "A: y", 0,
-                   "duplicate key A (first at line");
+    expect_fail_at(fx, ENVFN("", "          AA: x\n          AA: y\n"), NULL, "AA: y", 0,
+                   "duplicate key AA (first at line");
     expect_fail_at(fx,
                    HEAD "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
                         "    Properties:\n      CodeUri: src\n      MemorySize: 256\n"
@@ -907,11 +907,11 @@ static void test_limits(void **state)
     pt_function_config_free(&c);
 
     /* Legitimate aliases are fine (a shared environment). */
-    put(fx, HEAD "Vars: &vars {A: one, B: two}\n"
+    put(fx, HEAD "Vars: &vars {AA: one, BB: two}\n"
                "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n"
                "    Properties: {CodeUri: src, Environment: {Variables: *vars}}\n");
     assert_int_equal(load(fx, NULL, &c, &err), 0);
-    assert_string_equal(env_get(&c, "B"), "two");
+    assert_string_equal(env_get(&c, "BB"), "two");
     pt_function_config_free(&c);
     free(text);
 }

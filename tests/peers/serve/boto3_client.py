@@ -49,7 +49,7 @@ def lambda_handler(event, context):
     if isinstance(event, dict) and event.get("fail"):
         raise RuntimeError("asked to fail")
     cc = context.client_context.custom if context.client_context else None
-    return {"event": event, "custom": cc, "A": os.environ.get("A"),
+    return {"event": event, "custom": cc, "A": os.environ.get("AA"),
             "arn": context.invoked_function_arn, "version": context.function_version,
             "memory": context.memory_limit_in_mb}
 '''
@@ -73,7 +73,7 @@ except exc.ResourceNotFoundException:
 
 r = lam.create_function(FunctionName=name, Runtime="python3.12", Role="arn:aws:iam::123456789012:role/r",
                         Handler="lambda_function.lambda_handler", Code={"ZipFile": make_zip(ECHO)},
-                        Environment={"Variables": {"A": "one"}}, MemorySize=256)
+                        Environment={"Variables": {"AA": "one"}}, MemorySize=256)
 check(r["ResponseMetadata"]["HTTPStatusCode"] == 201 and r["State"] == "Pending"
       and r["StateReasonCode"] == "Creating", "CreateFunction is 201 with State Pending")
 check(len(base64.b64decode(r["CodeSha256"])) == 32 and r["CodeSize"] > 0
@@ -123,7 +123,7 @@ check(e is not None and e.response["Error"]["Code"] == "RequestEntityTooLargeExc
 expect_error(lambda: lam.invoke(FunctionName=name, Payload=b"{not json"), exc.InvalidRequestContentException,
              "a payload that is not JSON")
 
-r = lam.update_function_configuration(FunctionName=name, MemorySize=512, Environment={"Variables": {"A": "two"}})
+r = lam.update_function_configuration(FunctionName=name, MemorySize=512, Environment={"Variables": {"AA": "two"}})
 check(r["LastUpdateStatus"] == "InProgress", "UpdateFunctionConfiguration answers InProgress")
 expect_error(lambda: lam.update_function_configuration(FunctionName=name, Timeout=10),
              exc.ResourceConflictException, "a second update inside the update window")
@@ -137,7 +137,7 @@ v1 = lam.publish_version(FunctionName=name)
 check(v1["Version"] == "1" and v1["FunctionArn"].endswith(":1"), "PublishVersion 1")
 again = lam.publish_version(FunctionName=name)
 check(again["Version"] == "1", "publishing an unchanged $LATEST returns version 1 again")
-lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"A": "three"}})
+lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"AA": "three"}})
 lam.get_waiter("function_updated").wait(FunctionName=name, WaiterConfig={"Delay": 1})
 v2 = lam.publish_version(FunctionName=name, Description="second")
 check(v2["Version"] == "2" and v2["Description"] == "second", "PublishVersion 2 with a description")

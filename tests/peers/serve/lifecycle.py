@@ -43,7 +43,7 @@ import os, time
 def lambda_handler(event, context):
     if isinstance(event, dict) and event.get("sleep"):
         time.sleep(event["sleep"])
-    return {"code": %d, "A": os.environ.get("A"), "version": context.function_version}
+    return {"code": %d, "A": os.environ.get("AA"), "version": context.function_version}
 '''
 
 lam = boto3.client("lambda", endpoint_url=ENDPOINT, region_name="us-east-1",
@@ -68,12 +68,12 @@ if MODE == "setup":
                         Handler="lambda_function.lambda_handler", Code={"ZipFile": make_zip(CODE % 1)},
                         Timeout=10)
     lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
-    lam.update_function_configuration(FunctionName=name, MemorySize=256, Environment={"Variables": {"A": "v1"}})
+    lam.update_function_configuration(FunctionName=name, MemorySize=256, Environment={"Variables": {"AA": "v1"}})
     wait_updated()
     v1 = lam.publish_version(FunctionName=name, Description="first")
     lam.update_function_code(FunctionName=name, ZipFile=make_zip(CODE % 2))
     wait_updated()
-    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"A": "latest"}})
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"AA": "latest"}})
     wait_updated()
     lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1", Description="pinned")
     lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=5)
