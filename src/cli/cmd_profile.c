@@ -294,6 +294,7 @@ int cmd_profile(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
     rc = profile_raw_dir(&eo, raw_dir, sizeof(raw_dir), err);
     if (rc)
         goto out;
+    eo.opt.sandbox_writable_dir = raw_dir; /* the only host directory functions may write */
     rc = pt_function_set_env(&cfg, node ? "POWERTUNE_NODE_PROFILE_DIR" : "POWERTUNE_PYTHON_PROFILE_DIR",
                              raw_dir, err);
     if (rc)

@@ -202,6 +202,7 @@ static void engine_plan_sandbox(struct pt_engine *e)
     e->sandbox.enabled = true;
     e->sandbox.uid = e->opt.sandbox_uid > 0 ? (unsigned)e->opt.sandbox_uid : 65534;
     e->sandbox.gid = e->sandbox.uid;
+    e->sandbox.writable_dir = e->opt.sandbox_writable_dir;
 }
 
 /* ---- janitor: reclaims idle environments after the keep-alive ---- */

@@ -1182,7 +1182,8 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
     env->sandbox_spec = (struct pt_sandbox_spec){.code_dir = cfg->fn->code_dir,
                                                  .runtime_dir = cfg->runtime_dir,
                                                  .tmp_image = env->tmp_image,
-                                                 .tmp_opts = env->tmp_opts};
+                                                 .tmp_opts = env->tmp_opts,
+                                                 .writable_dir = cfg->sandbox.writable_dir};
     env->boost_quota_us = pt_cpu_boost_quota_us(&env->share, cfg->host_cpus);
 
     size_t n = 0;

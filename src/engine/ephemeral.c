@@ -434,49 +434,66 @@ static int ephemeral_loop_attach(int img, char *path)
     return dev;
 }
 
-const char *pt_ephemeral_mount(const char *template_path, const char *target)
+int pt_ephemeral_copy(const char *template_path, const char **why)
 {
     char dir[PATH_MAX];
     size_t n = strlen(template_path);
-    if (n >= sizeof(dir))
-        return "the /tmp template's path is too long";
+    *why = NULL;
+    if (n >= sizeof(dir)) {
+        *why = "the /tmp template's path is too long";
+        return -1;
+    }
     memcpy(dir, template_path, n + 1);
     char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return "the /tmp template's path has no directory";
+    if (!slash || slash == dir) {
+        *why = "the /tmp template's path has no directory";
+        return -1;
+    }
     *slash = '\0';
-    const char *why = NULL;
-    int img = -1, dev = -1;
+    int img = -1;
     int src = open(template_path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (src < 0 || fstat(src, &st) != 0) {
-        why = "cannot open the /tmp template";
+        *why = "cannot open the /tmp template";
         goto done;
     }
     img = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (img < 0) {
-        why = "cannot create the /tmp image";
+        *why = "cannot create the /tmp image";
         goto done;
     }
     if (ftruncate(img, st.st_size) != 0 || !ephemeral_copy_extents(src, img, st.st_size)) {
-        why = "cannot copy the /tmp template";
-        goto done;
-    }
-    char path[32];
-    dev = ephemeral_loop_attach(img, path);
-    if (dev < 0) {
-        why = "cannot attach a loop device for /tmp";
-        goto done;
-    }
-    if (mount(path, target, "ext4", MS_NOSUID | MS_NODEV, EPHEMERAL_MOUNT_OPTIONS) != 0)
-        why = "cannot mount the private /tmp";
-done:
-    /* The mount holds the loop device, which holds the image. */
-    if (dev >= 0)
-        close(dev);
-    if (img >= 0)
+        *why = "cannot copy the /tmp template";
         close(img);
+        img = -1;
+    }
+done:
     if (src >= 0)
         close(src);
+    return img;
+}
+
+const char *pt_ephemeral_mount_copy(int image, const char *target)
+{
+    char path[32];
+    int dev = ephemeral_loop_attach(image, path);
+    if (dev < 0)
+        return "cannot attach a loop device for /tmp";
+    const char *why = NULL;
+    if (mount(path, target, "ext4", MS_NOSUID | MS_NODEV, EPHEMERAL_MOUNT_OPTIONS) != 0)
+        why = "cannot mount the private /tmp";
+    /* The mount holds the loop device, which holds the image. */
+    close(dev);
+    return why;
+}
+
+const char *pt_ephemeral_mount(const char *template_path, const char *target)
+{
+    const char *why;
+    int img = pt_ephemeral_copy(template_path, &why);
+    if (img < 0)
+        return why;
+    why = pt_ephemeral_mount_copy(img, target);
+    close(img);
     return why;
 }

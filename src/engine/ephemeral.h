@@ -51,5 +51,13 @@ unsigned long long pt_ephemeral_short_of(const struct pt_ephemeral *e, int mb);
  * loop device and mounted at target (mode 1777, empty). NULL, or what failed.
  */
 const char *pt_ephemeral_mount(const char *template_path, const char *target);
+/*
+ * The same in two steps: the copy (an unnamed file beside the template: its descriptor, or -1
+ * and *why), then its mount (the descriptor stays the caller's). The sandbox makes the copy
+ * before its mount namespace: the loop device keeps the copy open for writing, and a file open
+ * for writing through a mount of the namespace keeps that mount from being made read-only.
+ */
+int pt_ephemeral_copy(const char *template_path, const char **why);
+const char *pt_ephemeral_mount_copy(int image, const char *target);
 
 #endif

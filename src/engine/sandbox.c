@@ -77,9 +77,36 @@ static bool sandbox_keep_restore(const char *path, int fd)
     return syscall(SYS_move_mount, fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) == 0;
 }
 
+/*
+ * Everything but /tmp read-only, as on Lambda ("[Errno 30] Read-only file system" anywhere
+ * else): the host's world-writable directories (/var/tmp, /run/lock) were writable by the
+ * functions' user, shared by every environment and every function, and outside
+ * EphemeralStorage. One recursive pass over the namespace's mounts, then the per-process ones
+ * (/tmp, /dev, /proc) and writable_dir are made writable again; the mounts beneath /tmp (a code
+ * directory kept there) stay read-only. A kernel without mount_setattr (before 5.12) keeps the
+ * host's mounts as they are.
+ */
+static const char *sandbox_read_only(const char *writable_dir)
+{
+    static const char *const rw[] = {"/tmp", "/dev", "/proc"};
+    struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+    struct mount_attr clr = {.attr_clr = MOUNT_ATTR_RDONLY};
+    bool extra = writable_dir && *writable_dir;
+    if (extra && mount(writable_dir, writable_dir, NULL, MS_BIND, NULL) != 0)
+        return "cannot keep the writable directory";
+    if (syscall(SYS_mount_setattr, AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof(ro)) != 0)
+        return errno == ENOSYS ? NULL : "cannot make the file systems read-only";
+    for (size_t i = 0; i < sizeof(rw) / sizeof(rw[0]); i++)
+        if (syscall(SYS_mount_setattr, AT_FDCWD, rw[i], 0, &clr, sizeof(clr)) != 0)
+            return "cannot leave /tmp, /dev and /proc writable";
+    if (extra && syscall(SYS_mount_setattr, AT_FDCWD, writable_dir, 0, &clr, sizeof(clr)) != 0)
+        return "cannot leave the writable directory writable";
+    return NULL;
+}
+
 /* /tmp, /dev and the code directory of a new mount namespace; NULL or what failed. */
-static const char *sandbox_mount(const struct pt_sandbox_spec *spec, int keep_code,
-                                 int keep_runtime)
+static const char *sandbox_mount(const struct pt_sandbox_spec *spec, int tmp_image,
+                                 int keep_code, int keep_runtime)
 {
     /* Linux's fixed numbers for the memory devices (major 1), as on Lambda. */
     static const char *const node_src[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random",
@@ -92,8 +119,8 @@ static const char *sandbox_mount(const struct pt_sandbox_spec *spec, int keep_co
     if ((sandbox_under_tmp(code) && keep_code < 0) ||
         (sandbox_under_tmp(spec->runtime_dir) && keep_runtime < 0))
         return "cannot keep a directory under /tmp visible";
-    if (spec->tmp_image && spec->tmp_image[0]) {
-        const char *why = pt_ephemeral_mount(spec->tmp_image, "/tmp");
+    if (tmp_image >= 0) {
+        const char *why = pt_ephemeral_mount_copy(tmp_image, "/tmp");
         if (why)
             return why;
     } else if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, spec->tmp_opts) != 0) {
@@ -130,20 +157,30 @@ static const char *sandbox_mount(const struct pt_sandbox_spec *spec, int keep_co
         mount(NULL, code, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) !=
             0)
         return "cannot make the code directory read-only";
-    return NULL;
+    return sandbox_read_only(spec->writable_dir);
 }
 
 /* A new mount namespace for spec, entered by the calling process; NULL or what failed. */
 static const char *sandbox_build(const struct pt_sandbox_spec *spec)
 {
+    const char *why = NULL;
+    int keep_code = -1, keep_runtime = -1, tmp_image = -1;
+    /* Copied before the namespace exists (ephemeral.h says why). */
+    if (spec->tmp_image && spec->tmp_image[0] &&
+        (tmp_image = pt_ephemeral_copy(spec->tmp_image, &why)) < 0)
+        return why;
     if (unshare(CLONE_NEWNS) != 0)
-        return "cannot create a mount namespace";
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-        return "cannot make the mounts private";
-    int keep_code = sandbox_keep_open(spec->code_dir);
-    int keep_runtime = sandbox_keep_open(spec->runtime_dir);
-    const char *why = sandbox_mount(spec, keep_code, keep_runtime);
+        why = "cannot create a mount namespace";
+    else if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        why = "cannot make the mounts private";
+    if (!why) {
+        keep_code = sandbox_keep_open(spec->code_dir);
+        keep_runtime = sandbox_keep_open(spec->runtime_dir);
+        why = sandbox_mount(spec, tmp_image, keep_code, keep_runtime);
+    }
     /* The spare's helper shares the engine's descriptor table: nothing may stay open there. */
+    if (tmp_image >= 0)
+        close(tmp_image);
     if (keep_code >= 0)
         close(keep_code);
     if (keep_runtime >= 0)
@@ -201,6 +238,7 @@ struct sandbox_spec_copy {
     char runtime_dir[PATH_MAX];
     char tmp_image[PATH_MAX];
     char tmp_opts[SANDBOX_OPTS_MAX];
+    char writable_dir[PATH_MAX];
 };
 
 /*
@@ -273,7 +311,10 @@ static bool sandbox_spec_copy(struct sandbox_spec_copy *out, const struct pt_san
 {
     const char *runtime = spec->runtime_dir ? spec->runtime_dir : "";
     const char *image = spec->tmp_image ? spec->tmp_image : "";
+    const char *writable = spec->writable_dir ? spec->writable_dir : "";
     return pt_strlcpy(out->code_dir, spec->code_dir, sizeof(out->code_dir)) < sizeof(out->code_dir) &&
+           pt_strlcpy(out->writable_dir, writable, sizeof(out->writable_dir)) <
+               sizeof(out->writable_dir) &&
            pt_strlcpy(out->runtime_dir, runtime, sizeof(out->runtime_dir)) < sizeof(out->runtime_dir) &&
            pt_strlcpy(out->tmp_image, image, sizeof(out->tmp_image)) < sizeof(out->tmp_image) &&
            pt_strlcpy(out->tmp_opts, spec->tmp_opts, sizeof(out->tmp_opts)) < sizeof(out->tmp_opts);
@@ -285,6 +326,7 @@ static bool sandbox_spec_same(const struct sandbox_spec_copy *kept,
     return strcmp(kept->code_dir, spec->code_dir) == 0 &&
            strcmp(kept->runtime_dir, spec->runtime_dir ? spec->runtime_dir : "") == 0 &&
            strcmp(kept->tmp_image, spec->tmp_image ? spec->tmp_image : "") == 0 &&
+           strcmp(kept->writable_dir, spec->writable_dir ? spec->writable_dir : "") == 0 &&
            strcmp(kept->tmp_opts, spec->tmp_opts) == 0;
 }
 
@@ -311,7 +353,8 @@ static void *sandbox_spare_thread(void *arg)
         struct pt_sandbox_spec spec = {.code_dir = want.code_dir,
                                        .runtime_dir = want.runtime_dir,
                                        .tmp_image = want.tmp_image,
-                                       .tmp_opts = want.tmp_opts};
+                                       .tmp_opts = want.tmp_opts,
+                                       .writable_dir = want.writable_dir};
         struct sandbox_stocked made = {.fd = sandbox_make_namespace(&spec),
                                        .code_id = sandbox_dir_id(want.code_dir),
                                        .runtime_id = sandbox_dir_id(want.runtime_dir)};

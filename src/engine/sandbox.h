@@ -2,8 +2,8 @@
  * sandbox.h - Lambda's sandbox for one execution environment (root only).
  *
  * A private mount namespace with a /tmp of EphemeralStorage size (disk-backed: ephemeral.h;
- * a tmpfs where that cannot be had), a read-only code
- * directory, a minimal /dev without /dev/shm (so Python's multiprocessing.Pool fails as on
+ * a tmpfs where that cannot be had), every other file system read-only as on Lambda (the code
+ * directory too), a minimal /dev without /dev/shm (so Python's multiprocessing.Pool fails as on
  * Lambda: glibc 2.36 says ENOENT, the source article's older glibc said ENOSYS), and an
  * unprivileged user. pt_sandbox_enter runs in the runtime's child between
  * clone and exec, so it makes system calls only (no malloc, no stdio, no locks).
@@ -28,6 +28,7 @@ struct pt_sandbox {
     bool enabled;
     unsigned uid;
     unsigned gid;
+    const char *writable_dir; /* a host directory left writable (powertune profile's); or NULL */
 };
 
 /* What one environment's mount namespace is made of (the strings are borrowed). */
@@ -36,6 +37,7 @@ struct pt_sandbox_spec {
     const char *runtime_dir; /* kept visible when it lies under /tmp */
     const char *tmp_image;   /* the /tmp template (pt_ephemeral_template); NULL or "": tmpfs */
     const char *tmp_opts;    /* the tmpfs /tmp's mount options: "size=512m,mode=1777" */
+    const char *writable_dir; /* besides /tmp, the only path left writable; NULL or "": none */
 };
 
 /*

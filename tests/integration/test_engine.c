@@ -330,6 +330,7 @@ static void test_sandbox(void **state)
         assert_non_null(strstr(r.payload, "\"tmp_small\": \"ok\""));
         assert_non_null(strstr(r.payload, "\"tmp_over\": \"ENOSPC\""));
         assert_non_null(strstr(r.payload, "\"code_dir_write\": \"EROFS\""));
+        assert_non_null(strstr(r.payload, "\"host_write\": \"EROFS\""));
         assert_non_null(strstr(r.payload, "\"dev_shm\": false"));
         assert_non_null(strstr(r.payload, "\"dev_null\": true"));
         assert_non_null(strstr(r.payload, "\"devices\": \"null ok, full ENOSPC, zero ok, random ok, "

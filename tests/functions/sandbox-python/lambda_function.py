@@ -35,6 +35,14 @@ def _write_code_dir():
         f.write("x")
 
 
+def _write_host():
+    """A world-writable directory of the host's: read-only on Lambda, as all but /tmp."""
+    path = "/var/tmp/powertune-sandbox-%d" % os.getpid()
+    with open(path, "w") as f:
+        f.write("x")
+    os.remove(path)
+
+
 def _devices():
     """Each of Lambda's /dev nodes used as the unprivileged user would: null and full written
     (full answers ENOSPC), zero, random and urandom read."""
@@ -95,6 +103,7 @@ def lambda_handler(event, context):
         "tmp_small": _try(lambda: _fill_tmp(event.get("tmp_small_mb", 8))),
         "tmp_over": _try(lambda: _fill_tmp(event.get("tmp_mb", 600))),
         "code_dir_write": _try(_write_code_dir),
+        "host_write": _try(_write_host),
         "dev_shm": os.path.exists("/dev/shm"),
         "dev_null": os.path.exists("/dev/null"),
         "devices": _devices(),
