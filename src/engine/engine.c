@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -868,6 +869,21 @@ static struct pt_env *engine_take_idle(struct pt_engine *e, struct pt_function *
     return env;
 }
 
+/*
+ * Lambda gives every invocation an X-Ray trace header, traced or not: the caller's, else one of
+ * its own with Sampled=0 ("Root=1-605a3357-3fdb2ab603403e7e1dcdfb10;Parent=783f1fb448fc1be2;
+ * Sampled=0" in a function without active tracing), which the runtimes put in _X_AMZN_TRACE_ID.
+ * Root is 1-<epoch seconds, 8 hex>-<24 hex>, Parent 16 hex.
+ */
+static void engine_trace_header(char *out, size_t size)
+{
+    char root[25], parent[17];
+    pt_random_hex(root, 24);
+    pt_random_hex(parent, 16);
+    snprintf(out, size, "Root=1-%08llx-%s;Parent=%s;Sampled=0",
+             (unsigned long long)time(NULL) & 0xffffffffULL, root, parent);
+}
+
 /* A caller's request id goes into URLs and log lines as is: only what UUIDs are made of. */
 static bool engine_request_id_ok(const char *id)
 {
@@ -960,12 +976,18 @@ int pt_engine_invoke(struct pt_engine *e, struct pt_function *fn,
             snprintf(qualified_arn, sizeof(qualified_arn), "%s:%s", fn->arn, req->qualifier);
             arn = qualified_arn;
         }
+        char own_trace[96];
+        const char *trace = req->trace_id;
+        if (!trace || !*trace) {
+            engine_trace_header(own_trace, sizeof(own_trace));
+            trace = own_trace;
+        }
         struct pt_env_invocation inv = {
             .request_id = request_id,
             .payload = req->payload ? req->payload : "{}",
             .payload_len = req->payload ? req->payload_len : 2,
             .invoked_arn = arn,
-            .trace_id = req->trace_id,
+            .trace_id = trace,
             .client_context = req->client_context,
             .cognito_identity = req->cognito_identity,
             .report_deferred = req->report_deferred,

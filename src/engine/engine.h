@@ -62,7 +62,7 @@ struct pt_invoke_request {
     size_t payload_len;
     const char *client_context;   /* decoded JSON, or NULL */
     const char *cognito_identity; /* JSON, or NULL */
-    const char *trace_id;         /* NULL: none */
+    const char *trace_id;         /* NULL: the engine makes one, not sampled, as Lambda does */
     const char *qualifier;        /* as invoked (alias or version): Invoked-Function-Arn gets it */
     bool new_environment;         /* always cold: a fresh environment, discarded after use */
     /* Return at the function's response, as Lambda answers its caller, and write the REPORT

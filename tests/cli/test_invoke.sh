@@ -115,6 +115,13 @@ want='{"PATH": "/opt/x/bin", "TZ": "Europe/Paris", "LD_LIBRARY_PATH": "/opt/x/li
 if [ "$out" = "$want" ]; then ok "--env replaces an unreserved default"
 else nok "--env PATH/TZ/LD_LIBRARY_PATH: $out"; fi
 
+# Every invocation has its own X-Ray trace header, not sampled, as on Lambda without active
+# tracing: the runtime puts it in _X_AMZN_TRACE_ID.
+out=$("$PT" invoke tests/functions/sandbox-python --count 2 --payload '{"env": ["_X_AMZN_TRACE_ID"]}' 2>/dev/null)
+re='^[{]"_X_AMZN_TRACE_ID": "Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0"[}]$'
+if [ "$(printf '%s\n' "$out" | grep -cE "$re")" = 2 ] && [ "$(printf '%s\n' "$out" | sort -u | wc -l)" = 2 ]; then
+  ok "_X_AMZN_TRACE_ID: one per invocation"; else nok "_X_AMZN_TRACE_ID: $out"; fi
+
 # SIGTERM during an invocation: exit 130, no cgroup or process left.
 # The function carries a mark in its environment, so only this run's processes are looked for
 # (other checkouts and sessions may run Python functions meanwhile).
