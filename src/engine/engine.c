@@ -510,11 +510,33 @@ static void strv_free(struct engine_strv *s)
     s->n = s->cap = 0;
 }
 
+/* The function's own value of name, or NULL. */
+static const char *engine_function_var(const struct pt_function_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->env_count; i++)
+        if (c->env[i].key && strcmp(c->env[i].key, name) == 0)
+            return c->env[i].value;
+    return NULL;
+}
+
 static int engine_build_command(struct pt_engine *e, struct pt_function *fn,
                                 struct engine_strv *argv, struct pt_error *err)
 {
     const struct pt_function_config *c = &fn->cfg;
     char path[PATH_MAX];
+    /*
+     * AWS_LAMBDA_EXEC_WRAPPER, as Lambda's managed runtimes honour it (custom runtimes do not):
+     * the wrapper script is started with the runtime's command line as its arguments (OTel and
+     * profiler layers use it). A relative path is taken from the code directory, the runtime's
+     * working directory; one that cannot be run fails INIT as Runtime.InvalidEntrypoint.
+     */
+    const char *wrapper = engine_function_var(c, "AWS_LAMBDA_EXEC_WRAPPER");
+    if (wrapper && *wrapper && c->family != PT_RUNTIME_PROVIDED) {
+        if (wrapper[0] == '/')
+            strv_add(argv, "%s", wrapper);
+        else
+            strv_add(argv, "%s/%s", c->code_dir, wrapper);
+    }
     switch (c->family) {
     case PT_RUNTIME_PROVIDED:
         pt_path_join(path, sizeof(path), c->code_dir, "bootstrap");

@@ -89,6 +89,25 @@ else
   esac
 fi
 
+# AWS_LAMBDA_EXEC_WRAPPER: the wrapper runs with the runtime's command line as its arguments
+# (the Python runtime's here); a missing one fails INIT as on Lambda.
+fn=$(mktemp -d)
+chmod 755 "$fn"
+printf 'import os, sys\ndef lambda_handler(event, context):\n    return [os.environ.get("WRAPPED"), sys.argv[0]]\n' >"$fn/lambda_function.py"
+printf '#!/bin/sh\nexport WRAPPED="$#:$1"\nexec "$@"\n' >"$fn/wrapper.sh"
+chmod 755 "$fn/wrapper.sh"
+out=$("$PT" invoke "$fn" --env AWS_LAMBDA_EXEC_WRAPPER=wrapper.sh 2>/dev/null)
+missing=$("$PT" invoke "$fn" --env AWS_LAMBDA_EXEC_WRAPPER=/nonexistent/wrapper 2>/dev/null)
+rm -rf "$fn"
+case "$out" in
+  '["2:'*'python3'*'bootstrap.py"]') ok "AWS_LAMBDA_EXEC_WRAPPER wraps the runtime's command" ;;
+  *) nok "AWS_LAMBDA_EXEC_WRAPPER: $out" ;;
+esac
+case "$missing" in
+  *Runtime.InvalidEntrypoint*) ok "a missing AWS_LAMBDA_EXEC_WRAPPER: Runtime.InvalidEntrypoint" ;;
+  *) nok "a missing AWS_LAMBDA_EXEC_WRAPPER: $missing" ;;
+esac
+
 # Output and a response that are not UTF-8 (binary bytes, or the 4 KB tail cut inside a
 # character) still give --json its payload and logTail, the bad bytes as '?'.
 fn=$(mktemp -d)
