@@ -41,7 +41,10 @@ const char *pt_aws_profile_name(const struct pt_aws_config_options *opt)
 {
     if (opt && opt->profile && *opt->profile)
         return opt->profile;
+    /* The AWS CLI v2 takes AWS_PROFILE over botocore's older AWS_DEFAULT_PROFILE. */
     const char *p = env_nonempty(opt, "AWS_PROFILE");
+    if (!p)
+        p = env_nonempty(opt, "AWS_DEFAULT_PROFILE");
     return p ? p : "default";
 }
 
@@ -70,49 +73,189 @@ static int config_path(const struct pt_aws_config_options *opt, const char *var,
 }
 
 /* ------------------------------------------------------------------ */
-/* INI files, read as botocore's RawConfigParser does. */
+/* INI files, read as botocore's RawConfigParser (strict) reads them. */
+
+#define INI_KEYS_MAX 16
 
 struct ini_want {
-    const char *keys[8];
-    char *values[8];
-    size_t sizes[8];
-    bool found[8];
+    const char *keys[INI_KEYS_MAX]; /* lowercase names, NULL-terminated list */
+    char *values[INI_KEYS_MAX];     /* NULL: only whether the key is there */
+    size_t sizes[INI_KEYS_MAX];
+    bool present[INI_KEYS_MAX];     /* in the profile, maybe empty */
+    bool found[INI_KEYS_MAX];       /* in the profile with a non-empty flat value */
+    bool nested[INI_KEYS_MAX];      /* "key =" followed by indented "k = v" lines */
     bool profile_found;
 };
 
+/* A section header or a key of the file, for configparser's duplicate checks. */
+struct ini_item {
+    const char *section;
+    const char *key; /* NULL for the section header itself */
+    size_t line;
+};
+
+static bool ini_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\v' || c == '\f';
+}
+
 static char *trim(char *s)
 {
-    while (*s == ' ' || *s == '\t')
+    while (ini_space(*s))
         s++;
     size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+    while (n > 0 && ini_space(s[n - 1]))
         s[--n] = '\0';
     return s;
 }
 
-/* Does section header text (between the brackets) name `profile`? */
+/*
+ * shlex.split(sec) as botocore applies it to a config section name: true when it is two words,
+ * "profile" and a name (quotes allowed: [profile "my profile"]); the name goes to out.
+ */
+static bool config_profile_section(const char *sec, char *out, size_t size)
+{
+    char words[2][PT_AWS_PROFILE_MAX];
+    size_t nwords = 0, len = 0;
+    bool in_word = false;
+    char quote = 0;
+    for (const char *p = sec;; p++) {
+        char c = *p;
+        if (!quote && (c == '\0' || c == ' ' || c == '\t')) {
+            if (in_word) {
+                words[nwords - 1][len] = '\0';
+                in_word = false;
+            }
+            if (c == '\0')
+                break;
+            continue;
+        }
+        if (c == '\0')
+            return false; /* unclosed quote: shlex's ValueError, the section is skipped */
+        if (!in_word) {
+            if (nwords == 2)
+                return false;
+            nwords++;
+            len = 0;
+            in_word = true;
+        }
+        if (!quote && (c == '"' || c == '\'')) {
+            quote = c;
+            continue;
+        }
+        if (quote && c == quote) {
+            quote = 0;
+            continue;
+        }
+        if (c == '\\' && quote != '\'') {
+            if (!p[1])
+                return false; /* shlex: "No escaped character" */
+            if (quote != '"' || p[1] == '"' || p[1] == '\\')
+                c = *++p;
+        }
+        if (len + 1 >= sizeof(words[0]))
+            return false;
+        words[nwords - 1][len++] = c;
+    }
+    if (nwords != 2 || strcmp(words[0], "profile") != 0)
+        return false;
+    pt_strlcpy(out, words[1], size);
+    return true;
+}
+
+/* Does section header text (between the brackets, as written) name `profile`? */
 static bool section_matches(const char *sec, int is_config, const char *profile)
 {
-    if (!is_config)
+    char name[PT_AWS_PROFILE_MAX];
+    if (!is_config || strcmp(sec, "default") == 0)
         return strcmp(sec, profile) == 0;
-    if (strcmp(profile, "default") == 0 && strcmp(sec, "default") == 0)
-        return true;
-    if (strncmp(sec, "profile", 7) != 0 || (sec[7] != ' ' && sec[7] != '\t'))
-        return false;
-    const char *name = sec + 8;
-    while (*name == ' ' || *name == '\t')
-        name++;
-    return strcmp(name, profile) == 0;
+    /* botocore: a section starting with "profile" that shlex splits into two words. */
+    return strncmp(sec, "profile", 7) == 0 && config_profile_section(sec, name, sizeof(name)) &&
+           strcmp(name, profile) == 0;
+}
+
+static int ini_item_cmp(const void *a, const void *b)
+{
+    const struct ini_item *x = a, *y = b;
+    int c = strcmp(x->section, y->section);
+    if (c)
+        return c;
+    if (!x->key || !y->key)
+        c = (x->key != NULL) - (y->key != NULL);
+    else
+        c = strcmp(x->key, y->key);
+    return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/* configparser (strict) refuses a section or a key of a section given twice in one file. */
+static int ini_check_duplicates(const char *path, struct ini_item *items, size_t n,
+                                struct pt_error *err)
+{
+    const struct ini_item *dup = NULL, *first = NULL;
+    if (n < 2)
+        return 0;
+    qsort(items, n, sizeof(*items), ini_item_cmp);
+    for (size_t i = 1; i < n; i++) {
+        const struct ini_item *a = &items[i - 1], *b = &items[i];
+        bool same = strcmp(a->section, b->section) == 0 &&
+                    ((!a->key && !b->key) || (a->key && b->key && strcmp(a->key, b->key) == 0));
+        if (same && (!dup || b->line < dup->line)) {
+            dup = b;
+            first = a;
+        }
+    }
+    if (!dup)
+        return 0;
+    /* Only names: a key's value may be a secret. */
+    if (!dup->key)
+        return pt_error_set(err, PT_EUSAGE, "%s: line %zu: section [%.80s] is already at line "
+                            "%zu (the AWS CLI refuses such a file: 'Unable to parse config file')",
+                            path, dup->line, dup->section, first->line);
+    return pt_error_set(err, PT_EUSAGE, "%s: line %zu: key '%.80s' is already in section [%.80s] "
+                        "at line %zu (the AWS CLI refuses such a file: 'Unable to parse config "
+                        "file')", path, dup->line, dup->key, dup->section, first->line);
+}
+
+/* Appends "\n" + piece to a wanted value (a continuation line). */
+static int ini_append(struct ini_want *w, int k, const char *piece, const char *path,
+                      const char *profile, struct pt_error *err)
+{
+    if (!w->values[k])
+        return 0;
+    size_t n = strlen(w->values[k]);
+    if (n + 1 + strlen(piece) >= w->sizes[k])
+        return pt_error_set(err, PT_ELIMIT, "%s: value of '%s' in profile '%s' is longer than "
+                            "%zu characters", path, w->keys[k], profile, w->sizes[k] - 1);
+    w->values[k][n] = '\n';
+    strcpy(w->values[k] + n + 1, piece);
+    return 0;
+}
+
+/* Forgets what an earlier section of the same profile gave ([default], then [profile default]:
+ * botocore keeps the later section whole). */
+static void ini_want_reset(struct ini_want *w)
+{
+    for (int i = 0; i < INI_KEYS_MAX && w->keys[i]; i++) {
+        w->present[i] = w->found[i] = w->nested[i] = false;
+        if (w->values[i])
+            w->values[i][0] = '\0';
+    }
 }
 
 /*
- * Reads `path` and fills w with the wanted keys of `profile`. A missing file
- * is not an error (w stays empty); an unreadable or oversized one is.
+ * Reads `path` and fills w with the wanted keys of `profile`. The whole file is checked as
+ * configparser checks it (the AWS CLI refuses the file otherwise): a key line before any
+ * section, a line that is neither "[section]", "key = value" / "key: value" nor a '#'/';'
+ * comment, a section or a key of a section given twice. A line indented deeper than the key
+ * above it continues that key's value (one nested level: "s3 =\n  addressing_style = path").
+ * A missing file is not an error (w stays empty); an unreadable or oversized one is.
  */
 static int ini_read(const char *path, int is_config, const char *profile, struct ini_want *w,
                     struct pt_error *err)
 {
     struct pt_buf b;
+    struct ini_item *items = NULL;
+    size_t n_items = 0, cap_items = 0;
     pt_buf_init(&b, PT_AWS_CONFIG_FILE_MAX);
     int rc = pt_file_read(path, PT_AWS_CONFIG_FILE_MAX, &b, err);
     if (rc == PT_ENOTFOUND) {
@@ -134,43 +277,93 @@ static int ini_read(const char *path, int is_config, const char *profile, struct
                           line);
         goto out;
     }
-    bool in_section = false;
-    char *save = NULL;
-    for (char *line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        /* Indented lines continue a nested value ("s3 =\n  max_concurrent_requests = 5"):
-         * none of the keys read here is nested, so they are skipped. */
-        bool indented = line[0] == ' ' || line[0] == '\t';
+    const char *section = NULL; /* the current section's name (NUL-terminated in b) */
+    bool in_section = false, have_key = false, key_nested = false;
+    int cur = -1;               /* index in w of the current key when it is wanted */
+    size_t indent_level = 0, lineno = 0;
+    char *p = b.data, *end = b.data + b.len;
+    while (p < end) {
+        /* Python's universal newlines: "\n", "\r\n" and "\r" all end a line. */
+        char *line = p, *e = p;
+        while (e < end && *e != '\n' && *e != '\r')
+            e++;
+        p = e + (e < end && *e == '\r' && e + 1 < end && e[1] == '\n' ? 2 : 1);
+        *e = '\0';
+        lineno++;
         char *s = trim(line);
-        if (!*s || *s == '#' || *s == ';')
+        if (*s == '#' || *s == ';')
             continue;
-        if (*s == '[' && !indented) {
-            char *end = strrchr(s, ']');
-            if (!end) {
-                rc = pt_error_set(err, PT_EUSAGE, "%s: section header '%.80s' has no ']'", path,
-                                  s);
+        if (!*s) {
+            if (cur >= 0 && have_key && (rc = ini_append(w, cur, "", path, profile, err)))
                 goto out;
-            }
-            *end = '\0';
-            in_section = section_matches(trim(s + 1), is_config, profile);
-            if (in_section)
-                w->profile_found = true;
             continue;
         }
-        if (!in_section || indented)
+        size_t indent = (size_t)(s - line);
+        if (section && have_key && indent > indent_level) {
+            if (key_nested && !strchr(s, '=')) {
+                rc = pt_error_set(err, PT_EUSAGE, "%s: line %zu: an indented line under a "
+                                  "nested key must be 'name = value' (the AWS CLI refuses the "
+                                  "file)", path, lineno);
+                goto out;
+            }
+            if (cur >= 0 && (rc = ini_append(w, cur, s, path, profile, err)))
+                goto out;
             continue;
-        /* RawConfigParser: "key = value" or "key: value", keys case-insensitive. */
+        }
+        indent_level = indent;
+        have_key = false;
+        cur = -1;
+        char *close = strrchr(s, ']');
+        bool header = s[0] == '[' && close && close - s >= 2;
+        if (n_items == cap_items) {
+            size_t nc = cap_items ? cap_items * 2 : 64;
+            struct ini_item *ni = realloc(items, nc * sizeof(*ni));
+            if (!ni) {
+                rc = pt_error_set(err, PT_ENOMEM, "out of memory reading %s", path);
+                goto out;
+            }
+            items = ni;
+            cap_items = nc;
+        }
+        if (header) {
+            *close = '\0';
+            section = s + 1;
+            in_section = section_matches(section, is_config, profile);
+            if (in_section) {
+                ini_want_reset(w);
+                w->profile_found = true;
+            }
+            items[n_items++] = (struct ini_item){section, NULL, lineno};
+            continue;
+        }
+        if (!section) {
+            rc = pt_error_set(err, PT_EUSAGE, "%s: line %zu: a key before any [section] (the "
+                              "AWS CLI refuses the file)", path, lineno);
+            goto out;
+        }
+        /* RawConfigParser: the key ends at the first '=' or ':'; keys are case-insensitive. */
         char *sep = s + strcspn(s, "=:");
-        if (!*sep)
-            continue;
+        if (!*sep || sep == s) {
+            rc = pt_error_set(err, PT_EUSAGE, "%s: line %zu is neither [section], 'key = value' "
+                              "nor a '#' or ';' comment (the AWS CLI refuses the file)", path,
+                              lineno);
+            goto out;
+        }
         *sep = '\0';
         char *key = trim(s), *val = trim(sep + 1);
         for (char *k = key; *k; k++)
             if (*k >= 'A' && *k <= 'Z')
                 *k = (char)(*k + 32);
-        for (int i = 0; i < 8 && w->keys[i]; i++) {
+        items[n_items++] = (struct ini_item){section, key, lineno};
+        have_key = true;
+        key_nested = *val == '\0';
+        if (!in_section)
+            continue;
+        for (int i = 0; i < INI_KEYS_MAX && w->keys[i]; i++) {
             if (strcmp(key, w->keys[i]) != 0)
                 continue;
-            /* Later duplicates override earlier ones, as in configparser. */
+            cur = i;
+            w->present[i] = true;
             if (w->values[i]) {
                 if (strlen(val) >= w->sizes[i]) {
                     rc = pt_error_set(err, PT_ELIMIT, "%s: value of '%s' in profile '%s' is "
@@ -180,14 +373,27 @@ static int ini_read(const char *path, int is_config, const char *profile, struct
                 }
                 pt_strlcpy(w->values[i], val, w->sizes[i]);
             }
-            w->found[i] = *val != '\0';
         }
+    }
+    if ((rc = ini_check_duplicates(path, items, n_items, err)))
+        goto out;
+    /* configparser joins a value's lines with '\n' and strips the end; one that starts with a
+     * line break is a nested section to botocore, not a value. */
+    for (int i = 0; i < INI_KEYS_MAX && w->keys[i]; i++) {
+        if (!w->present[i] || !w->values[i])
+            continue;
+        size_t n = strlen(w->values[i]);
+        while (n > 0 && w->values[i][n - 1] == '\n')
+            w->values[i][--n] = '\0';
+        w->nested[i] = w->values[i][0] == '\n';
+        w->found[i] = n > 0 && !w->nested[i];
     }
 out:
     /* The buffer held secrets. */
     if (b.data)
         explicit_bzero(b.data, b.len);
     pt_buf_free(&b);
+    free(items);
     return rc;
 }
 
@@ -202,6 +408,9 @@ int pt_aws_ini_lookup(const char *path, int is_config, const char *profile, cons
         *profile_found = w.profile_found;
     if (rc)
         return rc;
+    if (w.nested[0])
+        return pt_error_set(err, PT_EUSAGE, "%s: '%s' in profile '%s' is a nested section "
+                            "(indented lines under it), not a value", path, key, profile);
     if (!w.found[0])
         return pt_error_set(err, PT_ENOTFOUND, "%s: %s '%s' not found in %s", path,
                             w.profile_found ? "key" : "profile",
@@ -263,56 +472,84 @@ fail:
     return rc;
 }
 
-enum { K_ID, K_SECRET, K_TOKEN, K_SECURITY_TOKEN, K_ROLE, K_PROCESS, K_SSO, K_SSO_SESSION };
+enum {
+    K_ID, K_SECRET, K_SECURITY_TOKEN, K_TOKEN, K_REGION, K_ROLE, K_WEB_IDENTITY, K_PROCESS,
+    K_SSO_ACCOUNT, K_SSO_ROLE, K_SSO_START_URL, K_SSO_SESSION, K_COUNT
+};
 
-/* Credentials from one profile of one file; PT_ENOTFOUND if it has none. */
-static int from_file(const char *path, int is_config, const char *profile,
-                     struct pt_aws_credentials *out, bool *profile_found, struct pt_error *err)
-{
+/* One profile as one file has it. */
+struct profile_file {
+    char path[PT_AWS_SOURCE_MAX / 2];
     char id[PT_AWS_KEY_ID_MAX], secret[PT_AWS_SECRET_MAX], token[PT_AWS_TOKEN_MAX],
-        stoken[PT_AWS_TOKEN_MAX], source[PT_AWS_SOURCE_MAX];
-    struct ini_want w = {
-        .keys = {"aws_access_key_id", "aws_secret_access_key", "aws_session_token",
-                 "aws_security_token", "role_arn", "credential_process", "sso_start_url",
-                 "sso_session"},
-        .values = {id, secret, token, stoken},
-        .sizes = {sizeof(id), sizeof(secret), sizeof(token), sizeof(stoken)},
-    };
-    id[0] = secret[0] = token[0] = stoken[0] = '\0';
-    int rc = ini_read(path, is_config, profile, &w, err);
-    if (rc)
-        goto out;
-    *profile_found = *profile_found || w.profile_found;
-    snprintf(source, sizeof(source), "profile '%s' in %s", profile, path);
-    if (w.found[K_ID] || w.found[K_SECRET]) {
-        /* aws_security_token is the boto2-era name of aws_session_token. */
-        const char *tok = w.found[K_TOKEN] ? token : w.found[K_SECURITY_TOKEN] ? stoken : NULL;
-        rc = pt_aws_credentials_set(out, id, secret, tok, source, err);
-        goto out;
+        stoken[PT_AWS_TOKEN_MAX], region[PT_AWS_REGION_MAX + 32];
+    struct ini_want w;
+};
+
+static int profile_file_read(struct profile_file *f, int is_config, const char *profile,
+                             struct pt_error *err)
+{
+    static const char *const keys[K_COUNT] = {
+        "aws_access_key_id", "aws_secret_access_key", "aws_security_token", "aws_session_token",
+        "region", "role_arn", "web_identity_token_file", "credential_process",
+        "sso_account_id", "sso_role_name", "sso_start_url", "sso_session"};
+    memset(&f->w, 0, sizeof(f->w));
+    for (int i = 0; i < K_COUNT; i++)
+        f->w.keys[i] = keys[i];
+    char *values[] = {f->id, f->secret, f->stoken, f->token, f->region};
+    size_t sizes[] = {sizeof(f->id), sizeof(f->secret), sizeof(f->stoken), sizeof(f->token),
+                      sizeof(f->region)};
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        values[i][0] = '\0';
+        f->w.values[i] = values[i];
+        f->w.sizes[i] = sizes[i];
     }
-    if (w.found[K_ROLE] || w.found[K_PROCESS] || w.found[K_SSO] || w.found[K_SSO_SESSION]) {
-        rc = pt_error_set(err, PT_EUSAGE, "%s uses %s, which powertune does not support yet: "
-                          "export keys (e.g. `aws configure export-credentials --profile %s "
-                          "--format env`) instead", source,
-                          w.found[K_ROLE] ? "role_arn (assume role)"
-                          : w.found[K_PROCESS] ? "credential_process" : "AWS SSO", profile);
-        goto out;
-    }
-    rc = PT_ENOTFOUND;
-out:
-    explicit_bzero(secret, sizeof(secret));
-    explicit_bzero(token, sizeof(token));
-    explicit_bzero(stoken, sizeof(stoken));
-    return rc;
+    return ini_read(f->path, is_config, profile, &f->w, err);
+}
+
+static void profile_file_wipe(struct profile_file *f)
+{
+    explicit_bzero(f->secret, sizeof(f->secret));
+    explicit_bzero(f->token, sizeof(f->token));
+    explicit_bzero(f->stoken, sizeof(f->stoken));
+}
+
+/* Keys in one file's profile: aws_access_key_id decides, as in botocore's providers. */
+static int profile_file_credentials(const struct profile_file *f, const char *profile,
+                                    struct pt_aws_credentials *out, struct pt_error *err)
+{
+    char source[PT_AWS_SOURCE_MAX];
+    snprintf(source, sizeof(source), "profile '%s' in %s", profile, f->path);
+    for (int k = K_ID; k <= K_TOKEN; k++)
+        if (f->w.nested[k])
+            return pt_error_set(err, PT_EUSAGE, "%s: %s is a nested section (indented lines "
+                                "under it), not a value", source, f->w.keys[k]);
+    /* aws_security_token (the boto2-era name) first, as botocore takes it. */
+    const char *tok = f->w.found[K_SECURITY_TOKEN] ? f->stoken
+                      : f->w.found[K_TOKEN]        ? f->token
+                                                   : NULL;
+    return pt_aws_credentials_set(out, f->id, f->secret, tok, source, err);
+}
+
+/*
+ * A way of getting credentials that powertune does not have, found where botocore would take
+ * it: refused naming the profile, the setting and where it is, never skipped for other keys.
+ */
+static int unsupported(const char *profile, const struct profile_file *cred,
+                       const struct profile_file *conf, int k, const char *what,
+                       struct pt_error *err)
+{
+    const char *where = cred->w.present[k] ? cred->path : conf->path;
+    return pt_error_set(err, PT_EUSAGE, "profile '%s' in %s sets %s (%s), which powertune does "
+                        "not support yet: export keys instead (e.g. `aws configure "
+                        "export-credentials --profile %s --format env`)", profile, where,
+                        cred->w.keys[k], what, profile);
 }
 
 int pt_aws_credentials_resolve(const struct pt_aws_config_options *opt,
                                struct pt_aws_credentials *out, struct pt_error *err)
 {
-    char cred_path[PT_AWS_SOURCE_MAX / 2], conf_path[PT_AWS_SOURCE_MAX / 2];
     const char *profile = pt_aws_profile_name(opt);
     bool explicit_profile = opt && opt->profile && *opt->profile;
-    bool profile_found = false;
     int rc;
     pt_aws_credentials_clear(out);
     if (strlen(profile) >= PT_AWS_PROFILE_MAX)
@@ -322,9 +559,10 @@ int pt_aws_credentials_resolve(const struct pt_aws_config_options *opt,
     if (!explicit_profile) {
         const char *id = env_nonempty(opt, "AWS_ACCESS_KEY_ID");
         const char *secret = env_nonempty(opt, "AWS_SECRET_ACCESS_KEY");
-        const char *token = env_nonempty(opt, "AWS_SESSION_TOKEN");
+        /* botocore looks at AWS_SECURITY_TOKEN before AWS_SESSION_TOKEN. */
+        const char *token = env_nonempty(opt, "AWS_SECURITY_TOKEN");
         if (!token)
-            token = env_nonempty(opt, "AWS_SECURITY_TOKEN");
+            token = env_nonempty(opt, "AWS_SESSION_TOKEN");
         if (id || secret) {
             if (!id || !secret)
                 return pt_error_set(err, PT_EUSAGE, "partial credentials in the environment: "
@@ -334,23 +572,76 @@ int pt_aws_credentials_resolve(const struct pt_aws_config_options *opt,
             return pt_aws_credentials_set(out, id, secret, token, "environment", err);
         }
     }
-    /* 2. Shared credentials file, 3. config file. */
-    if ((rc = config_path(opt, "AWS_SHARED_CREDENTIALS_FILE", "credentials", cred_path,
-                          sizeof(cred_path), err)) ||
-        (rc = config_path(opt, "AWS_CONFIG_FILE", "config", conf_path, sizeof(conf_path), err)))
-        return rc;
-    rc = from_file(cred_path, 0, profile, out, &profile_found, err);
-    if (rc != PT_ENOTFOUND)
-        return rc;
-    rc = from_file(conf_path, 1, profile, out, &profile_found, err);
-    if (rc != PT_ENOTFOUND)
-        return rc;
-    if (!profile_found && (explicit_profile || env_nonempty(opt, "AWS_PROFILE")))
-        return pt_error_set(err, PT_ENOTFOUND, "AWS profile '%s' not found in %s or %s", profile,
-                            cred_path, conf_path);
-    return pt_error_set(err, PT_ENOTFOUND, "no AWS credentials found: set AWS_ACCESS_KEY_ID and "
-                        "AWS_SECRET_ACCESS_KEY, or aws_access_key_id and aws_secret_access_key "
-                        "in profile '%s' of %s or %s", profile, cred_path, conf_path);
+    struct profile_file *cred = calloc(2, sizeof(*cred)), *conf = cred + 1;
+    if (!cred)
+        return pt_error_set(err, PT_ENOMEM, "out of memory reading the AWS profile");
+    if ((rc = config_path(opt, "AWS_SHARED_CREDENTIALS_FILE", "credentials", cred->path,
+                          sizeof(cred->path), err)) ||
+        (rc = config_path(opt, "AWS_CONFIG_FILE", "config", conf->path, sizeof(conf->path),
+                          err)) ||
+        (rc = profile_file_read(cred, 0, profile, err)) ||
+        (rc = profile_file_read(conf, 1, profile, err)))
+        goto out;
+    /* botocore's chain over the profile as both files give it (the credentials file's keys
+     * over the config file's): assume role, web identity, SSO, the credentials file's keys,
+     * credential_process, the config file's keys, then the container and EC2 providers. */
+    bool has[K_COUNT];
+    for (int k = 0; k < K_COUNT; k++)
+        has[k] = cred->w.present[k] || conf->w.present[k];
+    const char *wit = explicit_profile ? NULL : env_nonempty(opt, "AWS_WEB_IDENTITY_TOKEN_FILE");
+    if (has[K_ROLE] && !has[K_WEB_IDENTITY]) {
+        rc = unsupported(profile, cred, conf, K_ROLE, "assume role", err);
+    } else if (wit) {
+        rc = pt_error_set(err, PT_EUSAGE, "AWS_WEB_IDENTITY_TOKEN_FILE is set (assume role with "
+                          "web identity), which powertune does not support yet: export keys "
+                          "instead (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
+                          "AWS_SESSION_TOKEN)");
+    } else if (has[K_WEB_IDENTITY]) {
+        rc = unsupported(profile, cred, conf, K_WEB_IDENTITY, "assume role with web identity",
+                         err);
+    } else if (has[K_SSO_ACCOUNT] || has[K_SSO_ROLE]) {
+        rc = unsupported(profile, cred, conf, has[K_SSO_ACCOUNT] ? K_SSO_ACCOUNT : K_SSO_ROLE,
+                         "IAM Identity Center / SSO", err);
+    } else if (cred->w.present[K_ID]) {
+        rc = profile_file_credentials(cred, profile, out, err);
+    } else if (has[K_PROCESS]) {
+        rc = unsupported(profile, cred, conf, K_PROCESS, "an external credential process", err);
+    } else if (conf->w.present[K_ID]) {
+        rc = profile_file_credentials(conf, profile, out, err);
+    } else if (env_nonempty(opt, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") ||
+               env_nonempty(opt, "AWS_CONTAINER_CREDENTIALS_FULL_URI")) {
+        rc = pt_error_set(err, PT_EUSAGE, "no keys in the environment or in profile '%s' of %s "
+                          "or %s, and AWS_CONTAINER_CREDENTIALS_%s_URI is set: container "
+                          "credentials (ECS, EKS Pod Identity) are not supported yet; export "
+                          "keys instead", profile, cred->path, conf->path,
+                          env_nonempty(opt, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+                              ? "RELATIVE" : "FULL");
+    } else if (!cred->w.profile_found && !conf->w.profile_found &&
+               (explicit_profile || strcmp(profile, "default") != 0 ||
+                env_nonempty(opt, "AWS_PROFILE") || env_nonempty(opt, "AWS_DEFAULT_PROFILE"))) {
+        rc = pt_error_set(err, PT_ENOTFOUND, "AWS profile '%s' not found in %s or %s", profile,
+                          cred->path, conf->path);
+    } else {
+        const struct profile_file *half = cred->w.present[K_SECRET]   ? cred
+                                          : conf->w.present[K_SECRET] ? conf
+                                                                      : NULL;
+        char why[PT_AWS_SOURCE_MAX];
+        if (half)
+            snprintf(why, sizeof(why), " (it has aws_secret_access_key without "
+                     "aws_access_key_id in %s)", half->path);
+        else
+            why[0] = '\0';
+        rc = pt_error_set(err, PT_ENOTFOUND, "no AWS credentials found: looked for "
+                          "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment, then "
+                          "aws_access_key_id and aws_secret_access_key in profile '%s'%s of %s "
+                          "and %s; container credentials and the EC2 instance metadata service "
+                          "are not supported", profile, why, cred->path, conf->path);
+    }
+out:
+    profile_file_wipe(cred);
+    profile_file_wipe(conf);
+    free(cred);
+    return rc;
 }
 
 void pt_aws_credentials_describe(const struct pt_aws_credentials *c, char *out, size_t size)
@@ -438,16 +729,21 @@ int pt_aws_region_resolve(const struct pt_aws_config_options *opt, const char *f
     if ((v = env_nonempty(opt, "AWS_DEFAULT_REGION")))
         return set_region(v, "AWS_DEFAULT_REGION", out, size, source, source_size, err);
     const char *profile = pt_aws_profile_name(opt);
-    if ((rc = config_path(opt, "AWS_CONFIG_FILE", "config", conf_path, sizeof(conf_path), err)))
-        return rc;
-    struct pt_error e2;
-    rc = pt_aws_ini_lookup(conf_path, 1, profile, "region", region, sizeof(region), NULL, &e2);
-    if (rc == 0) {
-        snprintf(from, sizeof(from), "profile '%s' in %s", profile, conf_path);
-        return set_region(region, from, out, size, source, source_size, err);
+    /* The profile as botocore merges it: the credentials file's keys over the config file's. */
+    for (int i = 0; i < 2; i++) {
+        if ((rc = config_path(opt, i ? "AWS_CONFIG_FILE" : "AWS_SHARED_CREDENTIALS_FILE",
+                              i ? "config" : "credentials", conf_path, sizeof(conf_path), err)))
+            return rc;
+        struct pt_error e2;
+        rc = pt_aws_ini_lookup(conf_path, i, profile, "region", region, sizeof(region), NULL,
+                               &e2);
+        if (rc == 0) {
+            snprintf(from, sizeof(from), "profile '%s' in %s", profile, conf_path);
+            return set_region(region, from, out, size, source, source_size, err);
+        }
+        if (rc != PT_ENOTFOUND)
+            return pt_error_set(err, rc, "%s", e2.msg);
     }
-    if (rc != PT_ENOTFOUND)
-        return pt_error_set(err, rc, "%s", e2.msg);
     return pt_error_set(err, PT_ENOTFOUND, "no AWS region: pass --region, give a function ARN, "
                         "set AWS_REGION or AWS_DEFAULT_REGION, or set region in profile '%s' of "
                         "%s", profile, conf_path);

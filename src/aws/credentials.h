@@ -2,22 +2,31 @@
  * credentials.h - AWS credentials and region, found the way the AWS CLI and
  * SDKs find them.
  *
- * Credentials: AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN)
- * from the environment, then the profile in the shared credentials file
- * (AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials, sections "[name]"),
- * then the same profile in the config file (AWS_CONFIG_FILE, else
- * ~/.aws/config, sections "[default]" / "[profile name]"). The profile is the
- * explicit one, else AWS_PROFILE, else "default". As in botocore, an explicit
- * profile (--profile) skips the environment keys; AWS_PROFILE does not.
+ * Credentials, in botocore's order: AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY
+ * (+ AWS_SECURITY_TOKEN, else AWS_SESSION_TOKEN) from the environment; then the
+ * profile as the shared credentials file (AWS_SHARED_CREDENTIALS_FILE, else
+ * ~/.aws/credentials, sections "[name]") and the config file (AWS_CONFIG_FILE,
+ * else ~/.aws/config, "[default]" / "[profile name]") give it together:
+ * role_arn, web identity (the profile's or AWS_WEB_IDENTITY_TOKEN_FILE), SSO
+ * (sso_account_id / sso_role_name), the credentials file's keys,
+ * credential_process, the config file's keys; then container credentials. The
+ * profile is the explicit one, else AWS_PROFILE, else AWS_DEFAULT_PROFILE, else
+ * "default". As in botocore, an explicit profile (--profile) skips the
+ * environment (keys and web identity); AWS_PROFILE does not.
  * Region: explicit flag, then the function ARN's region, AWS_REGION,
- * AWS_DEFAULT_REGION, the profile's `region` in the config file.
+ * AWS_DEFAULT_REGION, the profile's `region` (credentials file, then config).
+ * Both files are read as botocore's strict RawConfigParser reads them: a file
+ * the AWS CLI refuses (a duplicate section or key, a line that is no section,
+ * key or comment) is refused, naming the line, never a value.
  *
  * Everything reads the environment through `envp` (NULL = the process
  * environment), so tests and threads never need setenv. Secrets live only in
  * struct pt_aws_credentials; nothing here prints them: use
  * pt_aws_credentials_describe for logs, and pt_aws_credentials_clear to wipe.
- * Not supported yet (refused with a message, never silently skipped):
- * role_arn / credential_process / sso_* profiles; no IMDS / ECS providers.
+ * Not supported yet (refused with a message naming the profile, the setting and
+ * the file, never skipped for other keys): assume role, web identity, SSO,
+ * credential_process, container credentials; IMDS is not queried (the
+ * no-credentials message says so).
  */
 #ifndef PT_AWS_CREDENTIALS_H
 #define PT_AWS_CREDENTIALS_H
@@ -82,9 +91,11 @@ const char *pt_aws_profile_name(const struct pt_aws_config_options *opt);
 /*
  * Looks up `key` of `profile` in an INI file the way botocore reads it
  * ("[name]" sections when is_config is 0, "[default]"/"[profile name]" when 1;
- * keys case-insensitive; '#'/';' comment lines; indented lines continue a
- * nested value and are skipped). 0 and the value, PT_ENOTFOUND when the file,
- * the profile or the key is absent (*profile_found tells which, may be NULL).
+ * keys case-insensitive, `key` given in lowercase; '#'/';' comment lines; a line
+ * indented deeper than the key above it continues that key's value). 0 and the
+ * value, PT_ENOTFOUND when the file, the profile or the key is absent
+ * (*profile_found tells which, may be NULL), PT_EUSAGE for a file the AWS CLI
+ * refuses or a nested key.
  */
 int pt_aws_ini_lookup(const char *path, int is_config, const char *profile, const char *key,
                       char *out, size_t size, int *profile_found, struct pt_error *err);

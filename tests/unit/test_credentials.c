@@ -45,8 +45,8 @@ static void copy_file(const char *from, const char *to)
 static int rm_tree(const char *home)
 {
     char p[PATH_MAX];
-    const char *files[] = {".aws/credentials", ".aws/config"};
-    for (size_t i = 0; i < 2; i++)
+    const char *files[] = {".aws/credentials", ".aws/config", "t-credentials", "t-config"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
         if (pt_path_join(p, sizeof(p), home, files[i]) == 0)
             unlink(p);
     if (pt_path_join(p, sizeof(p), home, ".aws") == 0)
@@ -120,6 +120,18 @@ static void test_environment_first(void **state)
     resolve_ok(ENV(f, "AWS_ACCESS_KEY_ID=AKIDENVIRONMENT1", "AWS_SECRET_ACCESS_KEY=envSecret"),
                "dev", &c);
     assert_string_equal(c.access_key_id, "AKIDDEVCRED00001");
+    pt_aws_credentials_clear(&c);
+}
+
+/* Both token variables set: botocore (and so the AWS CLI) takes AWS_SECURITY_TOKEN. */
+static void test_environment_token_order(void **state)
+{
+    struct fixture *f = *state;
+    struct pt_aws_credentials c;
+    resolve_ok(ENV(f, "AWS_ACCESS_KEY_ID=AKIDENVIRONMENT1", "AWS_SECRET_ACCESS_KEY=envSecret",
+                   "AWS_SESSION_TOKEN=sessionTok", "AWS_SECURITY_TOKEN=securityTok"),
+               NULL, &c);
+    assert_string_equal(c.session_token, "securityTok");
     pt_aws_credentials_clear(&c);
 }
 
@@ -347,6 +359,217 @@ static void test_ini_lookup(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Crafted files, each compared with what /usr/bin/aws (botocore) does with it. */
+
+struct crafted {
+    char env_cred[PATH_MAX + 40], env_conf[PATH_MAX + 40];
+};
+
+/* Writes the two files (NULL: absent) under HOME and points the variables at them. */
+static void crafted_files(struct fixture *f, struct crafted *cf, const char *cred,
+                          const char *conf)
+{
+    char p[PATH_MAX];
+    struct pt_error err;
+    const char *names[] = {"t-credentials", "t-config"};
+    const char *texts[] = {cred, conf};
+    char *envs[] = {cf->env_cred, cf->env_conf};
+    const char *vars[] = {"AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(pt_path_join(p, sizeof(p), f->home, names[i]), 0);
+        unlink(p);
+        if (texts[i])
+            assert_int_equal(pt_file_write_atomic(p, texts[i], strlen(texts[i]), &err), 0);
+        snprintf(envs[i], sizeof(cf->env_cred), "%s=%s", vars[i], p);
+    }
+}
+
+static int crafted_resolve(struct fixture *f, struct crafted *cf, const char *profile,
+                           const char *extra_env, struct pt_aws_credentials *c,
+                           struct pt_error *err)
+{
+    struct pt_aws_config_options o = {
+        .profile = profile,
+        .envp = extra_env ? ENV(f, cf->env_cred, cf->env_conf, (char *)extra_env)
+                          : ENV(f, cf->env_cred, cf->env_conf)};
+    return pt_aws_credentials_resolve(&o, c, err);
+}
+
+/* The AWS CLI refuses a file configparser (strict) refuses; the keys were taken silently. */
+static void test_ini_refused_like_configparser(void **state)
+{
+    struct fixture *f = *state;
+    struct crafted cf;
+    struct pt_aws_credentials c;
+    struct pt_error err = {0};
+    static const struct {
+        const char *cred, *want;
+    } cases[] = {
+        {"[default]\naws_access_key_id = AKIDONE\naws_access_key_id = AKIDTWO\n"
+         "aws_secret_access_key = topSecretValue\n",
+         "line 3: key 'aws_access_key_id' is already in section [default] at line 2"},
+        {"[default]\naws_access_key_id = AKIDONE\n[other]\nx = 1\n[default]\n"
+         "aws_secret_access_key = topSecretValue\n",
+         "line 5: section [default] is already at line 1"},
+        /* A duplicate in another profile refuses the whole file too. */
+        {"[default]\naws_access_key_id = AKIDONE\naws_secret_access_key = topSecretValue\n"
+         "[other]\nRegion = x\nregion = y\n",
+         "line 6: key 'region' is already in section [other]"},
+        {"aws_secret_access_key = topSecretValue\n[default]\naws_access_key_id = AKIDONE\n",
+         "line 1: a key before any [section]"},
+        {"[default]\naws_access_key_id = AKIDONE\naws_secret_access_key topSecretValue\n",
+         "line 3 is neither [section]"},
+        {"[default]\naws_access_key_id = AKIDONE\naws_secret_access_key = topSecretValue\n"
+         "s3 =\n  addressing_style\n",
+         "line 5: an indented line under a nested key"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        crafted_files(f, &cf, cases[i].cred, NULL);
+        assert_int_equal(crafted_resolve(f, &cf, NULL, NULL, &c, &err), PT_EUSAGE);
+        if (!strstr(err.msg, cases[i].want))
+            fail_msg("case %zu: '%s' does not say '%s'", i, err.msg, cases[i].want);
+        /* Never the secret, whatever line is at fault. */
+        assert_null(strstr(err.msg, "topSecretValue"));
+    }
+}
+
+/* configparser's grammar: continuation by indentation, CRLF, comments, later [default]. */
+static void test_ini_grammar_like_configparser(void **state)
+{
+    struct fixture *f = *state;
+    struct crafted cf;
+    struct pt_aws_credentials c;
+    struct pt_error err = {0};
+    char r[PT_AWS_REGION_MAX], src[PT_AWS_SOURCE_MAX];
+    /* A whole section indented alike: keys, not continuations (the AWS CLI reads them). */
+    crafted_files(f, &cf, "[default]\n  aws_access_key_id = AKIDINDENTED\n"
+                          "  aws_secret_access_key = s\n", NULL);
+    assert_int_equal(crafted_resolve(f, &cf, NULL, NULL, &c, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIDINDENTED");
+    /* CRLF, '\r' alone, indented comments and a nested section with a blank line in it. */
+    crafted_files(f, &cf, "[x]\r\naws_access_key_id = AKIDCRLF\r\n  ; comment\r\n"
+                          "aws_secret_access_key = s2\raws_session_token = t2\r\n",
+                  "[profile x]\ns3 =\n  region = xx-nested-1\n\n  addressing_style = path\n"
+                  "region = eu-west-3\n");
+    assert_int_equal(crafted_resolve(f, &cf, "x", NULL, &c, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIDCRLF");
+    assert_string_equal(c.secret_access_key, "s2");
+    assert_string_equal(c.session_token, "t2");
+    struct pt_aws_config_options o = {.profile = "x", .envp = ENV(f, cf.env_cred, cf.env_conf)};
+    assert_int_equal(pt_aws_region_resolve(&o, NULL, NULL, r, sizeof(r), src, sizeof(src), &err),
+                     0);
+    assert_string_equal(r, "eu-west-3");
+    /* [default] and [profile default]: botocore keeps the later section whole, no merge. */
+    crafted_files(f, &cf, NULL, "[profile default]\nregion = eu-west-2\n[default]\n"
+                                "aws_access_key_id = AKIDLATER\naws_secret_access_key = s\n");
+    assert_int_equal(crafted_resolve(f, &cf, NULL, NULL, &c, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIDLATER");
+    o.profile = NULL;
+    o.envp = ENV(f, cf.env_cred, cf.env_conf);
+    assert_int_equal(pt_aws_region_resolve(&o, NULL, NULL, r, sizeof(r), src, sizeof(src), &err),
+                     PT_ENOTFOUND);
+    /* A quoted profile name in the config file (shlex), and "[profilex]" is no profile. */
+    crafted_files(f, &cf, NULL, "[profile \"my prof\"]\naws_access_key_id = AKIDQUOTED\n"
+                                "aws_secret_access_key = s\n[profilex]\n"
+                                "aws_access_key_id = AKIDWRONG\naws_secret_access_key = s\n");
+    assert_int_equal(crafted_resolve(f, &cf, "my prof", NULL, &c, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIDQUOTED");
+    assert_int_equal(crafted_resolve(f, &cf, "x", NULL, &c, &err), PT_ENOTFOUND);
+    /* Both token names in a file: aws_security_token, as botocore. */
+    crafted_files(f, &cf, "[default]\naws_access_key_id = AKIDT\naws_secret_access_key = s\n"
+                          "aws_session_token = sessionTok\naws_security_token = securityTok\n",
+                  NULL);
+    assert_int_equal(crafted_resolve(f, &cf, NULL, NULL, &c, &err), 0);
+    assert_string_equal(c.session_token, "securityTok");
+    /* The region may be in the credentials file (botocore merges the profile of both). */
+    crafted_files(f, &cf, "[default]\nregion = eu-north-1\n", "[default]\noutput = json\n");
+    assert_int_equal(pt_aws_region_resolve(&o, NULL, NULL, r, sizeof(r), src, sizeof(src), &err),
+                     0);
+    assert_string_equal(r, "eu-north-1");
+    assert_non_null(strstr(src, "t-credentials"));
+    pt_aws_credentials_clear(&c);
+}
+
+/*
+ * botocore's provider order over the profile of both files: assume role, web identity and SSO
+ * come before the credentials file's keys, credential_process before the config file's. Those
+ * keys were used instead of the role (or process, or SSO) the AWS CLI would use.
+ */
+static void test_unsupported_providers_never_skipped(void **state)
+{
+    struct fixture *f = *state;
+    struct crafted cf;
+    struct pt_aws_credentials c;
+    struct pt_error err = {0};
+    static const char keys[] = "[x]\naws_access_key_id = AKIDSTATIC\naws_secret_access_key = s\n";
+    static const struct {
+        const char *conf, *want;
+    } cases[] = {
+        {"[profile x]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = y\n",
+         "sets role_arn (assume role)"},
+        {"[profile x]\nrole_arn = arn:aws:iam::123456789012:role/r\n"
+         "web_identity_token_file = /tmp/t\n",
+         "sets web_identity_token_file"},
+        {"[profile x]\nsso_account_id = 123456789012\nsso_role_name = r\n", "sets sso_account_id"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        crafted_files(f, &cf, keys, cases[i].conf);
+        assert_int_equal(crafted_resolve(f, &cf, "x", NULL, &c, &err), PT_EUSAGE);
+        if (!strstr(err.msg, cases[i].want) || !strstr(err.msg, "profile 'x'") ||
+            !strstr(err.msg, "t-config"))
+            fail_msg("case %zu: '%s'", i, err.msg);
+    }
+    /* credential_process: after the credentials file's keys, before the config file's. */
+    crafted_files(f, &cf, keys, "[profile x]\ncredential_process = /bin/false\n");
+    assert_int_equal(crafted_resolve(f, &cf, "x", NULL, &c, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIDSTATIC");
+    crafted_files(f, &cf, NULL, "[profile x]\ncredential_process = /bin/false\n"
+                                "aws_access_key_id = AKIDSTATIC\naws_secret_access_key = s\n");
+    assert_int_equal(crafted_resolve(f, &cf, "x", NULL, &c, &err), PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "sets credential_process"));
+    /* Web identity from the environment outranks the profile's keys... */
+    crafted_files(f, &cf, "[default]\naws_access_key_id = AKIDSTATIC\naws_secret_access_key = s\n",
+                  NULL);
+    assert_int_equal(crafted_resolve(f, &cf, NULL, "AWS_WEB_IDENTITY_TOKEN_FILE=/tmp/t", &c, &err),
+                     PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "AWS_WEB_IDENTITY_TOKEN_FILE"));
+    /* ... but not an explicit profile (botocore drops the environment then). */
+    assert_int_equal(crafted_resolve(f, &cf, "default", "AWS_WEB_IDENTITY_TOKEN_FILE=/tmp/t", &c,
+                                     &err), 0);
+    /* Container credentials come after every profile key, and are named when nothing else. */
+    assert_int_equal(crafted_resolve(f, &cf, NULL,
+                                     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials", &c,
+                                     &err), 0);
+    crafted_files(f, &cf, NULL, NULL);
+    assert_int_equal(crafted_resolve(f, &cf, NULL,
+                                     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials", &c,
+                                     &err), PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "container credentials"));
+    /* Nothing at all: the message lists what was searched, IMDS included. */
+    assert_int_equal(crafted_resolve(f, &cf, NULL, NULL, &c, &err), PT_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "environment"));
+    assert_non_null(strstr(err.msg, "t-credentials"));
+    assert_non_null(strstr(err.msg, "instance metadata"));
+    pt_aws_credentials_clear(&c);
+}
+
+/* AWS_DEFAULT_PROFILE names the profile when AWS_PROFILE does not (the AWS CLI v2). */
+static void test_aws_default_profile(void **state)
+{
+    struct fixture *f = *state;
+    struct pt_aws_credentials c;
+    resolve_ok(ENV(f, "AWS_DEFAULT_PROFILE=dev"), NULL, &c);
+    assert_string_equal(c.access_key_id, "AKIDDEVCRED00001");
+    resolve_ok(ENV(f, "AWS_DEFAULT_PROFILE=dev", "AWS_PROFILE=default"), NULL, &c);
+    assert_string_equal(c.access_key_id, "AKIDDEFAULTCRED1");
+    struct pt_error err = {0};
+    struct pt_aws_config_options o = {.envp = ENV(f, "AWS_DEFAULT_PROFILE=nope")};
+    assert_int_equal(pt_aws_credentials_resolve(&o, &c, &err), PT_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "profile 'nope' not found"));
+    pt_aws_credentials_clear(&c);
+}
+
+/* ------------------------------------------------------------------ */
 /* Lambda ARNs. */
 
 static void arn_ok(const char *s, enum pt_aws_arn_form form, const char *region,
@@ -451,6 +674,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_environment_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_environment_token_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_environment_partial, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_credentials_profiles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_file_profiles, setup, teardown),
@@ -460,6 +684,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_region_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_region_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ini_lookup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ini_refused_like_configparser, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ini_grammar_like_configparser, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unsupported_providers_never_skipped, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_aws_default_profile, setup, teardown),
         cmocka_unit_test(test_arn_forms),
         cmocka_unit_test(test_arn_errors),
         cmocka_unit_test(test_arn_format),
