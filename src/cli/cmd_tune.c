@@ -473,18 +473,29 @@ out:
 }
 
 /* payloadS3: fetched with the run's region and credentials; the reference's body rule, and
- * weighted payloads checked against num as for --payload. */
+ * weighted payloads checked against num as for --payload. region_known: in->region is the
+ * run's (--region, the input's region, the function's); otherwise it is found as the AWS CLI
+ * finds it (AWS_REGION, AWS_DEFAULT_REGION, the profile), in->region when nothing says. */
 static int tune_fetch_payload_s3(const struct pt_tune_input *in, const struct tune_flags *f,
-                                 json_t **out, struct pt_error *err)
+                                 bool region_known, json_t **out, struct pt_error *err)
 {
     struct pt_aws_credentials creds;
     memset(&creds, 0, sizeof(creds));
     struct pt_aws_config_options co = {.profile = f->profile};
     const char *ep = f->s3_endpoint_url ? f->s3_endpoint_url : getenv(PT_S3_ENDPOINT_ENV);
+    char region[PT_AWS_REGION_MAX];
     struct pt_buf body;
     pt_buf_init(&body, PT_S3_OBJECT_MAX);
-    int rc = pt_aws_credentials_resolve(&co, &creds, err);
-    if (rc) {
+    pt_strlcpy(region, in->region, sizeof(region));
+    int rc = 0;
+    if (!region_known) {
+        rc = pt_aws_region_resolve(&co, NULL, NULL, region, sizeof(region), NULL, 0, err);
+        if (rc == PT_ENOTFOUND) {
+            pt_strlcpy(region, in->region, sizeof(region));
+            rc = 0;
+        }
+    }
+    if (rc || (rc = pt_aws_credentials_resolve(&co, &creds, err))) {
         pt_error_wrap(err, "payloadS3 s3://%s/%s", in->s3_bucket, in->s3_key);
         goto out;
     }
@@ -492,7 +503,7 @@ static int tune_fetch_payload_s3(const struct pt_tune_input *in, const struct tu
         rc = pt_error_set(err, PT_EIO, "curl_global_init failed");
         goto out;
     }
-    struct pt_s3_get_options o = {.endpoint_url = ep, .region = in->region, .creds = &creds};
+    struct pt_s3_get_options o = {.endpoint_url = ep, .region = region, .creds = &creds};
     if ((rc = pt_s3_get_object(&o, in->s3_bucket, in->s3_key, &body, err)))
         goto out;
     if (!(*out = pt_tune_payload_from_s3_body(body.data ? body.data : "", body.len))) {
@@ -746,6 +757,7 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     if (f.samples && !(f.resume && pt_path_same_file(f.samples, f.resume)) &&
         (rc = cli_output_check("--samples", f.samples, kept + 3, 2, err)))
         goto out;
+    bool region_known = in.region[0] || remote;
     if (!in.region[0])
         pt_strlcpy(in.region, getenv("AWS_REGION") && *getenv("AWS_REGION") ? getenv("AWS_REGION")
                                                                             : "us-east-1",
@@ -762,7 +774,7 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
             goto out;
     }
     /* payloadS3: the object is read now, before anything runs, and becomes the payload. */
-    if (in.payload_s3 && (rc = tune_fetch_payload_s3(&in, &f, &s3_payload, err)))
+    if (in.payload_s3 && (rc = tune_fetch_payload_s3(&in, &f, region_known, &s3_payload, err)))
         goto out;
     struct pt_price_model price;
     if ((rc = pt_price_model_init(&price, in.pricing, in.region, in.architecture,

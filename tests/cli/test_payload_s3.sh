@@ -141,6 +141,19 @@ if [ "$S" = "0:err 0:err 0:err 0:err 0:err 0:err" ]; then
   ok "a non-JSON object is sent as a JSON string (cpu-c refuses it)"
 else nok "text samples: '$S' $(tail -2 "$TMP/t.err")"; fi
 
+# 3b. A local run's S3 region is found as the AWS CLI finds it: AWS_DEFAULT_REGION, then the
+# profile's region (the object was signed for us-east-1 unless AWS_REGION was set; the stand-in
+# wants eu-west-1).
+printf '[default]\nregion = eu-west-1\n' >"$TMP/region-config"
+for how in "AWS_DEFAULT_REGION=eu-west-1" "AWS_CONFIG_FILE=$TMP/region-config"; do
+  : >"$TMP/requests.log"
+  if env -u AWS_REGION -u AWS_DEFAULT_REGION "$how" $TUNE --payload-s3 s3://b/events/one.json \
+       --s3-endpoint-url "$EP" >"$TMP/r.out" 2>"$TMP/r.err" &&
+     grep -q "GET /b/events/one.json signed" "$TMP/requests.log"; then
+    ok "payloadS3 of a local run signed for the region of ${how%%=*}"
+  else nok "${how%%=*}: $(cat "$TMP/requests.log") $(tail -2 "$TMP/r.err")"; fi
+done
+
 # 4. Errors, before any invocation (no samples written).
 fails() { # $1 = key, $2 = expected message, $3 = name
   rm -f "$TMP/f.jsonl"
