@@ -249,6 +249,26 @@ void pt_aws_error_parse(const char *error_type_header, const char *body, size_t 
     json_decref(j);
 }
 
+void pt_aws_redact(char *msg, const char *secret)
+{
+    size_t n = secret ? strlen(secret) : 0;
+    if (n < 8)
+        return;
+    size_t need = n < 16 ? n : 16;
+    for (char *p = msg; *p; p++) {
+        size_t m = 0;
+        while (m < n && p[m] == secret[m])
+            m++;
+        /* The whole secret, its first 16 characters, or 8+ of them cut off by the message's end
+         * (messages are bounded). m >= 8 > 4: the replacement never grows the string. */
+        if (m < need && !(p[m] == '\0' && m >= 8))
+            continue;
+        memmove(p + 4, p + m, strlen(p + m) + 1);
+        memcpy(p, "****", 4);
+        p += 3;
+    }
+}
+
 long pt_aws_backoff_ms(int attempt, int base_ms, int max_ms)
 {
     long cap = base_ms;
@@ -472,6 +492,10 @@ int pt_aws_request_send(struct pt_aws_client *c, const char *op, const struct pt
             pt_aws_error_parse(hc.error_type, resp->body.data, resp->body.len, resp->error_code,
                                sizeof(resp->error_code), resp->error_message,
                                sizeof(resp->error_message), resp->reason, sizeof(resp->reason));
+            /* Lambda's InvalidSignatureException quotes the canonical request it computed,
+             * X-Amz-Security-Token's value included; the AWS CLI prints it, powertune does not. */
+            pt_aws_redact(resp->error_message, c->creds.session_token);
+            pt_aws_redact(resp->error_message, c->creds.secret_access_key);
             rc = pt_aws_error_code_map(resp->error_code[0] ? resp->error_code : NULL,
                                        resp->status);
             pt_error_set(err, rc, "%s: %s%s%s (HTTP %ld)", op,

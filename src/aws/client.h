@@ -105,6 +105,9 @@ int pt_aws_error_code_map(const char *code, long status);
 void pt_aws_error_parse(const char *error_type_header, const char *body, size_t body_len,
                         char *code, size_t code_size, char *message, size_t message_size,
                         char *reason, size_t reason_size);
+/* Replaces each occurrence of secret in msg (whole, its first 16 characters, or 8+ cut off at
+ * msg's end) with "****". Secrets shorter than 8 characters are left alone. */
+void pt_aws_redact(char *msg, const char *secret);
 /* Backoff before retry number attempt (0-based): uniform in [0, min(max, base * 2^attempt)]. */
 long pt_aws_backoff_ms(int attempt, int base_ms, int max_ms);
 /* Splits "scheme://host[:port][/path]" into the base URL and the Host header value. */

@@ -130,6 +130,44 @@ if [ $st != 0 ] && printf '%s' "$out" | grep -q 'InvalidSignatureException\|Sign
   ok "a bad secret: refused with AWS's code, the secret not printed"
 else nok "bad secret (exit $st): $out"; fi
 
+# Lambda's InvalidSignatureException quotes the canonical request it computed, session token
+# included (an endpoint that does so, as AWS does): powertune prints the error without it.
+cat >"$TMP/echo_token.py" <<'PYEOF'
+import http.server, json, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def do_GET(self):
+        tok = self.headers.get("X-Amz-Security-Token", "")
+        body = json.dumps({"message": "The request signature we calculated does not match the "
+                           "signature you provided.\n\nThe Canonical String for this request "
+                           "should have been\n'GET\n%s\n\nhost:%s\nx-amz-security-token:%s\n'"
+                           % (self.path, self.headers.get("Host"), tok)}).encode()
+        self.send_response(403)
+        self.send_header("x-amzn-ErrorType", "InvalidSignatureException")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print("port %d" % srv.server_address[1], flush=True)
+srv.serve_forever()
+PYEOF
+$PY "$TMP/echo_token.py" >"$TMP/echo.out" 2>&1 &
+ECHO_PID=$!
+i=0; EPORT=
+while [ $i -lt 50 ] && [ -z "$EPORT" ]; do
+  sleep 0.1; i=$((i + 1)); EPORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$TMP/echo.out")
+done
+TOKEN=IQoJb3JpZ2luX2VjEJrSESSIONTOKENVALUE0123456789abcdefghijklmnopqrstuvwxyz
+out=$(AWS_SESSION_TOKEN=$TOKEN "$PT" tune "$ARN" --endpoint-url "http://127.0.0.1:$EPORT" \
+  --powers 128 --num 1 2>&1); st=$?
+kill "$ECHO_PID" 2>/dev/null; wait "$ECHO_PID" 2>/dev/null
+if [ $st != 0 ] && printf '%s' "$out" | grep -q 'InvalidSignatureException' \
+   && printf '%s' "$out" | grep -q 'x-amz-security-token:\*\*\*\*' \
+   && ! printf '%s' "$out" | grep -q 'IQoJb3JpZ2luX2Vj'; then
+  ok "an AWS message quoting the session token: printed with the token masked"
+else nok "token echo (exit $st): $out"; fi
+
 # An alias RAM512 of the user's (or left by an interrupted run) on version $V1: the run points it
 # at its own version, then back at $V1 rather than deleting it.
 $A create-alias --function-name cpu-c --name RAM512 --function-version "$V1" >/dev/null 2>&1

@@ -162,6 +162,30 @@ static void test_error_parse(void **state)
     assert_string_equal(msg, "");
 }
 
+/* An AWS message quoting the request's session token (InvalidSignatureException's canonical
+ * request) is printed without it, even when the bounded message cuts the token short. */
+static void test_error_redact(void **state)
+{
+    (void)state;
+    const char *tok = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQDtoken";
+    char msg[512];
+    snprintf(msg, sizeof(msg), "The Canonical String for this request should have been\n'POST\n"
+             "/\n\nhost:lambda\nx-amz-security-token:%s\n' and again %s", tok, tok);
+    pt_aws_redact(msg, tok);
+    assert_null(strstr(msg, "IQoJb3JpZ2luX2Vj"));
+    assert_non_null(strstr(msg, "x-amz-security-token:****\n' and again ****"));
+    snprintf(msg, sizeof(msg), "cut: %.30s", tok);
+    pt_aws_redact(msg, tok);
+    assert_string_equal(msg, "cut: ****");
+    /* Short values and mere look-alikes stay. */
+    snprintf(msg, sizeof(msg), "IQoJb3 and IQoJb3JpZ2lu-other");
+    pt_aws_redact(msg, tok);
+    assert_string_equal(msg, "IQoJb3 and IQoJb3JpZ2lu-other");
+    pt_aws_redact(msg, "short");
+    pt_aws_redact(msg, NULL);
+    assert_string_equal(msg, "IQoJb3 and IQoJb3JpZ2lu-other");
+}
+
 static void test_error_map(void **state)
 {
     (void)state;
@@ -427,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_parse_configuration_out_of_int_range),
         cmocka_unit_test(test_parse_alias_and_its_versions),
         cmocka_unit_test(test_error_parse),
+        cmocka_unit_test(test_error_redact),
         cmocka_unit_test(test_error_map),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_endpoint_parse),
