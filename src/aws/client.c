@@ -92,6 +92,13 @@ int pt_aws_endpoint_parse(const char *url, char *base, size_t base_size, char *h
     return 0;
 }
 
+const char *pt_aws_endpoint_path(const char *base)
+{
+    const char *p = strstr(base, "://");
+    p = p ? p + 3 : base;
+    return p + strcspn(p, "/");
+}
+
 int pt_aws_client_create(struct pt_aws_client **out, const struct pt_aws_client_options *o,
                          struct pt_error *err)
 {
@@ -393,9 +400,17 @@ static int attempt_once(struct pt_aws_client *c, const struct pt_aws_request *re
         hdrs[nh++] = (struct pt_sigv4_header){"Content-Type", req->content_type};
     for (size_t i = 0; i < req->header_count; i++)
         hdrs[nh++] = req->headers[i];
+    /* The endpoint's own path (--endpoint-url http://host/prefix) is sent, so it is signed, as
+     * botocore signs it: a proxy or gateway in front of Lambda checks the path it received. */
+    char signed_path[PT_AWS_URL_MAX + PT_SIGV4_MAX_PATH];
+    if (snprintf(signed_path, sizeof(signed_path), "%s%s", pt_aws_endpoint_path(c->base),
+                 req->path) >= (int)sizeof(signed_path)) {
+        rc = pt_error_set(err, PT_ELIMIT, "request path longer than %d bytes", PT_SIGV4_MAX_PATH);
+        goto out;
+    }
     struct pt_sigv4_request sr = {
         .method = req->method,
-        .path = req->path,
+        .path = signed_path,
         .query = req->query,
         .headers = hdrs,
         .header_count = nh,

@@ -110,6 +110,8 @@ void pt_aws_error_parse(const char *error_type_header, const char *body, size_t 
 void pt_aws_redact(char *msg, const char *secret);
 /* Backoff before retry number attempt (0-based): uniform in [0, min(max, base * 2^attempt)]. */
 long pt_aws_backoff_ms(int attempt, int base_ms, int max_ms);
+/* The path part of a base URL ("/prefix" of "http://host:1/prefix", else ""): sent and signed. */
+const char *pt_aws_endpoint_path(const char *base);
 /* Splits "scheme://host[:port][/path]" into the base URL and the Host header value. */
 int pt_aws_endpoint_parse(const char *url, char *base, size_t base_size, char *host,
                           size_t host_size, struct pt_error *err);

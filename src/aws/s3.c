@@ -183,9 +183,7 @@ int pt_s3_get_object(const struct pt_s3_get_options *o, const char *bucket, cons
     if (rc)
         return rc;
     /* An endpoint's own path (http://host/prefix) is part of what is sent, so of what is signed. */
-    const char *prefix = strstr(base, "://");
-    prefix = prefix ? prefix + 3 : base;
-    prefix += strcspn(prefix, "/");
+    const char *prefix = pt_aws_endpoint_path(base);
     struct pt_buf path;
     pt_buf_init(&path, PT_SIGV4_MAX_PATH);
     if ((rc = pt_buf_append_str(&path, prefix, err)) ||

@@ -168,6 +168,52 @@ if [ $st != 0 ] && printf '%s' "$out" | grep -q 'InvalidSignatureException' \
   ok "an AWS message quoting the session token: printed with the token masked"
 else nok "token echo (exit $st): $out"; fi
 
+# --endpoint-url with a path (a gateway or proxy in front of Lambda): the path sent is the one
+# signed, as botocore signs it (the stand-in checks with botocore's SigV4Auth).
+cat >"$TMP/prefix.py" <<'PYEOF'
+import http.server
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+CREDS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def do_GET(self):
+        auth = self.headers.get("Authorization", "")
+        parts = dict(p.strip().split("=", 1) for p in auth.split(" ", 1)[1].split(","))
+        hdrs = {k: self.headers[k] for k in parts["SignedHeaders"].split(";")}
+        req = AWSRequest(method=self.command, url="http://%s%s" % (self.headers["Host"], self.path),
+                         data=b"", headers=hdrs)
+        req.context["timestamp"] = self.headers["X-Amz-Date"]
+        a = SigV4Auth(CREDS, "lambda", "us-east-1")
+        sig = a.signature(a.string_to_sign(req, a.canonical_request(req)), req)
+        good = sig == parts["Signature"]
+        body = (b'{"message":"Function not found: signature ok"}' if good
+                else b'{"message":"signature mismatch"}')
+        self.send_response(404 if good else 403)
+        self.send_header("x-amzn-ErrorType",
+                         "ResourceNotFoundException" if good else "InvalidSignatureException")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print("port %d" % srv.server_address[1], flush=True)
+srv.serve_forever()
+PYEOF
+$PY "$TMP/prefix.py" >"$TMP/prefix.out" 2>&1 &
+PREFIX_PID=$!
+i=0; PPORT=
+while [ $i -lt 50 ] && [ -z "$PPORT" ]; do
+  sleep 0.1; i=$((i + 1)); PPORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$TMP/prefix.out")
+done
+out=$("$PT" tune "$ARN" --endpoint-url "http://127.0.0.1:$PPORT/gw/stage/" --powers 128 --num 1 2>&1)
+st=$?
+kill "$PREFIX_PID" 2>/dev/null; wait "$PREFIX_PID" 2>/dev/null
+if [ $st != 0 ] && printf '%s' "$out" | grep -q 'Function not found: signature ok'; then
+  ok "--endpoint-url with a path: the path is signed as sent (botocore's signature matches)"
+else nok "endpoint path (exit $st): $out $(cat "$TMP/prefix.out")"; fi
+
 # An alias RAM512 of the user's (or left by an interrupted run) on version $V1: the run points it
 # at its own version, then back at $V1 rather than deleting it.
 $A create-alias --function-name cpu-c --name RAM512 --function-version "$V1" >/dev/null 2>&1
