@@ -555,7 +555,40 @@ int pt_aws_credentials_resolve(const struct pt_aws_config_options *opt,
     if (strlen(profile) >= PT_AWS_PROFILE_MAX)
         return pt_error_set(err, PT_EUSAGE, "profile name longer than %d characters",
                             PT_AWS_PROFILE_MAX - 1);
-    /* 1. Environment, unless a profile was asked for explicitly (botocore's rule). */
+    struct profile_file *cred = calloc(2, sizeof(*cred)), *conf = cred + 1;
+    if (!cred)
+        return pt_error_set(err, PT_ENOMEM, "out of memory reading the AWS profile");
+    /* Both files are read first: the AWS CLI refuses a broken one even when the environment
+     * has keys. Without HOME (and without the variables) there are none to read. */
+    struct {
+        struct profile_file *f;
+        const char *var, *name;
+    } files[] = {{cred, "AWS_SHARED_CREDENTIALS_FILE", "credentials"},
+                 {conf, "AWS_CONFIG_FILE", "config"}};
+    for (int i = 0; i < 2; i++) {
+        rc = config_path(opt, files[i].var, files[i].name, files[i].f->path,
+                         sizeof(files[i].f->path), err);
+        if (rc == PT_ENOTFOUND) {
+            snprintf(files[i].f->path, sizeof(files[i].f->path), "~/.aws/%s (HOME unset)",
+                     files[i].name);
+            rc = 0;
+            continue;
+        }
+        if (rc || (rc = profile_file_read(files[i].f, i, profile, err)))
+            goto out;
+    }
+    /* A profile named by --profile, AWS_PROFILE or AWS_DEFAULT_PROFILE must exist, even when
+     * the environment has keys: the AWS CLI refuses to run otherwise. */
+    const char *named = explicit_profile                           ? "--profile"
+                        : env_nonempty(opt, "AWS_PROFILE")         ? "AWS_PROFILE"
+                        : env_nonempty(opt, "AWS_DEFAULT_PROFILE") ? "AWS_DEFAULT_PROFILE"
+                                                                   : NULL;
+    if (named && !cred->w.profile_found && !conf->w.profile_found) {
+        rc = pt_error_set(err, PT_ENOTFOUND, "AWS profile '%s' not found in %s or %s (named "
+                          "by %s)", profile, cred->path, conf->path, named);
+        goto out;
+    }
+    /* The environment's keys, unless a profile was asked for explicitly (botocore's rule). */
     if (!explicit_profile) {
         const char *id = env_nonempty(opt, "AWS_ACCESS_KEY_ID");
         const char *secret = env_nonempty(opt, "AWS_SECRET_ACCESS_KEY");
@@ -565,23 +598,15 @@ int pt_aws_credentials_resolve(const struct pt_aws_config_options *opt,
             token = env_nonempty(opt, "AWS_SESSION_TOKEN");
         if (id || secret) {
             if (!id || !secret)
-                return pt_error_set(err, PT_EUSAGE, "partial credentials in the environment: "
-                                    "%s is set but %s is not",
-                                    id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
-                                    id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
-            return pt_aws_credentials_set(out, id, secret, token, "environment", err);
+                rc = pt_error_set(err, PT_EUSAGE, "partial credentials in the environment: "
+                                  "%s is set but %s is not",
+                                  id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+                                  id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+            else
+                rc = pt_aws_credentials_set(out, id, secret, token, "environment", err);
+            goto out;
         }
     }
-    struct profile_file *cred = calloc(2, sizeof(*cred)), *conf = cred + 1;
-    if (!cred)
-        return pt_error_set(err, PT_ENOMEM, "out of memory reading the AWS profile");
-    if ((rc = config_path(opt, "AWS_SHARED_CREDENTIALS_FILE", "credentials", cred->path,
-                          sizeof(cred->path), err)) ||
-        (rc = config_path(opt, "AWS_CONFIG_FILE", "config", conf->path, sizeof(conf->path),
-                          err)) ||
-        (rc = profile_file_read(cred, 0, profile, err)) ||
-        (rc = profile_file_read(conf, 1, profile, err)))
-        goto out;
     /* botocore's chain over the profile as both files give it (the credentials file's keys
      * over the config file's): assume role, web identity, SSO, the credentials file's keys,
      * credential_process, the config file's keys, then the container and EC2 providers. */
@@ -616,11 +641,6 @@ int pt_aws_credentials_resolve(const struct pt_aws_config_options *opt,
                           "keys instead", profile, cred->path, conf->path,
                           env_nonempty(opt, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
                               ? "RELATIVE" : "FULL");
-    } else if (!cred->w.profile_found && !conf->w.profile_found &&
-               (explicit_profile || strcmp(profile, "default") != 0 ||
-                env_nonempty(opt, "AWS_PROFILE") || env_nonempty(opt, "AWS_DEFAULT_PROFILE"))) {
-        rc = pt_error_set(err, PT_ENOTFOUND, "AWS profile '%s' not found in %s or %s", profile,
-                          cred->path, conf->path);
     } else {
         const struct profile_file *half = cred->w.present[K_SECRET]   ? cred
                                           : conf->w.present[K_SECRET] ? conf

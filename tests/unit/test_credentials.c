@@ -565,7 +565,38 @@ static void test_aws_default_profile(void **state)
     struct pt_error err = {0};
     struct pt_aws_config_options o = {.envp = ENV(f, "AWS_DEFAULT_PROFILE=nope")};
     assert_int_equal(pt_aws_credentials_resolve(&o, &c, &err), PT_ENOTFOUND);
-    assert_non_null(strstr(err.msg, "profile 'nope' not found"));
+    assert_non_null(strstr(err.msg, "(named by AWS_DEFAULT_PROFILE)"));
+    pt_aws_credentials_clear(&c);
+}
+
+/*
+ * The AWS CLI refuses to run when AWS_PROFILE names a missing profile or a file is broken,
+ * even with keys in the environment ("The config profile (nope) could not be found");
+ * powertune signed with the environment's keys.
+ */
+static void test_environment_keys_with_bad_profile(void **state)
+{
+    struct fixture *f = *state;
+    struct crafted cf;
+    struct pt_aws_credentials c;
+    struct pt_error err = {0};
+    struct pt_aws_config_options o = {
+        .envp = ENV(f, "AWS_PROFILE=nope", "AWS_ACCESS_KEY_ID=AKIDENVIRONMENT1",
+                    "AWS_SECRET_ACCESS_KEY=envSecret")};
+    assert_int_equal(pt_aws_credentials_resolve(&o, &c, &err), PT_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "(named by AWS_PROFILE)"));
+    crafted_files(f, &cf, "[default]\nbroken line\n", NULL);
+    assert_int_equal(crafted_resolve(f, &cf, NULL, "AWS_ACCESS_KEY_ID=AKIDENVIRONMENT1", &c, &err),
+                     PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "line 2 is neither"));
+    /* No HOME: no files to read, the environment's keys still serve. */
+    o.envp = (char *[]){"AWS_ACCESS_KEY_ID=AKIDENVIRONMENT1", "AWS_SECRET_ACCESS_KEY=envSecret",
+                        NULL};
+    assert_int_equal(pt_aws_credentials_resolve(&o, &c, &err), 0);
+    assert_string_equal(c.access_key_id, "AKIDENVIRONMENT1");
+    o.envp = (char *[]){"PATH=/bin", NULL};
+    assert_int_equal(pt_aws_credentials_resolve(&o, &c, &err), PT_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "HOME unset"));
     pt_aws_credentials_clear(&c);
 }
 
@@ -689,6 +720,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unsupported_providers_never_skipped, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_aws_default_profile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_environment_keys_with_bad_profile, setup, teardown),
         cmocka_unit_test(test_arn_forms),
         cmocka_unit_test(test_arn_errors),
         cmocka_unit_test(test_arn_format),
