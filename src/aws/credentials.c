@@ -545,6 +545,21 @@ static int unsupported(const char *profile, const struct profile_file *cred,
                         cred->w.keys[k], what, profile);
 }
 
+/* A profile named by --profile, AWS_PROFILE or AWS_DEFAULT_PROFILE that neither file has:
+ * PT_ENOTFOUND saying what named it. 0 when "default" is in effect only by default. */
+static int profile_missing(const struct pt_aws_config_options *opt, const char *profile,
+                           const char *cred_path, const char *conf_path, struct pt_error *err)
+{
+    const char *named = (opt && opt->profile && *opt->profile)     ? "--profile"
+                        : env_nonempty(opt, "AWS_PROFILE")         ? "AWS_PROFILE"
+                        : env_nonempty(opt, "AWS_DEFAULT_PROFILE") ? "AWS_DEFAULT_PROFILE"
+                                                                   : NULL;
+    if (!named)
+        return 0;
+    return pt_error_set(err, PT_ENOTFOUND, "AWS profile '%s' not found in %s or %s (named by "
+                        "%s)", profile, cred_path, conf_path, named);
+}
+
 int pt_aws_credentials_resolve(const struct pt_aws_config_options *opt,
                                struct pt_aws_credentials *out, struct pt_error *err)
 {
@@ -579,15 +594,9 @@ int pt_aws_credentials_resolve(const struct pt_aws_config_options *opt,
     }
     /* A profile named by --profile, AWS_PROFILE or AWS_DEFAULT_PROFILE must exist, even when
      * the environment has keys: the AWS CLI refuses to run otherwise. */
-    const char *named = explicit_profile                           ? "--profile"
-                        : env_nonempty(opt, "AWS_PROFILE")         ? "AWS_PROFILE"
-                        : env_nonempty(opt, "AWS_DEFAULT_PROFILE") ? "AWS_DEFAULT_PROFILE"
-                                                                   : NULL;
-    if (named && !cred->w.profile_found && !conf->w.profile_found) {
-        rc = pt_error_set(err, PT_ENOTFOUND, "AWS profile '%s' not found in %s or %s (named "
-                          "by %s)", profile, cred->path, conf->path, named);
+    if (!cred->w.profile_found && !conf->w.profile_found &&
+        (rc = profile_missing(opt, profile, cred->path, conf->path, err)))
         goto out;
-    }
     /* The environment's keys, unless a profile was asked for explicitly (botocore's rule). */
     if (!explicit_profile) {
         const char *id = env_nonempty(opt, "AWS_ACCESS_KEY_ID");
@@ -749,21 +758,27 @@ int pt_aws_region_resolve(const struct pt_aws_config_options *opt, const char *f
     if ((v = env_nonempty(opt, "AWS_DEFAULT_REGION")))
         return set_region(v, "AWS_DEFAULT_REGION", out, size, source, source_size, err);
     const char *profile = pt_aws_profile_name(opt);
+    char cred_path[PT_AWS_SOURCE_MAX / 2];
+    int found = 0, any_found = 0;
     /* The profile as botocore merges it: the credentials file's keys over the config file's. */
     for (int i = 0; i < 2; i++) {
+        char *path = i ? conf_path : cred_path;
         if ((rc = config_path(opt, i ? "AWS_CONFIG_FILE" : "AWS_SHARED_CREDENTIALS_FILE",
-                              i ? "config" : "credentials", conf_path, sizeof(conf_path), err)))
+                              i ? "config" : "credentials", path, sizeof(conf_path), err)))
             return rc;
         struct pt_error e2;
-        rc = pt_aws_ini_lookup(conf_path, i, profile, "region", region, sizeof(region), NULL,
-                               &e2);
+        rc = pt_aws_ini_lookup(path, i, profile, "region", region, sizeof(region), &found, &e2);
+        any_found |= found;
         if (rc == 0) {
-            snprintf(from, sizeof(from), "profile '%s' in %s", profile, conf_path);
+            snprintf(from, sizeof(from), "profile '%s' in %s", profile, path);
             return set_region(region, from, out, size, source, source_size, err);
         }
         if (rc != PT_ENOTFOUND)
             return pt_error_set(err, rc, "%s", e2.msg);
     }
+    /* A mistyped --profile is named as such, not as a missing region. */
+    if (!any_found && (rc = profile_missing(opt, profile, cred_path, conf_path, err)))
+        return rc;
     return pt_error_set(err, PT_ENOTFOUND, "no AWS region: pass --region, give a function ARN, "
                         "set AWS_REGION or AWS_DEFAULT_REGION, or set region in profile '%s' of "
                         "%s", profile, conf_path);

@@ -316,6 +316,13 @@ static void test_region_errors(void **state)
                      PT_ENOTFOUND);
     assert_non_null(strstr(err.msg, "no AWS region"));
     assert_non_null(strstr(err.msg, "AWS_REGION"));
+    /* A mistyped --profile: said so, where the AWS CLI says 'could not be found' (it was
+     * "no AWS region: ... set region in profile 'nope'"). */
+    o.profile = "nope";
+    assert_int_equal(pt_aws_region_resolve(&o, NULL, NULL, r, sizeof(r), NULL, 0, &err),
+                     PT_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "AWS profile 'nope' not found"));
+    assert_non_null(strstr(err.msg, "(named by --profile)"));
     assert_true(pt_aws_region_valid("us-east-1"));
     assert_true(pt_aws_region_valid("us-isob-east-1"));
     assert_true(pt_aws_region_valid("cn-northwest-1"));
