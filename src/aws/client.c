@@ -92,6 +92,25 @@ int pt_aws_endpoint_parse(const char *url, char *base, size_t base_size, char *h
     return 0;
 }
 
+void pt_aws_default_endpoint(const char *service, const char *region, char *out, size_t size)
+{
+    /* The partitions' DNS suffixes (botocore's endpoints.json, regionRegex -> dnsSuffix). */
+    static const struct {
+        const char *prefix, *suffix;
+    } parts[] = {
+        {"cn-", "amazonaws.com.cn"},      {"us-isob-", "sc2s.sgov.gov"},
+        {"us-isof-", "csp.hci.ic.gov"},   {"us-iso-", "c2s.ic.gov"},
+        {"eu-isoe-", "cloud.adc-e.uk"},   {"eusc-", "amazonaws.eu"},
+    };
+    const char *suffix = "amazonaws.com";
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+        if (pt_str_starts_with(region, parts[i].prefix)) {
+            suffix = parts[i].suffix;
+            break;
+        }
+    snprintf(out, size, "https://%s.%s.%s", service, region, suffix);
+}
+
 const char *pt_aws_endpoint_path(const char *base)
 {
     const char *p = strstr(base, "://");
@@ -112,7 +131,7 @@ int pt_aws_client_create(struct pt_aws_client **out, const struct pt_aws_client_
     if (o->endpoint_url && o->endpoint_url[0])
         pt_strlcpy(url, o->endpoint_url, sizeof(url));
     else
-        snprintf(url, sizeof(url), "https://%s.%s.amazonaws.com", o->service, o->region);
+        pt_aws_default_endpoint(o->service, o->region, url, sizeof(url));
     if ((rc = pt_aws_endpoint_parse(url, c->base, sizeof(c->base), c->host, sizeof(c->host), err)))
         goto fail;
     pt_strlcpy(c->region, o->region, sizeof(c->region));

@@ -3,7 +3,7 @@
  *
  * Every request is SigV4-signed (sigv4.h) with the resolved credentials and
  * region, sent to --endpoint-url or the regional endpoint
- * https://<service>.<region>.amazonaws.com, and retried (bounded, exponential
+ * https://<service>.<region>.amazonaws.com (.com.cn in China, ...), and retried (bounded, exponential
  * backoff with full jitter) on connection failures, 5xx and - unless the
  * caller wants throttles back, as the tuner's runner does - on 429.
  * Error responses are parsed the way botocore does (x-amzn-ErrorType, else
@@ -110,6 +110,9 @@ void pt_aws_error_parse(const char *error_type_header, const char *body, size_t 
 void pt_aws_redact(char *msg, const char *secret);
 /* Backoff before retry number attempt (0-based): uniform in [0, min(max, base * 2^attempt)]. */
 long pt_aws_backoff_ms(int attempt, int base_ms, int max_ms);
+/* https://<service>.<region>.<the region's partition's DNS suffix>: amazonaws.com, or
+ * amazonaws.com.cn for cn-*, c2s.ic.gov for us-iso-*, ... */
+void pt_aws_default_endpoint(const char *service, const char *region, char *out, size_t size);
 /* The path part of a base URL ("/prefix" of "http://host:1/prefix", else ""): sent and signed. */
 const char *pt_aws_endpoint_path(const char *base);
 /* Splits "scheme://host[:port][/path]" into the base URL and the Host header value. */

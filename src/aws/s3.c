@@ -28,7 +28,7 @@ int pt_s3_object_path(const char *bucket, const char *key, struct pt_buf *out,
 
 void pt_s3_default_endpoint(const char *region, char *out, size_t size)
 {
-    snprintf(out, size, "https://s3.%s.amazonaws.com", region);
+    pt_aws_default_endpoint("s3", region, out, size);
 }
 
 int pt_s3_error(long status, const char *bucket, const char *key, const char *detail,

@@ -222,6 +222,18 @@ static void test_endpoint_parse(void **state)
     assert_int_equal(pt_aws_endpoint_parse("https://lambda.eu-west-1.amazonaws.com", base,
                                            sizeof(base), host, sizeof(host), NULL), 0);
     assert_string_equal(host, "lambda.eu-west-1.amazonaws.com");
+    /* The default endpoint follows the region's partition (botocore's endpoints.json). */
+    static const char *const want[][2] = {
+        {"us-east-1", "https://lambda.us-east-1.amazonaws.com"},
+        {"us-gov-west-1", "https://lambda.us-gov-west-1.amazonaws.com"},
+        {"cn-northwest-1", "https://lambda.cn-northwest-1.amazonaws.com.cn"},
+        {"us-iso-east-1", "https://lambda.us-iso-east-1.c2s.ic.gov"},
+        {"us-isob-east-1", "https://lambda.us-isob-east-1.sc2s.sgov.gov"},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        pt_aws_default_endpoint("lambda", want[i][0], base, sizeof(base));
+        assert_string_equal(base, want[i][1]);
+    }
     struct pt_error err;
     assert_int_equal(pt_aws_endpoint_parse("ftp://x", base, sizeof(base), host, sizeof(host), &err),
                      PT_EUSAGE);

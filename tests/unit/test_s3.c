@@ -30,6 +30,10 @@ static void test_object_path(void **state)
     char ep[128];
     pt_s3_default_endpoint("eu-west-1", ep, sizeof(ep));
     assert_string_equal(ep, "https://s3.eu-west-1.amazonaws.com");
+    /* China's partition has its own DNS suffix (the request went to a name that does not
+     * resolve). */
+    pt_s3_default_endpoint("cn-north-1", ep, sizeof(ep));
+    assert_string_equal(ep, "https://s3.cn-north-1.amazonaws.com.cn");
 }
 
 static void test_errors(void **state)
