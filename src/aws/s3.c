@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,9 +91,31 @@ static int s3_add_header(struct curl_slist **l, const char *name, const char *va
 }
 
 /* One signed GET: 0 with *status (any), or a transport error (*retryable if worth another try). */
-static int s3_attempt(const struct pt_s3_get_options *o, const char *base, const char *host,
-                      const char *path, struct pt_buf *body, long timeout_ms, long *status,
-                      bool *retryable, char *detail, size_t detail_size, struct pt_error *err)
+/* x-amz-bucket-region of S3's answer (a bucket in another region says where it is). */
+static size_t s3_on_header(char *data, size_t size, size_t n, void *arg)
+{
+    char *out = arg;
+    size_t len = size * n;
+    static const char name[] = "x-amz-bucket-region:";
+    if (len > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
+        const char *v = data + sizeof(name) - 1;
+        size_t vl = len - (sizeof(name) - 1);
+        while (vl && (*v == ' ' || *v == '\t'))
+            v++, vl--;
+        while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+            vl--;
+        if (vl < PT_AWS_REGION_MAX) {
+            memcpy(out, v, vl);
+            out[vl] = '\0';
+        }
+    }
+    return len;
+}
+
+static int s3_attempt(const struct pt_s3_get_options *o, const char *region, const char *base,
+                      const char *host, const char *path, struct pt_buf *body, long timeout_ms,
+                      long *status, char *bucket_region, bool *retryable, char *detail,
+                      size_t detail_size, struct pt_error *err)
 {
     struct pt_sigv4_signed s;
     pt_sigv4_signed_init(&s);
@@ -107,7 +130,7 @@ static int s3_attempt(const struct pt_s3_get_options *o, const char *base, const
                                   .header_count = 1};
     struct pt_sigv4_params sp = {
         .creds = o->creds,
-        .region = o->region,
+        .region = region,
         .service = "s3",
         .time = (int64_t)time(NULL),
         .flags = PT_SIGV4_S3 | PT_SIGV4_CONTENT_SHA256_HEADER,
@@ -140,6 +163,9 @@ static int s3_attempt(const struct pt_s3_get_options *o, const char *base, const
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s3_on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+    bucket_region[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, s3_on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, bucket_region);
     CURLcode cc = curl_easy_perform(h);
     if (cc == CURLE_WRITE_ERROR) {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
@@ -169,45 +195,71 @@ out:
     return rc;
 }
 
+/* Where a request for s3://bucket/key goes: base URL (scheme://host[:port]), Host, and the
+ * path sent and signed (the endpoint's own path, then /bucket/key). */
+static int s3_target(const struct pt_s3_get_options *o, const char *region, const char *bucket,
+                     const char *key, char *base, char *host, struct pt_buf *path,
+                     struct pt_error *err)
+{
+    char url[PT_AWS_URL_MAX];
+    if (o->endpoint_url && o->endpoint_url[0])
+        pt_strlcpy(url, o->endpoint_url, sizeof(url));
+    else
+        pt_s3_default_endpoint(region, url, sizeof(url));
+    int rc = pt_aws_endpoint_parse(url, base, PT_AWS_URL_MAX, host, PT_AWS_URL_MAX, err);
+    if (rc)
+        return rc;
+    /* An endpoint's own path (http://host/prefix) is part of what is sent, so of what is signed. */
+    const char *prefix = pt_aws_endpoint_path(base);
+    pt_buf_reset(path);
+    if ((rc = pt_buf_append_str(path, prefix, err)) ||
+        (rc = pt_s3_object_path(bucket, key, path, err)))
+        return pt_error_wrap(err, "s3://%s/%s", bucket, key);
+    base[prefix - base] = '\0';
+    return 0;
+}
+
 int pt_s3_get_object(const struct pt_s3_get_options *o, const char *bucket, const char *key,
                      struct pt_buf *body, struct pt_error *err)
 {
     if (!o->creds || !o->region || !o->region[0])
         return pt_error_set(err, PT_EUSAGE, "S3: credentials and region needed");
-    char url[PT_AWS_URL_MAX], base[PT_AWS_URL_MAX], host[PT_AWS_URL_MAX];
-    if (o->endpoint_url && o->endpoint_url[0])
-        pt_strlcpy(url, o->endpoint_url, sizeof(url));
-    else
-        pt_s3_default_endpoint(o->region, url, sizeof(url));
-    int rc = pt_aws_endpoint_parse(url, base, sizeof(base), host, sizeof(host), err);
-    if (rc)
-        return rc;
-    /* An endpoint's own path (http://host/prefix) is part of what is sent, so of what is signed. */
-    const char *prefix = pt_aws_endpoint_path(base);
+    char base[PT_AWS_URL_MAX], host[PT_AWS_URL_MAX];
+    char region[PT_AWS_REGION_MAX], bucket_region[PT_AWS_REGION_MAX];
+    pt_strlcpy(region, o->region, sizeof(region));
     struct pt_buf path;
     pt_buf_init(&path, PT_SIGV4_MAX_PATH);
-    if ((rc = pt_buf_append_str(&path, prefix, err)) ||
-        (rc = pt_s3_object_path(bucket, key, &path, err))) {
-        pt_buf_free(&path);
-        return pt_error_wrap(err, "s3://%s/%s", bucket, key);
-    }
-    base[prefix - base] = '\0';
+    int rc = s3_target(o, region, bucket, key, base, host, &path, err);
+    if (rc)
+        goto out;
     body->limit = o->max_bytes ? o->max_bytes : PT_S3_OBJECT_MAX;
     int attempts = o->max_attempts > 0 ? o->max_attempts : 3;
     long timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 60000;
     char detail[PT_ERROR_MSG_MAX / 2] = "";
     long status = 0;
+    bool redirected = false;
     for (int i = 0; i < attempts; i++) {
         bool retryable = false;
         detail[0] = '\0';
-        rc = s3_attempt(o, base, host, path.data, body, timeout_ms, &status, &retryable, detail,
-                        sizeof(detail), err);
+        rc = s3_attempt(o, region, base, host, path.data, body, timeout_ms, &status,
+                        bucket_region, &retryable, detail, sizeof(detail), err);
         if (rc == PT_ELIMIT) {
             pt_error_wrap(err, "payloadS3 s3://%s/%s", bucket, key);
             goto out;
         }
         if (rc && !detail[0]) /* signing or memory: not S3's answer */
             goto out;
+        /* A bucket in another region (301 PermanentRedirect, 400 AuthorizationHeaderMalformed)
+         * names its region: asked again there once, as the AWS CLI does. */
+        if (!rc && (status == 301 || status == 400) && !redirected &&
+            pt_aws_region_valid(bucket_region) && strcmp(bucket_region, region) != 0) {
+            redirected = true;
+            pt_strlcpy(region, bucket_region, sizeof(region));
+            if ((rc = s3_target(o, region, bucket, key, base, host, &path, err)))
+                goto out;
+            i--;
+            continue;
+        }
         bool again = rc ? retryable : (status >= 500 || status == 429);
         if (!again || i + 1 == attempts)
             break;

@@ -4,7 +4,8 @@
  * A path-style GET https://s3.<region>.amazonaws.com/<bucket>/<key> (or
  * <endpoint_url>/<bucket>/<key>), SigV4-signed for service "s3" with S3's path
  * rules (PT_SIGV4_S3: no normalisation, the key encoded once) and the
- * x-amz-content-sha256 header. The body is bounded (PT_S3_OBJECT_MAX by
+ * x-amz-content-sha256 header. A bucket in another region (S3's 301 or 400 naming it in
+ * x-amz-bucket-region) is asked again once there, as the AWS CLI does. The body is bounded (PT_S3_OBJECT_MAX by
  * default); a bigger object is refused with PT_ELIMIT. Connection failures and
  * 5xx are retried a few times. Errors carry the reference tool's messages:
  * 403 -> PT_EPERM "Permission denied when trying to read s3://b/k. ...",

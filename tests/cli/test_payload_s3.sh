@@ -22,12 +22,16 @@ OBJECTS = {
     "/b/events/weighted.json": b'[{"payload": {"iterations": 1000}, "weight": 1},'
                                b' {"payload": {"iterations": 0}, "weight": 2}]',
     "/b/events/with space.txt": b"just text",
+    "/far/one.json": b'{"iterations": 1000}',
 }
 def err(code, msg):
     return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>%s"
             "</Message><RequestId>R</RequestId></Error>" % (code, msg)).encode()
 def hm(k, m):
     return hmac.new(k, m.encode(), hashlib.sha256).digest()
+def region(path):
+    """Bucket "far" is in us-west-2, the others in eu-west-1."""
+    return "us-west-2" if path.startswith("/far/") else "eu-west-1"
 def check(h):
     """None if h's request is SigV4-signed for s3 the way S3 wants it, else the reason."""
     auth = h.headers.get("Authorization", "")
@@ -35,7 +39,7 @@ def check(h):
         return "no Authorization"
     parts = dict(p.strip().split("=", 1) for p in auth[17:].split(","))
     cred = parts["Credential"].split("/")
-    if cred[0] != "AKIDEXAMPLE" or cred[3:] != ["s3", "aws4_request"] or cred[2] != "eu-west-1":
+    if cred[0] != "AKIDEXAMPLE" or cred[3:] != ["s3", "aws4_request"] or cred[2] != region(h.path):
         return "scope " + parts["Credential"]
     signed = parts["SignedHeaders"].split(";")
     for need in ("host", "x-amz-date", "x-amz-content-sha256"):
@@ -68,6 +72,15 @@ class H(http.server.BaseHTTPRequestHandler):
         why = check(self)
         with open(LOG, "a") as f:
             f.write("%s %s %s\n" % (self.command, self.path, "signed" if why is None else "BAD " + why))
+        if why is not None and why.startswith("scope") and self.path.startswith("/far/"):
+            # What S3 answers for a bucket of another region (path-style, wrong signing region).
+            self.send_response(301)
+            self.send_header("x-amz-bucket-region", "us-west-2")
+            body = err("PermanentRedirect", "The bucket you are attempting to access must be "
+                       "addressed using the specified endpoint.")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            return self.wfile.write(body)
         if why is not None:
             return self.send(400, err("SignatureDoesNotMatch", why.split("\n")[0]))
         key = urllib.parse.unquote(self.path)
@@ -153,6 +166,15 @@ for how in "AWS_DEFAULT_REGION=eu-west-1" "AWS_CONFIG_FILE=$TMP/region-config"; 
     ok "payloadS3 of a local run signed for the region of ${how%%=*}"
   else nok "${how%%=*}: $(cat "$TMP/requests.log") $(tail -2 "$TMP/r.err")"; fi
 done
+
+# 3c. A bucket in another region: S3's 301 names it (x-amz-bucket-region) and the object is
+# asked for again there, signed for that region, as the AWS CLI does.
+: >"$TMP/requests.log"
+if $TUNE --payload-s3 s3://far/one.json --s3-endpoint-url "$EP" >"$TMP/far.out" 2>"$TMP/far.err" &&
+   grep -q "GET /far/one.json BAD scope .*/eu-west-1/" "$TMP/requests.log" &&
+   grep -q "GET /far/one.json signed" "$TMP/requests.log"; then
+  ok "a bucket in us-west-2: redirected once, signed for its region"
+else nok "far bucket: $(cat "$TMP/requests.log") $(tail -2 "$TMP/far.err")"; fi
 
 # 4. Errors, before any invocation (no samples written).
 fails() { # $1 = key, $2 = expected message, $3 = name
