@@ -763,8 +763,14 @@ int pt_aws_region_resolve(const struct pt_aws_config_options *opt, const char *f
     /* The profile as botocore merges it: the credentials file's keys over the config file's. */
     for (int i = 0; i < 2; i++) {
         char *path = i ? conf_path : cred_path;
-        if ((rc = config_path(opt, i ? "AWS_CONFIG_FILE" : "AWS_SHARED_CREDENTIALS_FILE",
-                              i ? "config" : "credentials", path, sizeof(conf_path), err)))
+        rc = config_path(opt, i ? "AWS_CONFIG_FILE" : "AWS_SHARED_CREDENTIALS_FILE",
+                         i ? "config" : "credentials", path, sizeof(conf_path), err);
+        if (rc == PT_ENOTFOUND) { /* no HOME: no file to read, as for the credentials */
+            snprintf(path, sizeof(conf_path), "~/.aws/%s (HOME unset)",
+                     i ? "config" : "credentials");
+            continue;
+        }
+        if (rc)
             return rc;
         struct pt_error e2;
         rc = pt_aws_ini_lookup(path, i, profile, "region", region, sizeof(region), &found, &e2);

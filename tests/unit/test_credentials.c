@@ -604,6 +604,10 @@ static void test_environment_keys_with_bad_profile(void **state)
     o.envp = (char *[]){"PATH=/bin", NULL};
     assert_int_equal(pt_aws_credentials_resolve(&o, &c, &err), PT_ENOTFOUND);
     assert_non_null(strstr(err.msg, "HOME unset"));
+    char r[PT_AWS_REGION_MAX];
+    assert_int_equal(pt_aws_region_resolve(&o, NULL, NULL, r, sizeof(r), NULL, 0, &err),
+                     PT_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "no AWS region"));
     pt_aws_credentials_clear(&c);
 }
 
