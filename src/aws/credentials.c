@@ -477,6 +477,11 @@ enum {
     K_SSO_ACCOUNT, K_SSO_ROLE, K_SSO_START_URL, K_SSO_SESSION, K_COUNT
 };
 
+static const char *const profile_keys[K_COUNT] = {
+    "aws_access_key_id", "aws_secret_access_key", "aws_security_token", "aws_session_token",
+    "region", "role_arn", "web_identity_token_file", "credential_process",
+    "sso_account_id", "sso_role_name", "sso_start_url", "sso_session"};
+
 /* One profile as one file has it. */
 struct profile_file {
     char path[PT_AWS_SOURCE_MAX / 2];
@@ -488,13 +493,9 @@ struct profile_file {
 static int profile_file_read(struct profile_file *f, int is_config, const char *profile,
                              struct pt_error *err)
 {
-    static const char *const keys[K_COUNT] = {
-        "aws_access_key_id", "aws_secret_access_key", "aws_security_token", "aws_session_token",
-        "region", "role_arn", "web_identity_token_file", "credential_process",
-        "sso_account_id", "sso_role_name", "sso_start_url", "sso_session"};
     memset(&f->w, 0, sizeof(f->w));
     for (int i = 0; i < K_COUNT; i++)
-        f->w.keys[i] = keys[i];
+        f->w.keys[i] = profile_keys[i];
     char *values[] = {f->id, f->secret, f->stoken, f->token, f->region};
     size_t sizes[] = {sizeof(f->id), sizeof(f->secret), sizeof(f->stoken), sizeof(f->token),
                       sizeof(f->region)};
@@ -522,7 +523,7 @@ static int profile_file_credentials(const struct profile_file *f, const char *pr
     for (int k = K_ID; k <= K_TOKEN; k++)
         if (f->w.nested[k])
             return pt_error_set(err, PT_EUSAGE, "%s: %s is a nested section (indented lines "
-                                "under it), not a value", source, f->w.keys[k]);
+                                "under it), not a value", source, profile_keys[k]);
     /* aws_security_token (the boto2-era name) first, as botocore takes it. */
     const char *tok = f->w.found[K_SECURITY_TOKEN] ? f->stoken
                       : f->w.found[K_TOKEN]        ? f->token
@@ -542,7 +543,7 @@ static int unsupported(const char *profile, const struct profile_file *cred,
     return pt_error_set(err, PT_EUSAGE, "profile '%s' in %s sets %s (%s), which powertune does "
                         "not support yet: export keys instead (e.g. `aws configure "
                         "export-credentials --profile %s --format env`)", profile, where,
-                        cred->w.keys[k], what, profile);
+                        profile_keys[k], what, profile);
 }
 
 /* A profile named by --profile, AWS_PROFILE or AWS_DEFAULT_PROFILE that neither file has:

@@ -526,6 +526,11 @@ static void test_unsupported_providers_never_skipped(void **state)
             !strstr(err.msg, "t-config"))
             fail_msg("case %zu: '%s'", i, err.msg);
     }
+    /* Without HOME only the config file is read; the message still names the setting. */
+    crafted_files(f, &cf, NULL, cases[0].conf);
+    struct pt_aws_config_options nohome = {.profile = "x", .envp = (char *[]){cf.env_conf, NULL}};
+    assert_int_equal(pt_aws_credentials_resolve(&nohome, &c, &err), PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "sets role_arn (assume role)"));
     /* credential_process: after the credentials file's keys, before the config file's. */
     crafted_files(f, &cf, keys, "[profile x]\ncredential_process = /bin/false\n");
     assert_int_equal(crafted_resolve(f, &cf, "x", NULL, &c, &err), 0);
