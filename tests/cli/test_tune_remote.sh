@@ -152,12 +152,17 @@ srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
 print("port %d" % srv.server_address[1], flush=True)
 srv.serve_forever()
 PYEOF
-$PY "$TMP/echo_token.py" >"$TMP/echo.out" 2>&1 &
-ECHO_PID=$!
-i=0; EPORT=
-while [ $i -lt 50 ] && [ -z "$EPORT" ]; do
-  sleep 0.1; i=$((i + 1)); EPORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$TMP/echo.out")
-done
+# Starts the stand-in server $1 (a Python script printing "port N"): STAND_PID, STAND_PORT.
+stand_in() {
+  $PY "$1" >"$1.out" 2>&1 &
+  STAND_PID=$!
+  i=0; STAND_PORT=
+  while [ $i -lt 50 ] && [ -z "$STAND_PORT" ]; do
+    sleep 0.1; i=$((i + 1)); STAND_PORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$1.out")
+  done
+}
+stand_in "$TMP/echo_token.py"
+ECHO_PID=$STAND_PID EPORT=$STAND_PORT
 TOKEN=IQoJb3JpZ2luX2VjEJrSESSIONTOKENVALUE0123456789abcdefghijklmnopqrstuvwxyz
 out=$(AWS_SESSION_TOKEN=$TOKEN "$PT" tune "$ARN" --endpoint-url "http://127.0.0.1:$EPORT" \
   --powers 128 --num 1 2>&1); st=$?
@@ -201,18 +206,14 @@ srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
 print("port %d" % srv.server_address[1], flush=True)
 srv.serve_forever()
 PYEOF
-$PY "$TMP/prefix.py" >"$TMP/prefix.out" 2>&1 &
-PREFIX_PID=$!
-i=0; PPORT=
-while [ $i -lt 50 ] && [ -z "$PPORT" ]; do
-  sleep 0.1; i=$((i + 1)); PPORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$TMP/prefix.out")
-done
+stand_in "$TMP/prefix.py"
+PREFIX_PID=$STAND_PID PPORT=$STAND_PORT
 out=$("$PT" tune "$ARN" --endpoint-url "http://127.0.0.1:$PPORT/gw/stage/" --powers 128 --num 1 2>&1)
 st=$?
 kill "$PREFIX_PID" 2>/dev/null; wait "$PREFIX_PID" 2>/dev/null
 if [ $st != 0 ] && printf '%s' "$out" | grep -q 'Function not found: signature ok'; then
   ok "--endpoint-url with a path: the path is signed as sent (botocore's signature matches)"
-else nok "endpoint path (exit $st): $out $(cat "$TMP/prefix.out")"; fi
+else nok "endpoint path (exit $st): $out $(cat "$TMP/prefix.py.out")"; fi
 
 # An alias RAM512 of the user's (or left by an interrupted run) on version $V1: the run points it
 # at its own version, then back at $V1 rather than deleting it.
