@@ -95,7 +95,7 @@ struct pt_engine {
     struct pt_sandbox sandbox;
     struct pt_sandbox_spare *sandbox_spare; /* the next cold start's mount namespace */
     struct pt_ephemeral *ephemeral;         /* the sandbox's disk-backed /tmp */
-    char sandbox_note[512];
+    char sandbox_note[1600]; /* what is not isolated (the reports say it) */
 };
 
 /* ---- option resolution ---- */
@@ -201,6 +201,12 @@ static void engine_plan_sandbox(struct pt_engine *e)
         return;
     }
     e->sandbox.enabled = true;
+    if (!pt_sandbox_can_seal())
+        snprintf(e->sandbox_note, sizeof(e->sandbox_note),
+                 "partly isolated: the host's file systems outside /tmp stay writable to "
+                 "functions as they are to uid %u (mount_setattr unavailable: Linux before 5.12, "
+                 "or refused by a seccomp filter)",
+                 e->opt.sandbox_uid > 0 ? (unsigned)e->opt.sandbox_uid : 65534);
     e->sandbox.uid = e->opt.sandbox_uid > 0 ? (unsigned)e->opt.sandbox_uid : 65534;
     e->sandbox.gid = e->sandbox.uid;
     e->sandbox.writable_dir = e->opt.sandbox_writable_dir;
@@ -345,6 +351,13 @@ int pt_engine_create(struct pt_engine **out, const struct pt_engine_options *opt
     if (e->sandbox.enabled && ((rc = pt_sandbox_spare_new(&e->sandbox_spare, err)) != 0 ||
                                (rc = pt_ephemeral_open(&e->ephemeral, e->state_dir, err)) != 0))
         goto fail;
+    if (e->sandbox.enabled && pt_ephemeral_note(e->ephemeral)) {
+        /* Both notes when both apply: what /tmp lacks, then the host's writable mounts. */
+        char both[sizeof(e->sandbox_note)];
+        snprintf(both, sizeof(both), "%.1190s%s%.380s", pt_ephemeral_note(e->ephemeral),
+                 e->sandbox_note[0] ? "; " : "", e->sandbox_note);
+        memcpy(e->sandbox_note, both, sizeof(both));
+    }
     if (pthread_create(&e->janitor, NULL, engine_janitor, e) != 0) {
         rc = pt_error_set(err, PT_ESYS, "cannot start the keep-alive thread");
         goto fail;
@@ -429,7 +442,7 @@ const char *pt_engine_describe(const struct pt_engine *e)
 
 const char *pt_engine_sandbox_note(const struct pt_engine *e)
 {
-    return e->sandbox.enabled ? pt_ephemeral_note(e->ephemeral) : e->sandbox_note;
+    return e->sandbox_note[0] ? e->sandbox_note : NULL;
 }
 
 bool pt_engine_sandboxed(const struct pt_engine *e)

@@ -86,6 +86,32 @@ static bool sandbox_keep_restore(const char *path, int fd)
  * directory kept there) stay read-only. A kernel without mount_setattr (before 5.12) keeps the
  * host's mounts as they are.
  */
+/* No mount_setattr (before Linux 5.12), or a seccomp filter refusing it (containers): the host's
+ * mounts stay as they are, and pt_sandbox_can_seal says so once, for the engine's note. */
+static bool sandbox_seal_unavailable(int err)
+{
+    return err == ENOSYS || err == EPERM;
+}
+
+bool pt_sandbox_can_seal(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+        /* A private copy of the mounts, gone with this child: the host's stay untouched. */
+        if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+            _exit(1);
+        _exit(syscall(SYS_mount_setattr, AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof(ro)) == 0 ? 0
+                                                                                          : 1);
+    }
+    if (pid < 0)
+        return false;
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 static const char *sandbox_read_only(const char *writable_dir)
 {
     static const char *const rw[] = {"/tmp", "/dev", "/proc"};
@@ -95,7 +121,7 @@ static const char *sandbox_read_only(const char *writable_dir)
     if (extra && mount(writable_dir, writable_dir, NULL, MS_BIND, NULL) != 0)
         return "cannot keep the writable directory";
     if (syscall(SYS_mount_setattr, AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof(ro)) != 0)
-        return errno == ENOSYS ? NULL : "cannot make the file systems read-only";
+        return sandbox_seal_unavailable(errno) ? NULL : "cannot make the file systems read-only";
     for (size_t i = 0; i < sizeof(rw) / sizeof(rw[0]); i++)
         if (syscall(SYS_mount_setattr, AT_FDCWD, rw[i], 0, &clr, sizeof(clr)) != 0)
             return "cannot leave /tmp, /dev and /proc writable";

@@ -47,6 +47,13 @@ struct pt_sandbox_spec {
 const char *pt_sandbox_enter(const struct pt_sandbox *sb, const struct pt_sandbox_spec *spec,
                              int ns_fd);
 
+/*
+ * Whether a mount namespace here can make the host's mounts read-only (mount_setattr: Linux 5.12,
+ * not refused by a seccomp filter), tried once in a child. Without it pt_sandbox_enter leaves
+ * them as they are (writable where the host's are), which the engine's note says.
+ */
+bool pt_sandbox_can_seal(void);
+
 /* Namespaces made ahead, by a thread of its own; thread-safe. */
 struct pt_sandbox_spare;
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <errno.h>
 #include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
@@ -16,6 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "base/buf.h"
 #include "base/clock.h"
@@ -1167,6 +1173,60 @@ static void test_runtime_away_past_its_timeout_is_reset(void **state)
     tu_engine_free(e);
 }
 
+/* In a child: an engine whose mount_setattr a seccomp filter refuses (EPERM, as a container's
+ * profile may) runs a function; 0 = it ran and the note says the host's mounts stay writable. */
+static int invoke_under_mount_setattr_filter(void)
+{
+    struct sock_filter code[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mount_setattr, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof(code) / sizeof(code[0]), .filter = code};
+    char *dir = tu_mkdtemp();
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+            prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+            _exit(3);
+        char runtimes[PATH_MAX];
+        snprintf(runtimes, sizeof(runtimes), "%s/runtimes", tu_repo_root());
+        struct pt_engine_options opt = {.state_dir = dir, .runtime_dir = runtimes};
+        struct pt_engine *e = NULL;
+        struct pt_function *fn = NULL;
+        struct pt_function_config c;
+        struct pt_error err = {0};
+        struct pt_invoke_result r;
+        struct pt_invoke_request req = {.payload = "{}", .payload_len = 2};
+        pt_function_config_init(&c);
+        if (pt_engine_create(&e, &opt, &err) || pt_function_detect(&c, tu_example("noop-c"), &err) ||
+            pt_engine_function_add(e, &c, &fn, &err) || pt_engine_invoke(e, fn, &req, &r, &err))
+            _exit(4);
+        const char *note = pt_engine_sandbox_note(e);
+        int rc = r.function_error || r.status != PT_STATUS_SUCCESS ? 5
+                 : !note || !strstr(note, "mount_setattr")        ? 6
+                                                                  : 0;
+        pt_invoke_result_free(&r);
+        pt_engine_destroy(e);
+        _exit(rc);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    tu_rmtree(dir);
+    free(dir);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* h5's finding: with the file systems sealed read-only through mount_setattr, a host refusing
+ * that call (EPERM) would fail every invocation; it runs, and the reports say what is open. */
+static void test_sandbox_without_mount_setattr(void **state)
+{
+    (void)state;
+    assert_int_equal(invoke_under_mount_setattr_filter(), 0);
+    assert_int_equal(tu_count_instance_cgroups(), 0);
+}
+
 static void test_shutdown_interrupts_invocation(void **state)
 {
     (void)state;
@@ -1218,6 +1278,8 @@ int main(void)
                                         require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_deferred_report_answers_at_the_response,
                                         require_cgroups, tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_sandbox_without_mount_setattr, require_cgroups,
+                                        tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_runtime_away_from_next_gets_no_event,
                                         require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_runtime_away_past_its_timeout_is_reset,
