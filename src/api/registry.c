@@ -604,6 +604,13 @@ int api_conf_apply(struct api_conf *c, json_t *j, const char **etype, struct pt_
         const char *key;
         json_t *val;
         json_object_foreach(vars, key, val) {
+            if (!pt_env_key_valid(key))
+                FAIL("ValidationException",
+                     "1 validation error detected: Value at 'environment.variables' failed to "
+                     "satisfy constraint: Map keys must satisfy constraint: [Member must satisfy "
+                     "regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]");
+        }
+        json_object_foreach(vars, key, val) {
             if (!json_is_string(val))
                 FAIL("InvalidParameterValueException",
                      "Environment variable %s must have a string value", key);
@@ -615,6 +622,18 @@ int api_conf_apply(struct api_conf *c, json_t *j, const char **etype, struct pt_
                      "request: %s",
                      key);
             rc = pt_function_set_env(cfg, key, json_string_value(val), err);
+            if (rc == PT_EUSAGE) { /* names were checked above: the 4 KB limit, in Lambda's words */
+                char *measured = json_dumps(vars, JSON_COMPACT | JSON_PRESERVE_ORDER);
+                *etype = "InvalidParameterValueException";
+                rc = pt_error_set(err, PT_EUSAGE,
+                                  "Lambda was unable to configure your environment variables "
+                                  "because the environment variables you have provided exceeded "
+                                  "the 4KB limit. String measured: %.400s%s",
+                                  measured ? measured : "",
+                                  measured && strlen(measured) > 400 ? "..." : "");
+                free(measured);
+                return rc;
+            }
             if (rc != 0) {
                 /* Out of memory is the server's fault (500: SDKs retry it), not the caller's. */
                 *etype = rc == PT_ENOMEM ? "ServiceException" : "InvalidParameterValueException";

@@ -263,7 +263,7 @@ static bool is_digit(char ch)
 }
 
 /* Lambda's model: [a-zA-Z]([a-zA-Z0-9_])+, so at least two characters ("X" is refused). */
-static bool env_name_ok(const char *key)
+bool pt_env_key_valid(const char *key)
 {
     if (!is_alpha(key[0]) || key[1] == '\0')
         return false;
@@ -280,7 +280,7 @@ static int env_key_check(const char *key, struct pt_error *err)
         return pt_error_set(err, PT_EUSAGE,
                             "Environment: variable \"%s\" is reserved by Lambda and cannot be set",
                             key);
-    if (!env_name_ok(key))
+    if (!pt_env_key_valid(key))
         return pt_error_set(err, PT_EUSAGE,
                             "Environment: \"%s\" is not a valid variable name: allowed "
                             "[a-zA-Z][a-zA-Z0-9_]+ (a letter, then at least one letter, digit or "

@@ -129,5 +129,7 @@ int pt_function_check_handler(const char *runtime, enum pt_runtime_family family
 
 /* Lambda's reserved environment keys (AWS_REGION, _HANDLER, ...): users may not set them. */
 bool pt_env_key_is_reserved(const char *key);
+/* Lambda's pattern for a variable's name: [a-zA-Z]([a-zA-Z0-9_])+ */
+bool pt_env_key_valid(const char *key);
 
 #endif

@@ -819,6 +819,33 @@ static void test_create_and_publish_answer(void **state)
 }
 
 /*
+ * Environment variables answered as Lambda does (h5's finding): a bad name is a
+ * ValidationException on the map's keys (no values quoted: the member is sensitive), the size
+ * limit Lambda's own sentence with the string it measured; serve said
+ * InvalidParameterValueException with messages of its own for both.
+ */
+static void test_environment_errors_as_lambda(void **state)
+{
+    struct fixture *fx = *state;
+    char msg[2048];
+    create_fn(fx, "fn");
+    assert_int_equal(call(fx, "PUT", "/2015-03-31/functions/fn/configuration",
+                          "{\"Environment\":{\"Variables\":{\"OK\":\"1\",\"9A\":\"2\"}}}", msg,
+                          sizeof(msg)),
+                     400);
+    assert_non_null(strstr(msg, "Value at 'environment.variables' failed to satisfy constraint: "
+                                "Map keys must satisfy constraint"));
+    char body[4400];
+    snprintf(body, sizeof(body), "{\"Environment\":{\"Variables\":{\"BIG\":\"%04100d\"}}}", 0);
+    assert_int_equal(call(fx, "PUT", "/2015-03-31/functions/fn/configuration", body, msg,
+                          sizeof(msg)),
+                     400);
+    if (!strstr(msg, "exceeded the 4KB limit. String measured: {\\\"BIG\\\":\\\"0000"))
+        fail_msg("size: %s", msg);
+    assert_int_equal(api_function_find(fx->api, "fn")->latest.cfg.env_count, 0);
+}
+
+/*
  * A RoutingConfig key that is not a version number is a ValidationException, as Lambda answers
  * it (LocalStack's recorded AWS answers: '{$LATEST=0.5}' ... Map keys must satisfy constraint);
  * serve answered 404 ResourceNotFoundException "Function not found: ...:$LATEST".
@@ -875,6 +902,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_get_function_without_tags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_and_publish_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_routing_key_validated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_environment_errors_as_lambda, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
