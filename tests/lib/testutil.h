@@ -43,5 +43,8 @@ int tu_child_exit_status(pid_t pid);
 bool tu_cgroup2_mount(char *out);
 /* Number of live directories under <hierarchy>/powertune/ for this process's instance. */
 int tu_count_instance_cgroups(void);
+/* In a child about to test it: a seccomp filter refusing mount_setattr with EPERM, as a
+ * container's profile may. 0, or -1 when it could not be installed. */
+int tu_refuse_mount_setattr(void);
 
 #endif
