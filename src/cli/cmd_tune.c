@@ -452,13 +452,13 @@ static int tune_remote_open(struct cli_ctx *ctx, const struct pt_tune_input *in,
         cli_tune_note(notes, "qualifier %s ignored: tuning publishes versions of $LATEST and "
                              "points RAM<power> aliases at them", a.qualifier);
     /* The runs' journals live with the engine's state (the same --state-dir). */
-    if ((rc = pt_state_dir_resolve(eopt->state_dir, journals, sizeof(journals), err)))
+    char state[PATH_MAX];
+    if ((rc = pt_state_dir_resolve(eopt->state_dir, state, sizeof(state), err)))
         goto out;
-    if (strlen(journals) + sizeof("/tune-journals") > sizeof(journals)) {
+    if (pt_path_join(journals, sizeof(journals), state, "tune-journals") != 0) {
         rc = pt_error_set(err, PT_EUSAGE, "--state-dir: path too long");
         goto out;
     }
-    strcat(journals, "/tune-journals");
     struct pt_lambda_target_options to = {.client = *client, .function = function,
                                           .num = in->num, .only_cold_starts = in->only_cold_starts,
                                           .interrupted = tune_interrupted, .interrupted_arg = ctx,

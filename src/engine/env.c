@@ -607,7 +607,8 @@ static void env_spans(struct pt_report *out, int64_t start_ns, int64_t post_ns, 
 }
 
 /* How env_await_next ended. */
-enum env_next { ENV_NEXT_PARKED, ENV_NEXT_EXITED, ENV_NEXT_LATE, ENV_NEXT_ABORTED, ENV_NEXT_CUT };
+/* NONE: nothing to wait for (no result was posted: a timeout, a crash, a failed INIT). */
+enum env_next { ENV_NEXT_NONE, ENV_NEXT_PARKED, ENV_NEXT_EXITED, ENV_NEXT_LATE, ENV_NEXT_ABORTED, ENV_NEXT_CUT };
 
 /*
  * After the result: waits for the runtime to come back to /next (parked), to exit (reaped; the
@@ -672,7 +673,8 @@ static void env_settle(struct pt_env *env)
         env_reset(env);
 }
 
-static void env_finish_pending(struct pt_env *env, bool wait);
+static void env_finish_pending(struct pt_env *env, enum env_next how, int64_t at_ns);
+static void env_finish_pending_now(struct pt_env *env, bool wait);
 
 enum pt_env_settled pt_env_settle(struct pt_env *env)
 {
@@ -682,12 +684,13 @@ enum pt_env_settled pt_env_settle(struct pt_env *env)
         int64_t bound = env->last_used_ns + (int64_t)ENV_SETTLE_MS * 1000000;
         if (bound > env->ending.deadline_ns)
             bound = env->ending.deadline_ns;
-        enum env_next how = env_await_next(env, bound, false, NULL);
-        if (how == ENV_NEXT_LATE && pt_mono_ns() < env->ending.deadline_ns)
+        int64_t at_ns;
+        enum env_next how = env_await_next(env, bound, false, &at_ns);
+        if (how == ENV_NEXT_LATE && at_ns < env->ending.deadline_ns)
             return PT_ENV_BUSY;
-        env_finish_pending(env, true); /* back, gone, or past its deadline (reset there) */
+        env_finish_pending(env, how, at_ns); /* back, gone, or past its deadline (reset there) */
     }
-    env_finish_pending(env, false);
+    env_finish_pending_now(env, false);
     if (env->usable && !env->reset && env->rapi)
         env_settle(env);
     return env->usable ? PT_ENV_READY : PT_ENV_GONE;
@@ -699,9 +702,11 @@ bool pt_env_freeze_idle(struct pt_env *env)
         return true; /* no runtime until the next invocation: nothing runs, nothing to freeze */
     if (env->ending.pending) {
         /* Its REPORT once the runtime is back (a look, never a wait: the engine's lock is held). */
-        if (env_await_next(env, 0, false, NULL) == ENV_NEXT_CUT)
+        int64_t at_ns;
+        enum env_next how = env_await_next(env, 0, false, &at_ns);
+        if (how == ENV_NEXT_CUT)
             return false; /* still on its way, or busy after its response */
-        env_finish_pending(env, false); /* back at /next, or exited (reset there) */
+        env_finish_pending(env, how, at_ns); /* back at /next, or exited (reset there) */
         if (env->reset)
             return true;
     }
@@ -897,8 +902,8 @@ static bool env_init_failed(struct pt_env *env, enum env_outcome out, struct env
 }
 
 /*
- * The end of an invocation: waits for the runtime's way back to /next when it posted a result
- * (wait false: looks once; not back is cut there), then the counters, END/REPORT (or the JSON
+ * The end of an invocation, given how the runtime's way back to /next ended when it posted a
+ * result (how, at end->end_ns; NONE when it posted none): the counters, END/REPORT (or the JSON
  * records), the reset a crash, timeout or OOM asks for, and res's figures and log tail.
  *
  * Lambda's Duration runs until the runtime is back at /next, not until its response:
@@ -906,17 +911,13 @@ static bool env_init_failed(struct pt_env *env, enum env_outcome out, struct env
  * durationMs and billed (a Node.js capture in lambda-wire.md §4.2: 8.7 of 11.6 ms). One still
  * busy at the function's deadline is billed to it and reset, as a timeout.
  */
-static void env_finish(struct pt_env *env, struct env_ending *end, struct pt_invoke_result *res,
-                       bool wait)
+static void env_finish(struct pt_env *env, const struct env_ending *end,
+                       struct pt_invoke_result *res, enum env_next how)
 {
     const struct pt_function_config *fn = env->cfg.fn;
-    struct pt_report spans = {0}; /* only its spans are used */
-    if (end->await_next) {
-        enum env_next how = env_await_next(env, wait ? end->deadline_ns : 0, wait, &end->end_ns);
+    if (how != ENV_NEXT_NONE) {
         if (how == ENV_NEXT_EXITED || how == ENV_NEXT_LATE)
             env->reset_wanted = true;
-        if (end->post_ns && how == ENV_NEXT_PARKED)
-            env_spans(&spans, end->start_ns, end->post_ns, end->done_ns, end->end_ns);
         env_drain_output(env);
         if (how == ENV_NEXT_LATE) { /* the response stands: its caller had it */
             res->status = PT_STATUS_TIMEOUT;
@@ -952,10 +953,8 @@ static void env_finish(struct pt_env *env, struct env_ending *end, struct pt_inv
         .status = res->status,
     };
     pt_strlcpy(rep.request_id, res->request_id, sizeof(rep.request_id));
-    rep.has_spans = spans.has_spans;
-    rep.response_latency = spans.response_latency;
-    rep.response_duration = spans.response_duration;
-    rep.runtime_overhead = spans.runtime_overhead;
+    if (end->post_ns && how == ENV_NEXT_PARKED)
+        env_spans(&rep, end->start_ns, end->post_ns, end->done_ns, end->end_ns);
     if (res->status == PT_STATUS_ERROR)
         pt_strlcpy(rep.error_type, oom ? "Runtime.OutOfMemory" : res->error_type,
                    sizeof(rep.error_type));
@@ -981,19 +980,32 @@ static void env_finish(struct pt_env *env, struct env_ending *end, struct pt_inv
         pt_sandbox_spare_prepare(env->cfg.sandbox_spare, &env->sandbox_spec, NULL);
 }
 
-/* A deferred end, written now (wait: for the runtime's /next, up to its deadline). */
-static void env_finish_pending(struct pt_env *env, bool wait)
+/* A deferred end, written with how its runtime's way back to /next ended (at at_ns). */
+static void env_finish_pending(struct pt_env *env, enum env_next how, int64_t at_ns)
 {
     if (!env->ending.pending)
         return;
     env->ending.pending = false;
-    env_finish(env, &env->ending, &env->ending.res, wait);
+    env->ending.end_ns = at_ns;
+    env_finish(env, &env->ending, &env->ending.res, how);
+}
+
+/* The same, looking at the runtime now (wait: up to its deadline); one not back is cut. */
+static void env_finish_pending_now(struct pt_env *env, bool wait)
+{
+    if (!env->ending.pending)
+        return;
+    int64_t at_ns = pt_mono_ns();
+    enum env_next how = !env->rapi ? ENV_NEXT_CUT
+                                   : env_await_next(env, wait ? env->ending.deadline_ns : 0, wait,
+                                                    &at_ns);
+    env_finish_pending(env, how, at_ns);
 }
 
 int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
                   struct pt_invoke_result *res, struct pt_error *err)
 {
-    env_finish_pending(env, true); /* the engine settles it first; this is the backstop */
+    env_finish_pending_now(env, true); /* the engine settles it first; this is the backstop */
     if (!env->usable)
         return pt_error_set(err, PT_ESTATE, "environment %u is not usable", env->id);
     if (env->reset) {
@@ -1143,8 +1155,12 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
     end.before = before;
     /* Deferred only where the janitor comes by to write it (it is the one freezing). */
     bool janitor = env->cfg.freeze && !env->cfg.freeze_immediately;
-    if (end.await_next && inv->report_deferred && janitor && !rc &&
-        env_await_next(env, 0, false, NULL) != ENV_NEXT_PARKED) {
+    enum env_next how = ENV_NEXT_NONE;
+    if (end.await_next)
+        how = inv->report_deferred && janitor && !rc
+                  ? env_await_next(env, 0, false, &end.end_ns) /* a look: back already? */
+                  : env_await_next(env, end.deadline_ns, true, &end.end_ns);
+    if (how == ENV_NEXT_CUT) {
         /* The caller has its result now, as Lambda's has at the response; the REPORT waits. */
         env->ending = end;
         env->ending.pending = true;
@@ -1154,7 +1170,7 @@ int pt_env_invoke(struct pt_env *env, const struct pt_env_invocation *inv,
         env->last_used_ns = pt_mono_ns();
         return 0;
     }
-    env_finish(env, &end, res, true);
+    env_finish(env, &end, res, how);
     /* Otherwise the engine settles it when it takes the environment again. A reset one has no
      * runtime (nor Runtime API server) until its next invocation: pt_env_settle leaves it alone. */
     if (!rc && env->cfg.freeze_immediately)
@@ -1260,7 +1276,7 @@ void pt_env_destroy(struct pt_env *env)
 {
     if (!env)
         return;
-    env_finish_pending(env, false); /* its REPORT before the runtime goes */
+    env_finish_pending_now(env, false); /* its REPORT before the runtime goes */
     env_stop_runtime(env);
     if (env->ns_fd >= 0)
         close(env->ns_fd);
