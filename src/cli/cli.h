@@ -22,6 +22,7 @@ struct cli_ctx {
     pthread_mutex_t lock; /* guards engine against the signal thread */
     struct pt_engine *engine;
     bool interrupted;
+    int signal; /* the first signal taken: an interrupted command exits 128 + it, as a shell's would */
 };
 
 /* Function configuration flags (long options; values kept as given until cli_function_build). */

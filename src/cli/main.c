@@ -5,7 +5,8 @@
  * SIGINT/SIGTERM/SIGHUP are blocked in every thread and taken by one signal
  * thread with sigwait, which asks the running engine to shut down: in-flight
  * invocations end, environments and cgroups are removed, and the command
- * returns PT_EINTR (exit 130). A second signal exits at once. Commands without an
+ * returns PT_EINTR (exit 128 + the signal: 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP, what
+ * a shell reports for a process the signal killed). A second signal exits at once. Commands without an
  * engine (logs, analyze) keep the default dispositions: a signal ends them.
  */
 #include <signal.h>
@@ -63,11 +64,13 @@ static void *signal_thread(void *p)
         pthread_mutex_lock(&a->ctx->lock);
         bool again = a->ctx->interrupted;
         a->ctx->interrupted = true;
+        if (!again)
+            a->ctx->signal = sig;
         if (a->ctx->engine)
             pt_engine_shutdown(a->ctx->engine);
         pthread_mutex_unlock(&a->ctx->lock);
         if (again)
-            _exit(130);
+            _exit(128 + sig);
     }
     return NULL;
 }
@@ -94,7 +97,7 @@ int main(int argc, char **argv)
     }
 
     signal(SIGPIPE, SIG_IGN);
-    struct cli_ctx ctx = {.engine = NULL, .interrupted = false};
+    struct cli_ctx ctx = {.engine = NULL, .interrupted = false, .signal = SIGINT};
     pthread_mutex_init(&ctx.lock, NULL);
     struct signal_thread_arg sarg = {.ctx = &ctx};
     if (!cmd->default_signals) {
@@ -119,7 +122,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "powertune %s: %s\n", cmd->name, err.msg);
     if (rc == PT_EUSAGE)
         return 2;
-    if (rc == PT_EINTR)
-        return 130;
+    if (rc == PT_EINTR) {
+        pthread_mutex_lock(&ctx.lock);
+        int sig = ctx.signal;
+        pthread_mutex_unlock(&ctx.lock);
+        return 128 + sig;
+    }
     return 1;
 }

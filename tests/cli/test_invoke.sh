@@ -141,7 +141,7 @@ re='^[{]"_X_AMZN_TRACE_ID": "Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16}
 if [ "$(printf '%s\n' "$out" | grep -cE "$re")" = 2 ] && [ "$(printf '%s\n' "$out" | sort -u | wc -l)" = 2 ]; then
   ok "_X_AMZN_TRACE_ID: one per invocation"; else nok "_X_AMZN_TRACE_ID: $out"; fi
 
-# SIGTERM during an invocation: exit 130, no cgroup or process left.
+# SIGTERM during an invocation: exit 143 (128 + SIGTERM, as a shell reports it), no cgroup or process left.
 # The function carries a mark in its environment, so only this run's processes are looked for
 # (other checkouts and sessions may run Python functions meanwhile).
 mark="PT_TEST_MARK=sigterm-$$-$(date +%s%N)"
@@ -153,7 +153,7 @@ wait $pid; st=$?
 sleep 0.2
 left=$(ls -d /sys/fs/cgroup/*/powertune/$pid-* 2>/dev/null)
 procs=$(grep -lsa "$mark" /proc/[0-9]*/environ 2>/dev/null)
-if [ "$st" = 130 ] && [ -z "$left" ] && [ -z "$procs" ]; then ok "SIGTERM: exit 130, nothing left"
+if [ "$st" = 143 ] && [ -z "$left" ] && [ -z "$procs" ]; then ok "SIGTERM: exit 143, nothing left"
 else nok "SIGTERM: exit $st, left: $left $procs"; fi
 
 [ "$fails" = 0 ]
