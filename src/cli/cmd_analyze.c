@@ -53,7 +53,9 @@ static void analyze_usage(FILE *f)
 {
     fprintf(f, "usage: powertune analyze FILE.jsonl [options]\n\n"
                "Recomputes a tuning from the samples `powertune tune --samples` wrote, without\n"
-               "invoking anything.\n\n"
+               "invoking anything. The run's settings (strategy, weight, discard, allowed\n"
+               "exceptions, cold-start only, output results, pricing: the file's header keeps\n"
+               "them) are the defaults; the flags below override them.\n\n"
                "  --strategy S, --balanced-weight W, --discard-top-bottom D, --allowed-exceptions L\n"
                "  --pricing exact|power-tuning, --price-per-gb-s X, --region R, --architecture A\n"
                "                        (region and architecture default to the file's)\n"
@@ -158,9 +160,17 @@ int cmd_analyze(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
      * another region than its ARN's (validation would refuse that for a run). */
     if (region)
         in.is_arn = false;
-    in.num = num;
-    in.only_cold_starts = only_cold;
-    in.include_output_results = include;
+    /* The run's own settings first (its header keeps them): analyze reproduces the run, and
+     * the flags below change what they name. */
+    if (file.header.settings &&
+        (rc = pt_tune_input_apply_settings(&in, file.header.settings, err))) {
+        pt_error_wrap(err, "%s:1", argv[optind]);
+        goto out;
+    }
+    if (in.num < num) /* a file without settings, or resumed beyond them */
+        in.num = num;
+    in.only_cold_starts |= only_cold;
+    in.include_output_results |= include;
     pt_strlcpy(in.region, region ? region : file.header.region, sizeof(in.region));
     if ((rc = pt_tune_input_set_architecture(&in, arch ? arch : file.header.architecture, err)))
         goto out;
@@ -184,8 +194,13 @@ int cmd_analyze(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
             goto out;
         in.price_per_gb_s = d;
     }
-    if (pricing && (rc = pt_tune_input_set_pricing(&in, pricing, err)))
-        goto out;
+    if (pricing) {
+        if ((rc = pt_tune_input_set_pricing(&in, pricing, err)))
+            goto out;
+        /* The run's own GB-second price belongs to its exact pricing, not to the one asked. */
+        if (!price_gb_s && in.pricing == PT_PRICING_POWER_TUNING)
+            in.price_per_gb_s = 0;
+    }
     if (allowed && (rc = pt_tune_input_set_allowed_exceptions(&in, allowed, err)))
         goto out;
     free(in.powers);
@@ -204,6 +219,7 @@ int cmd_analyze(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
                               &analysis, err)))
         goto out;
     analysed = true;
+    cli_tune_note_warnings(&notes, in.warnings);
     if (file.truncated_tail)
         cli_tune_note(&notes, "the last line of %s was unfinished and was ignored", argv[optind]);
     struct cli_tune_outputs o = {.output_path = output, .json_stdout = json};

@@ -822,9 +822,7 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
             goto out;
         }
     }
-    for (unsigned bit = 1; bit && bit < (1u << PT_TUNE_WARN_COUNT); bit <<= 1)
-        if (in.warnings & bit)
-            cli_tune_note(&notes, "%s", pt_tune_warning_text(bit));
+    cli_tune_note_warnings(&notes, in.warnings);
 
     /* Run. */
     struct pt_target t;
@@ -854,10 +852,16 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         pt_strlcpy(h.function, in.function, sizeof(h.function));
         pt_strlcpy(h.region, in.region, sizeof(h.region));
         pt_strlcpy(h.architecture, in.architecture, sizeof(h.architecture));
+        if (!(h.settings = pt_tune_input_settings(&in))) {
+            rc = pt_error_set(err, PT_ENOMEM, "out of memory");
+            goto out;
+        }
         /* The same file however it is spelled (./r.jsonl, a link): opening it anew would
          * truncate the samples being resumed. */
         bool append = f.resume && pt_path_same_file(samples_path, f.resume);
-        if ((rc = pt_samples_writer_open(&writer, samples_path, &h, append, err)))
+        rc = pt_samples_writer_open(&writer, samples_path, &h, append, err);
+        json_decref(h.settings);
+        if (rc)
             goto out;
         writer_open = true;
         /* A new file gets the resumed samples too, so it holds the whole run. */

@@ -19,6 +19,13 @@ void cli_tune_note(struct cli_tune_notes *n, const char *fmt, ...)
     va_end(ap);
 }
 
+void cli_tune_note_warnings(struct cli_tune_notes *n, unsigned warnings)
+{
+    for (unsigned bit = 1; bit && bit < (1u << PT_TUNE_WARN_COUNT); bit <<= 1)
+        if (warnings & bit)
+            cli_tune_note(n, "%s", pt_tune_warning_text(bit));
+}
+
 void cli_tune_notes_free(struct cli_tune_notes *n)
 {
     for (size_t i = 0; i < n->n; i++)

@@ -21,6 +21,8 @@ struct cli_tune_notes {
 
 void cli_tune_note(struct cli_tune_notes *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_tune_notes_free(struct cli_tune_notes *n);
+/* One note per warning bit the input's validation set (pt_tune_warning_text). */
+void cli_tune_note_warnings(struct cli_tune_notes *n, unsigned warnings);
 
 struct cli_tune_outputs {
     const char *output_path; /* --output FILE.json */

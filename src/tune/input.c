@@ -905,6 +905,14 @@ static const struct {
     "includeOutputResults, disablePayloadLogs, allowedExceptions, region, architecture, "      \
     "concurrency, failFast, pricing, pricePerGbS, adaptive, adaptiveTolerance"
 
+static field_fn field_find(const char *key, size_t key_len)
+{
+    for (size_t i = 0; i < ARRAY_LEN(fields); i++)
+        if (strlen(fields[i].key) == key_len && memcmp(fields[i].key, key, key_len) == 0)
+            return fields[i].fn;
+    return NULL;
+}
+
 int pt_tune_input_parse_json(struct pt_tune_input *in, const char *text, size_t len,
                              struct pt_error *err)
 {
@@ -925,22 +933,87 @@ int pt_tune_input_parse_json(struct pt_tune_input *in, const char *text, size_t 
     json_t *value;
     json_object_keylen_foreach(doc, key, key_len, value)
     {
-        size_t i = 0;
-        while (i < ARRAY_LEN(fields) &&
-               !(strlen(fields[i].key) == key_len && memcmp(fields[i].key, key, key_len) == 0))
-            i++;
-        if (i == ARRAY_LEN(fields)) {
+        field_fn fn = field_find(key, key_len);
+        if (!fn) {
             rc = pt_error_set(err, PT_EUSAGE, "execution input: unknown key \"%.64s\"; allowed "
                               KNOWN_KEYS, key);
             goto out;
         }
-        if ((rc = fields[i].fn(in, value, err)) < 0)
+        if ((rc = fn(in, value, err)) < 0)
             goto out;
     }
     rc = pt_tune_input_validate(in, err);
 out:
     json_decref(doc);
     return rc;
+}
+
+/*
+ * The settings that shape an analysis of a run's samples, under the execution input's own
+ * names: the samples file's header keeps them, so `analyze` reproduces the run by default.
+ * balancedWeight and discardTopBottom only when given: their defaults depend on the rest.
+ */
+#define SETTINGS_KEYS                                                                            \
+    "num, strategy, balancedWeight, discardTopBottom, onlyColdStarts, allowedExceptions, "     \
+    "includeOutputResults, pricing, pricePerGbS"
+
+json_t *pt_tune_input_settings(const struct pt_tune_input *in)
+{
+    json_t *o = json_object(), *allowed = json_array();
+    bool bad = !o || !allowed;
+    for (size_t i = 0; !bad && i < in->n_allowed; i++)
+        bad = json_array_append_new(allowed, json_string(in->allowed_exceptions[i])) != 0;
+    if (!bad)
+        bad = json_object_set_new(o, "num", json_integer(in->num)) ||
+              json_object_set_new(o, "strategy",
+                                  json_string(pt_tune_strategy_name(in->strategy))) ||
+              (in->weight_set &&
+               json_object_set_new(o, "balancedWeight", json_real(in->balanced_weight))) ||
+              (in->discard_set &&
+               json_object_set_new(o, "discardTopBottom", json_real(in->discard_top_bottom))) ||
+              json_object_set_new(o, "onlyColdStarts", json_boolean(in->only_cold_starts)) ||
+              json_object_set(o, "allowedExceptions", allowed) ||
+              json_object_set_new(o, "includeOutputResults",
+                                  json_boolean(in->include_output_results)) ||
+              json_object_set_new(o, "pricing", json_string(pt_pricing_mode_name(in->pricing))) ||
+              (in->price_per_gb_s > 0 &&
+               json_object_set_new(o, "pricePerGbS", json_real(in->price_per_gb_s)));
+    json_decref(allowed);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+int pt_tune_input_apply_settings(struct pt_tune_input *in, const json_t *settings,
+                                 struct pt_error *err)
+{
+    if (!json_is_object(settings))
+        return pt_error_set(err, PT_EUSAGE, "settings: allowed an object with " SETTINGS_KEYS);
+    const char *key;
+    size_t key_len;
+    json_t *value;
+    json_object_keylen_foreach((json_t *)settings, key, key_len, value)
+    {
+        /* Bounded to the analysis' own keys: a samples file cannot make analyze invoke. */
+        static const char *const allowed[] = {"num", "strategy", "balancedWeight",
+                                              "discardTopBottom", "onlyColdStarts",
+                                              "allowedExceptions", "includeOutputResults",
+                                              "pricing", "pricePerGbS"};
+        size_t i = 0;
+        while (i < ARRAY_LEN(allowed) &&
+               !(strlen(allowed[i]) == key_len && memcmp(allowed[i], key, key_len) == 0))
+            i++;
+        field_fn fn = i < ARRAY_LEN(allowed) ? field_find(key, key_len) : NULL;
+        if (!fn)
+            return pt_error_set(err, PT_EUSAGE, "settings: unknown key \"%.64s\"; allowed "
+                                SETTINGS_KEYS, key);
+        int rc = fn(in, value, err);
+        if (rc < 0)
+            return pt_error_wrap(err, "settings");
+    }
+    return 0;
 }
 
 int pt_tune_input_validate(struct pt_tune_input *in, struct pt_error *err)

@@ -42,6 +42,11 @@ int pt_samples_format_header(const struct pt_samples_header *h, struct pt_buf *o
         rc = pt_buf_append_str(out, ",\"architecture\":", err);
     if (rc == 0)
         rc = pt_js_quote(h->architecture, strlen(h->architecture), out, err);
+    if (rc == 0 && h->settings) {
+        rc = pt_buf_append_str(out, ",\"settings\":", err);
+        if (rc == 0)
+            rc = pt_js_stringify(h->settings, 0, out, err);
+    }
     if (rc == 0)
         rc = pt_buf_append(out, "}", 1, err);
     return rc;
@@ -297,6 +302,14 @@ static int parse_header(const char *line, size_t len, struct pt_samples_header *
         (rc = copy_header_string(o, "architecture", h->architecture, sizeof(h->architecture),
                                  err)) < 0)
         goto out;
+    /* Checked where it is used (analyze applies it as execution input); an object is all
+     * the reader asks. */
+    json_t *settings = json_object_get(o, "settings");
+    if (settings && !json_is_object(settings)) {
+        rc = pt_error_set(err, PT_EUSAGE, "settings: allowed an object (the run's settings)");
+        goto out;
+    }
+    h->settings = json_incref(settings);
 out:
     json_decref(o);
     return rc;
@@ -307,6 +320,7 @@ void pt_samples_file_free(struct pt_samples_file *f)
     if (!f)
         return;
     free(f->samples);
+    json_decref(f->header.settings);
     memset(f, 0, sizeof(*f));
 }
 

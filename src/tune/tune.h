@@ -152,6 +152,16 @@ void pt_tune_input_free(struct pt_tune_input *in);
 int pt_tune_input_parse_json(struct pt_tune_input *in, const char *text, size_t len,
                              struct pt_error *err);
 
+/*
+ * The run's settings that shape an analysis of its samples (num, strategy, balancedWeight and
+ * discardTopBottom when given, onlyColdStarts, allowedExceptions, includeOutputResults, pricing,
+ * pricePerGbS), as an execution-input object: the samples header keeps it. NULL: out of memory.
+ * apply reads such an object back (only those keys; each validated as in the execution input).
+ */
+json_t *pt_tune_input_settings(const struct pt_tune_input *in);
+int pt_tune_input_apply_settings(struct pt_tune_input *in, const json_t *settings,
+                                 struct pt_error *err);
+
 /* Setters for the CLI flags; each validates its value (field named in messages as flag). */
 /* "128,256,512", "ALL" (the reference's 46 values 128..3008 step 64) or "ALL10240" (ours:
  * 128..10240 step 64, 159 values). */
@@ -502,6 +512,9 @@ struct pt_samples_header {
     char function[PT_TUNE_FUNCTION_MAX];
     char region[PT_TUNE_REGION_MAX];
     char architecture[PT_TUNE_ARCH_MAX];
+    /* pt_tune_input_settings of the run, or NULL (files written before it was kept). The
+     * writer borrows it; a file read owns it (pt_samples_file_free). */
+    json_t *settings;
 };
 
 /* Thread-safe: one line per write(2), under a mutex, so parallel runners can share it. */

@@ -104,6 +104,18 @@ fi
 "$PT" analyze "$T/allfail.jsonl" >/dev/null 2>"$T/allfail.err"; st=$?
 [ "$st" = 1 ] && grep -q "no memory size to recommend" "$T/allfail.err" &&
   ok "analyze: every power excluded is exit 1" || nok "analyze, every power excluded: exit $st"
+# analyze takes the run's settings from the samples header: the same failures allowed as
+# exceptions, the same strategy, so the same output byte for byte (it excluded every power and
+# exited 1 when it knew only the samples). A flag still overrides what it names.
+"$PT" tune examples/error-python --powers 128,256 --num 2 --allowed-exceptions Exception --strategy speed \
+  --samples "$T/allowed.jsonl" --output "$T/allowed.json" >/dev/null 2>&1
+"$PT" analyze "$T/allowed.jsonl" --output "$T/allowed-analyze.json" >/dev/null 2>&1; st=$?
+[ "$st" = 0 ] && [ -s "$T/allowed.json" ] && cmp -s "$T/allowed.json" "$T/allowed-analyze.json" &&
+  ok "analyze reproduces the run's settings (allowedExceptions, strategy) from the samples header" \
+  || nok "analyze with the run's settings: exit $st, $(diff "$T/allowed.json" "$T/allowed-analyze.json" | head -5)"
+"$PT" analyze "$T/allowed.jsonl" --allowed-exceptions "" >/dev/null 2>&1; st=$?
+[ "$st" = 1 ] && ok "analyze --allowed-exceptions '' overrides the run's list (every power excluded again)" \
+  || nok "analyze --allowed-exceptions '': exit $st"
 
 out=$("$PT" tune examples/cpu-c --powers 128,256 --num 5 --payload "$CPU" --dry-run --samples "$T/dry.jsonl" 2>/dev/null)
 [ "$out" = null ] && [ "$(wc -l < "$T/dry.jsonl")" = 3 ] && ok "--dry-run: one invocation per power, output null" || nok "--dry-run: $out"

@@ -16,7 +16,7 @@
 #include "tune/tune.h"
 
 static const struct pt_samples_header hdr = {"arn:aws:lambda:us-east-1:123456789012:function:f",
-                                             "us-east-1", "arm64"};
+                                             "us-east-1", "arm64", NULL};
 
 static struct pt_tune_sample sample(int power, double dur, double init, const char *error)
 {
@@ -170,6 +170,65 @@ static void test_validation(void **state)
     free(big);
 }
 
+/* The run's settings ride in the header and come back as an input analyze applies; a samples
+ * file cannot reach the keys that would make analyze invoke or write anything. */
+static void test_settings(void **state)
+{
+    (void)state;
+    struct pt_tune_input in;
+    pt_tune_input_init(&in);
+    struct pt_error err = {0};
+    const char *run = "{\"lambdaARN\":\"f\",\"num\":7,\"strategy\":\"balanced\","
+                      "\"balancedWeight\":0.3,\"onlyColdStarts\":true,"
+                      "\"allowedExceptions\":[\"A\",\"B\"],\"pricing\":\"exact\","
+                      "\"pricePerGbS\":0.00002}";
+    assert_int_equal(pt_tune_input_parse_json(&in, run, strlen(run), &err), 0);
+    struct pt_samples_header h = hdr;
+    assert_non_null(h.settings = pt_tune_input_settings(&in));
+    pt_tune_input_free(&in);
+    struct pt_buf b;
+    pt_buf_init(&b, 0);
+    assert_int_equal(pt_samples_format_header(&h, &b, NULL), 0);
+    json_decref(h.settings);
+    assert_non_null(strstr(b.data, ",\"settings\":{\"num\":7,\"strategy\":\"balanced\","
+                                   "\"balancedWeight\":0.3,"
+                                   "\"onlyColdStarts\":true,\"allowedExceptions\":[\"A\",\"B\"],"
+                                   "\"includeOutputResults\":false,\"pricing\":\"exact\","
+                                   "\"pricePerGbS\":0.00002}}"));
+    assert_int_equal(pt_buf_append_str(&b, "\n", NULL), 0);
+    struct pt_samples_file f;
+    assert_int_equal(read_text(b.data, &f, &err), 0);
+    assert_non_null(f.header.settings);
+    struct pt_tune_input back;
+    pt_tune_input_init(&back);
+    assert_int_equal(pt_tune_input_apply_settings(&back, f.header.settings, &err), 0);
+    assert_int_equal(back.num, 7);
+    assert_int_equal(back.strategy, PT_STRATEGY_BALANCED);
+    assert_true(back.weight_set && back.balanced_weight == 0.3);
+    assert_true(back.only_cold_starts);
+    assert_int_equal(back.n_allowed, 2);
+    assert_string_equal(back.allowed_exceptions[1], "B");
+    assert_true(back.price_per_gb_s == 0.00002);
+    pt_tune_input_free(&back);
+    pt_samples_file_free(&f);
+    pt_buf_free(&b);
+
+    json_t *bad = json_pack("{s:s}", "preProcessorARN", "other");
+    pt_tune_input_init(&back);
+    assert_int_equal(pt_tune_input_apply_settings(&back, bad, &err), PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "settings: unknown key \"preProcessorARN\"; allowed num,"));
+    json_decref(bad);
+    bad = json_pack("{s:s}", "strategy", "fastest");
+    assert_int_equal(pt_tune_input_apply_settings(&back, bad, &err), PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "settings: "));
+    assert_non_null(strstr(err.msg, "fastest"));
+    json_decref(bad);
+    pt_tune_input_free(&back);
+    expect_error("{\"powertune\":\"samples\",\"version\":1,\"function\":\"f\",\"region\":\"r\","
+                 "\"architecture\":\"x86_64\",\"settings\":[]}\n",
+                 PT_EUSAGE, "s.jsonl:1: settings: allowed an object");
+}
+
 static void test_interrupted_tail(void **state)
 {
     (void)state;
@@ -241,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_line_format),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_settings),
         cmocka_unit_test(test_interrupted_tail),
         cmocka_unit_test(test_append_after_unterminated_line),
         cmocka_unit_test(test_read_directory),
