@@ -859,7 +859,12 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         /* The same file however it is spelled (./r.jsonl, a link): opening it anew would
          * truncate the samples being resumed. */
         bool append = f.resume && pt_path_same_file(samples_path, f.resume);
-        rc = pt_samples_writer_open(&writer, samples_path, &h, append, err);
+        /* Resumed under other settings (a strategy, the allowed exceptions): the header is
+         * made this run's, so analyze reproduces the run that finished the file. */
+        if (append && !json_equal(resume.header.settings, h.settings))
+            rc = pt_samples_rewrite(samples_path, &h, resume.samples, resume.n, err);
+        if (rc == 0)
+            rc = pt_samples_writer_open(&writer, samples_path, &h, append, err);
         json_decref(h.settings);
         if (rc)
             goto out;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "base/str.h"
 #include "tune/jsjson.h"
 #include "tune/tune.h"
@@ -144,6 +145,31 @@ int pt_samples_writer_open(struct pt_samples_writer *w, const char *path,
         w->fd = -1;
         pthread_mutex_destroy(&w->lock);
     }
+    return rc;
+}
+
+int pt_samples_rewrite(const char *path, const struct pt_samples_header *h,
+                       const struct pt_tune_sample *samples, size_t n, struct pt_error *err)
+{
+    struct pt_buf text, line;
+    pt_buf_init(&text, 0);
+    pt_buf_init(&line, 0);
+    int rc = pt_samples_format_header(h, &text, err);
+    if (rc == 0)
+        rc = pt_buf_append(&text, "\n", 1, err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        pt_buf_reset(&line);
+        rc = pt_samples_format_sample(&samples[i], &line, err);
+        if (rc == 0)
+            rc = pt_buf_append(&line, "\n", 1, err);
+        if (rc == 0)
+            rc = pt_buf_append(&text, line.data, line.len, err);
+    }
+    /* Atomic: a crash leaves the old file whole, never a half-written one. */
+    if (rc == 0)
+        rc = pt_file_write_atomic(path, text.data, text.len, err);
+    pt_buf_free(&line);
+    pt_buf_free(&text);
     return rc;
 }
 

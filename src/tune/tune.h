@@ -530,6 +530,10 @@ int pt_samples_writer_open(struct pt_samples_writer *w, const char *path,
                            const struct pt_samples_header *h, bool append, struct pt_error *err);
 int pt_samples_write(struct pt_samples_writer *w, const struct pt_tune_sample *s,
                      struct pt_error *err);
+/* Replaces path with h's header and samples, atomically (a resumed run under other settings:
+ * the header then describes the run that finished the file). */
+int pt_samples_rewrite(const char *path, const struct pt_samples_header *h,
+                       const struct pt_tune_sample *samples, size_t n, struct pt_error *err);
 int pt_samples_writer_close(struct pt_samples_writer *w, struct pt_error *err);
 /* One line (no newline) into out: the exact text pt_samples_write writes. */
 int pt_samples_format_header(const struct pt_samples_header *h, struct pt_buf *out,

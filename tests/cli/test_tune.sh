@@ -187,8 +187,21 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$st" = 130 ] && [ "$ms" -lt 5000 ] && [ "$(wc -l < "$T/sl.jsonl")" = 2 ] \
   && ok "Ctrl-C during sleepBetweenRunsMs: exit 130 in ${ms} ms, the sample kept" \
   || nok "Ctrl-C during sleepBetweenRunsMs: exit $st after ${ms} ms, $(wc -l < "$T/sl.jsonl") lines"
+head -1 "$T/r.jsonl" > "$T/r.head"
 "$PT" tune examples/cpu-c --powers 128,256 --num 6 --payload "$CPU" --resume "$T/r.jsonl" >/dev/null 2>&1
 [ "$(wc -l < "$T/r.jsonl")" = 13 ] && ok "--resume completes the run (12 samples)" || nok "--resume: $(wc -l < "$T/r.jsonl") lines"
+head -1 "$T/r.jsonl" | cmp -s - "$T/r.head" && ok "--resume under the same settings appends (header unchanged)" \
+  || nok "--resume under the same settings changed the header: $(head -1 "$T/r.jsonl")"
+# Resumed under another strategy: the header becomes the finishing run's, the samples stay, and
+# analyze reproduces that run's output.
+head -4 "$T/r.jsonl" > "$T/rs.jsonl"
+"$PT" tune examples/cpu-c --powers 128,256 --num 6 --payload "$CPU" --strategy speed --resume "$T/rs.jsonl" \
+  --output "$T/rs.json" >/dev/null 2>&1
+"$PT" analyze "$T/rs.jsonl" --output "$T/rs-analyze.json" >/dev/null 2>&1
+[ "$(wc -l < "$T/rs.jsonl")" = 13 ] && head -1 "$T/rs.jsonl" | grep -q '"strategy":"speed"' &&
+  [ "$(sed -n 2,4p "$T/rs.jsonl")" = "$(sed -n 2,4p "$T/r.jsonl")" ] && cmp -s "$T/rs.json" "$T/rs-analyze.json" &&
+  ok "--resume under another strategy: the header is the finishing run's, samples kept, analyze agrees" \
+  || nok "--resume under another strategy: $(head -1 "$T/rs.jsonl"), $(wc -l < "$T/rs.jsonl") lines"
 # --samples naming the resumed file another way appends to it; a new --samples file gets the
 # resumed samples too: either way the file holds the whole run.
 head -4 "$T/r.jsonl" > "$T/r2.jsonl"
