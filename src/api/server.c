@@ -444,32 +444,6 @@ int pt_api_port(const struct pt_api *api)
 
 /* ---- life cycle ---- */
 
-/* Functions run as an unprivileged user: every directory above their code must be searchable. */
-static void check_searchable(struct pt_api *api)
-{
-    if (!api->opt.log || geteuid() != 0)
-        return;
-    char path[PATH_MAX];
-    pt_strlcpy(path, api->root, sizeof(path));
-    for (;;) {
-        struct stat st;
-        if (stat(path, &st) == 0 && !(st.st_mode & S_IXOTH)) {
-            char line[PATH_MAX + 256];
-            snprintf(line, sizeof(line),
-                     "note: %s is not searchable by others, so sandboxed functions (which run "
-                     "as an unprivileged user) cannot reach their code: chmod o+x it, or use "
-                     "--no-sandbox",
-                     path);
-            api->opt.log(api->opt.log_arg, line);
-            return;
-        }
-        char *slash = strrchr(path, '/');
-        if (!slash || slash == path)
-            return;
-        *slash = '\0';
-    }
-}
-
 int pt_api_create(struct pt_api **out, struct pt_engine *engine, const struct pt_api_options *opt,
                   struct pt_error *err)
 {
@@ -515,7 +489,6 @@ int pt_api_create(struct pt_api **out, struct pt_engine *engine, const struct pt
         pt_api_destroy(api);
         return rc;
     }
-    check_searchable(api);
     *out = api;
     return 0;
 }

@@ -57,24 +57,81 @@ static int sandbox_mkdir_p(const char *path)
 }
 
 /*
- * The private /tmp would hide a code or runtime directory that lives under /tmp (tests,
- * scratch builds): its mount tree is cloned first (open_tree) and moved back to the same
- * path inside the new /tmp afterwards (move_mount).
+ * Directories the function must reach: its code, the runtime client, the writable one. Two
+ * things can hide one from the functions' user: the private /tmp (a directory under /tmp: tests,
+ * scratch builds), and a directory above it that others cannot search (the code in root's home,
+ * /root being 0700, or the state directory there that `serve` extracts code into). Both are
+ * handled alike: the directory's mount tree is cloned first (open_tree), the hider is covered
+ * by a tmpfs (for /tmp, the private /tmp itself), and the clone is moved back to the same path
+ * inside it (move_mount). The function then finds its code at its own path and nothing else of
+ * that home.
  */
-static int sandbox_keep_open(const char *path)
+struct sandbox_kept {
+    const char *path;     /* NULL or "": none */
+    char hider[PATH_MAX]; /* the top-most directory above path that others cannot search, or "" */
+    int fd;               /* the clone, or -1 */
+};
+
+/* The top-most proper ancestor of path (not "/") without the search bit for others. */
+static void sandbox_find_hider(const char *path, char *hider, size_t size)
 {
-    if (!sandbox_under_tmp(path))
-        return -1;
-    return (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE);
+    hider[0] = '\0';
+    size_t n = strlen(path);
+    if (n >= size)
+        return;
+    memcpy(hider, path, n + 1);
+    for (size_t i = 1; i < n; i++) {
+        if (hider[i] != '/')
+            continue;
+        hider[i] = '\0';
+        struct stat st;
+        if (stat(hider, &st) == 0 && S_ISDIR(st.st_mode) && !(st.st_mode & S_IXOTH))
+            return;
+        hider[i] = '/';
+    }
+    hider[0] = '\0';
 }
 
-static bool sandbox_keep_restore(const char *path, int fd)
+static void sandbox_keep_open(struct sandbox_kept *k, const char *path)
 {
-    if (fd < 0)
+    k->path = path && *path ? path : NULL;
+    k->hider[0] = '\0';
+    k->fd = -1;
+    if (!k->path)
+        return;
+    if (!sandbox_under_tmp(path))
+        sandbox_find_hider(path, k->hider, sizeof(k->hider));
+    if (sandbox_under_tmp(path) || k->hider[0])
+        k->fd = (int)syscall(SYS_open_tree, AT_FDCWD, path,
+                             OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE);
+}
+
+static bool sandbox_keep_wanted(const struct sandbox_kept *k)
+{
+    return k->path && (sandbox_under_tmp(k->path) || k->hider[0]);
+}
+
+/* Covers the hiders (each once) with a searchable tmpfs; /tmp's is mounted apart. */
+static bool sandbox_cover_hiders(struct sandbox_kept *kept, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool done = !kept[i].hider[0];
+        for (size_t j = 0; j < i && !done; j++)
+            done = strcmp(kept[j].hider, kept[i].hider) == 0;
+        if (!done && mount("tmpfs", kept[i].hider, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                           "size=64k,mode=755") != 0)
+            return false;
+    }
+    return true;
+}
+
+static bool sandbox_keep_restore(const struct sandbox_kept *k)
+{
+    if (k->fd < 0)
         return true;
-    if (sandbox_mkdir_p(path) != 0)
+    if (sandbox_mkdir_p(k->path) != 0)
         return false;
-    return syscall(SYS_move_mount, fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) == 0;
+    return syscall(SYS_move_mount, k->fd, "", AT_FDCWD, k->path, MOVE_MOUNT_F_EMPTY_PATH) == 0;
 }
 
 /*
@@ -130,9 +187,10 @@ static const char *sandbox_read_only(const char *writable_dir)
     return NULL;
 }
 
-/* /tmp, /dev and the code directory of a new mount namespace; NULL or what failed. */
+/* /tmp, /dev and the code directory of a new mount namespace; NULL or what failed. kept: the
+ * code, runtime and writable directories (sandbox_keep_open). */
 static const char *sandbox_mount(const struct pt_sandbox_spec *spec, int tmp_image,
-                                 int keep_code, int keep_runtime)
+                                 struct sandbox_kept *kept, size_t n_kept)
 {
     /* Linux's fixed numbers for the memory devices (major 1), as on Lambda. */
     static const char *const node_src[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random",
@@ -142,9 +200,9 @@ static const char *sandbox_mount(const struct pt_sandbox_spec *spec, int tmp_ima
                                            SANDBOX_NEWDEV "/urandom"};
     static const unsigned node_minor[] = {3, 5, 7, 8, 9};
     const char *code = spec->code_dir;
-    if ((sandbox_under_tmp(code) && keep_code < 0) ||
-        (sandbox_under_tmp(spec->runtime_dir) && keep_runtime < 0))
-        return "cannot keep a directory under /tmp visible";
+    for (size_t i = 0; i < n_kept; i++)
+        if (sandbox_keep_wanted(&kept[i]) && kept[i].fd < 0)
+            return "cannot keep a directory under /tmp or a home visible";
     if (tmp_image >= 0) {
         const char *why = pt_ephemeral_mount_copy(tmp_image, "/tmp");
         if (why)
@@ -152,9 +210,11 @@ static const char *sandbox_mount(const struct pt_sandbox_spec *spec, int tmp_ima
     } else if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, spec->tmp_opts) != 0) {
         return "cannot mount the private /tmp";
     }
-    if (!sandbox_keep_restore(code, keep_code) ||
-        !sandbox_keep_restore(spec->runtime_dir, keep_runtime))
-        return "cannot put a directory under /tmp back";
+    if (!sandbox_cover_hiders(kept, n_kept))
+        return "cannot cover a home that others cannot search";
+    for (size_t i = 0; i < n_kept; i++)
+        if (!sandbox_keep_restore(&kept[i]))
+            return "cannot put a directory under /tmp or a home back";
     if (mkdir(SANDBOX_NEWDEV, 0755) != 0 ||
         mount("tmpfs", SANDBOX_NEWDEV, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=755") != 0)
         return "cannot prepare the private /dev";
@@ -190,7 +250,10 @@ static const char *sandbox_mount(const struct pt_sandbox_spec *spec, int tmp_ima
 static const char *sandbox_build(const struct pt_sandbox_spec *spec)
 {
     const char *why = NULL;
-    int keep_code = -1, keep_runtime = -1, tmp_image = -1;
+    int tmp_image = -1;
+    struct sandbox_kept kept[3];
+    for (size_t i = 0; i < 3; i++)
+        kept[i].fd = -1;
     /* Copied before the namespace exists (ephemeral.h says why). */
     if (spec->tmp_image && spec->tmp_image[0] &&
         (tmp_image = pt_ephemeral_copy(spec->tmp_image, &why)) < 0)
@@ -200,17 +263,17 @@ static const char *sandbox_build(const struct pt_sandbox_spec *spec)
     else if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
         why = "cannot make the mounts private";
     if (!why) {
-        keep_code = sandbox_keep_open(spec->code_dir);
-        keep_runtime = sandbox_keep_open(spec->runtime_dir);
-        why = sandbox_mount(spec, tmp_image, keep_code, keep_runtime);
+        sandbox_keep_open(&kept[0], spec->code_dir);
+        sandbox_keep_open(&kept[1], spec->runtime_dir);
+        sandbox_keep_open(&kept[2], spec->writable_dir);
+        why = sandbox_mount(spec, tmp_image, kept, 3);
     }
     /* The spare's helper shares the engine's descriptor table: nothing may stay open there. */
     if (tmp_image >= 0)
         close(tmp_image);
-    if (keep_code >= 0)
-        close(keep_code);
-    if (keep_runtime >= 0)
-        close(keep_runtime);
+    for (size_t i = 0; i < 3; i++)
+        if (kept[i].fd >= 0)
+            close(kept[i].fd);
     return why;
 }
 

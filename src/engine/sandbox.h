@@ -5,7 +5,9 @@
  * a tmpfs where that cannot be had), every other file system read-only as on Lambda (the code
  * directory too), a minimal /dev without /dev/shm (so Python's multiprocessing.Pool fails as on
  * Lambda: glibc 2.36 says ENOENT, the source article's older glibc said ENOSYS), and an
- * unprivileged user. pt_sandbox_enter runs in the runtime's child between
+ * unprivileged user. The code, runtime and writable directories stay reachable at their own
+ * paths when a directory above them is not searchable by others (/root): a tmpfs covers it,
+ * holding only the way to them. pt_sandbox_enter runs in the runtime's child between
  * clone and exec, so it makes system calls only (no malloc, no stdio, no locks).
  *
  * Building the namespace is ~0.2 ms with a tmpfs /tmp (unshare, a dozen mounts and nodes) and

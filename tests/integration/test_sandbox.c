@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/fs.h"
 #include "engine/ephemeral.h"
 #include "lib/testutil.h"
 #include "engine/sandbox.h"
@@ -40,6 +41,7 @@ struct fixture {
     struct pt_ephemeral *eph;    /* with setup_disk: base is its state directory */
     char image[PATH_MAX + 32];   /* and spec's /tmp a 512 MB disk */
     unsigned long long tmp_bytes;
+    char home[PATH_MAX]; /* with setup_private_home: a 0700 directory above base */
 };
 
 static int setup_in(void **state, const char *parent)
@@ -72,6 +74,23 @@ static int setup_under_tmp(void **state)
     return setup_in(state, "/tmp");
 }
 
+/* A code directory in a home others cannot search (/root is 0700): the namespace covers the
+ * home with a tmpfs holding only the way to the code. */
+static int setup_private_home(void **state)
+{
+    if (geteuid() != 0)
+        return 0;
+    char home[] = "/var/tmp/pt-home-XXXXXX";
+    assert_non_null(mkdtemp(home)); /* 0700 */
+    char secret[PATH_MAX];
+    snprintf(secret, sizeof(secret), "%s/secret", home);
+    assert_int_equal(pt_file_write_str(secret, "root's", NULL), 0);
+    setup_in(state, home);
+    struct fixture *f = *state;
+    snprintf(f->home, sizeof(f->home), "%s", home);
+    return 0;
+}
+
 /* The disk-backed /tmp (ephemeral.h), where this machine has loop devices. */
 static int setup_disk(void **state)
 {
@@ -98,7 +117,7 @@ static int teardown(void **state)
         return 0;
     pt_sandbox_spare_free(f->spare);
     pt_ephemeral_free(f->eph);
-    tu_rmtree(f->base);
+    tu_rmtree(f->home[0] ? f->home : f->base);
     free(f);
     return 0;
 }
@@ -200,6 +219,36 @@ static void test_spare_taken_for_the_same_spec(void **state)
     assert_int_equal(open_descriptors(), before + 2);
 }
 
+/* The unprivileged user reaches code under a 0700 home, and sees nothing else of it. */
+static void test_code_in_a_private_home(void **state)
+{
+    if (skip_here())
+        skip();
+    struct fixture *f = *state;
+    prepare_spare(f);
+    int fd = pt_sandbox_spare_take(f->spare, &f->spec);
+    assert_true(fd >= 0);
+    assert_int_equal(check_namespace(fd, f), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct pt_sandbox sb = {.enabled = true, .uid = 65534, .gid = 65534};
+        struct pt_sandbox_spec none = {0};
+        if (pt_sandbox_enter(&sb, &none, fd) != NULL)
+            _exit(1);
+        DIR *d = opendir(f->home);
+        int entries = 0;
+        for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+            entries += e->d_name[0] != '.' && strcmp(e->d_name, "secret") != 0;
+        char secret[PATH_MAX + 8];
+        snprintf(secret, sizeof(secret), "%s/secret", f->home);
+        struct stat st;
+        _exit(!d ? 2 : entries != 1 ? 3 : stat(secret, &st) == 0 ? 4 : 0);
+    }
+    assert_int_equal(tu_child_exit_status(pid), 0);
+    close(fd);
+}
+
 static void test_spare_for_another_spec_is_dropped(void **state)
 {
     if (skip_here())
@@ -291,6 +340,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_spare_taken_for_the_same_spec, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spare_taken_for_the_same_spec, setup_under_tmp, teardown),
         cmocka_unit_test_setup_teardown(test_spare_taken_for_the_same_spec, setup_disk, teardown),
+        cmocka_unit_test_setup_teardown(test_code_in_a_private_home, setup_private_home, teardown),
         cmocka_unit_test_setup_teardown(test_spare_for_another_spec_is_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spare_for_another_tmp_is_dropped, setup_disk, teardown),
         cmocka_unit_test_setup_teardown(test_spare_forgotten_with_its_function, setup_disk, teardown),
