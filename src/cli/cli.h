@@ -40,6 +40,9 @@ struct cli_function_opts {
     const char *system_log_level;
     const char *env[64];
     size_t env_count;
+    /* Not a flag: the engine's --state-dir (NULL: the default), where a template's inline
+     * code is written (cli_function_build). */
+    const char *state_dir;
 };
 
 /* Engine flags. */

@@ -220,6 +220,7 @@ int cmd_invoke(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
     const char *function;
     if ((rc = cli_function_operand(argc, argv, &function, err)))
         goto out;
+    fo.state_dir = eo.opt.state_dir;
     rc = cli_function_build(function, &fo, &cfg, err);
     if (rc)
         goto out;

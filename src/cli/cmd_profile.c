@@ -258,6 +258,7 @@ int cmd_profile(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
         rc = pt_error_set(err, PT_EUSAGE, "--output-dir: empty path");
         goto out;
     }
+    fo.state_dir = eo.opt.state_dir;
     rc = cli_function_build(function, &fo, &cfg, err);
     if (rc)
         goto out;

@@ -366,6 +366,7 @@ static int tune_add_processor(struct pt_local_target *t, const char *function,
 {
     struct cli_function_opts po = {0};
     po.timeout = fo->timeout;
+    po.state_dir = fo->state_dir;
     struct pt_function_config cfg;
     int rc = cli_function_build(function, &po, &cfg, err);
     if (!rc)
@@ -782,6 +783,7 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         goto out;
     if ((rc = cli_tune_report_prepare(&rep, &in, &price, err)))
         goto out;
+    fo.state_dir = eo.opt.state_dir;
     if (!remote && (rc = cli_function_build(in.function, &fo, &cfg, err)))
         goto out;
     if (!remote && in.auto_optimize && pt_template_is_template(in.function)) {

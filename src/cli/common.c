@@ -239,7 +239,15 @@ int cli_function_build(const char *path, const struct cli_function_opts *o,
     /* A SAM/CloudFormation template (or a directory holding one) sets the configuration first;
      * the flags below override it, and detection fills what the template leaves out. */
     if (pt_template_is_template(path)) {
-        rc = pt_template_load(path, c, err);
+        struct pt_template_inline inl;
+        char state[PATH_MAX];
+        rc = pt_template_load_inline(path, c, &inl, err);
+        if (!rc && inl.source) {
+            rc = pt_state_dir_resolve(o->state_dir, state, sizeof(state), err);
+            if (!rc)
+                rc = pt_template_inline_write(&inl, state, c->code_dir, sizeof(c->code_dir), err);
+        }
+        pt_template_inline_free(&inl);
         if (rc)
             return rc;
         pt_strlcpy(code_dir, c->code_dir, sizeof(code_dir));

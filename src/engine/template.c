@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <yaml.h>
 
 #include "base/buf.h"
@@ -35,6 +36,7 @@ struct tpl {
     yaml_node_t *root, *parameters, *conditions, *mappings, *resources, *globals;
     size_t visits; /* nodes looked at, aliases expanded: the alias-bomb budget */
     struct pt_error *err;
+    struct pt_template_inline *inl; /* where inline code goes; NULL: refused */
 };
 
 /* An intrinsic function call: "Ref"/"Fn::Sub"/... and its argument node. */
@@ -1564,7 +1566,45 @@ static int tpl_env(struct tpl *t, const struct tpl_func *f, struct pt_function_c
     return rc;
 }
 
-/* CodeUri (SAM) or Code (CloudFormation): a local directory, relative to the template. */
+/*
+ * Code written in the template (SAM's InlineCode, CloudFormation's Code.ZipFile), resolved
+ * (Fn::Sub and the rest apply) into t->inl: CloudFormation saves it as index.py, or index.js
+ * for Node.js (a CommonJS module, ES modules are not supported inline), for the caller to write.
+ */
+static int tpl_inline_code(struct tpl *t, yaml_node_t *node, const char *path, const char *key,
+                           const struct pt_function_config *c)
+{
+    if (!t->inl)
+        return tpl_fail(t, node, path, "inline code is not run here: put the code in a "
+                        "directory and point %s at it", key);
+    const char *file = c->family == PT_RUNTIME_PYTHON ? "index.py"
+                       : c->family == PT_RUNTIME_NODE ? "index.js"
+                                                      : NULL;
+    if (!file)
+        return tpl_fail(t, node, path, "inline code needs a Python or Node.js Runtime "
+                        "(CloudFormation saves it as index.py or index.js)%s",
+                        c->family == PT_RUNTIME_UNSET ? "; Runtime is not set" : "");
+    struct pt_buf b;
+    bool novalue = false;
+    pt_buf_init(&b, TPL_VALUE_MAX);
+    int rc = tpl_str(t, node, path, 0, false, &b, &novalue);
+    if (!rc && (novalue || !b.len))
+        rc = tpl_fail(t, node, path, "the inline code is empty");
+    if (!rc) {
+        pt_template_inline_free(t->inl);
+        pt_strlcpy(t->inl->file, file, sizeof(t->inl->file));
+        t->inl->source = pt_buf_steal(&b, &t->inl->len);
+        if (!t->inl->source)
+            rc = pt_error_set(t->err, PT_ENOMEM, "out of memory");
+    }
+    pt_buf_free(&b);
+    return rc;
+}
+
+/*
+ * CodeUri (SAM) or Code (CloudFormation): a local directory, relative to the template; or code
+ * written inline (InlineCode, Code.ZipFile), c->code_dir then left empty for the caller.
+ */
 static int tpl_code(struct tpl *t, const struct tpl_func *f, struct pt_function_config *c)
 {
     char path[TPL_PATH_MAX], dir[PATH_MAX], abs[PATH_MAX];
@@ -1575,16 +1615,24 @@ static int tpl_code(struct tpl *t, const struct tpl_func *f, struct pt_function_
     pt_buf_init(&b, TPL_VALUE_MAX);
     int rc = 0;
 
-    static const char *const refused[][2] = {
-        {"InlineCode", "inline code is not run: put it in a directory and point CodeUri at it"},
-        {"ImageUri", "container images are not run: point CodeUri at the code directory"},
-    };
-    for (size_t i = 0; f->serverless && i < 2; i++) {
-        rc = tpl_prop(t, f, refused[i][0], &node, path, sizeof(path));
-        if (rc)
+    if (f->serverless) {
+        if ((rc = tpl_prop(t, f, "ImageUri", &node, path, sizeof(path))))
             goto out;
         if (node) {
-            rc = tpl_fail(t, node, path, "%s", refused[i][1]);
+            rc = tpl_fail(t, node, path, "container images are not run: point CodeUri at the "
+                          "code directory");
+            goto out;
+        }
+        if ((rc = tpl_prop(t, f, "InlineCode", &node, path, sizeof(path))))
+            goto out;
+        if (node) {
+            yaml_node_t *uri = NULL;
+            char uri_path[TPL_PATH_MAX];
+            if ((rc = tpl_prop(t, f, "CodeUri", &uri, uri_path, sizeof(uri_path))))
+                goto out;
+            rc = uri ? tpl_fail(t, uri, uri_path, "CodeUri and InlineCode: give one, as SAM "
+                                "requires")
+                     : tpl_inline_code(t, node, path, "CodeUri", c);
             goto out;
         }
     }
@@ -1610,10 +1658,14 @@ static int tpl_code(struct tpl *t, const struct tpl_func *f, struct pt_function_
         if (is_call == 0) {
             if ((rc = tpl_map_get(t, val, path, "ZipFile", &sub, NULL)))
                 goto out;
+            if (sub && !f->serverless) {
+                char zpath[TPL_PATH_MAX];
+                tpl_path(zpath, sizeof(zpath), path, "ZipFile");
+                rc = tpl_inline_code(t, sub, zpath, "Code", c);
+                goto out;
+            }
             rc = tpl_fail(t, val, path,
-                          sub ? "inline ZipFile code is not run: put the code in a directory and "
-                                "point Code at it (Code: ./src)"
-                          : f->serverless
+                          f->serverless
                               ? "an S3 location (Bucket/Key) is not run: point CodeUri at the "
                                 "local code directory"
                               : "an S3 location or image is not run: point Code at the local "
@@ -1864,17 +1916,73 @@ bool pt_template_is_template(const char *spec)
 
 int pt_template_load(const char *spec, struct pt_function_config *c, struct pt_error *err)
 {
+    return pt_template_load_inline(spec, c, NULL, err);
+}
+
+void pt_template_inline_free(struct pt_template_inline *inl)
+{
+    if (!inl)
+        return;
+    free(inl->source);
+    memset(inl, 0, sizeof(*inl));
+}
+
+int pt_template_inline_write(const struct pt_template_inline *inl, const char *root,
+                             char *code_dir, size_t size, struct pt_error *err)
+{
+    /* Named by a hash of what it holds: the same code is written once, and a template edited
+     * meanwhile never changes the code of a function that is running. */
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned md_len = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    bool hashed = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+                  EVP_DigestUpdate(ctx, inl->file, strlen(inl->file) + 1) == 1 &&
+                  EVP_DigestUpdate(ctx, inl->source, inl->len) == 1 &&
+                  EVP_DigestFinal_ex(ctx, md, &md_len) == 1;
+    EVP_MD_CTX_free(ctx);
+    if (!hashed)
+        return pt_error_set(err, PT_EIO, "cannot hash the inline code (OpenSSL)");
+    char name[2 * EVP_MAX_MD_SIZE + 1], file[PATH_MAX];
+    for (unsigned i = 0; i < md_len; i++)
+        snprintf(name + 2 * i, 3, "%02x", md[i]);
+    int n = snprintf(code_dir, size, "%s/inline-code/%s", root, name);
+    if (n < 0 || (size_t)n >= size || pt_path_join(file, sizeof(file), code_dir, inl->file) != 0)
+        return pt_error_set(err, PT_EUSAGE, "state directory path is too long for inline code");
+    struct pt_buf old;
+    pt_buf_init(&old, inl->len + 1);
+    bool same = pt_file_read(file, inl->len + 1, &old, NULL) == 0 && old.len == inl->len &&
+                memcmp(old.data, inl->source, inl->len) == 0;
+    pt_buf_free(&old);
+    if (same)
+        return 0;
+    /* Readable by the sandbox's unprivileged user, as a deployment package is. */
+    int rc = pt_mkdir_p(code_dir, 0755, err);
+    if (!rc)
+        rc = pt_file_write_atomic(file, inl->source, inl->len, err);
+    if (!rc && chmod(file, 0644) != 0)
+        rc = pt_error_errno(err, PT_ESYS, errno, "cannot make %s readable", file);
+    return rc;
+}
+
+int pt_template_load_inline(const char *spec, struct pt_function_config *c,
+                            struct pt_template_inline *inl, struct pt_error *err)
+{
     struct tpl t;
     char id[PT_TEMPLATE_LOGICAL_ID_MAX + 1];
     const char *fid = NULL;
     yaml_node_t *res = NULL;
     tpl_init(&t, err);
+    if (inl)
+        memset(inl, 0, sizeof(*inl));
+    t.inl = inl;
     int rc = tpl_open(&t, spec, NULL, id, sizeof(id));
     if (!rc)
         rc = tpl_pick(&t, id, &fid, &res);
     if (!rc)
         rc = tpl_fill(&t, fid, res, c);
     tpl_free(&t);
+    if (rc)
+        pt_template_inline_free(inl);
     return rc;
 }
 

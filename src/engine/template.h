@@ -9,7 +9,8 @@
  * or the one named; several without a name: PT_EUSAGE listing them) and
  * fills a configuration the caller initialised with pt_function_config_init:
  * name (FunctionName, else the logical id), code_dir (CodeUri / Code string,
- * relative to the template's directory, must be an existing directory),
+ * relative to the template's directory, must be an existing directory; or
+ * inline code, InlineCode / Code.ZipFile, see pt_template_load_inline),
  * Runtime, Handler, MemorySize, Timeout, Environment.Variables,
  * Architectures, EphemeralStorage.Size, ReservedConcurrentExecutions,
  * Description. Globals.Function applies to AWS::Serverless::Function only
@@ -72,8 +73,33 @@
  */
 bool pt_template_is_template(const char *spec);
 
-/* Fills c from the function spec names (see above). */
+/* Fills c from the function spec names (see above). Inline code is refused (PT_EUSAGE). */
 int pt_template_load(const char *spec, struct pt_function_config *c, struct pt_error *err);
+
+/*
+ * Code written in the template itself: SAM's InlineCode or CloudFormation's Code.ZipFile, for a
+ * Python or Node.js Runtime, resolved like any other value (at most 64 KiB once resolved).
+ * CloudFormation saves it as one file, index.py or index.js (Node.js treats it as CommonJS),
+ * so the Handler is index.<function>.
+ */
+struct pt_template_inline {
+    char *source; /* NULL: the code is a directory (code_dir) */
+    size_t len;
+    char file[16]; /* "index.py" or "index.js" */
+};
+
+/*
+ * pt_template_load that also takes inline code: inl gets it (the caller writes it where it
+ * keeps such code and sets c->code_dir), c->code_dir is then empty. inl is zeroed first and
+ * freed on failure; else the caller frees it.
+ */
+int pt_template_load_inline(const char *spec, struct pt_function_config *c,
+                            struct pt_template_inline *inl, struct pt_error *err);
+void pt_template_inline_free(struct pt_template_inline *inl); /* inl may be NULL */
+/* Writes inl's file under root/inline-code/<sha256 of it>/ (once: the same code is reused) and
+ * puts that directory in code_dir. */
+int pt_template_inline_write(const struct pt_template_inline *inl, const char *root,
+                             char *code_dir, size_t size, struct pt_error *err);
 
 enum pt_template_memory_kind {
     PT_TEMPLATE_MEMORY_VALUE,         /* a literal MemorySize in the function's Properties */

@@ -10,8 +10,9 @@ PT=${PT:-build-asan/powertune}
 PY=/usr/bin/python3
 STATE=$(mktemp -d)
 WORK=$(mktemp -d)
+HOMEDIR=$(mktemp -d -p /var/tmp) # 0700, as /root is, and not under /tmp (which the sandbox replaces)
 export POWERTUNE_STATE_DIR="$STATE"
-trap 'rm -rf "$STATE" "$WORK"' EXIT
+trap 'rm -rf "$STATE" "$WORK" "$HOMEDIR"' EXIT
 n=0
 fails=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -49,6 +50,49 @@ out=$("$PT" invoke examples/sam-app#HelloFunction --memory 1024 --env STAGE=prod
 got=$(printf '%s\n' "$out" | json_get "['payload']['stage'], d['memorySizeMB']" 2>&1)
 if [ "$st" = 0 ] && [ "$got" = "prod 1024" ]; then ok "flags override the template"
 else nok "flags over template (exit $st): $got"; fi
+
+# Code written in the template (CloudFormation's Code.ZipFile, SAM's InlineCode): saved as
+# index.py / index.js (CommonJS), as CloudFormation does, under the state directory; the
+# template is in a directory others cannot search (a home), which the sandbox covers.
+mkdir -p "$HOMEDIR/inline"
+cat >"$HOMEDIR/inline/template.yaml" <<'EOF'
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Word: {Type: String, Default: hello}
+Resources:
+  Py:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Role: arn:aws:iam::123456789012:role/r
+      Code:
+        ZipFile: !Sub |
+          import os
+          def handler(event, context):
+              return {"word": "${Word}", "file": __file__, "cwd": os.getcwd()}
+  Node:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs20.x
+      Handler: index.handler
+      InlineCode: |
+        exports.handler = async (event) => ({ cjs: typeof module !== "undefined", n: event.n });
+EOF
+out=$("$PT" invoke "$HOMEDIR/inline#Py" --json 2>/dev/null); st=$?
+got=$(printf '%s\n' "$out" | json_get "['payload']['word'], d['payload']['file'].startswith('$STATE/inline-code/'), d['payload']['file'].endswith('/index.py')" 2>&1)
+[ "$st" = 0 ] && [ "$got" = "hello True True" ] && ok "Code.ZipFile (Python, !Sub): run from index.py under the state directory" \
+  || nok "Code.ZipFile (exit $st): $got"
+out=$("$PT" invoke "$HOMEDIR/inline#Node" --payload '{"n": 7}' --json 2>/dev/null); st=$?
+got=$(printf '%s\n' "$out" | json_get "['payload']['cjs'], d['payload']['n']" 2>&1)
+[ "$st" = 0 ] && [ "$got" = "True 7" ] && ok "InlineCode (Node.js): index.js, a CommonJS module" \
+  || nok "InlineCode (exit $st): $got"
+# Code in a home others cannot search (/root is 0700): the unprivileged user reaches it.
+mkdir -p "$HOMEDIR/fn" && cp examples/fibonacci-python/lambda_function.py "$HOMEDIR/fn/"
+out=$("$PT" invoke "$HOMEDIR/fn" --payload '{"n": 10}' --json 2>/dev/null); st=$?
+got=$(printf '%s\n' "$out" | json_get "['payload']['iterations']" 2>&1)
+[ "$st" = 0 ] && [ "$got" = 10 ] && ok "code under a directory others cannot search runs" \
+  || nok "code under a 0700 directory (exit $st): $got"
 
 mkdir -p "$WORK/app/src"
 cp examples/fibonacci-python/lambda_function.py "$WORK/app/src/"

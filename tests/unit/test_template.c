@@ -358,7 +358,7 @@ static void test_code_refused(void **state)
     expect_fail_at(fx, FN("      CodeUri: code.zip\n"), NULL, "code.zip", 0,
                    "is not a directory (archives are not unpacked");
     expect_fail_at(fx, FN("      InlineCode: \"def h(e, c): pass\"\n"), NULL, "\"def", 0,
-                   "inline code is not run");
+                   "inline code is not run here");
     expect_fail_at(fx, FN("      PackageType: Image\n"), NULL, "Image", 0,
                    "container images are not run");
     /* PackageType written any other way was not looked at: an intrinsic giving Image ran the
@@ -379,11 +379,74 @@ static void test_code_refused(void **state)
     assert_int_equal(load(fx, NULL, &c, &err), 0);
     pt_function_config_free(&c);
     expect_fail_at(fx, LFN("      Code:\n        ZipFile: |\n          def h(e, c): pass\n"), NULL,
-                   "ZipFile", 0, "inline ZipFile code is not run");
+                   "|\n", 0, "Resources.Fn.Properties.Code.ZipFile: inline code is not run here");
     expect_fail_at(fx, LFN("      Code: {S3Bucket: b, S3Key: k}\n"), NULL, "{S3", 0,
                    "an S3 location or image is not run");
     expect_fail_at(fx, LFN("      Handler: x.y\n"), NULL, "Type: AWS::Lambda", 0,
                    "Fn: Code is missing");
+}
+
+/* Code written in the template: resolved, named as CloudFormation names it, written once. */
+static void test_inline_code(void **state)
+{
+    struct fixture *fx = *state;
+    struct pt_function_config c;
+    struct pt_error err = {0};
+    struct pt_template_inline inl;
+    char spec[PATH_MAX + 8];
+    snprintf(spec, sizeof(spec), "%s", fx->tpl);
+    put(fx, "Parameters:\n  Word: {Type: String, Default: hi}\n"
+            FN("      Runtime: python3.12\n      Handler: index.handler\n"
+               "      InlineCode: !Sub |\n        def handler(e, c):\n"
+               "            return \"${Word} ${AWS::Region}\"\n"));
+    pt_function_config_init(&c);
+    assert_int_equal(pt_template_load_inline(spec, &c, &inl, &err), 0);
+    assert_string_equal(inl.file, "index.py");
+    assert_string_equal(inl.source, "def handler(e, c):\n    return \"hi us-east-1\"\n");
+    assert_string_equal(c.code_dir, "");
+    char root[PATH_MAX], dir[PATH_MAX], again[PATH_MAX], file[PATH_MAX + 16];
+    snprintf(root, sizeof(root), "%s/state", fx->dir);
+    assert_int_equal(pt_template_inline_write(&inl, root, dir, sizeof(dir), &err), 0);
+    assert_int_equal(pt_template_inline_write(&inl, root, again, sizeof(again), &err), 0);
+    assert_string_equal(dir, again);
+    snprintf(file, sizeof(file), "%s/index.py", dir);
+    struct stat st;
+    assert_int_equal(stat(file, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644);
+    assert_int_equal((size_t)st.st_size, inl.len);
+    pt_template_inline_free(&inl);
+    pt_function_config_free(&c);
+
+    put(fx, LFN("      Runtime: nodejs20.x\n      Handler: index.handler\n"
+                "      Code:\n        ZipFile: \"exports.handler = async () => 1;\"\n"));
+    pt_function_config_init(&c);
+    assert_int_equal(pt_template_load_inline(spec, &c, &inl, &err), 0);
+    assert_string_equal(inl.file, "index.js");
+    assert_string_equal(inl.source, "exports.handler = async () => 1;");
+    pt_template_inline_free(&inl);
+    pt_function_config_free(&c);
+
+    static const struct {
+        const char *yaml, *marker, *msg;
+    } bad[] = {
+        {FN("      Runtime: python3.12\n      CodeUri: src\n      InlineCode: x\n"), "src",
+         "CodeUri and InlineCode: give one"},
+        {FN("      Runtime: provided.al2023\n      InlineCode: x\n"), "x\n",
+         "inline code needs a Python or Node.js Runtime"},
+        {FN("      InlineCode: x\n"), "x\n", "; Runtime is not set"},
+        {FN("      Runtime: python3.12\n      InlineCode: \"\"\n"), "\"\"", "the inline code is empty"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char at[64];
+        loc_of(bad[i].yaml, bad[i].marker, 0, at, sizeof(at));
+        put(fx, bad[i].yaml);
+        pt_function_config_init(&c);
+        assert_int_equal(pt_template_load_inline(spec, &c, &inl, &err), PT_EUSAGE);
+        if (!strstr(err.msg, at) || !strstr(err.msg, bad[i].msg))
+            fail_msg("case %zu: \"%s\" lacks \"%s\" or \"%s\"", i, err.msg, at, bad[i].msg);
+        assert_null(inl.source);
+        pt_function_config_free(&c);
+    }
 }
 
 /* ----------------------------------------------------------- several functions */
@@ -1322,6 +1385,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_globals_merge_and_override, setup, teardown),
         cmocka_unit_test_setup_teardown(test_code_uri_default_and_detection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_code_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inline_code, setup, teardown),
         cmocka_unit_test_setup_teardown(test_several_functions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_is_template, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dir_with_template_json, setup, teardown),
