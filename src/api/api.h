@@ -47,6 +47,7 @@
 #include "aws/sigv4.h"
 #include "base/error.h"
 #include "engine/engine.h"
+#include "engine/package.h"
 
 #define PT_API_DEFAULT_HOST "127.0.0.1"
 #define PT_API_DEFAULT_PORT 9001
@@ -54,8 +55,7 @@
 #define PT_API_INVOKE_EVENT_MAX 1048576    /* request payload of Event (1 MB since 2025) */
 #define PT_API_CONTROL_BODY_MAX 70167211   /* CreateFunction with a 50 MB zip, base64 in JSON */
 #define PT_API_CLIENT_CONTEXT_MAX 3583     /* X-Amz-Client-Context, base64 */
-#define PT_API_UNZIPPED_MAX 262144000      /* 250 MB unzipped */
-#define PT_API_ZIP_ENTRIES_MAX 100000
+#define PT_API_UNZIPPED_MAX PT_PACKAGE_UNZIPPED_MAX /* 250 MB unzipped (engine/package.h) */
 #define PT_API_EVENT_QUEUE_MAX 10000       /* queued Event invocations */
 #define PT_API_EVENT_QUEUE_BYTES 268435456 /* their payloads (held in memory and on disk) */
 

@@ -172,17 +172,6 @@ int api_percent_decode(const char *s, size_t n, char *out, size_t size);
 int api_query_get(const char *query, const char *name, char *out, size_t size);
 int64_t api_mono_ms(void);
 
-/* ---- zip.c ---- */
-/*
- * Unpacks a zip held in memory into dest (created, must not exist): regular
- * files and directories, Unix modes reduced to 0755/0644, symlinks only when
- * they resolve inside dest. Refuses absolute names, '..', more than max bytes
- * unpacked. PT_EUSAGE carries a message for the client.
- */
-int api_zip_extract(const void *zip, size_t len, const char *dest, long long max_bytes,
-                    struct pt_error *err);
-/* rm -rf (no symlink is followed). */
-void api_rmtree(const char *path);
 
 /* ---- registry.c ---- */
 int api_registry_load(struct pt_api *api, struct pt_error *err);

@@ -20,6 +20,7 @@
 
 #include "api/api_internal.h"
 #include "aws/arn.h"
+#include "engine/package.h"
 #include "base/fs.h"
 #include "base/rand.h"
 #include "base/str.h"
@@ -397,7 +398,7 @@ static void upload_discard(struct upload *u)
     char zip[PATH_MAX + 8];
     snprintf(zip, sizeof(zip), "%s.zip", u->staged);
     unlink(zip);
-    api_rmtree(u->staged);
+    pt_rmtree(u->staged);
     u->staged[0] = '\0';
 }
 
@@ -429,7 +430,7 @@ static int upload_unpack(struct pt_api *api, json_t *zipfile, struct upload *u,
         rc = -1;
         goto out;
     }
-    rc = api_zip_extract(zip, zip_len, u->staged, PT_API_UNZIPPED_MAX, &err);
+    rc = pt_package_extract(zip, zip_len, u->staged, PT_API_UNZIPPED_MAX, &err);
     if (!rc) {
         char path[PATH_MAX + 8];
         snprintf(path, sizeof(path), "%s.zip", u->staged);

@@ -1005,7 +1005,7 @@ static void function_dir_remove(const struct pt_api *api, const char *name)
     pt_random_hex(id, 16);
     snprintf(dir, sizeof(dir), "%s/functions/%s", api->root, name);
     snprintf(trash, sizeof(trash), "%s/trash/%s-%s", api->root, name, id);
-    api_rmtree(rename(dir, trash) == 0 ? trash : dir);
+    pt_rmtree(rename(dir, trash) == 0 ? trash : dir);
 }
 
 /*
@@ -1028,7 +1028,7 @@ static void function_dir_sweep(struct pt_api *api, const char *name,
         }
         char path[PATH_MAX + 300];
         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        api_rmtree(path);
+        pt_rmtree(path);
     }
     if (d)
         closedir(d);
@@ -1046,7 +1046,7 @@ static int reset_dir(const char *root, const char *name, struct pt_error *err)
 {
     char path[PATH_MAX + 16];
     snprintf(path, sizeof(path), "%s/%s", root, name);
-    api_rmtree(path);
+    pt_rmtree(path);
     return pt_mkdir_p(path, 0755, err);
 }
 
@@ -1073,7 +1073,7 @@ int api_registry_load(struct pt_api *api, struct pt_error *err)
         snprintf(file, sizeof(file), "%s/" FUNCTION_FILE, dir);
         if (!pt_path_is_file(file)) {
             /* A CreateFunction that never got acknowledged. */
-            api_rmtree(dir);
+            pt_rmtree(dir);
             continue;
         }
         struct api_function *f = NULL;

@@ -1,6 +1,7 @@
 #include "base/fs.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -302,4 +303,20 @@ int pt_state_dir_resolve(const char *option, char *out, size_t size, struct pt_e
         return pt_error_set(err, PT_EUSAGE, "state directory path is too long (at most %zu bytes)",
                             size - 1);
     return pt_mkdir_p(out, 0755, err);
+}
+
+static int rmtree_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_DP)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+void pt_rmtree(const char *path)
+{
+    nftw(path, rmtree_one, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -41,6 +41,8 @@ int pt_path_check_writable(const char *path, struct pt_error *err);
  * engine's logs and `tune`'s journals of remote runs, so one --state-dir moves both.
  */
 int pt_state_dir_resolve(const char *option, char *out, size_t size, struct pt_error *err);
+/* rm -rf path; no symlink is followed, errors are ignored (best effort). */
+void pt_rmtree(const char *path);
 /* Resolves the directory holding the running executable (from /proc/self/exe). */
 int pt_self_exe_dir(char *out, size_t size, struct pt_error *err);
 

@@ -8,6 +8,7 @@
 #include "base/str.h"
 #include "cli/cli.h"
 #include "engine/limits.h"
+#include "engine/package.h"
 #include "engine/template.h"
 
 enum {
@@ -238,19 +239,31 @@ int cli_function_build(const char *path, const struct cli_function_opts *o,
     char code_dir[PATH_MAX];
     /* A SAM/CloudFormation template (or a directory holding one) sets the configuration first;
      * the flags below override it, and detection fills what the template leaves out. */
+    /* Code that must be put in place first (inline code, a .zip deployment package) goes
+     * under the state directory. */
+    char state[PATH_MAX];
+    const char *package = NULL; /* FUNCTION, when it is a .zip unpacked into code_dir */
     if (pt_template_is_template(path)) {
-        struct pt_template_inline inl;
-        char state[PATH_MAX];
-        rc = pt_template_load_inline(path, c, &inl, err);
-        if (!rc && inl.source) {
+        struct pt_template_code code;
+        rc = pt_template_load_code(path, c, &code, err);
+        if (!rc && (code.source || code.package[0]))
             rc = pt_state_dir_resolve(o->state_dir, state, sizeof(state), err);
-            if (!rc)
-                rc = pt_template_inline_write(&inl, state, c->code_dir, sizeof(c->code_dir), err);
-        }
-        pt_template_inline_free(&inl);
+        if (!rc && code.source)
+            rc = pt_template_inline_write(&code, state, c->code_dir, sizeof(c->code_dir), err);
+        if (!rc && code.package[0])
+            rc = pt_package_unpack_file(code.package, state, c->code_dir, sizeof(c->code_dir),
+                                        err);
+        pt_template_code_free(&code);
         if (rc)
             return rc;
         pt_strlcpy(code_dir, c->code_dir, sizeof(code_dir));
+        path = code_dir;
+    } else if (pt_package_is_zip(path)) {
+        if ((rc = pt_state_dir_resolve(o->state_dir, state, sizeof(state), err)) ||
+            (rc = pt_package_unpack_file(path, state, code_dir, sizeof(code_dir), err)))
+            return rc;
+        package = path;
+        pt_function_name_from_path(c->name, sizeof(c->name), package);
         path = code_dir;
     }
     if (o->runtime) {
@@ -277,8 +290,11 @@ int cli_function_build(const char *path, const struct cli_function_opts *o,
         pt_strlcpy(c->name, o->name, sizeof(c->name));
     }
     rc = pt_function_detect(c, path, err);
-    if (rc)
+    if (rc) {
+        if (package)
+            pt_error_wrap(err, "deployment package %s", package);
         return rc;
+    }
     /* Lambda's ranges, so that the message names the flag and what Lambda allows (a template's
      * values are refused by the loader, at their file:line:column). */
     if (o->memory && (rc = cli_int_flag("--memory", "MemorySize", o->memory, PT_MEMORY_MIN_MB,

@@ -616,12 +616,15 @@ int pt_function_check_architecture(const char *arch, struct pt_error *err)
 }
 
 /* Lambda function names allow [A-Za-z0-9-_]; anything else in a directory name becomes '-'. */
-static void name_from_dir(char *name, size_t size, const char *abs_dir)
+void pt_function_name_from_path(char *name, size_t size, const char *path)
 {
-    const char *base = strrchr(abs_dir, '/');
-    base = base ? base + 1 : abs_dir;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t len = strlen(base);
+    if (len > 4 && strcmp(base + len - 4, ".zip") == 0)
+        len -= 4;
     size_t n = 0;
-    for (; base[n] && n + 1 < size && n < PT_FUNCTION_NAME_MAX; n++)
+    for (; n < len && n + 1 < size && n < PT_FUNCTION_NAME_MAX; n++)
         name[n] = name_char_ok(base[n]) ? base[n] : '-';
     name[n] = '\0';
 }
@@ -738,7 +741,7 @@ int pt_function_detect(struct pt_function_config *c, const char *code_dir, struc
     if (pt_strlcpy(c->code_dir, abs, sizeof(c->code_dir)) >= sizeof(c->code_dir))
         return pt_error_set(err, PT_ELIMIT, "FUNCTION %s: path too long", code_dir);
     if (!c->name[0])
-        name_from_dir(c->name, sizeof(c->name), abs);
+        pt_function_name_from_path(c->name, sizeof(c->name), abs);
 
     if (c->runtime[0])
         return apply_runtime(c, err);

@@ -86,6 +86,9 @@ int pt_function_config_copy(struct pt_function_config *dst, const struct pt_func
  * runtime: PT_EUSAGE naming what was found and the flags that decide.
  */
 int pt_function_detect(struct pt_function_config *c, const char *code_dir, struct pt_error *err);
+/* A function name from a path's base name (a ".zip" suffix dropped, characters outside
+ * [A-Za-z0-9-_] made '-', at most PT_FUNCTION_NAME_MAX). */
+void pt_function_name_from_path(char *name, size_t size, const char *path);
 
 /* Parses "runtime" names; unknown names: PT_EUSAGE listing the accepted ones. */
 int pt_runtime_parse(const char *name, enum pt_runtime_family *family, struct pt_error *err);

@@ -18,6 +18,7 @@
 #include "base/rand.h"
 #include "base/str.h"
 #include "engine/limits.h"
+#include "engine/package.h"
 
 #define TPL_PATH_MAX 256     /* a property path in messages ("Resources.Fn.Properties.X") */
 #define TPL_VALUE_MAX 65536  /* one resolved value (a Fn::Sub or Fn::Join result) */
@@ -36,7 +37,7 @@ struct tpl {
     yaml_node_t *root, *parameters, *conditions, *mappings, *resources, *globals;
     size_t visits; /* nodes looked at, aliases expanded: the alias-bomb budget */
     struct pt_error *err;
-    struct pt_template_inline *inl; /* where inline code goes; NULL: refused */
+    struct pt_template_code *inl; /* where inline code goes; NULL: refused */
 };
 
 /* An intrinsic function call: "Ref"/"Fn::Sub"/... and its argument node. */
@@ -1591,7 +1592,7 @@ static int tpl_inline_code(struct tpl *t, yaml_node_t *node, const char *path, c
     if (!rc && (novalue || !b.len))
         rc = tpl_fail(t, node, path, "the inline code is empty");
     if (!rc) {
-        pt_template_inline_free(t->inl);
+        pt_template_code_free(t->inl);
         pt_strlcpy(t->inl->file, file, sizeof(t->inl->file));
         t->inl->source = pt_buf_steal(&b, &t->inl->len);
         if (!t->inl->source)
@@ -1699,9 +1700,15 @@ static int tpl_code(struct tpl *t, const struct tpl_func *f, struct pt_function_
         goto out;
     }
     if (!pt_path_is_dir(abs)) {
+        bool zip = pt_package_is_zip(abs);
+        if (zip && t->inl) {
+            pt_strlcpy(t->inl->package, abs, sizeof(t->inl->package));
+            goto out;
+        }
         rc = tpl_fail(t, val, path,
-                      "%s %s is not a directory (archives are not unpacked: point it at the "
-                      "code directory)",
+                      zip ? "%s %s: a .zip package is not unpacked here: point it at the code "
+                            "directory"
+                          : "%s %s is neither a directory nor a .zip deployment package",
                       key, abs);
         goto out;
     }
@@ -1916,10 +1923,10 @@ bool pt_template_is_template(const char *spec)
 
 int pt_template_load(const char *spec, struct pt_function_config *c, struct pt_error *err)
 {
-    return pt_template_load_inline(spec, c, NULL, err);
+    return pt_template_load_code(spec, c, NULL, err);
 }
 
-void pt_template_inline_free(struct pt_template_inline *inl)
+void pt_template_code_free(struct pt_template_code *inl)
 {
     if (!inl)
         return;
@@ -1927,7 +1934,7 @@ void pt_template_inline_free(struct pt_template_inline *inl)
     memset(inl, 0, sizeof(*inl));
 }
 
-int pt_template_inline_write(const struct pt_template_inline *inl, const char *root,
+int pt_template_inline_write(const struct pt_template_code *inl, const char *root,
                              char *code_dir, size_t size, struct pt_error *err)
 {
     /* Named by a hash of what it holds: the same code is written once, and a template edited
@@ -1964,8 +1971,8 @@ int pt_template_inline_write(const struct pt_template_inline *inl, const char *r
     return rc;
 }
 
-int pt_template_load_inline(const char *spec, struct pt_function_config *c,
-                            struct pt_template_inline *inl, struct pt_error *err)
+int pt_template_load_code(const char *spec, struct pt_function_config *c,
+                            struct pt_template_code *inl, struct pt_error *err)
 {
     struct tpl t;
     char id[PT_TEMPLATE_LOGICAL_ID_MAX + 1];
@@ -1982,7 +1989,7 @@ int pt_template_load_inline(const char *spec, struct pt_function_config *c,
         rc = tpl_fill(&t, fid, res, c);
     tpl_free(&t);
     if (rc)
-        pt_template_inline_free(inl);
+        pt_template_code_free(inl);
     return rc;
 }
 

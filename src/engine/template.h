@@ -10,7 +10,7 @@
  * fills a configuration the caller initialised with pt_function_config_init:
  * name (FunctionName, else the logical id), code_dir (CodeUri / Code string,
  * relative to the template's directory, must be an existing directory; or
- * inline code, InlineCode / Code.ZipFile, see pt_template_load_inline),
+ * inline code, InlineCode / Code.ZipFile, see pt_template_load_code),
  * Runtime, Handler, MemorySize, Timeout, Environment.Variables,
  * Architectures, EphemeralStorage.Size, ReservedConcurrentExecutions,
  * Description. Globals.Function applies to AWS::Serverless::Function only
@@ -73,32 +73,36 @@
  */
 bool pt_template_is_template(const char *spec);
 
-/* Fills c from the function spec names (see above). Inline code is refused (PT_EUSAGE). */
+/* Fills c from the function spec names (see above). Inline code and packages are refused
+ * (PT_EUSAGE). */
 int pt_template_load(const char *spec, struct pt_function_config *c, struct pt_error *err);
 
 /*
- * Code written in the template itself: SAM's InlineCode or CloudFormation's Code.ZipFile, for a
- * Python or Node.js Runtime, resolved like any other value (at most 64 KiB once resolved).
- * CloudFormation saves it as one file, index.py or index.js (Node.js treats it as CommonJS),
- * so the Handler is index.<function>.
+ * Code the caller must put in place before the function can run: code written in the template
+ * itself (SAM's InlineCode or CloudFormation's Code.ZipFile, for a Python or Node.js Runtime,
+ * resolved like any other value, at most 64 KiB once resolved; CloudFormation saves it as one
+ * file, index.py or index.js, which Node.js treats as CommonJS, so the Handler is
+ * index.<function>), or a deployment package (CodeUri / Code naming a .zip file, as SAM CLI
+ * takes it).
  */
-struct pt_template_inline {
-    char *source; /* NULL: the code is a directory (code_dir) */
+struct pt_template_code {
+    char *source;  /* inline code, or NULL */
     size_t len;
     char file[16]; /* "index.py" or "index.js" */
+    char package[PATH_MAX]; /* the .zip's absolute path, or "" */
 };
 
 /*
- * pt_template_load that also takes inline code: inl gets it (the caller writes it where it
- * keeps such code and sets c->code_dir), c->code_dir is then empty. inl is zeroed first and
- * freed on failure; else the caller frees it.
+ * pt_template_load that also takes inline code and packages: code gets them (the caller writes
+ * or unpacks them where it keeps such code and sets c->code_dir), c->code_dir is then empty.
+ * code is zeroed first and freed on failure; else the caller frees it.
  */
-int pt_template_load_inline(const char *spec, struct pt_function_config *c,
-                            struct pt_template_inline *inl, struct pt_error *err);
-void pt_template_inline_free(struct pt_template_inline *inl); /* inl may be NULL */
+int pt_template_load_code(const char *spec, struct pt_function_config *c,
+                          struct pt_template_code *code, struct pt_error *err);
+void pt_template_code_free(struct pt_template_code *code); /* code may be NULL */
 /* Writes inl's file under root/inline-code/<sha256 of it>/ (once: the same code is reused) and
  * puts that directory in code_dir. */
-int pt_template_inline_write(const struct pt_template_inline *inl, const char *root,
+int pt_template_inline_write(const struct pt_template_code *inl, const char *root,
                              char *code_dir, size_t size, struct pt_error *err);
 
 enum pt_template_memory_kind {

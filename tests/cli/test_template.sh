@@ -94,6 +94,19 @@ got=$(printf '%s\n' "$out" | json_get "['payload']['iterations']" 2>&1)
 [ "$st" = 0 ] && [ "$got" = 10 ] && ok "code under a directory others cannot search runs" \
   || nok "code under a 0700 directory (exit $st): $got"
 
+# A deployment package (.zip), as FUNCTION or as a template's CodeUri (SAM CLI takes both):
+# unpacked under the state directory, named after the file.
+mkdir -p "$WORK/pkg" && cp examples/fibonacci-python/lambda_function.py "$WORK/pkg/"
+(cd "$WORK/pkg" && "$PY" -c "import zipfile; z = zipfile.ZipFile('fib.zip', 'w'); z.write('lambda_function.py'); z.close()")
+out=$("$PT" invoke "$WORK/pkg/fib.zip" --payload '{"n": 12}' --json 2>/dev/null); st=$?
+got=$(printf '%s\n' "$out" | json_get "['payload']['iterations']" 2>&1)
+ls -d "$STATE"/logs/fib >/dev/null 2>&1 && [ "$st" = 0 ] && [ "$got" = 12 ] && ok "a .zip deployment package as FUNCTION (function name fib)" \
+  || nok "a .zip as FUNCTION (exit $st): $got $(ls "$STATE/logs")"
+printf 'Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: fib.zip\n      Runtime: python3.12\n      Handler: lambda_function.lambda_handler\n' > "$WORK/pkg/template.yaml"
+out=$("$PT" invoke "$WORK/pkg/template.yaml" --payload '{"n": 13}' --json 2>/dev/null); st=$?
+got=$(printf '%s\n' "$out" | json_get "['payload']['iterations']" 2>&1)
+[ "$st" = 0 ] && [ "$got" = 13 ] && ok "CodeUri naming a .zip package" || nok "CodeUri: fib.zip (exit $st): $got"
+
 mkdir -p "$WORK/app/src"
 cp examples/fibonacci-python/lambda_function.py "$WORK/app/src/"
 cat >"$WORK/app/template.yaml" <<'EOF'

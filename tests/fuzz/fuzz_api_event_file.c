@@ -31,8 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!state[0])
         snprintf(state, sizeof(state), "%s/state",
-                 fuzz_tmpdir_or_abort("pt-fuzz-ev-XXXXXX", api_rmtree));
-    api_rmtree(state);
+                 fuzz_tmpdir_or_abort("pt-fuzz-ev-XXXXXX", pt_rmtree));
+    pt_rmtree(state);
     struct pt_api *api = fuzz_api_new(state);
     api->opt.event_workers = 0; /* load only: no thread takes the event */
     char dir[PATH_MAX + 16], path[PATH_MAX + 64];

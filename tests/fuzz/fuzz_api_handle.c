@@ -301,8 +301,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!state[0])
         snprintf(state, sizeof(state), "%s/state",
-                 fuzz_tmpdir_or_abort("pt-fuzz-api-XXXXXX", api_rmtree));
-    api_rmtree(state);
+                 fuzz_tmpdir_or_abort("pt-fuzz-api-XXXXXX", pt_rmtree));
+    pt_rmtree(state);
     struct pt_api *api = api_open();
     preload(api);
 

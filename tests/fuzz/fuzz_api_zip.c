@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include "api/api_internal.h"
+#include "base/fs.h"
+#include "engine/package.h"
 #include "fuzz_util.h"
 
 #define FUZZ_ZIP_MAX (1LL << 20)
@@ -39,7 +41,7 @@ static long long tree_bytes;
 
 static void setup(void)
 {
-    const char *base = fuzz_tmpdir_or_abort("pt-fuzz-zip-XXXXXX", api_rmtree);
+    const char *base = fuzz_tmpdir_or_abort("pt-fuzz-zip-XXXXXX", pt_rmtree);
     snprintf(levels[0], sizeof(levels[0]), "%s", base);
     snprintf(levels[1], sizeof(levels[1]), "%s/a", base);
     snprintf(levels[2], sizeof(levels[2]), "%s/a/b", base);
@@ -118,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!zip)
         return 0;
     struct pt_error err = {0};
-    int rc = api_zip_extract(zip, size, dest, FUZZ_ZIP_MAX, &err);
+    int rc = pt_package_extract(zip, size, dest, FUZZ_ZIP_MAX, &err);
     free(zip);
     fuzz_check_rc(rc, &err);
     /* Only the archive varies here: whatever it holds, a refusal is the client's (400), never a
@@ -142,7 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
     }
-    api_rmtree(dest);
+    pt_rmtree(dest);
     struct stat st;
     if (lstat(dest, &st) == 0)
         abort(); /* the next input needs dest not to exist */

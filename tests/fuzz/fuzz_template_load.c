@@ -29,7 +29,7 @@ static char tpl[PATH_MAX + 32];
 
 static void setup(void)
 {
-    const char *base = fuzz_tmpdir_or_abort("pt-fuzz-tpl-XXXXXX", api_rmtree);
+    const char *base = fuzz_tmpdir_or_abort("pt-fuzz-tpl-XXXXXX", pt_rmtree);
     fuzz_handler_file(base, "src", "lambda_function.py");
     fuzz_handler_file(base, "hello", "app.py");
     snprintf(tpl, sizeof(tpl), "%s/template.yaml", base);

@@ -35,7 +35,7 @@ static char backup[PATH_MAX + 32];
 
 static void setup(void)
 {
-    const char *base = fuzz_tmpdir_or_abort("pt-fuzz-mem-XXXXXX", api_rmtree);
+    const char *base = fuzz_tmpdir_or_abort("pt-fuzz-mem-XXXXXX", pt_rmtree);
     fuzz_handler_file(base, "src", "lambda_function.py");
     snprintf(tpl, sizeof(tpl), "%s/template.yaml", base);
     snprintf(backup, sizeof(backup), "%s/backup.yaml", base);

@@ -1,6 +1,6 @@
 /*
- * test_api_zip.c - the deployment-package unpacker of `powertune serve` (zip-slip, symlinks,
- * modes, size limit) and its encoders (base64, percent-decoding, query parameters).
+ * test_api_zip.c - the deployment-package unpacker (engine/package.h: serve's uploads and the
+ * CLI's .zip files; zip-slip, symlinks, modes, size limit) and serve's encoders (base64, percent-decoding, query parameters).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +17,7 @@
 
 #include "api/api_internal.h"
 #include "base/fs.h"
+#include "engine/package.h"
 #include "lib/testutil.h"
 
 struct entry {
@@ -64,8 +65,8 @@ static int unpack(const char *tmp, const struct entry *e, size_t n, long long ma
     unsigned char *zip = build_zip(tmp, e, n, &len);
     char dest[4096];
     snprintf(dest, sizeof(dest), "%s/code", tmp);
-    api_rmtree(dest);
-    int rc = api_zip_extract(zip, len, dest, max, err);
+    pt_rmtree(dest);
+    int rc = pt_package_extract(zip, len, dest, max, err);
     free(zip);
     return rc;
 }
@@ -170,10 +171,55 @@ static void test_size_limit_and_garbage(void **state)
     struct pt_error err = {0};
     assert_int_equal(unpack(tmp, e, 2, 6000, &err), PT_EUSAGE);
     assert_non_null(strstr(err.msg, "Unzipped size must be smaller than 6000 bytes"));
+    struct stat st;
+    assert_int_not_equal(stat(at(tmp, "code"), &st), 0); /* nothing half-unpacked is left */
     char dest[4096];
     snprintf(dest, sizeof(dest), "%s/junk", tmp);
-    assert_int_equal(api_zip_extract("not a zip at all", 16, dest, 1 << 20, &err), PT_EUSAGE);
+    assert_int_equal(pt_package_extract("not a zip at all", 16, dest, 1 << 20, &err), PT_EUSAGE);
     assert_non_null(strstr(err.msg, "Could not unzip uploaded file"));
+    tu_rmtree(tmp);
+    free(tmp);
+}
+
+/* A package given by path (FUNCTION, a template's CodeUri): unpacked once per content under
+ * root/packages/<sha256>/, a changed package anew; a file that is no zip is not taken for one. */
+static void test_unpack_file(void **state)
+{
+    (void)state;
+    char *tmp = tu_mkdtemp();
+    const struct entry v1[] = {{"index.py", "def handler(e, c): return 1\n", 0}};
+    const struct entry v2[] = {{"index.py", "def handler(e, c): return 2\n", 0}};
+    size_t len = 0;
+    unsigned char *zip = build_zip(tmp, v1, 1, &len);
+    char pkg[4096], root[4096], dir[4096], again[4096], other[4096];
+    snprintf(pkg, sizeof(pkg), "%s/fn.zip", tmp);
+    snprintf(root, sizeof(root), "%s/state", tmp);
+    assert_int_equal(pt_file_write_atomic(pkg, zip, len, NULL), 0);
+    free(zip);
+    assert_true(pt_package_is_zip(pkg));
+    assert_false(pt_package_is_zip(root)); /* missing */
+    assert_false(pt_package_is_zip(tmp));  /* a directory */
+    struct pt_error err = {0};
+    assert_int_equal(pt_package_unpack_file(pkg, root, dir, sizeof(dir), &err), 0);
+    assert_non_null(strstr(dir, "/state/packages/"));
+    char file[4200];
+    snprintf(file, sizeof(file), "%s/index.py", dir);
+    struct pt_buf b;
+    pt_buf_init(&b, 0);
+    assert_int_equal(pt_file_read(file, 1024, &b, NULL), 0);
+    assert_string_equal(b.data, "def handler(e, c): return 1\n");
+    pt_buf_free(&b);
+    assert_int_equal(pt_package_unpack_file(pkg, root, again, sizeof(again), &err), 0);
+    assert_string_equal(dir, again);
+    zip = build_zip(tmp, v2, 1, &len);
+    assert_int_equal(pt_file_write_atomic(pkg, zip, len, NULL), 0);
+    free(zip);
+    assert_int_equal(pt_package_unpack_file(pkg, root, other, sizeof(other), &err), 0);
+    assert_string_not_equal(dir, other);
+    assert_int_equal(pt_file_write_str(pkg, "PK\3\4 but not a zip", NULL), 0);
+    assert_int_equal(pt_package_unpack_file(pkg, root, other, sizeof(other), &err), PT_EUSAGE);
+    assert_non_null(strstr(err.msg, "deployment package "));
+    assert_non_null(strstr(err.msg, "Could not unzip"));
     tu_rmtree(tmp);
     free(tmp);
 }
@@ -248,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_symlinks_escaping_refused),
         cmocka_unit_test(test_size_limit_and_garbage),
         cmocka_unit_test(test_names_too_long_refused),
+        cmocka_unit_test(test_unpack_file),
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_percent_and_query),
     };

@@ -356,7 +356,10 @@ static void test_code_refused(void **state)
     expect_fail_at(fx, FN("      CodeUri: nowhere/\n"), NULL, "nowhere", 0,
                    "CodeUri: no such directory");
     expect_fail_at(fx, FN("      CodeUri: code.zip\n"), NULL, "code.zip", 0,
-                   "is not a directory (archives are not unpacked");
+                   "is neither a directory nor a .zip deployment package");
+    write_file(p, "PK\3\4", 4);
+    expect_fail_at(fx, FN("      CodeUri: code.zip\n"), NULL, "code.zip", 0,
+                   "a .zip package is not unpacked here");
     expect_fail_at(fx, FN("      InlineCode: \"def h(e, c): pass\"\n"), NULL, "\"def", 0,
                    "inline code is not run here");
     expect_fail_at(fx, FN("      PackageType: Image\n"), NULL, "Image", 0,
@@ -392,7 +395,7 @@ static void test_inline_code(void **state)
     struct fixture *fx = *state;
     struct pt_function_config c;
     struct pt_error err = {0};
-    struct pt_template_inline inl;
+    struct pt_template_code inl;
     char spec[PATH_MAX + 8];
     snprintf(spec, sizeof(spec), "%s", fx->tpl);
     put(fx, "Parameters:\n  Word: {Type: String, Default: hi}\n"
@@ -400,7 +403,7 @@ static void test_inline_code(void **state)
                "      InlineCode: !Sub |\n        def handler(e, c):\n"
                "            return \"${Word} ${AWS::Region}\"\n"));
     pt_function_config_init(&c);
-    assert_int_equal(pt_template_load_inline(spec, &c, &inl, &err), 0);
+    assert_int_equal(pt_template_load_code(spec, &c, &inl, &err), 0);
     assert_string_equal(inl.file, "index.py");
     assert_string_equal(inl.source, "def handler(e, c):\n    return \"hi us-east-1\"\n");
     assert_string_equal(c.code_dir, "");
@@ -414,16 +417,29 @@ static void test_inline_code(void **state)
     assert_int_equal(stat(file, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0644);
     assert_int_equal((size_t)st.st_size, inl.len);
-    pt_template_inline_free(&inl);
+    pt_template_code_free(&inl);
     pt_function_config_free(&c);
 
     put(fx, LFN("      Runtime: nodejs20.x\n      Handler: index.handler\n"
                 "      Code:\n        ZipFile: \"exports.handler = async () => 1;\"\n"));
     pt_function_config_init(&c);
-    assert_int_equal(pt_template_load_inline(spec, &c, &inl, &err), 0);
+    assert_int_equal(pt_template_load_code(spec, &c, &inl, &err), 0);
     assert_string_equal(inl.file, "index.js");
     assert_string_equal(inl.source, "exports.handler = async () => 1;");
-    pt_template_inline_free(&inl);
+    pt_template_code_free(&inl);
+    pt_function_config_free(&c);
+
+    /* A CodeUri naming a .zip: the package for the caller to unpack. */
+    char zip[PATH_MAX];
+    snprintf(zip, sizeof(zip), "%s/fn.zip", fx->dir);
+    write_file(zip, "PK\5\6", 4);
+    put(fx, FN("      Runtime: python3.12\n      CodeUri: fn.zip\n"));
+    pt_function_config_init(&c);
+    assert_int_equal(pt_template_load_code(spec, &c, &inl, &err), 0);
+    assert_string_equal(inl.package, zip);
+    assert_null(inl.source);
+    assert_string_equal(c.code_dir, "");
+    pt_template_code_free(&inl);
     pt_function_config_free(&c);
 
     static const struct {
@@ -441,7 +457,7 @@ static void test_inline_code(void **state)
         loc_of(bad[i].yaml, bad[i].marker, 0, at, sizeof(at));
         put(fx, bad[i].yaml);
         pt_function_config_init(&c);
-        assert_int_equal(pt_template_load_inline(spec, &c, &inl, &err), PT_EUSAGE);
+        assert_int_equal(pt_template_load_code(spec, &c, &inl, &err), PT_EUSAGE);
         if (!strstr(err.msg, at) || !strstr(err.msg, bad[i].msg))
             fail_msg("case %zu: \"%s\" lacks \"%s\" or \"%s\"", i, err.msg, at, bad[i].msg);
         assert_null(inl.source);

@@ -1,7 +1,8 @@
 /*
- * zip.c - unpacking an uploaded deployment package (libzip, from memory).
+ * package.c - unpacking a deployment package (libzip, from memory): serve's CreateFunction and
+ * UpdateFunctionCode, and a .zip given as FUNCTION or as a template's CodeUri.
  *
- * The zip comes from the network, so nothing in it is trusted: entry names
+ * The zip may come from the network, so nothing in it is trusted: entry names
  * may not be absolute or climb with "..", the unpacked size is counted from
  * the bytes actually inflated (not the headers' claims), and symlinks are
  * created only after every file is written (so no write can go through one)
@@ -18,9 +19,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 #include <zip.h>
 
-#include "api/api_internal.h"
+#include "engine/package.h"
+
+#include "base/buf.h"
 #include "base/fs.h"
 
 #define ZIP_MSG_BAD "Could not unzip uploaded file. Please check your file, then try to upload again."
@@ -255,7 +259,7 @@ static int make_links(struct zip_job *j, struct pt_error *err)
     return 0;
 }
 
-int api_zip_extract(const void *zip, size_t len, const char *dest, long long max_bytes,
+int pt_package_extract(const void *zip, size_t len, const char *dest, long long max_bytes,
                     struct pt_error *err)
 {
     struct zip_job *j = calloc(1, sizeof(*j));
@@ -264,6 +268,7 @@ int api_zip_extract(const void *zip, size_t len, const char *dest, long long max
     j->dest = dest;
     j->max_bytes = max_bytes;
     int rc = 0;
+    bool made = false;
     zip_error_t zerr;
     zip_error_init(&zerr);
     zip_source_t *src = zip_source_buffer_create(zip, len, 0, &zerr);
@@ -280,11 +285,12 @@ int api_zip_extract(const void *zip, size_t len, const char *dest, long long max
         rc = pt_error_errno(err, PT_ESYS, errno, "cannot create %s", dest);
         goto out;
     }
+    made = true;
     chmod(dest, 0755);
     zip_int64_t n = zip_get_num_entries(j->z, 0);
-    if (n < 0 || n > PT_API_ZIP_ENTRIES_MAX) {
+    if (n < 0 || n > PT_PACKAGE_ENTRIES_MAX) {
         rc = pt_error_set(err, PT_EUSAGE, "%s (%lld entries; at most %d)", ZIP_MSG_BAD,
-                          (long long)n, PT_API_ZIP_ENTRIES_MAX);
+                          (long long)n, PT_PACKAGE_ENTRIES_MAX);
         goto out;
     }
     for (zip_int64_t i = 0; i < n && !rc; i++)
@@ -294,6 +300,8 @@ int api_zip_extract(const void *zip, size_t len, const char *dest, long long max
 out:
     if (j->z)
         zip_discard(j->z);
+    if (rc && made)
+        pt_rmtree(dest);
     zip_error_fini(&zerr);
     for (size_t i = 0; i < j->link_count; i++) {
         free(j->links[i].path);
@@ -304,18 +312,64 @@ out:
     return rc;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+bool pt_package_is_zip(const char *path)
 {
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
+    struct stat st;
+    char magic[4];
+    int fd = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    bool zip = fd >= 0 && read(fd, magic, 4) == 4 &&
+               (memcmp(magic, "PK\3\4", 4) == 0 || memcmp(magic, "PK\5\6", 4) == 0);
+    if (fd >= 0)
+        close(fd);
+    return zip;
 }
 
-void api_rmtree(const char *path)
+int pt_package_unpack_file(const char *path, const char *root, char *code_dir, size_t size,
+                           struct pt_error *err)
 {
-    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    struct pt_buf zip;
+    char hex[2 * EVP_MAX_MD_SIZE + 1], tmp[PATH_MAX];
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned md_len = 0;
+    pt_buf_init(&zip, PT_PACKAGE_ZIPPED_MAX);
+    int rc = pt_file_read(path, PT_PACKAGE_ZIPPED_MAX, &zip, err);
+    if (rc) {
+        pt_error_wrap(err, "deployment package %s", path);
+        goto out;
+    }
+    /* Named by its bytes: the same package is unpacked once, a replaced one anew, and a
+     * function running from the old directory keeps it. */
+    if (EVP_Digest(zip.data, zip.len, md, &md_len, EVP_sha256(), NULL) != 1) {
+        rc = pt_error_set(err, PT_EIO, "cannot hash %s (OpenSSL)", path);
+        goto out;
+    }
+    for (unsigned i = 0; i < md_len; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    int n = snprintf(code_dir, size, "%s/packages/%s", root, hex);
+    int m = snprintf(tmp, sizeof(tmp), "%s/packages/.%s.%d", root, hex, (int)getpid());
+    if (n < 0 || (size_t)n >= size || m < 0 || (size_t)m >= sizeof(tmp)) {
+        rc = pt_error_set(err, PT_EUSAGE, "state directory path is too long for packages");
+        goto out;
+    }
+    if (pt_path_is_dir(code_dir))
+        goto out;
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof(parent), "%s/packages", root);
+    if ((rc = pt_mkdir_p(parent, 0755, err)))
+        goto out;
+    pt_rmtree(tmp); /* a crashed run of this pid's */
+    if ((rc = pt_package_extract(zip.data, zip.len, tmp, PT_PACKAGE_UNZIPPED_MAX, err))) {
+        pt_error_wrap(err, "deployment package %s", path);
+        goto out;
+    }
+    /* Whole or not at all; another run may have unpacked the same bytes meanwhile. */
+    if (rename(tmp, code_dir) != 0) {
+        int e = errno;
+        pt_rmtree(tmp);
+        if (!pt_path_is_dir(code_dir))
+            rc = pt_error_errno(err, PT_ESYS, e, "cannot move the unpacked %s into place", path);
+    }
+out:
+    pt_buf_free(&zip);
+    return rc;
 }
