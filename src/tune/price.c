@@ -151,10 +151,11 @@ void pt_price_fill(const struct pt_price_model *m, const struct pt_tune_sample *
 {
     st->average_price = pt_price_average(m, st->power, st->average_billed);
     /* computeTotalCost: map to prices, then reduce((a, b) => a + b, 0) in invocation order.
-     * A throttled request is not billed (exact pricing would charge it the request price). */
+     * A request not sent (throttled, or to a Failed version) is not billed (exact pricing would
+     * charge it the request price). */
     double total = 0;
     for (size_t i = 0; i < n; i++)
-        if (samples[i].power == st->power && !pt_tune_sample_throttled(&samples[i]))
+        if (samples[i].power == st->power && !pt_tune_sample_not_sent(&samples[i]))
             total += pt_price_invocation(m, st->power, samples[i].billed_ms);
     st->total_cost = total;
 }

@@ -82,12 +82,19 @@ bool pt_tune_sample_throttled(const struct pt_tune_sample *s)
            s->duration_ms == 0;
 }
 
+bool pt_tune_sample_not_sent(const struct pt_tune_sample *s)
+{
+    return pt_tune_sample_throttled(s) ||
+           (strcmp(s->error, PT_TUNE_VERSION_FAILED_ERROR) == 0 && s->billed_ms == 0 &&
+            s->duration_ms == 0);
+}
+
 bool pt_tune_sample_counted(const struct pt_tune_sample *s,
                             const char (*allowed)[PT_TUNE_ERROR_TYPE_MAX], size_t n_allowed)
 {
     if (!s->error[0])
         return true;
-    if (pt_tune_sample_throttled(s))
+    if (pt_tune_sample_not_sent(s))
         return false;
     for (size_t i = 0; i < n_allowed; i++)
         if (strcmp(s->error, allowed[i]) == 0)

@@ -45,6 +45,9 @@
 #define PT_TUNE_ERROR_TYPE_MAX 128 /* as struct pt_invoke_result.error_type */
 /* A sample's error when every retry of a throttled invocation was throttled: never billed. */
 #define PT_TUNE_THROTTLED_ERROR "TooManyRequestsException"
+/* A sample's error when the alias's version was Failed instead of Active (remote tune): not
+ * sent, never billed. */
+#define PT_TUNE_VERSION_FAILED_ERROR "Powertune.VersionFailed"
 #define PT_TUNE_ALLOWED_MAX 64  /* allowedExceptions entries */
 #define PT_TUNE_SLEEP_MAX_MS 3600000L
 #define PT_TUNE_CONCURRENCY_MAX 1000 /* Lambda's default account concurrency */
@@ -334,8 +337,12 @@ void pt_tune_stats_free(struct pt_tune_power_stats *st);
  * that type (it called a throttled API) ran and was billed: it is not one.
  */
 bool pt_tune_sample_throttled(const struct pt_tune_sample *s);
+/* A request never sent, so nothing ran and nothing is billed: given up throttled, or its
+ * version Failed (PT_TUNE_VERSION_FAILED_ERROR, 0 ms). */
+bool pt_tune_sample_not_sent(const struct pt_tune_sample *s);
 /* What the statistics use: a success, or an error listed in allowed (allowedExceptions, the
- * function's errors: never a throttled request, which the reference fails on). */
+ * function's errors: never a request not sent, as a throttled one, which the reference fails
+ * on). */
 bool pt_tune_sample_counted(const struct pt_tune_sample *s,
                             const char (*allowed)[PT_TUNE_ERROR_TYPE_MAX], size_t n_allowed);
 

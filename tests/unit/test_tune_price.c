@@ -177,6 +177,10 @@ static void test_throttled_not_charged(void **state)
     st.power = 1024;
     pt_price_fill(&m, s, 3, &st);
     assert_true(st.total_cost == pt_price_invocation(&m, 1024, 10) + pt_price_invocation(&m, 1024, 0));
+    /* An invocation of a Failed version was not sent either. */
+    strcpy(s[1].error, PT_TUNE_VERSION_FAILED_ERROR);
+    pt_price_fill(&m, s, 3, &st);
+    assert_true(st.total_cost == pt_price_invocation(&m, 1024, 10) + pt_price_invocation(&m, 1024, 0));
 }
 
 int main(void)

@@ -188,6 +188,32 @@ static void test_exclusion(void **state)
     pt_tune_stats_free(&st);
 }
 
+/* A Failed version's invocations (remote tune: not sent) are never counted, even when listed in
+ * allowedExceptions: their 0 ms would pull the average down. */
+static void test_version_failed_never_counted(void **state)
+{
+    (void)state;
+    static const char allowed[1][PT_TUNE_ERROR_TYPE_MAX] = {PT_TUNE_VERSION_FAILED_ERROR};
+    struct pt_tune_sample s[3];
+    s[0] = sample(512, 100, 100, -1, NULL);
+    s[1] = sample(512, 0, 0, -1, PT_TUNE_VERSION_FAILED_ERROR);
+    s[2] = sample(512, 0, 0, -1, PT_TUNE_VERSION_FAILED_ERROR);
+    assert_true(pt_tune_sample_not_sent(&s[1]));
+    assert_false(pt_tune_sample_throttled(&s[1]));
+    assert_false(pt_tune_sample_counted(&s[1], allowed, 1));
+    struct pt_tune_power_stats st;
+    assert_int_equal(pt_tune_stats_compute(512, s, 3, 0, allowed, 1, &st, NULL), 0);
+    assert_true(st.excluded);
+    assert_int_equal(st.failed, 2);
+    assert_non_null(strstr(st.excluded_reason, "Powertune.VersionFailed x2"));
+    assert_true(st.average_duration == 100);
+    pt_tune_stats_free(&st);
+    /* A function's own error of that name, which ran (a duration), is the function's. */
+    s[1] = sample(512, 90, 100, -1, PT_TUNE_VERSION_FAILED_ERROR);
+    assert_false(pt_tune_sample_not_sent(&s[1]));
+    assert_true(pt_tune_sample_counted(&s[1], allowed, 1));
+}
+
 /* allowedExceptions lists the function's errors: a request given up throttled (nothing ran)
  * is never counted, even when the function's own TooManyRequestsException is allowed; the
  * run's cost skips the former and charges the latter, which ran. */
@@ -238,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_power_stats),
         cmocka_unit_test(test_exclusion),
         cmocka_unit_test(test_throttled_never_allowed),
+        cmocka_unit_test(test_version_failed_never_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
