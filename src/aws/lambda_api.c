@@ -80,6 +80,8 @@ int pt_lambda_parse_configuration(const char *json, size_t len,
     jstr(j, "Version", out->version, sizeof(out->version));
     jstr(j, "Description", out->description, sizeof(out->description));
     jstr(j, "State", out->state, sizeof(out->state));
+    jstr(j, "StateReasonCode", out->state_reason_code, sizeof(out->state_reason_code));
+    jstr(j, "StateReason", out->state_reason, sizeof(out->state_reason));
     jstr(j, "LastUpdateStatus", out->last_update_status, sizeof(out->last_update_status));
     jstr(j, "LastUpdateStatusReason", out->last_update_reason, sizeof(out->last_update_reason));
     jstr(json_object_get(j, "LoggingConfig"), "LogFormat", out->log_format,
@@ -183,29 +185,91 @@ int pt_lambda_update_configuration(struct pt_aws_client *c, const char *function
     return rc;
 }
 
+/* What a wait makes of one configuration it read. */
+enum lambda_wait_verdict { LAMBDA_WAIT_DONE, LAMBDA_WAIT_AGAIN, LAMBDA_WAIT_FAILED };
+
+/*
+ * Polls GetFunctionConfiguration(qualifier) until judge says done (0) or failed (0 with
+ * *failed); cfg holds the last configuration read. PT_ETIMEDOUT after w->max_wait_ms, PT_EINTR
+ * when w->interrupted says so.
+ */
+static int lambda_wait(struct pt_aws_client *c, const char *function, const char *qualifier,
+                       enum lambda_wait_verdict (*judge)(const struct pt_lambda_function_config *),
+                       const struct pt_lambda_wait_options *w,
+                       struct pt_lambda_function_config *cfg, bool *failed, struct pt_error *err)
+{
+    long poll_ms = w->poll_ms > 0 ? w->poll_ms : 1000;
+    int64_t deadline = pt_mono_ns() + (int64_t)w->max_wait_ms * 1000000;
+    *failed = false;
+    for (;;) {
+        if (w->interrupted && w->interrupted(w->interrupted_arg))
+            return pt_error_set(err, PT_EINTR, "interrupted");
+        int rc = pt_lambda_get_configuration(c, function, qualifier, cfg, err);
+        if (rc)
+            return rc;
+        enum lambda_wait_verdict v = judge(cfg);
+        if (v != LAMBDA_WAIT_AGAIN) {
+            *failed = v == LAMBDA_WAIT_FAILED;
+            return 0;
+        }
+        if (pt_mono_ns() >= deadline)
+            return pt_error_set(err, PT_ETIMEDOUT, "%s%s%s: still %s%s%s after %ld ms", function,
+                                qualifier ? ":" : "", qualifier ? qualifier : "",
+                                cfg->state[0] ? cfg->state : "(no State)",
+                                cfg->last_update_status[0] ? "/" : "", cfg->last_update_status,
+                                w->max_wait_ms);
+        /* The first poll comes quickly: local servers finish within a few hundred ms. */
+        if (pt_sleep_ms_unless(poll_ms, w->interrupted, w->interrupted_arg))
+            return pt_error_set(err, PT_EINTR, "interrupted");
+    }
+}
+
+static enum lambda_wait_verdict lambda_judge_updated(const struct pt_lambda_function_config *cfg)
+{
+    if (strcmp(cfg->last_update_status, "Failed") == 0 || strcmp(cfg->state, "Failed") == 0)
+        return LAMBDA_WAIT_FAILED;
+    bool updated = !cfg->last_update_status[0] ||
+                   strcmp(cfg->last_update_status, "Successful") == 0;
+    return updated && strcmp(cfg->state, "Pending") != 0 ? LAMBDA_WAIT_DONE : LAMBDA_WAIT_AGAIN;
+}
+
 int pt_lambda_wait_updated(struct pt_aws_client *c, const char *function, long poll_ms,
                            long max_wait_ms, struct pt_error *err)
 {
-    if (poll_ms <= 0)
-        poll_ms = 1000;
-    int64_t deadline = pt_mono_ns() + (int64_t)max_wait_ms * 1000000;
+    struct pt_lambda_wait_options w = {.poll_ms = poll_ms, .max_wait_ms = max_wait_ms};
     struct pt_lambda_function_config cfg;
-    for (;;) {
-        int rc = pt_lambda_get_configuration(c, function, NULL, &cfg, err);
-        if (rc)
-            return rc;
-        if (strcmp(cfg.last_update_status, "Failed") == 0 || strcmp(cfg.state, "Failed") == 0)
-            return pt_error_set(err, PT_EIO, "%s: the configuration update failed: %s", function,
-                                cfg.last_update_reason[0] ? cfg.last_update_reason : "no reason");
-        bool updated = !cfg.last_update_status[0] || strcmp(cfg.last_update_status, "Successful") == 0;
-        if (updated && strcmp(cfg.state, "Pending") != 0)
-            return 0;
-        if (pt_mono_ns() >= deadline)
-            return pt_error_set(err, PT_ETIMEDOUT, "%s: still %s/%s after %ld ms", function,
-                                cfg.state, cfg.last_update_status, max_wait_ms);
-        /* The first poll comes quickly: local servers finish within a few hundred ms. */
-        pt_sleep_ms(poll_ms);
-    }
+    bool failed;
+    int rc = lambda_wait(c, function, NULL, lambda_judge_updated, &w, &cfg, &failed, err);
+    if (!rc && failed)
+        rc = pt_error_set(err, PT_EIO, "%s: the configuration update failed: %s", function,
+                          cfg.last_update_reason[0] ? cfg.last_update_reason : "no reason");
+    return rc;
+}
+
+/* The SDK's acceptors: Active success, Failed failure, Pending retry (and what none matches). */
+static enum lambda_wait_verdict lambda_judge_active(const struct pt_lambda_function_config *cfg)
+{
+    if (strcmp(cfg->state, "Failed") == 0)
+        return LAMBDA_WAIT_FAILED;
+    return !cfg->state[0] || strcmp(cfg->state, "Active") == 0 ? LAMBDA_WAIT_DONE
+                                                                : LAMBDA_WAIT_AGAIN;
+}
+
+int pt_lambda_wait_active(struct pt_aws_client *c, const char *function, const char *qualifier,
+                          const struct pt_lambda_wait_options *w,
+                          struct pt_lambda_function_config *out, struct pt_error *err)
+{
+    struct pt_lambda_function_config cfg = {0}; /* out's, also when the first poll fails */
+    bool failed;
+    int rc = lambda_wait(c, function, qualifier, lambda_judge_active, w, &cfg, &failed, err);
+    if (!rc && failed)
+        rc = pt_error_set(err, PT_ESTATE, "%s (version %s) is Failed: %s: %s",
+                          qualifier ? qualifier : "$LATEST", cfg.version[0] ? cfg.version : "?",
+                          cfg.state_reason_code[0] ? cfg.state_reason_code : "no StateReasonCode",
+                          cfg.state_reason[0] ? cfg.state_reason : "no StateReason");
+    if (out)
+        *out = cfg;
+    return rc;
 }
 
 int pt_lambda_publish_version(struct pt_aws_client *c, const char *function,

@@ -30,7 +30,9 @@ struct pt_lambda_function_config {
     char function_arn[300];
     char version[PT_LAMBDA_VERSION_MAX];
     char description[PT_LAMBDA_DESCRIPTION_MAX];
-    char state[32];
+    char state[32];               /* "Pending", "Active", "Inactive", "Failed", or "" */
+    char state_reason_code[48];   /* "Creating", "FunctionError", ... (the model's enum) */
+    char state_reason[256];
     char last_update_status[32];
     char last_update_reason[256];
     char architecture[16];
@@ -86,10 +88,31 @@ int pt_lambda_get_configuration(struct pt_aws_client *c, const char *function,
 int pt_lambda_update_configuration(struct pt_aws_client *c, const char *function, int memory_mb,
                                    const char *description, struct pt_lambda_function_config *out,
                                    struct pt_error *err);
+/* How long a wait may take, how often it asks, and what stops it. */
+struct pt_lambda_wait_options {
+    long poll_ms;     /* <= 0: 1000 */
+    long max_wait_ms; /* then PT_ETIMEDOUT */
+    /* Asked before each poll and during the pauses between them: true -> PT_EINTR. NULL: never
+     * (a wait that must run after Ctrl-C, as the restore's). */
+    bool (*interrupted)(void *arg);
+    void *interrupted_arg;
+};
 /* Polls GetFunctionConfiguration until LastUpdateStatus is Successful (and State not Pending);
  * Failed -> PT_EIO with the reason; PT_ETIMEDOUT after max_wait_ms. poll_ms <= 0: 1000. */
 int pt_lambda_wait_updated(struct pt_aws_client *c, const char *function, long poll_ms,
                            long max_wait_ms, struct pt_error *err);
+/*
+ * The SDK's FunctionActive waiter on a qualifier (a version or an alias: a published version is
+ * Pending while Lambda makes it ready, a SnapStart one while its snapshot is made): polls
+ * GetFunctionConfiguration(Qualifier) until State is Active (0); Failed -> PT_ESTATE, with
+ * out->state "Failed" and a message naming the qualifier, its version, StateReasonCode and
+ * StateReason; Pending (or any other state, as the SDK's waiter retries what no acceptor
+ * matches) -> polled again. A configuration without a State (an endpoint that does not report
+ * it) counts as Active. out (may be NULL) gets the last configuration read.
+ */
+int pt_lambda_wait_active(struct pt_aws_client *c, const char *function, const char *qualifier,
+                          const struct pt_lambda_wait_options *w,
+                          struct pt_lambda_function_config *out, struct pt_error *err);
 /* Publishes $LATEST; version[PT_LAMBDA_VERSION_MAX] gets the number. description may be NULL. */
 int pt_lambda_publish_version(struct pt_aws_client *c, const char *function,
                               const char *description, char *version, struct pt_error *err);

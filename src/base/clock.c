@@ -40,3 +40,16 @@ void pt_sleep_ms(int64_t ms)
     while (nanosleep(&ts, &ts) != 0) {
     }
 }
+
+bool pt_sleep_ms_unless(int64_t ms, bool (*stop)(void *arg), void *arg)
+{
+    const int64_t slice = 100;
+    for (;;) {
+        if (stop && stop(arg))
+            return true;
+        if (ms <= 0)
+            return false;
+        pt_sleep_ms(ms < slice ? ms : slice);
+        ms -= slice;
+    }
+}

@@ -899,6 +899,10 @@ int cmd_tune(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         rc = run_rc;
         goto out;
     }
+    if (remote && pt_lambda_target_failed_versions(ltarget))
+        cli_tune_note(&notes, "versions that never became Active, their invocations recorded as "
+                      "failed (Powertune.VersionFailed, not sent): %s",
+                      pt_lambda_target_failed_versions(ltarget));
     if (report.throttles)
         /* throttles counts every 429, the last one of an invocation that gave up too. */
         cli_tune_note(&notes,

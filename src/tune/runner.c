@@ -88,18 +88,12 @@ static void runner_fail(struct runner *r, int rc, const struct pt_error *err)
     r->stop = true;
 }
 
-/* Sleeps ms in slices short enough for Ctrl-C to be felt at once: PT_EINTR if it came. */
+/* Sleeps ms, cut short by Ctrl-C: PT_EINTR if it came. */
 static int runner_pause(const struct runner *r, int64_t ms, struct pt_error *err)
 {
-    const int64_t slice = 100;
-    for (;;) {
-        if (r->opt->interrupted && r->opt->interrupted(r->opt->interrupted_arg))
-            return pt_error_set(err, PT_EINTR, "interrupted");
-        if (ms <= 0)
-            return 0;
-        pt_sleep_ms(ms < slice ? ms : slice);
-        ms -= slice;
-    }
+    if (pt_sleep_ms_unless(ms, r->opt->interrupted, r->opt->interrupted_arg))
+        return pt_error_set(err, PT_EINTR, "interrupted");
+    return 0;
 }
 
 /* Full-jitter exponential backoff: a random wait in [0, min(cap, base x 2^attempt)]. */

@@ -19,6 +19,15 @@
 #include "base/str.h"
 #include "tune/tune.h"
 
+/* Whether an alias's version is Active, known before its first invocation (lambda_await_active). */
+enum lambda_activity {
+    LAMBDA_UNCHECKED = 0,
+    LAMBDA_CHECKING, /* one invocation waits for it; the others wait for that one */
+    LAMBDA_ACTIVE,
+    LAMBDA_FAILED,   /* State Failed: its invocations fail without being sent */
+    LAMBDA_UNKNOWN,  /* the wait failed (timed out, interrupted, an API error): the run stops */
+};
+
 /* One alias the run made, and the version it points at. */
 struct lambda_alias_slot {
     char alias[PT_LAMBDA_ALIAS_MAX];
@@ -27,6 +36,10 @@ struct lambda_alias_slot {
     bool created;                         /* the alias is pointed by the run (so must be undone) */
     bool used;                            /* onlyColdStarts: already invoked */
     bool version_ours;                    /* published by the run (or by the journal's run) */
+    /* Guarded by the target's lock, as `used`. */
+    enum lambda_activity activity;
+    int wait_rc;   /* LAMBDA_UNKNOWN: the wait's error */
+    char *failure; /* LAMBDA_FAILED: what GetFunctionConfiguration said (malloc'd) */
 };
 
 struct lambda_power {
@@ -46,7 +59,10 @@ struct pt_lambda_target {
     /* Prepared powers; changed only in prepare/finish_power, which never run during invokes. */
     struct lambda_power *powers;
     size_t n_powers, cap_powers;
-    pthread_mutex_t lock; /* guards the slots' `used` flags across invoking threads */
+    pthread_mutex_t lock; /* guards the slots' `used`, `activity` and `failure` across invoking
+                           * threads, and failed_versions */
+    pthread_cond_t activity_known; /* a slot left LAMBDA_CHECKING */
+    char failed_versions[PT_ERROR_MSG_MAX]; /* "RAM512 (version 7) is Failed: ...; ..." */
     struct pt_error cleanup_err; /* first failure of finish_power (which cannot return one) */
     char left[PT_ERROR_MSG_MAX / 2]; /* what the cleanup could not remove, for the error */
     bool finished;
@@ -62,21 +78,27 @@ struct pt_lambda_target {
     char notice[PT_ERROR_MSG_MAX];
 };
 
-/* Notes an alias or version the cleanup could not remove (a bounded list, "..." once full). */
+/* Adds item to a bounded list of size bytes, separated by sep ("..." once full). */
+static void lambda_list_add(char *list, size_t size, const char *sep, const char *item)
+{
+    size_t n = strlen(list), k = strlen(sep);
+    if (n + k + 4 >= size)
+        return;
+    if (n + k + strlen(item) + 4 >= size)
+        snprintf(list + n, size - n, "%s...", n ? sep : "");
+    else
+        snprintf(list + n, size - n, "%s%s", n ? sep : "", item);
+}
+
+/* Notes an alias or version the cleanup could not remove. */
 static void lambda_left(struct pt_lambda_target *t, const char *fmt, ...)
 {
-    size_t n = strlen(t->left);
-    if (n + 4 >= sizeof(t->left))
-        return;
     char item[PT_LAMBDA_ALIAS_MAX + PT_LAMBDA_VERSION_MAX + 32];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(item, sizeof(item), fmt, ap);
     va_end(ap);
-    if (n + 2 + strlen(item) + 4 >= sizeof(t->left))
-        snprintf(t->left + n, sizeof(t->left) - n, "%s...", n ? ", " : "");
-    else
-        snprintf(t->left + n, sizeof(t->left) - n, "%s%s", n ? ", " : "", item);
+    lambda_list_add(t->left, sizeof(t->left), ", ", item);
 }
 
 /* Keeps what a cleanup could not remove for the journal; alias_too false: only the version. */
@@ -88,6 +110,7 @@ static void lambda_keep_leftover(struct pt_lambda_target *t, const struct lambda
         return; /* the error message still names it */
     t->leftovers = v;
     v[t->n_leftovers] = *s;
+    v[t->n_leftovers].failure = NULL; /* the slot's, freed with it */
     v[t->n_leftovers].created = alias_too;
     if (!alias_too)
         v[t->n_leftovers].alias[0] = '\0';
@@ -477,6 +500,81 @@ static int lambda_invoke_qualified(struct pt_lambda_target *t, const char *funct
     return 0;
 }
 
+/* A Failed version's invocation, as a failed sample: nothing was sent, nothing billed. */
+static int lambda_failed_result(const char *failure, struct pt_target_result *out,
+                                struct pt_error *err)
+{
+    json_t *doc = json_pack("{s:s, s:s}", "errorType", PT_TUNE_VERSION_FAILED_ERROR, "errorMessage",
+                            failure);
+    out->payload = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (!out->payload)
+        return pt_error_set(err, PT_ENOMEM, "out of memory");
+    out->payload_len = strlen(out->payload);
+    out->function_error = true;
+    pt_strlcpy(out->error_type, PT_TUNE_VERSION_FAILED_ERROR, sizeof(out->error_type));
+    out->init_ms = -1;
+    return 0;
+}
+
+/*
+ * Before the first invocation of s's alias, its version must be Active (the reference's
+ * Executor waits with waitUntilFunctionActive: a published version is Pending while Lambda makes
+ * it ready, a SnapStart one while its snapshot is made). Asked once per alias and remembered:
+ * of the threads of a --parallel run, one waits and the others wait for its answer. *failed: the
+ * version is Failed, out holds the failed sample.
+ */
+static int lambda_await_active(struct pt_lambda_target *t, struct lambda_alias_slot *s,
+                               bool *failed, struct pt_target_result *out, struct pt_error *err)
+{
+    *failed = false;
+    pthread_mutex_lock(&t->lock);
+    while (s->activity == LAMBDA_CHECKING)
+        pthread_cond_wait(&t->activity_known, &t->lock);
+    if (s->activity == LAMBDA_UNCHECKED) {
+        s->activity = LAMBDA_CHECKING;
+        pthread_mutex_unlock(&t->lock);
+        const struct pt_lambda_wait_options w = {.poll_ms = t->poll_ms,
+                                                 .max_wait_ms = t->wait_ms,
+                                                 .interrupted = t->interrupted,
+                                                 .interrupted_arg = t->interrupted_arg};
+        struct pt_lambda_function_config cfg;
+        struct pt_error e = {0};
+        int rc = pt_lambda_wait_active(t->client, t->function, s->alias, &w, &cfg, &e);
+        char *failure = NULL;
+        if (rc == PT_ESTATE && strcmp(cfg.state, "Failed") == 0 && !(failure = strdup(e.msg)))
+            rc = pt_error_set(&e, PT_ENOMEM, "out of memory");
+        pthread_mutex_lock(&t->lock);
+        if (failure) {
+            s->activity = LAMBDA_FAILED;
+            s->failure = failure;
+            lambda_list_add(t->failed_versions, sizeof(t->failed_versions), "; ", failure);
+        } else {
+            s->activity = rc ? LAMBDA_UNKNOWN : LAMBDA_ACTIVE;
+            s->wait_rc = rc;
+        }
+        pthread_cond_broadcast(&t->activity_known);
+        if (s->activity == LAMBDA_UNKNOWN) {
+            pthread_mutex_unlock(&t->lock);
+            if (err)
+                *err = e;
+            return rc;
+        }
+    } else if (s->activity == LAMBDA_UNKNOWN) {
+        /* The run stops on the first invocation's error; this one only follows it. */
+        int rc = s->wait_rc;
+        pthread_mutex_unlock(&t->lock);
+        return pt_error_set(err, rc, "waiting for %s to be Active failed", s->alias);
+    }
+    int rc = 0;
+    if (s->activity == LAMBDA_FAILED) {
+        *failed = true;
+        rc = lambda_failed_result(s->failure, out, err);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
 static int lambda_invoke(void *ctx, int power, const char *payload, size_t len,
                          bool new_environment, struct pt_target_result *out, struct pt_error *err)
 {
@@ -503,7 +601,11 @@ static int lambda_invoke(void *ctx, int power, const char *payload, size_t len,
             return pt_error_set(err, PT_ESTATE, "power %d MB: every RAM%d-<n> alias was invoked "
                                 "already", power, power);
     }
-    int rc = lambda_invoke_qualified(t, t->function, s->alias, payload, len, out, err);
+    bool failed;
+    int rc = lambda_await_active(t, s, &failed, out, err);
+    if (rc || failed)
+        return rc;
+    rc = lambda_invoke_qualified(t, t->function, s->alias, payload, len, out, err);
     if (rc == PT_ETHROTTLED && t->only_cold) {
         pthread_mutex_lock(&t->lock);
         s->used = false;
@@ -594,6 +696,8 @@ static int lambda_cleanup_power(struct pt_lambda_target *t, struct lambda_power 
 
 static void lambda_forget(struct pt_lambda_target *t, struct lambda_power *p)
 {
+    for (size_t i = 0; i < p->n_slots; i++)
+        free(p->slots[i].failure);
     free(p->slots);
     *p = t->powers[--t->n_powers];
 }
@@ -637,6 +741,7 @@ int pt_lambda_target_create(struct pt_lambda_target **out,
     t->interrupted_arg = o->interrupted_arg;
     t->journal_fd = -1;
     pthread_mutex_init(&t->lock, NULL);
+    pthread_cond_init(&t->activity_known, NULL);
     if (pt_strlcpy(t->function, o->function, sizeof(t->function)) >= sizeof(t->function)) {
         rc = pt_error_set(err, PT_EUSAGE, "function name too long");
         goto fail;
@@ -656,6 +761,7 @@ fail:
     /* Nothing was changed; a recovered journal stays for the next run. */
     lambda_journal_close(t, !t->changed);
     free(t->leftovers);
+    pthread_cond_destroy(&t->activity_known);
     pthread_mutex_destroy(&t->lock);
     free(t);
     return rc;
@@ -664,6 +770,11 @@ fail:
 const char *pt_lambda_target_notice(const struct pt_lambda_target *t)
 {
     return t->notice[0] ? t->notice : NULL;
+}
+
+const char *pt_lambda_target_failed_versions(const struct pt_lambda_target *t)
+{
+    return t->failed_versions[0] ? t->failed_versions : NULL;
 }
 
 const struct pt_lambda_function_config *pt_lambda_target_original(const struct pt_lambda_target *t)
@@ -738,6 +849,7 @@ void pt_lambda_target_destroy(struct pt_lambda_target *t)
         pt_lambda_target_finish(t, 0, NULL, NULL, NULL);
     free(t->powers);
     free(t->leftovers);
+    pthread_cond_destroy(&t->activity_known);
     pthread_mutex_destroy(&t->lock);
     free(t);
 }

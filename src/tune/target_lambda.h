@@ -8,7 +8,16 @@
  *                 PublishVersion, point alias RAM<power> at it; with onlyColdStarts num times,
  *                 aliases RAM<power>-<n> on versions made distinct by the Description
  *                 ("<original> - RAM<power>-<n>"), each invoked once.
- *   invoke        Invoke <function>:<alias> with LogType Tail; the sample comes from the REPORT
+ *   invoke        Before an alias's first invocation, wait until its version is Active
+ *                 (GetFunctionConfiguration(Qualifier=alias), the SDK's FunctionActive waiter as
+ *                 the reference's Executor uses it: Pending while Lambda makes the version ready,
+ *                 a SnapStart one while its snapshot is made), polling every poll_ms for up to
+ *                 update_wait_ms, once per alias (with onlyColdStarts every alias, at its
+ *                 invocation, so that the versions are made ready side by side meanwhile). A
+ *                 Failed version's invocations are failed samples of error type
+ *                 Powertune.VersionFailed, not sent (the runner records them and goes on unless
+ *                 failFast); a wait that times out stops the run (PT_ETIMEDOUT).
+ *                 Invoke <function>:<alias> with LogType Tail; the sample comes from the REPORT
  *                 (duration, billed, init + restore, max memory; no CPU time on Lambda).
  *                 TooManyRequestsException comes back as PT_ETHROTTLED: the runner backs off.
  *   finish_power  DeleteAlias for each alias, then DeleteFunction(Qualifier) for its version,
@@ -43,7 +52,7 @@ struct pt_lambda_target_options {
     const char *function;         /* FunctionName: name or unqualified ARN */
     long num;                     /* invocations per power (aliases per power with only_cold) */
     bool only_cold_starts;
-    long update_wait_ms;          /* bound for each wait; <= 0: 300000 */
+    long update_wait_ms;          /* bound for each wait (update, Active); <= 0: 300000 */
     long poll_ms;                 /* <= 0: 500 */
     /* Ctrl-C: asked before each prepare and invocation; true -> PT_EINTR, so the runner stops
      * and the caller's finish/destroy still restores the function. NULL: never. */
@@ -58,6 +67,9 @@ int pt_lambda_target_create(struct pt_lambda_target **out,
                             const struct pt_lambda_target_options *o, struct pt_error *err);
 /* What the run recovered from an unfinished run's journal, for the user; NULL if nothing. */
 const char *pt_lambda_target_notice(const struct pt_lambda_target *t);
+/* The versions found Failed instead of Active before their first invocation, for the user:
+ * "RAM512 (version 7) is Failed: <StateReasonCode>: <StateReason>; ..."; NULL if none. */
+const char *pt_lambda_target_failed_versions(const struct pt_lambda_target *t);
 /* The configuration read at create (MemorySize, Description, architecture, ...); the
  * original MemorySize and Description of an unfinished run when its journal was recovered. */
 const struct pt_lambda_function_config *pt_lambda_target_original(const struct pt_lambda_target *t);

@@ -5,7 +5,9 @@
 # MemorySize restored without a leaked version, onlyColdStarts, autoOptimizeAlias, and a
 # throttled --parallel run (and a throttled pre-processor) that completes with backoff; a run
 # that crashed (or lost serve) is recovered by the next one from its journal, and a second run on
-# a function being tuned is refused.
+# a function being tuned is refused. Versions not Active yet (a stand-in in front of serve answers
+# Pending, or Failed) are waited for before their alias's first invocation, once per alias; a
+# Failed one fails its power and the run goes on.
 # Prints "ok N - ..." / "not ok N - ..." lines.
 cd "$(dirname "$0")/../.."
 . tests/cli/lib.sh
@@ -152,9 +154,10 @@ srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
 print("port %d" % srv.server_address[1], flush=True)
 srv.serve_forever()
 PYEOF
-# Starts the stand-in server $1 (a Python script printing "port N"): STAND_PID, STAND_PORT.
+# Starts the stand-in server $1 (a Python script printing "port N"; its arguments after it):
+# STAND_PID, STAND_PORT.
 stand_in() {
-  $PY "$1" >"$1.out" 2>&1 &
+  $PY "$@" >"$1.out" 2>&1 &
   STAND_PID=$!
   i=0; STAND_PORT=
   while [ $i -lt 50 ] && [ -z "$STAND_PORT" ]; do
@@ -270,6 +273,146 @@ if [ $st = 130 ] && [ $((t1 - t0)) -le 10 ] && [ -z "$aliases" ] && [ "$versions
    && [ "$mem" = 256 ]; then
   ok "Ctrl-C during a 30 s invocation: exit 130 in $((t1 - t0)) s, alias and version gone, MemorySize restored"
 else nok "Ctrl-C (exit $st after $((t1 - t0)) s): aliases '$aliases' versions '$versions' memory '$mem': $(cat "$TMP/int.err")"; fi
+
+# Versions that are not Active yet (SnapStart's are Pending while the snapshot is made): the
+# reference's Executor waits until the alias is Active before invoking it (onlyColdStarts: each
+# alias before its invocation). serve makes versions Active at once, so a stand-in in front of it
+# answers GetFunctionConfiguration(Qualifier=RAM...) with State Pending for its first $2 polls of
+# each alias (Failed for aliases matching $3), refuses an invocation of an alias not Active yet as
+# Lambda does (409 ResourceConflictException), and logs what it saw, in order, to $1.out.
+cat >"$TMP/pending.py" <<'PYEOF'
+import http.client, http.server, json, re, sys, threading, urllib.parse
+UPSTREAM, PENDING, FAILED = sys.argv[1], int(sys.argv[2]), re.compile(sys.argv[3])
+lock, polls, log = threading.Lock(), {}, []
+def note(line):
+    with lock:
+        log.append(line)
+        print(line, flush=True)
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def answer(self, status, headers, body):
+        self.send_response(status)
+        for k, v in headers:
+            if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def forward(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        hdrs = {k: v for k, v in self.headers.items() if k.lower() not in ("expect", "connection")}
+        c = http.client.HTTPConnection(UPSTREAM, timeout=60)
+        c.request(self.command, self.path, body, hdrs)  # Host as signed: the client's
+        r = c.getresponse()
+        return r.status, r.getheaders(), r.read()
+    def handle_one(self):
+        u = urllib.parse.urlsplit(self.path)
+        q = urllib.parse.parse_qs(u.query).get("Qualifier", [""])[0]
+        if not q.startswith("RAM"):
+            return self.answer(*self.forward())
+        if self.command == "GET" and u.path.endswith("/configuration"):
+            status, headers, body = self.forward()
+            with lock:
+                polls[q] = polls.get(q, 0) + 1
+                n = polls[q]
+            if status == 200:
+                cfg = json.loads(body)
+                if FAILED.fullmatch(q):
+                    cfg.update(State="Failed", StateReasonCode="FunctionError",
+                               StateReason="Init error: the snapshot's init phase raised")
+                elif n <= PENDING:
+                    cfg.update(State="Pending", StateReasonCode="Creating",
+                               StateReason="Lambda is creating a snapshot of the function.")
+                note("config %s %s" % (q, cfg.get("State")))
+                body = json.dumps(cfg).encode()
+            return self.answer(status, headers, body)
+        if self.command == "POST" and u.path.endswith("/invocations"):
+            with lock:
+                active = polls.get(q, 0) > PENDING and not FAILED.fullmatch(q)
+            if not active:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                note("INVOKE-NOT-ACTIVE %s" % q)
+                msg = json.dumps({"Type": "User", "message": "The operation cannot be performed "
+                                  "at this time. The function is currently in the following "
+                                  "state: Pending"}).encode()
+                return self.answer(409, [("x-amzn-ErrorType", "ResourceConflictException")], msg)
+            note("invoke %s" % q)
+        return self.answer(*self.forward())
+    do_GET = do_POST = do_PUT = do_DELETE = handle_one
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print("port %d" % srv.server_address[1], flush=True)
+srv.serve_forever()
+PYEOF
+# $1: polls answered Pending per alias, $2: aliases answered Failed (a regular expression);
+# the rest: tune's arguments. Sets st, LOG (the stand-in's log) and BEFORE.
+pending_tune() {
+  BEFORE=$(fn_state)
+  stand_in "$TMP/pending.py" "127.0.0.1:$PORT" "$1" "$2"
+  shift 2
+  "$PT" tune cpu-c --endpoint-url "http://127.0.0.1:$STAND_PORT" --payload '{"iterations": 1000}' \
+    "$@" >"$TMP/pend.out" 2>"$TMP/pend.err"; st=$?
+  kill "$STAND_PID" 2>/dev/null; wait "$STAND_PID" 2>/dev/null
+  LOG=$(grep -v '^port' "$TMP/pending.py.out")
+}
+# The function's aliases, versions and MemorySize; untouched: as BEFORE, which pending_tune takes.
+fn_state() {
+  echo "$($A list-aliases --function-name cpu-c --query 'Aliases[].Name' 2>&1 | tr '\t' ' ');$(
+    $A list-versions-by-function --function-name cpu-c --query 'Versions[].Version' 2>&1 | tr '\t' ' ');$(
+    $A get-function-configuration --function-name cpu-c --query MemorySize 2>&1)"
+}
+untouched() {
+  after=$(fn_state)
+  [ "$after" = "$BEFORE" ] || { echo "# function before the run: $BEFORE, after: $after"; false; }
+}
+count() { printf '%s\n' "$LOG" | grep -c "^$1\$"; }
+# --parallel: 4 invocations of each alias at once; one of them asks until Active, the others wait
+# for its answer (4 polls per alias: 3 Pending, 1 Active, none per invocation).
+pending_tune 3 'x^' --powers 128,256 --num 4 --parallel
+if [ $st = 0 ] && ! printf '%s' "$LOG" | grep -q NOT-ACTIVE \
+   && [ "$(count 'config RAM128 Pending')" = 3 ] && [ "$(count 'config RAM128 Active')" = 1 ] \
+   && [ "$(count 'config RAM256 Pending')" = 3 ] && [ "$(count 'config RAM256 Active')" = 1 ] \
+   && [ "$(count 'invoke RAM128')" = 4 ] && [ "$(count 'invoke RAM256')" = 4 ] && untouched; then
+  ok "versions Pending for 3 polls: --parallel waits once per alias until Active, then invokes"
+else nok "Pending versions (exit $st): $LOG $(cat "$TMP/pend.err")"; fi
+# onlyColdStarts: every alias waited for before its own invocation, not at prepare (the others'
+# snapshots are made meanwhile): RAM128-1 is first asked about after RAM128-0 was invoked.
+pending_tune 2 'x^' --powers 128 --num 3 --only-cold-starts
+first_ask=$(printf '%s\n' "$LOG" | grep -n 'config RAM128-1 ' | head -1 | cut -d: -f1)
+invoked0=$(printf '%s\n' "$LOG" | grep -n '^invoke RAM128-0$' | head -1 | cut -d: -f1)
+if [ $st = 0 ] && ! printf '%s' "$LOG" | grep -q NOT-ACTIVE \
+   && [ "$(count 'config RAM128-0 Pending')" = 2 ] && [ "$(count 'config RAM128-2 Active')" = 1 ] \
+   && [ "$(count 'invoke RAM128-[012]')" = 3 ] && [ -n "$invoked0" ] && [ "$first_ask" -gt "$invoked0" ] \
+   && untouched; then
+  ok "onlyColdStarts: each alias waited for until Active at its own invocation"
+else nok "onlyColdStarts with Pending versions (exit $st): $LOG $(cat "$TMP/pend.err")"; fi
+# A version that goes Failed: its power fails (never invoked; the reason named), the run goes on.
+pending_tune 1 'RAM512' --powers 128,512 --num 2 --output "$TMP/pend.json"
+if [ $st = 0 ] && [ "$(power "$TMP/pend.json")" = 128 ] && [ "$(count 'config RAM512 Failed')" = 1 ] \
+   && ! printf '%s' "$LOG" | grep -q 'RAM512$' && [ "$(count 'invoke RAM128')" = 2 ] \
+   && grep -q '512 MB excluded: 2 of 2 invocations failed.*Powertune.VersionFailed x2' "$TMP/pend.out" \
+   && grep -q 'never became Active.*RAM512 (version [0-9]*) is Failed: FunctionError: Init error' \
+        "$TMP/pend.out" "$TMP/pend.err" && untouched; then
+  ok "a Failed version: its power is excluded with the reason, the run goes on and cleans up"
+else nok "Failed version (exit $st): $LOG $(cat "$TMP/pend.out" "$TMP/pend.err")"; fi
+pending_tune 0 'RAM128' --powers 128,512 --num 2 --fail-fast
+if [ $st = 1 ] && grep -q 'Powertune.VersionFailed.*RAM128 (version [0-9]*) is Failed: FunctionError' \
+     "$TMP/pend.err" && ! printf '%s' "$LOG" | grep -q 'RAM512' && untouched; then
+  ok "a Failed version with --fail-fast: the run stops there, naming it, and cleans up"
+else nok "Failed version, --fail-fast (exit $st): $LOG $(cat "$TMP/pend.err")"; fi
+# Ctrl-C while waiting for a version that stays Pending: the run stops at once and cleans up.
+BEFORE=$(fn_state)
+stand_in "$TMP/pending.py" "127.0.0.1:$PORT" 1000000 'x^'
+"$PT" tune cpu-c --endpoint-url "http://127.0.0.1:$STAND_PORT" --powers 256 --num 1 \
+  >"$TMP/pint.out" 2>"$TMP/pint.err" &
+TUNE_PID=$!
+i=0
+while [ $i -lt 100 ] && ! grep -q 'config RAM256 Pending' "$TMP/pending.py.out"; do sleep 0.1; i=$((i + 1)); done
+t0=$(date +%s); kill -INT "$TUNE_PID" 2>/dev/null; wait "$TUNE_PID"; st=$?; t1=$(date +%s)
+kill "$STAND_PID" 2>/dev/null; wait "$STAND_PID" 2>/dev/null
+if [ $st = 130 ] && [ $((t1 - t0)) -le 5 ] && untouched; then
+  ok "Ctrl-C while a version is Pending: exit 130 in $((t1 - t0)) s, alias and version gone"
+else nok "Ctrl-C while Pending (exit $st after $((t1 - t0)) s): $(cat "$TMP/pint.err")"; fi
 
 # serve gone after the last invocation (during the sleep after it): the cleanup and the restore
 # fail, but the measurements are printed and written before tune exits 1.

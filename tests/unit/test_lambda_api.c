@@ -85,6 +85,64 @@ static void test_parse_configuration(void **state)
     assert_int_equal(pt_lambda_parse_configuration("nope", 4, &c, &err), PT_EPROTO);
 }
 
+/* State and its reasons: what waiting for a version to be Active reads (a SnapStart version is
+ * Pending while its snapshot is made; a Failed one says why). Absent: "". */
+static void test_parse_configuration_state(void **state)
+{
+    (void)state;
+    struct pt_lambda_function_config c;
+    const char *j = "{\"MemorySize\":128,\"Version\":\"7\",\"State\":\"Pending\","
+                    "\"StateReason\":\"Lambda is creating a snapshot of the function.\","
+                    "\"StateReasonCode\":\"Creating\"}";
+    assert_int_equal(pt_lambda_parse_configuration(j, strlen(j), &c, NULL), 0);
+    assert_string_equal(c.state, "Pending");
+    assert_string_equal(c.state_reason_code, "Creating");
+    assert_string_equal(c.state_reason, "Lambda is creating a snapshot of the function.");
+    assert_string_equal(c.version, "7");
+    j = "{\"MemorySize\":128,\"State\":\"Failed\",\"StateReasonCode\":\"FunctionError\","
+        "\"StateReason\":\"Init error\"}";
+    assert_int_equal(pt_lambda_parse_configuration(j, strlen(j), &c, NULL), 0);
+    assert_string_equal(c.state, "Failed");
+    assert_string_equal(c.state_reason_code, "FunctionError");
+    assert_string_equal(c.state_reason, "Init error");
+    /* Not strings, or absent: empty. */
+    j = "{\"MemorySize\":128,\"StateReasonCode\":7,\"StateReason\":null}";
+    assert_int_equal(pt_lambda_parse_configuration(j, strlen(j), &c, NULL), 0);
+    assert_string_equal(c.state, "");
+    assert_string_equal(c.state_reason_code, "");
+    assert_string_equal(c.state_reason, "");
+    /* A reason longer than the field is cut to it, not overflowing it. */
+    char big[1200];
+    int n = snprintf(big, sizeof(big), "{\"MemorySize\":128,\"StateReason\":\"");
+    memset(big + n, 'r', 1000);
+    snprintf(big + n + 1000, sizeof(big) - (size_t)n - 1000, "\"}");
+    assert_int_equal(pt_lambda_parse_configuration(big, strlen(big), &c, NULL), 0);
+    assert_int_equal(strlen(c.state_reason), sizeof(c.state_reason) - 1);
+}
+
+static bool stop_after_calls(void *arg)
+{
+    int *calls = arg;
+    return ++*calls > 3;
+}
+
+/* pt_sleep_ms_unless: asked before each slice, the first included; cut short when it says so. */
+static void test_sleep_ms_unless(void **state)
+{
+    (void)state;
+    int calls = 3; /* says stop at once */
+    int64_t t0 = pt_mono_ns();
+    assert_true(pt_sleep_ms_unless(10000, stop_after_calls, &calls));
+    assert_int_equal(calls, 4);
+    calls = 0; /* 3 slices of 100 ms, stopped before the 4th */
+    assert_true(pt_sleep_ms_unless(10000, stop_after_calls, &calls));
+    assert_true(pt_mono_ns() - t0 < 2000 * 1000000LL);
+    calls = -1000;
+    assert_false(pt_sleep_ms_unless(150, stop_after_calls, &calls));
+    assert_int_equal(calls, -1000 + 3); /* before 100 ms, before 50 ms, at the end */
+    assert_false(pt_sleep_ms_unless(0, NULL, NULL));
+}
+
 /* Fuzz finding (tests/fuzz/corpus/aws_lambda_config/crash-memory-wraps-int): a MemorySize or
  * Timeout beyond int wrapped around, 2^32 + 128 becoming a plausible 128 MB. */
 static void test_parse_configuration_out_of_int_range(void **state)
@@ -461,6 +519,8 @@ int main(void)
         cmocka_unit_test(test_update_body),
         cmocka_unit_test(test_parse_configuration),
         cmocka_unit_test(test_parse_configuration_out_of_int_range),
+        cmocka_unit_test(test_parse_configuration_state),
+        cmocka_unit_test(test_sleep_ms_unless),
         cmocka_unit_test(test_parse_alias_and_its_versions),
         cmocka_unit_test(test_error_parse),
         cmocka_unit_test(test_error_redact),
