@@ -31,6 +31,9 @@
  * InProgress -> Successful after an update (409 ResourceConflictException
  * inside that window), Invoke's RequestResponse (200) / Event (202, queued,
  * retried twice on a function error) / DryRun (204), 413 and 429 as Lambda.
+ * SnapStart (ApplyOn) is accepted, validated, kept and shown with its
+ * OptimizationStatus, but no snapshot is made: published versions are Active at
+ * once (never Pending as a SnapStart version on Lambda is for a while).
  *
  * pt_api_handle is the transport-independent core (unit tests call it
  * directly); pt_api_listen puts libmicrohttpd in front of it, one thread per

@@ -75,6 +75,9 @@ struct api_conf {
     char source_revision[37]; /* versions: the $LATEST revision_id they were published from */
     int revision_epoch;       /* $LATEST: RevisionId changes since its content's (0: none) */
     char tracing_mode[16];    /* PassThrough | Active */
+    char snap_start[24];      /* SnapStart.ApplyOn: None | PublishedVersions (accepted, kept and
+                               * shown; serve makes no snapshot, so its versions are Active at
+                               * once) */
     char log_format[8];       /* Text | JSON */
     char app_log_level[8];    /* JSON only */
     char sys_log_level[8];

@@ -200,6 +200,7 @@ void api_conf_init(struct api_conf *c)
     pt_function_config_init(&c->cfg);
     pt_strlcpy(c->version, "$LATEST", sizeof(c->version));
     pt_strlcpy(c->tracing_mode, "PassThrough", sizeof(c->tracing_mode));
+    pt_strlcpy(c->snap_start, "None", sizeof(c->snap_start));
     pt_strlcpy(c->log_format, "Text", sizeof(c->log_format));
 }
 
@@ -450,8 +451,13 @@ json_t *api_conf_json(const struct pt_api *api, const struct api_function *f,
     set_str(o, "PackageType", "Zip");
     json_object_set_new(o, "Architectures", json_pack("[s]", cfg->architecture));
     json_object_set_new(o, "EphemeralStorage", json_pack("{s:i}", "Size", cfg->ephemeral_mb));
+    /* OptimizationStatus: On for a version published with ApplyOn PublishedVersions (the model:
+     * "whether SnapStart is activated for the specified function version"), Off for $LATEST. */
+    bool snapshotted = strcmp(c->snap_start, "PublishedVersions") == 0 &&
+                       strcmp(c->version, "$LATEST") != 0;
     json_object_set_new(o, "SnapStart",
-                        json_pack("{s:s,s:s}", "ApplyOn", "None", "OptimizationStatus", "Off"));
+                        json_pack("{s:s,s:s}", "ApplyOn", c->snap_start, "OptimizationStatus",
+                                  snapshotted ? "On" : "Off"));
     json_t *logging = json_object();
     set_str(logging, "LogFormat", c->log_format);
     if (strcmp(c->log_format, "JSON") == 0) {
@@ -650,6 +656,20 @@ int api_conf_apply(struct api_conf *c, json_t *j, const char **etype, struct pt_
                  m);
         if (m)
             pt_strlcpy(c->tracing_mode, m, sizeof(c->tracing_mode));
+    }
+    if ((v = json_object_get(j, "SnapStart"))) {
+        if (!json_is_object(v))
+            FAIL("InvalidParameterValueException", "SnapStart must be an object");
+        json_t *apply = json_object_get(v, "ApplyOn");
+        const char *a = json_string_value(apply);
+        if (apply && (!a || (strcmp(a, "PublishedVersions") != 0 && strcmp(a, "None") != 0)))
+            FAIL("ValidationException",
+                 "1 validation error detected: Value '%.64s' at 'snapStart.applyOn' failed to "
+                 "satisfy constraint: Member must satisfy enum value set: [PublishedVersions, "
+                 "None]",
+                 a ? a : "?");
+        if (a)
+            pt_strlcpy(c->snap_start, a, sizeof(c->snap_start));
     }
     if ((v = json_object_get(j, "LoggingConfig"))) {
         const char *f = json_string_value(json_object_get(v, "LogFormat"));

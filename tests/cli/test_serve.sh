@@ -85,7 +85,21 @@ if [ -x "$AWS" ] && "$AWS" --version 2>&1 | grep -q '^aws-cli/2'; then
   expect "wait function-updated" "" $A wait function-updated --function-name fib
   expect "get-function-configuration after the update" "Successful	256	10" \
     $A get-function-configuration --function-name fib --query '[LastUpdateStatus,MemorySize,Timeout]' --output text
+  # SnapStart is accepted, validated as Lambda validates it and shown (serve makes no snapshot:
+  # its versions are Active at once); OptimizationStatus is On for a version published with it.
+  expect "update-function-configuration --snap-start" "PublishedVersions	Off" \
+    $A update-function-configuration --function-name fib --snap-start ApplyOn=PublishedVersions \
+      --query '[SnapStart.ApplyOn,SnapStart.OptimizationStatus]' --output text
+  $A wait function-updated --function-name fib
+  got=$($A update-function-configuration --function-name fib --snap-start ApplyOn=Always 2>&1); st=$?
+  if [ $st != 0 ] && printf '%s' "$got" | grep -q "ValidationException.*Value 'Always' at 'snapStart.applyOn' failed to satisfy constraint: Member must satisfy enum value set: \[PublishedVersions, None\]"; then
+    ok "aws cli: an unknown SnapStart ApplyOn is a ValidationException"
+  else nok "aws cli: SnapStart ApplyOn=Always (exit $st): $got"; fi
   expect "publish-version" "1" $A publish-version --function-name fib --query Version --output text
+  expect "the version published with SnapStart: OptimizationStatus On, Active" "PublishedVersions	On	Active" \
+    $A get-function-configuration --function-name fib --qualifier 1 --query '[SnapStart.ApplyOn,SnapStart.OptimizationStatus,State]' --output text
+  expect "\$LATEST with SnapStart: OptimizationStatus Off" "PublishedVersions	Off" \
+    $A get-function-configuration --function-name fib --query '[SnapStart.ApplyOn,SnapStart.OptimizationStatus]' --output text
   expect "create-alias" "arn:aws:lambda:us-east-1:123456789012:function:fib:live" \
     $A create-alias --function-name fib --name live --function-version 1 --query AliasArn --output text
   expect "invoke through the alias" "1" \
@@ -147,9 +161,10 @@ if $PY -c 'import boto3' 2>/dev/null; then
   $PY tests/peers/serve/lifecycle.py setup "$EP" "$TMP/acked.json" >"$TMP/tap" 2>&1; relay <"$TMP/tap"
   if have_aws; then
     # Event invocations of a throttled function wait in the queue: acknowledged, so durable.
-    expect "create-function (queued)" "queued" \
+    expect "create-function (queued, with SnapStart)" "queued" \
       $A create-function --function-name queued --runtime python3.12 --handler lambda_function.lambda_handler \
-        --role arn:aws:iam::123456789012:role/r --zip-file "fileb://$TMP/err.zip" --query FunctionName --output text
+        --role arn:aws:iam::123456789012:role/r --zip-file "fileb://$TMP/err.zip" --query FunctionName --output text \
+        --snap-start ApplyOn=PublishedVersions
     $A wait function-active-v2 --function-name queued
     expect "put-function-concurrency 0 (queued)" "0" \
       $A put-function-concurrency --function-name queued --reserved-concurrent-executions 0 --query ReservedConcurrentExecutions --output text
@@ -166,6 +181,8 @@ if $PY -c 'import boto3' 2>/dev/null; then
     A="$AWS lambda --endpoint-url $EP --output json --cli-read-timeout 60"
     if [ "$(saved_events)" = 2 ]; then ok "queued Event invocations survive kill -9"; else nok "saved events after kill -9: $(saved_events)"; fi
     expect "delete-function-concurrency (queued)" "" $A delete-function-concurrency --function-name queued
+    expect "SnapStart survives kill -9" "PublishedVersions" \
+      $A get-function-configuration --function-name queued --query SnapStart.ApplyOn --output text
   fi
   $PY tests/peers/serve/lifecycle.py verify "$EP" "$TMP/acked.json" >"$TMP/tap" 2>&1; relay <"$TMP/tap"
   if have_aws; then

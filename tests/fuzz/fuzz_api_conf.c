@@ -1,8 +1,8 @@
 /*
  * fuzz_api_conf - api_conf_apply (src/api/registry.c), the validator of CreateFunction and
  * UpdateFunctionConfiguration bodies (Runtime, Handler, Role, Description, MemorySize, Timeout,
- * EphemeralStorage, Environment, Architectures, TracingConfig, LoggingConfig), on arbitrary
- * bytes parsed as control.c parses a request body (json_loadb, an object).
+ * EphemeralStorage, Environment, Architectures, TracingConfig, LoggingConfig, SnapStart), on
+ * arbitrary bytes parsed as control.c parses a request body (json_loadb, an object).
  *
  * No server and no engine: the configuration is applied to a fresh $LATEST as CreateFunction
  * does, then checked by pt_function_validate as the handlers do. What must hold:
@@ -63,7 +63,8 @@ static bool same(const struct api_conf *a, const struct api_conf *b, bool exact)
         pt_function_app_log_level(x) != pt_function_app_log_level(y) ||
         pt_function_system_log_level(x) != pt_function_system_log_level(y) ||
         x->env_count != y->env_count || strcmp(a->role, b->role) ||
-        strcmp(a->tracing_mode, b->tracing_mode) || strcmp(a->log_format, b->log_format))
+        strcmp(a->tracing_mode, b->tracing_mode) || strcmp(a->log_format, b->log_format) ||
+        strcmp(a->snap_start, b->snap_start))
         return false;
     if (exact && (x->app_log_level != y->app_log_level ||
                   x->system_log_level != y->system_log_level ||
