@@ -536,6 +536,9 @@ def _json_decoder():
     return json_loads
 
 
+_NON_ASCII_JSON_RUNTIMES = ("AWS_Lambda_python3.12", "AWS_Lambda_python3.13")
+
+
 def marshal_response(result):
     if isinstance(result, bytes):
         return result, "application/unknown"
@@ -632,11 +635,13 @@ def main():
     _importlib = importlib
     _time, _gmtime, _time_strftime = time.time, time.gmtime, time.strftime
     _json_loads = _json_decoder()
-    _json_dumps = _json_encoder(True)  # awslambdaric's error documents: ASCII, ", " / ": "
+    # awslambdaric's one Encoder writes responses and error documents (and JSON-format error
+    # records) alike, ", " / ": ": non-ASCII characters kept on python3.12 and python3.13,
+    # escaped on the other runtimes (its lambda_runtime_marshaller.py and that file's tests)
+    ascii_only = os.environ.get("AWS_EXECUTION_ENV") not in _NON_ASCII_JSON_RUNTIMES
+    _json_dumps = _json_encoder(ascii_only)
     _json_dumps_log = _json_encoder(False)
-    # awslambdaric keeps non-ASCII characters in responses only on python3.12
-    _response_encoder = _json_encoder(
-        os.environ.get("AWS_EXECUTION_ENV") != "AWS_Lambda_python3.12", _json_default)
+    _response_encoder = _json_encoder(ascii_only, _json_default)
 
     log_format_json = (os.environ.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON"
     log_level = (os.environ.get("AWS_LAMBDA_LOG_LEVEL") or "").upper()

@@ -483,6 +483,26 @@ class ErrorTest(RuntimeTestCase):
             '  File "%s", line 2, in lambda_handler\n    value = event["missing"] + 1\n' % path])
         self.assertNotIn("^", run.stdout)
 
+    def test_non_ascii_kept_on_python312_and_313(self):
+        # awslambdaric's one Encoder writes responses, error documents and JSON-format error
+        # records: non-ASCII characters as they are on python3.12 and 3.13, escaped elsewhere
+        files = {"lambda_function.py": """\
+            def lambda_handler(event, context):
+                if event.get("fail"):
+                    raise ValueError("\\u00e9t\\u00e9")
+                return {"s": "\\u00e9t\\u00e9"}
+            """}
+        for runtime, kept in (("python3.11", False), ("python3.12", True), ("python3.13", True),
+                              ("python3.14", False)):
+            run = self.run_runtime(files, [Event("r1"), Event("r2", {"fail": True})],
+                                   env={"AWS_EXECUTION_ENV": "AWS_Lambda_" + runtime,
+                                        "AWS_LAMBDA_LOG_FORMAT": "JSON"})
+            ok, err = run.posts()
+            text = "\u00e9t\u00e9" if kept else "\\u00e9t\\u00e9"
+            self.assertEqual(ok.body.decode("utf-8"), '{"s": "%s"}' % text, runtime)
+            self.assertIn('"errorMessage": "%s"' % text, err.body.decode("utf-8"), runtime)
+            self.assertIn('"level": "ERROR", "errorMessage": "%s"' % text, run.stdout, runtime)
+
     def test_marshal_error(self):
         files = {"lambda_function.py": """\
             def lambda_handler(event, context):
