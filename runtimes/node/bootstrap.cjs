@@ -598,8 +598,16 @@ class RAPIDClient {
     }
     if (resp.status >= 200 && resp.status < 300) return;
     const text = resp.body.subarray(0, 500).toString("utf8");
+    if (what === "POST /init/error") {
+      if (resp.status >= 500) fatal(`${what} answered ${resp.status}: ${text}`);
+      process.stderr.write(`powertune runtime: ${what} answered ${resp.status}: ${text}\n`);
+      return;
+    }
+    // aws-lambda-ric posts results and errors through aws-lambda-cpp, which says so on stdout and
+    // goes on (a result over 6 MB: 413); the text is that library's, for both posts
+    writeLogLine(`[ERROR] [${Date.now()}] LAMBDA_RUNTIME Failed to post handler success response. ` +
+      `Http response code: ${resp.status}.\n`);
     if (resp.status >= 500) fatal(`${what} answered ${resp.status}: ${text}`);
-    process.stderr.write(`powertune runtime: ${what} answered ${resp.status}: ${text}\n`);
   }
 
   async nextInvocation() {

@@ -725,6 +725,8 @@ static void test_peer_aws_lambda_ric(void **state)
         {"warm invocation", "index.handler", "{\"n\": 2, \"s\": \"\\u00e9t\\u00e9\"}", false},
         {"handled error", "index.handler", "{\"fail\": \"boom\"}", false},
         {"after the error", "index.handler", "{\"n\": 3}", false},
+        {"result over 6 MB", "index.handler", "{\"bytes\": 7000000}", false},
+        {"after the big result", "index.handler", "{\"n\": 6}", false},
         {"timeout", "index.handler", "{\"sleep\": 5}", false},
         {"cold after timeout", "index.handler", "{\"n\": 4}", true},
         {"callback cold", "index.callback", "{}", true},
@@ -756,6 +758,16 @@ static void test_peer_aws_lambda_ric(void **state)
         if (strcmp(c->name, "timeout") == 0) {
             assert_string_equal(a.error_type, "Sandbox.Timedout");
             assert_true(a.duration_ms == 1000.0 && b.duration_ms == 1000.0);
+        }
+        if (strcmp(c->name, "result over 6 MB") == 0) {
+            /* aws-lambda-cpp's line (no tab: not among the compared lines), then warm again */
+            static const char line[] = "] LAMBDA_RUNTIME Failed to post handler success response. "
+                                       "Http response code: 413.\n";
+            assert_string_equal(a.error_type, "Function.ResponseSizeTooLarge");
+            if (!strstr(a.log_tail, line) || !strstr(b.log_tail, line) ||
+                !strstr(a.log_tail, "\n[ERROR] [") || !strstr(b.log_tail, "\n[ERROR] ["))
+                fail_msg("the 413 line differs:\n--- ours\n%s--- aws-lambda-ric\n%s", a.log_tail,
+                         b.log_tail);
         }
         if (strcmp(c->name, "callback cold") == 0)
             assert_true(a.duration_ms >= 150.0 && b.duration_ms >= 150.0);

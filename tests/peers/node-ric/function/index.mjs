@@ -1,5 +1,6 @@
 // The handler both runtimes run in tests/integration/test_node.c (peer comparison).
-// event.fail: throw; event.sleep: seconds to wait; otherwise echo with a per-environment count.
+// event.fail: throw; event.sleep: seconds to wait; event.bytes: return a string that long;
+// otherwise echo with a per-environment count.
 let count = 0;
 
 export const handler = async (event, context) => {
@@ -7,6 +8,7 @@ export const handler = async (event, context) => {
   console.log("invocation", count, JSON.stringify(event));
   if (event.fail) throw new TypeError(`handled failure: ${event.fail}`);
   if (event.sleep) await new Promise((resolve) => setTimeout(resolve, event.sleep * 1000));
+  if (event.bytes) return "x".repeat(event.bytes);
   return {
     count,
     event,
