@@ -616,10 +616,8 @@ def _fatal(msg, code=1):
 def _check_post(resp, what):
     if 200 <= resp.status < 300:
         return
-    if resp.status >= 500:
-        _fatal("%s answered %d: %s" % (what, resp.status, resp.body[:500].decode("utf-8", "replace")))
-    sys.stderr.write("powertune runtime: %s answered %d: %s\n"
-                     % (what, resp.status, resp.body[:500].decode("utf-8", "replace")))
+    _rare()
+    _post_refused(resp, what)
 
 
 def main():

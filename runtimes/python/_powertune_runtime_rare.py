@@ -74,6 +74,19 @@ def _post_init_error(api, error_doc_json, error_type):
                         ("Lambda-Runtime-Function-Error-Type", error_type)))
 
 
+def _post_refused(resp, what):
+    """A result or error document the Runtime API did not take (a result over 6 MB: 413).
+    awslambdaric posts both through aws-lambda-cpp, which logs this line on stdout (with the
+    answer: awslambdaric's aws-lambda-cpp-logging-error.patch); its runtime_client then raises
+    RuntimeError, which nothing catches: the runtime ends with the traceback (exit status 1)."""
+    _write_stdout("[ERROR] [%d] LAMBDA_RUNTIME Failed to post handler success response. "
+                  "Http response code: %d. %s\n"
+                  % (int(_time() * 1000), resp.status, resp.body.decode("utf-8", "replace")))
+    _flush_output()
+    raise RuntimeError("Failed to post invocation response" if what == "POST /response"
+                       else "Failed to post invocation error")
+
+
 # --------------------------------------------------------------------------
 # Context object: the client context (attribute names and types as in awslambdaric)
 # --------------------------------------------------------------------------

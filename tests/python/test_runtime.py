@@ -28,6 +28,7 @@ EXAMPLES = os.path.join(ROOT, "examples")
 PYTHON = os.environ.get("POWERTUNE_TEST_PYTHON") or sys.executable
 PREFIX = "/2018-06-01/runtime"
 NBSP = "\u00a0"
+MAX_POST_BYTES = 6 * 1024 * 1024 + 100
 
 
 class Event(object):
@@ -112,6 +113,10 @@ class FakeRuntimeAPI(object):
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n)
                 self._record(body)
+                if n > MAX_POST_BYTES:  # as RIE and the engine answer
+                    self._send(413, b'{"errorMessage":"Exceeded maximum allowed payload size '
+                                    b'(6291556 bytes).","errorType":"RequestEntityTooLarge"}')
+                    return
                 self._send(202, b'{"status":"OK"}', {"Content-Type": "application/json"})
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -640,6 +645,24 @@ class LifecycleTest(RuntimeTestCase):
         self.assertEqual(run.posts(), [])
         self.assertEqual(len(run.gets()), 1)
         self.assertEqual(run.stdout, "about to exit\n")
+
+    def test_refused_result_ends_the_runtime(self):
+        # A result over 6 MB is answered 413: awslambdaric logs aws-lambda-cpp's line with the
+        # answer on stdout, then its runtime_client's RuntimeError, uncaught, ends the runtime.
+        files = {"lambda_function.py": """\
+            def lambda_handler(event, context):
+                return "x" * (7 * 1024 * 1024)
+            """}
+        run = self.run_runtime(files, [Event("r1"), Event("r2")])
+        self.assertEqual(run.rc, 1)
+        self.assertEqual(len(run.posts()), 1)
+        self.assertEqual(len(run.gets()), 1)
+        self.assertRegex(run.stdout, r'^\[ERROR\] \[\d{13}\] LAMBDA_RUNTIME Failed to post handler '
+                         r'success response\. Http response code: 413\. \{"errorMessage":"Exceeded '
+                         r'maximum allowed payload size \(6291556 bytes\)\.","errorType":'
+                         r'"RequestEntityTooLarge"\}\n$')
+        self.assertTrue(run.stderr.endswith("\nRuntimeError: Failed to post invocation response\n"),
+                        run.stderr)
 
     def test_self_kill_ends_the_runtime(self):
         files = {"lambda_function.py": """\
