@@ -267,8 +267,7 @@ _JSON_RESERVED = frozenset((
     "name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module", "exc_info",
     "exc_text", "stack_info", "lineno", "funcName", "created", "msecs", "relativeCreated",
     "thread", "threadName", "processName", "process", "aws_request_id", "tenant_id",
-    "taskName",
-))
+))  # awslambdaric's; python >= 3.12's taskName is not among them (logged inside an asyncio task)
 
 
 def _configure_logging(logging):

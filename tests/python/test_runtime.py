@@ -794,6 +794,29 @@ class LoggingTest(RuntimeTestCase):
         self.assertTrue(exc["location"].endswith("lambda_function.py:lambda_handler:11"), exc["location"])
         self.assertEqual(len(exc["stackTrace"]), 1)
 
+    def test_json_format_keeps_the_task_name(self):
+        # awslambdaric's reserved fields do not include python 3.12's LogRecord.taskName: a
+        # record logged inside an asyncio task carries it (None, outside one, is left out)
+        files = {"lambda_function.py": """\
+            import logging
+
+            class InTask(logging.Filter):
+                def filter(self, record):
+                    record.taskName = "Task-1"  # what python >= 3.12 sets inside a task
+                    return True
+
+            def lambda_handler(event, context):
+                log = logging.getLogger("app")
+                log.warning("outside")
+                log.addFilter(InTask())
+                log.warning("inside")
+            """}
+        run = self.run_runtime(files, [Event("r1")], env={"AWS_LAMBDA_LOG_FORMAT": "JSON"})
+        outside, inside = [json.loads(l) for l in run.stdout.splitlines()]
+        self.assertNotIn("taskName", outside)
+        self.assertEqual(inside["taskName"], "Task-1")
+        self.assertEqual(list(inside)[-1], "taskName")
+
     def test_json_format_error_record(self):
         run = self.run_runtime(code_dir=os.path.join(EXAMPLES, "error-python"), events=[Event("r1")],
                                env={"AWS_LAMBDA_LOG_FORMAT": "JSON"})
