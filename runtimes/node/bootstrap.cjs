@@ -951,7 +951,23 @@ async function makeBufferedResponseStream() {
     if (started) throw new InvalidStreamingOperation("Cannot set content-type, too late.");
     contentType = ct;
   };
-  return { stream, body: () => Buffer.concat(chunks), contentType: () => contentType };
+  /*
+   * Resolves once the stream has finished (or was destroyed). aws-lambda-ric's streamed post is
+   * answered only then, and it waits for that answer: so ending the stream in a callback (a
+   * 'finish' comes a tick after end()) or after the handler's promise settles still makes the
+   * response, and a stream never ended holds the invocation until its timeout. A timer holds the
+   * event loop meanwhile, as that post does.
+   */
+  const ended = () => (stream.writableFinished || stream.destroyed ? null : new Promise((resolve) => {
+    const hold = setInterval(() => {}, 1 << 30);
+    const done = () => {
+      clearInterval(hold);
+      resolve();
+    };
+    stream.once("finish", done);
+    stream.once("close", done);
+  }));
+  return { stream, ended, body: () => Buffer.concat(chunks), contentType: () => contentType };
 }
 
 class Runtime {
@@ -1028,6 +1044,7 @@ class Runtime {
       const result = this.handler(JSON.parse(bodyJson), buffered.stream, ctx);
       if (!_isPromise(result)) return fail("Streaming does not support non-async handlers.");
       if (typeof (await result) !== "undefined") console.warn("Streaming handlers ignore return values.");
+      await buffered.ended();
       if (!buffered.stream.writableFinished) return fail("Response stream is not finished.");
       BeforeExitListener.reset();
       await flushOutput();

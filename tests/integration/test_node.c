@@ -731,6 +731,9 @@ static void test_peer_aws_lambda_ric(void **state)
         {"cold after timeout", "index.handler", "{\"n\": 4}", true},
         {"callback cold", "index.callback", "{}", true},
         {"callback error", "index.callback", "{\"fail\": \"cb\"}", false},
+        {"streaming", "index.streaming", "{}", true},
+        {"streaming, ended later", "index.streaming", "{\"later\": true}", false},
+        {"streaming, never ended", "index.streaming", "{\"unfinished\": true}", false},
         {"init error", "missing.handler", "{}", true},
         {"commonjs", "cjs.handler", "{\"n\": 5}", true},
     };
@@ -755,7 +758,9 @@ static void test_peer_aws_lambda_ric(void **state)
         tu_invoke(e, ours, c->payload, &a);
         tu_invoke(e, ric, c->payload, &b);
         compare_results(c, &a, &b);
-        if (strcmp(c->name, "timeout") == 0) {
+        if (strcmp(c->name, "streaming") == 0)
+            assert_string_equal(a.payload, "streamed 1 now");
+        if (strcmp(c->name, "timeout") == 0 || strcmp(c->name, "streaming, never ended") == 0) {
             assert_string_equal(a.error_type, "Sandbox.Timedout");
             assert_true(a.duration_ms == 1000.0 && b.duration_ms == 1000.0);
         }

@@ -29,3 +29,14 @@ export const callback = (event, context, cb) => {
   if (event.fail) return cb(new Error(`callback failure: ${event.fail}`));
   cb(null, { count, via: "callback" });
 };
+
+// A streaming handler (buffered by both clients: the engine has no streaming): ends its stream
+// at once, a while after its promise settled (event.later), or never (event.unfinished).
+export const streaming = awslambda.streamifyResponse(async (event, responseStream) => {
+  count += 1;
+  responseStream.setContentType("text/plain");
+  responseStream.write(`streamed ${count} `);
+  if (event.unfinished) return;
+  if (event.later) setTimeout(() => responseStream.end("later"), 100);
+  else responseStream.end("now");
+});
