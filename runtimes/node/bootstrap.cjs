@@ -914,7 +914,8 @@ function attachEnvironmentData(context, headers, env) {
   context.invokedFunctionArn = headers["lambda-runtime-invoked-function-arn"];
   context.awsRequestId = headers["lambda-runtime-aws-request-id"];
   context.tenantId = headers["lambda-runtime-aws-tenant-id"];
-  context.getRemainingTimeInMillis = function () {
+  // a named function, as aws-lambda-ric's object literal makes it (console.log(context) shows it)
+  context.getRemainingTimeInMillis = function getRemainingTimeInMillis() {
     return deadline - Date.now();
   };
   return context;

@@ -17,6 +17,9 @@ export const handler = async (event, context) => {
     invokedFunctionArn: context.invokedFunctionArn,
     callbackWaitsForEmptyEventLoop: context.callbackWaitsForEmptyEventLoop,
     keys: Object.keys(context),
+    // the functions' names, which console.log(context) shows
+    functions: Object.entries(context).filter(([, v]) => typeof v === "function")
+      .map(([k, v]) => `${k}:${v.name}`),
     identity: context.identity ?? null,
     trace: process.env._X_AMZN_TRACE_ID ?? null,
   };
