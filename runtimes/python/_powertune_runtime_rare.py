@@ -61,15 +61,25 @@ def _read_chunked(client):
         client._readline()  # CRLF after the chunk
 
 
-def _post_error(api, request_id, error_doc_json, error_type):
+def _error_body(error):
+    """The error document's bytes. On python3.12 and 3.13 its text keeps non-ASCII characters;
+    a message holding a lone surrogate (bytes os.fsdecode could not decode) has no UTF-8 form,
+    and is then written \\u-escaped, as on the other runtimes, rather than ending the runtime."""
+    try:
+        return _json_dumps(error).encode("utf-8")
+    except UnicodeEncodeError:
+        return _json_encoder(True)(error).encode("ascii")
+
+
+def _post_error(api, request_id, error, error_type):
     return api.request("POST", "/2018-06-01/runtime/invocation/%s/error"
-                       % _quote_path_segment(request_id), error_doc_json.encode("utf-8"),
+                       % _quote_path_segment(request_id), _error_body(error),
                        (("Content-Type", "application/json"),
                         ("Lambda-Runtime-Function-Error-Type", error_type)))
 
 
-def _post_init_error(api, error_doc_json, error_type):
-    return api.request("POST", "/2018-06-01/runtime/init/error", error_doc_json.encode("utf-8"),
+def _post_init_error(api, error, error_type):
+    return api.request("POST", "/2018-06-01/runtime/init/error", _error_body(error),
                        (("Content-Type", "application/json"),
                         ("Lambda-Runtime-Function-Error-Type", error_type)))
 
@@ -240,7 +250,7 @@ def _report_init_error(api, error, log_format_json):
     _write_stdout(format_error_log(error))
     _flush_output()
     try:
-        _post_init_error(api, _json_dumps(error), error["errorType"])
+        _post_init_error(api, error, error["errorType"])
     except Exception as e:
         sys.stderr.write("powertune runtime: cannot post the init error: %s\n" % e)
     _flush_output()
@@ -252,7 +262,7 @@ def _report_error(api, request_id, error, log_format_json):
     format_error_log = format_error_log_json if log_format_json else format_error_log_text
     _write_stdout(format_error_log(error))
     _flush_output()
-    _check_post(_post_error(api, request_id, _json_dumps(error), error["errorType"]),
+    _check_post(_post_error(api, request_id, error, error["errorType"]),
                 "POST /error")
 
 

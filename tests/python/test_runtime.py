@@ -214,7 +214,7 @@ class RuntimeTestCase(unittest.TestCase):
                 proc.wait()
                 raise
         with open(out_path, "rb") as f:
-            stdout = f.read().decode("utf-8")
+            stdout = f.read().decode("utf-8", "replace")  # a function may write any bytes
         with open(err_path, "rb") as f:
             stderr = f.read().decode("utf-8")
         with api.lock:
@@ -507,6 +507,20 @@ class ErrorTest(RuntimeTestCase):
             self.assertEqual(ok.body.decode("utf-8"), '{"s": "%s"}' % text, runtime)
             self.assertIn('"errorMessage": "%s"' % text, err.body.decode("utf-8"), runtime)
             self.assertIn('"level": "ERROR", "errorMessage": "%s"' % text, run.stdout, runtime)
+
+    def test_lone_surrogate_in_a_message_on_python312(self):
+        # no UTF-8 form: the document is \\u-escaped, and the runtime goes on
+        files = {"lambda_function.py": """\
+            def lambda_handler(event, context):
+                if event.get("fail"):
+                    raise ValueError("bad \\udcff byte \\u00e9")
+                return "next"
+            """}
+        run = self.run_runtime(files, [Event("r1", {"fail": True}), Event("r2")],
+                               env={"AWS_EXECUTION_ENV": "AWS_Lambda_python3.12"})
+        err, ok = run.posts()
+        self.assertIn(b'"errorMessage": "bad \\udcff byte \\u00e9"', err.body)
+        self.assertEqual(ok.body, b'"next"')
 
     def test_marshal_error(self):
         files = {"lambda_function.py": """\
