@@ -141,6 +141,14 @@ re='^[{]"_X_AMZN_TRACE_ID": "Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16}
 if [ "$(printf '%s\n' "$out" | grep -cE "$re")" = 2 ] && [ "$(printf '%s\n' "$out" | sort -u | wc -l)" = 2 ]; then
   ok "_X_AMZN_TRACE_ID: one per invocation"; else nok "_X_AMZN_TRACE_ID: $out"; fi
 
+# Max Memory Used counts what the runtime has resident, its interpreter's file-backed pages
+# included (a microVM's memory holds them): it said 5 MB for a Python runtime with 10 MB
+# resident, counting only the pages charged to the function's cgroup.
+out=$("$PT" invoke tests/functions/resident-python --json 2>/dev/null)
+got=$(printf '%s\n' "$out" | /usr/bin/python3 -c "import json,sys; d=json.loads(sys.stdin.readline()); print(d['maxMemoryUsedMB'] * 1024 >= d['payload']['vmhwm_kb'] > 4096, d['maxMemoryUsedMB'], d['payload']['vmhwm_kb'])" 2>&1)
+case "$got" in True*) ok "Max Memory Used covers the runtime's resident memory ($got)" ;;
+  *) nok "Max Memory Used below the runtime's resident memory: $got" ;; esac
+
 # SIGTERM during an invocation: exit 143 (128 + SIGTERM, as a shell reports it), no cgroup or process left.
 # The function carries a mark in its environment, so only this run's processes are looked for
 # (other checkouts and sessions may run Python functions meanwhile).
