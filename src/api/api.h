@@ -61,6 +61,9 @@
 #define PT_API_UNZIPPED_MAX PT_PACKAGE_UNZIPPED_MAX /* 250 MB unzipped (engine/package.h) */
 #define PT_API_EVENT_QUEUE_MAX 10000       /* queued Event invocations */
 #define PT_API_EVENT_QUEUE_BYTES 268435456 /* their payloads (held in memory and on disk) */
+/* Connections beyond the account concurrency: the control plane's, and clients' idle ones. */
+#define PT_API_CONNECTIONS_SPARE 64
+#define PT_API_CONNECTIONS_MAX 4096
 
 struct pt_api_options {
     const char *host;             /* NULL: 127.0.0.1 */
@@ -76,7 +79,11 @@ struct pt_api_options {
     int event_workers;            /* threads running Event invocations; 0: 4 */
     size_t event_queue_max;       /* Event invocations held at once; 0: PT_API_EVENT_QUEUE_MAX */
     size_t event_queue_bytes;     /* and their payloads; 0: PT_API_EVENT_QUEUE_BYTES */
-    unsigned connection_limit;    /* 0: 64 */
+    /* 0: account_concurrency + PT_API_CONNECTIONS_SPARE, at most PT_API_CONNECTIONS_MAX. A
+     * synchronous invocation holds its connection while it runs: a limit under the account
+     * concurrency would turn the invocations Lambda runs (or throttles with a 429) into
+     * connections reset, which SDKs report as network failures. */
+    unsigned connection_limit;
     unsigned connection_timeout_s; /* idle connections are closed after this; 0: 30 */
     /* One line per request (method, path, status, ms), and notices. May be NULL. */
     void (*log)(void *arg, const char *line);

@@ -465,7 +465,10 @@ int pt_api_create(struct pt_api **out, struct pt_engine *engine, const struct pt
     if (api->opt.event_workers <= 0)
         api->opt.event_workers = 4;
     if (!api->opt.connection_limit)
-        api->opt.connection_limit = 64;
+        api->opt.connection_limit =
+            (unsigned)(api->account_concurrency < PT_API_CONNECTIONS_MAX - PT_API_CONNECTIONS_SPARE
+                           ? api->account_concurrency + PT_API_CONNECTIONS_SPARE
+                           : PT_API_CONNECTIONS_MAX);
     if (!api->opt.connection_timeout_s)
         api->opt.connection_timeout_s = 30;
     const char *state = opt->state_dir ? opt->state_dir : pt_engine_state_dir(engine);

@@ -56,7 +56,8 @@ static void serve_usage(FILE *f)
             "                        LastUpdateStatus InProgress after an update (default 300)\n"
             "  --event-retry-delay-ms MS  delay before retry n of a failed Event invocation is\n"
             "                        n times this (default 60000, as Lambda)\n"
-            "  --max-connections N   concurrent connections (default 64)\n"
+            "  --max-connections N   concurrent connections (default: the account concurrency\n"
+            "                        + 64, at most 4096); a synchronous invoke holds one\n"
             "  --quiet               no per-request lines on stderr\n\n"
             "%s",
             CLI_ENGINE_OPTIONS_HELP);
@@ -128,7 +129,8 @@ int cmd_serve(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
             ao.event_retry_delay_ms = (int)v;
             break;
         case OPT_MAX_CONNECTIONS:
-            if ((rc = parse_int_flag("max-connections", optarg, 1, 4096, &v, err)))
+            if ((rc = parse_int_flag("max-connections", optarg, 1, PT_API_CONNECTIONS_MAX, &v,
+                                     err)))
                 goto out;
             ao.connection_limit = (unsigned)v;
             break;

@@ -150,6 +150,18 @@ elif MODE == "robust":
     t.join()
     check(slow.get("result", ("", {}))[1].get("code") == 3 and slow["seconds"] >= 2,
           "the slow invocation completes")
+    # Clients' pools keep connections open between requests, and each synchronous invocation
+    # holds one while it runs: with 80 connections held, a new client is still served (the
+    # limit was 64 connections, under the account's 1000 concurrent invocations).
+    for _ in range(72):
+        idle.append(socket.create_connection((u.hostname, u.port)))
+    fresh = boto3.client("lambda", endpoint_url=ENDPOINT, region_name="us-east-1",
+                         config=Config(retries={"max_attempts": 0}, read_timeout=60))
+    try:  # a new client: lam's pool has a connection already
+        served = json.loads(fresh.invoke(FunctionName=name)["Payload"].read()).get("code") == 3
+    except Exception as e:  # a connection reset at the limit
+        served = repr(e)
+    check(served is True, "an invocation is served while 80 other connections are open (%s)" % served)
     for s in idle:
         s.close()
     lam.delete_function(FunctionName=name)
