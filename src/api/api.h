@@ -84,7 +84,10 @@ struct pt_api_options {
      * concurrency would turn the invocations Lambda runs (or throttles with a 429) into
      * connections reset, which SDKs report as network failures. */
     unsigned connection_limit;
-    unsigned connection_timeout_s; /* idle connections are closed after this; 0: 30 */
+    /* Idle connections are closed after this; 0: 30. A request must arrive, and its answer be
+     * taken, within twice this plus 1 s per 16 KiB of body or answer, else its connection is
+     * closed: a client trickling bytes does not keep its connection (slowloris). */
+    unsigned connection_timeout_s;
     /* One line per request (method, path, status, ms), and notices. May be NULL. */
     void (*log)(void *arg, const char *line);
     void *log_arg;

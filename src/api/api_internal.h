@@ -112,6 +112,7 @@ struct api_function {
 };
 
 struct api_event;
+struct api_socket;
 
 struct pt_api {
     struct pt_engine *engine;
@@ -145,6 +146,15 @@ struct pt_api {
 
     struct MHD_Daemon *daemon;
     int port;
+
+    /* server.c: the open connections, for the watchdog that bounds how long a request may
+     * take to arrive. sock_lock guards the list and every api_socket in it. */
+    pthread_mutex_t sock_lock;
+    pthread_cond_t sock_cond;
+    struct api_socket *sockets;
+    bool watchdog_stop;
+    bool watchdog_started;
+    pthread_t watchdog;
 };
 
 /* ---- errors.c: responses ---- */

@@ -6,10 +6,12 @@
  * can block its connection for up to 15 minutes without holding up anyone
  * else. What bounds a client: the connection limit, the per-connection
  * memory limit (request line and headers), the idle timeout (a client that
- * stops sending is dropped), and body limits decided from the route before
- * the body arrives (6 MB for Invoke, 70 MB for CreateFunction's base64 zip);
- * a body over its limit is read and dropped, then answered 413, because
- * clients that are still sending do not read an early answer.
+ * stops sending is dropped), a deadline on a request's arrival and on its
+ * answer's delivery (a client that trickles is dropped: see api_socket), and
+ * body limits decided from the route before the body arrives (6 MB for
+ * Invoke, 70 MB for CreateFunction's base64 zip); a body over its limit is
+ * read and dropped, then answered 413, because clients that are still
+ * sending do not read an early answer.
  *
  * SigV4 needs the request-target exactly as sent: the URI log callback sees
  * it before libmicrohttpd unescapes anything, and that raw copy is what both
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -35,6 +38,9 @@
 #define API_DISCARD_MAX (256LL * 1024 * 1024) /* a body over its limit is dropped up to this */
 #define API_HEADER_MEMORY (64 * 1024)
 #define API_SEGMENTS_MAX 8
+/* Past the grace period, a body (or an answer) must move at least this many bytes a second. */
+#define API_TRANSFER_RATE_MIN (16 * 1024)
+#define API_WATCHDOG_TICK_MS 250
 
 /* ---- routing ---- */
 
@@ -228,6 +234,137 @@ void pt_api_handle(struct pt_api *api, const struct pt_api_request *req,
 
 /* ---- libmicrohttpd ---- */
 
+/*
+ * A connection as the watchdog sees it. libmicrohttpd's idle timeout starts over at every byte,
+ * so a client trickling its headers or its body one byte at a time, or reading its answer that
+ * way, held its connection (and its thread) for as long as it liked, and as many such clients
+ * as the connection limit locked every other client out (slowloris). So a request must arrive,
+ * from the end of the one before on the connection (or from its start), within a grace period
+ * (twice the idle timeout, which deals with idle connections first) plus one second per
+ * API_TRANSFER_RATE_MIN bytes of body received, and its answer must go within the same; past
+ * that the watchdog shuts the socket down, and libmicrohttpd, seeing the connection end, closes
+ * it. A request being served is not timed: an invocation may run for 15 minutes.
+ */
+enum api_socket_phase {
+    SOCKET_ARRIVING, /* the request (line, headers, body) is being received or awaited */
+    SOCKET_SERVING,
+    SOCKET_ANSWERING, /* its answer is being sent */
+};
+
+struct api_socket {
+    struct api_socket *next, *prev;
+    MHD_socket fd;
+    enum api_socket_phase phase;
+    bool cut;         /* shut down by the watchdog */
+    int64_t since_ns; /* the phase's start */
+    long long bytes;  /* the body received so far, or the answer's size */
+};
+
+static struct api_socket *socket_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+/* The connection's request enters phase (bytes: the answer's size, or 0). */
+static void socket_phase(struct pt_api *api, struct MHD_Connection *conn,
+                         enum api_socket_phase phase, long long bytes)
+{
+    struct api_socket *s = socket_of(conn);
+    if (!s)
+        return;
+    pthread_mutex_lock(&api->sock_lock);
+    s->phase = phase;
+    s->since_ns = pt_mono_ns();
+    s->bytes = bytes;
+    pthread_mutex_unlock(&api->sock_lock);
+}
+
+static void socket_received(struct pt_api *api, struct MHD_Connection *conn, size_t n)
+{
+    struct api_socket *s = socket_of(conn);
+    if (!s)
+        return;
+    pthread_mutex_lock(&api->sock_lock);
+    s->bytes += (long long)n;
+    pthread_mutex_unlock(&api->sock_lock);
+}
+
+/* libmicrohttpd calls it with CLOSED before it closes the socket: the watchdog, which shuts
+ * sockets down under sock_lock, never touches a descriptor number reused meanwhile. */
+static void api_notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                                  enum MHD_ConnectionNotificationCode code)
+{
+    struct pt_api *api = cls;
+    struct api_socket *s = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        s = info ? calloc(1, sizeof(*s)) : NULL;
+        if (!s)
+            return; /* not watched: the idle timeout alone bounds it */
+        s->fd = info->connect_fd;
+        s->phase = SOCKET_ARRIVING;
+        s->since_ns = pt_mono_ns();
+        pthread_mutex_lock(&api->sock_lock);
+        s->next = api->sockets;
+        if (s->next)
+            s->next->prev = s;
+        api->sockets = s;
+        pthread_mutex_unlock(&api->sock_lock);
+        *socket_context = s;
+        return;
+    }
+    if (!s)
+        return;
+    pthread_mutex_lock(&api->sock_lock);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        api->sockets = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    pthread_mutex_unlock(&api->sock_lock);
+    free(s);
+    *socket_context = NULL;
+}
+
+static void *api_watchdog(void *arg)
+{
+    struct pt_api *api = arg;
+    const int64_t grace_ns = 2 * (int64_t)api->opt.connection_timeout_s * 1000000000;
+    pthread_mutex_lock(&api->sock_lock);
+    while (!api->watchdog_stop) {
+        int64_t now = pt_mono_ns();
+        unsigned cut = 0;
+        for (struct api_socket *s = api->sockets; s; s = s->next) {
+            if (s->cut || s->phase == SOCKET_SERVING)
+                continue;
+            int64_t allowed = grace_ns + s->bytes / API_TRANSFER_RATE_MIN * 1000000000;
+            if (now - s->since_ns > allowed) {
+                shutdown(s->fd, SHUT_RDWR);
+                s->cut = true;
+                cut++;
+            }
+        }
+        if (cut && api->opt.log) {
+            char line[160];
+            snprintf(line, sizeof(line),
+                     "closed %u connection(s) whose request or answer took over %u s plus 1 s "
+                     "per %d KiB (a client too slow, or trickling bytes)",
+                     cut, 2 * api->opt.connection_timeout_s, API_TRANSFER_RATE_MIN / 1024);
+            api->opt.log(api->opt.log_arg, line);
+        }
+        int64_t wake_ns = now + (int64_t)API_WATCHDOG_TICK_MS * 1000000;
+        struct timespec ts = {.tv_sec = (time_t)(wake_ns / 1000000000),
+                              .tv_nsec = (long)(wake_ns % 1000000000)};
+        pthread_cond_timedwait(&api->sock_cond, &api->sock_lock, &ts);
+    }
+    pthread_mutex_unlock(&api->sock_lock);
+    return NULL;
+}
+
 struct api_conn {
     char *uri;
     bool uri_too_long; /* uri holds only its first API_URI_MAX bytes */
@@ -255,9 +392,9 @@ static void *api_uri_log(void *cls, const char *uri, struct MHD_Connection *conn
 static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                           enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
     (void)toe;
+    /* The next request on the connection is awaited from now. */
+    socket_phase(cls, conn, SOCKET_ARRIVING, 0);
     struct api_conn *c = *con_cls;
     if (!c)
         return;
@@ -348,6 +485,7 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size) {
+        socket_received(api, conn, *upload_data_size);
         if (!c->too_large && pt_buf_append(&c->body, upload_data, *upload_data_size, NULL) != 0) {
             c->too_large = true;
             c->discarded += (long long)c->body.len;
@@ -359,6 +497,7 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
         return c->discarded > API_DISCARD_MAX ? MHD_NO : MHD_YES;
     }
 
+    socket_phase(api, conn, SOCKET_SERVING, 0);
     struct header_list *h = calloc(1, sizeof(*h));
     if (!h)
         return MHD_NO;
@@ -394,6 +533,7 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
     } else {
         pt_api_handle(api, &req, &r);
     }
+    socket_phase(api, conn, SOCKET_ANSWERING, (long long)r.body_len);
     enum MHD_Result ret = send_response(api, conn, c, &r, method);
     free(h);
     return ret;
@@ -423,13 +563,20 @@ int pt_api_listen(struct pt_api *api, struct pt_error *err)
         MHD_OPTION_CONNECTION_LIMIT, api->opt.connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
         api->opt.connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)API_HEADER_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, api_uri_log, api,
-        MHD_OPTION_NOTIFY_COMPLETED, api_completed, api, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, api_completed, api, MHD_OPTION_NOTIFY_CONNECTION,
+        api_notify_connection, api, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!api->daemon)
         return pt_error_set(err, PT_ESYS,
                             "cannot listen on %s:%d (port in use, or not an address of this "
                             "host)",
                             api->host, api->port);
+    if (pthread_create(&api->watchdog, NULL, api_watchdog, api) != 0) {
+        MHD_stop_daemon(api->daemon);
+        api->daemon = NULL;
+        return pt_error_set(err, PT_ESYS, "cannot start the server's connection watchdog");
+    }
+    api->watchdog_started = true;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(api->daemon,
                                                            MHD_DAEMON_INFO_BIND_PORT);
     if (info && info->port)
@@ -478,7 +625,9 @@ int pt_api_create(struct pt_api **out, struct pt_engine *engine, const struct pt
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* due times are monotonic */
     pthread_cond_init(&api->ev_cond, &ca);
+    pthread_cond_init(&api->sock_cond, &ca);
     pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&api->sock_lock, NULL);
     int rc = 0;
     if ((size_t)snprintf(api->root, sizeof(api->root), "%s/api", state) >= sizeof(api->root))
         rc = pt_error_set(err, PT_EUSAGE, "state directory path too long: %s", state);
@@ -502,8 +651,17 @@ void pt_api_destroy(struct pt_api *api)
         return;
     if (api->daemon)
         MHD_stop_daemon(api->daemon);
+    if (api->watchdog_started) {
+        pthread_mutex_lock(&api->sock_lock);
+        api->watchdog_stop = true;
+        pthread_cond_signal(&api->sock_cond);
+        pthread_mutex_unlock(&api->sock_lock);
+        pthread_join(api->watchdog, NULL);
+    }
     api_events_stop(api);
     api_registry_free(api);
+    pthread_cond_destroy(&api->sock_cond);
+    pthread_mutex_destroy(&api->sock_lock);
     pthread_cond_destroy(&api->ev_cond);
     pthread_mutex_destroy(&api->ev_lock);
     pthread_mutex_destroy(&api->lock);

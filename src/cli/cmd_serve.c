@@ -24,6 +24,7 @@ enum {
     OPT_UPDATE_WINDOW,
     OPT_EVENT_RETRY,
     OPT_MAX_CONNECTIONS,
+    OPT_CONNECTION_TIMEOUT,
     OPT_QUIET,
     OPT_HELP,
 };
@@ -35,6 +36,7 @@ static const struct option serve_options[] = {
     {"update-window-ms", required_argument, NULL, OPT_UPDATE_WINDOW},
     {"event-retry-delay-ms", required_argument, NULL, OPT_EVENT_RETRY},
     {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+    {"connection-timeout", required_argument, NULL, OPT_CONNECTION_TIMEOUT},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -58,6 +60,9 @@ static void serve_usage(FILE *f)
             "                        n times this (default 60000, as Lambda)\n"
             "  --max-connections N   concurrent connections (default: the account concurrency\n"
             "                        + 64, at most 4096); a synchronous invoke holds one\n"
+            "  --connection-timeout S  idle connections are closed after S seconds; a request\n"
+            "                        must arrive, and its answer be taken, within 2S plus 1 s\n"
+            "                        per 16 KiB of body (default 30)\n"
             "  --quiet               no per-request lines on stderr\n\n"
             "%s",
             CLI_ENGINE_OPTIONS_HELP);
@@ -133,6 +138,11 @@ int cmd_serve(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
                                      err)))
                 goto out;
             ao.connection_limit = (unsigned)v;
+            break;
+        case OPT_CONNECTION_TIMEOUT:
+            if ((rc = parse_int_flag("connection-timeout", optarg, 1, 3600, &v, err)))
+                goto out;
+            ao.connection_timeout_s = (unsigned)v;
             break;
         case OPT_QUIET: quiet = true; break;
         case OPT_HELP: serve_usage(stdout); goto out;

@@ -204,6 +204,12 @@ if out=$($PY tests/cli/serve_many_fds.py "$PT" "$TMP/state-many-fds" 2>&1); then
   ok "serve listens and answers with descriptors past FD_SETSIZE"
 else nok "serve past FD_SETSIZE: $out"; fi
 
+# Clients trickling their headers or body a byte at a time (each byte restarts the idle timeout)
+# on every connection: their connections are cut, and a new client is served meanwhile.
+if out=$($PY tests/cli/serve_slow_clients.py "$PT" "$TMP/state-slow-clients" 2>&1); then
+  ok "clients trickling bytes on every connection are cut; others are served; a long invocation is not cut"
+else nok "serve with trickling clients: $out"; fi
+
 # Clean shutdown: SIGTERM ends the server with status 0.
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID"; st=$?; SERVER_PID=
 if [ $st = 0 ]; then ok "SIGTERM stops serve with status 0"; else nok "SIGTERM: status $st"; fi
