@@ -478,11 +478,18 @@ static enum MHD_Result api_access(void *cls, struct MHD_Connection *conn, const 
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
         long long declared = cl ? strtoll(cl, NULL, 10) : 0;
-        if (declared > API_DISCARD_MAX)
+        const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                         MHD_HTTP_HEADER_EXPECT);
+        bool waits = expect && strcasecmp(expect, "100-continue") == 0;
+        if (declared > API_DISCARD_MAX && !waits)
             return MHD_NO; /* not worth reading */
         if (declared > (long long)limit)
             c->too_large = true;
-        return MHD_YES;
+        /* A client waiting for "100 Continue" before it sends a body over the limit (curl does
+         * above 1 MB) is answered 413 now: its body is never sent, and libmicrohttpd closes the
+         * connection after the answer. */
+        if (!c->too_large || !waits)
+            return MHD_YES;
     }
     if (*upload_data_size) {
         socket_received(api, conn, *upload_data_size);

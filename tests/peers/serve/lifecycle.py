@@ -129,6 +129,19 @@ elif MODE == "robust":
     except OSError:
         closed = True  # reset
     check(closed, "a body declared far over the limit is not read")
+    # A client that waits for "100 Continue" (curl does above 1 MB) is answered 413 at once,
+    # without sending its 7 MB (it was told to go on, then answered once all had come).
+    waiting = socket.create_connection((u.hostname, u.port))
+    waiting.sendall(b"POST /2015-03-31/functions/any/invocations HTTP/1.1\r\nHost: x\r\n"
+                    b"Expect: 100-continue\r\nContent-Length: 7000000\r\n\r\n")
+    waiting.settimeout(5)
+    try:
+        first = waiting.recv(4096)
+    except OSError as e:
+        first = repr(e).encode()
+    waiting.close()
+    check(first.startswith(b"HTTP/1.1 413") and b"RequestEntityTooLargeException" in first,
+          "Expect: 100-continue with a body over the limit: 413 before the body (%r)" % first[:30])
     lam.create_function(FunctionName=name, Runtime="python3.12", Role="arn:aws:iam::123456789012:role/r",
                         Handler="lambda_function.lambda_handler", Code={"ZipFile": make_zip(CODE % 3)},
                         Timeout=10)
