@@ -210,6 +210,20 @@ if out=$($PY tests/cli/serve_slow_clients.py "$PT" "$TMP/state-slow-clients" 2>&
   ok "clients trickling bytes on every connection are cut; others are served; a long invocation is not cut"
 else nok "serve with trickling clients: $out"; fi
 
+# Each environment holds about a dozen descriptors: serve raises its soft descriptor limit to the
+# hard one (under a soft 1024, about 60 concurrent cold starts failed with EMFILE).
+if [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -gt 1024 ]; then
+  mkdir -m 755 "$TMP/state-nofile"
+  (ulimit -Sn 1024 && exec "$PT" serve --port 0 --state-dir "$TMP/state-nofile") >"$TMP/nofile.out" 2>"$TMP/nofile.err" &
+  nofile_pid=$!
+  i=0
+  while [ $i -lt 100 ] && ! grep -q '^listening' "$TMP/nofile.out"; do sleep 0.1; i=$((i + 1)); done
+  limits=$(awk '/^Max open files/ {print $4, $5}' "/proc/$nofile_pid/limits" 2>/dev/null)
+  kill -TERM "$nofile_pid"; wait "$nofile_pid"
+  if [ -n "$limits" ] && [ "${limits% *}" = "${limits#* }" ]; then ok "serve started under a soft limit of 1024 descriptors raises it to the hard one ($limits)"
+  else nok "serve's descriptor limits (soft hard) under ulimit -Sn 1024: '$limits' $(cat "$TMP/nofile.err")"; fi
+else skip "the hard descriptor limit is 1024: nothing to raise"; fi
+
 # Clean shutdown: SIGTERM ends the server with status 0.
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID"; st=$?; SERVER_PID=
 if [ $st = 0 ]; then ok "SIGTERM stops serve with status 0"; else nok "SIGTERM: status $st"; fi
