@@ -130,7 +130,17 @@ static void env_hook_init_done(void *arg)
 
 /* ---- the child, between fork and exec: async-signal-safe calls only ---- */
 
-static void env_child_fail(int fd, const char *what, const char *detail)
+/*
+ * What the child writes on the exec pipe when it could not set the environment up (execve's
+ * failures write their errno there, which is positive). Such a failure is the engine's, not the
+ * function's: the parent makes it an error of the invocation (a ServiceException for serve, a
+ * retried one for an Event), where a runtime exiting with 127 read as the function's
+ * Runtime.ExitError.
+ */
+#define ENV_SETUP_FAILED (-1)
+
+/* Says why on fd (the output pipe, read back by env_spawn), marks the exec pipe, exits. */
+static void env_child_fail(int fd, int exec_w, const char *what, const char *detail)
 {
     ssize_t w = write(fd, "powertune: ", 11);
     w = write(fd, what, strlen(what));
@@ -138,6 +148,8 @@ static void env_child_fail(int fd, const char *what, const char *detail)
         w = write(fd, detail, strlen(detail));
     }
     w = write(fd, "\n", 1);
+    int mark = ENV_SETUP_FAILED;
+    w = write(exec_w, &mark, sizeof(mark));
     (void)w;
     _exit(127);
 }
@@ -155,28 +167,30 @@ __attribute__((noreturn)) static void env_child(const struct pt_env *env, int ou
     setsid();
     /* Above the standard streams' numbers before they are set (the engine's may be closed). */
     if (conn >= 0 && (conn = fcntl(conn, F_DUPFD, ENV_HANDED_FD)) < 0)
-        env_child_fail(out_w, "cannot keep the Runtime API connection", NULL);
+        env_child_fail(out_w, exec_w, "cannot keep the Runtime API connection", NULL);
     /* Past the handed connection's number too; close-on-exec, so its EOF still marks the exec. */
-    if ((exec_w = fcntl(exec_w, F_DUPFD_CLOEXEC, ENV_HANDED_FD + 1)) < 0)
-        env_child_fail(out_w, "cannot keep the exec pipe", NULL);
+    int moved_w = fcntl(exec_w, F_DUPFD_CLOEXEC, ENV_HANDED_FD + 1);
+    if (moved_w < 0)
+        env_child_fail(out_w, exec_w, "cannot keep the exec pipe", NULL);
+    exec_w = moved_w;
     if (pt_cgroup_enter_child(env->cg) != 0)
-        env_child_fail(out_w, "cannot enter the environment's cgroup", NULL);
+        env_child_fail(out_w, exec_w, "cannot enter the environment's cgroup", NULL);
     if (env->cfg.sandbox.enabled) {
         const char *why = pt_sandbox_enter(&env->cfg.sandbox, &env->sandbox_spec, ns_fd);
         if (why)
-            env_child_fail(out_w, "sandbox: ", why);
+            env_child_fail(out_w, exec_w, "sandbox: ", why);
     }
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(out_w, 2) < 0)
-        env_child_fail(out_w, "cannot set up standard streams", NULL);
+        env_child_fail(out_w, exec_w, "cannot set up standard streams", NULL);
     if (conn >= 0 && conn != ENV_HANDED_FD && dup2(conn, ENV_HANDED_FD) < 0)
-        env_child_fail(1, "cannot hand over the Runtime API connection", NULL);
+        env_child_fail(1, exec_w, "cannot hand over the Runtime API connection", NULL);
     unsigned int first = conn >= 0 ? ENV_HANDED_FD + 1 : 3;
     if ((unsigned int)exec_w > first)
         close_range(first, (unsigned int)exec_w - 1, 0);
     close_range((unsigned int)exec_w + 1, ~0U, 0);
     if (chdir(env->cfg.fn->code_dir) != 0)
-        env_child_fail(1, "cannot enter the code directory ", env->cfg.fn->code_dir);
+        env_child_fail(1, exec_w, "cannot enter the code directory ", env->cfg.fn->code_dir);
     struct rlimit nofile = {PT_NOFILE_MAX, PT_NOFILE_MAX};
     setrlimit(RLIMIT_NOFILE, &nofile);
     execve(env->cfg.argv[0], env->cfg.argv, env->envp);
@@ -224,6 +238,23 @@ static int env_child_main(void *arg)
 {
     const struct env_child_args *a = arg;
     env_child(a->env, a->out_w, a->exec_w, a->conn, a->ns_fd);
+}
+
+/* The child pid could not set the environment up: reaped, and why (from its output) in err. */
+static int env_setup_failed(pid_t pid, int out_r, struct pt_error *err)
+{
+    char why[512] = "";
+    /* Written before the mark the parent has read; non-blocking all the same, as the parent
+     * holds the pipe's other end. */
+    fcntl(out_r, F_SETFL, fcntl(out_r, F_GETFL) | O_NONBLOCK);
+    ssize_t n = read(out_r, why, sizeof(why) - 1);
+    why[n > 0 ? n : 0] = '\0';
+    why[strcspn(why, "\n")] = '\0';
+    const char *reason = strncmp(why, "powertune: ", 11) == 0 ? why + 11 : why;
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    return pt_error_set(err, PT_ESYS, "cannot set up the runtime's environment: %s",
+                        *reason ? reason : "no reason given");
 }
 
 static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
@@ -286,6 +317,11 @@ static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
     while ((got = read(execfd[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR) {
     }
     env->exec_errno = got == (ssize_t)sizeof(exec_errno) ? exec_errno : 0;
+    if (env->exec_errno == ENV_SETUP_FAILED) {
+        env->exec_errno = 0;
+        rc = env_setup_failed(pid, pipefd[0], err);
+        goto out;
+    }
     env->spawn_ns = pt_mono_ns();
     /* Everything from here on runs beside the runtime's start, not before it. */
     env->pid = pid;

@@ -899,6 +899,33 @@ static void test_exec_failure_is_invalid_entrypoint(void **state)
     tu_engine_free(e);
 }
 
+/* The environment could not be set up (here its code directory is gone): the engine's failure,
+ * not the function's. It was a Runtime.ExitError "exit status 127" charged to the function. */
+static void test_setup_failure_is_the_engines(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char cmd[4600];
+    snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s/fn' && chmod 755 '%s'", tu_example("noop-c"), dir,
+             dir);
+    assert_int_equal(system(cmd), 0);
+    struct pt_engine *e = tu_engine(NULL);
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/fn", dir);
+    struct pt_function *fn = tu_function(e, path, 128, 3);
+    tu_rmtree(dir);
+    struct pt_invoke_request req = {.payload = "{}", .payload_len = 2};
+    struct pt_invoke_result r;
+    struct pt_error err = {0};
+    int rc = pt_engine_invoke(e, fn, &req, &r, &err);
+    if (rc == 0)
+        fail_msg("invoked: %s %.*s", r.error_type, (int)r.payload_len, r.payload);
+    assert_int_equal(rc, PT_ESYS);
+    assert_non_null(strstr(err.msg, "cannot set up the runtime's environment: "));
+    tu_engine_free(e);
+    free(dir);
+}
+
 static void test_handled_error_keeps_environment(void **state)
 {
     (void)state;
@@ -1287,6 +1314,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_init_error, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_init_exit_lines_follow_start, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_exec_failure_is_invalid_entrypoint, require_cgroups, tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_setup_failure_is_the_engines, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_handled_error_keeps_environment, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_two_concurrent_use_two_environments, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_reserved_concurrency_throttles, require_cgroups, tu_teardown_engines),
