@@ -29,6 +29,7 @@
 #include "base/fs.h"
 #include "base/str.h"
 #include "cli/cli.h"
+#include "engine/sandbox.h"
 
 extern char **environ;
 
@@ -90,9 +91,10 @@ static int profile_runtime_dir(const struct cli_engine_opts *eo, char *out, size
 }
 
 /*
- * The raw profiles' directory. Functions run as an unprivileged user with a
- * private /tmp when the engine is root, so it lives in /var/tmp (visible
- * through the sandbox) and belongs to the functions' user.
+ * The raw profiles' directory. Functions run as unprivileged users (one uid per environment)
+ * with a private /tmp when the engine is root, so it lives in /var/tmp (visible through the
+ * sandbox) and is writable to the functions' group (sandbox.h), sticky: no environment removes
+ * another's profile.
  */
 static int profile_raw_dir(const struct cli_engine_opts *eo, char *out, size_t size,
                            struct pt_error *err)
@@ -104,13 +106,12 @@ static int profile_raw_dir(const struct cli_engine_opts *eo, char *out, size_t s
         return pt_error_set(err, PT_EUSAGE, "POWERTUNE_PROFILE_TMPDIR is too long");
     if (!mkdtemp(out))
         return pt_error_errno(err, PT_ESYS, errno, "cannot create a directory in %s", base);
-    if (geteuid() == 0 && !eo->opt.no_sandbox) {
-        uid_t uid = eo->opt.sandbox_uid > 0 ? (uid_t)eo->opt.sandbox_uid : 65534;
-        if (chown(out, uid, uid) != 0) {
-            int e = errno;
-            rmdir(out);
-            return pt_error_errno(err, PT_ESYS, e, "cannot give %s to uid %u", out, (unsigned)uid);
-        }
+    if (geteuid() == 0 && !eo->opt.no_sandbox &&
+        (chown(out, 0, PT_SANDBOX_GID) != 0 || chmod(out, 01770) != 0)) {
+        int e = errno;
+        rmdir(out);
+        return pt_error_errno(err, PT_ESYS, e, "cannot give %s to the functions' group %u", out,
+                              PT_SANDBOX_GID);
     }
     return 0;
 }

@@ -196,7 +196,8 @@ static void engine_plan_sandbox(struct pt_engine *e)
         snprintf(e->sandbox_note, sizeof(e->sandbox_note),
                  "not isolated (%s): functions run as uid %u with the engine's view of the file "
                  "system: shared /tmp without the EphemeralStorage limit, writable code "
-                 "directory, /dev/shm present",
+                 "directory, /dev/shm present; every environment can read another's environment "
+                 "variables (its credentials), trace it and kill it",
                  why, (unsigned)geteuid());
         return;
     }
@@ -204,11 +205,9 @@ static void engine_plan_sandbox(struct pt_engine *e)
     if (!pt_sandbox_can_seal())
         snprintf(e->sandbox_note, sizeof(e->sandbox_note),
                  "partly isolated: the host's file systems outside /tmp stay writable to "
-                 "functions as they are to uid %u (mount_setattr unavailable: Linux before 5.12, "
-                 "or refused by a seccomp filter)",
-                 e->opt.sandbox_uid > 0 ? (unsigned)e->opt.sandbox_uid : 65534);
-    e->sandbox.uid = e->opt.sandbox_uid > 0 ? (unsigned)e->opt.sandbox_uid : 65534;
-    e->sandbox.gid = e->sandbox.uid;
+                 "functions as they are to their uids (mount_setattr unavailable: Linux before "
+                 "5.12, or refused by a seccomp filter)");
+    e->sandbox.gid = PT_SANDBOX_GID; /* the uid is each environment's own (env.c) */
     e->sandbox.writable_dir = e->opt.sandbox_writable_dir;
 }
 

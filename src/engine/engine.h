@@ -48,7 +48,6 @@ struct pt_engine_options {
     size_t output_cap;       /* function output kept per invocation; 0: 8 MiB */
     int init_timeout_ms;     /* INIT limit before the retry in the invoke phase; 0: 10000 (Lambda) */
     bool no_sandbox;         /* as root: skip the mount namespace and the unprivileged user */
-    int sandbox_uid;         /* the functions' user and group as root; 0: 65534 (nobody) */
     /* As root, the file systems are read-only to functions but for /tmp (as on Lambda) and this
      * directory (borrowed; powertune profile's raw profiles). NULL: none. */
     const char *sandbox_writable_dir;

@@ -63,6 +63,7 @@ struct pt_env {
     bool reset;
     bool reset_wanted; /* set during an invocation, carried out at its end */
     int ns_fd;         /* the runtime's mount namespace (sandboxed), kept for a reset; or -1 */
+    struct pt_sandbox_user user; /* sandboxed: the uid its processes run as, its own */
     double init_ms;
     int exec_errno; /* why the last spawn's execve failed, or 0 */
     struct pt_cgroup_stats init_stats; /* at the first /next: what INIT used */
@@ -1255,6 +1256,7 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
     env->status_fd = -1;
     env->out_fd = -1;
     env->ns_fd = -1;
+    env->user.lock_fd = -1;
     env->log.fd = -1;
     pt_cpu_share_for_memory(cfg->fn->memory_mb, cfg->host_cpus, &env->share);
     snprintf(env->tmp_opts, sizeof(env->tmp_opts), "size=%dm,mode=1777", cfg->fn->ephemeral_mb);
@@ -1269,6 +1271,11 @@ int pt_env_start(struct pt_env **out, const struct pt_env_config *cfg, unsigned 
     while (cfg->envp[n])
         n++;
     int rc = 0;
+    if (cfg->sandbox.enabled) {
+        if ((rc = pt_sandbox_user_take(&env->user, err)) != 0)
+            goto fail;
+        env->cfg.sandbox.uid = env->user.uid;
+    }
     if (cfg->sandbox.enabled && cfg->ephemeral &&
         (rc = pt_ephemeral_template(cfg->ephemeral, cfg->fn->ephemeral_mb, env->tmp_image,
                                     sizeof(env->tmp_image), err)) != 0)
@@ -1343,7 +1350,10 @@ void pt_env_destroy(struct pt_env *env)
     env_stop_runtime(env);
     if (env->ns_fd >= 0)
         close(env->ns_fd);
-    pt_cgroup_destroy(env->cg, NULL);
+    /* The uid goes back only once none of the environment's processes is left to keep it:
+     * one that outlived the group's kill would share it with the next environment given it. */
+    if (pt_cgroup_destroy(env->cg, NULL) == 0)
+        pt_sandbox_user_release(&env->user);
     pt_logstream_close(&env->log);
     free(env->envp);
     free(env);

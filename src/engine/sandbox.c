@@ -296,6 +296,49 @@ const char *pt_sandbox_enter(const struct pt_sandbox *sb, const struct pt_sandbo
     return NULL;
 }
 
+/* ---- the environments' users ---- */
+
+/* Where the next search starts: the uids just released are not the first ones taken again. */
+static _Atomic unsigned sandbox_user_next;
+
+int pt_sandbox_user_take(struct pt_sandbox_user *out, struct pt_error *err)
+{
+    out->lock_fd = -1;
+    int fd = open(PT_SANDBOX_USER_LOCKS, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return pt_error_errno(err, PT_ESYS, errno,
+                              "sandbox: cannot open %s (where the environments' uids are taken)",
+                              PT_SANDBOX_USER_LOCKS);
+    unsigned start = sandbox_user_next++;
+    for (unsigned i = 0; i < PT_SANDBOX_UIDS; i++) {
+        unsigned slot = (start + i) % PT_SANDBOX_UIDS;
+        struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = slot, .l_len = 1};
+        if (fcntl(fd, F_OFD_SETLK, &lk) == 0) {
+            out->uid = PT_SANDBOX_UID_FIRST + slot;
+            out->lock_fd = fd;
+            sandbox_user_next = slot + 1;
+            return 0;
+        }
+        if (errno != EAGAIN && errno != EACCES) {
+            int e = errno;
+            close(fd);
+            return pt_error_errno(err, PT_ESYS, e, "sandbox: cannot lock a uid in %s",
+                                  PT_SANDBOX_USER_LOCKS);
+        }
+    }
+    close(fd);
+    return pt_error_set(err, PT_ELIMIT,
+                        "sandbox: all %u uids from %u are taken by live environments on this host",
+                        PT_SANDBOX_UIDS, PT_SANDBOX_UID_FIRST);
+}
+
+void pt_sandbox_user_release(struct pt_sandbox_user *u)
+{
+    if (u->lock_fd >= 0)
+        close(u->lock_fd); /* the lock goes with the open file description */
+    u->lock_fd = -1;
+}
+
 /* ---- the spare ---- */
 
 /*

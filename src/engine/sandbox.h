@@ -5,9 +5,10 @@
  * a tmpfs where that cannot be had), every other file system read-only as on Lambda (the code
  * directory too), a minimal /dev without /dev/shm (so Python's multiprocessing.Pool fails as on
  * Lambda: glibc 2.36 says ENOENT, the source article's older glibc said ENOSYS), and an
- * unprivileged user. The code, runtime and writable directories stay reachable at their own
- * paths when a directory above them is not searchable by others (/root): a tmpfs covers it,
- * holding only the way to them. pt_sandbox_enter runs in the runtime's child between
+ * unprivileged user of the environment's own (pt_sandbox_user_take). The code, runtime and
+ * writable directories stay reachable at their own paths when a directory above them is not
+ * searchable by others (/root): a tmpfs covers it, holding only the way to them.
+ * pt_sandbox_enter runs in the runtime's child between
  * clone and exec, so it makes system calls only (no malloc, no stdio, no locks).
  *
  * Building the namespace is ~0.2 ms with a tmpfs /tmp (unshare, a dozen mounts and nodes) and
@@ -28,10 +29,43 @@
 
 struct pt_sandbox {
     bool enabled;
-    unsigned uid;
-    unsigned gid;
+    unsigned uid; /* the environment's (pt_sandbox_user_take) */
+    unsigned gid; /* PT_SANDBOX_GID */
     const char *writable_dir; /* a host directory left writable (powertune profile's); or NULL */
 };
+
+/*
+ * Each live environment runs as a uid of its own, as each of Lambda's runs in a microVM of its
+ * own: with one uid for all, a function read another environment's /proc/<pid>/environ (its
+ * AWS credentials), ptraced and killed its processes. getuid() says PT_SANDBOX_UID_FIRST + a
+ * slot, not Lambda's 993 (sbx_user1051): host uids are one space, and 993 is where Debian's
+ * next system account goes (useradd --system counts down from 999). The block lies above
+ * 65535 (no passwd, useradd or systemd account there) and below 100000, where /etc/subuid's
+ * ranges for rootless containers start. All of the block share group PT_SANDBOX_GID, which no
+ * uid of the block is given, so that a directory of that group with mode 0770 is writable to
+ * every environment (powertune profile's); the kernel's ptrace and /proc checks compare the
+ * uids, so a shared group opens nothing between environments.
+ *
+ * A uid is taken host-wide, not per engine: one byte of PT_SANDBOX_USER_LOCKS per uid, locked
+ * with an open file description lock held by the environment's descriptor. Two engines on one
+ * host never share a uid, and a dead engine's are free again with its descriptors. The caller
+ * releases a uid only once every process of its environment is gone (the cgroup emptied): the
+ * unprivileged fallback's known limit, a process that left its process group, would keep it.
+ */
+#define PT_SANDBOX_GID 90000U
+#define PT_SANDBOX_UID_FIRST 90001U
+#define PT_SANDBOX_UIDS 9999U
+#define PT_SANDBOX_USER_LOCKS "/run/powertune-uids"
+
+struct pt_sandbox_user {
+    unsigned uid;
+    int lock_fd; /* -1: none taken */
+};
+
+/* A free uid of the block (out->lock_fd holds it, close-on-exec); PT_ELIMIT when all are taken. */
+int pt_sandbox_user_take(struct pt_sandbox_user *out, struct pt_error *err);
+/* Frees the uid (u may hold none). */
+void pt_sandbox_user_release(struct pt_sandbox_user *u);
 
 /* What one environment's mount namespace is made of (the strings are borrowed). */
 struct pt_sandbox_spec {

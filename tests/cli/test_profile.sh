@@ -9,7 +9,7 @@ PT=${PT:-build-asan/powertune}
 [ -x "$PT" ] || PT=build/powertune
 PY=/usr/bin/python3
 STATE=$(mktemp -d)
-# Raw profiles are written by the function (uid 65534 under the sandbox, with a
+# Raw profiles are written by the function (its own uid under the sandbox, with a
 # private /tmp): a directory of our own under /var/tmp, to check it is emptied.
 RAW=$(mktemp -d /var/tmp/powertune-test-profile-XXXXXX)
 chmod 755 "$RAW"

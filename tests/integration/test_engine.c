@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <jansson.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -24,6 +25,7 @@
 #include "base/clock.h"
 #include "base/fs.h"
 #include "engine/limits.h"
+#include "engine/sandbox.h"
 #include "lib/testutil.h"
 
 static int require_cgroups(void **state)
@@ -293,6 +295,17 @@ static void test_exit_after_error_resets_environment(void **state)
     tu_engine_free(e);
 }
 
+/* An integer member of a JSON payload; fails the test without it. */
+static long long payload_int(const struct pt_invoke_result *r, const char *key)
+{
+    json_t *o = json_loadb(r->payload, r->payload_len, 0, NULL);
+    if (!json_is_integer(json_object_get(o, key)))
+        fail_msg("no integer %s in %.*s", key, (int)r->payload_len, r->payload);
+    long long v = json_integer_value(json_object_get(o, key));
+    json_decref(o);
+    return v;
+}
+
 /* An engine whose functions run in the sandbox; the test skips (saying why) where they cannot. */
 static struct pt_engine *sandboxed_engine(void)
 {
@@ -329,7 +342,8 @@ static void test_sandbox(void **state)
         assert_false(r.function_error);
         assert_true(r.cold_start);
         assert_true(r.sandboxed);
-        assert_non_null(strstr(r.payload, "\"uid\": 65534"));
+        long long uid = payload_int(&r, "uid");
+        assert_true(uid >= PT_SANDBOX_UID_FIRST && uid < PT_SANDBOX_UID_FIRST + PT_SANDBOX_UIDS);
         assert_non_null(strstr(r.payload, disk ? "\"tmp_fs\": \"ext4\"" : "\"tmp_fs\": \"tmpfs\""));
         assert_non_null(strstr(r.payload, "\"tmp_avail_mb\": 512,"));
         assert_non_null(strstr(r.payload, "\"tmp_small\": \"ok\""));
@@ -1245,6 +1259,49 @@ static void test_sandbox_without_mount_setattr(void **state)
     assert_int_equal(tu_count_instance_cgroups(), 0);
 }
 
+/*
+ * Two live environments (of two functions) run as two uids of the block, in one group: one
+ * cannot read the other's /proc/<pid>/environ (its credentials), trace it or kill it, as one of
+ * Lambda's microVMs cannot touch another's. With one uid for all, the probe read the environment
+ * variables and killed the other runtime (its next invocation was a cold start).
+ */
+static void test_environments_cannot_touch_each_other(void **state)
+{
+    (void)state;
+    struct pt_engine *e = sandboxed_engine();
+    struct pt_function *a = tu_function_named(e, "tests/functions/sandbox-python", "isolated-a",
+                                              1769, 30);
+    struct pt_function *b = tu_function_named(e, "tests/functions/sandbox-python", "isolated-b",
+                                              1769, 30);
+    struct pt_invoke_result rb, ra, probe, again;
+    tu_invoke(e, b, "{\"whoami\": true}", &rb);
+    tu_invoke(e, a, "{\"whoami\": true}", &ra);
+    long long uid_a = payload_int(&ra, "uid"), uid_b = payload_int(&rb, "uid");
+    print_message("uids %lld and %lld, group %lld\n", uid_a, uid_b, payload_int(&ra, "gid"));
+    assert_true(uid_a != uid_b);
+    assert_true(uid_a >= PT_SANDBOX_UID_FIRST && uid_a < PT_SANDBOX_UID_FIRST + PT_SANDBOX_UIDS);
+    assert_true(uid_b >= PT_SANDBOX_UID_FIRST && uid_b < PT_SANDBOX_UID_FIRST + PT_SANDBOX_UIDS);
+    assert_int_equal(payload_int(&ra, "gid"), PT_SANDBOX_GID);
+    assert_int_equal(payload_int(&rb, "gid"), PT_SANDBOX_GID);
+    char ask[64];
+    snprintf(ask, sizeof(ask), "{\"probe\": %lld}", payload_int(&rb, "pid"));
+    tu_invoke(e, a, ask, &probe);
+    print_message("A on B's runtime: %.*s\n", (int)probe.payload_len, probe.payload);
+    assert_false(probe.function_error);
+    assert_non_null(strstr(probe.payload, "\"environ\": \"EACCES\""));
+    assert_non_null(strstr(probe.payload, "\"ptrace\": \"EPERM\""));
+    assert_non_null(strstr(probe.payload, "\"kill\": \"EPERM\""));
+    tu_invoke(e, b, "{\"whoami\": true}", &again); /* the same runtime, untouched */
+    assert_false(again.cold_start);
+    assert_int_equal(payload_int(&again, "pid"), payload_int(&rb, "pid"));
+    pt_invoke_result_free(&ra);
+    pt_invoke_result_free(&rb);
+    pt_invoke_result_free(&probe);
+    pt_invoke_result_free(&again);
+    tu_engine_free(e);
+    assert_int_equal(tu_count_instance_cgroups(), 0);
+}
+
 static void test_shutdown_interrupts_invocation(void **state)
 {
     (void)state;
@@ -1278,6 +1335,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_output_is_capped, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_oversize_response_is_a_function_error, require_cgroups, tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_sandbox, require_cgroups, tu_teardown_engines),
+        cmocka_unit_test_setup_teardown(test_environments_cannot_touch_each_other, require_cgroups,
+                                        tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_exit_after_error_resets_environment, require_cgroups,
                                         tu_teardown_engines),
         cmocka_unit_test_setup_teardown(test_code_dir_under_tmp, require_cgroups, tu_teardown_engines),

@@ -138,9 +138,17 @@ int tu_teardown_engines(void **state)
 struct pt_function *tu_function(struct pt_engine *e, const char *example, int memory_mb,
                                 int timeout_s)
 {
+    return tu_function_named(e, example, NULL, memory_mb, timeout_s);
+}
+
+struct pt_function *tu_function_named(struct pt_engine *e, const char *example, const char *name,
+                                      int memory_mb, int timeout_s)
+{
     struct pt_function_config c;
     struct pt_error err = {0};
     pt_function_config_init(&c);
+    if (name)
+        pt_strlcpy(c.name, name, sizeof(c.name));
     int rc = pt_function_detect(&c, tu_example(example), &err);
     if (rc)
         fail_msg("detect %s: %s", example, err.msg);

@@ -28,6 +28,9 @@ int tu_teardown_engines(void **state);
 /* Adds the example with the given memory/timeout (0 = defaults); fails the test on error. */
 struct pt_function *tu_function(struct pt_engine *e, const char *example, int memory_mb,
                                 int timeout_s);
+/* The same under another name (NULL: the directory's), so that one example makes two functions. */
+struct pt_function *tu_function_named(struct pt_engine *e, const char *example, const char *name,
+                                      int memory_mb, int timeout_s);
 /* Invokes with a JSON payload; fails the test on an engine error. */
 void tu_invoke(struct pt_engine *e, struct pt_function *fn, const char *payload,
                struct pt_invoke_result *res);

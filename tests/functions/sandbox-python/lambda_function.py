@@ -1,6 +1,8 @@
 # Reports what the sandbox lets a function do, for the engine's sandbox tests.
+import ctypes
 import errno
 import multiprocessing
+import signal
 import os
 import time
 
@@ -85,7 +87,35 @@ def _reset(event):
     return {"kept": kept, "held": len(held)}
 
 
+def _ptrace_attach(pid):
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+    if libc.ptrace(16, pid, None, None) != 0:  # PTRACE_ATTACH
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    libc.ptrace(17, pid, None, None)  # PTRACE_DETACH
+
+
+def _read_environ(pid):
+    with open("/proc/%d/environ" % pid, "rb") as f:
+        f.read()
+
+
+def _probe(pid):
+    """What this environment may do to another's process: read its environment variables
+    (its credentials), trace it, kill it (last: it would end the other environment)."""
+    return {
+        "environ": _try(lambda: _read_environ(pid)),
+        "ptrace": _try(lambda: _ptrace_attach(pid)),
+        "kill": _try(lambda: os.kill(pid, signal.SIGKILL)),
+    }
+
+
 def lambda_handler(event, context):
+    if "whoami" in event:
+        return {"uid": os.getuid(), "gid": os.getgid(), "pid": os.getpid()}
+    if "probe" in event:
+        return _probe(event["probe"])
     if "env" in event:  # the values of the variables named, as the function sees them
         return {k: os.environ.get(k) for k in event["env"]}
     if "reset" in event:
