@@ -347,7 +347,8 @@ int pt_engine_create(struct pt_engine **out, const struct pt_engine_options *opt
         goto fail;
     snprintf(e->describe, sizeof(e->describe), "%s", pt_cgroup_manager_describe(e->cgroups));
     engine_plan_sandbox(e);
-    if (e->sandbox.enabled && ((rc = pt_sandbox_spare_new(&e->sandbox_spare, err)) != 0 ||
+    if (e->sandbox.enabled && ((rc = pt_sandbox_users_publish(err)) != 0 ||
+                               (rc = pt_sandbox_spare_new(&e->sandbox_spare, err)) != 0 ||
                                (rc = pt_ephemeral_open(&e->ephemeral, e->state_dir, err)) != 0))
         goto fail;
     if (e->sandbox.enabled && pt_ephemeral_note(e->ephemeral)) {

@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/buf.h"
+#include "base/fs.h"
 #include "base/str.h"
 #include "engine/ephemeral.h"
 
@@ -239,6 +241,10 @@ static const char *sandbox_mount(const struct pt_sandbox_spec *spec, int tmp_ima
         return "cannot link /dev/fd";
     if (mount(SANDBOX_NEWDEV, "/dev", NULL, MS_MOVE, NULL) != 0 || rmdir(SANDBOX_NEWDEV) != 0)
         return "cannot install the private /dev";
+    /* The block's names (pt_sandbox_users_publish); the host's files where they are missing. */
+    if ((mount(PT_SANDBOX_PASSWD, "/etc/passwd", NULL, MS_BIND, NULL) != 0 && errno != ENOENT) ||
+        (mount(PT_SANDBOX_GROUP, "/etc/group", NULL, MS_BIND, NULL) != 0 && errno != ENOENT))
+        return "cannot provide the functions' /etc/passwd and /etc/group";
     if (mount(code, code, NULL, MS_BIND | MS_REC, NULL) != 0 ||
         mount(NULL, code, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) !=
             0)
@@ -337,6 +343,42 @@ void pt_sandbox_user_release(struct pt_sandbox_user *u)
     if (u->lock_fd >= 0)
         close(u->lock_fd); /* the lock goes with the open file description */
     u->lock_fd = -1;
+}
+
+/* The host's file then the block's lines, unless out is newer than the host's file already. */
+static int sandbox_publish(const char *host, const char *out, bool users, struct pt_error *err)
+{
+    struct stat hs, os;
+    if (stat(host, &hs) != 0)
+        return 0; /* nothing to extend: the namespace keeps the host's view (no file) */
+    if (stat(out, &os) == 0 && (os.st_mtim.tv_sec > hs.st_mtim.tv_sec ||
+                                (os.st_mtim.tv_sec == hs.st_mtim.tv_sec &&
+                                 os.st_mtim.tv_nsec > hs.st_mtim.tv_nsec)))
+        return 0;
+    struct pt_buf b;
+    pt_buf_init(&b, 0);
+    int rc = pt_file_read(host, 16 << 20, &b, err);
+    if (!rc && b.len && b.data[b.len - 1] != '\n')
+        rc = pt_buf_append_str(&b, "\n", err);
+    if (!rc && users)
+        for (unsigned i = 0; i < PT_SANDBOX_UIDS && !rc; i++)
+            rc = pt_buf_printf(&b, err, "sbx_user%u:x:%u:%u::/home/sbx_user%u:/sbin/nologin\n",
+                               PT_SANDBOX_UID_FIRST + i, PT_SANDBOX_UID_FIRST + i, PT_SANDBOX_GID,
+                               PT_SANDBOX_UID_FIRST + i);
+    if (!rc && !users)
+        rc = pt_buf_printf(&b, err, "sbx_users:x:%u:\n", PT_SANDBOX_GID);
+    if (!rc)
+        rc = pt_file_write_atomic(out, b.data, b.len, err);
+    if (!rc && chmod(out, 0644) != 0)
+        rc = pt_error_errno(err, PT_ESYS, errno, "sandbox: cannot make %s readable", out);
+    pt_buf_free(&b);
+    return rc;
+}
+
+int pt_sandbox_users_publish(struct pt_error *err)
+{
+    int rc = sandbox_publish("/etc/passwd", PT_SANDBOX_PASSWD, true, err);
+    return rc ? rc : sandbox_publish("/etc/group", PT_SANDBOX_GROUP, false, err);
 }
 
 /* ---- the spare ---- */

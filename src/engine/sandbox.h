@@ -56,6 +56,9 @@ struct pt_sandbox {
 #define PT_SANDBOX_UID_FIRST 90001U
 #define PT_SANDBOX_UIDS 9999U
 #define PT_SANDBOX_USER_LOCKS "/run/powertune-uids"
+/* The namespaces' /etc/passwd and /etc/group (pt_sandbox_users_publish). */
+#define PT_SANDBOX_PASSWD "/run/powertune-passwd"
+#define PT_SANDBOX_GROUP "/run/powertune-group"
 
 struct pt_sandbox_user {
     unsigned uid;
@@ -66,6 +69,16 @@ struct pt_sandbox_user {
 int pt_sandbox_user_take(struct pt_sandbox_user *out, struct pt_error *err);
 /* Frees the uid (u may hold none). */
 void pt_sandbox_user_release(struct pt_sandbox_user *u);
+
+/*
+ * Writes PT_SANDBOX_PASSWD and PT_SANDBOX_GROUP: the host's files and the block's names
+ * (sbx_user<uid>, home /home/sbx_user<uid> as Lambda's sbx_user1051 has; group sbx_users), which
+ * every namespace binds over /etc/passwd and /etc/group, so that getpwuid answers for the
+ * environments' uids as on Lambda (Python's getpass.getuser, Node's os.userInfo failed without an
+ * entry). Rewritten when missing or older than the host's. A namespace made where they are
+ * missing keeps the host's files.
+ */
+int pt_sandbox_users_publish(struct pt_error *err);
 
 /* What one environment's mount namespace is made of (the strings are borrowed). */
 struct pt_sandbox_spec {

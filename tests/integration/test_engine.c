@@ -1283,6 +1283,10 @@ static void test_environments_cannot_touch_each_other(void **state)
     assert_true(uid_b >= PT_SANDBOX_UID_FIRST && uid_b < PT_SANDBOX_UID_FIRST + PT_SANDBOX_UIDS);
     assert_int_equal(payload_int(&ra, "gid"), PT_SANDBOX_GID);
     assert_int_equal(payload_int(&rb, "gid"), PT_SANDBOX_GID);
+    /* Named, as Lambda's sbx_user1051 is (getpass.getuser raised KeyError without an entry). */
+    char names[128];
+    snprintf(names, sizeof(names), "\"user\": \"sbx_user%lld\", \"group\": \"sbx_users\"", uid_a);
+    assert_non_null(strstr(ra.payload, names));
     char ask[64];
     snprintf(ask, sizeof(ask), "{\"probe\": %lld}", payload_int(&rb, "pid"));
     tu_invoke(e, a, ask, &probe);

@@ -1,6 +1,8 @@
 # Reports what the sandbox lets a function do, for the engine's sandbox tests.
 import ctypes
 import errno
+import getpass
+import grp
 import multiprocessing
 import signal
 import os
@@ -113,7 +115,9 @@ def _probe(pid):
 
 def lambda_handler(event, context):
     if "whoami" in event:
-        return {"uid": os.getuid(), "gid": os.getgid(), "pid": os.getpid()}
+        return {"uid": os.getuid(), "gid": os.getgid(), "pid": os.getpid(),
+                "user": getpass.getuser(), "group": grp.getgrgid(os.getgid()).gr_name,
+                "home": os.path.expanduser("~")}
     if "probe" in event:
         return _probe(event["probe"])
     if "env" in event:  # the values of the variables named, as the function sees them
