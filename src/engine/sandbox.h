@@ -48,9 +48,11 @@ struct pt_sandbox {
  *
  * A uid is taken host-wide, not per engine: one byte of PT_SANDBOX_USER_LOCKS per uid, locked
  * with an open file description lock held by the environment's descriptor. Two engines on one
- * host never share a uid, and a dead engine's are free again with its descriptors. The caller
- * releases a uid only once every process of its environment is gone (the cgroup emptied): the
- * unprivileged fallback's known limit, a process that left its process group, would keep it.
+ * host never share a uid, and a dead engine's are free again with its descriptors (its frozen
+ * runtimes, left until the next engine start removes them, keep theirs meanwhile: another engine
+ * already running may give one to a new environment). The caller releases a uid only once every
+ * process of its environment is gone (the cgroup emptied): the unprivileged fallback's known
+ * limit, a process that left its process group, would keep it.
  */
 #define PT_SANDBOX_GID 90000U
 #define PT_SANDBOX_UID_FIRST 90001U
