@@ -1,7 +1,9 @@
 /*
  * env.h - one execution environment: a runtime process tree in its own cgroup.
  *
- * Lifecycle, as on Lambda: pt_env_start creates the cgroup (CPU quota
+ * Lifecycle, as on Lambda: pt_env_start takes the environment's own uid when
+ * sandboxed (sandbox.h; pt_env_destroy gives it back once its cgroup is gone),
+ * creates the cgroup (CPU quota
  * boosted to two full vCPUs for INIT unless disabled, no quota where that
  * is the whole host), the Runtime API
  * server and the log stream, and starts the runtime; it does not wait. The
