@@ -195,6 +195,53 @@ static int check_namespace(int ns_fd, const struct fixture *f)
     return tu_child_exit_status(pid);
 }
 
+/* Whether the byte of uid's slot is locked by an open file description other than fd's. */
+static bool user_held_against(int fd, unsigned uid)
+{
+    struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
+                       .l_start = uid - PT_SANDBOX_UID_FIRST, .l_len = 1};
+    assert_int_equal(fcntl(fd, F_OFD_GETLK, &lk), 0);
+    return lk.l_type != F_UNLCK;
+}
+
+/*
+ * The environments' uids are taken host-wide: the uids whose bytes another open file
+ * description holds (another engine's environments; here the test's own) are skipped, one
+ * taken is held against every other, and given back it is free again.
+ */
+static void test_users_taken_host_wide(void **state)
+{
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    struct pt_error err = {0};
+    struct pt_sandbox_user a, b;
+    assert_int_equal(pt_sandbox_user_take(&a, &err), 0);
+    int other = open(PT_SANDBOX_USER_LOCKS, O_RDWR | O_CLOEXEC);
+    assert_true(other >= 0);
+    assert_true(user_held_against(other, a.uid));
+    /* The next three slots, held as another engine would (or held by one already). */
+    unsigned first = a.uid - PT_SANDBOX_UID_FIRST + 1;
+    for (unsigned i = 0; i < 3; i++) {
+        struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = first + i,
+                           .l_len = 1};
+        (void)fcntl(other, F_OFD_SETLK, &lk);
+    }
+    assert_int_equal(pt_sandbox_user_take(&b, &err), 0);
+    print_message("uids %u then %u, %u-%u held elsewhere\n", a.uid, b.uid,
+                  PT_SANDBOX_UID_FIRST + first, PT_SANDBOX_UID_FIRST + first + 2);
+    assert_true(b.uid != a.uid);
+    assert_true(b.uid < PT_SANDBOX_UID_FIRST + first || b.uid > PT_SANDBOX_UID_FIRST + first + 2);
+    assert_true(user_held_against(other, b.uid));
+    pt_sandbox_user_release(&b);
+    assert_int_equal(b.lock_fd, -1);
+    struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
+                       .l_start = b.uid - PT_SANDBOX_UID_FIRST, .l_len = 1};
+    assert_int_equal(fcntl(other, F_OFD_SETLK, &lk), 0); /* free again */
+    close(other);
+    pt_sandbox_user_release(&a);
+}
+
 static void test_spare_taken_for_the_same_spec(void **state)
 {
     if (skip_here())
@@ -337,6 +384,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seal_probe),
+        cmocka_unit_test(test_users_taken_host_wide),
         cmocka_unit_test_setup_teardown(test_spare_taken_for_the_same_spec, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spare_taken_for_the_same_spec, setup_under_tmp, teardown),
         cmocka_unit_test_setup_teardown(test_spare_taken_for_the_same_spec, setup_disk, teardown),
