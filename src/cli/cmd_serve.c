@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "api/api.h"
 #include "aws/credentials.h"
@@ -81,21 +80,6 @@ static bool serve_interrupted(struct cli_ctx *ctx)
     bool stop = ctx->interrupted;
     pthread_mutex_unlock(&ctx->lock);
     return stop;
-}
-
-/*
- * Each environment holds about a dozen descriptors and each connection one: under the usual
- * soft limit of 1024 (kept low for select(), which nothing here uses), about 60 concurrent cold
- * starts failed with "Too many open files" (ServiceException). The soft limit goes up to the
- * hard one; runtimes still get Lambda's 1024 in their own processes (env.c).
- */
-static void serve_raise_nofile(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
 }
 
 static int parse_int_flag(const char *name, const char *arg, long lo, long hi, long *out,
@@ -185,7 +169,6 @@ int cmd_serve(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err)
         ao.keys = creds;
         ao.key_count = 1;
     }
-    serve_raise_nofile();
     rc = cli_engine_start(ctx, &eo, &engine, err);
     if (rc)
         goto out;

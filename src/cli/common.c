@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "base/buf.h"
 #include "base/fs.h"
@@ -412,9 +413,25 @@ void cli_engine_print_notes(struct pt_engine *e)
         fprintf(stderr, "note: %s\n", pt_engine_sandbox_note(e));
 }
 
+/*
+ * Each environment holds about a dozen descriptors (and each serve connection one): under the
+ * usual soft limit of 1024 (kept low for select(), which nothing here uses), about 60
+ * concurrent cold starts failed with "Too many open files" (serve, tune --parallel). The soft
+ * limit goes up to the hard one; runtimes still get Lambda's 1024 in their own processes (env.c).
+ */
+static void cli_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int cli_engine_start(struct cli_ctx *ctx, struct cli_engine_opts *eo, struct pt_engine **out,
                      struct pt_error *err)
 {
+    cli_raise_nofile();
     eo->opt.notice = cli_notice;
     int rc = pt_engine_create(out, &eo->opt, err);
     if (rc)

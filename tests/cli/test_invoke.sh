@@ -149,6 +149,18 @@ got=$(printf '%s\n' "$out" | /usr/bin/python3 -c "import json,sys; d=json.loads(
 case "$got" in True*) ok "Max Memory Used covers the runtime's resident memory ($got)" ;;
   *) nok "Max Memory Used below the runtime's resident memory: $got" ;; esac
 
+# Every command with an engine raises its soft descriptor limit to the hard one (each
+# environment holds about a dozen; tune --parallel ran out under a soft 1024, as serve did).
+if [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -gt 1024 ]; then
+  (ulimit -Sn 1024 && exec "$PT" invoke examples/handler-sleep-python --payload '{"seconds": 2}') >/dev/null 2>&1 &
+  pid=$!
+  sleep 1 # the engine is up within milliseconds; the function sleeps 2 s
+  limits=$(awk '/^Max open files/ {print $4, $5}' "/proc/$pid/limits" 2>/dev/null)
+  wait "$pid"
+  if [ -n "$limits" ] && [ "${limits% *}" = "${limits#* }" ]; then ok "invoke raises a soft limit of 1024 descriptors to the hard one ($limits)"
+  else nok "invoke's descriptor limits (soft hard) under ulimit -Sn 1024: '$limits'"; fi
+fi
+
 # SIGTERM during an invocation: exit 143 (128 + SIGTERM, as a shell reports it), no cgroup or process left.
 # The function carries a mark in its environment, so only this run's processes are looked for
 # (other checkouts and sessions may run Python functions meanwhile).
