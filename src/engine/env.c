@@ -274,6 +274,8 @@ static int env_spawn(struct pt_env *env, bool boost, struct pt_error *err)
     rc = pt_rapi_bind(&env->rapi, &hooks, false, err);
     if (rc)
         return rc;
+    if (env->cfg.sandbox.enabled)
+        pt_rapi_restrict_peer(env->rapi, env->cfg.sandbox.uid);
     snprintf(env->api_var, sizeof(env->api_var), "AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d",
              pt_rapi_port(env->rapi));
     if (pipe2(pipefd, O_CLOEXEC) != 0) {

@@ -2,6 +2,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -57,6 +60,8 @@ struct pt_rapi {
     struct pt_rapi_hooks hooks;
     bool stopping;
     bool frozen;
+    bool peer_restricted; /* TCP peers must be processes of peer_uid (or root) */
+    unsigned peer_uid;
 
     /* The current invocation. */
     bool has_inv;
@@ -448,6 +453,70 @@ int pt_rapi_bind(struct pt_rapi **out, const struct pt_rapi_hooks *hooks, bool o
     return 0;
 }
 
+/*
+ * The uid owning the client socket of a loopback connection to port (sock_diag's exact lookup,
+ * one netlink round trip); 0 found, -1 not (no sock_diag here, or the socket is gone).
+ */
+static int rapi_peer_uid(int port, const struct sockaddr_in *peer, unsigned *uid)
+{
+    struct {
+        struct nlmsghdr nlh;
+        struct inet_diag_req_v2 req;
+    } msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.nlh.nlmsg_len = sizeof(msg);
+    msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    msg.nlh.nlmsg_flags = NLM_F_REQUEST;
+    msg.req.sdiag_family = AF_INET;
+    msg.req.sdiag_protocol = IPPROTO_TCP;
+    msg.req.idiag_states = ~0U;
+    /* The client's socket: its source is the peer's address, its destination ours. */
+    msg.req.id.idiag_sport = peer->sin_port;
+    msg.req.id.idiag_dport = htons((uint16_t)port);
+    msg.req.id.idiag_src[0] = peer->sin_addr.s_addr;
+    msg.req.id.idiag_dst[0] = htonl(INADDR_LOOPBACK);
+    msg.req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+    msg.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (fd < 0)
+        return -1;
+    _Alignas(struct nlmsghdr) char buf[1024];
+    ssize_t n = send(fd, &msg, sizeof(msg), 0) == (ssize_t)sizeof(msg) ? recv(fd, buf, sizeof(buf), 0)
+                                                                        : -1;
+    close(fd);
+    const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+    if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct inet_diag_msg)) || !NLMSG_OK(h, (size_t)n) ||
+        h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+        return -1;
+    *uid = ((const struct inet_diag_msg *)NLMSG_DATA(h))->idiag_uid;
+    return 0;
+}
+
+/*
+ * Every environment listens on 127.0.0.1, which every function can reach: without this, one
+ * environment's function could take another's events (GET /next) and answer them. Sandboxed,
+ * each environment runs as a uid of its own, so a connection is let in only from that uid (or
+ * root: the engine, tests). A peer that cannot be looked up is let in (a kernel without
+ * sock_diag); the handed connection of the Python client is no TCP peer and never asks.
+ */
+static enum MHD_Result rapi_accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    const struct pt_rapi *r = cls;
+    if (!r->peer_restricted || !addr || addr->sa_family != AF_INET ||
+        len < (socklen_t)sizeof(struct sockaddr_in))
+        return MHD_YES;
+    unsigned uid = 0;
+    if (rapi_peer_uid(r->port, (const struct sockaddr_in *)addr, &uid) != 0)
+        return MHD_YES;
+    return uid == r->peer_uid || uid == 0 ? MHD_YES : MHD_NO;
+}
+
+void pt_rapi_restrict_peer(struct pt_rapi *r, unsigned uid)
+{
+    r->peer_restricted = true;
+    r->peer_uid = uid;
+}
+
 int pt_rapi_serve(struct pt_rapi *r, struct pt_error *err)
 {
     /* epoll either way: descriptors past FD_SETSIZE (many environments) are normal here. */
@@ -455,7 +524,7 @@ int pt_rapi_serve(struct pt_rapi *r, struct pt_error *err)
     unsigned int flags = MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_EPOLL |
                          (r->own_thread ? MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC : 0);
     r->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, rapi_access, r, MHD_OPTION_LISTEN_SOCKET, r->listen_fd,
+        flags, 0, rapi_accept_policy, r, rapi_access, r, MHD_OPTION_LISTEN_SOCKET, r->listen_fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)RAPI_CONNECTION_LIMIT,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)RAPI_CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,

@@ -95,6 +95,9 @@ int pt_rapi_serve(struct pt_rapi *r, struct pt_error *err);
 int pt_rapi_start(struct pt_rapi **out, const struct pt_rapi_hooks *hooks, bool own_thread,
                   struct pt_error *err);
 int pt_rapi_port(const struct pt_rapi *r);
+/* Before pt_rapi_serve: TCP connections are let in only from processes of uid (or root), so
+ * that another environment's function (another uid) cannot take this one's events. */
+void pt_rapi_restrict_peer(struct pt_rapi *r, unsigned uid);
 /*
  * Serves one more connection that the caller made: one end of a socketpair whose other end the
  * runtime was handed (a running daemon only; the descriptor is the server's from here on, closed

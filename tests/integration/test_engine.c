@@ -1295,7 +1295,29 @@ static void test_environments_cannot_touch_each_other(void **state)
     assert_non_null(strstr(probe.payload, "\"environ\": \"EACCES\""));
     assert_non_null(strstr(probe.payload, "\"ptrace\": \"EPERM\""));
     assert_non_null(strstr(probe.payload, "\"kill\": \"EPERM\""));
+    /* Nor take B's events from its Runtime API (every environment listens on 127.0.0.1). */
+    char environ_path[64], env_text[8192] = "";
+    snprintf(environ_path, sizeof(environ_path), "/proc/%lld/environ", payload_int(&rb, "pid"));
+    FILE *ef = fopen(environ_path, "r");
+    assert_non_null(ef);
+    size_t got = fread(env_text, 1, sizeof(env_text) - 1, ef);
+    fclose(ef);
+    int port = 0;
+    for (size_t i = 0; i < got && !port; i += strlen(env_text + i) + 1)
+        sscanf(env_text + i, "AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d", &port);
+    assert_true(port > 0);
+    /* B's server runs only while B is invoked: A's connection waits in its backlog until then. */
+    snprintf(ask, sizeof(ask), "{\"take_next\": %d}", port);
+    struct concurrent_call take = {.e = e, .fn = a, .payload = ask};
+    pthread_t tt;
+    pthread_create(&tt, NULL, concurrent_invoke, &take);
+    pt_sleep_ms(500);
     tu_invoke(e, b, "{\"whoami\": true}", &again); /* the same runtime, untouched */
+    pthread_join(tt, NULL);
+    assert_int_equal(take.rc, 0);
+    print_message("A on B's Runtime API: %.*s\n", (int)take.res.payload_len, take.res.payload);
+    assert_non_null(strstr(take.res.payload, "\"next\": \"closed\""));
+    pt_invoke_result_free(&take.res);
     assert_false(again.cold_start);
     assert_int_equal(payload_int(&again, "pid"), payload_int(&rb, "pid"));
     pt_invoke_result_free(&ra);
