@@ -17,7 +17,8 @@ const char pt_logs_usage[] =
     "gzip; - for stdin; directories are searched for *.log *.txt *.json *.jsonl *.gz) and prints\n"
     "invocations, durations, concurrency per second from each invocation's interval (and the\n"
     "count x p99.5 estimate), the peak and the minutes before it, cold starts, memory\n"
-    "right-sizing and cost.\n\n"
+    "right-sizing and cost. A REPORT read twice (overlapping exports, a file and its .gz) counts\n"
+    "once: same timestamp, request id and figures.\n\n"
     "options:\n"
     "  --json                JSON on stdout (schema: docs/logs-json.md)\n"
     "  --report FILE.html    also write a self-contained HTML report with charts\n"
@@ -31,7 +32,7 @@ const char pt_logs_usage[] =
     "  --price-requests USD  price per 1M requests (default: from the region's table)\n"
     "  --threads N           reading threads, 1..16 (default: online CPUs)\n"
     "  --max-line BYTES      longer lines are skipped as unparsed (default 262144)\n"
-    "  --max-invocations N   memory bound, 16 bytes each (default 50000000)\n";
+    "  --max-invocations N   memory bound, 28 bytes each (default 50000000)\n";
 
 enum {
     OPT_JSON = 2000,

@@ -345,6 +345,7 @@ static void free_run(struct pt_logs_run *run)
 {
     for (size_t i = 0; i < run->ntasks; i++) {
         free(run->tasks[i].invs);
+        free(run->tasks[i].figs);
         free(run->tasks[i].colds);
         free(run->tasks[i].groups);
     }
@@ -369,6 +370,8 @@ static int merge(struct pt_logs_run *run, struct pt_logs_result *r, struct pt_er
     struct fn_name *names = NULL;
     uint32_t *fid = NULL;
     struct pt_logs_inv *invs = NULL, *sorted = NULL;
+    struct pt_logs_fig *figs = NULL;
+    uint64_t *fdups = NULL;
     struct pt_logs_cold *colds = NULL, *csorted = NULL;
     struct pt_logs_counts *fcounts = NULL;
     const struct pt_logs_counts **cptr = NULL;
@@ -462,16 +465,23 @@ static int merge(struct pt_logs_run *run, struct pt_logs_result *r, struct pt_er
         invs = realloc(run->tasks[big].invs, ninv * sizeof(*invs));
         if (invs)
             run->tasks[big].invs = NULL;
+        figs = realloc(run->tasks[big].figs, ninv * sizeof(*figs));
+        if (figs)
+            run->tasks[big].figs = NULL;
     } else {
         invs = malloc((ninv ? ninv : 1) * sizeof(*invs));
+        figs = malloc((ninv ? ninv : 1) * sizeof(*figs));
     }
     colds = malloc((ncold ? ncold : 1) * sizeof(*colds));
     fcounts = calloc(r->nfunctions ? r->nfunctions : 1, sizeof(*fcounts));
-    if (!invs || !colds || !fcounts) {
+    fdups = calloc(r->nfunctions ? r->nfunctions : 1, sizeof(*fdups));
+    if (!invs || !figs || !colds || !fcounts || !fdups) {
         rc = pt_error_set(err, PT_ENOMEM, "out of memory (%zu invocations)", ninv);
         goto out;
     }
     pt_logs_big_array(invs, ninv * sizeof(*invs));
+    pt_logs_big_array(figs, ninv * sizeof(*figs));
+    int64_t end_min = INT64_MAX, end_max = INT64_MIN;
     if (big_n) {
         const struct pt_logs_task *t = &run->tasks[big];
         uint32_t f = fid[t->source];
@@ -482,7 +492,14 @@ static int merge(struct pt_logs_run *run, struct pt_logs_result *r, struct pt_er
     for (size_t i = 0; i < run->ntasks; i++) {
         struct pt_logs_task *t = &run->tasks[i];
         uint32_t f = fid[t->source];
+        size_t first = i == big ? 0 : ai; /* where the task's records start in invs */
+        if (t->ninv && t->end_min < end_min)
+            end_min = t->end_min;
+        if (t->ninv && t->end_max > end_max)
+            end_max = t->end_max;
         /* Records are tagged 0 (the input's own function) or k + 1 (its log group k). */
+        if (i != big && t->ninv)
+            memcpy(figs + ai, t->figs, t->ninv * sizeof(*figs));
         for (size_t k = 0; k < t->ninv && i != big; k++) {
             invs[ai] = t->invs[k];
             invs[ai].fn = t->invs[k].fn ? t->groups[t->invs[k].fn - 1].fid : f;
@@ -491,16 +508,44 @@ static int merge(struct pt_logs_run *run, struct pt_logs_result *r, struct pt_er
         for (size_t k = 0; k < t->ncold; k++) {
             colds[ac] = t->colds[k];
             colds[ac].fn = t->colds[k].fn ? t->groups[t->colds[k].fn - 1].fid : f;
+            colds[ac].inv = (uint32_t)(first + t->colds[k].inv);
             ac++;
         }
         free(t->invs);
         t->invs = NULL;
+        free(t->figs);
+        t->figs = NULL;
         free(t->colds);
         t->colds = NULL;
         counts_add(&fcounts[f], &t->counts);
         for (size_t k = 0; k < t->ngroups; k++)
             counts_add(&fcounts[t->groups[k].fid], &t->groups[k].counts);
     }
+
+    /* The same log event read twice (overlapping exports, a file and its .gz) counts once. */
+    size_t ndup = 0;
+    rc = pt_logs_dedupe(invs, figs, ninv, end_min, end_max, &ndup, err);
+    if (rc)
+        goto out;
+    if (ndup) {
+        size_t kept = 0;
+        for (size_t k = 0; k < ninv; k++) {
+            if (pt_logs_fig_flags(&figs[k]) & PT_LOGS_FIG_DUP) {
+                pt_logs_counts_remove_report(&fcounts[invs[k].fn], &figs[k]);
+                fdups[invs[k].fn]++;
+            } else {
+                invs[kept++] = invs[k];
+            }
+        }
+        size_t ckept = 0;
+        for (size_t k = 0; k < ncold; k++)
+            if (!(pt_logs_fig_flags(&figs[colds[k].inv]) & PT_LOGS_FIG_DUP))
+                colds[ckept++] = colds[k];
+        ninv = kept;
+        ncold = ckept;
+    }
+    free(figs);
+    figs = NULL;
 
     cptr = malloc((r->nfunctions ? r->nfunctions : 1) * sizeof(*cptr));
     if (!cptr) {
@@ -525,6 +570,7 @@ static int merge(struct pt_logs_run *run, struct pt_logs_result *r, struct pt_er
             goto out;
         }
         pt_logs_scope_finish(&r->all, true);
+        r->functions[0].duplicates = r->all.duplicates = ndup;
         goto out;
     }
 
@@ -539,6 +585,7 @@ static int merge(struct pt_logs_run *run, struct pt_logs_result *r, struct pt_er
     if (rc)
         goto out;
     pt_logs_scope_finish(&r->all, true);
+    r->all.duplicates = ndup;
 
     /* Per function: a counting sort by function id, then one slice each. */
     sorted = malloc((ninv ? ninv : 1) * sizeof(*sorted));
@@ -575,6 +622,7 @@ static int merge(struct pt_logs_run *run, struct pt_logs_result *r, struct pt_er
                                    istart[f + 1] - istart[f], csorted + cstart[f],
                                    cstart[f + 1] - cstart[f], &one, 1, r->nfunctions <= 8, err);
         pt_logs_scope_finish(&r->functions[f], false);
+        r->functions[f].duplicates = fdups[f];
     }
 out:
     free(istart);
@@ -584,6 +632,8 @@ out:
     free(names);
     free(fid);
     free(invs);
+    free(figs);
+    free(fdups);
     free(sorted);
     free(colds);
     free(csorted);
@@ -606,7 +656,9 @@ int pt_logs_analyze(const char *const *paths, size_t npaths, const struct pt_log
     *out = NULL;
     if (npaths == 0)
         return pt_error_set(err, PT_EUSAGE, "no input (give FILE..., a directory or - for stdin)");
-    if (o->max_line < 64 || o->max_invocations == 0 || o->quota < 1 ||
+    /* Records are numbered in 32 bits (cold starts, duplicates, timeouts point at them). */
+    if (o->max_line < 64 || o->max_invocations == 0 || o->max_invocations >= UINT32_MAX ||
+        o->quota < 1 ||
         o->minutes_before < 0 || o->minutes_before > 1440)
         return pt_error_set(err, PT_EUSAGE, "bad options (max_line, max_invocations, quota, "
                                             "minutes_before)");

@@ -29,6 +29,10 @@
  * lines without any timestamp count everywhere except concurrency ("timedInvocations" says how
  * many had one).
  *
+ * Duplicates: a REPORT whose log event was already read (same timestamp, request id and figures,
+ * in any input and any form) is dropped and counted in duplicatesDropped (overlapping exports, a
+ * file and its .gz); REPORTs without a timestamp never are.
+ *
  * Grouping: every input belongs to one function, named (first match) by --function, a
  * CloudWatch "logGroup" (/aws/lambda/<name>), a platform.initStart "functionName", the engine's
  * directory layout <state>/logs/<name>/YYYY/MM/DD/<stream>.log, or the file name without its
@@ -131,6 +135,8 @@ struct pt_logs_report {
     bool has_init, has_billed, has_max_used, has_restore;
     bool out_of_memory;      /* Error Type: Runtime.OutOfMemory */
     enum pt_logs_status status;
+    const char *request_id;  /* into the scanned line (not NUL-terminated) */
+    size_t request_id_len;
 };
 
 /*

@@ -31,6 +31,38 @@ struct pt_logs_inv {
     uint32_t fn;        /* function index (source index while reading) */
 };
 
+/*
+ * Beside each invocation record (same index), 12 bytes: what its REPORT added to the counts, so
+ * that a duplicate can be taken out again, and the rest of what says which log event it is.
+ * Figures too big for the fields (never Lambda's: over 4.6 hours billed, 64 GB) are marked
+ * PT_LOGS_FIG_KEEP instead: such a record is never dropped.
+ */
+#define PT_LOGS_FIG_TIMEOUT 0x01u
+#define PT_LOGS_FIG_ERROR 0x02u
+#define PT_LOGS_FIG_OOM 0x04u
+#define PT_LOGS_FIG_USED 0x08u  /* max_used_mb is valid */
+#define PT_LOGS_FIG_DUP 0x10u   /* set by pt_logs_dedupe: the same log event as an earlier record */
+#define PT_LOGS_FIG_KEEP 0x20u  /* a figure did not fit: never taken for a duplicate */
+#define PT_LOGS_FIG_BILLED_MAX 0xffffffu
+struct pt_logs_fig {
+    uint32_t id;          /* hash of the request id, end, Duration, Init/Restore and the rest */
+    uint32_t billed_flags; /* billed ms as counted (low 24 bits), PT_LOGS_FIG_* (high 8) */
+    uint16_t memory_mb;
+    uint16_t max_used_mb; /* valid with PT_LOGS_FIG_USED */
+};
+static inline uint32_t pt_logs_fig_flags(const struct pt_logs_fig *f)
+{
+    return f->billed_flags >> 24;
+}
+static inline uint32_t pt_logs_fig_billed(const struct pt_logs_fig *f)
+{
+    return f->billed_flags & PT_LOGS_FIG_BILLED_MAX;
+}
+static inline void pt_logs_fig_set(struct pt_logs_fig *f, uint32_t flag)
+{
+    f->billed_flags |= flag << 24;
+}
+
 /* A cold start: an INIT, or a SnapStart restore (which replaces INIT). */
 struct pt_logs_cold {
     int64_t end;        /* REPORT time (ticks) or PT_LOGS_NO_TIME */
@@ -38,6 +70,7 @@ struct pt_logs_cold {
     uint32_t fn;
     uint32_t memory_mb;
     uint32_t dur;       /* the invocation's Duration, ticks: INIT ran just before it */
+    uint32_t inv;       /* its invocation record: index in the task, then in the merged array */
     bool restore;       /* init is a Restore Duration */
 };
 
@@ -105,7 +138,9 @@ struct pt_logs_task {
     bool compressed;
     enum pt_logs_format format;
     struct pt_logs_inv *invs;
+    struct pt_logs_fig *figs;   /* one per invs entry, capacity capinv too */
     size_t ninv, capinv;
+    int64_t end_min, end_max;   /* over the timed invocations (INT64_MAX, INT64_MIN: none) */
     struct pt_logs_cold *colds;
     size_t ncold, capcold;
     struct pt_logs_counts counts;
@@ -186,6 +221,7 @@ struct pt_logs_minute {
 struct pt_logs_scope {
     char *name;
     uint64_t invocations, timed, timeouts, errors, init_reports, init_failures;
+    uint64_t duplicates;    /* REPORTs dropped as a log event already read (not in invocations) */
     int64_t first, last;    /* ticks, PT_LOGS_NO_TIME if none */
     /* durations, ms */
     bool have_durations;
@@ -262,6 +298,16 @@ int pt_logs_scope_clone(struct pt_logs_scope *dst, const struct pt_logs_scope *s
                         struct pt_error *err);
 void pt_logs_scope_free(struct pt_logs_scope *s);
 void pt_logs_counts_add_mem(struct pt_logs_counts *c, const struct pt_logs_mem *m);
+/* Takes one REPORT's contribution (its fig) out of the counts again: a dropped duplicate. */
+void pt_logs_counts_remove_report(struct pt_logs_counts *c, const struct pt_logs_fig *f);
+
+/*
+ * dedupe.c: marks (PT_LOGS_FIG_DUP) every timed record that is the same log event as an earlier
+ * one (same timestamp, request id and figures); *dropped says how many. end_min and
+ * end_max bound the timed records' ends. Records without a timestamp are never marked.
+ */
+int pt_logs_dedupe(const struct pt_logs_inv *invs, struct pt_logs_fig *figs, size_t n,
+                   int64_t end_min, int64_t end_max, size_t *dropped, struct pt_error *err);
 
 /* output.c */
 void pt_logs_format_time(int64_t ticks, char *out, size_t size);

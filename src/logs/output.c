@@ -111,6 +111,7 @@ static json_t *scope_json(const struct pt_logs_scope *s, const struct pt_logs_re
 {
     json_t *o = json_object();
     json_object_set_new(o, "invocations", jint(s->invocations));
+    json_object_set_new(o, "duplicatesDropped", jint(s->duplicates));
     json_object_set_new(o, "timedInvocations", jint(s->timed));
     json_object_set_new(o, "firstAt", jtime(s->first));
     json_object_set_new(o, "lastAt", jtime(s->last));
@@ -362,8 +363,15 @@ void pt_logs_write_table(const struct pt_logs_result *r, FILE *f)
     fmt_count(r->lines, a, sizeof(a));
     fmt_count(all->invocations, b, sizeof(b));
     fmt_count(r->unparsed, c, sizeof(c));
-    fprintf(f, "%zu input%s, %s lines (%.1f MB), %s invocations, %s unparsed lines\n\n",
+    fprintf(f, "%zu input%s, %s lines (%.1f MB), %s invocations, %s unparsed lines\n",
             r->nsources, r->nsources == 1 ? "" : "s", a, r->bytes / 1e6, b, c);
+    if (all->duplicates) {
+        fmt_count(all->duplicates, a, sizeof(a));
+        fprintf(f, "%s duplicate REPORT%s dropped (the same log event read twice: overlapping "
+                   "exports, a file and its copy)\n",
+                a, all->duplicates == 1 ? "" : "s");
+    }
+    fputc('\n', f);
 
     fprintf(f, "%-28s %12s %9s %9s %9s %9s %6s %8s %7s\n", "FUNCTION", "INVOCATIONS", "P50 MS",
             "P99 MS", "MAX MS", "PEAK", "COLD", "COLD %", "ERRORS");

@@ -531,9 +531,16 @@ int pt_logs_read_task(struct pt_logs_run *run, struct pt_logs_task *t)
             want = run->opt->max_invocations + 1;
         if (want >= ((size_t)4 << 20) / sizeof(*t->invs)) {
             t->invs = malloc(want * sizeof(*t->invs));
-            if (t->invs) {
+            t->figs = malloc(want * sizeof(*t->figs));
+            if (t->invs && t->figs) {
                 t->capinv = want;
                 pt_logs_big_array(t->invs, want * sizeof(*t->invs));
+                pt_logs_big_array(t->figs, want * sizeof(*t->figs));
+            } else {
+                free(t->invs);
+                free(t->figs);
+                t->invs = NULL;
+                t->figs = NULL;
             }
         }
     }

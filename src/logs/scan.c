@@ -303,6 +303,8 @@ int pt_logs_scan_report(const char *p, size_t n, struct pt_logs_report *out)
         c.p++;
     if (c.p == id)
         return -1;
+    r.request_id = id;
+    r.request_id_len = (size_t)(c.p - id);
     /*
      * Fast path: Lambda's own order "\tDuration: X ms\tBilled Duration: N ms\tMemory Size: N
      * MB\tMax Memory Used: N MB". Anything else (RIE's order, the 2020 space, a cut line) falls
@@ -440,6 +442,8 @@ void pt_logs_scan_init(struct pt_logs_scan *s, struct pt_logs_run *run, struct p
     s->slot = 0;
     s->counts = &t->counts;
     s->default_time = PT_LOGS_NO_TIME;
+    t->end_min = INT64_MAX;
+    t->end_max = INT64_MIN;
 }
 
 void pt_logs_scan_unparsed(struct pt_logs_scan *s, const char *fmt, ...)
@@ -473,15 +477,21 @@ int pt_logs_scan_flush(struct pt_logs_scan *s)
     return 0;
 }
 
-static struct pt_logs_mem *mem_entry(struct pt_logs_counts *c, uint32_t memory_mb)
+static struct pt_logs_mem *mem_find(struct pt_logs_counts *c, uint32_t memory_mb)
 {
     /* Most inputs have one Memory Size: the last hit is checked first. */
     for (size_t i = c->nmem; i-- > 0;)
         if (c->mem[i].memory_mb == memory_mb)
             return &c->mem[i];
-    if (c->nmem == PT_LOGS_MEM_SIZES)
-        return NULL;
-    struct pt_logs_mem *m = &c->mem[c->nmem++];
+    return NULL;
+}
+
+static struct pt_logs_mem *mem_entry(struct pt_logs_counts *c, uint32_t memory_mb)
+{
+    struct pt_logs_mem *m = mem_find(c, memory_mb);
+    if (m || c->nmem == PT_LOGS_MEM_SIZES)
+        return m;
+    m = &c->mem[c->nmem++];
     memset(m, 0, sizeof(*m));
     m->memory_mb = memory_mb;
     return m;
@@ -503,6 +513,53 @@ void pt_logs_counts_add_mem(struct pt_logs_counts *c, const struct pt_logs_mem *
     d->out_of_memory += m->out_of_memory;
 }
 
+/* One REPORT into the counts: billed is as counted (see add_report), flags PT_LOGS_FIG_*. */
+static inline __attribute__((always_inline)) void
+count_report(struct pt_logs_counts *c, uint32_t billed_ms, uint32_t memory_mb,
+             uint32_t max_used_mb, uint32_t flags)
+{
+    c->invocations++;
+    c->timeouts += (flags & PT_LOGS_FIG_TIMEOUT) != 0;
+    c->errors += (flags & PT_LOGS_FIG_ERROR) != 0;
+    struct pt_logs_mem *m = mem_entry(c, memory_mb);
+    if (!m) {
+        c->mem_overflow++;
+        return;
+    }
+    m->invocations++;
+    m->billed_ms += billed_ms;
+    if (flags & PT_LOGS_FIG_USED) {
+        m->used_reports++;
+        m->used_sum_mb += max_used_mb;
+        if (max_used_mb > m->used_max_mb)
+            m->used_max_mb = max_used_mb;
+    }
+    m->out_of_memory += (flags & PT_LOGS_FIG_OOM) != 0;
+}
+
+void pt_logs_counts_remove_report(struct pt_logs_counts *c, const struct pt_logs_fig *f)
+{
+    /* The record's twin (same figures) stays counted: used_max_mb is unchanged. Where the
+     * twins' inputs counted them differently (one in a full Memory Size table's overflow), the
+     * counts stay consistent and never go below zero. */
+    const uint32_t flags = pt_logs_fig_flags(f), billed = pt_logs_fig_billed(f);
+    c->invocations -= c->invocations > 0;
+    c->timeouts -= (flags & PT_LOGS_FIG_TIMEOUT) && c->timeouts > 0;
+    c->errors -= (flags & PT_LOGS_FIG_ERROR) && c->errors > 0;
+    struct pt_logs_mem *m = mem_find(c, f->memory_mb);
+    if (!m || m->invocations == 0) {
+        c->mem_overflow -= c->mem_overflow > 0;
+        return;
+    }
+    m->invocations--;
+    m->billed_ms -= billed <= m->billed_ms ? billed : m->billed_ms;
+    if ((flags & PT_LOGS_FIG_USED) && m->used_reports > 0) {
+        m->used_reports--;
+        m->used_sum_mb -= f->max_used_mb <= m->used_sum_mb ? f->max_used_mb : m->used_sum_mb;
+    }
+    m->out_of_memory -= (flags & PT_LOGS_FIG_OOM) && m->out_of_memory > 0;
+}
+
 static int grow(void **arr, size_t *cap, size_t need, size_t elem, struct pt_error *err)
 {
     if (need <= *cap)
@@ -518,42 +575,96 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem, struct pt_err
     return 0;
 }
 
+/* ---------------------------------------------------------------- identity */
+
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static inline uint64_t rotl64(uint64_t x, unsigned r)
+{
+    return x << r | x >> (64 - r);
+}
+
+/*
+ * A request id's bytes folded into 64 bits, unmixed (callers mix once with what else they
+ * hash): a UUID is four word loads and its tail as the last eight bytes (overlapping; a
+ * variable-length copy into a word would stall the load after it).
+ */
+static inline uint64_t rid_fold(const char *p, size_t n)
+{
+    uint64_t h = n, w;
+    if (n < 8) {
+        for (size_t k = 0; k < n; k++)
+            h ^= (uint64_t)(unsigned char)p[k] << (8 * k + 8);
+        return h;
+    }
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+        memcpy(&w, p + i, 8);
+        h = rotl64(h, 23) ^ w;
+    }
+    memcpy(&w, p + n - 8, 8);
+    return rotl64(h, 23) ^ w;
+}
+
 /* Adds one invocation; end is PT_LOGS_NO_TIME when no timestamp came with it. */
 static int add_report(struct pt_logs_scan *s, const struct pt_logs_report *r, int64_t end)
 {
     struct pt_logs_task *t = s->task;
     int rc = 0;
     if (t->ninv == t->capinv) {
-        rc = grow((void **)&t->invs, &t->capinv, t->ninv + 1, sizeof(*t->invs), &t->err);
+        size_t cap = t->capinv;
+        rc = grow((void **)&t->figs, &cap, t->ninv + 1, sizeof(*t->figs), &t->err);
+        if (!rc)
+            rc = grow((void **)&t->invs, &t->capinv, t->ninv + 1, sizeof(*t->invs), &t->err);
         if (rc)
             return rc;
     }
-    struct pt_logs_inv *inv = &t->invs[t->ninv++];
+    size_t k = t->ninv++;
+    struct pt_logs_inv *inv = &t->invs[k];
     inv->end = end;
     inv->dur = r->duration_10us;
     inv->fn = s->slot;
-
-    struct pt_logs_counts *c = s->counts;
-    c->invocations++;
-    c->timeouts += r->status == PT_LOGS_TIMEOUT;
-    c->errors += r->status == PT_LOGS_ERROR;
-    struct pt_logs_mem *m = mem_entry(c, r->memory_mb);
-    if (m) {
-        m->invocations++;
-        /* Billed Duration is optional in the JSON format: Lambda bills ceil(Duration) then. */
-        m->billed_ms += r->has_billed ? r->billed_ms
-                                      : (r->duration_10us + PT_LOGS_TICKS_PER_MS - 1) /
-                                            PT_LOGS_TICKS_PER_MS;
-        if (r->has_max_used) {
-            m->used_reports++;
-            m->used_sum_mb += r->max_used_mb;
-            if (r->max_used_mb > m->used_max_mb)
-                m->used_max_mb = r->max_used_mb;
-        }
-        m->out_of_memory += r->out_of_memory;
-    } else {
-        c->mem_overflow++;
+    if (end != PT_LOGS_NO_TIME) {
+        if (end < t->end_min)
+            t->end_min = end;
+        if (end > t->end_max)
+            t->end_max = end;
     }
+
+    /* Billed Duration is optional in the JSON format: Lambda bills ceil(Duration) then. */
+    uint32_t billed = r->has_billed ? r->billed_ms
+                                    : (r->duration_10us + PT_LOGS_TICKS_PER_MS - 1) /
+                                          PT_LOGS_TICKS_PER_MS;
+    uint32_t used = r->has_max_used ? r->max_used_mb : 0;
+    _Static_assert(PT_LOGS_TIMEOUT == PT_LOGS_FIG_TIMEOUT && PT_LOGS_ERROR == PT_LOGS_FIG_ERROR,
+                   "a status is its own flag");
+    uint32_t flags = (uint32_t)r->status | (r->out_of_memory ? PT_LOGS_FIG_OOM : 0) |
+                     (r->has_max_used ? PT_LOGS_FIG_USED : 0);
+    count_report(s->counts, billed, r->memory_mb, used, flags);
+    if (billed > PT_LOGS_FIG_BILLED_MAX || r->memory_mb > UINT16_MAX || used > UINT16_MAX)
+        flags |= PT_LOGS_FIG_KEEP;
+    /* Which log event this is (pt_logs_dedupe): everything the REPORT says; one multiply-mix
+     * for it all. */
+    uint64_t rid = r->request_id_len ? rid_fold(r->request_id, r->request_id_len) : 0;
+    uint64_t sizes = (uint64_t)r->memory_mb << 48 | (uint64_t)used << 32 |
+                     (r->has_init ? r->init_10us : 0);
+    if (r->has_restore)
+        sizes ^= (uint64_t)r->restore_10us << 7;
+    uint64_t h = rid ^ rotl64((uint64_t)end, 29) ^ ((uint64_t)r->duration_10us << 32 | billed) ^
+                 rotl64(sizes, 13);
+    h = mix64(h);
+    struct pt_logs_fig *f = &t->figs[k];
+    f->id = (uint32_t)(h ^ h >> 32);
+    f->billed_flags = (billed & PT_LOGS_FIG_BILLED_MAX) | flags << 24;
+    f->memory_mb = (uint16_t)r->memory_mb;
+    f->max_used_mb = (uint16_t)used;
 
     if (r->has_init || r->has_restore) {
         if (t->ncold == t->capcold) {
@@ -569,6 +680,7 @@ static int add_report(struct pt_logs_scan *s, const struct pt_logs_report *r, in
         cs->fn = s->slot;
         cs->memory_mb = r->memory_mb;
         cs->dur = r->duration_10us;
+        cs->inv = (uint32_t)k;
     }
     if (++s->since_check >= PT_LOGS_FLUSH_EVERY)
         return pt_logs_scan_flush(s);
@@ -669,6 +781,11 @@ static int scan_json_record(struct pt_logs_scan *s, const char *p, size_t n, int
             r.status = PT_LOGS_ERROR;
         const char *et = json_string_value(json_object_get(rec, "errorType"));
         r.out_of_memory = et && strcmp(et, "Runtime.OutOfMemory") == 0;
+        json_t *rid = json_object_get(rec, "requestId");
+        if (json_is_string(rid)) {
+            r.request_id = json_string_value(rid);
+            r.request_id_len = json_string_length(rid);
+        }
         rc = add_report(s, &r, when);
     } else if (strcmp(type, "platform.initStart") == 0) {
         set_found_name(s->task, json_string_value(json_object_get(rec, "functionName")));
@@ -691,6 +808,32 @@ static inline bool starts(const char *p, size_t n, const char *lit, size_t litn)
 }
 #define STARTS(p, n, lit) starts(p, n, lit, sizeof(lit) - 1)
 
+/* Message bytes that may start a line scan_line acts on (REPORT, INIT_REPORT, JSON, a stream
+ * name "YYYY/..."); any other first byte after a standard timestamp is just counted. */
+static const unsigned char interesting[256] = {
+    ['R'] = 1, ['I'] = 1, ['{'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+    ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+};
+
+/*
+ * True when the line is "<YYYY-...T...Z> <message>" and its message starts with a byte nothing
+ * acts on: such a line only counts as an other line (scan_line's full path says the same).
+ */
+static inline __attribute__((always_inline)) bool plain_output(const char *p, size_t n)
+{
+    if (!(n > 25 && p[23] == 'Z' && p[24] == ' ' && p[10] == 'T' && p[4] == '-' &&
+          is_digit(p[0])))
+        return false;
+    return !interesting[(unsigned char)p[25]];
+}
+
+/* The same test without touching the scan state, for the line loop: within the length limit. */
+static inline __attribute__((always_inline)) bool skippable(const char *p, size_t n,
+                                                            size_t max_line)
+{
+    return n <= max_line && plain_output(p, n);
+}
+
 /* Inlined into the line loop: it runs for every line of the input. */
 static inline __attribute__((always_inline)) int scan_line(struct pt_logs_scan *s, const char *p,
                                                            size_t n)
@@ -708,12 +851,9 @@ static inline __attribute__((always_inline)) int scan_line(struct pt_logs_scan *
      * a REPORT, an INIT_REPORT, a JSON record or a "YYYY/MM/DD/[...]" stream name is counted and
      * skipped here (the general code below reaches the same verdict with more work).
      */
-    if (n > 25 && p[23] == 'Z' && p[24] == ' ' && p[10] == 'T' && p[4] == '-' && is_digit(p[0])) {
-        char c0 = p[25];
-        if (c0 != 'R' && c0 != 'I' && c0 != '{' && !is_digit(c0)) {
-            t->other_lines++;
-            return 0;
-        }
+    if (plain_output(p, n)) {
+        t->other_lines++;
+        return 0;
     }
     /* Optional "<ISO time> " prefix, then optional "<stream> " (aws logs tail). */
     const char *m = p;
@@ -802,25 +942,6 @@ static inline uint64_t newline_mask64(const char *p)
     return m0 | m1 << 16 | m2 << 32 | m3 << 48;
 }
 #endif
-
-/* Message bytes that may start a line scan_line acts on (REPORT, INIT_REPORT, JSON, a stream
- * name "YYYY/..."); any other first byte after a standard timestamp is just counted. */
-static const unsigned char interesting[256] = {
-    ['R'] = 1, ['I'] = 1, ['{'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
-    ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
-};
-
-/*
- * The skip test of scan_line's fast path, without touching the scan state: true when the line
- * is "<YYYY-...T...Z> <message>" within the length limit and its message starts with a byte
- * nothing acts on. Such a line only counts as an other line (scan_line would say the same).
- */
-static inline __attribute__((always_inline)) bool skippable(const char *p, size_t n,
-                                                            size_t max_line)
-{
-    return n > 25 && n <= max_line && p[23] == 'Z' && p[24] == ' ' && p[10] == 'T' &&
-           p[4] == '-' && is_digit(p[0]) && !interesting[(unsigned char)p[25]];
-}
 
 #if defined(__SSE2__) && defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>

@@ -243,6 +243,7 @@ static inline void fuzz_logs_run_init(struct pt_logs_run *run, const struct pt_l
 static inline void fuzz_logs_task_free(struct pt_logs_task *task)
 {
     free(task->invs);
+    free(task->figs);
     free(task->colds);
 }
 #endif

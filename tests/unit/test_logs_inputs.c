@@ -1160,6 +1160,105 @@ static void test_clock_skew_between_streams(void **state)
     free(d);
 }
 
+/* Drops what differs between two runs over the same events read from different files. */
+static void drop_input_fields(json_t *j)
+{
+    static const char *const keys[] = {"inputs", "lines", "otherLines", "duplicatesDropped"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        json_object_del(j, keys[i]);
+    const char *k;
+    json_t *v;
+    json_object_foreach(at(j, "functions"), k, v)
+        json_object_del(v, "duplicatesDropped");
+}
+
+/*
+ * Overlapping CloudWatch exports of one function (tests/data/logs/overlap, make_exports.py):
+ * 00:00-01:00 and 00:30-01:30 both hold the REPORTs of 00:30-01:00, which count once; an
+ * asynchronous invocation retried twice (one request id, the same figures, three timestamps, all
+ * in the overlap) counts three times. Before, the overlap counted twice: 54 invocations.
+ */
+static void test_overlapping_exports_counted_once(void **state)
+{
+    (void)state;
+    const char *both[] = {data("overlap/export-0000-0100.log"),
+                          data("overlap/export-0030-0130.log")};
+    struct pt_logs_options o;
+    pt_logs_options_init(&o);
+    json_t *j = run_opt(both, 2, &o);
+    assert_int_equal(ival(j, "unparsedLines"), 0);
+    assert_int_equal(ival(j, "invocations"), 39);
+    assert_int_equal(ival(j, "duplicatesDropped"), 15);
+    /* Named after their files, the copies are taken from the second input's function. */
+    assert_int_equal(ival(j, "functions/export-0000-0100/invocations"), 27);
+    assert_int_equal(ival(j, "functions/export-0000-0100/duplicatesDropped"), 0);
+    assert_int_equal(ival(j, "functions/export-0030-0130/invocations"), 12);
+    assert_int_equal(ival(j, "functions/export-0030-0130/duplicatesDropped"), 15);
+    assert_int_equal(ival(j, "coldStarts/count"), 1);
+    json_decref(j);
+
+    /* Under one name, every figure is that of one export of the whole 90 minutes. */
+    o.function = "orders";
+    j = run_opt(both, 2, &o);
+    const char *whole = data("overlap/export-0000-0130.log");
+    json_t *w = run_opt(&whole, 1, &o);
+    assert_int_equal(ival(w, "invocations"), 39);
+    assert_int_equal(ival(w, "duplicatesDropped"), 0);
+    assert_int_equal(ival(j, "functions/orders/duplicatesDropped"), 15);
+    drop_input_fields(j);
+    drop_input_fields(w);
+    assert_true(json_equal(j, w));
+    json_decref(j);
+    json_decref(w);
+}
+
+/*
+ * The same events in other files: a file and its .gz, an `aws logs filter-log-events` document
+ * and the S3 export of the same events (the identity is the event's, not its format's). REPORTs
+ * without timestamps are never dropped: a copy cannot be told from a retry there.
+ */
+static void test_duplicates_across_files_and_formats(void **state)
+{
+    (void)state;
+    char *d = tmpdir(), gz[PATH_MAX + 32], copy[PATH_MAX + 32];
+    struct pt_logs_options o;
+    pt_logs_options_init(&o);
+
+    const char *export = data("overlap/export-0000-0100.log");
+    char *text = slurp(export);
+    snprintf(gz, sizeof(gz), "%s/export-0000-0100.log.gz", d);
+    const char *member[] = {text};
+    gz_write(gz, member, 1, 0);
+    const char *pair[] = {export, gz};
+    json_t *j = run_opt(pair, 2, &o);
+    assert_int_equal(ival(j, "invocations"), 27);
+    assert_int_equal(ival(j, "duplicatesDropped"), 27);
+    assert_int_equal(json_object_size(at(j, "functions")), 1);
+    json_decref(j);
+    free(text);
+
+    const char *formats[] = {data("filter-log-events.json"),
+                             data("overlap/filter-log-events-export.log")};
+    j = run_opt(formats, 2, &o);
+    assert_int_equal(ival(j, "unparsedLines"), 0);
+    assert_int_equal(ival(j, "invocations"), 3);
+    assert_int_equal(ival(j, "duplicatesDropped"), 3);
+    assert_int_equal(ival(j, "coldStarts/count"), 1);
+    json_decref(j);
+
+    text = slurp(data("text-plain.log"));
+    snprintf(copy, sizeof(copy), "%s/text-plain-copy.log", d);
+    write_file(copy, text);
+    const char *untimed[] = {data("text-plain.log"), copy};
+    j = run_opt(untimed, 2, &o);
+    assert_int_equal(ival(j, "invocations"), 14);
+    assert_int_equal(ival(j, "duplicatesDropped"), 0);
+    json_decref(j);
+    free(text);
+    rmrf(d);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1188,6 +1287,8 @@ int main(void)
         cmocka_unit_test(test_concurrency_counts_init),
         cmocka_unit_test(test_concurrency_split_sweep),
         cmocka_unit_test(test_clock_skew_between_streams),
+        cmocka_unit_test(test_overlapping_exports_counted_once),
+        cmocka_unit_test(test_duplicates_across_files_and_formats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
