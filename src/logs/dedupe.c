@@ -28,7 +28,7 @@
 static bool same_event(const struct pt_logs_inv *a, const struct pt_logs_fig *fa,
                        const struct pt_logs_inv *b, const struct pt_logs_fig *fb)
 {
-    /* The status is not compared: the request id and the figures tell the event. */
+    /* The status is not compared: a "Task timed out" line may have changed one copy's. */
     const uint32_t same = PT_LOGS_FIG_BILLED_MAX | PT_LOGS_FIG_USED << 24;
     return a->end == b->end && a->dur == b->dur && fa->id == fb->id &&
            (fa->billed_flags & same) == (fb->billed_flags & same) &&

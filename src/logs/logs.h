@@ -31,7 +31,9 @@
  *
  * Duplicates: a REPORT whose log event was already read (same timestamp, request id and figures,
  * in any input and any form) is dropped and counted in duplicatesDropped (overlapping exports, a
- * file and its .gz); REPORTs without a timestamp never are.
+ * file and its .gz); REPORTs without a timestamp never are. Statuses: "Status: timeout" /
+ * "error" / "failure", or a REPORT without Status whose "<request id> Task timed out after N
+ * seconds" line (how Lambda logged timeouts before 2021) is within 16 REPORTs of it.
  *
  * Grouping: every input belongs to one function, named (first match) by --function, a
  * CloudWatch "logGroup" (/aws/lambda/<name>), a platform.initStart "functionName", the engine's

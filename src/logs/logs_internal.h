@@ -166,6 +166,12 @@ struct pt_logs_run {
 };
 
 /* scan.c: per-task line handling */
+#define PT_LOGS_RECENT 16       /* (a power of two) REPORTs a "Task timed out" line is matched against */
+struct pt_logs_recent {
+    uint64_t rid;           /* hash of the request id; 0: empty */
+    uint32_t inv;           /* its record in the task (below 2^32: --max-invocations) */
+    uint32_t slot;
+};
 struct pt_logs_scan {
     struct pt_logs_task *task;
     struct pt_logs_run *run;
@@ -178,6 +184,10 @@ struct pt_logs_scan {
     char tkey[19];          /* the "YYYY-MM-DDTHH:MM:SS" last parsed, and its seconds */
     bool tkey_valid;
     int64_t tsecs;
+    struct pt_logs_recent recent[PT_LOGS_RECENT]; /* the last REPORTs, a ring */
+    unsigned recent_next;
+    uint64_t pending[PT_LOGS_RECENT]; /* timed-out request ids whose REPORT was not seen yet */
+    unsigned npending;
 };
 void pt_logs_scan_init(struct pt_logs_scan *s, struct pt_logs_run *run, struct pt_logs_task *t);
 /* One line without its '\n'. Returns 0, or PT_ENOMEM / PT_ELIMIT (task->err filled). */

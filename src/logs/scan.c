@@ -613,6 +613,33 @@ static inline uint64_t rid_fold(const char *p, size_t n)
     return rotl64(h, 23) ^ w;
 }
 
+/* The key of the recent-REPORT and pending-timeout rings (0 marks an empty slot): only ever
+ * compared for equality, among a handful. */
+static inline uint64_t rid_key(const char *p, size_t n)
+{
+    return rid_fold(p, n) | 1;
+}
+
+/* The task's counts of a log group tag (groups may move: they are looked up, not kept). */
+static struct pt_logs_counts *slot_counts(struct pt_logs_task *t, uint32_t slot)
+{
+    return slot ? &t->groups[slot - 1].counts : &t->counts;
+}
+
+/*
+ * Marks invocation k of the task as a timeout (a REPORT without Status, followed or preceded by
+ * its "Task timed out after" line, as Lambda logged timeouts before 2021). A REPORT that says
+ * error keeps that status; one that already said timeout is not counted twice.
+ */
+static void mark_timeout(struct pt_logs_task *t, size_t k, uint32_t slot)
+{
+    struct pt_logs_fig *f = &t->figs[k];
+    if (pt_logs_fig_flags(f) & (PT_LOGS_FIG_TIMEOUT | PT_LOGS_FIG_ERROR))
+        return;
+    pt_logs_fig_set(f, PT_LOGS_FIG_TIMEOUT);
+    slot_counts(t, slot)->timeouts++;
+}
+
 /* Adds one invocation; end is PT_LOGS_NO_TIME when no timestamp came with it. */
 static int add_report(struct pt_logs_scan *s, const struct pt_logs_report *r, int64_t end)
 {
@@ -650,8 +677,8 @@ static int add_report(struct pt_logs_scan *s, const struct pt_logs_report *r, in
     count_report(s->counts, billed, r->memory_mb, used, flags);
     if (billed > PT_LOGS_FIG_BILLED_MAX || r->memory_mb > UINT16_MAX || used > UINT16_MAX)
         flags |= PT_LOGS_FIG_KEEP;
-    /* Which log event this is (pt_logs_dedupe): everything the REPORT says; one multiply-mix
-     * for it all. */
+    /* Which log event this is (pt_logs_dedupe): everything the REPORT says but its status,
+     * which a later "Task timed out" line may change; one multiply-mix for it all. */
     uint64_t rid = r->request_id_len ? rid_fold(r->request_id, r->request_id_len) : 0;
     uint64_t sizes = (uint64_t)r->memory_mb << 48 | (uint64_t)used << 32 |
                      (r->has_init ? r->init_10us : 0);
@@ -665,6 +692,19 @@ static int add_report(struct pt_logs_scan *s, const struct pt_logs_report *r, in
     f->billed_flags = (billed & PT_LOGS_FIG_BILLED_MAX) | flags << 24;
     f->memory_mb = (uint16_t)r->memory_mb;
     f->max_used_mb = (uint16_t)used;
+
+    if (r->request_id_len) {
+        rid |= 1; /* as rid_key */
+        s->recent[s->recent_next] = (struct pt_logs_recent){rid, (uint32_t)k, s->slot};
+        s->recent_next = (s->recent_next + 1) & (PT_LOGS_RECENT - 1);
+        for (unsigned i = 0; s->npending && i < PT_LOGS_RECENT; i++) {
+            if (s->pending[i] == rid) {
+                s->pending[i] = 0;
+                s->npending--;
+                mark_timeout(t, k, s->slot);
+            }
+        }
+    }
 
     if (r->has_init || r->has_restore) {
         if (t->ncold == t->capcold) {
@@ -685,6 +725,40 @@ static int add_report(struct pt_logs_scan *s, const struct pt_logs_report *r, in
     if (++s->since_check >= PT_LOGS_FLUSH_EVERY)
         return pt_logs_scan_flush(s);
     return 0;
+}
+
+/*
+ * "<request id> Task timed out after 3.07 seconds" (after the optional timestamp): before 2021
+ * Lambda logged a timeout so, after a REPORT without a Status field. The REPORT is found among
+ * the last PT_LOGS_RECENT; one not seen yet may follow (an output sorted by time), so the id
+ * waits for it. Returns whether the line was one.
+ */
+static bool timeout_line(struct pt_logs_scan *s, const char *m, size_t mn)
+{
+    static const char said[] = " Task timed out after ";
+    size_t look = mn < 80 ? mn : 80;
+    const char *sp = memchr(m, ' ', look);
+    if (!sp || sp == m || (size_t)(m + mn - sp) < sizeof(said) - 1 ||
+        memcmp(sp, said, sizeof(said) - 1) != 0)
+        return false;
+    uint64_t rid = rid_key(m, (size_t)(sp - m));
+    for (unsigned i = 0; i < PT_LOGS_RECENT; i++) {
+        const struct pt_logs_recent *e = &s->recent[(s->recent_next + PT_LOGS_RECENT - 1 - i) %
+                                                    PT_LOGS_RECENT];
+        if (e->rid == rid) {
+            mark_timeout(s->task, e->inv, e->slot);
+            return true;
+        }
+    }
+    if (s->npending < PT_LOGS_RECENT) {
+        for (unsigned i = 0; i < PT_LOGS_RECENT; i++)
+            if (s->pending[i] == 0) {
+                s->pending[i] = rid;
+                s->npending++;
+                break;
+            }
+    }
+    return true;
 }
 
 /* "INIT_REPORT Init Duration: 206.72 ms\tPhase: init\tStatus: error\tError Type: ..." */
@@ -808,11 +882,15 @@ static inline bool starts(const char *p, size_t n, const char *lit, size_t litn)
 }
 #define STARTS(p, n, lit) starts(p, n, lit, sizeof(lit) - 1)
 
-/* Message bytes that may start a line scan_line acts on (REPORT, INIT_REPORT, JSON, a stream
- * name "YYYY/..."); any other first byte after a standard timestamp is just counted. */
+/*
+ * Message bytes that may start a line scan_line acts on (1: REPORT, INIT_REPORT, JSON, a stream
+ * name "YYYY/...", a request id; 2: a request id's first hex letter, acted on only as
+ * "<UUID> Task timed out ...": other text starting with a-f is function output).
+ */
 static const unsigned char interesting[256] = {
     ['R'] = 1, ['I'] = 1, ['{'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
     ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['a'] = 2, ['b'] = 2, ['c'] = 2, ['d'] = 2, ['e'] = 2, ['f'] = 2,
 };
 
 /*
@@ -824,7 +902,8 @@ static inline __attribute__((always_inline)) bool plain_output(const char *p, si
     if (!(n > 25 && p[23] == 'Z' && p[24] == ' ' && p[10] == 'T' && p[4] == '-' &&
           is_digit(p[0])))
         return false;
-    return !interesting[(unsigned char)p[25]];
+    unsigned char k = interesting[(unsigned char)p[25]];
+    return k == 0 || (k == 2 && !(n > 63 && p[61] == ' ' && p[62] == 'T'));
 }
 
 /* The same test without touching the scan state, for the line loop: within the length limit. */
@@ -832,6 +911,11 @@ static inline __attribute__((always_inline)) bool skippable(const char *p, size_
                                                             size_t max_line)
 {
     return n <= max_line && plain_output(p, n);
+}
+
+static inline bool is_hex_lower(char c)
+{
+    return is_digit(c) || (unsigned char)(c - 'a') < 6;
 }
 
 /* Inlined into the line loop: it runs for every line of the input. */
@@ -915,6 +999,8 @@ static inline __attribute__((always_inline)) int scan_line(struct pt_logs_scan *
         }
         break;
     default:
+        if (is_hex_lower(m[0]) && timeout_line(s, m, mn))
+            return 0;
         break;
     }
     t->other_lines++;

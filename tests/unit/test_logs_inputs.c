@@ -1259,6 +1259,45 @@ static void test_duplicates_across_files_and_formats(void **state)
     free(d);
 }
 
+/*
+ * Before 2021 a timeout's REPORT had no Status field: "<request id> Task timed out after 3.07
+ * seconds" followed it (tests/data/logs/timeout-2020.log, as lambda-wire.md quotes it). Those
+ * count as timeouts; a newer REPORT with Status: timeout after such a line counts once; a line
+ * of function output starting with hex letters is not one. Before, 1 timeout of 3.
+ */
+static void test_legacy_timeout_lines(void **state)
+{
+    (void)state;
+    json_t *j = run1(data("timeout-2020.log"));
+    assert_int_equal(ival(j, "unparsedLines"), 0);
+    assert_int_equal(ival(j, "invocations"), 5);
+    assert_int_equal(ival(j, "statuses/timeout"), 3);
+    assert_int_equal(ival(j, "statuses/success"), 2);
+    assert_int_equal(ival(j, "statuses/error"), 0);
+    json_decref(j);
+
+    /* The line before its REPORT (an output merged by time), and a REPORT that said error. */
+    char *d = tmpdir(), p[PATH_MAX + 32];
+    snprintf(p, sizeof(p), "%s/merged.log", d);
+    write_file(p, "2020-11-10T05:46:57.874Z 160788cd-45ff-4583-809f-c7e31127cb95 Task timed out "
+                  "after 3.07 seconds\n"
+                  "2020-11-10T05:46:57.874Z REPORT RequestId: 160788cd-45ff-4583-809f-"
+                  "c7e31127cb95\tDuration: 3071.27 ms\tBilled Duration: 3000 ms\tMemory Size: 128 "
+                  "MB\tMax Memory Used: 72 MB\t\n"
+                  "2024-03-02T10:00:03.013Z REPORT RequestId: 9c0d5e6f-1a2b-4c3d-8e4f-"
+                  "5a6b7c8d9e0f\tDuration: 1000.00 ms\tBilled Duration: 1000 ms\tMemory Size: 128 "
+                  "MB\tMax Memory Used: 80 MB\tStatus: error\tError Type: Runtime.ExitError\n"
+                  "2024-03-02T10:00:03.014Z 9c0d5e6f-1a2b-4c3d-8e4f-5a6b7c8d9e0f Task timed out "
+                  "after 1.00 seconds\n");
+    j = run1(p);
+    assert_int_equal(ival(j, "invocations"), 2);
+    assert_int_equal(ival(j, "statuses/timeout"), 1);
+    assert_int_equal(ival(j, "statuses/error"), 1);
+    json_decref(j);
+    rmrf(d);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1289,6 +1328,7 @@ int main(void)
         cmocka_unit_test(test_clock_skew_between_streams),
         cmocka_unit_test(test_overlapping_exports_counted_once),
         cmocka_unit_test(test_duplicates_across_files_and_formats),
+        cmocka_unit_test(test_legacy_timeout_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
