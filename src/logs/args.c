@@ -13,8 +13,9 @@
 const char pt_logs_usage[] =
     "usage: powertune logs FILE... [options]\n\n"
     "Reads Lambda logs (text as Lambda writes it, with or without timestamps; the JSON log\n"
-    "format; `aws logs filter-log-events` / `get-log-events` output; the engine's log streams;\n"
-    "gzip; - for stdin; directories are searched for *.log *.txt *.json *.jsonl *.gz) and prints\n"
+    "format; `aws logs tail` (any --format) and `filter-log-events` / `get-log-events` output;\n"
+    "the engine's log streams; gzip; - for stdin; directories are searched for *.log *.txt\n"
+    "*.json *.jsonl *.gz) and prints\n"
     "invocations, durations, concurrency per second from each invocation's interval (and the\n"
     "count x p99.5 estimate), the peak and the minutes before it, cold starts, memory\n"
     "right-sizing and cost. A REPORT read twice (overlapping exports, a file and its .gz) counts\n"

@@ -272,8 +272,8 @@ static int plan_tasks(struct pt_logs_run *run, int threads, struct pt_error *err
             if (fd >= 0 && pt_logs_splittable(fd)) {
                 cuts[ncuts++] = 0;
                 for (int k = 1; k < threads; k++) {
-                    off_t at = pt_logs_next_line_start(fd, st.st_size / threads * k, st.st_size,
-                                                       o->max_line);
+                    off_t at = pt_logs_next_record_start(fd, st.st_size / threads * k,
+                                                         st.st_size, o->max_line);
                     if (at > cuts[ncuts - 1] && at < st.st_size)
                         cuts[ncuts++] = at;
                 }

@@ -10,7 +10,9 @@
  *     and CloudWatch exports; "<timestamp> <stream> <message>" as `aws logs tail` prints;
  *     "YYYY-MM-DDTHH:MM:SS <message>", UTC to the second, as `aws logs tail --format short` does);
  *   - the JSON log format, one record per line (platform.report, platform.initStart, ...);
- *     optional fields may be missing (only record.metrics.durationMs is required);
+ *     optional fields may be missing (only record.metrics.durationMs is required); or, as
+ *     `aws logs tail --format json` prints it, "<timestamp> <stream> " alone on a line and the
+ *     record pretty-printed below ("{", lines indented by four spaces, "}");
  *   - `aws logs filter-log-events` / `get-log-events` output and CloudWatch subscription
  *     payloads: one JSON document whose "events"/"logEvents" arrays are read one event at a
  *     time (never the whole document in memory);
@@ -42,8 +44,8 @@
  * several log groups (CloudWatch subscription payloads concatenated, as Firehose delivers them
  * to S3) is named by its first; each other group's events go to that group's function.
  *
- * Speed: big uncompressed line-format files are split at line boundaries into one byte range per
- * thread; several inputs are spread over the threads; the REPORT scanner is hand-written.
+ * Speed: big uncompressed line-format files are split at line boundaries (never inside a
+ * pretty-printed record) into one byte range per thread; several inputs are spread over the threads; the REPORT scanner is hand-written.
  *
  * The JSON output's schema is documented in docs/logs-json.md.
  */

@@ -188,6 +188,14 @@ struct pt_logs_scan {
     unsigned recent_next;
     uint64_t pending[PT_LOGS_RECENT]; /* timed-out request ids whose REPORT was not seen yet */
     unsigned npending;
+    /* `aws logs tail --format json`: "<time> <stream> " alone on a line, then the event's JSON
+     * pretty-printed: "{", lines indented by four spaces, "}". */
+    uint64_t pretty_header;  /* line number of the last such "<time> <stream> " line, or 0 */
+    int64_t pretty_time;     /* its time, or PT_LOGS_NO_TIME */
+    bool pretty_on, pretty_over;
+    uint64_t pretty_first, pretty_lines; /* the record's first line ("{"), lines so far */
+    char *pretty;            /* the record's bytes so far (capped like a JSON document's event) */
+    size_t pretty_len, pretty_cap;
 };
 void pt_logs_scan_init(struct pt_logs_scan *s, struct pt_logs_run *run, struct pt_logs_task *t);
 /* One line without its '\n'. Returns 0, or PT_ENOMEM / PT_ELIMIT (task->err filled). */
@@ -200,11 +208,17 @@ void pt_logs_scan_unparsed(struct pt_logs_scan *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Publishes pending invocation counts; PT_ELIMIT when the run is over max_invocations. */
 int pt_logs_scan_flush(struct pt_logs_scan *s);
+/* The end of the task's input: a record still being collected was cut. 0 or PT_ENOMEM. */
+int pt_logs_scan_finish(struct pt_logs_scan *s);
+/* Frees what the scan holds (safe after any return; pt_logs_scan_init set it up). */
+void pt_logs_scan_release(struct pt_logs_scan *s);
 
 /* read.c */
 int pt_logs_read_task(struct pt_logs_run *run, struct pt_logs_task *t);
 /* The first line start at or after off (looking at most max_line + 1 bytes); -1 if none. */
 off_t pt_logs_next_line_start(int fd, off_t off, off_t size, size_t max_line);
+/* The same, but not inside an event `aws logs tail --format json` spread over lines. */
+off_t pt_logs_next_record_start(int fd, off_t off, off_t size, size_t max_line);
 /* Whether a plain file may be split between threads: not gzip, line format. */
 bool pt_logs_splittable(int fd);
 

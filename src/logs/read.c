@@ -561,9 +561,12 @@ int pt_logs_read_task(struct pt_logs_run *run, struct pt_logs_task *t)
         rc = read_lines(&s, &rd, buf, cap, have);
     /* the bytes of `have` were counted above; read_lines counts what it reads itself */
     if (!rc)
+        rc = pt_logs_scan_finish(&s);
+    if (!rc)
         rc = pt_logs_scan_flush(&s);
     t->lines = s.line;
 out:
+    pt_logs_scan_release(&s);
     if (rc && !t->err.msg[0])
         pt_error_set(&t->err, rc, "reading %s failed", src->path);
     t->rc = rc;
@@ -591,6 +594,36 @@ off_t pt_logs_next_line_start(int fd, off_t off, off_t size, size_t max_line)
         if (nl)
             return off + (nl - window) + 1;
         off += k;
+    }
+    return -1;
+}
+
+/*
+ * A cut inside an event `aws logs tail --format json` spread over lines ("<time> <stream> ",
+ * "{", lines indented by four spaces, "}") would leave a piece to each half: the cut moves past
+ * such lines and past a line ending in a space (maybe the header of the record that follows),
+ * at most the size of one capped record further; failing that, no cut here (-1): one task reads
+ * more, and the halves never differ from one task's reading.
+ */
+off_t pt_logs_next_record_start(int fd, off_t off, off_t size, size_t max_line)
+{
+    const off_t limit = off + (off_t)(max_line * 2 + 4096);
+    off_t at = pt_logs_next_line_start(fd, off, size, max_line);
+    while (at > 0 && at < size && at <= limit) {
+        char head[2], last = '\n';
+        ssize_t k;
+        do
+            k = pread(fd, head, sizeof(head), at);
+        while (k < 0 && errno == EINTR);
+        if (k <= 0)
+            break;
+        if (at >= 2 && pread(fd, &last, 1, at - 2) != 1)
+            break;
+        bool brace = (head[0] == '{' || head[0] == '}') &&
+                     (k == 1 || head[1] == '\n' || head[1] == '\r');
+        if (head[0] != ' ' && !brace && last != ' ')
+            return at;
+        at = pt_logs_next_line_start(fd, at, size, max_line);
     }
     return -1;
 }

@@ -442,6 +442,7 @@ void pt_logs_scan_init(struct pt_logs_scan *s, struct pt_logs_run *run, struct p
     s->slot = 0;
     s->counts = &t->counts;
     s->default_time = PT_LOGS_NO_TIME;
+    s->pretty_time = PT_LOGS_NO_TIME;
     t->end_min = INT64_MAX;
     t->end_max = INT64_MIN;
 }
@@ -874,6 +875,108 @@ out:
     return rc;
 }
 
+/* ---------------------------------------------------------------- pretty-printed records */
+
+/*
+ * `aws logs tail --format json` prints an event whose message is entirely JSON as
+ * "<time> <stream> " and then json.dumps(message, indent=4): "{", lines indented by four spaces
+ * (strings stay on one line: newlines in them are escaped), and "}" alone. awscli's tail.py,
+ * PrettyJSONLogEventsFormatter. The lines are collected and read as one record.
+ */
+static size_t pretty_cap(const struct pt_logs_scan *s)
+{
+    return s->run->opt->max_line * 2 + 4096;
+}
+
+static int pretty_end(struct pt_logs_scan *s, bool complete)
+{
+    int rc = 0;
+    s->pretty_on = false;
+    if (!memmem(s->pretty, s->pretty_len, "\"platform.", 10)) {
+        s->task->other_lines += s->pretty_lines; /* function output logged as JSON */
+        return 0;
+    }
+    uint64_t here = s->line;
+    s->line = s->pretty_first;
+    if (s->pretty_over)
+        pt_logs_scan_unparsed(s, "pretty-printed JSON record over the %zu-byte limit",
+                              pretty_cap(s));
+    else if (!complete)
+        pt_logs_scan_unparsed(s, "pretty-printed JSON record cut (no closing '}')");
+    else
+        rc = scan_json_record(s, s->pretty, s->pretty_len, s->pretty_time);
+    s->line = here;
+    return rc;
+}
+
+static int pretty_begin(struct pt_logs_scan *s)
+{
+    if (!s->pretty) {
+        s->pretty_cap = 4096;
+        s->pretty = malloc(s->pretty_cap);
+        if (!s->pretty)
+            return pt_error_set(&s->task->err, PT_ENOMEM, "out of memory");
+    }
+    s->pretty_on = true;
+    s->pretty_over = false;
+    s->pretty_first = s->line;
+    s->pretty_lines = 1;
+    s->pretty[0] = '{';
+    s->pretty[1] = '\n';
+    s->pretty_len = 2;
+    return 0;
+}
+
+/*
+ * A line while a record is open: taken (true) if it continues or closes it; otherwise the
+ * record was cut and the line is left to scan_line. *rc: 0, or PT_ENOMEM / PT_ELIMIT.
+ */
+static bool pretty_take(struct pt_logs_scan *s, const char *p, size_t n, int *rc)
+{
+    bool close = n == 1 && p[0] == '}';
+    if (!close && !(n >= 4 && p[0] == ' ' && p[1] == ' ' && p[2] == ' ' && p[3] == ' ')) {
+        *rc = pretty_end(s, false);
+        return false;
+    }
+    s->pretty_lines++;
+    if (!s->pretty_over) {
+        size_t need = s->pretty_len + n + 1;
+        if (need > pretty_cap(s)) {
+            s->pretty_over = true;
+        } else {
+            if (need > s->pretty_cap) {
+                size_t ncap = s->pretty_cap;
+                while (ncap < need)
+                    ncap *= 2;
+                char *np = realloc(s->pretty, ncap);
+                if (!np) {
+                    *rc = pt_error_set(&s->task->err, PT_ENOMEM, "out of memory");
+                    return true;
+                }
+                s->pretty = np;
+                s->pretty_cap = ncap;
+            }
+            memcpy(s->pretty + s->pretty_len, p, n);
+            s->pretty[s->pretty_len + n] = '\n';
+            s->pretty_len = need;
+        }
+    }
+    *rc = close ? pretty_end(s, true) : 0;
+    return true;
+}
+
+int pt_logs_scan_finish(struct pt_logs_scan *s)
+{
+    return s->pretty_on ? pretty_end(s, false) : 0;
+}
+
+void pt_logs_scan_release(struct pt_logs_scan *s)
+{
+    free(s->pretty);
+    s->pretty = NULL;
+    s->pretty_on = false;
+}
+
 /* ---------------------------------------------------------------- lines */
 
 static inline bool starts(const char *p, size_t n, const char *lit, size_t litn)
@@ -925,6 +1028,11 @@ static inline __attribute__((always_inline)) int scan_line(struct pt_logs_scan *
     struct pt_logs_task *t = s->task;
     if (n && p[n - 1] == '\r')
         n--;
+    if (__builtin_expect(s->pretty_on, 0)) {
+        int rc;
+        if (pretty_take(s, p, n, &rc) || rc)
+            return rc;
+    }
     if (n > s->run->opt->max_line) {
         pt_logs_scan_unparsed(s, "line of %zu bytes, over the %zu-byte limit", n,
                               s->run->opt->max_line);
@@ -964,6 +1072,14 @@ static inline __attribute__((always_inline)) int scan_line(struct pt_logs_scan *
         mn = (size_t)(p + n - m);
     }
     if (mn < 6) {
+        if (ts && mn == 0) {
+            /* "<time> <stream> " alone: `aws logs tail --format json` before a JSON event. */
+            s->pretty_header = s->line;
+            if (pt_logs_parse_time(ts, tsn, &s->pretty_time) != 0)
+                s->pretty_time = PT_LOGS_NO_TIME;
+        } else if (n == 1 && p[0] == '{' && s->pretty_header && s->pretty_header + 1 == s->line) {
+            return pretty_begin(s);
+        }
         t->other_lines++;
         return 0;
     }
@@ -1054,6 +1170,8 @@ newline_mask64_avx2(const char *p)
     const size_t max_line = s->run->opt->max_line;                                             \
     uint64_t lines = s->line, skipped = 0;                                                      \
     const char *line = p;                                                                       \
+    /* While a pretty-printed record is open every line goes to scan_line (which closes it). */  \
+    bool open = s->pretty_on;                                                                   \
     int rc = 0;                                                                                 \
     /* Lines average ~120 bytes: one mask per 64 bytes beats a library call per line. */        \
     for (const char *q = p; end - q >= 64; q += 64) {                                          \
@@ -1063,11 +1181,12 @@ newline_mask64_avx2(const char *p)
             mask &= mask - 1;                                                                   \
             lines++;                                                                            \
             size_t n = (size_t)(nl - line);                                                     \
-            if (!skippable(line, n, max_line)) {                                                \
+            if (open || !skippable(line, n, max_line)) {                                        \
                 s->line = lines;                                                                \
                 rc = scan_line(s, line, n);                                                     \
                 if (rc)                                                                         \
                     goto out;                                                                   \
+                open = s->pretty_on;                                                            \
             } else {                                                                            \
                 skipped++;                                                                      \
             }                                                                                   \

@@ -47,6 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (task.ninv != task.counts.invocations)
         abort();
 
+    pt_logs_scan_release(&s);
     fuzz_logs_task_free(&task);
     free(ev);
     return 0;

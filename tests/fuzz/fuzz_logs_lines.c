@@ -105,6 +105,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ta->ninv != ta->counts.invocations)
         abort();
 
+    pt_logs_scan_release(&a.s);
+    pt_logs_scan_release(&b.s);
     fuzz_logs_task_free(&a.task);
     fuzz_logs_task_free(&b.task);
     free(buf);

@@ -85,6 +85,7 @@ static void check_scan_line(const char *ts, size_t n, int rc, int64_t want)
             abort();
     }
     free(line);
+    pt_logs_scan_release(&s);
     fuzz_logs_task_free(&task);
 }
 

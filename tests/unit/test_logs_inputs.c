@@ -1298,6 +1298,68 @@ static void test_legacy_timeout_lines(void **state)
     free(d);
 }
 
+/*
+ * `aws logs tail --format json` over a function logging in the JSON format: each event's JSON
+ * pretty-printed over several lines after "<time> <stream> " (tests/data/logs/
+ * aws-logs-tail-json.log, made with awscli's own formatter by make_tail_json.py). Before, no
+ * record was read: 0 invocations. Split between threads at any byte, the figures are the same
+ * (a cut never falls inside a record); a record cut by the end of the file is one unparsed line.
+ */
+static void test_aws_logs_tail_json_pretty(void **state)
+{
+    (void)state;
+    const char *path = data("aws-logs-tail-json.log");
+    struct pt_logs_options o;
+    pt_logs_options_init(&o);
+    o.threads = 1;
+    json_t *j = run_opt(&path, 1, &o);
+    check_schema(j);
+    assert_int_equal(ival(j, "unparsedLines"), 0);
+    assert_int_equal(ival(j, "invocations"), 3);
+    assert_int_equal(ival(j, "timedInvocations"), 3);
+    assert_int_equal(ival(j, "statuses/timeout"), 1);
+    assert_int_equal(ival(j, "coldStarts/count"), 2);
+    assert_int_equal(ival(j, "coldStarts/initReports"), 2);
+    assert_int_equal(ival(j, "concurrency/peak"), 2);
+    assert_non_null(json_object_get(at(j, "functions"),
+                                    "ColdStartPerfStack-Function76856677-qnwBXhjb6klt"));
+    assert_float_equal(dval(j, "durationMs/max"), 5000.0, 1e-9);
+
+    for (int threads = 2; threads <= 8; threads *= 2) {
+        for (size_t split = 64; split <= 4096; split *= 8) {
+            o.threads = threads;
+            o.split_min_bytes = split;
+            json_t *k = run_opt(&path, 1, &o);
+            if (!json_equal(j, k))
+                fail_msg("%d threads, split at %zu bytes: other figures", threads, split);
+            json_decref(k);
+        }
+    }
+    json_decref(j);
+
+    char *d = tmpdir(), cut[PATH_MAX + 32];
+    char *text = slurp(path);
+    char *last = strstr(text, "\"type\": \"platform.report\"");
+    assert_non_null(last);
+    while (strstr(last + 1, "\"type\": \"platform.report\""))
+        last = strstr(last + 1, "\"type\": \"platform.report\"");
+    char *nl = strchr(last, '\n');
+    assert_non_null(nl);
+    nl[1] = '\0'; /* the last REPORT record ends after its "type" line */
+    snprintf(cut, sizeof(cut), "%s/tail.log", d);
+    write_file(cut, text);
+    const char *p = cut;
+    o.threads = 1;
+    j = run_opt(&p, 1, &o);
+    assert_int_equal(ival(j, "invocations"), 2);
+    assert_int_equal(ival(j, "unparsedLines"), 1);
+    assert_non_null(strstr(sval(j, "unparsed/0/reason"), "cut"));
+    json_decref(j);
+    free(text);
+    rmrf(d);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1329,6 +1391,7 @@ int main(void)
         cmocka_unit_test(test_overlapping_exports_counted_once),
         cmocka_unit_test(test_duplicates_across_files_and_formats),
         cmocka_unit_test(test_legacy_timeout_lines),
+        cmocka_unit_test(test_aws_logs_tail_json_pretty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
