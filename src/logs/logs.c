@@ -49,16 +49,12 @@ static bool all_digits(const char *p, size_t n, size_t want)
     return true;
 }
 
-/* The function an input belongs to, from its path alone (see logs.h). */
-static char *name_from_path(const char *path)
+/* Path components, last first (at most max of them). */
+static size_t path_components(const char *path, const char **comp, size_t *len, size_t max)
 {
-    if (strcmp(path, "-") == 0)
-        return strdup("stdin");
-    /* Path components, last first: <fn>/YYYY/MM/DD/<stream>.log is the engine's layout. */
-    const char *comp[6];
-    size_t len[6], nc = 0;
+    size_t nc = 0;
     const char *end = path + strlen(path);
-    while (nc < 6 && end > path) {
+    while (nc < max && end > path) {
         const char *s = end;
         while (s > path && s[-1] != '/')
             s--;
@@ -69,15 +65,59 @@ static char *name_from_path(const char *path)
         }
         end = s > path ? s - 1 : path;
     }
-    if (nc >= 5 && all_digits(comp[1], len[1], 2) && all_digits(comp[2], len[2], 2) &&
-        all_digits(comp[3], len[3], 4))
-        return strndup(comp[4], len[4]);
+    return nc;
+}
+
+/* "YYYY", "MM", "DD" at comp[k + 2], comp[k + 1], comp[k]: a Lambda log stream's date. */
+static bool stream_date(const char *const *comp, const size_t *len, size_t k)
+{
+    return all_digits(comp[k], len[k], 2) && all_digits(comp[k + 1], len[k + 1], 2) &&
+           all_digits(comp[k + 2], len[k + 2], 4);
+}
+
+/*
+ * A CloudWatch export to S3 (CreateExportTask), downloaded as is:
+ * <prefix>/<task id>/<YYYY>/<MM>/<DD>/[<version>]<instance>/000000.gz, the log stream's name
+ * "YYYY/MM/DD/[<version>]<instance>" spread over four directories, each object a gzip part
+ * numbered from 000000.
+ */
+static bool export_layout(const char *const *comp, const size_t *len, size_t nc)
+{
+    return nc >= 6 && len[0] == 9 && all_digits(comp[0], 6, 6) &&
+           memcmp(comp[0] + 6, ".gz", 3) == 0 && len[1] > 2 && comp[1][0] == '[' &&
+           memchr(comp[1], ']', len[1]) != NULL && stream_date(comp, len, 2);
+}
+
+/* "/aws/lambda/<name>/" in the path (a prefix named after the log group), or NULL. */
+static char *log_group_in_path(const char *path)
+{
     const char *aws = strstr(path, "/aws/lambda/");
     if (aws) {
         const char *s = aws + 12, *e = strchr(s, '/');
         if (e && e > s)
             return strndup(s, (size_t)(e - s));
     }
+    return NULL;
+}
+
+/* The function an input belongs to, from its path alone (see logs.h). */
+static char *name_from_path(const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return strdup("stdin");
+    const char *comp[7];
+    size_t len[7];
+    size_t nc = path_components(path, comp, len, 7);
+    /* <fn>/YYYY/MM/DD/<stream>.log is the engine's layout. */
+    if (nc >= 5 && stream_date(comp, len, 1))
+        return strndup(comp[4], len[4]);
+    char *group = log_group_in_path(path);
+    if (group)
+        return group;
+    /* An S3 export names no function: its prefix does (the directory above the task's), else
+     * the task (all its streams are one log group's). */
+    if (export_layout(comp, len, nc))
+        return nc >= 7 ? strndup(comp[6], len[6]) : strndup(comp[5], len[5]);
     if (nc == 0)
         return strdup(path);
     size_t n = len[0];
@@ -89,6 +129,33 @@ static char *name_from_path(const char *path)
             n -= en;
     }
     return strndup(b, n);
+}
+
+/*
+ * The log stream an input holds, from its path: "YYYY/MM/DD/[<version>]<instance>" in the
+ * engine's layout and in an S3 export; NULL otherwise (or out of memory: it is only shown).
+ */
+static char *stream_from_path(const char *path)
+{
+    const char *comp[6];
+    size_t len[6];
+    size_t nc = path_components(path, comp, len, 6);
+    size_t k; /* the stream's last part: comp[k], its date above it */
+    size_t last;
+    if (export_layout(comp, len, nc)) {
+        k = 1;
+        last = len[1];
+    } else if (nc >= 5 && stream_date(comp, len, 1) && pt_str_ends_with(comp[0], ".log")) {
+        k = 0;
+        last = len[0] - 4;
+    } else {
+        return NULL;
+    }
+    char *out = NULL;
+    if (asprintf(&out, "%.*s/%.*s/%.*s/%.*s", (int)len[k + 3], comp[k + 3], (int)len[k + 2],
+                 comp[k + 2], (int)len[k + 1], comp[k + 1], (int)last, comp[k]) < 0)
+        return NULL;
+    return out;
 }
 
 /* ---------------------------------------------------------------- inputs */
@@ -696,6 +763,7 @@ int pt_logs_analyze(const char *const *paths, size_t npaths, const struct pt_log
         pl.v[i] = NULL;
         s->name = o->function ? strdup(o->function) : name_from_path(s->path);
         s->name_forced = o->function != NULL;
+        s->stream = stream_from_path(s->path);
         if (!s->name) {
             rc = pt_error_set(err, PT_ENOMEM, "out of memory");
             goto out;
@@ -759,6 +827,7 @@ void pt_logs_result_free(struct pt_logs_result *r)
     for (size_t i = 0; i < r->nsources; i++) {
         free(r->sources[i].path);
         free(r->sources[i].name);
+        free(r->sources[i].stream);
     }
     free(r->sources);
     pt_logs_scope_free(&r->all);

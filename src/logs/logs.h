@@ -39,13 +39,18 @@
  *
  * Grouping: every input belongs to one function, named (first match) by --function, a
  * CloudWatch "logGroup" (/aws/lambda/<name>), a platform.initStart "functionName", the engine's
- * directory layout <state>/logs/<name>/YYYY/MM/DD/<stream>.log, or the file name without its
- * extensions ("stdin" for "-"). Inputs with the same name are merged. A document that holds
- * several log groups (CloudWatch subscription payloads concatenated, as Firehose delivers them
- * to S3) is named by its first; each other group's events go to that group's function.
+ * directory layout <state>/logs/<name>/YYYY/MM/DD/<stream>.log, "/aws/lambda/<name>/" in the
+ * path, a CloudWatch export to S3 downloaded as is (<prefix>/<task id>/YYYY/MM/DD/[<version>]
+ * <instance>/000000.gz: the prefix's last directory, else the task id), or the file name without
+ * its extensions ("stdin" for "-"). Inputs with the same name are merged. The log stream name
+ * (YYYY/MM/DD/[<version>]<instance>) of the engine's and the export's layouts is kept per
+ * input. A document that holds several log groups (CloudWatch subscription payloads
+ * concatenated, as Firehose delivers them to S3) is named by its first; each other group's
+ * events go to that group's function.
  *
  * Speed: big uncompressed line-format files are split at line boundaries (never inside a
- * pretty-printed record) into one byte range per thread; several inputs are spread over the threads; the REPORT scanner is hand-written.
+ * pretty-printed record) into one byte range per thread; several inputs are spread over the
+ * threads; the REPORT scanner is hand-written.
  *
  * The JSON output's schema is documented in docs/logs-json.md.
  */

@@ -109,6 +109,7 @@ enum pt_logs_format {
 struct pt_logs_source {
     char *path;             /* "-" for stdin */
     char *name;             /* function name from the path (or --function) */
+    char *stream;           /* log stream name from the path's layout, or NULL */
     bool name_forced;
     bool compressed;
     enum pt_logs_format format;

@@ -257,11 +257,12 @@ json_t *pt_logs_result_json(const struct pt_logs_result *r)
     json_t *inputs = json_array();
     for (size_t i = 0; i < r->nsources; i++) {
         const struct pt_logs_source *s = &r->sources[i];
-        json_array_append_new(
-            inputs, json_pack("{s:o,s:o,s:s,s:b,s:o,s:o}", "path", jtext(s->path), "function",
-                              jtext(s->name), "format", format_name(s->format), "compressed",
-                              s->compressed,
-                              "lines", jint(s->lines), "bytes", jint(s->bytes)));
+        json_t *in = json_pack("{s:o,s:o,s:s,s:b,s:o,s:o}", "path", jtext(s->path), "function",
+                               jtext(s->name), "format", format_name(s->format), "compressed",
+                               s->compressed, "lines", jint(s->lines), "bytes", jint(s->bytes));
+        if (in && s->stream)
+            json_object_set_new(in, "logStream", jtext(s->stream));
+        json_array_append_new(inputs, in);
     }
     json_object_set_new(o, "inputs", inputs);
     json_object_set_new(o, "lines", jint(r->lines));

@@ -1360,6 +1360,63 @@ static void test_aws_logs_tail_json_pretty(void **state)
     free(d);
 }
 
+/* gzip -c of the file at src into dst, creating dst's directories. */
+static void gz_copy(const char *src, const char *dst)
+{
+    char cmd[3 * PATH_MAX];
+    snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\" && gzip -c '%s' > '%s'", dst, src,
+             dst);
+    assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * A CloudWatch export to S3 downloaded as is (CreateExportTask writes
+ * <prefix>/<task id>/<log stream name>/000000.gz, the stream name YYYY/MM/DD/[$LATEST]<id>), two
+ * export tasks of one log group with overlapping ranges plus the bucket's write test object.
+ * Every object was its own function "000000" (all named alike whatever the log group) and the
+ * overlap counted twice: 59 invocations. Now one function named by the prefix, each object's
+ * log stream in inputs[], the overlap once.
+ */
+static void test_s3_export_tree(void **state)
+{
+    (void)state;
+    char *d = tmpdir(), root[PATH_MAX + 32], p[PATH_MAX + 160];
+    snprintf(root, sizeof(root), "%s/exports/orders", d);
+    const char *t1 = "cda45419-90ea-4db5-9833-aade86253e66";
+    const char *t2 = "0b9f3c2e-7d41-4a8b-b6c5-1e2f3a4b5c6d";
+    snprintf(p, sizeof(p), "%s/%s/2026/11/21/[$LATEST]aaaa/000000.gz", root, t1);
+    gz_copy(data("overlap/export-0000-0100.log"), p);
+    snprintf(p, sizeof(p), "%s/%s/2026/11/21/[$LATEST]aaaa/000000.gz", root, t2);
+    gz_copy(data("overlap/export-0030-0130.log"), p);
+    snprintf(p, sizeof(p), "%s/%s/2020/11/10/[1]bbbb/000000.gz", root, t2);
+    gz_copy(data("timeout-2020.log"), p);
+    snprintf(p, sizeof(p), "%s/aws-logs-write-test", root);
+    write_file(p, "Permission Check Successful");
+
+    const char *in = root;
+    struct pt_logs_options o;
+    pt_logs_options_init(&o);
+    json_t *j = run_opt(&in, 1, &o);
+    assert_int_equal(ival(j, "unparsedLines"), 0);
+    assert_int_equal(json_array_size(at(j, "inputs")), 3);
+    assert_int_equal(json_object_size(at(j, "functions")), 1);
+    assert_int_equal(ival(j, "functions/orders/invocations"), 39 + 5);
+    assert_int_equal(ival(j, "duplicatesDropped"), 15);
+    assert_int_equal(ival(j, "statuses/timeout"), 3);
+    assert_string_equal(sval(j, "inputs/0/logStream"), "2020/11/10/[1]bbbb");
+    assert_string_equal(sval(j, "inputs/1/logStream"), "2026/11/21/[$LATEST]aaaa");
+    assert_true(json_is_true(at(j, "inputs/1/compressed")));
+    json_decref(j);
+
+    /* The engine's layout names its streams the same way. */
+    const char *engine = data("engine");
+    j = run1(engine);
+    assert_non_null(strstr(sval(j, "inputs/0/logStream"), "2026/11/21/[$LATEST]"));
+    json_decref(j);
+    rmrf(d);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1392,6 +1449,7 @@ int main(void)
         cmocka_unit_test(test_duplicates_across_files_and_formats),
         cmocka_unit_test(test_legacy_timeout_lines),
         cmocka_unit_test(test_aws_logs_tail_json_pretty),
+        cmocka_unit_test(test_s3_export_tree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
