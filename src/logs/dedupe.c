@@ -13,11 +13,14 @@
  * they keep distinct timestamps and all count. REPORTs without a timestamp are never dropped:
  * nothing tells a retry from a copy there.
  *
- * Equal events have equal timestamps, so the timed records are bucketed by time (a count pass
- * and a scatter pass of 8-byte items, about 64 records a bucket) and each bucket is checked in
- * cache with a small open-addressing table of 32-bit hashes; a hash match is confirmed on every
- * field. The first record of an event in input order is kept.
+ * Equal events have equal timestamps, so the timed records are bucketed by time (counted while
+ * the merge copies them, then a scatter pass of 4-byte indexes; about 64 records a bucket; two
+ * threads on big inputs, each with half of the buckets) and each bucket is checked in
+ * cache with a small open-addressing table of 32-bit hashes, stamped with the bucket's number
+ * instead of cleared; a hash match is confirmed on every field. The first record of an event in
+ * input order is kept.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,97 +40,151 @@ static bool same_event(const struct pt_logs_inv *a, const struct pt_logs_fig *fa
 }
 
 
-int pt_logs_dedupe(const struct pt_logs_inv *invs, struct pt_logs_fig *figs, size_t n,
-                   int64_t end_min, int64_t end_max, size_t *dropped, struct pt_error *err)
+/* A slot of the per-bucket table: in use when gen is the bucket's (no clearing between buckets). */
+struct slot {
+    uint32_t gen, key, idx;
+};
+
+int pt_logs_dedupe_begin(struct pt_logs_dedupe *d, size_t n, int64_t end_min, int64_t end_max,
+                         struct pt_error *err)
 {
-    size_t *start = NULL;
-    uint64_t *items = NULL, *table = NULL;
+    memset(d, 0, sizeof(*d));
+    if (n < 2 || end_min >= end_max + 1 || n >= UINT32_MAX)
+        return 0; /* nothing timed twice; n is bounded below 2^32 by --max-invocations */
+    uint64_t span = (uint64_t)end_max - (uint64_t)end_min;
+    uint64_t want = n / DEDUPE_PER_BUCKET + 1;
+    while (d->shift < 63 && (span >> d->shift) >= want)
+        d->shift++;
+    d->base = end_min;
+    d->nb = (size_t)(span >> d->shift) + 1; /* at most n / 64 + 1: numbers fit 32 bits */
+    d->start = calloc(d->nb + 1, sizeof(*d->start));
+    if (!d->start)
+        return pt_error_set(err, PT_ENOMEM, "out of memory (duplicate check)");
+    return 0;
+}
+
+/* One half of the buckets, checked on its own thread: its records scattered, then its buckets. */
+struct half {
+    const struct pt_logs_dedupe *d;
+    const struct pt_logs_inv *invs;
+    struct pt_logs_fig *figs;
+    size_t n, b0, b1, tsize;
+    size_t first;           /* where bucket b0's records go (start[b0] before the scatter) */
+    uint32_t *start, *items;
+    size_t dropped;
+    int rc;
+};
+
+static void *half_run(void *p)
+{
+    struct half *h = p;
+    const struct pt_logs_inv *invs = h->invs;
+    struct pt_logs_fig *figs = h->figs;
+    uint32_t *start = h->start, *items = h->items;
+    struct slot *table = calloc(h->tsize, sizeof(*table));
+    if (!table) {
+        h->rc = PT_ENOMEM;
+        return NULL;
+    }
+    /* Scatter the records' indexes, in input order within each bucket; start[b] ends as the
+     * end of bucket b. */
+    for (size_t i = 0; i < h->n; i++) {
+        if (invs[i].end == PT_LOGS_NO_TIME)
+            continue;
+        size_t b = pt_logs_dedupe_bucket(h->d, invs[i].end);
+        if (b >= h->b0 && b < h->b1)
+            items[start[b]++] = (uint32_t)i;
+    }
+    const size_t mask = h->tsize - 1;
+    /* Not start[b0 - 1]: the other half may still be moving it. */
+    size_t lo = h->first;
+    for (size_t b = h->b0; b < h->b1; b++) {
+        const size_t hi = start[b];
+        const uint32_t gen = (uint32_t)b + 1;
+        for (size_t k = lo; k < hi && hi - lo >= 2; k++) {
+            const uint32_t i = items[k], key = figs[i].id;
+            size_t at = key & mask;
+            bool dup = false;
+            while (table[at].gen == gen) {
+                const uint32_t j = table[at].idx;
+                if (table[at].key == key && same_event(&invs[i], &figs[i], &invs[j], &figs[j])) {
+                    dup = true;
+                    break;
+                }
+                at = (at + 1) & mask;
+            }
+            if (dup) {
+                pt_logs_fig_set(&figs[i], PT_LOGS_FIG_DUP);
+                h->dropped++;
+            } else {
+                table[at] = (struct slot){gen, key, i};
+            }
+        }
+        lo = hi;
+    }
+    free(table);
+    return NULL;
+}
+
+int pt_logs_dedupe_run(struct pt_logs_dedupe *d, const struct pt_logs_inv *invs,
+                       struct pt_logs_fig *figs, size_t n, size_t *dropped, struct pt_error *err)
+{
+    uint32_t *start = d->start, *items = NULL;
     int rc = 0;
 
     *dropped = 0;
-    if (n < 2 || end_min >= end_max + 1 || n > UINT32_MAX)
-        return 0; /* nothing timed twice; n is bounded far below 2^32 by --max-invocations */
-    uint64_t span = (uint64_t)end_max - (uint64_t)end_min;
-    uint64_t want = n / DEDUPE_PER_BUCKET + 1;
-    unsigned shift = 0;
-    while (shift < 63 && (span >> shift) >= want)
-        shift++;
-    size_t nb = (size_t)(span >> shift) + 1;
-    start = calloc(nb + 1, sizeof(*start));
-    if (!start) {
-        rc = pt_error_set(err, PT_ENOMEM, "out of memory (duplicate check)");
-        goto out;
-    }
-    size_t timed = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (invs[i].end == PT_LOGS_NO_TIME)
-            continue;
-        start[(((uint64_t)invs[i].end - (uint64_t)end_min) >> shift) + 1]++;
-        timed++;
-    }
+    d->start = NULL;
+    if (!start)
+        return 0;
+    const size_t nb = d->nb;
     size_t biggest = 0;
     for (size_t b = 0; b < nb; b++) {
         if (start[b + 1] > biggest)
             biggest = start[b + 1];
         start[b + 1] += start[b];
     }
+    const size_t timed = start[nb];
     if (biggest < 2)
         goto out; /* every timestamp alone in its bucket */
     items = malloc(timed * sizeof(*items));
-    size_t tsize = 16;
-    while (tsize < 2 * biggest)
-        tsize *= 2;
-    table = malloc(tsize * sizeof(*table));
-    if (!items || !table) {
+    if (!items) {
         rc = pt_error_set(err, PT_ENOMEM, "out of memory (duplicate check, %zu records)", n);
         goto out;
     }
     pt_logs_big_array(items, timed * sizeof(*items));
-    /* Scatter: (key << 32 | index), in input order within each bucket; start[b] ends as the
-     * end of bucket b. */
-    for (size_t i = 0; i < n; i++) {
-        if (invs[i].end == PT_LOGS_NO_TIME)
-            continue;
-        size_t b = (size_t)(((uint64_t)invs[i].end - (uint64_t)end_min) >> shift);
-        items[start[b]++] = (uint64_t)figs[i].id << 32 | (uint32_t)i;
+    size_t tsize = 16;
+    while (tsize < 2 * biggest)
+        tsize *= 2;
+    /* Two halves of about as many records on two threads (big inputs only): each reads every
+     * record but scatters and checks its own buckets. */
+    size_t mid = nb;
+    if (timed >= 100000)
+        for (mid = 0; mid < nb && start[mid] < timed / 2; mid++)
+            ;
+    struct half halves[2] = {
+        {d, invs, figs, n, 0, mid, tsize, 0, start, items, 0, 0},
+        {d, invs, figs, n, mid, nb, tsize, mid < nb ? start[mid] : timed, start, items, 0, 0},
+    };
+    pthread_t tid;
+    bool threaded = mid < nb && pthread_create(&tid, NULL, half_run, &halves[1]) == 0;
+    half_run(&halves[0]);
+    if (threaded)
+        pthread_join(tid, NULL);
+    else if (mid < nb)
+        half_run(&halves[1]);
+    if (halves[0].rc || halves[1].rc) {
+        rc = pt_error_set(err, PT_ENOMEM, "out of memory (duplicate check)");
+        goto out;
     }
-    size_t lo = 0;
-    for (size_t b = 0; b < nb; b++) {
-        size_t hi = start[b], m = hi - lo;
-        if (m >= 2) {
-            size_t mask = 15;
-            while (mask + 1 < 2 * m)
-                mask = mask * 2 + 1;
-            /* Slots hold item + 1 (0: empty); an item's low half is its record's index. */
-            memset(table, 0, (mask + 1) * sizeof(*table));
-            for (size_t k = lo; k < hi; k++) {
-                uint64_t it = items[k];
-                uint32_t key = (uint32_t)(it >> 32), i = (uint32_t)it;
-                size_t slot = key & mask;
-                bool dup = false;
-                while (table[slot]) {
-                    uint64_t other = table[slot] - 1;
-                    uint32_t j = (uint32_t)other;
-                    if ((uint32_t)(other >> 32) == key &&
-                        same_event(&invs[i], &figs[i], &invs[j], &figs[j])) {
-                        dup = true;
-                        break;
-                    }
-                    slot = (slot + 1) & mask;
-                }
-                if (dup) {
-                    pt_logs_fig_set(&figs[i], PT_LOGS_FIG_DUP);
-                    (*dropped)++;
-                } else {
-                    table[slot] = it + 1;
-                }
-            }
-        }
-        lo = hi;
-    }
+    *dropped = halves[0].dropped + halves[1].dropped;
 out:
     free(start);
     free(items);
-    free(table);
     return rc;
+}
+
+void pt_logs_dedupe_end(struct pt_logs_dedupe *d)
+{
+    free(d->start);
+    d->start = NULL;
 }

@@ -439,6 +439,7 @@ static int merge(struct pt_logs_run *run, struct pt_logs_result *r, struct pt_er
     struct pt_logs_inv *invs = NULL, *sorted = NULL;
     struct pt_logs_fig *figs = NULL;
     uint64_t *fdups = NULL;
+    struct pt_logs_dedupe dedupe = {0};
     struct pt_logs_cold *colds = NULL, *csorted = NULL;
     struct pt_logs_counts *fcounts = NULL;
     const struct pt_logs_counts **cptr = NULL;
@@ -548,28 +549,37 @@ static int merge(struct pt_logs_run *run, struct pt_logs_result *r, struct pt_er
     }
     pt_logs_big_array(invs, ninv * sizeof(*invs));
     pt_logs_big_array(figs, ninv * sizeof(*figs));
+    /* The duplicate check's time buckets are counted while the records are copied. */
     int64_t end_min = INT64_MAX, end_max = INT64_MIN;
+    for (size_t i = 0; i < run->ntasks; i++) {
+        if (run->tasks[i].ninv && run->tasks[i].end_min < end_min)
+            end_min = run->tasks[i].end_min;
+        if (run->tasks[i].ninv && run->tasks[i].end_max > end_max)
+            end_max = run->tasks[i].end_max;
+    }
+    rc = pt_logs_dedupe_begin(&dedupe, ninv, end_min, end_max, err);
+    if (rc)
+        goto out;
     if (big_n) {
         const struct pt_logs_task *t = &run->tasks[big];
         uint32_t f = fid[t->source];
-        for (size_t k = 0; k < big_n; k++)
+        for (size_t k = 0; k < big_n; k++) {
             invs[k].fn = invs[k].fn ? t->groups[invs[k].fn - 1].fid : f;
+            pt_logs_dedupe_count(&dedupe, invs[k].end);
+        }
     }
     size_t ai = big_n, ac = 0;
     for (size_t i = 0; i < run->ntasks; i++) {
         struct pt_logs_task *t = &run->tasks[i];
         uint32_t f = fid[t->source];
         size_t first = i == big ? 0 : ai; /* where the task's records start in invs */
-        if (t->ninv && t->end_min < end_min)
-            end_min = t->end_min;
-        if (t->ninv && t->end_max > end_max)
-            end_max = t->end_max;
         /* Records are tagged 0 (the input's own function) or k + 1 (its log group k). */
         if (i != big && t->ninv)
             memcpy(figs + ai, t->figs, t->ninv * sizeof(*figs));
         for (size_t k = 0; k < t->ninv && i != big; k++) {
             invs[ai] = t->invs[k];
             invs[ai].fn = t->invs[k].fn ? t->groups[t->invs[k].fn - 1].fid : f;
+            pt_logs_dedupe_count(&dedupe, invs[ai].end);
             ai++;
         }
         for (size_t k = 0; k < t->ncold; k++) {
@@ -591,7 +601,7 @@ static int merge(struct pt_logs_run *run, struct pt_logs_result *r, struct pt_er
 
     /* The same log event read twice (overlapping exports, a file and its .gz) counts once. */
     size_t ndup = 0;
-    rc = pt_logs_dedupe(invs, figs, ninv, end_min, end_max, &ndup, err);
+    rc = pt_logs_dedupe_run(&dedupe, invs, figs, ninv, &ndup, err);
     if (rc)
         goto out;
     if (ndup) {
@@ -698,6 +708,7 @@ out:
     free(cpos);
     free(names);
     free(fid);
+    pt_logs_dedupe_end(&dedupe);
     free(invs);
     free(figs);
     free(fdups);

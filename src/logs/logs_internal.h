@@ -328,11 +328,33 @@ void pt_logs_counts_remove_report(struct pt_logs_counts *c, const struct pt_logs
 
 /*
  * dedupe.c: marks (PT_LOGS_FIG_DUP) every timed record that is the same log event as an earlier
- * one (same timestamp, request id and figures); *dropped says how many. end_min and
- * end_max bound the timed records' ends. Records without a timestamp are never marked.
+ * one (same timestamp, request id and figures). Records without a timestamp are never marked.
+ * In three steps, so that the merge counts the records per time bucket while it copies them:
+ * begin (end_min, end_max bound the timed records' ends; n counts them all), one
+ * pt_logs_dedupe_count per timed record, then run (which frees what begin took; end frees it
+ * on a path that does not run).
  */
-int pt_logs_dedupe(const struct pt_logs_inv *invs, struct pt_logs_fig *figs, size_t n,
-                   int64_t end_min, int64_t end_max, size_t *dropped, struct pt_error *err);
+struct pt_logs_dedupe {
+    int64_t base;
+    unsigned shift;
+    size_t nb;
+    uint32_t *start;        /* per bucket, shifted by one: counts, then positions; NULL: no check */
+};
+int pt_logs_dedupe_begin(struct pt_logs_dedupe *d, size_t n, int64_t end_min, int64_t end_max,
+                         struct pt_error *err);
+static inline size_t pt_logs_dedupe_bucket(const struct pt_logs_dedupe *d, int64_t end)
+{
+    return (size_t)(((uint64_t)end - (uint64_t)d->base) >> d->shift);
+}
+static inline void pt_logs_dedupe_count(struct pt_logs_dedupe *d, int64_t end)
+{
+    if (d->start && end != PT_LOGS_NO_TIME)
+        d->start[pt_logs_dedupe_bucket(d, end) + 1]++;
+}
+/* *dropped: how many records were marked. */
+int pt_logs_dedupe_run(struct pt_logs_dedupe *d, const struct pt_logs_inv *invs,
+                       struct pt_logs_fig *figs, size_t n, size_t *dropped, struct pt_error *err);
+void pt_logs_dedupe_end(struct pt_logs_dedupe *d);
 
 /* output.c */
 void pt_logs_format_time(int64_t ticks, char *out, size_t size);

@@ -1417,6 +1417,52 @@ static void test_s3_export_tree(void **state)
     free(d);
 }
 
+/* REPORTs first..last - 1 of a generated log, one every millisecond (request id b<i>). */
+static void write_numbered_reports(const char *path, int first, int last)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    char ts[40];
+    for (int i = first; i < last; i++) {
+        fmt_ts(i + 10LL, ts, sizeof(ts));
+        fprintf(f, "%s REPORT RequestId: b%d\tDuration: %d.%02d ms\tBilled Duration: %d ms\t"
+                   "Memory Size: 128 MB\tMax Memory Used: %d MB\t\n",
+                ts, i, 5 + i % 50, i % 100, 6 + i % 50, 60 + i % 7);
+    }
+    assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * Big overlapping inputs (the duplicate check runs on two threads from 100000 records): two
+ * files of 120000 REPORTs sharing 60000 give the figures of one file of the 180000.
+ */
+static void test_duplicates_big_inputs(void **state)
+{
+    (void)state;
+    char *d = tmpdir(), a[PATH_MAX + 16], b[PATH_MAX + 16], all[PATH_MAX + 16];
+    snprintf(a, sizeof(a), "%s/a.log", d);
+    snprintf(b, sizeof(b), "%s/b.log", d);
+    snprintf(all, sizeof(all), "%s/all.log", d);
+    write_numbered_reports(a, 0, 120000);
+    write_numbered_reports(b, 60000, 180000);
+    write_numbered_reports(all, 0, 180000);
+    struct pt_logs_options o;
+    pt_logs_options_init(&o);
+    o.function = "big";
+    const char *both[] = {a, b}, *one = all;
+    json_t *j = run_opt(both, 2, &o);
+    json_t *w = run_opt(&one, 1, &o);
+    assert_int_equal(ival(j, "invocations"), 180000);
+    assert_int_equal(ival(j, "duplicatesDropped"), 60000);
+    drop_input_fields(j);
+    drop_input_fields(w);
+    assert_true(json_equal(j, w));
+    json_decref(j);
+    json_decref(w);
+    rmrf(d);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1450,6 +1496,7 @@ int main(void)
         cmocka_unit_test(test_legacy_timeout_lines),
         cmocka_unit_test(test_aws_logs_tail_json_pretty),
         cmocka_unit_test(test_s3_export_tree),
+        cmocka_unit_test(test_duplicates_big_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
