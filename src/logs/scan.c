@@ -1170,8 +1170,9 @@ newline_mask64_avx2(const char *p)
     const size_t max_line = s->run->opt->max_line;                                             \
     uint64_t lines = s->line, skipped = 0;                                                      \
     const char *line = p;                                                                       \
-    /* While a pretty-printed record is open every line goes to scan_line (which closes it). */  \
-    bool open = s->pretty_on;                                                                   \
+    /* While a pretty-printed record is open every line goes to scan_line (which closes it):  \
+     * no line is short enough to skip. */                                                      \
+    size_t skip_max = s->pretty_on ? 0 : max_line;                                              \
     int rc = 0;                                                                                 \
     /* Lines average ~120 bytes: one mask per 64 bytes beats a library call per line. */        \
     for (const char *q = p; end - q >= 64; q += 64) {                                          \
@@ -1181,12 +1182,12 @@ newline_mask64_avx2(const char *p)
             mask &= mask - 1;                                                                   \
             lines++;                                                                            \
             size_t n = (size_t)(nl - line);                                                     \
-            if (open || !skippable(line, n, max_line)) {                                        \
+            if (!skippable(line, n, skip_max)) {                                                \
                 s->line = lines;                                                                \
                 rc = scan_line(s, line, n);                                                     \
                 if (rc)                                                                         \
                     goto out;                                                                   \
-                open = s->pretty_on;                                                            \
+                skip_max = s->pretty_on ? 0 : max_line;                                         \
             } else {                                                                            \
                 skipped++;                                                                      \
             }                                                                                   \
