@@ -883,7 +883,7 @@ out:
  * (strings stay on one line: newlines in them are escaped), and "}" alone. awscli's tail.py,
  * PrettyJSONLogEventsFormatter. The lines are collected and read as one record.
  */
-static size_t pretty_cap(const struct pt_logs_scan *s)
+static size_t pretty_limit(const struct pt_logs_scan *s)
 {
     return s->run->opt->max_line * 2 + 4096;
 }
@@ -900,7 +900,7 @@ static int pretty_end(struct pt_logs_scan *s, bool complete)
     s->line = s->pretty_first;
     if (s->pretty_over)
         pt_logs_scan_unparsed(s, "pretty-printed JSON record over the %zu-byte limit",
-                              pretty_cap(s));
+                              pretty_limit(s));
     else if (!complete)
         pt_logs_scan_unparsed(s, "pretty-printed JSON record cut (no closing '}')");
     else
@@ -941,7 +941,7 @@ static bool pretty_take(struct pt_logs_scan *s, const char *p, size_t n, int *rc
     s->pretty_lines++;
     if (!s->pretty_over) {
         size_t need = s->pretty_len + n + 1;
-        if (need > pretty_cap(s)) {
+        if (need > pretty_limit(s)) {
             s->pretty_over = true;
         } else {
             if (need > s->pretty_cap) {
