@@ -115,9 +115,13 @@ static char *name_from_path(const char *path)
     if (group)
         return group;
     /* An S3 export names no function: its prefix does (the directory above the task's), else
-     * the task (all its streams are one log group's). */
-    if (export_layout(comp, len, nc))
-        return nc >= 7 ? strndup(comp[6], len[6]) : strndup(comp[5], len[5]);
+     * (a path relative to the prefix: "T/2026/..." or "./T/...") the task, all of whose
+     * streams are one log group's. */
+    if (export_layout(comp, len, nc)) {
+        bool prefix = nc >= 7 && !(len[6] == 1 && comp[6][0] == '.') &&
+                      !(len[6] == 2 && comp[6][0] == '.' && comp[6][1] == '.');
+        return prefix ? strndup(comp[6], len[6]) : strndup(comp[5], len[5]);
+    }
     if (nc == 0)
         return strdup(path);
     size_t n = len[0];

@@ -1408,6 +1408,21 @@ static void test_s3_export_tree(void **state)
     assert_true(json_is_true(at(j, "inputs/1/compressed")));
     json_decref(j);
 
+    /* From inside the prefix ("./<task id>/..."), the task names the function. */
+    char cwd[PATH_MAX];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    data_dir(); /* found from the working directory: before leaving it */
+    assert_int_equal(chdir(root), 0);
+    const char *rel = ".";
+    j = run_opt(&rel, 1, &o);
+    assert_int_equal(chdir(cwd), 0);
+    assert_int_equal(json_object_size(at(j, "functions")), 2);
+    /* The second task's objects sort first and keep the overlap's events. */
+    assert_int_equal(ival(j, "functions/0b9f3c2e-7d41-4a8b-b6c5-1e2f3a4b5c6d/invocations"), 32);
+    assert_int_equal(ival(j, "functions/cda45419-90ea-4db5-9833-aade86253e66/invocations"), 12);
+    assert_int_equal(ival(j, "invocations"), 44);
+    json_decref(j);
+
     /* The engine's layout names its streams the same way. */
     const char *engine = data("engine");
     j = run1(engine);
