@@ -418,6 +418,7 @@ static void free_run(struct pt_logs_run *run)
         free(run->tasks[i].invs);
         free(run->tasks[i].figs);
         free(run->tasks[i].colds);
+        free(run->tasks[i].inits);
         free(run->tasks[i].groups);
     }
     free(run->tasks);
@@ -433,6 +434,55 @@ static void counts_add(struct pt_logs_counts *dst, const struct pt_logs_counts *
     dst->mem_overflow += src->mem_overflow;
     for (size_t k = 0; k < src->nmem; k++)
         pt_logs_counts_add_mem(dst, &src->mem[k]);
+}
+
+static int cmp_init(const void *a, const void *b)
+{
+    const struct pt_logs_init *x = a, *y = b;
+    if (x->end != y->end)
+        return x->end < y->end ? -1 : 1;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/*
+ * INIT reports read twice (overlapping exports) count once, like REPORTs (dedupe.c): same time
+ * and same content, the first in input order kept; the copies' functions give their counts back.
+ * They are few (at most one per cold start), so a sort does.
+ */
+static int dedupe_inits(struct pt_logs_run *run, const uint32_t *fid,
+                        struct pt_logs_counts *fcounts, struct pt_error *err)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < run->ntasks; i++)
+        n += run->tasks[i].ninit;
+    if (n < 2)
+        return 0;
+    struct pt_logs_init *all = malloc(n * sizeof(*all));
+    if (!all)
+        return pt_error_set(err, PT_ENOMEM, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < run->ntasks; i++) {
+        const struct pt_logs_task *t = &run->tasks[i];
+        for (size_t j = 0; j < t->ninit; j++, k++) {
+            all[k] = t->inits[j];
+            all[k].fn = t->inits[j].fn ? t->groups[t->inits[j].fn - 1].fid : fid[t->source];
+            all[k].seq = (uint32_t)k;
+        }
+    }
+    qsort(all, n, sizeof(*all), cmp_init);
+    for (size_t j = 1, kept = 0; j < n; j++) {
+        if (all[j].end == all[kept].end && all[j].id == all[kept].id) {
+            struct pt_logs_counts *c = &fcounts[all[j].fn];
+            c->init_reports -= c->init_reports > 0;
+            c->init_failures -= all[j].failed && c->init_failures > 0;
+        } else {
+            kept = j;
+        }
+    }
+    free(all);
+    return 0;
 }
 
 static int merge(struct pt_logs_run *run, struct pt_logs_result *r, struct pt_error *err)
@@ -605,7 +655,9 @@ static int merge(struct pt_logs_run *run, struct pt_logs_result *r, struct pt_er
 
     /* The same log event read twice (overlapping exports, a file and its .gz) counts once. */
     size_t ndup = 0;
-    rc = pt_logs_dedupe_run(&dedupe, invs, figs, ninv, &ndup, err);
+    rc = dedupe_inits(run, fid, fcounts, err);
+    if (!rc)
+        rc = pt_logs_dedupe_run(&dedupe, invs, figs, ninv, &ndup, err);
     if (rc)
         goto out;
     if (ndup) {

@@ -33,7 +33,8 @@
  *
  * Duplicates: a REPORT whose log event was already read (same timestamp, request id and figures,
  * in any input and any form) is dropped and counted in duplicatesDropped (overlapping exports, a
- * file and its .gz); REPORTs without a timestamp never are. Statuses: "Status: timeout" /
+ * file and its .gz); REPORTs without a timestamp never are. INIT reports likewise (same time and
+ * content), in initReports / initFailures. Statuses: "Status: timeout" /
  * "error" / "failure", or a REPORT without Status whose "<request id> Task timed out after N
  * seconds" line (how Lambda logged timeouts before 2021) is within 16 REPORTs of it.
  *

@@ -74,6 +74,18 @@ struct pt_logs_cold {
     bool restore;       /* init is a Restore Duration */
 };
 
+/*
+ * An INIT report (INIT_REPORT line, platform.initReport record) with a timestamp: its counts are
+ * taken back if the same log event is read twice (dedupe_inits in logs.c).
+ */
+struct pt_logs_init {
+    int64_t end;        /* its time, ticks */
+    uint32_t fn;        /* log group tag while reading, then function */
+    uint32_t id;        /* hash of what it says (duration, phase, status) */
+    uint32_t seq;       /* input order, set by the merge: the first copy is kept */
+    bool failed;
+};
+
 /* Per Memory Size: what right-sizing and cost need. */
 struct pt_logs_mem {
     uint32_t memory_mb;     /* 0: not reported */
@@ -144,6 +156,8 @@ struct pt_logs_task {
     int64_t end_min, end_max;   /* over the timed invocations (INT64_MAX, INT64_MIN: none) */
     struct pt_logs_cold *colds;
     size_t ncold, capcold;
+    struct pt_logs_init *inits;
+    size_t ninit, capinit;
     struct pt_logs_counts counts;
     struct pt_logs_unparsed kept[PT_LOGS_UNPARSED_KEEP];
     size_t nkept;

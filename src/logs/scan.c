@@ -762,19 +762,40 @@ static bool timeout_line(struct pt_logs_scan *s, const char *m, size_t mn)
     return true;
 }
 
+/* Counts one INIT report; a timed one is kept for the duplicate check. 0 or PT_ENOMEM. */
+static int add_init(struct pt_logs_scan *s, int64_t end, uint64_t id, bool failed)
+{
+    struct pt_logs_task *t = s->task;
+    s->counts->init_reports++;
+    s->counts->init_failures += failed;
+    if (end == PT_LOGS_NO_TIME)
+        return 0; /* as REPORTs: a copy cannot be told from another INIT */
+    if (t->ninit == t->capinit) {
+        int rc = grow((void **)&t->inits, &t->capinit, t->ninit + 1, sizeof(*t->inits), &t->err);
+        if (rc)
+            return rc;
+    }
+    id = mix64(id);
+    t->inits[t->ninit++] = (struct pt_logs_init){end, s->slot, (uint32_t)(id ^ id >> 32), 0, failed};
+    return 0;
+}
+
 /* "INIT_REPORT Init Duration: 206.72 ms\tPhase: init\tStatus: error\tError Type: ..." */
-static void add_init_report(struct pt_logs_scan *s, const char *p, size_t n)
+static int add_init_report(struct pt_logs_scan *s, const char *p, size_t n, int64_t end)
 {
     static const char head[] = "INIT_REPORT Init Duration: ";
     if (n < sizeof(head) - 1 || memcmp(p, head, sizeof(head) - 1) != 0) {
         pt_logs_scan_unparsed(s, "INIT_REPORT line without Init Duration");
-        return;
+        return 0;
     }
-    s->counts->init_reports++;
     /* Only a Status field marks a failed INIT (success prints none). */
     const char *st = memmem(p, n, "Status: ", 8);
-    if (st && !((size_t)(p + n - st) >= 15 && memcmp(st + 8, "success", 7) == 0))
-        s->counts->init_failures++;
+    bool failed = st && !((size_t)(p + n - st) >= 15 && memcmp(st + 8, "success", 7) == 0);
+    /* Its identity: the line as Lambda wrote it, less trailing blanks (a tail strips them). */
+    size_t k = n;
+    while (k > 0 && (p[k - 1] == '\t' || p[k - 1] == ' '))
+        k--;
+    return add_init(s, end, rid_fold(p, k), failed);
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -865,10 +886,15 @@ static int scan_json_record(struct pt_logs_scan *s, const char *p, size_t n, int
     } else if (strcmp(type, "platform.initStart") == 0) {
         set_found_name(s->task, json_string_value(json_object_get(rec, "functionName")));
     } else if (strcmp(type, "platform.initReport") == 0) {
-        s->counts->init_reports++;
         const char *st = json_string_value(json_object_get(rec, "status"));
-        if (st && strcmp(st, "success") != 0)
-            s->counts->init_failures++;
+        const char *phase = json_string_value(json_object_get(rec, "phase"));
+        uint32_t ticks = 0;
+        json_t *m = json_object_get(rec, "metrics");
+        if (json_is_object(m) && !json_ticks(json_object_get(m, "durationMs"), &ticks))
+            ticks = 0;
+        uint64_t id = ticks ^ (st ? rotl64(rid_fold(st, strlen(st)), 21) : 0) ^
+                      (phase ? rotl64(rid_fold(phase, strlen(phase)), 43) : 0);
+        rc = add_init(s, when, id, st && strcmp(st, "success") != 0);
     }
 out:
     json_decref(root);
@@ -1102,8 +1128,10 @@ static inline __attribute__((always_inline)) int scan_line(struct pt_logs_scan *
         break;
     case 'I':
         if (STARTS(m, mn, "INIT_REPORT ")) {
-            add_init_report(s, m, mn);
-            return 0;
+            int64_t end = s->default_time;
+            if (ts && parse_time_cached(s, ts, tsn, &end) != 0)
+                end = PT_LOGS_NO_TIME; /* counted all the same, as before */
+            return add_init_report(s, m, mn, end);
         }
         break;
     case '{':

@@ -245,6 +245,7 @@ static inline void fuzz_logs_task_free(struct pt_logs_task *task)
     free(task->invs);
     free(task->figs);
     free(task->colds);
+    free(task->inits);
 }
 #endif
 

@@ -1478,6 +1478,43 @@ static void test_duplicates_big_inputs(void **state)
     free(d);
 }
 
+/*
+ * INIT reports read twice count once too (tests/data/logs/overlap/init-failures.log: a crash as
+ * cargo-lambda's issue shows it, INIT_REPORT for the init and the invoke phase, then the same
+ * failure again 30 s later, which is another INIT and counts), in text and in the JSON format
+ * (platform.initReport of `aws logs tail --format json`). Before: 6 and 4.
+ */
+static void test_init_reports_counted_once(void **state)
+{
+    (void)state;
+    char *d = tmpdir(), gz[PATH_MAX + 32], copy[PATH_MAX + 32];
+    struct pt_logs_options o;
+    pt_logs_options_init(&o);
+    const char *text = data("overlap/init-failures.log");
+    snprintf(gz, sizeof(gz), "%s/init-failures.log.gz", d);
+    gz_copy(text, gz);
+    const char *pair[] = {text, gz};
+    json_t *j = run_opt(pair, 2, &o);
+    assert_int_equal(ival(j, "invocations"), 1);
+    assert_int_equal(ival(j, "duplicatesDropped"), 1);
+    assert_int_equal(ival(j, "coldStarts/initReports"), 3);
+    assert_int_equal(ival(j, "coldStarts/initFailures"), 3);
+    json_decref(j);
+
+    char *tail = slurp(data("aws-logs-tail-json.log"));
+    snprintf(copy, sizeof(copy), "%s/tail-again.log", d);
+    write_file(copy, tail);
+    const char *tails[] = {data("aws-logs-tail-json.log"), copy};
+    j = run_opt(tails, 2, &o);
+    assert_int_equal(ival(j, "invocations"), 3);
+    assert_int_equal(ival(j, "coldStarts/initReports"), 2);
+    assert_int_equal(ival(j, "coldStarts/initFailures"), 0);
+    json_decref(j);
+    free(tail);
+    rmrf(d);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1512,6 +1549,7 @@ int main(void)
         cmocka_unit_test(test_aws_logs_tail_json_pretty),
         cmocka_unit_test(test_s3_export_tree),
         cmocka_unit_test(test_duplicates_big_inputs),
+        cmocka_unit_test(test_init_reports_counted_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
