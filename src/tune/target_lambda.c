@@ -54,6 +54,7 @@ struct pt_lambda_target {
     long num;
     bool only_cold;
     long wait_ms, poll_ms;
+    long active_wait_ms; /* a version's way to Active: a SnapStart snapshot takes minutes */
     struct pt_lambda_function_config original;
     long max_version_before; /* versions up to this one are the user's */
     /* Prepared powers; changed only in prepare/finish_power, which never run during invokes. */
@@ -535,7 +536,7 @@ static int lambda_await_active(struct pt_lambda_target *t, struct lambda_alias_s
         s->activity = LAMBDA_CHECKING;
         pthread_mutex_unlock(&t->lock);
         const struct pt_lambda_wait_options w = {.poll_ms = t->poll_ms,
-                                                 .max_wait_ms = t->wait_ms,
+                                                 .max_wait_ms = t->active_wait_ms,
                                                  .interrupted = t->interrupted,
                                                  .interrupted_arg = t->interrupted_arg};
         struct pt_lambda_function_config cfg;
@@ -736,6 +737,8 @@ int pt_lambda_target_create(struct pt_lambda_target **out,
     t->num = o->num;
     t->only_cold = o->only_cold_starts;
     t->wait_ms = o->update_wait_ms > 0 ? o->update_wait_ms : 300000;
+    /* The reference's FunctionActive waiter: maxDelay 900 s (power-tuning.md 6.2). */
+    t->active_wait_ms = o->update_wait_ms > 0 ? o->update_wait_ms : 900000;
     t->poll_ms = o->poll_ms > 0 ? o->poll_ms : 500;
     t->interrupted = o->interrupted;
     t->interrupted_arg = o->interrupted_arg;

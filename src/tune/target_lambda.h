@@ -12,7 +12,7 @@
  *                 (GetFunctionConfiguration(Qualifier=alias), the SDK's FunctionActive waiter as
  *                 the reference's Executor uses it: Pending while Lambda makes the version ready,
  *                 a SnapStart one while its snapshot is made), polling every poll_ms for up to
- *                 update_wait_ms, once per alias (with onlyColdStarts every alias, at its
+ *                 update_wait_ms (default 900 s, the reference's), once per alias (with onlyColdStarts every alias, at its
  *                 invocation, so that the versions are made ready side by side meanwhile). A
  *                 Failed version's invocations are failed samples of error type
  *                 Powertune.VersionFailed, not sent (the runner records them and goes on unless
@@ -52,7 +52,8 @@ struct pt_lambda_target_options {
     const char *function;         /* FunctionName: name or unqualified ARN */
     long num;                     /* invocations per power (aliases per power with only_cold) */
     bool only_cold_starts;
-    long update_wait_ms;          /* bound for each wait (update, Active); <= 0: 300000 */
+    long update_wait_ms;          /* bound for each wait (update, Active); <= 0: 300000 for an
+                                   * update, 900000 for Active (SnapStart snapshots) */
     long poll_ms;                 /* <= 0: 500 */
     /* Ctrl-C: asked before each prepare and invocation; true -> PT_EINTR, so the runner stops
      * and the caller's finish/destroy still restores the function. NULL: never. */
