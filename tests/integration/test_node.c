@@ -131,7 +131,9 @@ static void test_esm_top_level_await_in_init(void **state)
     json_t *p = payload_json(&r);
     assert_string_equal(jstr(p, "kind"), "esm");
     assert_int_equal(jint(p, "initValue"), 42);
-    assert_true(jint(p, "initMs") >= 50);
+    /* Date.now() ticks in whole milliseconds, and libuv may fire a 50 ms timer when its own
+     * clock says 50 but Date.now()'s difference says 49 (seen once under load). */
+    assert_true(jint(p, "initMs") >= 49);
     assert_true(r.init_duration_ms >= 50.0); /* the 50 ms await is inside Init Duration */
     assert_true(r.duration_ms < 50.0 * 4);
     json_int_t remaining = jint(p, "remaining");
