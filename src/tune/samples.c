@@ -97,12 +97,13 @@ static int write_all(int fd, const char *data, size_t n, const char *path, struc
 }
 
 /* A line with its newline, written in one call (O_APPEND keeps lines whole). */
-static int write_line(struct pt_samples_writer *w, struct pt_buf *line, struct pt_error *err)
+static int write_line(struct pt_samples_writer *w, struct pt_buf *line, size_t max,
+                      struct pt_error *err)
 {
     int rc = pt_buf_append(line, "\n", 1, err);
-    if (rc == 0 && line->len > PT_SAMPLES_LINE_MAX + 1)
-        rc = pt_error_set(err, PT_ELIMIT, "samples line of %zu bytes; allowed at most %d",
-                          line->len - 1, PT_SAMPLES_LINE_MAX);
+    if (rc == 0 && line->len > max + 1)
+        rc = pt_error_set(err, PT_ELIMIT, "samples line of %zu bytes; allowed at most %zu",
+                          line->len - 1, max);
     if (rc == 0)
         rc = write_all(w->fd, line->data, line->len, w->path, err);
     return rc;
@@ -137,7 +138,7 @@ int pt_samples_writer_open(struct pt_samples_writer *w, const char *path,
     } else {
         rc = pt_samples_format_header(h, &line, err);
         if (rc == 0)
-            rc = write_line(w, &line, err);
+            rc = write_line(w, &line, PT_SAMPLES_HEADER_MAX, err);
     }
     pt_buf_free(&line);
     if (rc < 0) {
@@ -181,7 +182,7 @@ int pt_samples_write(struct pt_samples_writer *w, const struct pt_tune_sample *s
     int rc = pt_samples_format_sample(s, &line, err);
     if (rc == 0) {
         pthread_mutex_lock(&w->lock);
-        rc = write_line(w, &line, err);
+        rc = write_line(w, &line, PT_SAMPLES_LINE_MAX, err);
         pthread_mutex_unlock(&w->lock);
     }
     pt_buf_free(&line);
@@ -351,10 +352,10 @@ void pt_samples_file_free(struct pt_samples_file *f)
 }
 
 /*
- * Reads one line into buf (at most PT_SAMPLES_LINE_MAX bytes). Returns 1 with a line, 0 at
- * end of file, PT_ELIMIT for an overlong line. *newline tells whether it ended in '\n'.
+ * Reads one line into buf (at most max bytes). Returns 1 with a line, 0 at end of file,
+ * PT_ELIMIT for an overlong line. *newline tells whether it ended in '\n'.
  */
-static int read_line(FILE *f, char *buf, size_t *len, bool *newline)
+static int read_line(FILE *f, char *buf, size_t max, size_t *len, bool *newline)
 {
     size_t n = 0;
     int c;
@@ -364,7 +365,7 @@ static int read_line(FILE *f, char *buf, size_t *len, bool *newline)
             *newline = true;
             break;
         }
-        if (n == PT_SAMPLES_LINE_MAX)
+        if (n == max)
             return PT_ELIMIT;
         buf[n++] = (char)c;
     }
@@ -377,7 +378,7 @@ int pt_samples_read_stream(FILE *f, const char *name, struct pt_samples_file *ou
                            struct pt_error *err)
 {
     memset(out, 0, sizeof(*out));
-    char *line = malloc(PT_SAMPLES_LINE_MAX + 1);
+    char *line = malloc(PT_SAMPLES_HEADER_MAX + 1);
     size_t cap = 0;
     int rc = 0;
     long long offset = 0;
@@ -387,10 +388,11 @@ int pt_samples_read_stream(FILE *f, const char *name, struct pt_samples_file *ou
     for (long line_no = 1;; line_no++) {
         size_t len = 0;
         bool newline = false;
-        int r = read_line(f, line, &len, &newline);
+        size_t max = line_no == 1 ? PT_SAMPLES_HEADER_MAX : PT_SAMPLES_LINE_MAX;
+        int r = read_line(f, line, max, &len, &newline);
         if (r == PT_ELIMIT) {
-            rc = pt_error_set(err, PT_ELIMIT, "%s:%ld: line longer than %d bytes", name, line_no,
-                              PT_SAMPLES_LINE_MAX);
+            rc = pt_error_set(err, PT_ELIMIT, "%s:%ld: line longer than %zu bytes", name, line_no,
+                              max);
             goto out;
         }
         if (r == 0)

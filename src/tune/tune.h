@@ -512,7 +512,10 @@ int pt_tune_json_text(const json_t *v, int indent, struct pt_buf *out, struct pt
 
 /* ---------------------------------------------------------------- samples -- */
 
-#define PT_SAMPLES_LINE_MAX 4096     /* bytes per line, newline excluded */
+#define PT_SAMPLES_LINE_MAX 4096     /* bytes per sample line, newline excluded */
+/* The header line's: its function (1023 bytes) and settings' allowedExceptions (64 of 127)
+ * JSON-escaped at worst 6 bytes a byte come to about 55 KiB. */
+#define PT_SAMPLES_HEADER_MAX 65536
 #define PT_SAMPLES_MAX 1000000       /* samples per file */
 
 struct pt_samples_header {

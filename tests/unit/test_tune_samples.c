@@ -229,6 +229,44 @@ static void test_settings(void **state)
                  PT_EUSAGE, "s.jsonl:1: settings: allowed an object");
 }
 
+/* The largest header a valid run makes (a 1023-byte function, 64 allowedExceptions of 127
+ * bytes each escaped 6 bytes a byte) is written and read back: the run's settings made it
+ * longer than a sample line's 4096 and tune refused its own --samples file. */
+static void test_largest_header(void **state)
+{
+    (void)state;
+    struct pt_tune_input in;
+    pt_tune_input_init(&in);
+    struct pt_error err = {0};
+    memset(in.function, 'f', sizeof(in.function) - 1);
+    in.num = 5;
+    for (in.n_allowed = 0; in.n_allowed < PT_TUNE_ALLOWED_MAX; in.n_allowed++) {
+        memset(in.allowed_exceptions[in.n_allowed], '\x01', PT_TUNE_ERROR_TYPE_MAX - 1);
+        in.allowed_exceptions[in.n_allowed][0] = (char)('A' + in.n_allowed % 26);
+    }
+    struct pt_samples_header h = hdr;
+    memcpy(h.function, in.function, sizeof(h.function));
+    assert_non_null(h.settings = pt_tune_input_settings(&in));
+    char dir[] = "/tmp/powertune-samples-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof(path), "%s/s.jsonl", dir);
+    struct pt_samples_writer w;
+    struct pt_tune_sample s = sample(256, 5, -1, NULL);
+    assert_int_equal(pt_samples_writer_open(&w, path, &h, false, &err), 0);
+    assert_int_equal(pt_samples_write(&w, &s, &err), 0);
+    assert_int_equal(pt_samples_writer_close(&w, &err), 0);
+    struct pt_samples_file f;
+    assert_int_equal(pt_samples_read(path, &f, &err), 0);
+    assert_int_equal(f.n, 1);
+    assert_string_equal(f.header.function, in.function);
+    pt_samples_file_free(&f);
+    json_decref(h.settings);
+    pt_tune_input_free(&in);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_interrupted_tail(void **state)
 {
     (void)state;
@@ -298,6 +336,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_line_format),
+        cmocka_unit_test(test_largest_header),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_settings),
