@@ -964,7 +964,9 @@ json_t *pt_tune_input_settings(const struct pt_tune_input *in)
     for (size_t i = 0; !bad && i < in->n_allowed; i++)
         bad = json_array_append_new(allowed, json_string(in->allowed_exceptions[i])) != 0;
     if (!bad)
-        bad = json_object_set_new(o, "num", json_integer(in->num)) ||
+        /* A real, as the samples reader decodes every number (JavaScript's): a resumed
+         * file's settings then compare equal to the same run's, and it is appended to. */
+        bad = json_object_set_new(o, "num", json_real((double)in->num)) ||
               json_object_set_new(o, "strategy",
                                   json_string(pt_tune_strategy_name(in->strategy))) ||
               (in->weight_set &&

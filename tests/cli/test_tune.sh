@@ -188,10 +188,13 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
   && ok "Ctrl-C during sleepBetweenRunsMs: exit 130 in ${ms} ms, the sample kept" \
   || nok "Ctrl-C during sleepBetweenRunsMs: exit $st after ${ms} ms, $(wc -l < "$T/sl.jsonl") lines"
 head -1 "$T/r.jsonl" > "$T/r.head"
+inode=$(stat -c %i "$T/r.jsonl")
 "$PT" tune examples/cpu-c --powers 128,256 --num 6 --payload "$CPU" --resume "$T/r.jsonl" >/dev/null 2>&1
 [ "$(wc -l < "$T/r.jsonl")" = 13 ] && ok "--resume completes the run (12 samples)" || nok "--resume: $(wc -l < "$T/r.jsonl") lines"
-head -1 "$T/r.jsonl" | cmp -s - "$T/r.head" && ok "--resume under the same settings appends (header unchanged)" \
-  || nok "--resume under the same settings changed the header: $(head -1 "$T/r.jsonl")"
+# Appended to, not rewritten: the same file (inode), its header unchanged.
+head -1 "$T/r.jsonl" | cmp -s - "$T/r.head" && [ "$(stat -c %i "$T/r.jsonl")" = "$inode" ] &&
+  ok "--resume under the same settings appends (same file, header unchanged)" \
+  || nok "--resume under the same settings rewrote the file (inode $inode, now $(stat -c %i "$T/r.jsonl")) or changed its header"
 # Resumed under another strategy: the header becomes the finishing run's, the samples stay, and
 # analyze reproduces that run's output.
 head -4 "$T/r.jsonl" > "$T/rs.jsonl"

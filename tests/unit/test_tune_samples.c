@@ -259,6 +259,7 @@ static void test_largest_header(void **state)
     struct pt_samples_file f;
     assert_int_equal(pt_samples_read(path, &f, &err), 0);
     assert_int_equal(f.n, 1);
+    assert_true(json_equal(f.header.settings, h.settings));
     assert_string_equal(f.header.function, in.function);
     pt_samples_file_free(&f);
     json_decref(h.settings);
