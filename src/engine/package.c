@@ -108,8 +108,13 @@ static int make_parents(const struct zip_job *j, const char *path, bool include_
             break;
         char saved = tmp[i];
         tmp[i] = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        /* 0755 whatever the umask, as the files' modes are. */
+        if (mkdir(tmp, 0755) == 0) {
+            if (chmod(tmp, 0755) != 0)
+                return pt_error_errno(err, PT_ESYS, errno, "cannot chmod %s", tmp);
+        } else if (errno != EEXIST) {
             return create_failed(j, tmp, errno, err);
+        }
         struct stat st;
         if (lstat(tmp, &st) != 0 || !S_ISDIR(st.st_mode))
             return pt_error_set(err, PT_EUSAGE, "%s (\"%s\" is both a file and a directory)",

@@ -51,8 +51,13 @@ static int sandbox_mkdir_p(const char *path)
             continue;
         char c = buf[i];
         buf[i] = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        /* 0755 whatever the umask (077 would hide the way from the functions' user). */
+        if (mkdir(buf, 0755) == 0) {
+            if (chmod(buf, 0755) != 0)
+                return -1;
+        } else if (errno != EEXIST) {
             return -1;
+        }
         buf[i] = c;
     }
     return 0;

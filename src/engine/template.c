@@ -1964,6 +1964,8 @@ int pt_template_inline_write(const struct pt_template_code *inl, const char *roo
         return 0;
     /* Readable by the sandbox's unprivileged user, as a deployment package is. */
     int rc = pt_mkdir_p(code_dir, 0755, err);
+    if (!rc && chmod(code_dir, 0755) != 0) /* whatever the umask */
+        rc = pt_error_errno(err, PT_ESYS, errno, "cannot make %s readable", code_dir);
     if (!rc)
         rc = pt_file_write_atomic(file, inl->source, inl->len, err);
     if (!rc && chmod(file, 0644) != 0)

@@ -106,6 +106,24 @@ printf 'Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS:
 out=$("$PT" invoke "$WORK/pkg/template.yaml" --payload '{"n": 13}' --json 2>/dev/null); st=$?
 got=$(printf '%s\n' "$out" | json_get "['payload']['iterations']" 2>&1)
 [ "$st" = 0 ] && [ "$got" = 13 ] && ok "CodeUri naming a .zip package" || nok "CodeUri: fib.zip (exit $st): $got"
+# Under umask 077 (a hardened host's root): inline code, a package with a subdirectory, code in
+# a home and code under /tmp still reach the functions' user. The state directory is new, so
+# everything is made under that umask; the directories the engine makes (the code's, the way to
+# it in the private /tmp and over a covered home) were 0700 and the runtime could not enter them.
+(cd "$WORK/pkg" && "$PY" -c "
+import zipfile
+z = zipfile.ZipFile('sub.zip', 'w')
+z.writestr('lambda_function.py', 'from pkg import mod\ndef lambda_handler(e, c):\n    return mod.X\n')
+z.writestr('pkg/__init__.py', '')
+z.writestr('pkg/mod.py', 'X = 42\n')
+z.close()")
+mkdir -p "$WORK/tmpcode" && cp examples/fibonacci-python/lambda_function.py "$WORK/tmpcode/"
+got=$(umask 077
+  for f in "$HOMEDIR/inline#Py" "$WORK/pkg/sub.zip" "$HOMEDIR/fn" "$WORK/tmpcode"; do
+    "$PT" invoke "$f" --state-dir "$WORK/state077" --payload '{"n": 1}' --quiet >/dev/null 2>&1; printf '%s ' $?
+  done)
+[ "$got" = "0 0 0 0 " ] && ok "umask 077: inline code, a package's subdirectory, a home, /tmp all run" \
+  || nok "umask 077: exit codes (inline, package, home, /tmp): $got"
 
 mkdir -p "$WORK/app/src"
 cp examples/fibonacci-python/lambda_function.py "$WORK/app/src/"
