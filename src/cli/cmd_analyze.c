@@ -193,6 +193,9 @@ int cmd_analyze(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
         if ((rc = analyze_number("--price-per-gb-s", price_gb_s, 1e-12, 1, &d, err)))
             goto out;
         in.price_per_gb_s = d;
+        /* A price asked for is exact pricing's, whatever the run's pricing was. */
+        if (!pricing)
+            in.pricing = PT_PRICING_EXACT;
     }
     if (pricing) {
         if ((rc = pt_tune_input_set_pricing(&in, pricing, err)))

@@ -116,6 +116,14 @@ fi
 "$PT" analyze "$T/allowed.jsonl" --allowed-exceptions "" >/dev/null 2>&1; st=$?
 [ "$st" = 1 ] && ok "analyze --allowed-exceptions '' overrides the run's list (every power excluded again)" \
   || nok "analyze --allowed-exceptions '': exit $st"
+# A run priced the reference tool's way: analyze --price-per-gb-s asks for exact pricing at that
+# price (as --pricing power-tuning drops the run's price), not a usage error over the file's pricing.
+"$PT" tune examples/cpu-c --powers 128,256 --num 2 --payload "$CPU" --pricing power-tuning --samples "$T/ptp.jsonl" >/dev/null 2>&1
+"$PT" analyze "$T/ptp.jsonl" --price-per-gb-s 0.00002 --output "$T/ptp-price.json" >/dev/null 2>"$T/ptp.err"; st=$?
+"$PT" analyze "$T/ptp.jsonl" --pricing exact --price-per-gb-s 0.00002 --output "$T/ptp-exact.json" >/dev/null 2>&1
+[ "$st" = 0 ] && cmp -s "$T/ptp-price.json" "$T/ptp-exact.json" &&
+  ok "analyze --price-per-gb-s on a power-tuning-priced run prices it exactly at that price" \
+  || nok "analyze --price-per-gb-s over the run's power-tuning pricing: exit $st, $(cat "$T/ptp.err")"
 
 out=$("$PT" tune examples/cpu-c --powers 128,256 --num 5 --payload "$CPU" --dry-run --samples "$T/dry.jsonl" 2>/dev/null)
 [ "$out" = null ] && [ "$(wc -l < "$T/dry.jsonl")" = 3 ] && ok "--dry-run: one invocation per power, output null" || nok "--dry-run: $out"
