@@ -30,6 +30,7 @@
 #include "base/fs.h"
 #include "base/rand.h"
 #include "base/str.h"
+#include "engine/package.h"
 
 #define FUNCTION_FILE "function.json"
 #define FUNCTION_FILE_MAX (16 * 1024 * 1024)
@@ -1075,6 +1076,8 @@ int api_registry_load(struct pt_api *api, struct pt_error *err)
     char fdir[PATH_MAX + 16];
     snprintf(fdir, sizeof(fdir), "%s/functions", api->root);
     int rc = pt_mkdir_p(fdir, 0755, err);
+    if (!rc) /* the functions' code is below: Node.js's package.json search ends here */
+        rc = pt_package_scope_root(api->root, err);
     if (!rc)
         rc = reset_dir(api->root, "staging", err);
     if (!rc)

@@ -329,6 +329,19 @@ bool pt_package_is_zip(const char *path)
     return zip;
 }
 
+int pt_package_scope_root(const char *dir, struct pt_error *err)
+{
+    char path[PATH_MAX];
+    if (pt_path_join(path, sizeof(path), dir, "package.json") != 0)
+        return pt_error_set(err, PT_EUSAGE, "path too long: %s/package.json", dir);
+    if (pt_path_is_file(path))
+        return 0;
+    int rc = pt_file_write_atomic(path, "{}\n", 3, err);
+    if (!rc && chmod(path, 0644) != 0) /* whatever the umask */
+        rc = pt_error_errno(err, PT_ESYS, errno, "cannot make %s readable", path);
+    return rc;
+}
+
 int pt_package_unpack_file(const char *path, const char *root, char *code_dir, size_t size,
                            struct pt_error *err)
 {
@@ -356,11 +369,12 @@ int pt_package_unpack_file(const char *path, const char *root, char *code_dir, s
         rc = pt_error_set(err, PT_EUSAGE, "state directory path is too long for packages");
         goto out;
     }
-    if (pt_path_is_dir(code_dir))
-        goto out;
+    /* root/packages ends Node.js's package.json search (also for packages unpacked before). */
     char parent[PATH_MAX];
     snprintf(parent, sizeof(parent), "%s/packages", root);
-    if ((rc = pt_mkdir_p(parent, 0755, err)))
+    if ((rc = pt_mkdir_p(parent, 0755, err)) || (rc = pt_package_scope_root(parent, err)))
+        goto out;
+    if (pt_path_is_dir(code_dir))
         goto out;
     pt_rmtree(tmp); /* a crashed run of this pid's */
     if ((rc = pt_package_extract(zip.data, zip.len, tmp, PT_PACKAGE_UNZIPPED_MAX, err))) {

@@ -34,4 +34,13 @@ bool pt_package_is_zip(const char *path);
 int pt_package_unpack_file(const char *path, const char *root, char *code_dir, size_t size,
                            struct pt_error *err);
 
+/*
+ * Node.js takes a .js file's module type from the nearest package.json above it, so one above
+ * the state directory (a --state-dir inside a project whose package.json says "type":
+ * "module") made every unpacked package's or inline function's index.js an ES module, where
+ * Lambda's /var/task has nothing above it. An empty package.json ({}) in dir (root/packages,
+ * root/inline-code) ends the search there; written once, readable by the functions' user.
+ */
+int pt_package_scope_root(const char *dir, struct pt_error *err);
+
 #endif

@@ -1955,6 +1955,14 @@ int pt_template_inline_write(const struct pt_template_code *inl, const char *roo
     int n = snprintf(code_dir, size, "%s/inline-code/%s", root, name);
     if (n < 0 || (size_t)n >= size || pt_path_join(file, sizeof(file), code_dir, inl->file) != 0)
         return pt_error_set(err, PT_EUSAGE, "state directory path is too long for inline code");
+    /* root/inline-code ends Node.js's package.json search (also for code written before). */
+    code_dir[n - strlen(name) - 1] = '\0';
+    int rc = pt_mkdir_p(code_dir, 0755, err);
+    if (!rc)
+        rc = pt_package_scope_root(code_dir, err);
+    code_dir[n - strlen(name) - 1] = '/';
+    if (rc)
+        return rc;
     struct pt_buf old;
     pt_buf_init(&old, inl->len + 1);
     bool same = pt_file_read(file, inl->len + 1, &old, NULL) == 0 && old.len == inl->len &&
@@ -1963,7 +1971,7 @@ int pt_template_inline_write(const struct pt_template_code *inl, const char *roo
     if (same)
         return 0;
     /* Readable by the sandbox's unprivileged user, as a deployment package is. */
-    int rc = pt_mkdir_p(code_dir, 0755, err);
+    rc = pt_mkdir_p(code_dir, 0755, err);
     if (!rc && chmod(code_dir, 0755) != 0) /* whatever the umask */
         rc = pt_error_errno(err, PT_ESYS, errno, "cannot make %s readable", code_dir);
     if (!rc)

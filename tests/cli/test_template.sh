@@ -11,8 +11,9 @@ PY=/usr/bin/python3
 STATE=$(mktemp -d)
 WORK=$(mktemp -d)
 HOMEDIR=$(mktemp -d -p /var/tmp) # 0700, as /root is, and not under /tmp (which the sandbox replaces)
+ESMPROJ=$(mktemp -d -p /var/tmp) # made searchable below: a Node.js ES-module project
 export POWERTUNE_STATE_DIR="$STATE"
-trap 'rm -rf "$STATE" "$WORK" "$HOMEDIR"' EXIT
+trap 'rm -rf "$STATE" "$WORK" "$HOMEDIR" "$ESMPROJ"' EXIT
 n=0
 fails=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -124,6 +125,20 @@ got=$(umask 077
   done)
 [ "$got" = "0 0 0 0 " ] && ok "umask 077: inline code, a package's subdirectory, a home, /tmp all run" \
   || nok "umask 077: exit codes (inline, package, home, /tmp): $got"
+# A state directory inside a project whose package.json says "type": "module" (searchable, not
+# under /tmp, so the function sees the way up): an inline or packaged index.js is still CommonJS,
+# as in Lambda's /var/task, not an ES module by the project's package.json.
+chmod 755 "$ESMPROJ" && echo '{"type": "module"}' > "$ESMPROJ/package.json"
+(cd "$WORK/pkg" && "$PY" -c "
+import zipfile
+z = zipfile.ZipFile('cjs.zip', 'w')
+z.writestr('index.js', 'exports.handler = async () => ({ cjs: typeof module !== \"undefined\" });\n')
+z.close()")
+got=$(for f in "$HOMEDIR/inline#Node" "$WORK/pkg/cjs.zip"; do
+    "$PT" invoke "$f" --state-dir "$ESMPROJ/state" --json 2>/dev/null | json_get "['payload']['cjs']" 2>&1 | tr '\n' ' '
+  done)
+[ "$got" = "True True " ] && ok "inline and packaged index.js stay CommonJS under an ES-module project's state directory" \
+  || nok "index.js under an ES-module project's state directory: $got"
 
 mkdir -p "$WORK/app/src"
 cp examples/fibonacci-python/lambda_function.py "$WORK/app/src/"
