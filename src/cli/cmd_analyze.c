@@ -180,14 +180,12 @@ int cmd_analyze(int argc, char **argv, struct cli_ctx *ctx, struct pt_error *err
     if (weight) {
         if ((rc = analyze_number("--balanced-weight", weight, 0, 1, &d, err)))
             goto out;
-        in.balanced_weight = d;
-        in.weight_set = true;
+        pt_tune_input_set_balanced_weight(&in, d);
     }
     if (discard) {
         if ((rc = analyze_number("--discard-top-bottom", discard, 0, 0.4, &d, err)))
             goto out;
-        in.discard_top_bottom = d;
-        in.discard_set = true;
+        pt_tune_input_set_discard(&in, d);
     }
     if (price_gb_s) {
         if ((rc = analyze_number("--price-per-gb-s", price_gb_s, 1e-12, 1, &d, err)))

@@ -250,14 +250,12 @@ static int tune_apply_flags(const struct tune_flags *f, struct pt_tune_input *in
     if (f->weight) {
         if ((rc = tune_number_flag("--balanced-weight", f->weight, 0, 1, &d, err)))
             return rc;
-        in->balanced_weight = d;
-        in->weight_set = true;
+        pt_tune_input_set_balanced_weight(in, d);
     }
     if (f->discard) {
         if ((rc = tune_number_flag("--discard-top-bottom", f->discard, 0, 0.4, &d, err)))
             return rc;
-        in->discard_top_bottom = d;
-        in->discard_set = true;
+        pt_tune_input_set_discard(in, d);
     }
     if (f->sleep) {
         if (pt_parse_long(f->sleep, 0, PT_TUNE_SLEEP_MAX_MS, &l) != 0)

@@ -679,6 +679,7 @@ void pt_tune_input_set_balanced_weight(struct pt_tune_input *in, double w)
     if (w < 0 || w > 1)
         in->warnings |= PT_TUNE_WARN_WEIGHT_CLAMPED;
     in->balanced_weight = fmin(fmax(w, 0.0), 1.0);
+    in->balanced_weight_given = w;
     in->weight_set = true;
 }
 
@@ -687,6 +688,7 @@ void pt_tune_input_set_discard(struct pt_tune_input *in, double d)
     if (d < 0 || d > 0.4)
         in->warnings |= PT_TUNE_WARN_DISCARD_CLAMPED;
     in->discard_top_bottom = fmin(fmax(d, 0.0), 0.4);
+    in->discard_given = d;
     in->discard_set = true;
 }
 
@@ -970,9 +972,9 @@ json_t *pt_tune_input_settings(const struct pt_tune_input *in)
               json_object_set_new(o, "strategy",
                                   json_string(pt_tune_strategy_name(in->strategy))) ||
               (in->weight_set &&
-               json_object_set_new(o, "balancedWeight", json_real(in->balanced_weight))) ||
+               json_object_set_new(o, "balancedWeight", json_real(in->balanced_weight_given))) ||
               (in->discard_set &&
-               json_object_set_new(o, "discardTopBottom", json_real(in->discard_top_bottom))) ||
+               json_object_set_new(o, "discardTopBottom", json_real(in->discard_given))) ||
               json_object_set_new(o, "onlyColdStarts", json_boolean(in->only_cold_starts)) ||
               json_object_set(o, "allowedExceptions", allowed) ||
               json_object_set_new(o, "includeOutputResults",

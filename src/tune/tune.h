@@ -139,6 +139,9 @@ struct pt_tune_input {
 
     /* What was given explicitly (for warnings and to let CLI flags override a file). */
     bool discard_set, weight_set, arch_set, tolerance_set;
+    /* balancedWeight and discardTopBottom as given, before clamping or onlyColdStarts' 0: the
+     * samples header keeps these, so that analyze warns as the run did. */
+    double balanced_weight_given, discard_given;
 };
 
 /* Defaults of the reference: powers 128,256,512,1024,1536,3008, strategy cost, weight 0.5,

@@ -116,6 +116,19 @@ fi
 "$PT" analyze "$T/allowed.jsonl" --allowed-exceptions "" >/dev/null 2>&1; st=$?
 [ "$st" = 1 ] && ok "analyze --allowed-exceptions '' overrides the run's list (every power excluded again)" \
   || nok "analyze --allowed-exceptions '': exit $st"
+# Warnings about the analysis' own settings come back with them: discardTopBottom forced to 0 by
+# onlyColdStarts, balancedWeight and discardTopBottom clamped (an input file's out-of-range
+# values). The header kept the values after forcing and clamping, so analyze's notes lacked them.
+"$PT" tune examples/cpu-c --powers 128,256 --num 2 --payload "$CPU" --only-cold-starts --discard-top-bottom 0.2 \
+  --samples "$T/cold-discard.jsonl" --output "$T/cold-discard.json" >/dev/null 2>&1
+printf '{"lambdaARN": "examples/cpu-c", "num": 2, "powerValues": [128, 256], "payload": %s, "strategy": "balanced", "balancedWeight": 7, "discardTopBottom": -1}\n' "$CPU" > "$T/clamped-in.json"
+"$PT" tune --input "$T/clamped-in.json" --samples "$T/clamped.jsonl" --output "$T/clamped.json" >/dev/null 2>&1
+for r in cold-discard clamped; do
+  "$PT" analyze "$T/$r.jsonl" --output "$T/$r-analyze.json" >/dev/null 2>&1
+  grep -q '"warnings": \[$' "$T/$r.json" && cmp -s "$T/$r.json" "$T/$r-analyze.json" &&
+    ok "analyze repeats the run's warnings on its settings ($r)" \
+    || nok "analyze's warnings ($r): $(diff "$T/$r.json" "$T/$r-analyze.json" | head -4)"
+done
 # A run priced the reference tool's way: analyze --price-per-gb-s asks for exact pricing at that
 # price (as --pricing power-tuning drops the run's price), not a usage error over the file's pricing.
 "$PT" tune examples/cpu-c --powers 128,256 --num 2 --payload "$CPU" --pricing power-tuning --samples "$T/ptp.jsonl" >/dev/null 2>&1
