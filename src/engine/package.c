@@ -342,13 +342,37 @@ int pt_package_scope_root(const char *dir, struct pt_error *err)
     return rc;
 }
 
+int pt_package_content_dir(const char *root, const char *kind, const void *a, size_t alen,
+                           const void *b, size_t blen, char *dir, size_t size,
+                           struct pt_error *err)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned md_len = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    bool hashed = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+                  EVP_DigestUpdate(ctx, a, alen) == 1 && EVP_DigestUpdate(ctx, b, blen) == 1 &&
+                  EVP_DigestFinal_ex(ctx, md, &md_len) == 1;
+    EVP_MD_CTX_free(ctx);
+    if (!hashed)
+        return pt_error_set(err, PT_EIO, "cannot hash code for %s (OpenSSL)", kind);
+    int n = snprintf(dir, size, "%s/%s", root, kind);
+    if (n < 0 || (size_t)n + 1 + 2 * md_len >= size)
+        return pt_error_set(err, PT_EUSAGE, "state directory path is too long for %s", kind);
+    /* root/kind ends Node.js's package.json search (also for code put there before). */
+    int rc = pt_mkdir_p(dir, 0755, err);
+    if (!rc)
+        rc = pt_package_scope_root(dir, err);
+    dir[n++] = '/';
+    for (unsigned i = 0; i < md_len; i++, n += 2)
+        snprintf(dir + n, 3, "%02x", md[i]);
+    return rc;
+}
+
 int pt_package_unpack_file(const char *path, const char *root, char *code_dir, size_t size,
                            struct pt_error *err)
 {
     struct pt_buf zip;
-    char hex[2 * EVP_MAX_MD_SIZE + 1], tmp[PATH_MAX];
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned md_len = 0;
+    char tmp[PATH_MAX];
     pt_buf_init(&zip, PT_PACKAGE_ZIPPED_MAX);
     int rc = pt_file_read(path, PT_PACKAGE_ZIPPED_MAX, &zip, err);
     if (rc) {
@@ -357,23 +381,16 @@ int pt_package_unpack_file(const char *path, const char *root, char *code_dir, s
     }
     /* Named by its bytes: the same package is unpacked once, a replaced one anew, and a
      * function running from the old directory keeps it. */
-    if (EVP_Digest(zip.data, zip.len, md, &md_len, EVP_sha256(), NULL) != 1) {
-        rc = pt_error_set(err, PT_EIO, "cannot hash %s (OpenSSL)", path);
+    if ((rc = pt_package_content_dir(root, "packages", zip.data, zip.len, "", 0, code_dir, size,
+                                     err)))
         goto out;
-    }
-    for (unsigned i = 0; i < md_len; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    int n = snprintf(code_dir, size, "%s/packages/%s", root, hex);
-    int m = snprintf(tmp, sizeof(tmp), "%s/packages/.%s.%d", root, hex, (int)getpid());
-    if (n < 0 || (size_t)n >= size || m < 0 || (size_t)m >= sizeof(tmp)) {
+    const char *name = strrchr(code_dir, '/') + 1;
+    int m = snprintf(tmp, sizeof(tmp), "%.*s.%s.%d", (int)(name - code_dir), code_dir, name,
+                     (int)getpid());
+    if (m < 0 || (size_t)m >= sizeof(tmp)) {
         rc = pt_error_set(err, PT_EUSAGE, "state directory path is too long for packages");
         goto out;
     }
-    /* root/packages ends Node.js's package.json search (also for packages unpacked before). */
-    char parent[PATH_MAX];
-    snprintf(parent, sizeof(parent), "%s/packages", root);
-    if ((rc = pt_mkdir_p(parent, 0755, err)) || (rc = pt_package_scope_root(parent, err)))
-        goto out;
     if (pt_path_is_dir(code_dir))
         goto out;
     pt_rmtree(tmp); /* a crashed run of this pid's */

@@ -35,6 +35,14 @@ int pt_package_unpack_file(const char *path, const char *root, char *code_dir, s
                            struct pt_error *err);
 
 /*
+ * Code named by its content: dir = root/kind/<sha256 hex of a then b>. root/kind is made and
+ * scoped (pt_package_scope_root); dir itself is left to the caller.
+ */
+int pt_package_content_dir(const char *root, const char *kind, const void *a, size_t alen,
+                           const void *b, size_t blen, char *dir, size_t size,
+                           struct pt_error *err);
+
+/*
  * Node.js takes a .js file's module type from the nearest package.json above it, so one above
  * the state directory (a --state-dir inside a project whose package.json says "type":
  * "module") made every unpacked package's or inline function's index.js an ES module, where

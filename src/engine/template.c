@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <yaml.h>
 
 #include "base/buf.h"
@@ -1939,30 +1938,13 @@ int pt_template_inline_write(const struct pt_template_code *inl, const char *roo
 {
     /* Named by a hash of what it holds: the same code is written once, and a template edited
      * meanwhile never changes the code of a function that is running. */
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned md_len = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    bool hashed = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-                  EVP_DigestUpdate(ctx, inl->file, strlen(inl->file) + 1) == 1 &&
-                  EVP_DigestUpdate(ctx, inl->source, inl->len) == 1 &&
-                  EVP_DigestFinal_ex(ctx, md, &md_len) == 1;
-    EVP_MD_CTX_free(ctx);
-    if (!hashed)
-        return pt_error_set(err, PT_EIO, "cannot hash the inline code (OpenSSL)");
-    char name[2 * EVP_MAX_MD_SIZE + 1], file[PATH_MAX];
-    for (unsigned i = 0; i < md_len; i++)
-        snprintf(name + 2 * i, 3, "%02x", md[i]);
-    int n = snprintf(code_dir, size, "%s/inline-code/%s", root, name);
-    if (n < 0 || (size_t)n >= size || pt_path_join(file, sizeof(file), code_dir, inl->file) != 0)
-        return pt_error_set(err, PT_EUSAGE, "state directory path is too long for inline code");
-    /* root/inline-code ends Node.js's package.json search (also for code written before). */
-    code_dir[n - strlen(name) - 1] = '\0';
-    int rc = pt_mkdir_p(code_dir, 0755, err);
-    if (!rc)
-        rc = pt_package_scope_root(code_dir, err);
-    code_dir[n - strlen(name) - 1] = '/';
+    char file[PATH_MAX];
+    int rc = pt_package_content_dir(root, "inline-code", inl->file, strlen(inl->file) + 1,
+                                    inl->source, inl->len, code_dir, size, err);
     if (rc)
         return rc;
+    if (pt_path_join(file, sizeof(file), code_dir, inl->file) != 0)
+        return pt_error_set(err, PT_EUSAGE, "state directory path is too long for inline code");
     struct pt_buf old;
     pt_buf_init(&old, inl->len + 1);
     bool same = pt_file_read(file, inl->len + 1, &old, NULL) == 0 && old.len == inl->len &&
